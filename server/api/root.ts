@@ -1,0 +1,14 @@
+/**
+ * The application router: one sub-router per domain. Routers are thin: validate with zod, check
+ * the permission (procedure(permission)), call one service function, map the result.
+ */
+import { createRouter, createCallerFactory } from "./trpc";
+import { sessionRouter } from "./routers/session";
+
+export const appRouter = createRouter({
+  session: sessionRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+export const createCaller = createCallerFactory(appRouter);

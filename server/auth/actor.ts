@@ -1,0 +1,27 @@
+/**
+ * Who is calling. Every request resolves to one actor (or none); permissions come from the actor
+ * alone, never from the request body.
+ */
+import type { Permission, RoleName } from "./permissions";
+import { permissionsForRoles } from "./permissions";
+import type { AuditActor } from "../audit/audit-log";
+
+export type Actor =
+  | { kind: "user"; userId: string; email: string; name: string; roles: RoleName[]; permissions: Set<Permission> }
+  | { kind: "service"; keyId: string; name: string; permissions: Set<Permission> };
+
+export function userActor(u: { id: string; email: string; name: string; roles: RoleName[] }): Actor {
+  return { kind: "user", userId: u.id, email: u.email, name: u.name, roles: u.roles, permissions: permissionsForRoles(u.roles) };
+}
+
+export function serviceActor(k: { id: string; name: string; scopes: Permission[] }): Actor {
+  return { kind: "service", keyId: k.id, name: k.name, permissions: new Set(k.scopes) };
+}
+
+export function auditActorOf(actor: Actor): AuditActor {
+  return actor.kind === "user"
+    ? { type: "user", id: actor.userId, label: actor.email }
+    : { type: "service", id: actor.keyId, label: `service:${actor.name}` };
+}
+
+export const SYSTEM_ACTOR: AuditActor = { type: "system", id: null, label: "system" };

