@@ -20,6 +20,15 @@ const postgresUrl = z
     }
   }, "must be a postgres:// or postgresql:// URL");
 
+const httpUrl = z.string().refine((v) => {
+  try {
+    const u = new URL(v);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}, "must be an absolute http(s) URL");
+
 const intString = (min: number, max: number) =>
   z
     .string()
@@ -39,13 +48,13 @@ const envSchema = z
     /** Statement timeout applied to every connection. */
     DB_STATEMENT_TIMEOUT_MS: intString(100, 600_000).default(30_000),
     /** Public base URL of the console, used by next-auth for callbacks. */
-    NEXTAUTH_URL: z.url({ message: "must be an absolute URL" }).optional(),
+    NEXTAUTH_URL: httpUrl.optional(),
     /** Secret that signs session tokens. Required in production; at least 32 characters. */
     NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     /** Session lifetime. */
     SESSION_MAX_AGE_SECONDS: intString(60, 30 * 24 * 3600).default(8 * 3600),
     /** OpenID Connect provider for production sign-in; all three or none. */
-    AUTH_OIDC_ISSUER: z.url({ message: "must be an absolute URL" }).optional(),
+    AUTH_OIDC_ISSUER: httpUrl.optional(),
     AUTH_OIDC_CLIENT_ID: z.string().min(1).optional(),
     AUTH_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
     AUTH_OIDC_NAME: z.string().min(1).default("Single sign-on"),
@@ -54,12 +63,18 @@ const envSchema = z
     /** Demo mode: embedded database, demo world, demo sign-ins. Set by `npm start`. */
     DEMO_MODE: booleanString.default(false),
     /** Allowed Origin for browser mutations; defaults to NEXTAUTH_URL's origin. */
-    APP_ORIGIN: z.url({ message: "must be an absolute URL" }).optional(),
+    APP_ORIGIN: httpUrl.optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     /** Port for `npm start` and `npm run start:web`. */
     PORT: intString(1, 65535).default(3000),
     /** Folder for the embedded database and local state. */
     DATA_DIR: z.string().min(1).default(".data"),
+    /** Port of the embedded PostgreSQL that `npm start` runs when DATABASE_URL is unset. */
+    EMBEDDED_PG_PORT: intString(1, 65535).default(54329),
+    /** Seed the demo world on start even with DATABASE_URL set. */
+    SEED_DEMO: booleanString.default(false),
+    /** Port the worker serves /metrics and /health on (0 disables). */
+    WORKER_METRICS_PORT: intString(0, 65535).default(9465),
   })
   .superRefine((env, ctx) => {
     const oidc = [env.AUTH_OIDC_ISSUER, env.AUTH_OIDC_CLIENT_ID, env.AUTH_OIDC_CLIENT_SECRET];

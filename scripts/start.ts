@@ -1,0 +1,212 @@
+/**
+ * `npm start`: one command runs the whole console.
+ *
+ * Without DATABASE_URL it boots an embedded PostgreSQL under DATA_DIR (default .data, git-ignored),
+ * applies migrations, seeds the demo world once (idempotent; a second start reuses it), builds the
+ * web app when its sources changed, and runs the web server and the worker until Ctrl-C. With
+ * DATABASE_URL set it uses that database and seeds nothing unless SEED_DEMO=true.
+ *
+ * Failure handling: configuration errors, a bad DATABASE_URL, a port in use or an unreadable data
+ * folder stop the start with one line naming the cause and a non-zero exit. Whatever was started
+ * before the failure (embedded server, children) is stopped again. Children watch the launcher
+ * (scripts/lib/exit-with-parent.mjs), so even a SIGKILLed launcher leaves no stray processes; a
+ * PostgreSQL left by such a crash is shut down by the next start.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { ConfigError, parseEnv, processEnvSnapshot } from "../server/env";
+import { startEmbeddedPostgres, EmbeddedPostgresError, type EmbeddedServer } from "../server/db/embedded";
+import { applyMigrations, MigrationError } from "../server/db/migrate";
+import { isBuildCurrent, computeSourceStamp, STAMP_FILE } from "../server/platform/build-stamp";
+import { DEMO_SIGN_INS } from "../server/demo/demo-users";
+
+const root = path.resolve(import.meta.dirname, "..");
+const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
+
+class StartError extends Error {}
+
+async function ensurePortFree(port: number, what: string): Promise<void> {
+  const free = await new Promise<boolean>((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen({ port, host: "127.0.0.1", exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+  if (!free) throw new StartError(`port ${port} (${what}) is already in use; stop what uses it or set ${what === "web" ? "PORT" : "EMBEDDED_PG_PORT"}`);
+}
+
+async function loadOrCreateSecret(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, "auth-secret");
+  try {
+    const s = (await readFile(file, "utf8")).trim();
+    if (s.length >= 32) return s;
+  } catch {
+    // First start: create it below.
+  }
+  const secret = randomBytes(32).toString("base64url");
+  await writeFile(file, secret + "\n", { mode: 0o600 });
+  await chmod(file, 0o600);
+  return secret;
+}
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+  const pg = (await import("pg")).default;
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    const r = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    if (r.rowCount === 0) await c.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await c.end();
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, env, stdio: "inherit" });
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+function describeDbError(err: unknown, url: string): string {
+  const u = new URL(url);
+  const where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  const code = (err as { code?: string }).code;
+  const msg = (err as Error).message;
+  return `cannot use DATABASE_URL (${where}): ${code ? `${code} ` : ""}${msg}`;
+}
+
+async function main(): Promise<number> {
+  const raw = processEnvSnapshot();
+  let config;
+  try {
+    config = parseEnv(raw);
+  } catch (err) {
+    process.stderr.write(`[start] error: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const dataDir = path.resolve(root, config.DATA_DIR);
+  const isEmbedded = !config.DATABASE_URL;
+  const children: ChildProcess[] = [];
+  let embedded: EmbeddedServer | undefined;
+  let isStopping = false;
+
+  const stopAll = async (exitCode: number) => {
+    if (isStopping) return;
+    isStopping = true;
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            const t = setTimeout(() => {
+              c.kill("SIGKILL");
+              resolve();
+            }, 10_000);
+            c.once("exit", () => {
+              clearTimeout(t);
+              resolve();
+            });
+          }),
+      ),
+    );
+    if (embedded) {
+      say("stopping embedded PostgreSQL");
+      await embedded.stop().catch(() => {});
+    }
+    process.exit(exitCode);
+  };
+
+  try {
+    await ensurePortFree(config.PORT, "web");
+    let databaseUrl: string;
+    let secret = config.NEXTAUTH_SECRET;
+    if (isEmbedded) {
+      try {
+        await mkdir(dataDir, { recursive: true });
+      } catch (err) {
+        throw new StartError(`data folder ${dataDir} cannot be created: ${(err as NodeJS.ErrnoException).code}`);
+      }
+      say(`starting embedded PostgreSQL on 127.0.0.1:${config.EMBEDDED_PG_PORT} (data in ${path.relative(root, dataDir) || dataDir})`);
+      embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT });
+      process.once("SIGINT", () => void stopAll(0));
+      process.once("SIGTERM", () => void stopAll(0));
+      databaseUrl = await ensureDatabase(embedded.adminUrl, "console");
+      secret ??= await loadOrCreateSecret(dataDir);
+    } else {
+      databaseUrl = config.DATABASE_URL!;
+      process.once("SIGINT", () => void stopAll(0));
+      process.once("SIGTERM", () => void stopAll(0));
+    }
+
+    try {
+      const m = await applyMigrations(databaseUrl, { log: say });
+      say(`migrations current (${m.alreadyApplied + m.applied.length} applied, ${m.applied.length} new)`);
+    } catch (err) {
+      if (err instanceof MigrationError) throw new StartError(err.message);
+      throw new StartError(describeDbError(err, databaseUrl));
+    }
+
+    const isDemo = isEmbedded || config.DEMO_MODE;
+    const baseUrl = config.NEXTAUTH_URL ?? `http://localhost:${config.PORT}`;
+    const childEnv: NodeJS.ProcessEnv = {
+      ...raw,
+      NODE_ENV: "production",
+      DATABASE_URL: databaseUrl,
+      DEMO_MODE: isDemo ? "true" : "false",
+      NEXTAUTH_URL: baseUrl,
+      NEXTAUTH_SECRET: secret ?? "",
+      PORT: String(config.PORT),
+      LAUNCHER_PID: String(process.pid),
+      NEXT_TELEMETRY_DISABLED: "1",
+    };
+
+    if (isEmbedded || config.SEED_DEMO) {
+      const code = await run(process.execPath, ["--import", "tsx", "scripts/db-seed.ts"], childEnv);
+      if (code !== 0) throw new StartError("seeding the demo world failed (see above)");
+    }
+
+    if (!(await isBuildCurrent(root))) {
+      say("building the web app (first start or sources changed; takes a minute or two)");
+      const code = await run(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], childEnv);
+      if (code !== 0) throw new StartError("next build failed (see above)");
+      await writeFile(path.join(root, STAMP_FILE), (await computeSourceStamp(root)) + "\n");
+    }
+
+    const preload = ["--import", path.join(root, "scripts/lib/exit-with-parent.mjs")];
+    const web = spawn(process.execPath, [...preload, path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(config.PORT), "-H", "127.0.0.1"], { cwd: root, env: childEnv, stdio: "inherit" });
+    const worker = spawn(process.execPath, [...preload, "--import", "tsx", path.join(root, "scripts/worker.ts")], { cwd: root, env: childEnv, stdio: "inherit" });
+    children.push(web, worker);
+    for (const [name, child] of [["web", web], ["worker", worker]] as const) {
+      child.on("exit", (code, signal) => {
+        if (isStopping) return;
+        say(`${name} exited (${signal ?? code}); stopping everything`);
+        void stopAll(code === 0 ? 1 : (code ?? 1));
+      });
+    }
+
+    say(`console: ${baseUrl}`);
+    if (isDemo) {
+      say("demo sign-ins (email / password):");
+      for (const u of DEMO_SIGN_INS) say(`  ${u.roles.join("+").padEnd(16)} ${u.email} / ${u.password}`);
+    }
+    say("press Ctrl-C to stop");
+    return await new Promise<number>(() => {});
+  } catch (err) {
+    const line =
+      err instanceof StartError || err instanceof EmbeddedPostgresError || err instanceof ConfigError
+        ? err.message
+        : `unexpected failure: ${(err as Error).stack ?? String(err)}`;
+    process.stderr.write(`[start] error: ${line}\n`);
+    await stopAll(1);
+    return 1;
+  }
+}
+
+void main().then((code) => process.exit(code));

@@ -1,0 +1,81 @@
+/**
+ * The worker process: runs scheduled maintenance and (later) transfer orchestration on pg-boss,
+ * a PostgreSQL-backed job engine, so any number of workers can run against one database and each
+ * scheduled run happens once.
+ *
+ * Invariants kept:
+ * - A job is a plain domain function of (db handles, now); pg-boss gives at-least-once delivery,
+ *   so every job is idempotent.
+ * - SIGTERM/SIGINT stop the worker gracefully: no new jobs are fetched, running ones finish (up to
+ *   a bound), then the pool closes.
+ */
+import http from "node:http";
+import { PgBoss } from "pg-boss";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { DbHandles } from "../db/client";
+import { componentLogger } from "../observability/logger";
+import { MAINTENANCE_JOBS, type MaintenanceJob } from "./jobs";
+
+const log = componentLogger("worker");
+
+export interface WorkerHandle {
+  stop(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  databaseUrl: string;
+  db: DbHandles;
+  metricsPort: number;
+  jobs?: readonly MaintenanceJob[];
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "worker_" });
+  const jobs = opts.jobs ?? MAINTENANCE_JOBS;
+  for (const job of jobs) job.registerMetrics?.(registry);
+
+  const boss = new PgBoss({ connectionString: opts.databaseUrl, schema: "pgboss", application_name: "worker" });
+  boss.on("error", (err) => log.error({ err }, "job engine error"));
+  await boss.start();
+
+  for (const job of jobs) {
+    await boss.createQueue(job.name, { retryLimit: 3, retryBackoff: true, expireInSeconds: job.timeoutSeconds ?? 300 });
+    await boss.schedule(job.name, job.cron, {}, { tz: "UTC" });
+    await boss.work(job.name, async () => {
+      const started = Date.now();
+      const result = await job.run(opts.db, new Date());
+      log.info({ job: job.name, ms: Date.now() - started, result }, "job finished");
+      return result;
+    });
+  }
+
+  let server: http.Server | undefined;
+  if (opts.metricsPort > 0) {
+    server = http.createServer(async (req, res) => {
+      if (req.url === "/metrics") {
+        res.setHeader("content-type", registry.contentType);
+        res.end(await registry.metrics());
+      } else if (req.url === "/health") {
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ status: "ok" }));
+      } else {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server!.once("error", reject);
+      server!.listen(opts.metricsPort, "127.0.0.1", () => resolve());
+    });
+  }
+  log.info({ jobs: jobs.map((j) => j.name), metricsPort: opts.metricsPort }, "worker started");
+
+  return {
+    async stop() {
+      await boss.stop({ graceful: true, timeout: 20_000 });
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      log.info("worker stopped");
+    },
+  };
+}
