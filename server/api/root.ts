@@ -4,9 +4,15 @@
  */
 import { createRouter, createCallerFactory } from "./trpc";
 import { sessionRouter } from "./routers/session";
+import { auditRouter } from "./routers/audit";
+import { adminRouter } from "./routers/admin";
+import { ledgerRouter } from "./routers/ledger";
 
 export const appRouter = createRouter({
   session: sessionRouter,
+  audit: auditRouter,
+  admin: adminRouter,
+  ledger: ledgerRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,174 @@
+/**
+ * Service keys: credentials for internal services calling /api/trpc with a Bearer secret.
+ *
+ * Invariants kept:
+ * - The secret is `lk_<8-char prefix>_<32 random bytes, base64url>`. It is returned once, at
+ *   creation; only its SHA-256 (hex) is stored, and neither the secret nor the hash enters an audit
+ *   record or a list.
+ * - Scopes are a non-empty subset of SERVICE_KEY_SCOPES: console-only powers (people, keys,
+ *   approvals) can never be given to a machine.
+ * - Revocation is final and takes effect on the key's next request (keys are looked up on every
+ *   request, never cached).
+ * - Every change is written together with its audit record in one transaction.
+ */
+import { createHash, randomBytes, randomInt } from "node:crypto";
+import type { Prisma } from "../db/generated/client";
+import type { DbHandles } from "../db/client";
+import { prismaRunner } from "../db/sql";
+import { appendAudit } from "../audit/audit-log";
+import { auditActorOf } from "../auth/actor";
+import { SERVICE_KEY_SCOPES, type Permission } from "../auth/permissions";
+import { AppError } from "../errors/app-error";
+import { checkReason, type AdminCall } from "./users";
+
+export const SERVICE_KEY_LIST_LIMIT = 200;
+const PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+/** `lk_` + 8 prefix characters + `_` + 43 base64url characters (32 bytes). */
+export const SERVICE_KEY_SECRET_RE = /^lk_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
+
+export interface ServiceKeyItem {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: Permission[];
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+const KEY_SELECT = {
+  id: true,
+  name: true,
+  prefix: true,
+  scopes: true,
+  createdAt: true,
+  lastUsedAt: true,
+  revokedAt: true,
+} as const satisfies Prisma.ServiceKeySelect;
+
+type KeyRow = Prisma.ServiceKeyGetPayload<{ select: typeof KEY_SELECT }>;
+
+function toItem(k: KeyRow): ServiceKeyItem {
+  return { ...k, scopes: k.scopes.filter(isGrantableScope) };
+}
+
+export function isGrantableScope(s: string): s is Permission {
+  return (SERVICE_KEY_SCOPES as readonly string[]).includes(s);
+}
+
+/** The SHA-256 (hex) under which a secret is stored and looked up. */
+export function hashServiceKeySecret(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex");
+}
+
+/** A fresh secret and the prefix shown in lists ("lk_" + 8 characters). */
+export function generateServiceKeySecret(): { secret: string; prefix: string } {
+  let short = "";
+  for (let i = 0; i < 8; i++) short += PREFIX_ALPHABET[randomInt(PREFIX_ALPHABET.length)];
+  const prefix = `lk_${short}`;
+  return { secret: `${prefix}_${randomBytes(32).toString("base64url")}`, prefix };
+}
+
+/** The list prefix of a presented secret when it has the right shape (safe to log); else null. */
+export function prefixOfSecret(secret: string): string | null {
+  const m = SERVICE_KEY_SECRET_RE.exec(secret);
+  return m ? `lk_${m[1]}` : null;
+}
+
+function checkScopes(scopes: readonly string[]): Permission[] {
+  if (scopes.length === 0) {
+    throw new AppError("BAD_INPUT", `scopes must name at least one of: ${SERVICE_KEY_SCOPES.join(", ")}`, { details: { field: "scopes" } });
+  }
+  for (const s of scopes) {
+    if (!isGrantableScope(s)) {
+      throw new AppError("BAD_INPUT", `scope ${JSON.stringify(s)} cannot be granted to a service key; grantable scopes are ${SERVICE_KEY_SCOPES.join(", ")}`, {
+        details: { field: "scopes", scope: s },
+      });
+    }
+  }
+  return [...new Set(scopes as Permission[])].sort();
+}
+
+function checkKeyName(name: string): string {
+  const n = name.trim();
+  if (n.length === 0 || n.length > 100) throw new AppError("BAD_INPUT", "name must be 1 to 100 characters", { details: { field: "name" } });
+  return n;
+}
+
+/** Newest first, at most 200. Never returns secrets or hashes. */
+export async function listServiceKeys(db: DbHandles): Promise<ServiceKeyItem[]> {
+  const rows = await db.prisma.serviceKey.findMany({ orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: SERVICE_KEY_LIST_LIMIT, select: KEY_SELECT });
+  return rows.map(toItem);
+}
+
+/**
+ * Creates a key and returns its secret, once. Errors, in order: BAD_INPUT (name, scopes naming the
+ * first bad scope, reason).
+ */
+export async function createServiceKey(
+  db: DbHandles,
+  call: AdminCall,
+  input: { name: string; scopes: readonly string[]; reason?: string },
+): Promise<{ key: ServiceKeyItem; secret: string }> {
+  const name = checkKeyName(input.name);
+  const scopes = checkScopes(input.scopes);
+  const reason = input.reason !== undefined && input.reason.trim().length > 0 ? checkReason(input.reason) : null;
+  const { secret, prefix } = generateServiceKeySecret();
+  const key = await db.prisma.$transaction(async (tx) => {
+    const row = await tx.serviceKey.create({
+      data: {
+        name,
+        prefix,
+        secretHash: hashServiceKeySecret(secret),
+        scopes,
+        createdById: call.actor.kind === "user" ? call.actor.userId : null,
+      },
+      select: KEY_SELECT,
+    });
+    const item = toItem(row);
+    await appendAudit(prismaRunner(tx), {
+      actor: auditActorOf(call.actor),
+      action: "service_key.created",
+      targetType: "service_key",
+      targetId: item.id,
+      reason,
+      before: null,
+      after: { name: item.name, prefix: item.prefix, scopes: item.scopes },
+      requestId: call.requestId,
+    });
+    return item;
+  });
+  return { key, secret };
+}
+
+/** Revokes a key for good. Errors, in order: BAD_INPUT (reason), NOT_FOUND, CONFLICT (already revoked). */
+export async function revokeServiceKey(db: DbHandles, call: AdminCall, input: { id: string; reason: string }): Promise<ServiceKeyItem> {
+  const reason = checkReason(input.reason);
+  return db.prisma.$transaction(async (tx) => {
+    const locked = await tx.$queryRawUnsafe<{ id: string }[]>(`SELECT id::text AS id FROM service_keys WHERE id = $1::uuid FOR UPDATE`, input.id);
+    if (locked.length === 0) throw new AppError("NOT_FOUND", `service key ${input.id} does not exist`, { details: { id: input.id } });
+    const before = await tx.serviceKey.findUniqueOrThrow({ where: { id: input.id }, select: KEY_SELECT });
+    if (before.revokedAt) {
+      throw new AppError("CONFLICT", `service key ${before.name} (${before.prefix}) was already revoked at ${before.revokedAt.toISOString()}`, {
+        details: { id: input.id, revokedAt: before.revokedAt.toISOString() },
+      });
+    }
+    const row = await tx.serviceKey.update({
+      where: { id: input.id },
+      data: { revokedAt: new Date(), revokedById: call.actor.kind === "user" ? call.actor.userId : null },
+      select: KEY_SELECT,
+    });
+    const item = toItem(row);
+    await appendAudit(prismaRunner(tx), {
+      actor: auditActorOf(call.actor),
+      action: "service_key.revoked",
+      targetType: "service_key",
+      targetId: item.id,
+      reason,
+      before: { revokedAt: null },
+      after: { revokedAt: item.revokedAt },
+      requestId: call.requestId,
+    });
+    return item;
+  });
+}

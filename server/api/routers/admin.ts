@@ -1,0 +1,68 @@
+/**
+ * People and service keys. Thin: validate, check the permission, call one function in
+ * server/admin, return its result.
+ */
+import { z } from "zod";
+import { procedure, createRouter } from "../trpc";
+import { ROLES, SERVICE_KEY_SCOPES } from "../../auth/permissions";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../auth/password";
+import { createUser, listUsers, setUserActive, setUserRoles, REASON_MAX_LENGTH, USER_LIST_MAX_LIMIT } from "../../admin/users";
+import { createServiceKey, listServiceKeys, revokeServiceKey } from "../../admin/service-keys";
+
+const reason = z.string().trim().min(1, "give a reason").max(REASON_MAX_LENGTH);
+const roles = z.array(z.enum(ROLES)).max(ROLES.length * 2);
+const uuid = z.uuid();
+
+const usersRouter = createRouter({
+  /** Users ordered by email; `cursor` is the last email of the previous page. */
+  list: procedure("users:read")
+    .input(z.object({ cursor: z.string().max(320).optional(), limit: z.number().int().min(1).max(USER_LIST_MAX_LIMIT).optional() }))
+    .query(({ ctx, input }) => listUsers(ctx.db, input)),
+
+  create: procedure("users:manage")
+    .input(
+      z.object({
+        email: z.email().max(320),
+        name: z.string().trim().min(1).max(200),
+        roles,
+        password: z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => createUser(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+
+  setRoles: procedure("users:manage")
+    .input(z.object({ userId: uuid, roles, reason }))
+    .mutation(({ ctx, input }) => setUserRoles(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+
+  setActive: procedure("users:manage")
+    .input(z.object({ userId: uuid, isActive: z.boolean(), reason }))
+    .mutation(({ ctx, input }) => setUserActive(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+});
+
+const serviceKeysRouter = createRouter({
+  /** Newest first, at most 200; never includes secrets. */
+  list: procedure("service_keys:read").query(({ ctx }) => listServiceKeys(ctx.db)),
+
+  /** Returns the secret once; it cannot be read again. */
+  create: procedure("service_keys:manage")
+    .input(
+      z.object({
+        name: z.string().trim().min(1).max(100),
+        // Checked against SERVICE_KEY_SCOPES by the domain, whose error names the bad scope.
+        scopes: z.array(z.string().max(100)).min(1, "choose at least one scope").max(50),
+        reason: reason.optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => createServiceKey(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+
+  revoke: procedure("service_keys:manage")
+    .input(z.object({ id: uuid, reason }))
+    .mutation(({ ctx, input }) => revokeServiceKey(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+});
+
+export const adminRouter = createRouter({
+  users: usersRouter,
+  serviceKeys: serviceKeysRouter,
+  /** The scopes a service key may be granted. */
+  scopes: procedure("service_keys:read").query(() => [...SERVICE_KEY_SCOPES]),
+});

@@ -1,0 +1,40 @@
+import { z } from "zod";
+import { procedure, createRouter } from "../trpc";
+import { readAuditPage, getAuditRecord, MAX_AUDIT_PAGE_SIZE, DEFAULT_AUDIT_PAGE_SIZE } from "../../audit/query";
+import { verifyAuditChain } from "../../audit/verify";
+
+const auditId = z.string().regex(/^[1-9]\d{0,18}$/, "must be an audit record id (a positive whole number)");
+const text = z.string().trim().min(1).max(200);
+
+export const auditFiltersInput = z.object({
+  actorId: text.optional(),
+  actorLabel: text.optional(),
+  action: text.optional(),
+  targetType: text.optional(),
+  targetId: text.optional(),
+  from: z.coerce.date().optional(),
+  to: z.coerce.date().optional(),
+});
+
+const listInput = auditFiltersInput.extend({
+  cursor: auditId.optional(),
+  limit: z.number().int().min(1).max(MAX_AUDIT_PAGE_SIZE).default(DEFAULT_AUDIT_PAGE_SIZE),
+});
+
+export const auditRouter = createRouter({
+  /** Records matching the filters, newest first; keyset pagination by id. */
+  list: procedure("audit:read")
+    .input(listInput)
+    .query(({ ctx, input }) => {
+      const { cursor, limit, ...filters } = input;
+      return readAuditPage(ctx.db.prisma, filters, { cursor, limit });
+    }),
+
+  /** One record with its before/after and hashes. */
+  get: procedure("audit:read")
+    .input(z.object({ id: auditId }))
+    .query(({ ctx, input }) => getAuditRecord(ctx.db.prisma, input.id)),
+
+  /** Walks every hash chain and reports the first broken link. */
+  verify: procedure("audit:read").query(({ ctx }) => verifyAuditChain(ctx.db.pool)),
+});

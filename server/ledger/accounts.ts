@@ -1,0 +1,273 @@
+/**
+ * Ledger accounts: open, read, list, freeze and unfreeze.
+ *
+ * Invariants kept:
+ * - An account's code, currency, type, normal side and no-overdraft flag never change (DB trigger).
+ * - A no-overdraft account gets exactly one balance row; any other account gets BALANCE_SLOTS rows,
+ *   created with the account in one transaction, so writers never have to insert balance rows.
+ * - Every change is audited in its own transaction and is idempotent under its key.
+ */
+import type pg from "pg";
+import type { DbHandles } from "../db/client";
+import { pgRunner } from "../db/sql";
+import { appendAudit, type AuditActor } from "../audit/audit-log";
+import { auditActorOf, type Actor } from "../auth/actor";
+import { AppError } from "../errors/app-error";
+import { toAppError } from "../errors/db-errors";
+import { currencyExponent } from "../money/currencies";
+import { hashRequest } from "./codec";
+import { assertIdempotencyKey, assertUuid } from "./validate";
+import { BALANCE_SLOTS } from "./write-path";
+import { readBalances } from "./balances";
+import type { AccountStatus, AccountType, Balance, NormalSide } from "./types";
+
+export interface Account {
+  id: string;
+  code: string;
+  name: string;
+  currency: string;
+  normalSide: NormalSide;
+  type: AccountType;
+  isNoOverdraft: boolean;
+  status: AccountStatus;
+  metadata: Record<string, unknown>;
+  createdAt: Date;
+}
+
+export interface AccountWithBalance extends Account {
+  balance: Balance;
+}
+
+export interface CreateAccountInput {
+  code: string;
+  name: string;
+  currency: string;
+  type: AccountType;
+  isNoOverdraft?: boolean;
+  metadata?: Record<string, unknown>;
+}
+
+const CODE = /^[A-Za-z0-9][A-Za-z0-9:_.-]{0,199}$/;
+
+export function normalSideOf(type: AccountType): NormalSide {
+  return type === "asset" || type === "expense" ? "debit" : "credit";
+}
+
+function toAuditActor(actor: Actor | AuditActor): AuditActor {
+  return "kind" in actor ? auditActorOf(actor) : actor;
+}
+
+interface AccountRowDb {
+  id: string;
+  code: string;
+  name: string;
+  currency: string;
+  normal_side: NormalSide;
+  type: AccountType;
+  is_no_overdraft: boolean;
+  status: AccountStatus;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+}
+
+const ACCOUNT_COLUMNS = `id, code, name, currency, normal_side, type, is_no_overdraft, status, metadata, created_at`;
+
+function toAccount(r: AccountRowDb): Account {
+  return {
+    id: r.id,
+    code: r.code,
+    name: r.name,
+    currency: r.currency,
+    normalSide: r.normal_side,
+    type: r.type,
+    isNoOverdraft: r.is_no_overdraft,
+    status: r.status,
+    metadata: r.metadata,
+    createdAt: r.created_at,
+  };
+}
+
+/** Runs fn in a transaction under an idempotency key: a replay returns the stored value. */
+async function withIdempotency<T>(
+  db: Pick<DbHandles, "pool">,
+  key: string,
+  commandType: string,
+  request: unknown,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  codec: { encode(v: T): unknown; decode(v: unknown): T },
+): Promise<T> {
+  assertIdempotencyKey(key);
+  const hash = hashRequest({ commandType, request });
+  let client: pg.PoolClient;
+  try {
+    client = await db.pool.connect();
+  } catch (e) {
+    throw toAppError(e) ?? e;
+  }
+  try {
+    await client.query("BEGIN");
+    const claim = await client.query(
+      `INSERT INTO idempotency_records (key, request_hash, command_type, response) VALUES ($1, $2, $3, 'null'::jsonb)
+       ON CONFLICT (key) DO NOTHING RETURNING key`,
+      [key, hash, commandType],
+    );
+    if (claim.rowCount === 0) {
+      await client.query("ROLLBACK");
+      const prev = await client.query<{ request_hash: string; response: unknown }>(`SELECT request_hash, response FROM idempotency_records WHERE key = $1`, [key]);
+      const row = prev.rows[0];
+      if (!row || row.request_hash !== hash) {
+        throw new AppError("IDEMPOTENCY_CONFLICT", `idempotency key ${key} was already used for a different request`, { details: { idempotencyKey: key } });
+      }
+      return codec.decode(row.response);
+    }
+    const value = await fn(client);
+    await client.query(`UPDATE idempotency_records SET response = $2::jsonb WHERE key = $1`, [key, JSON.stringify(codec.encode(value))]);
+    await client.query("COMMIT");
+    return value;
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw toAppError(e) ?? e;
+  } finally {
+    client.release();
+  }
+}
+
+const accountCodec = {
+  encode: (a: Account) => ({ ...a, createdAt: a.createdAt.toISOString() }),
+  decode: (v: unknown) => {
+    const o = v as Account & { createdAt: string };
+    return { ...o, createdAt: new Date(o.createdAt) } as Account;
+  },
+};
+
+/**
+ * Opens an account with zero balances.
+ * Errors, in order: BAD_INPUT (code, name, type, key), UNKNOWN_CURRENCY, IDEMPOTENCY_CONFLICT,
+ * CONFLICT (the code exists).
+ */
+export async function createAccount(
+  db: Pick<DbHandles, "pool">,
+  actor: Actor | AuditActor,
+  input: CreateAccountInput,
+  opts: { idempotencyKey: string; requestId?: string | null },
+): Promise<Account> {
+  if (typeof input.code !== "string" || !CODE.test(input.code)) throw new AppError("BAD_INPUT", `account code ${JSON.stringify(input.code)} must be 1-200 characters of letters, digits and : _ . -`);
+  if (typeof input.name !== "string" || input.name.trim().length === 0 || input.name.length > 200) throw new AppError("BAD_INPUT", "account name must be 1-200 characters");
+  if (!["asset", "liability", "equity", "revenue", "expense"].includes(input.type)) throw new AppError("BAD_INPUT", `account type ${JSON.stringify(input.type)} is not one of asset, liability, equity, revenue, expense`);
+  currencyExponent(input.currency);
+  const request = { ...input, isNoOverdraft: input.isNoOverdraft ?? false, metadata: input.metadata ?? {} };
+  return withIdempotency(db, opts.idempotencyKey, "create_account", request, async (client) => {
+    let row: AccountRowDb;
+    try {
+      const res = await client.query<AccountRowDb>(
+        `INSERT INTO ledger_accounts (id, code, name, currency, normal_side, type, is_no_overdraft, metadata)
+         VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING ${ACCOUNT_COLUMNS}`,
+        [input.code, input.name.trim(), input.currency, normalSideOf(input.type), input.type, request.isNoOverdraft, JSON.stringify(request.metadata)],
+      );
+      row = res.rows[0]!;
+    } catch (e) {
+      if ((e as { code?: string }).code === "23505") throw new AppError("CONFLICT", `account code ${input.code} already exists`, { details: { code: input.code } });
+      throw e;
+    }
+    const slots = row.is_no_overdraft ? 1 : BALANCE_SLOTS;
+    await client.query(`INSERT INTO account_balances (account_id, slot, is_no_overdraft) SELECT $1, g, $2 FROM generate_series(0, $3::int - 1) g`, [row.id, row.is_no_overdraft, slots]);
+    const account = toAccount(row);
+    await appendAudit(pgRunner(client), {
+      actor: toAuditActor(actor),
+      action: "ledger.account.create",
+      targetType: "ledger_account",
+      targetId: account.id,
+      after: account,
+      requestId: opts.requestId ?? null,
+    });
+    await client.query(`INSERT INTO outbox_events (topic, aggregate_id, payload) VALUES ('ledger.account.created', $1, $2::jsonb)`, [account.id, JSON.stringify(accountCodec.encode(account))]);
+    return account;
+  }, accountCodec);
+}
+
+/**
+ * Freezes or unfreezes an account: a frozen account refuses postings and new holds.
+ * Errors, in order: BAD_INPUT (id, reason, key), IDEMPOTENCY_CONFLICT, NOT_FOUND.
+ */
+export async function setAccountStatus(
+  db: Pick<DbHandles, "pool">,
+  actor: Actor | AuditActor,
+  input: { accountId: string; status: AccountStatus; reason: string },
+  opts: { idempotencyKey: string; requestId?: string | null },
+): Promise<Account> {
+  const id = assertUuid(input.accountId, "accountId");
+  if (input.status !== "active" && input.status !== "frozen") throw new AppError("BAD_INPUT", "status must be active or frozen");
+  if (typeof input.reason !== "string" || input.reason.trim().length < 3 || input.reason.length > 500) throw new AppError("BAD_INPUT", "a reason of 3-500 characters is required");
+  return withIdempotency(db, opts.idempotencyKey, "set_account_status", { id, status: input.status, reason: input.reason }, async (client) => {
+    const before = await client.query<AccountRowDb>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1 FOR UPDATE`, [id]);
+    const prev = before.rows[0];
+    if (!prev) throw new AppError("NOT_FOUND", `account ${id} does not exist`, { details: { accountId: id } });
+    const res = await client.query<AccountRowDb>(`UPDATE ledger_accounts SET status = $2 WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`, [id, input.status]);
+    const account = toAccount(res.rows[0]!);
+    await appendAudit(pgRunner(client), {
+      actor: toAuditActor(actor),
+      action: input.status === "frozen" ? "ledger.account.freeze" : "ledger.account.unfreeze",
+      targetType: "ledger_account",
+      targetId: id,
+      reason: input.reason,
+      before: { status: prev.status },
+      after: { status: account.status },
+      requestId: opts.requestId ?? null,
+    });
+    await client.query(`INSERT INTO outbox_events (topic, aggregate_id, payload) VALUES ($1, $2, $3::jsonb)`, [
+      `ledger.account.${input.status === "frozen" ? "frozen" : "unfrozen"}`, id, JSON.stringify({ accountId: id, status: account.status, reason: input.reason }),
+    ]);
+    return account;
+  }, accountCodec);
+}
+
+/** One account with its current balance. Errors: BAD_INPUT, NOT_FOUND. */
+export async function getAccount(db: Pick<DbHandles, "pool">, idOrCode: { id?: string; code?: string }): Promise<AccountWithBalance> {
+  const sql = pgRunner(db.pool);
+  let rows: AccountRowDb[];
+  if (idOrCode.id) rows = await sql.query<AccountRowDb>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1`, [assertUuid(idOrCode.id, "id")]);
+  else if (idOrCode.code) rows = await sql.query<AccountRowDb>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code = $1`, [idOrCode.code]);
+  else throw new AppError("BAD_INPUT", "give an account id or code");
+  const row = rows[0];
+  if (!row) throw new AppError("NOT_FOUND", `account ${idOrCode.id ?? idOrCode.code} does not exist`);
+  const [balance] = await readBalances(sql, [row.id]);
+  return { ...toAccount(row), balance: balance! };
+}
+
+export interface ListAccountsInput {
+  currency?: string;
+  type?: AccountType;
+  status?: AccountStatus;
+  codePrefix?: string;
+  /** Keyset cursor: the last code of the previous page. */
+  afterCode?: string;
+  limit?: number;
+}
+
+/** Accounts ordered by code with balances; keyset pagination on code. */
+export async function listAccounts(db: Pick<DbHandles, "pool">, input: ListAccountsInput = {}): Promise<{ items: AccountWithBalance[]; nextCursor: string | null }> {
+  const limit = Math.min(Math.max(input.limit ?? 50, 1), 200);
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (cond: string, v: unknown) => {
+    params.push(v);
+    where.push(cond.replace("?", `$${params.length}`));
+  };
+  if (input.currency) add("currency = ?", input.currency);
+  if (input.type) add("type = ?::account_type", input.type);
+  if (input.status) add("status = ?::account_status", input.status);
+  if (input.codePrefix) add("code LIKE ? ", `${input.codePrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (input.afterCode) add("code > ?", input.afterCode);
+  params.push(limit + 1);
+  const sql = pgRunner(db.pool);
+  const rows = await sql.query<AccountRowDb>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY code LIMIT $${params.length}`,
+    params,
+  );
+  const page = rows.slice(0, limit);
+  const balances = new Map((await readBalances(sql, page.map((r) => r.id))).map((b) => [b.accountId, b]));
+  return {
+    items: page.map((r) => ({ ...toAccount(r), balance: balances.get(r.id)! })),
+    nextCursor: rows.length > limit ? page[page.length - 1]!.code : null,
+  };
+}
