@@ -73,6 +73,8 @@ const envSchema = z
     EMBEDDED_PG_PORT: intString(1, 65535).default(54329),
     /** Seed the demo world on start even with DATABASE_URL set. */
     SEED_DEMO: booleanString.default(false),
+    /** How long ledger idempotency records are kept before the worker prunes them (at least 24 h). */
+    IDEMPOTENCY_RETENTION_HOURS: intString(24, 24 * 365).default(72),
     /** Port the worker serves /metrics and /health on (0 disables). */
     WORKER_METRICS_PORT: intString(0, 65535).default(9465),
   })

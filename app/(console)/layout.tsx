@@ -1,5 +1,6 @@
 import type { ReactNode } from "react";
 import Link from "next/link";
+import { headers } from "next/headers";
 import { requirePageActor } from "../../server/auth/session";
 import type { Permission } from "../../server/auth/permissions";
 import { MainNav, type NavItem } from "../../components/main-nav";
@@ -26,8 +27,10 @@ const SECTIONS: (NavItem & { permission: Permission })[] = [
 export default async function ConsoleLayout({ children }: { children: ReactNode }) {
   // Signed out, this redirect is thrown before anything streams, so no page content leaves the
   // server even if a page forgot its own check. Layouts do not re-run on client navigation and
-  // do not know the path, so every page still calls requirePageActor(permission, its path).
-  const actor = await requirePageActor();
+  // only know the path through proxy.ts, so every page still calls requirePageActor(permission).
+  // proxy.ts passes the requested path so sign-in can bring the visitor back to it.
+  const requestedPath = (await headers()).get("x-console-path") ?? "/";
+  const actor = await requirePageActor(undefined, requestedPath);
   const items = SECTIONS.filter((s) => actor.permissions.has(s.permission)).map(({ href, label }) => ({ href, label }));
   const name = actor.name;
   const email = actor.kind === "user" ? actor.email : null;

@@ -31,6 +31,6 @@ export async function getPageActor(): Promise<Actor | null> {
 export async function requirePageActor(permission?: Permission, callbackPath = "/"): Promise<Actor> {
   const actor = await getPageActor();
   if (!actor) redirect(`/signin?callbackUrl=${encodeURIComponent(safeCallbackPath(callbackPath))}`);
-  if (permission && !actor.permissions.has(permission)) redirect("/forbidden");
+  if (permission && !actor.permissions.has(permission)) redirect(`/forbidden?permission=${encodeURIComponent(permission)}`);
   return actor;
 }

@@ -19,7 +19,7 @@ import pg from "pg";
 /** The advisory lock key Prisma Migrate uses, so our runner and Prisma's exclude each other. */
 const MIGRATION_LOCK_KEY = 72707369;
 
-export const DEFAULT_MIGRATIONS_DIR = path.resolve(process.cwd(), "prisma/migrations");
+export const DEFAULT_MIGRATIONS_DIR = path.join(process.cwd(), "prisma", "migrations");
 
 export interface MigrationFile {
   name: string;
@@ -35,11 +35,12 @@ export class MigrationError extends Error {
 }
 
 export async function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): Promise<MigrationFile[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
+  // The folder is read at run time from the working directory; keep the bundler from tracing it.
+  const entries = await readdir(/*turbopackIgnore: true*/ dir, { withFileTypes: true });
   const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
   const files: MigrationFile[] = [];
   for (const name of names) {
-    const sql = await readFile(path.join(dir, name, "migration.sql"), "utf8");
+    const sql = await readFile(/*turbopackIgnore: true*/ path.join(dir, name, "migration.sql"), "utf8");
     files.push({ name, sql, checksum: createHash("sha256").update(sql).digest("hex") });
   }
   return files;

@@ -6,6 +6,9 @@ import { Gauge, type Registry } from "prom-client";
 import type { DbHandles } from "../db/client";
 import { verifyAuditChain } from "../audit/verify";
 import { componentLogger } from "../observability/logger";
+import { env } from "../env";
+import { expireDueHolds, pruneIdempotencyRecords } from "../ledger/maintenance";
+import { verifyLedger } from "../ledger/verify";
 
 const log = componentLogger("jobs");
 
@@ -39,4 +42,45 @@ export const verifyAuditJob: MaintenanceJob = {
   },
 };
 
-export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob];
+let ledgerOk: Gauge | undefined;
+let ledgerDiscrepancies: Gauge | undefined;
+
+/** Proves stored balances equal the sum of postings and every currency sums to zero. */
+export const verifyLedgerJob: MaintenanceJob = {
+  name: "ledger-verify",
+  cron: "*/10 * * * *",
+  timeoutSeconds: 600,
+  registerMetrics(registry) {
+    ledgerOk = new Gauge({ name: "ledger_integrity_ok", help: "1 when the last ledger integrity check found no discrepancy, else 0", registers: [registry] });
+    ledgerDiscrepancies = new Gauge({ name: "ledger_integrity_discrepancies", help: "Discrepancies found by the last ledger integrity check", registers: [registry] });
+  },
+  async run(db) {
+    const report = await verifyLedger(db);
+    ledgerOk?.set(report.isOk ? 1 : 0);
+    ledgerDiscrepancies?.set(report.discrepancies.length);
+    if (!report.isOk) log.error({ discrepancies: report.discrepancies.slice(0, 20) }, "ledger integrity check failed");
+    return { isOk: report.isOk, accounts: report.accounts, postings: report.postings, discrepancies: report.discrepancies.length };
+  },
+};
+
+/** Expires pending holds past their deadline, a bounded number per run. */
+export const expireHoldsJob: MaintenanceJob = {
+  name: "ledger-expire-holds",
+  cron: "* * * * *",
+  async run(db, now) {
+    const expired = await expireDueHolds(db, now, 1000);
+    return { expired: expired.length };
+  },
+};
+
+/** Keeps the idempotency table bounded: records older than the retention period are removed. */
+export const pruneIdempotencyJob: MaintenanceJob = {
+  name: "ledger-prune-idempotency",
+  cron: "17 * * * *",
+  async run(db, now) {
+    const olderThan = new Date(now.getTime() - env().IDEMPOTENCY_RETENTION_HOURS * 3600 * 1000);
+    return { pruned: await pruneIdempotencyRecords(db, olderThan) };
+  },
+};
+
+export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob];
