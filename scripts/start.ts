@@ -135,6 +135,11 @@ async function main(): Promise<number> {
       }
       say(`starting embedded PostgreSQL on 127.0.0.1:${config.EMBEDDED_PG_PORT} (data in ${path.relative(root, dataDir) || dataDir})`);
       embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT });
+      // Detached watchdog: stops this PostgreSQL if the launcher dies without cleaning up.
+      spawn(process.execPath, [path.join(root, "scripts/lib/reaper.mjs"), String(process.pid), path.join(dataDir, "pg")], {
+        detached: true,
+        stdio: "ignore",
+      }).unref();
       process.once("SIGINT", () => void stopAll(0));
       process.once("SIGTERM", () => void stopAll(0));
       databaseUrl = await ensureDatabase(embedded.adminUrl, "console");
@@ -191,6 +196,12 @@ async function main(): Promise<number> {
       });
     }
 
+    // Announce the console only once it answers, so the printed URL works when it is printed.
+    for (let i = 0; i < 600 && !isStopping; i++) {
+      const res = await fetch(`http://127.0.0.1:${config.PORT}/api/health`).catch(() => null);
+      if (res?.ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     say(`console: ${baseUrl}`);
     if (isDemo) {
       say("demo sign-ins (email / password):");

@@ -8,7 +8,7 @@
  *   process for this data folder) is shut down before we start, so no stray server survives.
  * - Initialisation happens once per data folder; a second start reuses the data.
  */
-import { access, constants, mkdir, readFile, rm, stat } from "node:fs/promises";
+import { access, chmod, constants, mkdir, readFile, rm, stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import os from "node:os";
@@ -60,6 +60,10 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
+function isRoot(): boolean {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -100,6 +104,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   try {
     await mkdir(dataDir, { recursive: true });
     await access(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
+    if (isRoot()) {
+      // As root, PostgreSQL runs as the unprivileged "postgres" user, which must be able to pass
+      // through the data folder to reach its own pg/ subfolder.
+      const mode = (await stat(dataDir)).mode & 0o777;
+      if ((mode & 0o011) !== 0o011) await chmod(dataDir, mode | 0o011);
+    }
   } catch (err) {
     throw new EmbeddedPostgresError(`data folder ${dataDir} is not readable and writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
@@ -147,7 +157,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     password: PASSWORD,
     authMethod: "scram-sha-256",
     persistent: !opts.isEphemeral,
-    createPostgresUser: typeof process.getuid === "function" && process.getuid() === 0,
+    createPostgresUser: isRoot(),
     initdbFlags: ["--encoding=UTF8", "--no-sync"],
     postgresFlags: flags,
     onLog: remember,

@@ -36,7 +36,13 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   for (const job of jobs) job.registerMetrics?.(registry);
 
   const boss = new PgBoss({ connectionString: opts.databaseUrl, schema: "pgboss", application_name: "worker" });
-  boss.on("error", (err) => log.error({ err }, "job engine error"));
+  let isStopping = false;
+  boss.on("error", (err: Error & { code?: string }) => {
+    // On Ctrl-C the terminal signals the embedded database too; its connections ending while we
+    // stop are expected, not errors worth a stack.
+    if (isStopping && (err.code === "57P01" || /terminat|Connection terminated/i.test(err.message))) return;
+    log.error({ code: err.code, message: err.message }, "job engine error");
+  });
   await boss.start();
 
   for (const job of jobs) {
@@ -73,6 +79,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
 
   return {
     async stop() {
+      isStopping = true;
       await boss.stop({ graceful: true, timeout: 20_000 });
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       log.info("worker stopped");
