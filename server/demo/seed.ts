@@ -6,6 +6,7 @@
 import type { DbHandles } from "../db/client";
 import { upsertDemoUser } from "../admin/users";
 import { DEMO_USERS } from "./demo-users";
+import { seedDemoLedger } from "./seed-ledger";
 
 export async function seedDemoWorld(db: DbHandles): Promise<string> {
   let created = 0;
@@ -13,5 +14,5 @@ export async function seedDemoWorld(db: DbHandles): Promise<string> {
     const r = await upsertDemoUser(db, u);
     if (r.isCreated) created++;
   }
-  return `demo users: ${created} created, ${DEMO_USERS.length - created} already present`;
+  return `demo users: ${created} created, ${DEMO_USERS.length - created} already present; ${await seedDemoLedger(db)}`;
 }

@@ -10,6 +10,8 @@ import { executeLedgerCommand } from "../../ledger/write-path";
 import { getBalances } from "../../ledger/balances";
 import { getEntry, listEntries, listHolds, listPostings } from "../../ledger/history";
 import type { LedgerItem } from "../../ledger/types";
+import { listAccountPage, ACCOUNT_PAGE_MAX } from "../../ledger/account-page";
+import { getBalanceHistory, MAX_HISTORY_POINTS } from "../../ledger/balance-history";
 
 /** A minor-unit amount: bigint, or a string of digits. Sign and range are checked by the domain. */
 const amount = z.union([z.bigint(), z.string().regex(/^-?\d{1,40}$/, "must be an integer number of minor units")]).transform((v) => (typeof v === "bigint" ? v : BigInt(v)));
@@ -60,6 +62,13 @@ const accountsRouter = createRouter({
   unfreeze: procedure("accounts:manage")
     .input(z.object({ accountId: uuid, reason: z.string().min(3).max(500), idempotencyKey: key }))
     .mutation(({ ctx, input }) => setAccountStatus(ctx.db, ctx.actor, { accountId: input.accountId, status: "active", reason: input.reason }, { idempotencyKey: input.idempotencyKey, requestId: ctx.requestId })),
+  /** The console's list: like list, plus a Previous cursor (keyset on code in both directions). */
+  page: procedure("ledger:read")
+    .input(z.object({ currency: currency.optional(), type: accountType.optional(), status: accountStatus.optional(), codePrefix: z.string().max(200).optional(), after: z.string().max(200).optional(), before: z.string().max(200).optional(), limit: z.number().int().min(1).max(ACCOUNT_PAGE_MAX).optional() }))
+    .query(({ ctx, input }) => {
+      const { after, before, ...rest } = input;
+      return listAccountPage(ctx.db, { ...rest, afterCode: after, beforeCode: before });
+    }),
 });
 
 const entriesRouter = createRouter({
@@ -128,6 +137,10 @@ export const ledgerRouter = createRouter({
     get: procedure("ledger:read")
       .input(z.object({ accountId: uuid, asOf: z.date().optional() }))
       .query(({ ctx, input }) => getBalances(ctx.db, input.accountId, { asOf: input.asOf })),
+    /** Exact posted balance at evenly spaced instants from `from` to `to` (strings of minor units). */
+    history: procedure("ledger:read")
+      .input(z.object({ accountId: uuid, from: z.date().optional(), to: z.date().optional(), points: z.number().int().min(2).max(MAX_HISTORY_POINTS).optional() }))
+      .query(({ ctx, input }) => getBalanceHistory(ctx.db, input.accountId, { from: input.from, to: input.to, points: input.points })),
   }),
   /** Applies a batch atomically ("apply" is a reserved name in tRPC routers, so this is ledger.batch). */
   batch: procedure("ledger:write")

@@ -1,0 +1,167 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { requirePageActor } from "../../../../server/auth/session";
+import { pageCaller, callErrorMessage } from "../../page-caller";
+import { Badge, Card, EmptyState, PageHeader, linkClass, tableClass, formatUtc } from "../../../../components/ui";
+import { Money, amountCellClass } from "../../../../components/ledger/money";
+import { UUID_RE } from "../../../../components/ledger/ledger-params";
+
+export const metadata: Metadata = { title: "Journal entry" };
+
+/** The write path audits a single entry as target journal_entry/<entry id> (a batch as ledger_batch/<key>). */
+const ENTRY_AUDIT_TARGET = "journal_entry";
+
+export default async function EntryPage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  const actor = await requirePageActor("ledger:read", `/entries/${encodeURIComponent(id)}`);
+  if (!UUID_RE.test(id)) notFound();
+  const caller = pageCaller(actor);
+  const entry = await caller.ledger.entries.get({ entryId: id }).catch((e: unknown) => {
+    if ((e as { code?: string }).code === "NOT_FOUND") return null;
+    throw e;
+  });
+  if (!entry) notFound();
+
+  const canReadAudit = actor.permissions.has("audit:read");
+  let audit: { id: string; createdAt: Date; action: string; actorLabel: string; reason: string | null }[] = [];
+  let auditError: string | null = null;
+  if (canReadAudit) {
+    try {
+      const batchKey = /^(.*)#\d+$/.exec(entry.idempotencyKey)?.[1];
+      const pages = await Promise.all([
+        caller.audit.list({ targetType: ENTRY_AUDIT_TARGET, targetId: entry.id, limit: 20 }),
+        // An entry applied in a batch is audited once for the whole batch, under the batch's key.
+        batchKey ? caller.audit.list({ targetType: "ledger_batch", targetId: batchKey, limit: 20 }) : Promise.resolve({ items: [] }),
+      ]);
+      audit = pages.flatMap((p) => p.items);
+    } catch (e) {
+      auditError = callErrorMessage(e);
+    }
+  }
+
+  const totals = new Map<string, bigint>();
+  for (const p of entry.postings) if (p.side === "debit") totals.set(p.currency, (totals.get(p.currency) ?? 0n) + p.amountMinor);
+
+  const facts: [string, React.ReactNode][] = [
+    ["Effective (UTC)", <span key="e" className="font-mono text-xs">{formatUtc(entry.effectiveAt)}</span>],
+    ["Created (UTC)", <span key="c" className="font-mono text-xs">{formatUtc(entry.createdAt)}</span>],
+    ["Idempotency key", <span key="k" className="font-mono text-xs break-all">{entry.idempotencyKey}</span>],
+    [
+      "Reverses",
+      entry.reversesEntryId ? (
+        <Link key="r" href={`/entries/${entry.reversesEntryId}`} className={linkClass}>
+          Entry {entry.reversesEntryId}
+        </Link>
+      ) : (
+        "—"
+      ),
+    ],
+    [
+      "Reversed by",
+      entry.reversedByEntryId ? (
+        <Link key="rb" href={`/entries/${entry.reversedByEntryId}`} className={linkClass}>
+          Reversal {entry.reversedByEntryId}
+        </Link>
+      ) : (
+        "Not reversed"
+      ),
+    ],
+    [
+      "Total",
+      <span key="t">
+        {[...totals].map(([c, v]) => (
+          <span key={c} className="mr-3">
+            <Money amountMinor={v} currency={c} /> debited and credited
+          </span>
+        ))}
+      </span>,
+    ],
+  ];
+
+  return (
+    <>
+      <PageHeader
+        title={`Journal entry ${entry.id}`}
+        description={
+          <>
+            {entry.description || "No description"}{" "}
+            {entry.reversesEntryId ? <Badge tone="info">Reversal</Badge> : null} {entry.reversedByEntryId ? <Badge tone="bad">Reversed</Badge> : null}
+          </>
+        }
+      />
+      <dl className="mb-6 grid grid-cols-1 gap-x-6 gap-y-2 rounded-lg border border-zinc-200 bg-white p-4 text-sm sm:grid-cols-[10rem_1fr] dark:border-zinc-800 dark:bg-zinc-900">
+        {facts.map(([k, v]) => (
+          <div key={k} className="contents">
+            <dt className="font-medium text-zinc-500 dark:text-zinc-400">{k}</dt>
+            <dd className="min-w-0 text-zinc-900 dark:text-zinc-100">{v}</dd>
+          </div>
+        ))}
+      </dl>
+
+      <Card title="Postings">
+        <div className={tableClass.wrap}>
+          <table className={tableClass.table}>
+            <caption className="sr-only">Postings of this entry</caption>
+            <thead className="bg-zinc-50 dark:bg-zinc-900">
+              <tr>
+                <th scope="col" className={tableClass.th}>Account</th>
+                <th scope="col" className={tableClass.th}>Side</th>
+                <th scope="col" className={`${tableClass.th} text-right`}>Debit</th>
+                <th scope="col" className={`${tableClass.th} text-right`}>Credit</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
+              {entry.postings.map((p) => (
+                <tr key={p.id.toString()} className={tableClass.tr}>
+                  <td className={`${tableClass.td} font-mono text-xs`}>
+                    <Link href={`/accounts/${p.accountId}`} className={linkClass}>
+                      {p.accountCode}
+                    </Link>
+                  </td>
+                  <td className={tableClass.td}>{p.side}</td>
+                  <td className={`${tableClass.td} ${amountCellClass}`}>{p.side === "debit" ? <Money amountMinor={p.amountMinor} currency={p.currency} /> : null}</td>
+                  <td className={`${tableClass.td} ${amountCellClass}`}>{p.side === "credit" ? <Money amountMinor={p.amountMinor} currency={p.currency} /> : null}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </Card>
+
+      <Card title="Metadata">
+        {Object.keys(entry.metadata ?? {}).length === 0 ? (
+          <p className="text-sm text-zinc-500 dark:text-zinc-400">No metadata was given with this entry.</p>
+        ) : (
+          <pre className="max-h-80 overflow-auto rounded-md border border-zinc-200 bg-zinc-50 p-3 font-mono text-xs dark:border-zinc-800 dark:bg-zinc-950">{JSON.stringify(entry.metadata, null, 2)}</pre>
+        )}
+      </Card>
+
+      <Card title="Audit trail">
+        {!canReadAudit ? (
+          <p className="text-sm text-zinc-500 dark:text-zinc-400">Reading the audit trail needs the audit:read permission.</p>
+        ) : auditError ? (
+          <p role="alert" className="text-sm text-red-700 dark:text-red-400">
+            Could not read the audit trail: {auditError}
+          </p>
+        ) : audit.length === 0 ? (
+          <EmptyState title="No audit record found">
+            <p>Entries posted through the write path are audited in the same transaction. This one has no record under {ENTRY_AUDIT_TARGET} {entry.id}; it may have been written outside the API.</p>
+          </EmptyState>
+        ) : (
+          <ul className="space-y-2 text-sm">
+            {audit.map((r) => (
+              <li key={r.id} className="rounded-md border border-zinc-200 bg-white px-3 py-2 dark:border-zinc-800 dark:bg-zinc-900">
+                <Link href={`/audit/${r.id}`} className={linkClass}>
+                  Audit record {r.id}
+                </Link>{" "}
+                <span className="font-mono text-xs">{r.action}</span> by {r.actorLabel} at <span className="font-mono text-xs">{formatUtc(r.createdAt)}</span>
+                {r.reason ? <span className="text-zinc-600 dark:text-zinc-400"> — {r.reason}</span> : null}
+              </li>
+            ))}
+          </ul>
+        )}
+      </Card>
+    </>
+  );
+}
