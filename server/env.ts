@@ -95,6 +95,9 @@ const envSchema = z
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Every variable this module reads (documented one by one in .env.example). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
     super(`invalid configuration: ${issues.join("; ")}`);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, isCredentialsSignInEnabled, parseEnv } from "../../server/env";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ConfigError, ENV_VARIABLES, isCredentialsSignInEnabled, parseEnv } from "../../server/env";
 
 const base = { NODE_ENV: "development" };
 
@@ -48,5 +50,13 @@ describe("parseEnv", () => {
     expect(isCredentialsSignInEnabled(parseEnv({ NODE_ENV: "production", NEXTAUTH_SECRET: secret, AUTH_CREDENTIALS_ENABLED: "true" }))).toBe(true);
     expect(isCredentialsSignInEnabled(parseEnv({ ...base, DEMO_MODE: "true" }))).toBe(true);
     expect(isCredentialsSignInEnabled(parseEnv({ ...base, DEMO_MODE: "true", AUTH_CREDENTIALS_ENABLED: "false" }))).toBe(false);
+  });
+});
+
+describe(".env.example", () => {
+  it("documents every variable the configuration reads, and no other", () => {
+    const text = readFileSync(path.resolve(import.meta.dirname, "../../.env.example"), "utf8");
+    const documented = [...text.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]).sort();
+    expect(documented).toEqual([...ENV_VARIABLES].sort());
   });
 });
