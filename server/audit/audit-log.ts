@@ -125,33 +125,31 @@ export function hashRecord(r: HashableRecord): string {
   return createHash("sha256").update(r.prevHash).update("\n").update(content).digest("hex");
 }
 
-interface LaneRow {
-  lane: number;
-  last_seq: string;
-  last_hash: string;
+/**
+ * The record's canonical JSON (as hashRecord builds it) split around "lane" and "laneSeq", which
+ * only the database knows when it picks a lane. Keys sort as action … createdAt < lane < laneSeq <
+ * reason … targetType, so prefix + `,"lane":L,"laneSeq":"S",` + suffix equals the full text.
+ */
+export function canonicalParts(r: Omit<HashableRecord, "lane" | "laneSeq" | "prevHash">): { prefix: string; suffix: string } {
+  const head = canonicalJson({
+    action: r.action,
+    actorId: r.actorId,
+    actorLabel: r.actorLabel,
+    actorType: r.actorType,
+    after: r.after,
+    before: r.before,
+    createdAt: r.createdAt.toISOString(),
+  });
+  const tail = canonicalJson({ reason: r.reason, requestId: r.requestId, targetId: r.targetId, targetType: r.targetType });
+  return { prefix: head.slice(0, -1), suffix: tail.slice(1) };
 }
 
 /**
- * Appends one record inside the caller's transaction. The lane head stays locked until that
- * transaction ends, so call this late in the transaction to keep the lock short.
+ * The call `audit_append(...)` for one record, its values added through `param` (which returns the
+ * placeholder, e.g. "$7"). Lets a caller fold the append into a larger statement.
  */
-export async function appendAudit(sql: SqlRunner, input: AuditInput): Promise<{ id: string; hash: string }> {
-  let lanes = await sql.query<LaneRow>(
-    `SELECT lane, last_seq::text AS last_seq, last_hash FROM audit_lanes
-     ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED`,
-  );
-  if (lanes.length === 0) {
-    // Every lane is busy: wait for a random one rather than spin.
-    lanes = await sql.query<LaneRow>(
-      `SELECT lane, last_seq::text AS last_seq, last_hash FROM audit_lanes WHERE lane = $1 FOR UPDATE`,
-      [Math.floor(Math.random() * AUDIT_LANES)],
-    );
-  }
-  const head = lanes[0];
-  if (!head) throw new Error("audit_lanes is empty: the foundation migration did not run");
-  const rec: HashableRecord = {
-    lane: head.lane,
-    laneSeq: (BigInt(head.last_seq) + 1n).toString(),
+export function auditAppendCall(input: AuditInput, param: (value: unknown) => string): string {
+  const rec = {
     actorType: input.actor.type,
     actorId: input.actor.id,
     actorLabel: input.actor.label,
@@ -164,20 +162,31 @@ export async function appendAudit(sql: SqlRunner, input: AuditInput): Promise<{ 
     requestId: input.requestId ?? null,
     // Microsecond column, millisecond JS time: the stored value round-trips exactly.
     createdAt: input.at ?? new Date(),
-    prevHash: head.last_hash,
   };
-  const hash = hashRecord(rec);
-  const rows = await sql.query<{ id: string }>(
-    `INSERT INTO audit_log (lane, lane_seq, actor_type, actor_id, actor_label, action, target_type, target_id,
-       reason, before, after, request_id, created_at, prev_hash, hash)
-     VALUES ($1, $2::bigint, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14, $15)
-     RETURNING id::text AS id`,
-    [
-      rec.lane, rec.laneSeq, rec.actorType, rec.actorId, rec.actorLabel, rec.action, rec.targetType, rec.targetId,
-      rec.reason, rec.before === null ? null : JSON.stringify(rec.before), rec.after === null ? null : JSON.stringify(rec.after),
-      rec.requestId, rec.createdAt, rec.prevHash, hash,
-    ],
-  );
-  await sql.query(`UPDATE audit_lanes SET last_seq = $2::bigint, last_hash = $3 WHERE lane = $1`, [rec.lane, rec.laneSeq, hash]);
-  return { id: rows[0]!.id, hash };
+  const { prefix, suffix } = canonicalParts(rec);
+  const args = [
+    `${param(prefix)}::text`, `${param(suffix)}::text`, `${param(rec.actorType)}::text`, `${param(rec.actorId)}::text`, `${param(rec.actorLabel)}::text`,
+    `${param(rec.action)}::text`, `${param(rec.targetType)}::text`, `${param(rec.targetId)}::text`, `${param(rec.reason)}::text`,
+    `${param(rec.before === null ? null : JSON.stringify(rec.before))}::jsonb`, `${param(rec.after === null ? null : JSON.stringify(rec.after))}::jsonb`,
+    `${param(rec.requestId)}::text`, `${param(rec.createdAt.toISOString())}::timestamptz`,
+  ];
+  return `audit_append(${args.join(", ")})`;
+}
+
+/**
+ * Appends one record inside the caller's transaction, in one round trip: the SQL function
+ * audit_append (migration 20261121100000_ledger_perf) takes a free lane head (FOR UPDATE SKIP
+ * LOCKED), computes the same chain hash as hashRecord, inserts the record and advances the head.
+ * The lane head stays locked until the transaction ends, so call this late in the transaction.
+ */
+export async function appendAudit(sql: SqlRunner, input: AuditInput): Promise<{ id: string; hash: string }> {
+  const params: unknown[] = [];
+  const call = auditAppendCall(input, (v) => {
+    params.push(v);
+    return `$${params.length}`;
+  });
+  const rows = await sql.query<{ id: string; hash: string }>(`SELECT id::text AS id, hash FROM ${call}`, params);
+  const row = rows[0];
+  if (!row) throw new Error("audit_append returned no row");
+  return row;
 }

@@ -19,6 +19,7 @@ import { hashRequest } from "./codec";
 import { assertIdempotencyKey, assertUuid } from "./validate";
 import { BALANCE_SLOTS } from "./write-path";
 import { readBalances } from "./balances";
+import { acquireClient, releaseClient } from "./connection";
 import type { AccountStatus, AccountType, Balance, NormalSide } from "./types";
 
 export interface Account {
@@ -98,12 +99,8 @@ async function withIdempotency<T>(
 ): Promise<T> {
   assertIdempotencyKey(key);
   const hash = hashRequest({ commandType, request });
-  let client: pg.PoolClient;
-  try {
-    client = await db.pool.connect();
-  } catch (e) {
-    throw toAppError(e) ?? e;
-  }
+  const client = await acquireClient(db.pool);
+  let isBroken = false;
   try {
     await client.query("BEGIN");
     const claim = await client.query(
@@ -125,10 +122,12 @@ async function withIdempotency<T>(
     await client.query("COMMIT");
     return value;
   } catch (e) {
-    await client.query("ROLLBACK").catch(() => {});
+    await client.query("ROLLBACK").catch(() => {
+      isBroken = true;
+    });
     throw toAppError(e) ?? e;
   } finally {
-    client.release();
+    releaseClient(client, isBroken);
   }
 }
 

@@ -9,6 +9,7 @@
  * It reads in one REPEATABLE READ snapshot so concurrent writers cannot create false alarms.
  */
 import type { DbHandles } from "../db/client";
+import { acquireClient, releaseClient } from "./connection";
 
 export interface Discrepancy {
   kind: "posted_mismatch" | "pending_mismatch" | "entry_unbalanced" | "currency_unbalanced" | "overdraft";
@@ -33,7 +34,7 @@ export interface VerifyReport {
 const MAX_REPORTED = 1_000;
 
 export async function verifyLedger(db: Pick<DbHandles, "pool">): Promise<VerifyReport> {
-  const client = await db.pool.connect();
+  const client = await acquireClient(db.pool);
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const discrepancies: Discrepancy[] = [];
@@ -105,6 +106,6 @@ export async function verifyLedger(db: Pick<DbHandles, "pool">): Promise<VerifyR
     await client.query("ROLLBACK").catch(() => {});
     throw e;
   } finally {
-    client.release();
+    releaseClient(client);
   }
 }

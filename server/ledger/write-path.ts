@@ -9,11 +9,12 @@
  *   postings and hold reservations it writes, in the same transaction.
  * - No-overdraft accounts keep one balance row, locked FOR UPDATE by every writer, so
  *   posted - pending >= 0 is checked exactly under any concurrency. Other accounts spread writes
- *   over BALANCE_SLOTS rows (one chosen at random per transaction) so a hot account does not
- *   serialise traffic; reads sum the slots and stay exact.
- * - Locks are taken in one global order (holds by id, then balance rows by account id and slot),
- *   so writers do not deadlock each other; the rare serialization failure or deadlock caused by
- *   anything else is retried here and never reaches the caller.
+ *   over BALANCE_SLOTS rows: a writer locks one currently free slot per account (SKIP LOCKED), so a
+ *   hot account does not serialise traffic; reads sum the slots and stay exact.
+ * - Waiting locks are taken in one global order (holds by id, then whole balance rows by account
+ *   id and slot); free-slot locks never wait, and the fallback when every slot is busy waits on
+ *   rows in account order. The rare deadlock or serialization failure left is retried here and
+ *   never reaches the caller.
  * - Idempotency: a key is applied at most once. The same key with the same request returns the
  *   stored result; with a different request, IDEMPOTENCY_CONFLICT. Failed requests store nothing.
  * - Audit record and outbox event are written in the same transaction as the change.
@@ -22,7 +23,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
-import { appendAudit, type AuditActor } from "../audit/audit-log";
+import { auditAppendCall, type AuditActor, type AuditInput } from "../audit/audit-log";
 import { auditActorOf, type Actor } from "../auth/actor";
 import { AppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
@@ -41,7 +42,10 @@ import type {
   TransferInput,
 } from "./types";
 import { readBalances } from "./balances";
-import { preparedQuery, preparedRunner } from "./prepared";
+import { preparedQuery } from "./prepared";
+import { acquireClient, releaseClient } from "./connection";
+
+export { connectError } from "./connection";
 
 /** Balance rows per account without a balance limit. Fixed: accounts are created with this many. */
 export const BALANCE_SLOTS = 16;
@@ -70,6 +74,7 @@ interface AccountRow {
   pendingMinor: bigint;
   version: bigint;
   isWhole: boolean;
+  slot: number;
 }
 
 interface HoldRow {
@@ -185,23 +190,18 @@ export async function executeLedgerCommand(
   const auditActor = toAuditActor(actor);
 
   for (let attempt = 1; ; attempt++) {
-    let client: pg.PoolClient;
-    try {
-      client = await db.pool.connect();
-    } catch (e) {
-      throw toAppError(e) ?? new AppError("DB_UNAVAILABLE", "could not get a database connection; retry with the same idempotency key", { cause: e, isRetryable: true });
-    }
+    const client = await acquireClient(db.pool);
     let failure: unknown;
     let isBroken = false;
     try {
       const result = await runAttempt(client, auditActor, command, opts, requestHash);
-      client.release();
+      releaseClient(client);
       return result;
     } catch (e) {
       failure = e;
       if (toAppError(e)?.code === "DB_UNAVAILABLE") isBroken = true;
       else await client.query("ROLLBACK").catch(() => { isBroken = true; });
-      client.release(isBroken);
+      releaseClient(client, isBroken);
     }
     const code = pgCode(failure);
     if (code && RETRYABLE_PG.has(code) && attempt < MAX_ATTEMPTS) {
@@ -295,6 +295,9 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
     throw itemError(command, i, e);
   };
 
+  // BEGIN is its own round trip: folding it into the lock statement (simple protocol, literals)
+  // was measured slower, because the lock statement then loses its prepared plan and the database
+  // is the bottleneck here (docs/performance.md).
   await client.query("BEGIN");
 
   // --- Lock holds (by id) and read entries to reverse. -----------------------------------------
@@ -398,15 +401,36 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
   const wholeIds = Object.keys(opts.expectedVersions ?? {}).map((s) => s.toLowerCase());
   for (const id of wholeIds) accountIds.add(id);
   const slot = Math.floor(Math.random() * BALANCE_SLOTS);
-  const lockRes = await preparedQuery(
-    client,
-    `SELECT b.account_id, b.slot, b.posted_minor::text, b.pending_minor::text, b.version::text,
-            a.code, a.currency, a.normal_side, a.status, a.is_no_overdraft
-       FROM account_balances b JOIN ledger_accounts a ON a.id = b.account_id
-      WHERE b.account_id = ANY($1::uuid[]) AND (b.is_no_overdraft OR b.slot = $2 OR b.account_id = ANY($3::uuid[]))
-      ORDER BY b.account_id, b.slot FOR UPDATE OF b`,
-    [[...accountIds], slot, wholeIds],
-  );
+  // Whole accounts (no-overdraft: their one row; or named in expectedVersions: every slot) are
+  // locked waiting, in (account id, slot) order. Every other account takes one FREE slot
+  // (SKIP LOCKED, starting from a random one), so concurrent writers to a hot account spread over
+  // its slots instead of queueing on a busy one; only if all its slots are busy does the writer
+  // wait, on a random slot (the fallback below).
+  const cols = `b.account_id, b.slot, b.posted_minor::text, b.pending_minor::text, b.version::text,
+            a.code, a.currency, a.normal_side, a.status, a.is_no_overdraft`;
+  const lockSql = `WITH w AS (
+      SELECT ${cols} FROM account_balances b JOIN ledger_accounts a ON a.id = b.account_id
+       WHERE b.account_id = ANY($1::uuid[]) AND (b.is_no_overdraft OR b.account_id = ANY($3::uuid[]))
+       ORDER BY b.account_id, b.slot FOR UPDATE OF b),
+    f AS (
+      SELECT x.* FROM unnest($1::uuid[]) AS acc(id) CROSS JOIN LATERAL (
+        SELECT ${cols} FROM account_balances b JOIN ledger_accounts a ON a.id = b.account_id
+         WHERE b.account_id = acc.id AND NOT b.is_no_overdraft AND NOT (b.account_id = ANY($3::uuid[]))
+         ORDER BY (b.slot + $2::int) % ${BALANCE_SLOTS} LIMIT 1 FOR UPDATE OF b SKIP LOCKED) x)
+    SELECT * FROM w UNION ALL SELECT * FROM f`;
+  const lockRes = await preparedQuery(client, lockSql, [[...accountIds], slot, wholeIds]);
+  const lockedIds = new Set(lockRes.rows.map((r) => r.account_id));
+  const busy = [...accountIds].filter((id) => !lockedIds.has(id)).sort();
+  if (busy.length > 0) {
+    // Every slot of these accounts is busy (or the account does not exist): wait for a random one.
+    const more = await preparedQuery(
+      client,
+      `SELECT ${cols} FROM account_balances b JOIN ledger_accounts a ON a.id = b.account_id
+        WHERE b.account_id = ANY($1::uuid[]) AND b.slot = $2 AND NOT b.is_no_overdraft ORDER BY b.account_id FOR UPDATE OF b`,
+      [busy, slot],
+    );
+    lockRes.rows.push(...more.rows);
+  }
   const accounts = new Map<string, AccountRow>();
   const wholeSet = new Set(wholeIds);
   for (const r of lockRes.rows) {
@@ -428,6 +452,9 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
       pendingMinor: BigInt(r.pending_minor),
       version: BigInt(r.version),
       isWhole: r.is_no_overdraft || wholeSet.has(r.account_id),
+      // The slot this transaction writes: the no-overdraft row, the free slot it locked, or (for
+      // a whole multi-slot account, all of whose slots it holds) the random one.
+      slot: r.is_no_overdraft ? 0 : wholeSet.has(r.account_id) ? slot : r.slot,
     });
   }
   const accountOf = (id: string) => accounts.get(id.toLowerCase())!;
@@ -653,33 +680,37 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
     ...entries.map((e) => ({ topic: "ledger.entry.posted", aggregateId: e.entryId, payload: encodeEntry(e) })),
     ...holdResults.map((h) => ({ topic: `ledger.hold.${h.status === "pending" ? "placed" : h.status}`, aggregateId: h.holdId, payload: encodeHold(h) })),
   ];
-  await writeAll(client, {
+  const writePlan = {
     entries,
     holds: [...holdsById.values()].filter((h) => h.isChanged),
     balances: [...touched].sort().map((id) => ({
       accountId: id,
-      slot: accountOf(id).isNoOverdraft ? 0 : slot,
+      slot: accountOf(id).slot,
       postedDelta: postedDelta.get(id) ?? 0n,
       pendingDelta: pendingDelta.get(id) ?? 0n,
     })),
     outbox,
     idempotency: { key: opts.idempotencyKey, requestHash, commandType: command.type, response: encodeResult(result) },
     now,
-  });
+  };
 
-  // --- Audit late, so its lane lock is held briefly. ------------------------------------------
+  // --- Write everything, the audit record included, in one statement (one round trip). The audit
+  // append comes last in the transaction, so its lane lock is held only until COMMIT.
   const target = entries[0] ? { type: "journal_entry", id: entries[0].entryId } : { type: "hold", id: holdResults[0]?.holdId ?? null };
-  await appendAudit(preparedRunner(client), {
-    actor,
-    action: `ledger.${command.type}`,
-    targetType: isBatch ? "ledger_batch" : target.type,
-    targetId: isBatch ? opts.idempotencyKey : target.id,
-    before: isBatch ? null : holds.size > 0 ? [...holds.values()].map((h) => ({ holdId: h.id, status: "pending" })) : null,
-    after: isBatch
-      ? { items: items.length, entryIds: entries.map((e) => e.entryId), holdIds: holdResults.map((h) => h.holdId) }
-      : { entries: entries.map(encodeEntry), holds: holdResults.map(encodeHold) },
-    requestId: opts.requestId ?? null,
-    at: now,
+  await writeAll(client, {
+    ...writePlan,
+    audit: {
+      actor,
+      action: `ledger.${command.type}`,
+      targetType: isBatch ? "ledger_batch" : target.type,
+      targetId: isBatch ? opts.idempotencyKey : target.id,
+      before: isBatch ? null : holds.size > 0 ? [...holds.values()].map((h) => ({ holdId: h.id, status: "pending" })) : null,
+      after: isBatch
+        ? { items: items.length, entryIds: entries.map((e) => e.entryId), holdIds: holdResults.map((h) => h.holdId) }
+        : { entries: entries.map(encodeEntry), holds: holdResults.map(encodeHold) },
+      requestId: opts.requestId ?? null,
+      at: now,
+    },
   });
 
   if (opts.dryRun) {
@@ -721,9 +752,10 @@ interface WritePlan {
   outbox: OutboxRow[];
   idempotency: { key: string; requestHash: string; commandType: string; response: StoredResult };
   now: Date;
+  audit: AuditInput;
 }
 
-/** One round trip: entries, postings, balance deltas, holds, outbox and the idempotency record. */
+/** One round trip: entries, postings, balance deltas, holds, outbox, the idempotency record and the audit record. */
 async function writeAll(client: pg.PoolClient, plan: WritePlan): Promise<void> {
   const params: unknown[] = [];
   const p = (v: unknown) => {
@@ -773,8 +805,9 @@ async function writeAll(client: pg.PoolClient, plan: WritePlan): Promise<void> {
   }
   const i = plan.idempotency;
   const sql = `WITH ${ctes.length > 0 ? `${ctes.join(",\n")},\n` : ""}i AS (INSERT INTO idempotency_records (key, request_hash, command_type, response, created_at)
-    VALUES (${p(i.key)}, ${p(i.requestHash)}, ${p(i.commandType)}, ${p(JSON.stringify(i.response))}::jsonb, ${p(plan.now.toISOString())}::timestamptz))
-    SELECT 1`;
+    VALUES (${p(i.key)}, ${p(i.requestHash)}, ${p(i.commandType)}, ${p(JSON.stringify(i.response))}::jsonb, ${p(plan.now.toISOString())}::timestamptz)),
+    au AS (SELECT id FROM ${auditAppendCall(plan.audit, p)})
+    SELECT (SELECT id FROM au) AS audit_id`;
   await preparedQuery(client, sql, params);
 }
 

@@ -1,0 +1,58 @@
+// The tRPC HTTP API on a plain node:http server, for the ledger benchmark (scripts/bench/ledger.ts).
+// The Next.js route needs a build; this serves the same fetch handler (server/api/http-handler.ts)
+// in a separate process so HTTP parsing and serialisation cost CPU as they would in production.
+//   node --import tsx scripts/bench/http-server.ts <database-url> <pool-max>
+// Prints "LISTENING <port>" once ready; exits on SIGTERM or when stdin closes.
+import http from "node:http";
+import { createDbHandles } from "../../server/db/client";
+import { createTrpcHttpHandler } from "../../server/api/http-handler";
+
+const [url, poolMaxText] = process.argv.slice(2);
+if (!url) {
+  console.error("usage: http-server.ts <database-url> <pool-max>");
+  process.exit(2);
+}
+const handles = createDbHandles(url, { max: Number(poolMaxText ?? "32"), applicationName: "bench-http" });
+const handle = createTrpcHttpHandler({ getDb: () => handles, appOrigin: null });
+
+const server = http.createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    void (async () => {
+      try {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(req.headers)) {
+          if (typeof v === "string") headers.set(k, v);
+          else if (Array.isArray(v)) for (const x of v) headers.append(k, x);
+        }
+        const hasBody = req.method !== "GET" && req.method !== "HEAD";
+        const request = new Request(`http://127.0.0.1${req.url ?? "/"}`, { method: req.method, headers, body: hasBody ? Buffer.concat(chunks) : undefined });
+        const response = await handle(request);
+        const body = Buffer.from(await response.arrayBuffer());
+        const out: Record<string, string> = {};
+        response.headers.forEach((v, k) => (out[k] = v));
+        out["content-length"] = String(body.length);
+        res.writeHead(response.status, out);
+        res.end(body);
+      } catch (e) {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end(String((e as Error).message));
+      }
+    })();
+  });
+});
+server.keepAliveTimeout = 60_000;
+
+const shutdown = () => {
+  server.close();
+  void handles.pool.end().finally(() => process.exit(0));
+};
+process.on("SIGTERM", shutdown);
+process.stdin.on("end", shutdown);
+process.stdin.resume();
+
+server.listen(0, "127.0.0.1", () => {
+  const addr = server.address();
+  console.log(`LISTENING ${typeof addr === "object" && addr ? addr.port : 0}`);
+});
