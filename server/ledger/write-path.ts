@@ -535,6 +535,8 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
 
   // --- Build entries and hold changes (pure from here on, except the final writes). -----------
   const entries: EntryResult[] = [];
+  // Caller-supplied metadata per new entry id; stored on the entry, not echoed in results.
+  const entryMetadata = new Map<string, Record<string, unknown>>();
   const effectsPerItem: { postings: PostingResult[]; pending: Map<string, bigint>; entryIndex: number | null; holdId: string | null }[] = [];
   const holdsById = new Map<string, HoldRow>([...holds, ...placedInBatch]);
   for (const h of placedInBatch.values()) {
@@ -545,15 +547,18 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
     const pending = new Map<string, bigint>();
     let postings: PostingResult[] = [];
     let entryMeta: { description: string; effectiveAt: Date; reversesEntryId: string | null } | null = null;
+    let metadata: Record<string, unknown> | undefined;
     let holdId: string | null = null;
     switch (it.type) {
       case "post_entry":
         postings = it.entry.postings.map((p) => ({ accountId: p.accountId.toLowerCase(), side: p.side, amountMinor: p.amountMinor, currency: p.currency }));
         entryMeta = { description: it.entry.description ?? "", effectiveAt: it.entry.effectiveAt ?? now, reversesEntryId: null };
+        metadata = it.entry.metadata;
         break;
       case "transfer":
         postings = transferPostings(it);
         entryMeta = { description: it.description ?? "", effectiveAt: it.effectiveAt ?? now, reversesEntryId: null };
+        metadata = it.metadata;
         break;
       case "place_hold": {
         const h = holdsById.get(placedIds.get(i)!)!;
@@ -594,6 +599,7 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
       entryIndex = entries.length;
       const entryId = randomUUID();
       entries.push({ entryId, idempotencyKey: keyOf(i), ...entryMeta, postings });
+      if (metadata && Object.keys(metadata).length > 0) entryMetadata.set(entryId, metadata);
       if (it.type === "post_hold") holdsById.get(it.holdId.toLowerCase())!.postedEntryId = entryId;
     }
     effectsPerItem.push({ postings, pending, entryIndex, holdId });
@@ -699,6 +705,7 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
   const target = entries[0] ? { type: "journal_entry", id: entries[0].entryId } : { type: "hold", id: holdResults[0]?.holdId ?? null };
   await writeAll(client, {
     ...writePlan,
+    entryMetadata,
     audit: {
       actor,
       action: `ledger.${command.type}`,
@@ -747,6 +754,7 @@ function transferPostings(t: TransferInput): PostingResult[] {
 
 interface WritePlan {
   entries: EntryResult[];
+  entryMetadata?: Map<string, Record<string, unknown>>;
   holds: HoldRow[];
   balances: { accountId: string; slot: number; postedDelta: bigint; pendingDelta: bigint }[];
   outbox: OutboxRow[];
@@ -764,10 +772,11 @@ async function writeAll(client: pg.PoolClient, plan: WritePlan): Promise<void> {
   };
   const ctes: string[] = [];
   if (plan.entries.length > 0) {
-    ctes.push(`e AS (INSERT INTO journal_entries (id, idempotency_key, description, effective_at, created_at, reverses_entry_id)
+    ctes.push(`e AS (INSERT INTO journal_entries (id, idempotency_key, description, effective_at, created_at, reverses_entry_id, metadata)
       SELECT * FROM unnest(${p(plan.entries.map((e) => e.entryId))}::uuid[], ${p(plan.entries.map((e) => e.idempotencyKey))}::text[],
         ${p(plan.entries.map((e) => e.description))}::text[], ${p(plan.entries.map((e) => e.effectiveAt.toISOString()))}::timestamptz[],
-        ${p(plan.entries.map(() => plan.now.toISOString()))}::timestamptz[], ${p(plan.entries.map((e) => e.reversesEntryId))}::uuid[]))`);
+        ${p(plan.entries.map(() => plan.now.toISOString()))}::timestamptz[], ${p(plan.entries.map((e) => e.reversesEntryId))}::uuid[],
+        ${p(plan.entries.map((e) => JSON.stringify(plan.entryMetadata?.get(e.entryId) ?? {})))}::jsonb[]))`);
     const flat = plan.entries.flatMap((e) => e.postings.map((x) => ({ entryId: e.entryId, ...x })));
     ctes.push(`p AS (INSERT INTO postings (entry_id, account_id, side, amount_minor, currency)
       SELECT * FROM unnest(${p(flat.map((x) => x.entryId))}::uuid[], ${p(flat.map((x) => x.accountId))}::uuid[],

@@ -5,6 +5,7 @@ import { executeLedgerCommand, transfer } from "../../server/ledger/write-path";
 import { getBalances } from "../../server/ledger/balances";
 import { verifyLedger } from "../../server/ledger/verify";
 import { openAccount } from "../../server/ledger/testing";
+import { getEntry } from "../../server/ledger/history";
 
 let db: TestDb;
 beforeAll(async () => {
@@ -38,6 +39,9 @@ describe("ledger smoke", () => {
     const rev = await executeLedgerCommand(db, SYSTEM_ACTOR, { type: "reverse_entry", entryId: r.entries[0]!.entryId }, { idempotencyKey: "rev1" });
     await expect(executeLedgerCommand(db, SYSTEM_ACTOR, { type: "reverse_entry", entryId: r.entries[0]!.entryId }, { idempotencyKey: "rev2" })).rejects.toMatchObject({ code: "ALREADY_REVERSED" });
     await expect(executeLedgerCommand(db, SYSTEM_ACTOR, { type: "reverse_entry", entryId: rev.entries[0]!.entryId }, { idempotencyKey: "rev3" })).rejects.toMatchObject({ code: "CANNOT_REVERSE_REVERSAL" });
+    const withMeta = await transfer(db, SYSTEM_ACTOR, { debitAccountId: bob.id, creditAccountId: alice.id, amountMinor: 1n, currency: "EUR", idempotencyKey: "m1", metadata: { reference: "INV-7", fee: "12" } });
+    expect((await getEntry(db, withMeta.entries[0]!.entryId)).metadata).toEqual({ reference: "INV-7", fee: "12" });
+    expect((await getEntry(db, r.entries[0]!.entryId)).metadata).toEqual({});
     const report = await verifyLedger(db);
     expect(report.discrepancies).toEqual([]);
   });
