@@ -84,11 +84,12 @@ async function verifyLane(sql: SqlRunner, head: HeadRow, batchSize: number): Pro
   });
 
   for (;;) {
+    // Order by the bigint column, not the text alias: "10" sorts before "2" as text.
     const rows: LogRow[] = await sql.query<LogRow>(
       `SELECT id::text AS id, lane, lane_seq::text AS lane_seq, actor_type, actor_id, actor_label, action,
               target_type, target_id, reason, before, after, request_id, created_at, prev_hash, hash
          FROM audit_log WHERE lane = $1 AND lane_seq >= $2::bigint
-        ORDER BY lane_seq LIMIT $3`,
+        ORDER BY audit_log.lane_seq LIMIT $3`,
       [head.lane, expectedSeq.toString(), batchSize],
     );
     for (const r of rows) {

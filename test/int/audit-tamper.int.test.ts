@@ -100,6 +100,25 @@ describe("an untouched audit log", () => {
     }
   });
 
+  it("verifies long lanes (sequence numbers past 9 sort as numbers, not text)", async () => {
+    const own = await createTestDb({ poolMax: 4 });
+    try {
+      // 400 records over 16 lanes: every lane passes lane_seq 10, most pass 20.
+      for (let i = 0; i < 400; i += 20) {
+        await Promise.all(Array.from({ length: 20 }, (_, k) => inTransaction(own.pool, (c) => appendAudit(pgRunner(c), input(i + k)))));
+      }
+      const longest = await own.pool.query<{ n: number }>(`SELECT max(lane_seq)::int AS n FROM audit_log`);
+      expect(longest.rows[0]!.n).toBeGreaterThan(10);
+      for (const batchSize of [1000, 7]) {
+        const r = await verifyAuditChain(own.pool, { batchSize });
+        expect(r.firstBreak).toBeNull();
+        expect(r.checkedCount).toBe(400);
+      }
+    } finally {
+      await own.drop();
+    }
+  });
+
   it("never stores a secret", async () => {
     const leaked = await t.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE after::text LIKE '%never stored%'`);
     expect(leaked.rows[0].n).toBe(0);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { seedDemoLedger, DEMO_FROZEN_WALLET } from "../../server/demo/seed-ledger";
 import { verifyLedger } from "../../server/ledger/verify";
+import { verifyAuditChain } from "../../server/audit/verify";
 import { listAccountPage } from "../../server/ledger/account-page";
 
 let db: TestDb;
@@ -42,6 +43,9 @@ describe("seedDemoLedger", () => {
     expect(second).toBe("demo ledger: 0 accounts created, 30 already present; 0 writes applied");
     expect(await counts()).toEqual(after1);
 
+    const audit = await verifyAuditChain(db.pool);
+    expect(audit.firstBreak).toBeNull();
+    expect(audit.checkedCount).toBeGreaterThan(300);
     const report = await verifyLedger(db);
     expect(report.discrepancies).toEqual([]);
     expect(report.isOk).toBe(true);
