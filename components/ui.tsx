@@ -4,6 +4,7 @@
  * accessible name (Playwright's role locators rely on them).
  */
 import type { ButtonHTMLAttributes, ReactNode } from "react";
+import Link from "next/link";
 
 const focusRing = "focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 dark:focus-visible:outline-sky-400";
 
@@ -85,4 +86,17 @@ export function formatUtc(d: Date | string | null | undefined): string {
   if (!d) return "—";
   const date = typeof d === "string" ? new Date(d) : d;
   return date.toISOString();
+}
+
+/** A keyset pager step: a link when there is a page that way, a disabled look-alike when not. */
+export function PagerLink({ href, rel, children }: { href: string | null; rel: "prev" | "next"; children: ReactNode }) {
+  return href ? (
+    <Link href={href} className={buttonClass.secondary} rel={rel}>
+      {children}
+    </Link>
+  ) : (
+    <span aria-disabled="true" className={`${buttonClass.secondary} pointer-events-none opacity-50`}>
+      {children}
+    </span>
+  );
 }

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { requirePageActor } from "../../../server/auth/session";
 import { pageCaller, callErrorMessage } from "../page-caller";
 import { CURRENCY_EXPONENTS } from "../../../server/money/currencies";
-import { EmptyState, PageHeader, Badge, buttonClass, inputClass, labelClass, linkClass, tableClass } from "../../../components/ui";
+import { EmptyState, PageHeader, PagerLink, Badge, buttonClass, inputClass, labelClass, linkClass, tableClass } from "../../../components/ui";
 import { Money, amountCellClass } from "../../../components/ledger/money";
 import {
   ACCOUNT_STATUS_OPTIONS,
@@ -162,24 +162,12 @@ export default async function AccountsPage({ searchParams }: { searchParams: Pro
               {page.items.length} account{page.items.length === 1 ? "" : "s"} on this page, by code
             </span>
             <div className="flex gap-2">
-              {page.prevCursor ? (
-                <Link href={accountsHref({ ...filters, before: page.prevCursor })} className={buttonClass.secondary} rel="prev">
-                  Previous
-                </Link>
-              ) : (
-                <span aria-disabled="true" className={`${buttonClass.secondary} pointer-events-none opacity-50`}>
-                  Previous
-                </span>
-              )}
-              {page.nextCursor ? (
-                <Link href={accountsHref({ ...filters, after: page.nextCursor })} className={buttonClass.secondary} rel="next">
-                  Next
-                </Link>
-              ) : (
-                <span aria-disabled="true" className={`${buttonClass.secondary} pointer-events-none opacity-50`}>
-                  Next
-                </span>
-              )}
+              <PagerLink href={page.prevCursor ? accountsHref({ ...filters, before: page.prevCursor }) : null} rel="prev">
+                Previous
+              </PagerLink>
+              <PagerLink href={page.nextCursor ? accountsHref({ ...filters, after: page.nextCursor }) : null} rel="next">
+                Next
+              </PagerLink>
             </div>
           </nav>
         </>

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { requirePageActor } from "../../../server/auth/session";
 import { pageCaller, callErrorMessage } from "../page-caller";
-import { EmptyState, PageHeader, buttonClass, inputClass, labelClass, linkClass, tableClass, formatUtc, Badge } from "../../../components/ui";
+import { EmptyState, PageHeader, PagerLink, buttonClass, inputClass, labelClass, linkClass, tableClass, formatUtc, Badge } from "../../../components/ui";
 import { auditHref, readAuditParams, toAuditQuery, type AuditParams } from "../../../components/audit/audit-filters";
 import { VerifyChainButton } from "../../../components/audit/verify-chain";
 
@@ -148,24 +148,12 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
               {page.items.length} record{page.items.length === 1 ? "" : "s"} on this page, newest first
             </span>
             <div className="flex gap-2">
-              {page.hasNewer ? (
-                <Link href={auditHref({ ...filters, cursor: page.newerCursor ?? undefined })} className={buttonClass.secondary} rel="prev">
-                  Newer
-                </Link>
-              ) : (
-                <span aria-disabled="true" className={`${buttonClass.secondary} pointer-events-none opacity-50`}>
-                  Newer
-                </span>
-              )}
-              {page.nextCursor ? (
-                <Link href={auditHref({ ...filters, cursor: page.nextCursor })} className={buttonClass.secondary} rel="next">
-                  Older
-                </Link>
-              ) : (
-                <span aria-disabled="true" className={`${buttonClass.secondary} pointer-events-none opacity-50`}>
-                  Older
-                </span>
-              )}
+              <PagerLink href={page.hasNewer ? auditHref({ ...filters, cursor: page.newerCursor ?? undefined }) : null} rel="prev">
+                Newer
+              </PagerLink>
+              <PagerLink href={page.nextCursor ? auditHref({ ...filters, cursor: page.nextCursor }) : null} rel="next">
+                Older
+              </PagerLink>
             </div>
           </nav>
         </>
