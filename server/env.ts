@@ -75,6 +75,12 @@ const envSchema = z
     SEED_DEMO: booleanString.default(false),
     /** How long ledger idempotency records are kept before the worker prunes them (at least 24 h). */
     IDEMPOTENCY_RETENTION_HOURS: intString(24, 24 * 365).default(72),
+    /** Ledger group commit: concurrent single transfers and entries share one transaction. */
+    LEDGER_GROUP_COMMIT: booleanString.default(true),
+    /** How long the first command of a group waits for others to join it. */
+    LEDGER_GROUP_COMMIT_WINDOW_MS: intString(0, 100).default(1),
+    /** Most commands in one group transaction. */
+    LEDGER_GROUP_COMMIT_MAX: intString(1, 1000).default(64),
     /** Port the worker serves /metrics and /health on (0 disables). */
     WORKER_METRICS_PORT: intString(0, 65535).default(9465),
   })

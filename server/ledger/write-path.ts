@@ -44,6 +44,7 @@ import type {
 import { readBalances } from "./balances";
 import { preparedQuery } from "./prepared";
 import { acquireClient, releaseClient } from "./connection";
+import { isGroupable, submitToGroup } from "./group-commit";
 
 export { connectError } from "./connection";
 
@@ -60,9 +61,14 @@ export interface ExecuteOptions {
   requestId?: string | null;
   /** The clock for expiry checks and default effective times (tests pass a fixed time). */
   now?: Date;
+  /**
+   * Group commit (server/ledger/group-commit.ts): false runs this command in a transaction of its
+   * own even when LEDGER_GROUP_COMMIT is on. Default: the environment's setting.
+   */
+  groupCommit?: boolean;
 }
 
-interface AccountRow {
+export interface AccountRow {
   id: string;
   code: string;
   currency: string;
@@ -107,9 +113,9 @@ interface OutboxRow {
   payload: unknown;
 }
 
-const RETRYABLE_PG = new Set(["40001", "40P01"]);
+export const RETRYABLE_PG = new Set(["40001", "40P01"]);
 
-function pgCode(e: unknown): string | undefined {
+export function pgCode(e: unknown): string | undefined {
   const c = (e as { code?: unknown } | null)?.code;
   return typeof c === "string" ? c : undefined;
 }
@@ -123,7 +129,7 @@ function toAuditActor(actor: Actor | AuditActor): AuditActor {
   return "kind" in actor ? auditActorOf(actor) : actor;
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
@@ -188,7 +194,12 @@ export async function executeLedgerCommand(
   }
   const requestHash = hashRequest(requestOf(command, opts));
   const auditActor = toAuditActor(actor);
+  if (isGroupable(command, opts)) return submitToGroup(db, auditActor, command, opts, requestHash);
+  return executeSingle(db, auditActor, command, opts, requestHash);
+}
 
+/** Runs one command in its own transaction (retrying serialization failures and deadlocks). */
+export async function executeSingle(db: Pick<DbHandles, "pool">, auditActor: AuditActor, command: LedgerCommand, opts: ExecuteOptions, requestHash: string): Promise<LedgerResult> {
   for (let attempt = 1; ; attempt++) {
     const client = await acquireClient(db.pool);
     let failure: unknown;
@@ -218,7 +229,7 @@ export async function executeLedgerCommand(
  * Turns a failed attempt into the error the caller sees. An earlier request with the same key
  * takes precedence over any state-dependent error (its stored result, or IDEMPOTENCY_CONFLICT).
  */
-async function explainFailure(db: Pick<DbHandles, "pool">, command: LedgerCommand, opts: ExecuteOptions, requestHash: string, e: unknown): Promise<unknown> {
+export async function explainFailure(db: Pick<DbHandles, "pool">, command: LedgerCommand, opts: ExecuteOptions, requestHash: string, e: unknown): Promise<unknown> {
   const conn = toAppError(e);
   if (conn?.code === "DB_UNAVAILABLE") return conn;
   let stored: { request_hash: string; response: StoredResult } | undefined;
@@ -256,7 +267,7 @@ async function explainFailure(db: Pick<DbHandles, "pool">, command: LedgerComman
 }
 
 /** Marker thrown through explainFailure so the caller gets a value, not an error. */
-class ReplayResult {
+export class ReplayResult {
   constructor(readonly result: LedgerResult) {}
 }
 
@@ -400,63 +411,7 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
   }
   const wholeIds = Object.keys(opts.expectedVersions ?? {}).map((s) => s.toLowerCase());
   for (const id of wholeIds) accountIds.add(id);
-  const slot = Math.floor(Math.random() * BALANCE_SLOTS);
-  // Whole accounts (no-overdraft: their one row; or named in expectedVersions: every slot) are
-  // locked waiting, in (account id, slot) order. Every other account takes one FREE slot
-  // (SKIP LOCKED, starting from a random one), so concurrent writers to a hot account spread over
-  // its slots instead of queueing on a busy one; only if all its slots are busy does the writer
-  // wait, on a random slot (the fallback below).
-  const cols = `b.account_id, b.slot, b.posted_minor::text, b.pending_minor::text, b.version::text,
-            a.code, a.currency, a.normal_side, a.status, a.is_no_overdraft`;
-  const lockSql = `WITH w AS (
-      SELECT ${cols} FROM account_balances b JOIN ledger_accounts a ON a.id = b.account_id
-       WHERE b.account_id = ANY($1::uuid[]) AND (b.is_no_overdraft OR b.account_id = ANY($3::uuid[]))
-       ORDER BY b.account_id, b.slot FOR UPDATE OF b),
-    f AS (
-      SELECT x.* FROM unnest($1::uuid[]) AS acc(id) CROSS JOIN LATERAL (
-        SELECT ${cols} FROM account_balances b JOIN ledger_accounts a ON a.id = b.account_id
-         WHERE b.account_id = acc.id AND NOT b.is_no_overdraft AND NOT (b.account_id = ANY($3::uuid[]))
-         ORDER BY (b.slot + $2::int) % ${BALANCE_SLOTS} LIMIT 1 FOR UPDATE OF b SKIP LOCKED) x)
-    SELECT * FROM w UNION ALL SELECT * FROM f`;
-  const lockRes = await preparedQuery(client, lockSql, [[...accountIds], slot, wholeIds]);
-  const lockedIds = new Set(lockRes.rows.map((r) => r.account_id));
-  const busy = [...accountIds].filter((id) => !lockedIds.has(id)).sort();
-  if (busy.length > 0) {
-    // Every slot of these accounts is busy (or the account does not exist): wait for a random one.
-    const more = await preparedQuery(
-      client,
-      `SELECT ${cols} FROM account_balances b JOIN ledger_accounts a ON a.id = b.account_id
-        WHERE b.account_id = ANY($1::uuid[]) AND b.slot = $2 AND NOT b.is_no_overdraft ORDER BY b.account_id FOR UPDATE OF b`,
-      [busy, slot],
-    );
-    lockRes.rows.push(...more.rows);
-  }
-  const accounts = new Map<string, AccountRow>();
-  const wholeSet = new Set(wholeIds);
-  for (const r of lockRes.rows) {
-    const cur = accounts.get(r.account_id);
-    if (cur) {
-      cur.postedMinor += BigInt(r.posted_minor);
-      cur.pendingMinor += BigInt(r.pending_minor);
-      cur.version += BigInt(r.version);
-      continue;
-    }
-    accounts.set(r.account_id, {
-      id: r.account_id,
-      code: r.code,
-      currency: r.currency,
-      normalSide: r.normal_side,
-      status: r.status,
-      isNoOverdraft: r.is_no_overdraft,
-      postedMinor: BigInt(r.posted_minor),
-      pendingMinor: BigInt(r.pending_minor),
-      version: BigInt(r.version),
-      isWhole: r.is_no_overdraft || wholeSet.has(r.account_id),
-      // The slot this transaction writes: the no-overdraft row, the free slot it locked, or (for
-      // a whole multi-slot account, all of whose slots it holds) the random one.
-      slot: r.is_no_overdraft ? 0 : wholeSet.has(r.account_id) ? slot : r.slot,
-    });
-  }
+  const accounts = await lockAccounts(client, accountIds, wholeIds);
   const accountOf = (id: string) => accounts.get(id.toLowerCase())!;
 
   // --- NOT_FOUND for accounts (6). -------------------------------------------------------------
@@ -731,6 +686,73 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
   return result;
 }
 
+/**
+ * Locks the balance rows of the given accounts and returns them with their account data. Whole
+ * accounts (no-overdraft: their one row; or named in wholeIds: every slot) are locked waiting, in
+ * (account id, slot) order; every other account takes one free slot. Accounts that do not exist
+ * are absent from the result.
+ */
+export async function lockAccounts(client: pg.PoolClient, accountIds: Set<string>, wholeIds: string[]): Promise<Map<string, AccountRow>> {
+  const slot = Math.floor(Math.random() * BALANCE_SLOTS);
+  // Whole accounts (no-overdraft: their one row; or named in expectedVersions: every slot) are
+  // locked waiting, in (account id, slot) order. Every other account takes one FREE slot
+  // (SKIP LOCKED, starting from a random one), so concurrent writers to a hot account spread over
+  // its slots instead of queueing on a busy one; only if all its slots are busy does the writer
+  // wait, on a random slot (the fallback below).
+  const cols = `b.account_id, b.slot, b.posted_minor::text, b.pending_minor::text, b.version::text,
+            a.code, a.currency, a.normal_side, a.status, a.is_no_overdraft`;
+  const lockSql = `WITH w AS (
+      SELECT ${cols} FROM account_balances b JOIN ledger_accounts a ON a.id = b.account_id
+       WHERE b.account_id = ANY($1::uuid[]) AND (b.is_no_overdraft OR b.account_id = ANY($3::uuid[]))
+       ORDER BY b.account_id, b.slot FOR UPDATE OF b),
+    f AS (
+      SELECT x.* FROM unnest($1::uuid[]) AS acc(id) CROSS JOIN LATERAL (
+        SELECT ${cols} FROM account_balances b JOIN ledger_accounts a ON a.id = b.account_id
+         WHERE b.account_id = acc.id AND NOT b.is_no_overdraft AND NOT (b.account_id = ANY($3::uuid[]))
+         ORDER BY (b.slot + $2::int) % ${BALANCE_SLOTS} LIMIT 1 FOR UPDATE OF b SKIP LOCKED) x)
+    SELECT * FROM w UNION ALL SELECT * FROM f`;
+  const lockRes = await preparedQuery(client, lockSql, [[...accountIds], slot, wholeIds]);
+  const lockedIds = new Set(lockRes.rows.map((r) => r.account_id));
+  const busy = [...accountIds].filter((id) => !lockedIds.has(id)).sort();
+  if (busy.length > 0) {
+    // Every slot of these accounts is busy (or the account does not exist): wait for a random one.
+    const more = await preparedQuery(
+      client,
+      `SELECT ${cols} FROM account_balances b JOIN ledger_accounts a ON a.id = b.account_id
+        WHERE b.account_id = ANY($1::uuid[]) AND b.slot = $2 AND NOT b.is_no_overdraft ORDER BY b.account_id FOR UPDATE OF b`,
+      [busy, slot],
+    );
+    lockRes.rows.push(...more.rows);
+  }
+  const accounts = new Map<string, AccountRow>();
+  const wholeSet = new Set(wholeIds);
+  for (const r of lockRes.rows) {
+    const cur = accounts.get(r.account_id);
+    if (cur) {
+      cur.postedMinor += BigInt(r.posted_minor);
+      cur.pendingMinor += BigInt(r.pending_minor);
+      cur.version += BigInt(r.version);
+      continue;
+    }
+    accounts.set(r.account_id, {
+      id: r.account_id,
+      code: r.code,
+      currency: r.currency,
+      normalSide: r.normal_side,
+      status: r.status,
+      isNoOverdraft: r.is_no_overdraft,
+      postedMinor: BigInt(r.posted_minor),
+      pendingMinor: BigInt(r.pending_minor),
+      version: BigInt(r.version),
+      isWhole: r.is_no_overdraft || wholeSet.has(r.account_id),
+      // The slot this transaction writes: the no-overdraft row, the free slot it locked, or (for
+      // a whole multi-slot account, all of whose slots it holds) the random one.
+      slot: r.is_no_overdraft ? 0 : wholeSet.has(r.account_id) ? slot : r.slot,
+    });
+  }
+  return accounts;
+}
+
 function toHoldResult(h: HoldRow): HoldResult {
   return {
     holdId: h.id,
@@ -745,7 +767,7 @@ function toHoldResult(h: HoldRow): HoldResult {
   };
 }
 
-function transferPostings(t: TransferInput): PostingResult[] {
+export function transferPostings(t: TransferInput): PostingResult[] {
   return [
     { accountId: t.debitAccountId.toLowerCase(), side: "debit", amountMinor: t.amountMinor, currency: t.currency },
     { accountId: t.creditAccountId.toLowerCase(), side: "credit", amountMinor: t.amountMinor, currency: t.currency },
@@ -824,10 +846,10 @@ async function writeAll(client: pg.PoolClient, plan: WritePlan): Promise<void> {
 export async function transfer(
   db: Pick<DbHandles, "pool">,
   actor: Actor | AuditActor,
-  input: TransferInput & { idempotencyKey: string; requestId?: string | null; dryRun?: boolean; expectedVersions?: Record<string, bigint> },
+  input: TransferInput & { idempotencyKey: string; requestId?: string | null; dryRun?: boolean; expectedVersions?: Record<string, bigint>; groupCommit?: boolean },
 ): Promise<LedgerResult> {
-  const { idempotencyKey, requestId, dryRun, expectedVersions, ...t } = input;
-  return executeLedgerCommand(db, actor, { type: "transfer", ...t }, { idempotencyKey, requestId, dryRun, expectedVersions });
+  const { idempotencyKey, requestId, dryRun, expectedVersions, groupCommit, ...t } = input;
+  return executeLedgerCommand(db, actor, { type: "transfer", ...t }, { idempotencyKey, requestId, dryRun, expectedVersions, groupCommit });
 }
 
 export type { LedgerItem, Balance };
