@@ -233,19 +233,38 @@ export async function getAccount(db: Pick<DbHandles, "pool">, idOrCode: { id?: s
   return { ...toAccount(row), balance: balance! };
 }
 
+export const ACCOUNT_PAGE_MAX = 200;
+
 export interface ListAccountsInput {
   currency?: string;
   type?: AccountType;
   status?: AccountStatus;
   codePrefix?: string;
-  /** Keyset cursor: the last code of the previous page. */
+  /** Keyset cursor: rows with a code after this one (Next). */
   afterCode?: string;
+  /** Keyset cursor: rows with a code before this one (Previous). Not together with afterCode. */
+  beforeCode?: string;
   limit?: number;
 }
 
-/** Accounts ordered by code with balances; keyset pagination on code. */
-export async function listAccounts(db: Pick<DbHandles, "pool">, input: ListAccountsInput = {}): Promise<{ items: AccountWithBalance[]; nextCursor: string | null }> {
-  const limit = Math.min(Math.max(input.limit ?? 50, 1), 200);
+export interface AccountPage {
+  items: AccountWithBalance[];
+  /** Pass as afterCode for the next page; null on the last page. */
+  nextCursor: string | null;
+  /** Pass as beforeCode for the previous page; null on the first page. */
+  prevCursor: string | null;
+}
+
+/**
+ * A page of accounts ordered by code with current balances, paged in both directions by keyset on
+ * the (unique) code; the (currency, code), (type, code) and (status, code) indexes serve every
+ * filter without OFFSET. Balances for the whole page come from one readBalances query.
+ * Errors: BAD_INPUT (both afterCode and beforeCode given).
+ */
+export async function listAccounts(db: Pick<DbHandles, "pool">, input: ListAccountsInput = {}): Promise<AccountPage> {
+  if (input.afterCode && input.beforeCode) throw new AppError("BAD_INPUT", "give afterCode or beforeCode, not both");
+  const limit = Math.min(Math.max(input.limit ?? 50, 1), ACCOUNT_PAGE_MAX);
+  const isBackward = Boolean(input.beforeCode);
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (cond: string, v: unknown) => {
@@ -255,18 +274,24 @@ export async function listAccounts(db: Pick<DbHandles, "pool">, input: ListAccou
   if (input.currency) add("currency = ?", input.currency);
   if (input.type) add("type = ?::account_type", input.type);
   if (input.status) add("status = ?::account_status", input.status);
-  if (input.codePrefix) add("code LIKE ? ", `${input.codePrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (input.codePrefix) add("code LIKE ?", `${input.codePrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   if (input.afterCode) add("code > ?", input.afterCode);
+  if (input.beforeCode) add("code < ?", input.beforeCode);
   params.push(limit + 1);
   const sql = pgRunner(db.pool);
   const rows = await sql.query<AccountRowDb>(
-    `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY code LIMIT $${params.length}`,
+    `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY code ${isBackward ? "DESC" : "ASC"} LIMIT $${params.length}`,
     params,
   );
+  const hasMore = rows.length > limit;
   const page = rows.slice(0, limit);
+  if (isBackward) page.reverse();
   const balances = new Map((await readBalances(sql, page.map((r) => r.id))).map((b) => [b.accountId, b]));
-  return {
-    items: page.map((r) => ({ ...toAccount(r), balance: balances.get(r.id)! })),
-    nextCursor: rows.length > limit ? page[page.length - 1]!.code : null,
-  };
+  const items = page.map((r) => ({ ...toAccount(r), balance: balances.get(r.id)! }));
+  const first = items[0]?.code ?? null;
+  const last = items[items.length - 1]?.code ?? null;
+  return isBackward
+    ? { items, nextCursor: last, prevCursor: hasMore ? first : null }
+    : { items, nextCursor: hasMore ? last : null, prevCursor: input.afterCode ? first : null };
 }

@@ -3,7 +3,7 @@ import { createTestDb, type TestDb } from "../support/test-db";
 import { seedDemoLedger, DEMO_FROZEN_WALLET } from "../../server/demo/seed-ledger";
 import { verifyLedger } from "../../server/ledger/verify";
 import { verifyAuditChain } from "../../server/audit/verify";
-import { listAccountPage } from "../../server/ledger/account-page";
+import { listAccounts as listAccountPage } from "../../server/ledger/accounts";
 
 let db: TestDb;
 beforeAll(async () => {

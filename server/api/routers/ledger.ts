@@ -5,12 +5,11 @@
  */
 import { z } from "zod";
 import { procedure, createRouter } from "../trpc";
-import { createAccount, getAccount, listAccounts, setAccountStatus } from "../../ledger/accounts";
+import { ACCOUNT_PAGE_MAX, createAccount, getAccount, listAccounts, setAccountStatus } from "../../ledger/accounts";
 import { executeLedgerCommand } from "../../ledger/write-path";
 import { getBalances } from "../../ledger/balances";
 import { getEntry, listEntries, listHolds, listPostings } from "../../ledger/history";
 import type { LedgerItem } from "../../ledger/types";
-import { listAccountPage, ACCOUNT_PAGE_MAX } from "../../ledger/account-page";
 import { getBalanceHistory, MAX_HISTORY_POINTS } from "../../ledger/balance-history";
 
 /** A minor-unit amount: bigint, or a string of digits. Sign and range are checked by the domain. */
@@ -67,7 +66,7 @@ const accountsRouter = createRouter({
     .input(z.object({ currency: currency.optional(), type: accountType.optional(), status: accountStatus.optional(), codePrefix: z.string().max(200).optional(), after: z.string().max(200).optional(), before: z.string().max(200).optional(), limit: z.number().int().min(1).max(ACCOUNT_PAGE_MAX).optional() }))
     .query(({ ctx, input }) => {
       const { after, before, ...rest } = input;
-      return listAccountPage(ctx.db, { ...rest, afterCode: after, beforeCode: before });
+      return listAccounts(ctx.db, { ...rest, afterCode: after, beforeCode: before });
     }),
 });
 
