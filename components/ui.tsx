@@ -100,3 +100,43 @@ export function PagerLink({ href, rel, children }: { href: string | null; rel: "
     </span>
   );
 }
+
+/** A labelled list of facts about one object (detail pages). `isWide` lays out two pairs a row. */
+export function FactList({ facts, isWide = false }: { facts: readonly (readonly [string, ReactNode])[]; isWide?: boolean }) {
+  const columns = isWide ? "grid-cols-2 sm:grid-cols-[8rem_1fr_8rem_1fr]" : "grid-cols-1 sm:grid-cols-[10rem_1fr]";
+  return (
+    <dl className={`mb-6 grid ${columns} gap-x-6 gap-y-2 rounded-lg border border-zinc-200 bg-white p-4 text-sm dark:border-zinc-800 dark:bg-zinc-900`}>
+      {facts.map(([k, v]) => (
+        <div key={k} className="contents">
+          <dt className="font-medium text-zinc-500 dark:text-zinc-400">{k}</dt>
+          <dd className="min-w-0 text-zinc-900 dark:text-zinc-100">{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** A failure the page could not recover from, announced to screen readers. */
+export function ErrorNotice({ children }: { children: ReactNode }) {
+  return (
+    <p role="alert" className="mb-4 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+      {children}
+    </p>
+  );
+}
+
+/** The submit and clear controls under a URL-state filter form. */
+export function FilterActions({ clearHref, hasFilters }: { clearHref: string; hasFilters: boolean }) {
+  return (
+    <div className="mt-3 flex items-center gap-2">
+      <button type="submit" className={buttonClass.primary}>
+        Apply filters
+      </button>
+      {hasFilters ? (
+        <Link href={clearHref} className={buttonClass.ghost}>
+          Clear filters
+        </Link>
+      ) : null}
+    </div>
+  );
+}

@@ -7,6 +7,7 @@ import { env } from "../../server/env";
 import { CredentialsForm, OidcButton } from "./sign-in-forms";
 import { signInErrorMessage } from "./sign-in-errors";
 import { DEMO_ACCOUNT_EMAILS } from "./demo-accounts";
+import { ErrorNotice } from "../../components/ui";
 
 export const metadata: Metadata = { title: "Sign in" };
 export const dynamic = "force-dynamic";
@@ -51,9 +52,7 @@ export default async function SignInPage({ searchParams }: { searchParams: Searc
         <h1 className="text-lg font-semibold text-zinc-900 dark:text-zinc-50">Sign in to Ledger Ops Console</h1>
         <p className="mt-1 mb-5 text-sm text-zinc-600 dark:text-zinc-400">Use your work account.</p>
         {error ? (
-          <p role="alert" className="mb-4 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
-            {signInErrorMessage(error)}
-          </p>
+          <ErrorNotice>{signInErrorMessage(error)}</ErrorNotice>
         ) : null}
         <div className="space-y-4">
           {methods.oidc ? <OidcButton providerId={OIDC_PROVIDER_ID} name={methods.oidc.name} callbackUrl={callbackUrl} /> : null}

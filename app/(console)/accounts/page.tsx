@@ -3,7 +3,7 @@ import Link from "next/link";
 import { requirePageActor } from "../../../server/auth/session";
 import { pageCaller, callErrorMessage } from "../page-caller";
 import { CURRENCY_EXPONENTS } from "../../../server/money/currencies";
-import { EmptyState, PageHeader, PagerLink, Badge, buttonClass, inputClass, labelClass, linkClass, tableClass } from "../../../components/ui";
+import { EmptyState, ErrorNotice, FilterActions, PageHeader, PagerLink, Badge, inputClass, labelClass, linkClass, tableClass } from "../../../components/ui";
 import { Money, amountCellClass } from "../../../components/ledger/money";
 import {
   ACCOUNT_STATUS_OPTIONS,
@@ -84,22 +84,11 @@ export default async function AccountsPage({ searchParams }: { searchParams: Pro
             <input id="accounts-code" name="codePrefix" type="text" defaultValue={filters.codePrefix ?? ""} placeholder="customer: or ops:fees" className={`${inputClass} mt-1`} />
           </div>
         </div>
-        <div className="mt-3 flex items-center gap-2">
-          <button type="submit" className={buttonClass.primary}>
-            Apply filters
-          </button>
-          {hasFilters ? (
-            <Link href="/accounts" className={buttonClass.ghost}>
-              Clear filters
-            </Link>
-          ) : null}
-        </div>
+        <FilterActions clearHref="/accounts" hasFilters={hasFilters} />
       </form>
 
       {error ? (
-        <p role="alert" className="mb-4 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
-          Could not list accounts: {error}
-        </p>
+        <ErrorNotice>Could not list accounts: {error}</ErrorNotice>
       ) : null}
 
       {page && page.items.length === 0 ? (

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { requirePageActor } from "../../../server/auth/session";
 import { pageCaller, callErrorMessage } from "../page-caller";
-import { EmptyState, PageHeader, PagerLink, buttonClass, inputClass, labelClass, linkClass, tableClass, formatUtc, Badge } from "../../../components/ui";
+import { EmptyState, ErrorNotice, FilterActions, PageHeader, PagerLink, inputClass, labelClass, linkClass, tableClass, formatUtc, Badge } from "../../../components/ui";
 import { auditHref, readAuditParams, toAuditQuery, type AuditParams } from "../../../components/audit/audit-filters";
 import { VerifyChainButton } from "../../../components/audit/verify-chain";
 
@@ -62,22 +62,11 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
             </div>
           ))}
         </div>
-        <div className="mt-3 flex items-center gap-2">
-          <button type="submit" className={buttonClass.primary}>
-            Apply filters
-          </button>
-          {hasFilters ? (
-            <Link href="/audit" className={buttonClass.ghost}>
-              Clear filters
-            </Link>
-          ) : null}
-        </div>
+        <FilterActions clearHref="/audit" hasFilters={hasFilters} />
       </form>
 
       {error ? (
-        <p role="alert" className="mb-4 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
-          Could not list audit records: {error}
-        </p>
+        <ErrorNotice>Could not list audit records: {error}</ErrorNotice>
       ) : null}
 
       {page && page.items.length === 0 ? (

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePageActor } from "../../../../server/auth/session";
 import { pageCaller, callErrorMessage } from "../../page-caller";
-import { Badge, Card, EmptyState, PageHeader, buttonClass, inputClass, labelClass, linkClass, tableClass, formatUtc } from "../../../../components/ui";
+import { Badge, FactList, Card, EmptyState, PageHeader, buttonClass, inputClass, labelClass, linkClass, tableClass, formatUtc } from "../../../../components/ui";
 import { Money, amountCellClass } from "../../../../components/ledger/money";
 import { BalanceChart } from "../../../../components/ledger/balance-chart";
 import { FreezeButton } from "../../../../components/ledger/freeze-button";
@@ -94,14 +94,7 @@ export default async function AccountPage({ params, searchParams }: { params: Pr
         ))}
       </section>
 
-      <dl className="mb-6 grid grid-cols-2 gap-x-6 gap-y-2 rounded-lg border border-zinc-200 bg-white p-4 text-sm sm:grid-cols-[8rem_1fr_8rem_1fr] dark:border-zinc-800 dark:bg-zinc-900">
-        {facts.map(([k, v]) => (
-          <div key={k} className="contents">
-            <dt className="font-medium text-zinc-500 dark:text-zinc-400">{k}</dt>
-            <dd className="min-w-0 text-zinc-900 dark:text-zinc-100">{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <FactList facts={facts} isWide />
 
       <Card
         title="Balance history"

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePageActor } from "../../../../server/auth/session";
 import { pageCaller } from "../../page-caller";
-import { PageHeader, linkClass, formatUtc, Badge } from "../../../../components/ui";
+import { FactList, PageHeader, linkClass, formatUtc, Badge } from "../../../../components/ui";
 import { auditHref } from "../../../../components/audit/audit-filters";
 
 export const metadata: Metadata = { title: "Audit record" };
@@ -72,14 +72,7 @@ export default async function AuditRecordPage({ params }: { params: Promise<{ id
         </Link>
       </p>
       <PageHeader title={`Audit record ${record.id}`} description={`${record.action} on ${record.targetType}${record.targetId ? ` ${record.targetId}` : ""}`} />
-      <dl className="mb-6 grid grid-cols-1 gap-x-6 gap-y-2 rounded-lg border border-zinc-200 bg-white p-4 text-sm sm:grid-cols-[10rem_1fr] dark:border-zinc-800 dark:bg-zinc-900">
-        {fields.map(([k, v]) => (
-          <div key={k} className="contents">
-            <dt className="font-medium text-zinc-500 dark:text-zinc-400">{k}</dt>
-            <dd className="min-w-0 text-zinc-900 dark:text-zinc-100">{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <FactList facts={fields} />
       <div className="flex flex-col gap-4 lg:flex-row">
         <JsonBlock title="Before" value={record.before} />
         <JsonBlock title="After" value={record.after} />

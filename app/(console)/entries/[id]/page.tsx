@@ -3,7 +3,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePageActor } from "../../../../server/auth/session";
 import { pageCaller, callErrorMessage } from "../../page-caller";
-import { Badge, Card, EmptyState, PageHeader, linkClass, tableClass, formatUtc } from "../../../../components/ui";
+import { Badge, FactList, Card, EmptyState, PageHeader, linkClass, tableClass, formatUtc } from "../../../../components/ui";
 import { Money, amountCellClass } from "../../../../components/ledger/money";
 import { UUID_RE } from "../../../../components/ledger/ledger-params";
 
@@ -90,14 +90,7 @@ export default async function EntryPage({ params }: { params: Promise<{ id: stri
           </>
         }
       />
-      <dl className="mb-6 grid grid-cols-1 gap-x-6 gap-y-2 rounded-lg border border-zinc-200 bg-white p-4 text-sm sm:grid-cols-[10rem_1fr] dark:border-zinc-800 dark:bg-zinc-900">
-        {facts.map(([k, v]) => (
-          <div key={k} className="contents">
-            <dt className="font-medium text-zinc-500 dark:text-zinc-400">{k}</dt>
-            <dd className="min-w-0 text-zinc-900 dark:text-zinc-100">{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <FactList facts={facts} />
 
       <Card title="Postings">
         <div className={tableClass.wrap}>
