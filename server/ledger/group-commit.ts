@@ -30,17 +30,13 @@ import { auditAppendCall, type AuditActor, type AuditInput } from "../audit/audi
 import { AppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
 import { decodeResult, encodeEntry, encodeResult, type StoredResult } from "./codec";
-import { acquireClient, releaseClient } from "./connection";
 import { preparedQuery } from "./prepared";
 import type { EntryResult, LedgerCommand, LedgerResult, PostingResult } from "./types";
 import {
-  MAX_ATTEMPTS,
-  RETRYABLE_PG,
   executeSingle,
   lockAccounts,
-  pgCode,
+  runWithRetries,
   signedAmount,
-  sleep,
   transferPostings,
   type AccountRow,
   type ExecuteOptions,
@@ -158,48 +154,32 @@ function runAlone(db: Pick<DbHandles, "pool">, items: GroupItem[]): Promise<void
 
 async function runGroup(db: Pick<DbHandles, "pool">, items: GroupItem[]): Promise<void> {
   if (items.length === 1) return runAlone(db, items);
-  for (let attempt = 1; ; attempt++) {
-    let client: pg.PoolClient;
-    try {
-      client = await acquireClient(db.pool);
-    } catch (e) {
-      for (const it of items) it.reject(e);
-      return;
-    }
-    let failure: unknown;
-    let isBroken = false;
-    try {
-      const outcomes = await runGroupAttempt(client, items);
-      releaseClient(client);
-      groupCommitStats.groups++;
-      groupCommitStats.items += items.length;
-      items.forEach((it, i) => {
-        const o = outcomes[i]!;
-        if ("result" in o) it.resolve(o.result);
-        else it.reject(o.error);
-      });
-      return;
-    } catch (e) {
-      failure = e;
-      if (toAppError(e)?.code === "DB_UNAVAILABLE") isBroken = true;
-      else await client.query("ROLLBACK").catch(() => { isBroken = true; });
-      releaseClient(client, isBroken);
-    }
-    const code = pgCode(failure);
-    if (code && RETRYABLE_PG.has(code) && attempt < MAX_ATTEMPTS) {
-      await sleep(Math.random() * 4 * attempt + 1);
-      continue;
-    }
-    const conn = toAppError(failure);
-    if (conn?.code === "DB_UNAVAILABLE") {
-      for (const it of items) it.reject(conn);
-      return;
-    }
-    // Not attributable to the group as a whole (a key stored meanwhile by another transaction, a
-    // database rule, an overflow): each command runs alone and gets its own answer.
-    groupCommitStats.fallbacks++;
-    return runAlone(db, items);
+  let run;
+  try {
+    run = await runWithRetries(db.pool, (client) => runGroupAttempt(client, items));
+  } catch (e) {
+    for (const it of items) it.reject(e);
+    return;
   }
+  if (run.ok) {
+    groupCommitStats.groups++;
+    groupCommitStats.items += items.length;
+    items.forEach((it, i) => {
+      const o = run.value[i]!;
+      if ("result" in o) it.resolve(o.result);
+      else it.reject(o.error);
+    });
+    return;
+  }
+  const conn = toAppError(run.failure);
+  if (conn?.code === "DB_UNAVAILABLE") {
+    for (const it of items) it.reject(conn);
+    return;
+  }
+  // Not attributable to the group as a whole (a key stored meanwhile by another transaction, a
+  // database rule, an overflow): each command runs alone and gets its own answer.
+  groupCommitStats.fallbacks++;
+  return runAlone(db, items);
 }
 
 function postingsOf(command: GroupableCommand): PostingResult[] {

@@ -50,7 +50,7 @@ export { connectError } from "./connection";
 
 /** Balance rows per account without a balance limit. Fixed: accounts are created with this many. */
 export const BALANCE_SLOTS = 16;
-export const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 8;
 
 export interface ExecuteOptions {
   idempotencyKey: string;
@@ -113,9 +113,9 @@ interface OutboxRow {
   payload: unknown;
 }
 
-export const RETRYABLE_PG = new Set(["40001", "40P01"]);
+const RETRYABLE_PG = new Set(["40001", "40P01"]);
 
-export function pgCode(e: unknown): string | undefined {
+function pgCode(e: unknown): string | undefined {
   const c = (e as { code?: unknown } | null)?.code;
   return typeof c === "string" ? c : undefined;
 }
@@ -129,7 +129,7 @@ function toAuditActor(actor: Actor | AuditActor): AuditActor {
   return "kind" in actor ? auditActorOf(actor) : actor;
 }
 
-export function sleep(ms: number): Promise<void> {
+function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
@@ -198,16 +198,21 @@ export async function executeLedgerCommand(
   return executeSingle(db, auditActor, command, opts, requestHash);
 }
 
-/** Runs one command in its own transaction (retrying serialization failures and deadlocks). */
-export async function executeSingle(db: Pick<DbHandles, "pool">, auditActor: AuditActor, command: LedgerCommand, opts: ExecuteOptions, requestHash: string): Promise<LedgerResult> {
-  for (let attempt = 1; ; attempt++) {
-    const client = await acquireClient(db.pool);
+/**
+ * Runs `attempt` in a transaction on a pooled client. On failure it rolls back (or discards a
+ * connection the server dropped) and retries serialization failures and deadlocks, up to
+ * MAX_ATTEMPTS times with jittered backoff, so callers never see them. Resolves with the value or
+ * with the last failure for the caller to explain; an exhausted pool throws DB_UNAVAILABLE.
+ */
+export async function runWithRetries<T>(pool: pg.Pool, attempt: (client: pg.PoolClient) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; failure: unknown }> {
+  for (let n = 1; ; n++) {
+    const client = await acquireClient(pool);
     let failure: unknown;
     let isBroken = false;
     try {
-      const result = await runAttempt(client, auditActor, command, opts, requestHash);
+      const value = await attempt(client);
       releaseClient(client);
-      return result;
+      return { ok: true, value };
     } catch (e) {
       failure = e;
       if (toAppError(e)?.code === "DB_UNAVAILABLE") isBroken = true;
@@ -215,14 +220,21 @@ export async function executeSingle(db: Pick<DbHandles, "pool">, auditActor: Aud
       releaseClient(client, isBroken);
     }
     const code = pgCode(failure);
-    if (code && RETRYABLE_PG.has(code) && attempt < MAX_ATTEMPTS) {
-      await sleep(Math.random() * 4 * attempt + 1);
+    if (code && RETRYABLE_PG.has(code) && n < MAX_ATTEMPTS) {
+      await sleep(Math.random() * 4 * n + 1);
       continue;
     }
-    const outcome = await explainFailure(db, command, opts, requestHash, failure);
-    if (outcome instanceof ReplayResult) return outcome.result;
-    throw outcome;
+    return { ok: false, failure };
   }
+}
+
+/** Runs one command in its own transaction (retrying serialization failures and deadlocks). */
+export async function executeSingle(db: Pick<DbHandles, "pool">, auditActor: AuditActor, command: LedgerCommand, opts: ExecuteOptions, requestHash: string): Promise<LedgerResult> {
+  const run = await runWithRetries(db.pool, (client) => runAttempt(client, auditActor, command, opts, requestHash));
+  if (run.ok) return run.value;
+  const outcome = await explainFailure(db, command, opts, requestHash, run.failure);
+  if (outcome instanceof ReplayResult) return outcome.result;
+  throw outcome;
 }
 
 /**
