@@ -186,12 +186,7 @@ export async function executeLedgerCommand(
 ): Promise<LedgerResult> {
   assertIdempotencyKey(opts.idempotencyKey);
   validateCommand(command);
-  if (opts.expectedVersions) {
-    for (const [id, v] of Object.entries(opts.expectedVersions)) {
-      assertUuid(id, "expectedVersions key");
-      if (typeof v !== "bigint" || v < 0n) throw new AppError("BAD_INPUT", `expectedVersions[${id}] must be a non-negative bigint`);
-    }
-  }
+  assertExpectedVersions(opts);
   const requestHash = hashRequest(requestOf(command, opts));
   const auditActor = toAuditActor(actor);
   if (isGroupable(command, opts)) return submitToGroup(db, auditActor, command, opts, requestHash);
@@ -310,6 +305,87 @@ export function mapDbRuleError(e: unknown): AppError | null {
 }
 
 async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: LedgerCommand, opts: ExecuteOptions, requestHash: string): Promise<LedgerResult> {
+  // BEGIN is its own round trip: folding it into the lock statement (simple protocol, literals)
+  // was measured slower, because the lock statement then loses its prepared plan and the database
+  // is the bottleneck here (docs/performance.md).
+  await client.query("BEGIN");
+  const { result, accountIds } = await applyCommand(client, actor, command, opts, requestHash);
+  if (opts.dryRun) {
+    // Constraint triggers fire now, so a dry run also proves the commit would succeed.
+    await client.query("SET CONSTRAINTS ALL IMMEDIATE");
+    result.balances = await readBalances(pgRunner(client), accountIds);
+    await client.query("ROLLBACK");
+    return result;
+  }
+  await client.query("COMMIT");
+  return result;
+}
+
+/**
+ * Executes one ledger command inside a transaction the caller opened (runTransaction in
+ * server/db/transaction.ts), so that another domain can change its own rows and move money
+ * atomically: a transfer's state and its hold, an approved adjustment and its entry. It neither
+ * commits nor rolls back; on any error the caller's transaction must be rolled back.
+ *
+ * Same checks, in the same order, as executeLedgerCommand. Idempotency is checked first against
+ * committed records: the same key and request return the stored result (isReplay), a different
+ * request is IDEMPOTENCY_CONFLICT. A dryRun runs inside a savepoint and rolls back to it.
+ * Serialization failures, deadlocks and a concurrent insert of the same key are rethrown as the
+ * database reported them so that runTransaction retries the whole transaction; other database
+ * rule violations are mapped to domain errors.
+ */
+export async function executeLedgerCommandInTransaction(
+  client: pg.PoolClient,
+  actor: Actor | AuditActor,
+  command: LedgerCommand,
+  opts: Omit<ExecuteOptions, "groupCommit">,
+): Promise<LedgerResult> {
+  assertIdempotencyKey(opts.idempotencyKey);
+  validateCommand(command);
+  assertExpectedVersions(opts);
+  const requestHash = hashRequest(requestOf(command, opts));
+  if (!opts.dryRun) {
+    const stored = await client.query<{ request_hash: string; response: StoredResult }>(`SELECT request_hash, response FROM idempotency_records WHERE key = $1`, [opts.idempotencyKey]);
+    const row = stored.rows[0];
+    if (row) {
+      if (row.request_hash !== requestHash) {
+        throw new AppError("IDEMPOTENCY_CONFLICT", `idempotency key ${opts.idempotencyKey} was already used for a different request`, { details: { idempotencyKey: opts.idempotencyKey } });
+      }
+      return decodeResult(row.response);
+    }
+  }
+  try {
+    if (opts.dryRun) await client.query("SAVEPOINT ledger_dry_run");
+    const { result, accountIds } = await applyCommand(client, toAuditActor(actor), command, opts, requestHash);
+    if (opts.dryRun) {
+      await client.query("SET CONSTRAINTS ALL IMMEDIATE");
+      result.balances = await readBalances(pgRunner(client), accountIds);
+      await client.query("ROLLBACK TO SAVEPOINT ledger_dry_run");
+      await client.query("SET CONSTRAINTS ALL DEFERRED");
+    }
+    return result;
+  } catch (e) {
+    const code = pgCode(e);
+    if (code && (RETRYABLE_PG.has(code) || code === "23505")) throw e;
+    throw mapDbRuleError(e) ?? toAppError(e) ?? e;
+  }
+}
+
+function assertExpectedVersions(opts: Pick<ExecuteOptions, "expectedVersions">): void {
+  for (const [id, v] of Object.entries(opts.expectedVersions ?? {})) {
+    assertUuid(id, "expectedVersions key");
+    if (typeof v !== "bigint" || v < 0n) throw new AppError("BAD_INPUT", `expectedVersions[${id}] must be a non-negative bigint`);
+  }
+}
+
+/** Checks and writes one command on an open transaction; see executeLedgerCommand for the order. */
+async function applyCommand(
+  client: pg.PoolClient,
+  actor: AuditActor,
+  command: LedgerCommand,
+  opts: Omit<ExecuteOptions, "groupCommit">,
+  requestHash: string,
+): Promise<{ result: LedgerResult; accountIds: string[] }> {
   const now = opts.now ?? new Date();
   const items = itemsOf(command);
   const isBatch = command.type === "batch";
@@ -317,11 +393,6 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
   const fail = (i: number, e: AppError): never => {
     throw itemError(command, i, e);
   };
-
-  // BEGIN is its own round trip: folding it into the lock statement (simple protocol, literals)
-  // was measured slower, because the lock statement then loses its prepared plan and the database
-  // is the bottleneck here (docs/performance.md).
-  await client.query("BEGIN");
 
   // --- Lock holds (by id) and read entries to reverse. -----------------------------------------
   const placedIds = new Map<number, string>();
@@ -687,15 +758,7 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
     },
   });
 
-  if (opts.dryRun) {
-    // Constraint triggers fire now, so a dry run also proves the commit would succeed.
-    await client.query("SET CONSTRAINTS ALL IMMEDIATE");
-    result.balances = await readBalances(pgRunner(client), [...accountIds].sort());
-    await client.query("ROLLBACK");
-    return result;
-  }
-  await client.query("COMMIT");
-  return result;
+  return { result, accountIds: [...accountIds].sort() };
 }
 
 /**

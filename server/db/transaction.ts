@@ -1,0 +1,57 @@
+/**
+ * One way to run a multi-statement transaction on a raw pg client: BEGIN, the caller's work,
+ * COMMIT. Domains that must change their own rows and move money atomically (transfers,
+ * approvals) use it with executeLedgerCommandInTransaction.
+ *
+ * Invariants kept:
+ * - On any failure the transaction is rolled back (or the connection discarded when the server
+ *   dropped it) before the error leaves this function.
+ * - Serialization failures, deadlocks and unique violations of idempotency keys raced by a
+ *   concurrent transaction are retried (bounded, jittered), so callers never see them: on the
+ *   retry the caller's own checks find the committed winner.
+ * - A lost database surfaces as DB_UNAVAILABLE (retryable); nothing else is translated here.
+ */
+import type pg from "pg";
+import { toAppError } from "../errors/db-errors";
+import { acquireClient, releaseClient } from "../ledger/connection";
+
+const MAX_ATTEMPTS = 8;
+const RETRYABLE = new Set(["40001", "40P01"]);
+/** Unique constraints on idempotency keys: a concurrent twin committed first; retry to find it. */
+const RETRYABLE_UNIQUE = /idempotency|_key_key$/;
+
+function isRetryable(e: unknown): boolean {
+  const err = e as { code?: unknown; constraint?: unknown } | null;
+  if (typeof err?.code !== "string") return false;
+  if (RETRYABLE.has(err.code)) return true;
+  return err.code === "23505" && typeof err.constraint === "string" && RETRYABLE_UNIQUE.test(err.constraint);
+}
+
+/**
+ * Runs `fn` inside BEGIN ... COMMIT on a pooled connection, retrying the whole function on
+ * serialization failures, deadlocks and raced idempotency keys.
+ *
+ * Errors: whatever `fn` throws (after rollback); DB_UNAVAILABLE when the database cannot be
+ * reached or the pool is exhausted.
+ */
+export async function runTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await acquireClient(pool);
+    try {
+      await client.query("BEGIN");
+      const value = await fn(client);
+      await client.query("COMMIT");
+      releaseClient(client);
+      return value;
+    } catch (e) {
+      let isBroken = toAppError(e)?.code === "DB_UNAVAILABLE";
+      if (!isBroken) await client.query("ROLLBACK").catch(() => (isBroken = true));
+      releaseClient(client, isBroken);
+      if (isRetryable(e) && attempt < MAX_ATTEMPTS) {
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt + 1));
+        continue;
+      }
+      throw toAppError(e) ?? e;
+    }
+  }
+}
