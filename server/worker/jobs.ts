@@ -9,6 +9,9 @@ import { componentLogger } from "../observability/logger";
 import { env } from "../env";
 import { expireDueHolds, pruneIdempotencyRecords } from "../ledger/maintenance";
 import { verifyLedger } from "../ledger/verify";
+import { expireDueProposals } from "../approvals/proposals";
+import { readApprovalsHealth } from "../approvals/maintenance";
+import { pruneOutbox } from "../outbox/maintenance";
 
 const log = componentLogger("jobs");
 
@@ -83,4 +86,35 @@ export const pruneIdempotencyJob: MaintenanceJob = {
   },
 };
 
-export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob];
+/** Keeps the outbox bounded: finished deliveries and fanned-out events past retention are removed. */
+export const pruneOutboxJob: MaintenanceJob = {
+  name: "outbox-prune",
+  cron: "37 * * * *",
+  async run(db, now) {
+    const olderThan = new Date(now.getTime() - env().OUTBOX_RETENTION_HOURS * 3600 * 1000);
+    return { ...(await pruneOutbox(db, olderThan)) };
+  },
+};
+
+let approvalsOpen: Gauge | undefined;
+let stepUpLocked: Gauge | undefined;
+
+/** Expires proposed adjustments past their deadline; exports open proposals and locked-out approvers. */
+export const expireApprovalsJob: MaintenanceJob = {
+  name: "approvals-expire",
+  cron: "* * * * *",
+  registerMetrics(registry) {
+    approvalsOpen = new Gauge({ name: "approvals_open_proposals", help: "Proposed adjustments open and not expired", registers: [registry] });
+    stepUpLocked = new Gauge({ name: "step_up_locked_users", help: "Approvers locked out of step-up after repeated wrong codes (alert when > 0)", registers: [registry] });
+  },
+  async run(db, now) {
+    const expired = await expireDueProposals(db, now, 500);
+    const health = await readApprovalsHealth(db, now);
+    approvalsOpen?.set(health.openProposals);
+    stepUpLocked?.set(health.lockedApprovers);
+    if (health.lockedApprovers > 0) log.error({ lockedApprovers: health.lockedApprovers }, "approvers are locked out of step-up");
+    return { expired: expired.length, ...health };
+  },
+};
+
+export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob, pruneOutboxJob, expireApprovalsJob];

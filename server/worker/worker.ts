@@ -11,10 +11,14 @@
  */
 import http from "node:http";
 import { PgBoss } from "pg-boss";
+import { BOSS_SCHEMA } from "../jobs/queues";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { DbHandles } from "../db/client";
 import { componentLogger } from "../observability/logger";
 import { MAINTENANCE_JOBS, type MaintenanceJob } from "./jobs";
+import { startOrchestration, type OrchestrationOptions } from "./orchestration";
+import { env } from "../env";
+import { createOutboxMetrics, relayConfigFromEnv, startOutboxRelay, type OutboxRelayHandle } from "../outbox/relay";
 
 const log = componentLogger("worker");
 
@@ -27,6 +31,10 @@ export interface WorkerOptions {
   db: DbHandles;
   metricsPort: number;
   jobs?: readonly MaintenanceJob[];
+  /** Transfer orchestration (default on); tests of maintenance alone turn it off. */
+  orchestration?: false | Pick<OrchestrationOptions, "concurrency" | "processWebhooks" | "sweepIntervalMs" | "deps">;
+  /** Run the outbox relay loop (server/outbox/relay.ts); default OUTBOX_RELAY_ENABLED. */
+  outboxRelay?: boolean;
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
@@ -35,7 +43,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   const jobs = opts.jobs ?? MAINTENANCE_JOBS;
   for (const job of jobs) job.registerMetrics?.(registry);
 
-  const boss = new PgBoss({ connectionString: opts.databaseUrl, schema: "pgboss", application_name: "worker" });
+  const boss = new PgBoss({ connectionString: opts.databaseUrl, schema: BOSS_SCHEMA, application_name: "worker", useListenNotify: true });
   let isStopping = false;
   boss.on("error", (err: Error & { code?: string }) => {
     // On Ctrl-C the terminal signals the embedded database too; its connections ending while we
@@ -56,6 +64,8 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
     });
   }
 
+  const orchestration = opts.orchestration === false ? null : await startOrchestration({ boss, db: opts.db, registry, concurrency: env().WORKER_TRANSFER_CONCURRENCY, ...(opts.orchestration ?? {}) });
+
   let server: http.Server | undefined;
   if (opts.metricsPort > 0) {
     server = http.createServer(async (req, res) => {
@@ -75,11 +85,17 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
       server!.listen(opts.metricsPort, "127.0.0.1", () => resolve());
     });
   }
+  // Started last, so a failed start above leaves no loop running.
+  let outboxRelay: OutboxRelayHandle | undefined;
+  if (opts.outboxRelay ?? env().OUTBOX_RELAY_ENABLED) {
+    outboxRelay = startOutboxRelay(opts.db, relayConfigFromEnv(), { metrics: createOutboxMetrics(registry) });
+  }
   log.info({ jobs: jobs.map((j) => j.name), metricsPort: opts.metricsPort }, "worker started");
 
   return {
     async stop() {
       isStopping = true;
+      await outboxRelay?.stop();
       await boss.stop({ graceful: true, timeout: 20_000 });
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       log.info("worker stopped");

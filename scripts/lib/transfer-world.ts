@@ -1,0 +1,91 @@
+/**
+ * A whole transfer world for integration tests and benchmarks: the partner sandbox (in process),
+ * the webhook endpoint (the same handler as the Next route, served by node:http), and worker
+ * processes started and killed at will.
+ */
+import http from "node:http";
+import path from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import type { DbHandles } from "../../server/db/client";
+import { startSandbox, type SandboxHandle } from "../../server/sandbox/server";
+import { createWebhookHandler } from "../../server/partners/webhook-http";
+import { DEMO_SANDBOX_WEBHOOK_SECRET } from "../../server/partners/registry";
+import { enqueue, QUEUES } from "../../server/jobs/queues";
+
+const root = path.resolve(import.meta.dirname, "../..");
+
+export interface WebhookEndpoint {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves POST /api/webhooks/<partner> with the product's handler on 127.0.0.1. */
+export async function startWebhookEndpoint(db: DbHandles): Promise<WebhookEndpoint> {
+  const handler = createWebhookHandler({ getDb: () => db, notifyWebhookReceived: () => enqueue(db, QUEUES.webhookApply, {}) });
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const partner = (req.url ?? "").split("/").pop() ?? "";
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
+    const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers, body: Buffer.concat(chunks) });
+    const response = await handler(request, partner);
+    res.writeHead(response.status, { "content-type": "application/json" });
+    res.end(await response.text());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+export async function startTestSandbox(db: DbHandles, webhookBaseUrl: string, seed = "test"): Promise<SandboxHandle> {
+  return startSandbox({
+    pool: db.pool,
+    port: 0,
+    webhookTargetUrl: `${webhookBaseUrl}/api/webhooks/sandbox`,
+    webhookSecret: DEMO_SANDBOX_WEBHOOK_SECRET,
+    defaultSeed: seed,
+    defaultCutoffSeconds: 5,
+  });
+}
+
+/** Starts `scripts/worker.ts` as a child process against `databaseUrl`. */
+export function spawnWorker(databaseUrl: string, sandboxUrl: string, extraEnv: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/worker.ts")], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, SANDBOX_URL: sandboxUrl, WORKER_METRICS_PORT: "0", LOG_LEVEL: "error", DEMO_TRAFFIC: "false", OUTBOX_RELAY_ENABLED: "false", ...extraEnv },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+export function killHard(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
+}
+
+/** Starts `scripts/sandbox.ts` as a child process; resolves once it answers on its port. */
+export async function spawnSandbox(databaseUrl: string, port: number, webhookBaseUrl: string, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/sandbox.ts")], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, SANDBOX_PORT: String(port), WEBHOOK_TARGET_URL: `${webhookBaseUrl}/api/webhooks/sandbox`, LOG_LEVEL: "error", ...extraEnv },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`sandbox exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/admin/stats`);
+      if (res.ok) return child;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error("sandbox did not start within 30 s");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

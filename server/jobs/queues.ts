@@ -1,0 +1,102 @@
+/**
+ * Job queues on pg-boss (a PostgreSQL job engine): their names and options in one place, and the
+ * way any process (web or worker) enqueues a job, optionally inside its own open transaction so a
+ * job exists if and only if the change that needs it committed.
+ *
+ * Invariants kept:
+ * - Every queue is created with the same options wherever it is used (QUEUE_OPTIONS).
+ * - Handlers are idempotent: pg-boss delivers at least once, and a job may also be re-created by
+ *   the transfer sweeper after a crash.
+ */
+import type pg from "pg";
+import { PgBoss, type SendOptions } from "pg-boss";
+import type { DbHandles } from "../db/client";
+import { componentLogger } from "../observability/logger";
+
+const log = componentLogger("jobs");
+
+export const QUEUES = {
+  /** Drive one transfer forward: reserve, submit to the partner, retry with backoff. */
+  transferAdvance: "transfer-advance",
+  /** Apply stored partner webhooks to transfers. */
+  webhookApply: "webhook-apply",
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export const QUEUE_OPTIONS: Record<QueueName, Parameters<PgBoss["createQueue"]>[1]> = {
+  // Retries here are only for crashes inside a handler; partner retries are the transfer's own
+  // backoff (rail_policies), scheduled as new jobs.
+  [QUEUES.transferAdvance]: { retryLimit: 5, retryDelay: 1, retryBackoff: true, expireInSeconds: 60, notify: true },
+  // A wake-up signal, not one job per webhook: "short" keeps at most one queued, so a burst of
+  // webhooks costs one job (the handler drains every pending event).
+  [QUEUES.webhookApply]: { policy: "short", retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 60, notify: true },
+};
+
+export const BOSS_SCHEMA = "pgboss";
+
+/** Creates every queue (idempotent). */
+export async function createQueues(boss: PgBoss): Promise<void> {
+  for (const [name, options] of Object.entries(QUEUE_OPTIONS)) {
+    await boss.createQueue(name, options);
+  }
+}
+
+const senders = new WeakMap<pg.Pool, Promise<PgBoss>>();
+
+/** A pg-boss instance that only sends, over the process's own pool (no polling, no cron). */
+function senderFor(pool: pg.Pool): Promise<PgBoss> {
+  let p = senders.get(pool);
+  if (!p) {
+    p = (async () => {
+      const boss = new PgBoss({
+        db: { executeSql: (text, values) => pool.query(text, values as unknown[]) },
+        schema: BOSS_SCHEMA,
+        supervise: false,
+        schedule: false,
+      });
+      boss.on("error", (err: Error) => log.error({ message: err.message }, "job sender error"));
+      await boss.start();
+      await createQueues(boss);
+      return boss;
+    })();
+    p.catch(() => senders.delete(pool));
+    senders.set(pool, p);
+  }
+  return p;
+}
+
+/**
+ * Starts this pool's sender if needed. Call before opening a transaction that will enqueue: the
+ * first start needs pool connections of its own, which a caller holding the last free connection
+ * would otherwise wait for forever.
+ */
+export async function prepareSender(db: Pick<DbHandles, "pool">): Promise<void> {
+  await senderFor(db.pool);
+}
+
+export interface EnqueueOptions {
+  startAfter?: Date;
+  singletonKey?: string;
+  /** Enqueue inside this open transaction: the job exists only if it commits. */
+  client?: pg.PoolClient;
+}
+
+/** Enqueues one job. Errors: whatever the database reports (callers map outages). */
+export async function enqueue(db: Pick<DbHandles, "pool">, queue: QueueName, data: object, opts: EnqueueOptions = {}): Promise<void> {
+  const boss = await senderFor(db.pool);
+  const send: SendOptions = {};
+  if (opts.startAfter) send.startAfter = opts.startAfter;
+  if (opts.singletonKey) send.singletonKey = opts.singletonKey;
+  const client = opts.client;
+  if (client) send.db = { executeSql: (text, values) => client.query(text, values as unknown[]) };
+  await boss.send(queue, data, send);
+}
+
+/** Stops the sender of a pool (tests and shutdown). */
+export async function stopSender(pool: pg.Pool): Promise<void> {
+  const p = senders.get(pool);
+  if (!p) return;
+  senders.delete(pool);
+  const boss = await p.catch(() => null);
+  await boss?.stop({ graceful: false, close: false }).catch(() => {});
+}

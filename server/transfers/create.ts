@@ -1,0 +1,174 @@
+/**
+ * Creating a transfer: validate, reserve the money and enqueue the submission, atomically.
+ *
+ * Invariants kept:
+ * - A transfer is created at most once per idempotency key: the same key and request return the
+ *   original transfer; a different request is IDEMPOTENCY_CONFLICT (unique key + request hash).
+ * - Creation and reservation commit together: a transfer that exists has its hold, or was never
+ *   written (INSUFFICIENT_FUNDS and the like are returned to the caller and nothing is stored).
+ * - The orchestration job is enqueued in the same transaction, so a committed transfer always has
+ *   a job driving it (and the sweeper re-creates one if a worker lost it).
+ */
+import { randomUUID } from "node:crypto";
+import type { DbHandles } from "../db/client";
+import { runTransaction } from "../db/transaction";
+import { appendAudit, type AuditActor } from "../audit/audit-log";
+import { auditActorOf, type Actor } from "../auth/actor";
+import { pgRunner } from "../db/sql";
+import { AppError } from "../errors/app-error";
+import { hashRequest } from "../ledger/codec";
+import { assertIdempotencyKey, assertUuid } from "../ledger/validate";
+import { createAccount } from "../ledger/accounts";
+import { isCurrencyCode } from "../money";
+import { enqueue, prepareSender, QUEUES } from "../jobs/queues";
+import { applyTransition, partnerAccountCode } from "./transition";
+import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, type TransferRowRaw } from "./types";
+import { getRailPolicy } from "./rail-policies";
+
+export const MAX_REFERENCE_LENGTH = 140;
+export const MAX_COUNTERPARTY_LENGTH = 140;
+export const MAX_METADATA_BYTES = 4096;
+
+export interface CreateTransferInput {
+  sourceAccountId: string;
+  counterpartyName: string;
+  counterpartyAccount: string;
+  amountMinor: bigint;
+  currency: string;
+  rail: RailId;
+  partner: string;
+  reference?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface CreateTransferResult {
+  transfer: Transfer;
+  isReplay: boolean;
+}
+
+function actorOf(actor: Actor | AuditActor): AuditActor {
+  return "kind" in actor ? auditActorOf(actor) : actor;
+}
+
+/** Checks the request's shape (pure). Errors: BAD_INPUT, UNKNOWN_CURRENCY, INVALID_AMOUNT. */
+export function validateCreateTransfer(input: CreateTransferInput): void {
+  assertUuid(input.sourceAccountId, "sourceAccountId");
+  if (!isCurrencyCode(input.currency)) throw new AppError("UNKNOWN_CURRENCY", `currency ${input.currency} is not an ISO 4217 code we support`, { details: { currency: input.currency } });
+  if (typeof input.amountMinor !== "bigint" || input.amountMinor <= 0n || input.amountMinor > 2n ** 63n - 1n) {
+    throw new AppError("INVALID_AMOUNT", `amountMinor must be a positive integer number of minor units, got ${String(input.amountMinor)}`);
+  }
+  if (!RAILS.includes(input.rail)) throw new AppError("BAD_INPUT", `rail ${input.rail} is not one of ${RAILS.join(", ")}`, { details: { rail: input.rail } });
+  const name = input.counterpartyName.trim();
+  if (name.length === 0 || name.length > MAX_COUNTERPARTY_LENGTH) throw new AppError("BAD_INPUT", `counterpartyName must be 1 to ${MAX_COUNTERPARTY_LENGTH} characters`);
+  const acct = input.counterpartyAccount.trim();
+  if (!/^[A-Za-z0-9 ./:-]{4,64}$/.test(acct)) throw new AppError("BAD_INPUT", `counterpartyAccount must be 4 to 64 letters, digits, spaces or . / : -`);
+  if ((input.reference ?? "").length > MAX_REFERENCE_LENGTH) throw new AppError("BAD_INPUT", `reference must be at most ${MAX_REFERENCE_LENGTH} characters`);
+  if (input.metadata && JSON.stringify(input.metadata).length > MAX_METADATA_BYTES) throw new AppError("BAD_INPUT", `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`);
+}
+
+const ensured = new WeakMap<object, Set<string>>();
+
+/** Opens the partner's settlement account for a currency if it does not exist (idempotent). */
+export async function ensurePartnerAccount(db: Pick<DbHandles, "pool">, partner: string, currency: string): Promise<void> {
+  const code = partnerAccountCode(partner, currency);
+  let seen = ensured.get(db.pool);
+  if (!seen) ensured.set(db.pool, (seen = new Set()));
+  if (seen.has(code)) return;
+  await createAccount(
+    db,
+    { type: "system", id: null, label: "transfers" },
+    { code, name: `${partner} settlement ${currency}`, currency, type: "asset", isNoOverdraft: false, metadata: { partner } },
+    { idempotencyKey: `open:${code}` },
+  );
+  seen.add(code);
+}
+
+/**
+ * Creates a transfer, places its hold and enqueues its submission in one transaction.
+ *
+ * Errors, in order: BAD_INPUT / UNKNOWN_CURRENCY / INVALID_AMOUNT (shape); BAD_INPUT for a partner
+ * or rail without a policy; IDEMPOTENCY_CONFLICT (key reused for a different request; the same
+ * request returns the original with isReplay); NOT_FOUND (source account); CURRENCY_MISMATCH;
+ * ACCOUNT_FROZEN; INSUFFICIENT_FUNDS (from the hold). Nothing is written when any is raised.
+ */
+export async function createTransfer(
+  db: Pick<DbHandles, "pool">,
+  actor: Actor | AuditActor,
+  input: CreateTransferInput,
+  opts: { idempotencyKey: string; requestId?: string | null; now?: Date },
+): Promise<CreateTransferResult> {
+  assertIdempotencyKey(opts.idempotencyKey);
+  validateCreateTransfer(input);
+  const request = {
+    sourceAccountId: input.sourceAccountId.toLowerCase(),
+    counterpartyName: input.counterpartyName.trim(),
+    counterpartyAccount: input.counterpartyAccount.trim(),
+    amountMinor: input.amountMinor.toString(),
+    currency: input.currency,
+    rail: input.rail,
+    partner: input.partner,
+    reference: input.reference ?? "",
+    metadata: input.metadata ?? {},
+  };
+  const requestHash = hashRequest(request);
+  const who = actorOf(actor);
+  const existing = await findByKey(db, opts.idempotencyKey);
+  if (existing) return replayOrConflict(existing, requestHash, opts.idempotencyKey);
+  await getRailPolicy(db, input.partner, input.rail);
+  await ensurePartnerAccount(db, input.partner, input.currency);
+  await prepareSender(db);
+
+  return runTransaction(db.pool, async (client) => {
+    const now = opts.now ?? new Date();
+    const again = await client.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
+    if (again.rows[0]) return replayOrConflict(again.rows[0], requestHash, opts.idempotencyKey);
+    const acct = await client.query<{ currency: string; code: string; status: string }>(`SELECT currency, code, status FROM ledger_accounts WHERE id = $1`, [request.sourceAccountId]);
+    const source = acct.rows[0];
+    if (!source) throw new AppError("NOT_FOUND", `source account ${request.sourceAccountId} does not exist`, { details: { accountId: request.sourceAccountId } });
+    if (source.currency.trim() !== input.currency) {
+      throw new AppError("CURRENCY_MISMATCH", `transfer in ${input.currency} from account ${source.code} which holds ${source.currency.trim()}`, {
+        details: { accountId: request.sourceAccountId, accountCurrency: source.currency.trim(), currency: input.currency },
+      });
+    }
+    const id = randomUUID();
+    const inserted = await client.query<TransferRowRaw>(
+      `INSERT INTO transfers AS t (id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor,
+              currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'created', $13, $13, $14) RETURNING ${TRANSFER_COLUMNS}`,
+      [id, opts.idempotencyKey, requestHash, request.sourceAccountId, request.counterpartyName, request.counterpartyAccount, request.amountMinor,
+        input.currency, input.rail, input.partner, request.reference, JSON.stringify(request.metadata), now, who.label],
+    );
+    const created = rowToTransfer(inserted.rows[0]!);
+    await client.query(
+      `INSERT INTO transfer_events (transfer_id, from_state, to_state, cause, actor_type, actor_id, actor_label, created_at)
+       VALUES ($1, NULL, 'created', 'create', $2, $3, $4, $5)`,
+      [id, who.type, who.id, who.label, now],
+    );
+    if (who.type !== "system") {
+      await appendAudit(pgRunner(client), {
+        actor: who,
+        action: "transfer.create",
+        targetType: "transfer",
+        targetId: id,
+        after: { amountMinor: request.amountMinor, currency: input.currency, rail: input.rail, partner: input.partner, sourceAccountId: request.sourceAccountId },
+        requestId: opts.requestId ?? null,
+        at: now,
+      });
+    }
+    const reserved = await applyTransition(client, created, "reserved", { cause: "reserve", actor: { type: "system", id: null, label: "transfers" }, requestId: opts.requestId }, now);
+    await enqueue(db, QUEUES.transferAdvance, { transferId: id }, { client });
+    return { transfer: reserved, isReplay: false };
+  });
+}
+
+async function findByKey(db: Pick<DbHandles, "pool">, key: string): Promise<(TransferRowRaw & { request_hash: string }) | undefined> {
+  const res = await db.pool.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [key]);
+  return res.rows[0];
+}
+
+function replayOrConflict(row: TransferRowRaw & { request_hash: string }, requestHash: string, key: string): CreateTransferResult {
+  if (row.request_hash !== requestHash) {
+    throw new AppError("IDEMPOTENCY_CONFLICT", `idempotency key ${key} was already used for a different transfer (${row.id})`, { details: { idempotencyKey: key, transferId: row.id } });
+  }
+  return { transfer: rowToTransfer(row), isReplay: true };
+}

@@ -1,0 +1,237 @@
+/**
+ * What operators (and services) may do to a transfer by hand: cancel it before submission, retry
+ * it now, ask the partner for its status, mark it failed before the partner has it, and, with the
+ * approver role, settle or fail it after submission on evidence. Every action takes a reason,
+ * is recorded as a transfer event and an audit record, and is idempotent by its key.
+ *
+ * Invariants kept:
+ * - Nothing that might contradict the partner is done on one person's word: once a submission
+ *   may have reached the partner (an accepted, unknown or unfinished call), cancel and mark-failed
+ *   are refused until the partner has been asked; settling or failing after submission needs the
+ *   approver role (the four-eyes approvals flow wraps these).
+ * - A repeated request with the same idempotency key returns the transfer as it is and changes
+ *   nothing.
+ */
+import type pg from "pg";
+import type { DbHandles } from "../db/client";
+import { runTransaction } from "../db/transaction";
+import { appendAudit, type AuditActor } from "../audit/audit-log";
+import { auditActorOf, type Actor } from "../auth/actor";
+import { pgRunner } from "../db/sql";
+import { AppError } from "../errors/app-error";
+import { enqueue, prepareSender, QUEUES } from "../jobs/queues";
+import { assertIdempotencyKey, assertUuid } from "../ledger/validate";
+import type { PartnerAdapter } from "../partners/types";
+import { forwardPath, isTerminal } from "./state-machine";
+import { applyTransition, lockTransfer, patchTransfer } from "./transition";
+import { queryPartner, resolveUnknown } from "./orchestrator";
+import { getRailPolicy } from "./rail-policies";
+import type { Transfer } from "./types";
+
+export const MAX_BULK_RETRY = 100;
+export const MAX_REASON_LENGTH = 500;
+
+export interface OperationInput {
+  transferId: string;
+  reason: string;
+  idempotencyKey: string;
+  requestId?: string | null;
+  now?: Date;
+}
+
+function who(actor: Actor | AuditActor): AuditActor {
+  return "kind" in actor ? auditActorOf(actor) : actor;
+}
+
+function checkInput(input: OperationInput): { id: string; reason: string } {
+  const id = assertUuid(input.transferId, "transferId");
+  assertIdempotencyKey(input.idempotencyKey);
+  const reason = input.reason.trim();
+  if (reason.length < 3 || reason.length > MAX_REASON_LENGTH) throw new AppError("BAD_INPUT", `a reason of 3 to ${MAX_REASON_LENGTH} characters is required`);
+  return { id, reason };
+}
+
+/** True when an earlier action with this key already ran on the transfer. */
+async function isReplay(client: pg.PoolClient, transferId: string, key: string): Promise<boolean> {
+  const res = await client.query(`SELECT 1 FROM transfer_events WHERE transfer_id = $1 AND detail->>'idempotencyKey' = $2 LIMIT 1`, [transferId, key]);
+  if (res.rowCount) return true;
+  const audit = await client.query(`SELECT 1 FROM audit_log WHERE target_type = 'transfer' AND target_id = $1 AND after->>'idempotencyKey' = $2 LIMIT 1`, [transferId, key]);
+  return (audit.rowCount ?? 0) > 0;
+}
+
+/**
+ * Whether the partner may hold this payment: a submission was accepted, timed out, or never
+ * finished recording (a crash mid-call). Only certain refusals and outages are safe to undo.
+ */
+async function mayBeAtPartner(client: pg.PoolClient, t: Transfer, now: Date): Promise<boolean> {
+  if (t.leaseUntil && t.leaseUntil.getTime() > now.getTime()) return true;
+  const res = await client.query(
+    `SELECT 1 FROM partner_requests WHERE transfer_id = $1 AND kind = 'submit' AND (outcome IS NULL OR outcome IN ('accepted', 'unknown')) LIMIT 1`,
+    [t.id],
+  );
+  if (!res.rowCount) return false;
+  // A later status query that found nothing settles the question.
+  const q = await client.query(`SELECT outcome FROM partner_requests WHERE transfer_id = $1 AND kind = 'query' ORDER BY id DESC LIMIT 1`, [t.id]);
+  return q.rows[0]?.outcome !== "status:not_found";
+}
+
+async function audit(client: pg.PoolClient, actor: AuditActor, action: string, t: Transfer, reason: string, after: Record<string, unknown>, requestId: string | null | undefined, at: Date) {
+  await appendAudit(pgRunner(client), { actor, action, targetType: "transfer", targetId: t.id, reason, before: { state: t.state }, after, requestId: requestId ?? null, at });
+}
+
+/**
+ * Cancels a transfer that has not reached the partner (created or reserved), voiding its hold.
+ * Errors: BAD_INPUT; NOT_FOUND; ILLEGAL_TRANSITION (already submitted or final); CONFLICT (a
+ * submission may have reached the partner: query the partner first).
+ */
+export async function cancelTransfer(db: Pick<DbHandles, "pool">, actor: Actor | AuditActor, input: OperationInput): Promise<Transfer> {
+  const { id, reason } = checkInput(input);
+  return runTransaction(db.pool, async (client) => {
+    const t = await lockTransfer(client, id);
+    if (await isReplay(client, id, input.idempotencyKey)) return t;
+    const now = input.now ?? new Date();
+    if (t.state !== "created" && t.state !== "reserved") {
+      throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${t.state}; only created or reserved transfers can be cancelled`, { details: { transferId: id, state: t.state } });
+    }
+    if (await mayBeAtPartner(client, t, now)) {
+      throw new AppError("CONFLICT", `transfer ${id} may already be at ${t.partner}; query the partner for its status before cancelling`, { details: { transferId: id } });
+    }
+    return applyTransition(client, t, "cancelled", { cause: "operator.cancel", actor: who(actor), reason, detail: { idempotencyKey: input.idempotencyKey }, requestId: input.requestId }, now);
+  });
+}
+
+/**
+ * Marks a transfer failed before the partner has it, voiding the hold.
+ * Errors: as cancelTransfer. After submission this needs markFailedAfterSubmission (approver).
+ */
+export async function markTransferFailed(db: Pick<DbHandles, "pool">, actor: Actor | AuditActor, input: OperationInput): Promise<Transfer> {
+  const { id, reason } = checkInput(input);
+  return runTransaction(db.pool, async (client) => {
+    const t = await lockTransfer(client, id);
+    if (await isReplay(client, id, input.idempotencyKey)) return t;
+    const now = input.now ?? new Date();
+    if (t.state !== "created" && t.state !== "reserved") {
+      throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${t.state}; after submission failing it needs an approver`, { details: { transferId: id, state: t.state } });
+    }
+    if (await mayBeAtPartner(client, t, now)) {
+      throw new AppError("CONFLICT", `transfer ${id} may already be at ${t.partner}; query the partner for its status first`, { details: { transferId: id } });
+    }
+    return applyTransition(client, t, "failed", { cause: "operator.mark_failed", actor: who(actor), reason, detail: { idempotencyKey: input.idempotencyKey }, requestId: input.requestId }, now, { lastError: `marked failed: ${reason}` });
+  });
+}
+
+/**
+ * Settles (posts the hold) or fails (voids it) a transfer the partner already has, on evidence,
+ * inside the caller's transaction. Only the approvals flow calls it (kinds transfer_force_settle
+ * and transfer_force_fail in ./adjustment-kinds.ts): this decides money after submission and is
+ * never one person's decision.
+ * Errors: BAD_INPUT (no evidence); NOT_FOUND; ILLEGAL_TRANSITION (not submitted/acknowledged).
+ */
+export async function forceTransferOutcomeInTransaction(
+  client: pg.PoolClient,
+  actor: Actor | AuditActor,
+  input: OperationInput & { outcome: "settled" | "failed"; evidence: string; proposalId: string },
+): Promise<Transfer> {
+  const { id, reason } = checkInput(input);
+  const evidence = input.evidence.trim();
+  if (evidence.length < 3 || evidence.length > 2000) throw new AppError("BAD_INPUT", "evidence (a link, a partner message id, a statement line) of 3 to 2000 characters is required");
+  const t = await lockTransfer(client, id);
+  if (t.state !== "submitted" && t.state !== "acknowledged") {
+    throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${t.state}; only submitted or acknowledged transfers can be forced to ${input.outcome}`, { details: { transferId: id, state: t.state } });
+  }
+  return applyTransition(
+    client,
+    t,
+    input.outcome,
+    { cause: `approved.force_${input.outcome}`, actor: who(actor), reason, detail: { idempotencyKey: input.idempotencyKey, evidence, proposalId: input.proposalId }, requestId: input.requestId },
+    input.now ?? new Date(),
+    input.outcome === "failed" ? { lastError: `forced failed on approved proposal ${input.proposalId}: ${reason}` } : { attentionReason: null },
+  );
+}
+
+/**
+ * Retries now: a created or reserved transfer is submitted again at once (same idempotency key,
+ * so the partner cannot execute it twice), clearing its backoff and any wait for an operator; a
+ * submitted or acknowledged one is queried at the partner instead.
+ * Errors: BAD_INPUT; NOT_FOUND; ILLEGAL_TRANSITION (settled or final).
+ */
+export async function retryTransfer(db: Pick<DbHandles, "pool">, actor: Actor | AuditActor, input: OperationInput): Promise<Transfer> {
+  const { id, reason } = checkInput(input);
+  await prepareSender(db);
+  const t = await runTransaction(db.pool, async (client) => {
+    const cur = await lockTransfer(client, id);
+    if (await isReplay(client, id, input.idempotencyKey)) return cur;
+    const now = input.now ?? new Date();
+    if (isTerminal(cur.state) || cur.state === "settled") {
+      throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${cur.state}; there is nothing to retry`, { details: { transferId: id, state: cur.state } });
+    }
+    await audit(client, who(actor), "transfer.retry", cur, reason, { idempotencyKey: input.idempotencyKey, attentionCleared: cur.attentionReason }, input.requestId, now);
+    if (cur.state === "created" || cur.state === "reserved") {
+      const next = await patchTransfer(client, id, { nextAttemptAt: null, attentionReason: null });
+      await enqueue(db, QUEUES.transferAdvance, { transferId: id, retry: input.idempotencyKey }, { client });
+      return next;
+    }
+    return cur;
+  });
+  return t;
+}
+
+/** Retries a selection; each is its own action, so one refusal does not stop the rest. */
+export async function bulkRetryTransfers(
+  db: Pick<DbHandles, "pool">,
+  actor: Actor | AuditActor,
+  input: { transferIds: string[]; reason: string; idempotencyKey: string; requestId?: string | null },
+): Promise<{ transferId: string; ok: boolean; state?: string; error?: { code: string; message: string } }[]> {
+  if (input.transferIds.length === 0 || input.transferIds.length > MAX_BULK_RETRY) throw new AppError("BAD_INPUT", `select 1 to ${MAX_BULK_RETRY} transfers`);
+  const out = [];
+  for (const transferId of [...new Set(input.transferIds)]) {
+    try {
+      const t = await retryTransfer(db, actor, { transferId, reason: input.reason, idempotencyKey: `${input.idempotencyKey}:${transferId}`, requestId: input.requestId });
+      out.push({ transferId, ok: true, state: t.state });
+    } catch (e) {
+      if (!(e instanceof AppError) || e.code === "DB_UNAVAILABLE") throw e;
+      out.push({ transferId, ok: false, error: { code: e.code, message: e.message } });
+    }
+  }
+  return out;
+}
+
+/**
+ * Asks the partner for the transfer's status and applies what it says: forward moves along the
+ * state machine; for a reserved transfer whose submission outcome was unknown, "not found" fails
+ * it and releases the hold. Errors: BAD_INPUT; NOT_FOUND; ILLEGAL_TRANSITION (created or final).
+ */
+export async function queryTransferAtPartner(
+  db: Pick<DbHandles, "pool">,
+  actor: Actor | AuditActor,
+  input: OperationInput,
+  adapterFor: (partner: string) => PartnerAdapter,
+): Promise<{ transfer: Transfer; partnerStatus: string }> {
+  const { id, reason } = checkInput(input);
+  const first = await runTransaction(db.pool, (c) => lockTransfer(c, id));
+  if (first.state === "created" || isTerminal(first.state)) {
+    throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${first.state}; the partner has nothing to say about it`, { details: { transferId: id, state: first.state } });
+  }
+  const policy = await getRailPolicy(db, first.partner, first.rail);
+  const status = await queryPartner(db, first, adapterFor(first.partner), policy, first.attempts);
+  const transfer = await runTransaction(db.pool, async (client) => {
+    const cur = await lockTransfer(client, id);
+    const now = input.now ?? new Date();
+    await audit(client, who(actor), "transfer.query_partner", cur, reason, { idempotencyKey: input.idempotencyKey, partnerStatus: status.kind === "ok" ? status.status : `unavailable: ${status.reason}` }, input.requestId, now);
+    if (status.kind !== "ok") return cur;
+    if (cur.state === "reserved") {
+      const isInFlight = cur.leaseUntil !== null && cur.leaseUntil.getTime() > now.getTime();
+      if (status.status === "not_found" && isInFlight) return cur;
+      await resolveUnknown(client, cur, status, cur.attempts, now);
+      const after = await lockTransfer(client, id);
+      return after.attentionReason && after.state !== "reserved" ? patchTransfer(client, id, { attentionReason: null }) : after;
+    }
+    if (status.status === "not_found") return patchTransfer(client, id, { attentionReason: `partner ${cur.partner} has no record of this ${cur.state} transfer` });
+    let next = cur;
+    for (const s of forwardPath(cur.state, status.status) ?? []) {
+      next = await applyTransition(client, next, s, { cause: "operator.query_partner", actor: who(actor), reason, detail: { partnerStatus: status.status }, requestId: input.requestId }, now, { partnerRef: status.partnerRef });
+    }
+    return next;
+  });
+  return { transfer, partnerStatus: status.kind === "ok" ? status.status : "unavailable" };
+}

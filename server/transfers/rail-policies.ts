@@ -1,0 +1,115 @@
+/**
+ * Rail policies: per partner rail, how submissions are retried and how long each non-terminal
+ * state may last before the transfer counts as stuck. Stored in rail_policies, changed by admins
+ * (audited), cached briefly by readers.
+ */
+import type { DbHandles } from "../db/client";
+import { appendAudit, type AuditActor } from "../audit/audit-log";
+import { prismaRunner } from "../db/sql";
+import { AppError } from "../errors/app-error";
+import type { ActiveState } from "./state-machine";
+
+export interface RailPolicy {
+  partner: string;
+  rail: string;
+  maxSubmitAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  submitTimeoutMs: number;
+  budgetSeconds: Record<ActiveState, number>;
+  updatedAt: Date;
+}
+
+interface RawPolicy {
+  partner: string;
+  rail: string;
+  max_submit_attempts: number;
+  backoff_base_ms: number;
+  backoff_max_ms: number;
+  submit_timeout_ms: number;
+  budget_created_seconds: number;
+  budget_reserved_seconds: number;
+  budget_submitted_seconds: number;
+  budget_acknowledged_seconds: number;
+  updated_at: Date;
+}
+
+function toPolicy(r: RawPolicy): RailPolicy {
+  return {
+    partner: r.partner,
+    rail: r.rail,
+    maxSubmitAttempts: r.max_submit_attempts,
+    backoffBaseMs: r.backoff_base_ms,
+    backoffMaxMs: r.backoff_max_ms,
+    submitTimeoutMs: r.submit_timeout_ms,
+    budgetSeconds: {
+      created: r.budget_created_seconds,
+      reserved: r.budget_reserved_seconds,
+      submitted: r.budget_submitted_seconds,
+      acknowledged: r.budget_acknowledged_seconds,
+    },
+    updatedAt: r.updated_at,
+  };
+}
+
+const CACHE_MS = 5_000;
+const cache = new WeakMap<object, { at: number; policies: RailPolicy[] }>();
+
+/** Every rail policy (cached for a few seconds per pool). */
+export async function listRailPolicies(db: Pick<DbHandles, "pool">, opts: { fresh?: boolean } = {}): Promise<RailPolicy[]> {
+  const hit = cache.get(db.pool);
+  if (hit && !opts.fresh && Date.now() - hit.at < CACHE_MS) return hit.policies;
+  const res = await db.pool.query<RawPolicy>(`SELECT * FROM rail_policies ORDER BY partner, rail`);
+  const policies = res.rows.map(toPolicy);
+  cache.set(db.pool, { at: Date.now(), policies });
+  return policies;
+}
+
+/** Errors: BAD_INPUT when the partner has no such rail. */
+export async function getRailPolicy(db: Pick<DbHandles, "pool">, partner: string, rail: string): Promise<RailPolicy> {
+  const p = (await listRailPolicies(db)).find((x) => x.partner === partner && x.rail === rail);
+  if (!p) throw new AppError("BAD_INPUT", `partner ${partner} has no rail ${rail}`, { details: { partner, rail } });
+  return p;
+}
+
+/** Exponential backoff with full jitter: a random delay in [base, min(max, base * 2^(attempt-1))]. */
+export function backoffMs(policy: Pick<RailPolicy, "backoffBaseMs" | "backoffMaxMs">, attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
+  return Math.round(policy.backoffBaseMs + random() * (ceiling - policy.backoffBaseMs));
+}
+
+export interface RailPolicyUpdate {
+  maxSubmitAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  submitTimeoutMs: number;
+  budgetSeconds: Record<ActiveState, number>;
+}
+
+/**
+ * Changes a rail's policy, audited with before and after.
+ * Errors: NOT_FOUND (no such rail); BAD_INPUT (values outside the database's sane ranges).
+ */
+export async function updateRailPolicy(db: DbHandles, actor: AuditActor, partner: string, rail: string, update: RailPolicyUpdate, reason: string, requestId: string | null): Promise<RailPolicy> {
+  if (update.backoffMaxMs < update.backoffBaseMs) throw new AppError("BAD_INPUT", "backoffMaxMs must be at least backoffBaseMs");
+  const result = await db.prisma.$transaction(async (tx) => {
+    const before = (await tx.$queryRawUnsafe<RawPolicy[]>(`SELECT * FROM rail_policies WHERE partner = $1 AND rail = $2 FOR UPDATE`, partner, rail))[0];
+    if (!before) throw new AppError("NOT_FOUND", `partner ${partner} has no rail ${rail}`);
+    const rows = await tx.$queryRawUnsafe<RawPolicy[]>(
+      `UPDATE rail_policies SET max_submit_attempts = $3, backoff_base_ms = $4, backoff_max_ms = $5, submit_timeout_ms = $6,
+              budget_created_seconds = $7, budget_reserved_seconds = $8, budget_submitted_seconds = $9, budget_acknowledged_seconds = $10,
+              updated_at = now()
+        WHERE partner = $1 AND rail = $2 RETURNING *`,
+      partner, rail, update.maxSubmitAttempts, update.backoffBaseMs, update.backoffMaxMs, update.submitTimeoutMs,
+      update.budgetSeconds.created, update.budgetSeconds.reserved, update.budgetSeconds.submitted, update.budgetSeconds.acknowledged,
+    ).catch((e: unknown) => {
+      if ((e as { message?: string }).message?.includes("rail_policies_sane")) throw new AppError("BAD_INPUT", "rail policy values are out of range (see docs/api.md)");
+      throw e;
+    });
+    const after = toPolicy(rows[0]!);
+    await appendAudit(prismaRunner(tx), { actor, action: "rail_policy.update", targetType: "rail_policy", targetId: `${partner}/${rail}`, reason, before: toPolicy(before), after, requestId });
+    return after;
+  });
+  cache.delete(db.pool);
+  return result;
+}

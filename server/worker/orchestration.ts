@@ -1,0 +1,100 @@
+/**
+ * Transfer orchestration inside the worker: the transfer-advance and webhook-apply queues on
+ * pg-boss, and a sweeper loop that re-enqueues work a crash may have orphaned.
+ *
+ * Invariants kept:
+ * - Handlers are idempotent (pg-boss delivers at least once); a batch's failures are retried
+ *   by pg-boss as a whole, which is safe for the same reason.
+ * - Stopping waits for running handlers (pg-boss graceful stop) and ends the sweeper loop.
+ */
+import type { PgBoss } from "pg-boss";
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { DbHandles } from "../db/client";
+import { createQueues, QUEUES } from "../jobs/queues";
+import { componentLogger } from "../observability/logger";
+import { partnerAdapter } from "../partners/registry";
+import { advanceTransfer, type OrchestratorDeps } from "../transfers/orchestrator";
+import { pollOverdueTransfers, sweepTransfers } from "../transfers/sweeper";
+import { summarizeStuck } from "../transfers/queries";
+import { processPendingWebhooks } from "../partners/webhooks";
+
+/** Applies stored partner webhooks, returning how many were claimed. */
+export async function processStoredWebhooks(db: DbHandles, limit: number): Promise<number> {
+  return (await processPendingWebhooks(db, limit)).claimed;
+}
+
+const log = componentLogger("orchestration");
+
+export interface OrchestrationOptions {
+  boss: PgBoss;
+  db: DbHandles;
+  registry: Registry;
+  concurrency: number;
+  /** Applies stored webhooks; returns how many it claimed (default: processStoredWebhooks). */
+  processWebhooks?: (db: DbHandles, limit: number) => Promise<number>;
+  sweepIntervalMs?: number;
+  deps?: OrchestratorDeps;
+}
+
+export async function startOrchestration(opts: OrchestrationOptions): Promise<{ stop(): Promise<void> }> {
+  const { boss, db } = opts;
+  const deps: OrchestratorDeps = opts.deps ?? { adapterFor: partnerAdapter };
+  const steps = new Counter({ name: "transfer_steps_total", help: "Orchestration steps by action", labelNames: ["action"], registers: [opts.registry] });
+  const stuck = new Gauge({ name: "transfers_stuck", help: "Transfers over their state's time budget or waiting for an operator", labelNames: ["state"], registers: [opts.registry] });
+  await createQueues(boss);
+
+  await boss.work<{ transferId: string }>(
+    QUEUES.transferAdvance,
+    { batchSize: 8, localConcurrency: opts.concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
+    async (jobs) => {
+      const results = await Promise.allSettled(jobs.map((j) => advanceTransfer(db, j.data.transferId, deps)));
+      for (const r of results) {
+        if (r.status === "fulfilled") steps.inc({ action: r.value.action });
+        else steps.inc({ action: "error" });
+      }
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) {
+        log.error({ err: (failed.reason as Error)?.message }, "transfer step failed; pg-boss will retry the batch");
+        throw failed.reason;
+      }
+    },
+  );
+
+  const processWebhooks = opts.processWebhooks ?? processStoredWebhooks;
+  {
+    const process = processWebhooks;
+    await boss.work(QUEUES.webhookApply, { batchSize: 16, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 }, async () => {
+      // The job says "there is work"; drain whatever is pending, in arrival order.
+      while ((await process(db, 100)) > 0) {
+        // keep draining
+      }
+    });
+  }
+
+  let isStopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const interval = opts.sweepIntervalMs ?? 5_000;
+  const sweep = async () => {
+    try {
+      const swept = await sweepTransfers(db);
+      if (swept.enqueued > 0) log.info(swept, "re-enqueued orphaned transfers");
+      const polled = await pollOverdueTransfers(db, deps);
+      if (polled.moved > 0) log.info(polled, "moved overdue transfers on the partner's status");
+      await processWebhooks(db, 500);
+      const summary = await summarizeStuck(db);
+      stuck.reset();
+      for (const [state, n] of Object.entries(summary.byState)) stuck.set({ state }, n);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, "sweep failed; will try again");
+    }
+    if (!isStopped) timer = setTimeout(sweep, interval);
+  };
+  timer = setTimeout(sweep, Math.min(interval, 1_000));
+
+  return {
+    async stop() {
+      isStopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
