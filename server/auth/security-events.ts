@@ -1,7 +1,7 @@
 /**
- * Security events: refused sign-ins and refused service keys. They go to their own append-only
- * table rather than the audit log, because nothing changed and an attacker must not be able to
- * grow the hash-chained audit log at will.
+ * Security events: refused sign-ins, refused service keys and refused partner webhooks. They go
+ * to their own append-only table rather than the audit log, because nothing changed and an
+ * attacker must not be able to grow the hash-chained audit log at will.
  *
  * Invariants kept:
  * - No secret, password or token ever enters `detail`; callers pass only identifiers (an email,
@@ -11,7 +11,7 @@
  */
 import type { PrismaClient } from "../db/generated/client";
 
-export type SecurityEventKind = "signin_failed" | "service_key_rejected";
+export type SecurityEventKind = "signin_failed" | "service_key_rejected" | "webhook_rejected";
 
 export async function recordSecurityEvent(
   prisma: PrismaClient,

@@ -1,0 +1,275 @@
+/**
+ * The adapter for the sandbox partner: its HTTP API spoken with fetch, exactly as a real bank
+ * integration would speak its bank's API. It knows nothing of the sandbox's code or tables.
+ *
+ * Invariants kept:
+ * - Every call has a time limit (per rail for submits) combined with the caller's AbortSignal.
+ * - Outcome mapping never claims more than is known:
+ *     201/200 accepted                      -> accepted (submitted | acknowledged)
+ *     409 idempotency-key conflict          -> rejected (reason names the conflict)
+ *     other 4xx (408 and 429 excepted)      -> rejected
+ *     408, 429, 500, 502, 503, other 5xx    -> retryable (the bank says it did not execute)
+ *     504, 2xx we cannot read, other codes  -> unknown (it may have executed)
+ *     connection refused / DNS failure      -> retryable (the request never left)
+ *     timeout, abort, connection lost       -> unknown
+ * - Webhooks: signature first (over the raw body), then the x-event-id header, then the JSON body
+ *   (zod); the header's event id must equal the body's.
+ * - Amounts cross the wire as integer strings and become bigint; never a JS number.
+ */
+import { z } from "zod";
+import { AppError } from "../errors/app-error";
+import { parseSettlementCsv, SettlementFileError, MAX_SETTLEMENT_FILE_BYTES } from "./settlement-file";
+import { SIGNATURE_HEADER, verifySignature } from "./signature";
+import {
+  RAIL_IDS,
+  WebhookRejected,
+  type PartnerAdapter,
+  type PartnerEvent,
+  type PartnerPayment,
+  type PartnerStatus,
+  type RailId,
+  type SettlementFile,
+  type StatusOutcome,
+  type SubmitOutcome,
+} from "./types";
+
+export const EVENT_ID_HEADER = "x-event-id";
+export const MAX_EVENT_ID_LENGTH = 128;
+/** Most bytes read from any sandbox JSON response. */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+const EVENT_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export interface SandboxAdapterConfig {
+  /** e.g. http://127.0.0.1:4010, no trailing slash */
+  baseUrl: string;
+  /** Accepted webhook secrets (several during a rotation). */
+  webhookSecrets: readonly string[];
+  toleranceSeconds: number;
+  /** Submit time limit per rail; queries and file downloads use the larger of the two. */
+  timeoutMs: Record<RailId, number>;
+  /** Injected in tests; default the global fetch. */
+  fetch?: typeof fetch;
+}
+
+const isoDate = z.string().refine((v) => !Number.isNaN(Date.parse(v)), "must be an ISO date-time");
+const minorString = z.string().regex(/^(0|[1-9]\d{0,18})$/, "must be an integer string");
+
+const paymentSchema = z.object({
+  id: z.string().min(1).max(128),
+  idempotency_key: z.string().min(1).max(200),
+  status: z.enum(["submitted", "acknowledged", "settled", "failed", "returned"]),
+  amount_minor: minorString,
+  currency: z.string().length(3),
+  failure_reason: z.string().max(500).nullable().optional(),
+});
+
+const errorSchema = z.object({ error: z.object({ code: z.string().max(100), message: z.string().max(1000) }) });
+
+const webhookSchema = z.object({
+  id: z.string().regex(EVENT_ID_RE, "must be 1-128 characters of A-Z a-z 0-9 _ . : -"),
+  type: z.enum(["payment.acknowledged", "payment.settled", "payment.failed", "payment.returned"]),
+  created_at: isoDate,
+  data: z.object({
+    payment_id: z.string().min(1).max(128),
+    idempotency_key: z.string().min(1).max(200),
+    occurred_at: isoDate,
+    reason: z.string().max(500).nullable().optional(),
+  }),
+});
+
+/** Parses a sandbox webhook body (already authenticated) into a PartnerEvent. Throws WebhookRejected. */
+export function parseSandboxEvent(rawBody: string): PartnerEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody);
+  } catch {
+    throw new WebhookRejected("invalid_payload", "the body is not JSON");
+  }
+  const parsed = webhookSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new WebhookRejected("invalid_payload", `the body does not match the sandbox event format: ${issue.path.join(".") || "body"} ${issue.message}`);
+  }
+  const b = parsed.data;
+  return {
+    eventId: b.id,
+    partner: "sandbox",
+    type: b.type.slice("payment.".length) as PartnerEvent["type"],
+    idempotencyKey: b.data.idempotency_key,
+    partnerRef: b.data.payment_id,
+    occurredAt: new Date(b.data.occurred_at),
+    ...(b.data.reason ? { reason: b.data.reason } : {}),
+    raw: json,
+  };
+}
+
+/** Reads at most `max` bytes of a response body as text; longer bodies throw. */
+async function readText(res: Response, max: number): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw new Error(`response body larger than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function tryJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text.slice(0, 2000);
+  }
+}
+
+function errorCodeOf(raw: unknown): string | null {
+  const e = errorSchema.safeParse(raw);
+  return e.success ? `${e.data.error.code}: ${e.data.error.message}` : null;
+}
+
+/** Network failures where the request certainly never reached the partner. */
+const NEVER_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT", "EHOSTUNREACH", "ENETUNREACH"]);
+
+function causeCode(e: unknown): string | null {
+  for (let cur: unknown = e, depth = 0; cur && depth < 4; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+  }
+  return null;
+}
+
+type FetchFailure = { kind: "never_sent" | "unknown"; reason: string };
+
+function classifyFetchError(e: unknown, timeoutMs: number, timeout: AbortSignal): FetchFailure {
+  const name = (e as { name?: string } | null)?.name;
+  if (timeout.aborted || name === "TimeoutError") return { kind: "unknown", reason: `no answer within ${timeoutMs} ms` };
+  if (name === "AbortError") return { kind: "unknown", reason: "aborted by the caller while the request was in flight" };
+  const code = causeCode(e);
+  if (code && NEVER_SENT_CODES.has(code)) return { kind: "never_sent", reason: `connection failed (${code})` };
+  return { kind: "unknown", reason: `connection lost (${code ?? (e as Error).message})` };
+}
+
+function toPartnerStatus(s: z.infer<typeof paymentSchema>["status"]): PartnerStatus {
+  return s;
+}
+
+export function createSandboxAdapter(cfg: SandboxAdapterConfig): PartnerAdapter {
+  const doFetch = cfg.fetch ?? fetch;
+  const readTimeoutMs = Math.max(cfg.timeoutMs.instant, cfg.timeoutMs.batch);
+
+  /** One request with a time limit; the response body is read inside the same limit. */
+  async function call(
+    path: string,
+    init: RequestInit,
+    timeoutMs: number,
+    signal: AbortSignal,
+    maxBytes = MAX_RESPONSE_BYTES,
+  ): Promise<{ ok: true; status: number; text: string } | { ok: false; failure: FetchFailure }> {
+    if (signal.aborted) return { ok: false, failure: { kind: "never_sent", reason: "aborted by the caller before sending" } };
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const combined = AbortSignal.any([signal, timeout]);
+    try {
+      const res = await doFetch(`${cfg.baseUrl}${path}`, { ...init, signal: combined });
+      const text = await readText(res, maxBytes);
+      return { ok: true, status: res.status, text };
+    } catch (e) {
+      return { ok: false, failure: classifyFetchError(e, timeoutMs, timeout) };
+    }
+  }
+
+  return {
+    id: "sandbox",
+    rails: RAIL_IDS,
+
+    async submit(p: PartnerPayment, signal: AbortSignal): Promise<SubmitOutcome> {
+      const body = JSON.stringify({
+        transfer_id: p.transferId,
+        rail: p.rail,
+        amount_minor: p.amountMinor.toString(),
+        currency: p.currency,
+        counterparty: { name: p.counterpartyName, account: p.counterpartyAccount },
+        reference: p.reference,
+      });
+      const r = await call(
+        "/v1/payments",
+        { method: "POST", headers: { "content-type": "application/json", "idempotency-key": p.idempotencyKey }, body },
+        cfg.timeoutMs[p.rail],
+        signal,
+      );
+      if (!r.ok) {
+        return r.failure.kind === "never_sent"
+          ? { kind: "retryable", reason: r.failure.reason, raw: null, httpStatus: null }
+          : { kind: "unknown", reason: r.failure.reason, raw: null };
+      }
+      const raw = tryJson(r.text);
+      const s = r.status;
+      if (s === 200 || s === 201) {
+        const payment = paymentSchema.safeParse(raw);
+        if (!payment.success) return { kind: "unknown", reason: `HTTP ${s} with a body that is not a payment`, raw };
+        if (payment.data.idempotency_key !== p.idempotencyKey) return { kind: "unknown", reason: `HTTP ${s} for another idempotency key`, raw };
+        return { kind: "accepted", partnerRef: payment.data.id, status: payment.data.status === "submitted" ? "submitted" : "acknowledged", raw, httpStatus: s };
+      }
+      const detail = errorCodeOf(raw) ?? `HTTP ${s}`;
+      if (s === 409) return { kind: "rejected", reason: `idempotency key conflict: the partner holds a different payment under this key (${detail})`, raw, httpStatus: s };
+      if (s === 408 || s === 429) return { kind: "retryable", reason: detail, raw, httpStatus: s };
+      if (s >= 400 && s < 500) return { kind: "rejected", reason: detail, raw, httpStatus: s };
+      if (s === 504) return { kind: "unknown", reason: `gateway timeout: the payment may have executed (${detail})`, raw };
+      if (s >= 500) return { kind: "retryable", reason: detail, raw, httpStatus: s };
+      return { kind: "unknown", reason: `unexpected HTTP ${s}`, raw };
+    },
+
+    async queryStatus(idempotencyKey: string, signal: AbortSignal): Promise<StatusOutcome> {
+      const r = await call(`/v1/payments?idempotency_key=${encodeURIComponent(idempotencyKey)}`, { method: "GET" }, readTimeoutMs, signal);
+      if (!r.ok) return { kind: "unavailable", reason: r.failure.reason, raw: null };
+      const raw = tryJson(r.text);
+      if (r.status === 404) return { kind: "ok", status: "not_found", partnerRef: null, raw };
+      if (r.status !== 200) return { kind: "unavailable", reason: errorCodeOf(raw) ?? `HTTP ${r.status}`, raw };
+      const payment = paymentSchema.safeParse(raw);
+      if (!payment.success || payment.data.idempotency_key !== idempotencyKey) return { kind: "unavailable", reason: "HTTP 200 with a body that is not this payment", raw };
+      return { kind: "ok", status: toPartnerStatus(payment.data.status), partnerRef: payment.data.id, raw };
+    },
+
+    verifyWebhook(headers: Headers, rawBody: string, now: Date): PartnerEvent {
+      const check = verifySignature(headers.get(SIGNATURE_HEADER), rawBody, cfg.webhookSecrets, now, cfg.toleranceSeconds);
+      if (!check.ok) throw new WebhookRejected(check.reason, `signature ${check.reason}`);
+      const eventId = headers.get(EVENT_ID_HEADER);
+      if (!eventId) throw new WebhookRejected("missing_event_id", `the ${EVENT_ID_HEADER} header is missing`);
+      const event = parseSandboxEvent(rawBody);
+      if (event.eventId !== eventId) throw new WebhookRejected("event_id_mismatch", `${EVENT_ID_HEADER} ${JSON.stringify(eventId.slice(0, MAX_EVENT_ID_LENGTH))} differs from the body's id ${JSON.stringify(event.eventId)}`);
+      return event;
+    },
+
+    parseStoredEvent(rawBody: string): PartnerEvent {
+      return parseSandboxEvent(rawBody);
+    },
+
+    async fetchSettlementFile(rail: RailId, date: string, signal: AbortSignal): Promise<SettlementFile> {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new AppError("BAD_INPUT", `date ${JSON.stringify(date)} must be YYYY-MM-DD`, { details: { field: "date" } });
+      const r = await call(`/v1/settlement-files/${rail}/${date}`, { method: "GET" }, readTimeoutMs, signal, MAX_SETTLEMENT_FILE_BYTES);
+      if (!r.ok) throw new AppError("PARTNER_UNAVAILABLE", `sandbox settlement file ${rail}/${date}: ${r.failure.reason}`, { isRetryable: true, details: { partner: "sandbox", rail, date } });
+      if (r.status !== 200) {
+        throw new AppError("PARTNER_UNAVAILABLE", `sandbox settlement file ${rail}/${date}: ${errorCodeOf(tryJson(r.text)) ?? `HTTP ${r.status}`}`, {
+          isRetryable: r.status >= 500,
+          details: { partner: "sandbox", rail, date, httpStatus: r.status },
+        });
+      }
+      try {
+        return parseSettlementCsv(r.text, { partner: "sandbox", rail, date });
+      } catch (e) {
+        if (e instanceof SettlementFileError) {
+          throw new AppError("PARTNER_RESPONSE_INVALID", `sandbox settlement file ${rail}/${date}: ${e.message}`, { details: { partner: "sandbox", rail, date, line: e.lineNumber } });
+        }
+        throw e;
+      }
+    },
+  };
+}
+

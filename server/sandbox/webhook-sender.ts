@@ -1,0 +1,136 @@
+/**
+ * The simulated bank sending its webhooks: signed POSTs to the configured target, retried with
+ * backoff until a 2xx or the attempt limit.
+ *
+ * Invariants kept:
+ * - A delivery is claimed (FOR UPDATE SKIP LOCKED, then a lease in locked_until) before it is
+ *   sent, so concurrent senders never send the same copy at once; a sender that dies mid-flight
+ *   leaves a lease that expires and the copy is sent again (receivers deduplicate by event id).
+ * - Each attempt signs the stored body afresh (new timestamp) with the scheme in
+ *   server/partners/signature.ts and carries the event id in x-event-id.
+ * - Copies of one payment are sent one after another in the order they became due; different
+ *   payments in parallel, at most SEND_CONCURRENCY at a time.
+ * - Bounded: MAX_DELIVERY_ATTEMPTS per copy (then "abandoned"), REQUEST_TIMEOUT_MS per attempt,
+ *   backoff doubling from BACKOFF_BASE_MS up to BACKOFF_MAX_MS with jitter.
+ */
+import type pg from "pg";
+import { signPayload } from "../partners/signature";
+
+export const MAX_DELIVERY_ATTEMPTS = 10;
+export const REQUEST_TIMEOUT_MS = 5_000;
+export const BACKOFF_BASE_MS = 500;
+export const BACKOFF_MAX_MS = 60_000;
+export const CLAIM_BATCH = 200;
+export const SEND_CONCURRENCY = 16;
+const LEASE_MS = REQUEST_TIMEOUT_MS * 4;
+
+export interface SenderConfig {
+  pool: pg.Pool;
+  targetUrl: string;
+  /** Null: nothing can be signed; deliveries stay pending (and the sandbox logs why). */
+  secret: string | null;
+  fetch?: typeof fetch;
+}
+
+interface Claimed {
+  id: string;
+  event_id: string;
+  payment_id: string;
+  body: string;
+  attempts: number;
+  copy: number;
+}
+
+export function backoffMs(attempts: number, jitter: number): number {
+  const base = Math.min(BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1), BACKOFF_MAX_MS);
+  return Math.round(base * (0.8 + 0.4 * jitter));
+}
+
+async function sendOne(cfg: SenderConfig, d: Claimed): Promise<{ httpStatus: number | null; error: string | null }> {
+  const doFetch = cfg.fetch ?? fetch;
+  try {
+    const res = await doFetch(cfg.targetUrl, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "sandbox-bank/1",
+        "x-event-id": d.event_id,
+        "x-signature": signPayload(cfg.secret!, d.body, new Date()),
+        "x-delivery-attempt": String(d.attempts),
+      },
+      body: d.body,
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    await res.arrayBuffer().catch(() => undefined);
+    return { httpStatus: res.status, error: res.ok ? null : `HTTP ${res.status}` };
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string } };
+    return { httpStatus: null, error: err.cause?.code ?? err.name ?? "error" };
+  }
+}
+
+export interface SendResult {
+  claimed: number;
+  delivered: number;
+  failed: number;
+  abandoned: number;
+}
+
+/** Sends the webhooks that are due now. Returns what happened; the caller loops while claimed is full. */
+export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date()): Promise<SendResult> {
+  const result: SendResult = { claimed: 0, delivered: 0, failed: 0, abandoned: 0 };
+  if (!cfg.secret) return result;
+  const claimed = (
+    await cfg.pool.query<Claimed>(
+      `WITH c AS (
+         SELECT id FROM sandbox_webhook_deliveries
+          WHERE status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)
+          ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE sandbox_webhook_deliveries d SET locked_until = $3, attempts = d.attempts + 1 FROM c WHERE d.id = c.id
+       RETURNING d.id::text AS id, d.event_id, d.payment_id, d.body, d.attempts, d.copy, d.next_attempt_at`,
+      [now, CLAIM_BATCH, new Date(now.getTime() + LEASE_MS)],
+    )
+  ).rows as (Claimed & { next_attempt_at: Date })[];
+  result.claimed = claimed.length;
+  if (claimed.length === 0) return result;
+
+  // One lane per payment, in due order; lanes run in parallel.
+  claimed.sort((a, b) => a.next_attempt_at.getTime() - b.next_attempt_at.getTime() || Number(BigInt(a.id) - BigInt(b.id)));
+  const lanes = new Map<string, Claimed[]>();
+  for (const d of claimed) {
+    const lane = lanes.get(d.payment_id) ?? [];
+    lane.push(d);
+    lanes.set(d.payment_id, lane);
+  }
+  const queue = [...lanes.values()];
+  const finish = async (d: Claimed, outcome: { httpStatus: number | null; error: string | null }) => {
+    const at = new Date();
+    if (outcome.error === null) {
+      result.delivered++;
+      await cfg.pool.query(
+        `UPDATE sandbox_webhook_deliveries SET status = 'delivered', delivered_at = $2, last_http_status = $3, last_error = NULL, locked_until = NULL WHERE id = $1`,
+        [d.id, at, outcome.httpStatus],
+      );
+    } else if (d.attempts >= MAX_DELIVERY_ATTEMPTS) {
+      result.abandoned++;
+      await cfg.pool.query(`UPDATE sandbox_webhook_deliveries SET status = 'abandoned', last_http_status = $2, last_error = $3, locked_until = NULL WHERE id = $1`, [
+        d.id,
+        outcome.httpStatus,
+        outcome.error,
+      ]);
+    } else {
+      result.failed++;
+      await cfg.pool.query(
+        `UPDATE sandbox_webhook_deliveries SET next_attempt_at = $2, last_http_status = $3, last_error = $4, locked_until = NULL WHERE id = $1`,
+        [d.id, new Date(at.getTime() + backoffMs(d.attempts, Math.random())), outcome.httpStatus, outcome.error.slice(0, 500)],
+      );
+    }
+  };
+  const worker = async () => {
+    for (let lane = queue.shift(); lane; lane = queue.shift()) {
+      for (const d of lane) await finish(d, await sendOne(cfg, d));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, queue.length) }, worker));
+  return result;
+}

@@ -1,0 +1,292 @@
+// Each sandbox behaviour and injected fault is observable from the outside: the two rails and the
+// cut-off, signed webhooks and their retries, 5xx, the outage switch, duplicate and out-of-order
+// webhooks, failures, late returns, missing and extra settlement-file lines, seeded dice, and the
+// request limits. Ticks are driven by the test (with future clocks where time must pass).
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createTestDb, type TestDb } from "../support/test-db";
+import type { SandboxHandle } from "../../server/sandbox/server";
+import { NO_FAULTS, faultRoll, rollHits } from "../../server/sandbox/rail-config";
+import { verifySignature } from "../../server/partners/signature";
+import { MAX_DELIVERY_ATTEMPTS } from "../../server/sandbox/webhook-sender";
+import { TEST_SECRET, adapterFor, admin, eventually, keyStats, payment, setFaults, signal, startReceiver, startTestSandbox, type Receiver } from "./sandbox-test-helpers";
+
+let db: TestDb;
+let receiver: Receiver;
+let sandbox: SandboxHandle;
+
+beforeAll(async () => {
+  db = await createTestDb();
+  receiver = await startReceiver();
+  sandbox = await startTestSandbox(db, receiver.url);
+});
+afterAll(async () => {
+  await sandbox?.close();
+  await receiver?.close();
+  await db?.drop();
+});
+beforeEach(async () => {
+  // Flush what earlier tests left due (settlements, webhooks), so each test sees only its own.
+  await sandbox.tick(later(10 * 60_000));
+  for (const rail of ["instant", "batch"] as const) await setFaults(sandbox, rail, { ...NO_FAULTS, settleDelayMsMin: 0, settleDelayMsMax: 0, ackDelayMs: 0, seed: null });
+  await admin(sandbox, "POST", "/admin/outage", { isOn: false });
+  receiver.received.length = 0;
+  receiver.script.length = 0;
+});
+
+const later = (ms: number) => new Date(Date.now() + ms);
+const events = (key: string) =>
+  receiver.received
+    .map((r) => ({ headers: r.headers, body: JSON.parse(r.body) as { id: string; type: string; data: { idempotency_key: string; reason: string | null } } }))
+    .filter((e) => e.body.data.idempotency_key === key);
+const typesFor = (key: string) => events(key).map((e) => e.body.type);
+
+describe("rails", () => {
+  it("instant: acknowledged in the response, then one signed `settled` webhook", async () => {
+    const p = payment();
+    expect(await adapterFor(sandbox).submit(p, signal())).toMatchObject({ kind: "accepted", status: "acknowledged" });
+    await sandbox.tick();
+    expect(typesFor(p.idempotencyKey)).toEqual(["payment.settled"]);
+    const delivered = receiver.received.find((r) => r.body.includes(p.idempotencyKey))!;
+    expect(verifySignature(delivered.headers["x-signature"] as string, delivered.body, [TEST_SECRET], new Date())).toEqual({ ok: true });
+    expect(delivered.headers["x-event-id"]).toBe(JSON.parse(delivered.body).id);
+    expect(await adapterFor(sandbox).queryStatus(p.idempotencyKey, signal())).toMatchObject({ kind: "ok", status: "settled" });
+  });
+
+  it("instant: settles only when its delay has passed", async () => {
+    await setFaults(sandbox, "instant", { settleDelayMsMin: 60_000, settleDelayMsMax: 60_000 });
+    const p = payment();
+    await adapterFor(sandbox).submit(p, signal());
+    await sandbox.tick();
+    expect(typesFor(p.idempotencyKey)).toEqual([]);
+    await sandbox.tick(later(61_000));
+    expect(typesFor(p.idempotencyKey)).toEqual(["payment.settled"]);
+  });
+
+  it("batch: submitted, `acknowledged` webhook, settles at the cut-off into the settlement file", async () => {
+    await setFaults(sandbox, "batch", { ackDelayMs: 500 });
+    const adapter = adapterFor(sandbox);
+    const p = payment({ rail: "batch", amountMinor: 9_007_199_254_740_993n });
+    expect(await adapter.submit(p, signal())).toMatchObject({ kind: "accepted", status: "submitted" });
+    await sandbox.tick();
+    expect(typesFor(p.idempotencyKey)).toEqual([]);
+    await sandbox.tick(later(600));
+    expect(typesFor(p.idempotencyKey)).toEqual(["payment.acknowledged"]);
+    const cut = await admin<{ settled: number; valueDate: string }>(sandbox, "POST", "/admin/cutoff/batch");
+    expect(cut.json.settled).toBeGreaterThanOrEqual(1);
+    await sandbox.tick();
+    expect(typesFor(p.idempotencyKey)).toEqual(["payment.acknowledged", "payment.settled"]);
+    const file = await adapter.fetchSettlementFile("batch", cut.json.valueDate, signal());
+    const line = file.lines.find((l) => l.idempotencyKey === p.idempotencyKey);
+    expect(line).toMatchObject({ amountMinor: 9_007_199_254_740_993n, currency: "EUR", status: "settled", valueDate: cut.json.valueDate, reference: p.reference });
+  });
+
+  it("batch: the scheduled cut-off runs when its interval has passed", async () => {
+    await setFaults(sandbox, "batch", { cutoffIntervalSeconds: 5 });
+    const p = payment({ rail: "batch" });
+    await adapterFor(sandbox).submit(p, signal());
+    await sandbox.tick();
+    expect(typesFor(p.idempotencyKey)).toEqual(["payment.acknowledged"]);
+    const r = await sandbox.tick(later(6_000));
+    expect(r.cutoffs).toBe(1);
+    expect(typesFor(p.idempotencyKey)).toEqual(["payment.acknowledged", "payment.settled"]);
+    await setFaults(sandbox, "batch", { cutoffIntervalSeconds: 3600 });
+  });
+});
+
+describe("faults", () => {
+  it("5xx: answers 500, executes nothing; the retry (next attempt) can succeed", async () => {
+    await setFaults(sandbox, "instant", { errorProbability: 1 });
+    const p = payment();
+    expect(await adapterFor(sandbox).submit(p, signal())).toMatchObject({ kind: "retryable", httpStatus: 500 });
+    expect((await keyStats(sandbox, p.idempotencyKey)).executedCount).toBe(0);
+    await setFaults(sandbox, "instant", { errorProbability: 0 });
+    expect(await adapterFor(sandbox).submit(p, signal())).toMatchObject({ kind: "accepted", httpStatus: 201 });
+  });
+
+  it("outage switch: every /v1 call answers 503 and nothing executes; admin keeps working", async () => {
+    await admin(sandbox, "POST", "/admin/outage", { isOn: true });
+    const adapter = adapterFor(sandbox);
+    const p = payment();
+    expect(await adapter.submit(p, signal())).toMatchObject({ kind: "retryable", httpStatus: 503 });
+    expect(await adapter.queryStatus(p.idempotencyKey, signal())).toMatchObject({ kind: "unavailable" });
+    await expect(adapter.fetchSettlementFile("instant", "2026-11-21", signal())).rejects.toMatchObject({ code: "PARTNER_UNAVAILABLE" });
+    expect((await admin(sandbox, "GET", "/admin/outage")).json).toEqual({ isOn: true });
+    expect((await keyStats(sandbox, p.idempotencyKey)).executedCount).toBe(0);
+    await admin(sandbox, "POST", "/admin/outage", { isOn: false });
+    expect(await adapter.submit(p, signal())).toMatchObject({ kind: "accepted" });
+  });
+
+  it("duplicate webhooks: the same event id is delivered twice", async () => {
+    await setFaults(sandbox, "instant", { duplicateWebhookProbability: 1 });
+    const p = payment();
+    await adapterFor(sandbox).submit(p, signal());
+    await sandbox.tick();
+    await sandbox.tick(later(2_000));
+    const got = events(p.idempotencyKey);
+    expect(got.map((e) => e.body.type)).toEqual(["payment.settled", "payment.settled"]);
+    expect(got[0]!.body.id).toBe(got[1]!.body.id);
+    expect(got[0]!.headers["x-event-id"]).toBe(got[1]!.headers["x-event-id"]);
+  });
+
+  it("out of order (instant): `settled` arrives before `acknowledged`", async () => {
+    await setFaults(sandbox, "instant", { outOfOrderProbability: 1 });
+    const p = payment();
+    await adapterFor(sandbox).submit(p, signal());
+    await sandbox.tick();
+    await sandbox.tick(later(1_000));
+    expect(typesFor(p.idempotencyKey)).toEqual(["payment.settled", "payment.acknowledged"]);
+  });
+
+  it("out of order (batch): the acknowledgement is held back until after the settlement", async () => {
+    await setFaults(sandbox, "batch", { outOfOrderProbability: 1 });
+    const p = payment({ rail: "batch" });
+    await adapterFor(sandbox).submit(p, signal());
+    await sandbox.tick();
+    expect(typesFor(p.idempotencyKey)).toEqual([]);
+    await admin(sandbox, "POST", "/admin/cutoff/batch");
+    await sandbox.tick(later(1_000));
+    expect(typesFor(p.idempotencyKey)).toEqual(["payment.settled", "payment.acknowledged"]);
+  });
+
+  it("failure after acceptance: a `failed` webhook with a reason, no settlement line", async () => {
+    await setFaults(sandbox, "instant", { failProbability: 1 });
+    const adapter = adapterFor(sandbox);
+    const p = payment();
+    await adapter.submit(p, signal());
+    await sandbox.tick();
+    const got = events(p.idempotencyKey);
+    expect(got.map((e) => e.body.type)).toEqual(["payment.failed"]);
+    expect(got[0]!.body.data.reason).toMatch(/^beneficiary|^compliance/);
+    expect(await adapter.queryStatus(p.idempotencyKey, signal())).toMatchObject({ status: "failed" });
+    const file = await adapter.fetchSettlementFile("instant", new Date().toISOString().slice(0, 10), signal());
+    expect(file.lines.some((l) => l.idempotencyKey === p.idempotencyKey)).toBe(false);
+  });
+
+  it("late return: `returned` after `settled`, and a returned line in the file", async () => {
+    await setFaults(sandbox, "instant", { returnProbability: 1, returnDelayMs: 5_000 });
+    const adapter = adapterFor(sandbox);
+    const p = payment();
+    await adapter.submit(p, signal());
+    await sandbox.tick();
+    expect(typesFor(p.idempotencyKey)).toEqual(["payment.settled"]);
+    await sandbox.tick(later(6_000));
+    expect(typesFor(p.idempotencyKey)).toEqual(["payment.settled", "payment.returned"]);
+    expect(await adapter.queryStatus(p.idempotencyKey, signal())).toMatchObject({ status: "returned" });
+    const file = await adapter.fetchSettlementFile("instant", new Date().toISOString().slice(0, 10), signal());
+    expect(file.lines.filter((l) => l.idempotencyKey === p.idempotencyKey).map((l) => l.status)).toEqual(["settled", "returned"]);
+  });
+
+  it("missing and extra settlement-file lines", async () => {
+    const adapter = adapterFor(sandbox);
+    const today = new Date().toISOString().slice(0, 10);
+    const before = (await adapter.fetchSettlementFile("batch", today, signal())).lines.length;
+    await setFaults(sandbox, "batch", { missingLineProbability: 1 });
+    const missing = payment({ rail: "batch" });
+    await adapter.submit(missing, signal());
+    const cut1 = await admin<{ settled: number; linesWithheld: number; linesInjected: number }>(sandbox, "POST", "/admin/cutoff/batch");
+    expect(cut1.json).toMatchObject({ settled: 1, linesWithheld: 1, linesInjected: 0 });
+    await setFaults(sandbox, "batch", { missingLineProbability: 0, extraLineProbability: 1 });
+    const extra = payment({ rail: "batch" });
+    await adapter.submit(extra, signal());
+    const cut2 = await admin<{ settled: number; linesWithheld: number; linesInjected: number }>(sandbox, "POST", "/admin/cutoff/batch");
+    expect(cut2.json).toMatchObject({ settled: 1, linesWithheld: 0, linesInjected: 1 });
+    const file = await adapter.fetchSettlementFile("batch", today, signal());
+    expect(file.lines.length).toBe(before + 2);
+    expect((await keyStats(sandbox, missing.idempotencyKey)).payment).toMatchObject({ is_line_withheld: true });
+    expect(file.lines.some((l) => l.idempotencyKey === missing.idempotencyKey)).toBe(false);
+    expect(file.lines.some((l) => l.idempotencyKey === extra.idempotencyKey)).toBe(true);
+    expect(file.lines.some((l) => l.idempotencyKey === "" && l.reference === "unidentified item")).toBe(true);
+    // Both settled at the bank regardless of the file.
+    expect(await adapter.queryStatus(missing.idempotencyKey, signal())).toMatchObject({ status: "settled" });
+  });
+
+  it("seeded dice: which keys meet a 30% fault is predictable from the seed", async () => {
+    await setFaults(sandbox, "instant", { errorProbability: 0.3, seed: "reproducible" });
+    const adapter = adapterFor(sandbox);
+    const keys = Array.from({ length: 30 }, (_, i) => `seeded-${Date.now()}-${i}`);
+    const outcomes = [];
+    for (const k of keys) outcomes.push((await adapter.submit(payment({ idempotencyKey: k }), signal())).kind);
+    const expected = keys.map((k) => (rollHits(0.3, faultRoll("reproducible", k, 1, "error")) ? "retryable" : "accepted"));
+    expect(outcomes).toEqual(expected);
+    expect(expected).toContain("retryable");
+    expect(expected).toContain("accepted");
+  });
+});
+
+describe("webhook delivery", () => {
+  it("retries with backoff until our side answers 2xx", async () => {
+    receiver.script.push(500, 503);
+    const p = payment();
+    await adapterFor(sandbox).submit(p, signal());
+    await sandbox.tick();
+    await sandbox.tick(later(5_000));
+    await sandbox.tick(later(60_000));
+    expect(typesFor(p.idempotencyKey)).toEqual(["payment.settled", "payment.settled", "payment.settled"]);
+    expect(events(p.idempotencyKey).map((e) => e.headers["x-delivery-attempt"])).toEqual(["1", "2", "3"]);
+    const row = (await db.pool.query(`SELECT d.status, d.attempts FROM sandbox_webhook_deliveries d JOIN sandbox_payments p ON p.id = d.payment_id WHERE p.idempotency_key = $1`, [p.idempotencyKey])).rows[0];
+    expect(row).toEqual({ status: "delivered", attempts: 3 });
+  });
+
+  it("gives up after the attempt limit (abandoned), bounded", async () => {
+    receiver.script.push(...Array.from({ length: MAX_DELIVERY_ATTEMPTS + 5 }, () => 500));
+    const p = payment();
+    await adapterFor(sandbox).submit(p, signal());
+    for (let i = 0; i < MAX_DELIVERY_ATTEMPTS + 3; i++) await sandbox.tick(later(i * 120_000));
+    expect(typesFor(p.idempotencyKey)).toHaveLength(MAX_DELIVERY_ATTEMPTS);
+    const row = (await db.pool.query(`SELECT d.status FROM sandbox_webhook_deliveries d JOIN sandbox_payments p ON p.id = d.payment_id WHERE p.idempotency_key = $1`, [p.idempotencyKey])).rows[0];
+    expect(row).toEqual({ status: "abandoned" });
+    receiver.script.length = 0;
+  });
+});
+
+describe("API limits and validation", () => {
+  const post = (headers: Record<string, string>, body: string) => fetch(`${sandbox.url}/v1/payments`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  const valid = JSON.stringify({ transfer_id: "t1", rail: "instant", amount_minor: "100", currency: "EUR", counterparty: { name: "A", account: "B" }, reference: "" });
+
+  it.each<[string, Record<string, string>, string, number, string]>([
+    ["no Idempotency-Key", {}, valid, 400, "idempotency_key_required"],
+    ["an over-long key", { "idempotency-key": "k".repeat(201) }, valid, 400, "idempotency_key_invalid"],
+    ["a decimal amount", { "idempotency-key": "v1" }, valid.replace('"100"', '"1.00"'), 400, "invalid_request"],
+    ["a number amount", { "idempotency-key": "v2" }, valid.replace('"100"', "100"), 400, "invalid_request"],
+    ["an unknown currency", { "idempotency-key": "v3" }, valid.replace("EUR", "XXX"), 400, "invalid_request"],
+    ["an unknown field", { "idempotency-key": "v4" }, valid.replace('"reference"', '"extra":1,"reference"'), 400, "invalid_request"],
+    ["not JSON", { "idempotency-key": "v5" }, "{", 400, "invalid_json"],
+    ["a refused beneficiary", { "idempotency-key": "v6" }, valid.replace('"account":"B"', '"account":"XX-REJECT-1"'), 422, "beneficiary_account_invalid"],
+    ["a body over 64 KiB", { "idempotency-key": "v7" }, valid.replace('"reference":""', `"reference":"${"x".repeat(70_000)}"`), 413, "body_too_large"],
+  ])("refuses %s", async (_name, headers, body, status, code) => {
+    const res = await post(headers, body);
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+  });
+
+  it("refuses an invalid fault configuration and keeps the old one", async () => {
+    const bad = await setFaults(sandbox, "instant", { timeoutProbability: 2 });
+    expect(bad.status).toBe(400);
+    expect((await admin<{ config: { timeoutProbability: number } }>(sandbox, "GET", "/admin/rails/instant/faults")).json.config.timeoutProbability).toBe(0);
+    expect((await setFaults(sandbox, "wire" as "instant", {})).status).toBe(404);
+  });
+
+  it("serves a settlement file that parses, with a download name", async () => {
+    const res = await fetch(`${sandbox.url}/v1/settlement-files/batch/2026-01-01`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-disposition")).toMatch(/sandbox-batch-2026-01-01\.csv/);
+    expect(await res.text()).toBe("partner_ref,idempotency_key,reference,amount_minor,currency,status,value_date\n");
+  });
+});
+
+describe("background loops", () => {
+  it("a ticking sandbox settles and delivers on its own, also for payments another sandbox process took", async () => {
+    const live = await startTestSandbox(db, receiver.url, { isTicking: true, tickMs: 20 });
+    try {
+      const viaOther = payment();
+      await adapterFor(sandbox).submit(viaOther, signal());
+      const viaLive = payment();
+      await adapterFor(live).submit(viaLive, signal());
+      await eventually(() => typesFor(viaOther.idempotencyKey).length === 1 && typesFor(viaLive.idempotencyKey).length === 1);
+      expect(typesFor(viaOther.idempotencyKey)).toEqual(["payment.settled"]);
+      expect(typesFor(viaLive.idempotencyKey)).toEqual(["payment.settled"]);
+    } finally {
+      await live.close();
+    }
+  });
+});
