@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { requirePageActor } from "../../../server/auth/session";
-import { PageHeader } from "../../../components/ui";
+import Link from "next/link";
+import { PageHeader, linkClass } from "../../../components/ui";
 import { UsersSection } from "../../../components/admin/users-section";
 import { ServiceKeysSection } from "../../../components/admin/service-keys-section";
 
@@ -11,7 +12,17 @@ export default async function AdminPage() {
   const can = (p: Parameters<typeof actor.permissions.has>[0]) => actor.permissions.has(p);
   return (
     <>
-      <PageHeader title="Admin" description="People, their roles, and the keys internal services use. Every change asks for a reason and is recorded in the audit log." />
+      <PageHeader
+        title="Admin"
+        description="People, their roles, and the keys internal services use. Every change asks for a reason and is recorded in the audit log."
+        actions={
+          can("outbox:read") ? (
+            <Link href="/admin/webhooks" className={linkClass}>
+              Webhooks (events out)
+            </Link>
+          ) : null
+        }
+      />
       <UsersSection canManage={can("users:manage")} currentUserId={actor.kind === "user" ? actor.userId : null} />
       {can("service_keys:read") ? <ServiceKeysSection canManage={can("service_keys:manage")} /> : null}
     </>
