@@ -73,6 +73,8 @@ const envSchema = z
     EMBEDDED_PG_PORT: intString(1, 65535).default(54329),
     /** Seed the demo world on start even with DATABASE_URL set. */
     SEED_DEMO: booleanString.default(false),
+    /** The worker runs the demo traffic generator (server/demo/traffic.ts); `npm start` sets it in demo mode. */
+    DEMO_TRAFFIC: booleanString.default(false),
     /** How long ledger idempotency records are kept before the worker prunes them (at least 24 h). */
     IDEMPOTENCY_RETENTION_HOURS: intString(24, 24 * 365).default(72),
     /** Ledger group commit: concurrent single transfers and entries share one transaction. */
@@ -83,6 +85,62 @@ const envSchema = z
     LEDGER_GROUP_COMMIT_MAX: intString(1, 1000).default(64),
     /** Port the worker serves /metrics and /health on (0 disables). */
     WORKER_METRICS_PORT: intString(0, 65535).default(9465),
+    /** Transfer-advance jobs each worker process runs at once (each fetches up to 8 jobs). */
+    WORKER_TRANSFER_CONCURRENCY: intString(1, 64).default(4),
+    /** Partner sandbox (server/sandbox): the port its process listens on (127.0.0.1). */
+    SANDBOX_PORT: intString(1, 65535).default(4010),
+    /** Where the sandbox adapter reaches the sandbox; default http://127.0.0.1:SANDBOX_PORT. */
+    SANDBOX_URL: httpUrl.optional(),
+    /** The secret the sandbox signs its webhooks with; unset: a fixed demo secret outside production. */
+    SANDBOX_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").max(256).optional(),
+    /** Secrets we accept on sandbox webhooks, comma-separated (two during a rotation); default SANDBOX_WEBHOOK_SECRET. */
+    PARTNER_SANDBOX_WEBHOOK_SECRETS: z
+      .string()
+      .refine((v) => v.split(",").every((s) => s.trim().length >= 16) && v.split(",").length <= 4, "must be 1 to 4 comma-separated secrets of at least 16 characters")
+      .optional(),
+    /** How far a webhook signature's timestamp may be from our clock, either way. */
+    WEBHOOK_TOLERANCE_SECONDS: intString(1, 3600).default(300),
+    /** Where the sandbox POSTs its webhooks; default http://127.0.0.1:PORT/api/webhooks/sandbox. */
+    WEBHOOK_TARGET_URL: httpUrl.optional(),
+    /** Client time limit of one sandbox call, per rail (a longer wait counts as outcome unknown). */
+    SANDBOX_TIMEOUT_MS_INSTANT: intString(100, 120_000).default(2_000),
+    SANDBOX_TIMEOUT_MS_BATCH: intString(100, 120_000).default(5_000),
+    /** Seed for the sandbox's fault dice: set it and the same requests meet the same faults. */
+    SANDBOX_FAULT_SEED: z.string().min(1).max(200).optional(),
+    /** Default batch cut-off interval of a fresh sandbox (changeable at run time). */
+    SANDBOX_BATCH_CUTOFF_SECONDS: intString(1, 86_400).default(60),
+    /** Outbox relay (server/outbox): the worker delivers outbox events to subscribed endpoints. */
+    OUTBOX_RELAY_ENABLED: booleanString.default(true),
+    /** AES-256-GCM key for subscription signing secrets: 64 hex characters or base64 of 32 bytes. */
+    OUTBOX_SECRET_KEY: z
+      .string()
+      .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || (/^[A-Za-z0-9+/_-]{43}=?$/.test(v) && Buffer.from(v, "base64").length === 32), "must be 64 hex characters or base64 of 32 bytes")
+      .optional(),
+    /** Attempts per delivery before it is dead (the first try counts). */
+    OUTBOX_MAX_ATTEMPTS: intString(1, 100).default(12),
+    /** Backoff before the second attempt; doubles per attempt (with jitter) up to OUTBOX_BACKOFF_MAX_MS. */
+    OUTBOX_BACKOFF_BASE_MS: intString(10, 3_600_000).default(1_000),
+    OUTBOX_BACKOFF_MAX_MS: intString(100, 86_400_000).default(600_000),
+    /** Time limit of one delivery request (connect, send, response headers and body). */
+    OUTBOX_TIMEOUT_MS: intString(100, 120_000).default(10_000),
+    /** Deliveries one worker has in flight at once (each to a different aggregate). */
+    OUTBOX_CONCURRENCY: intString(1, 256).default(16),
+    /** Outbox events fanned out into deliveries per relay round. */
+    OUTBOX_FANOUT_BATCH: intString(1, 10_000).default(1_000),
+    /** Finished deliveries and fanned-out events older than this are pruned. */
+    OUTBOX_RETENTION_HOURS: intString(1, 24 * 365).default(168),
+    /** Hosts subscription URLs may point at (comma-separated; "*.corp.internal" for a domain); unset: any. */
+    OUTBOX_ALLOWED_HOSTS: z.string().max(2000).optional(),
+    /** Approvals: hours until a proposed adjustment expires when the stored policy names none (1-720). */
+    APPROVAL_DEFAULT_EXPIRY_HOURS: intString(1, 720).default(72),
+    /**
+     * AES-256-GCM key for TOTP secrets at rest: 64 hex characters or base64 of 32 bytes. Required
+     * in production before anyone enrols; in demo mode and tests a key is derived.
+     */
+    TOTP_ENCRYPTION_KEY: z
+      .string()
+      .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || (/^[A-Za-z0-9+/_-]{43}=?$/.test(v) && Buffer.from(v, "base64").length === 32), "must be 64 hex characters or base64 of 32 bytes")
+      .optional(),
   })
   .superRefine((env, ctx) => {
     const oidc = [env.AUTH_OIDC_ISSUER, env.AUTH_OIDC_CLIENT_ID, env.AUTH_OIDC_CLIENT_SECRET];
@@ -96,6 +154,9 @@ const envSchema = z
     }
     if (env.NODE_ENV === "production" && !env.DEMO_MODE && !env.NEXTAUTH_SECRET) {
       ctx.addIssue({ code: "custom", path: ["NEXTAUTH_SECRET"], message: "is required in production" });
+    }
+    if (env.OUTBOX_BACKOFF_BASE_MS > env.OUTBOX_BACKOFF_MAX_MS) {
+      ctx.addIssue({ code: "custom", path: ["OUTBOX_BACKOFF_BASE_MS"], message: "must not exceed OUTBOX_BACKOFF_MAX_MS" });
     }
   });
 

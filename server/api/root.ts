@@ -7,12 +7,18 @@ import { sessionRouter } from "./routers/session";
 import { auditRouter } from "./routers/audit";
 import { adminRouter } from "./routers/admin";
 import { ledgerRouter } from "./routers/ledger";
+import { approvalsRouter } from "./routers/approvals";
+import { outboxRouter } from "./routers/outbox";
+import { transfersRouter } from "./routers/transfers";
 
 export const appRouter = createRouter({
   session: sessionRouter,
   audit: auditRouter,
   admin: adminRouter,
   ledger: ledgerRouter,
+  approvals: approvalsRouter,
+  outbox: outboxRouter,
+  transfers: transfersRouter,
 });
 
 export type AppRouter = typeof appRouter;

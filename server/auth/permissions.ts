@@ -20,6 +20,10 @@ export const PERMISSIONS = [
   "adjustments:read",
   "adjustments:propose",
   "adjustments:approve",
+  "approvals:policy",
+  "outbox:read",
+  "outbox:manage",
+  "partners:manage",
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -33,12 +37,15 @@ export const ROLE_PERMISSIONS: Record<RoleName, readonly Permission[]> = {
   viewer: READ,
   operator: [...READ, "transfers:operate", "adjustments:propose", "accounts:manage"],
   approver: [...READ, "adjustments:approve"],
-  admin: [...READ, "users:read", "users:manage", "service_keys:read", "service_keys:manage", "accounts:manage"],
+  admin: [...READ, "users:read", "users:manage", "service_keys:read", "service_keys:manage", "accounts:manage", "outbox:read", "outbox:manage", "approvals:policy", "partners:manage"],
 };
 
-/** Permissions a service key may be granted. Console-only powers (people, keys) are excluded. */
+/**
+ * Permissions a service key may be granted. Console-only powers (people, keys, approvals, outbox
+ * subscriptions: a key that could subscribe an endpoint could read every event) are excluded.
+ */
 export const SERVICE_KEY_SCOPES: readonly Permission[] = PERMISSIONS.filter(
-  (p) => !p.startsWith("users:") && !p.startsWith("service_keys:") && p !== "adjustments:approve",
+  (p) => !p.startsWith("users:") && !p.startsWith("service_keys:") && !p.startsWith("outbox:") && p !== "adjustments:approve" && p !== "approvals:policy" && p !== "partners:manage",
 );
 
 export function permissionsForRoles(roles: readonly RoleName[]): Set<Permission> {

@@ -43,7 +43,12 @@ export default async function EntryPage({ params }: { params: Promise<{ id: stri
   const totals = new Map<string, bigint>();
   for (const p of entry.postings) if (p.side === "debit") totals.set(p.currency, (totals.get(p.currency) ?? 0n) + p.amountMinor);
 
+  // An entry applied from an approved adjustment carries its proposal id (metadata, or the key).
+  const adjustmentId = typeof entry.metadata?.adjustmentId === "string" ? entry.metadata.adjustmentId : /^adjustment:([0-9a-f-]{36})(?:#\d+)?$/.exec(entry.idempotencyKey)?.[1];
   const facts: [string, React.ReactNode][] = [
+    ...(adjustmentId && UUID_RE.test(adjustmentId)
+      ? ([["Approved adjustment", <Link key="adj" href={`/approvals/${adjustmentId}`} className={linkClass}>Proposal {adjustmentId}</Link>]] as [string, React.ReactNode][])
+      : []),
     ["Effective (UTC)", <span key="e" className="font-mono text-xs">{formatUtc(entry.effectiveAt)}</span>],
     ["Created (UTC)", <span key="c" className="font-mono text-xs">{formatUtc(entry.createdAt)}</span>],
     ["Idempotency key", <span key="k" className="font-mono text-xs break-all">{entry.idempotencyKey}</span>],

@@ -1,0 +1,251 @@
+/**
+ * Kinds of adjustment: the extension point. A kind says what its payload looks like, how to
+ * describe it, what it concerns, and what approving it does. Built in: a journal entry, the
+ * reversal of an entry, and a change of the approval policy. Other domains register theirs
+ * (transfers: force-settle, force-fail; reconciliation: write-off of a break) by calling
+ * registerAdjustmentKind at module load and importing that module from ./all-kinds.ts.
+ *
+ * Invariants kept:
+ * - A payload is plain JSON (amounts as decimal strings of minor units): it is stored as proposed
+ *   and parsed by the kind's schema again whenever it is read.
+ * - The preview always comes from the ledger's own dry run of toLedgerCommand's command, never
+ *   from separate arithmetic. A kind that must also change its own rows when applied (a transfer's
+ *   state) supplies apply(), which runs inside the approval transaction and must move money only
+ *   through executeLedgerCommandInTransaction with ctx.idempotencyKey.
+ * - Applying executes under the idempotency key `adjustment:<proposal id>`, so even a bug that
+ *   applied a proposal twice could not post twice.
+ */
+import type pg from "pg";
+import { z } from "zod";
+import { pgRunner, type SqlRunner } from "../db/sql";
+import type { AuditActor } from "../audit/audit-log";
+import type { Permission } from "../auth/permissions";
+import { AppError } from "../errors/app-error";
+import { parseAmount, parseMinorUnits } from "../money/amount";
+import { currencyExponent } from "../money/currencies";
+import type { LedgerCommand } from "../ledger/types";
+import { checkExpiryHours, parseThresholds, policyChanges, readPolicy, writePolicyVersion, type PolicyChangePayload } from "./policy";
+import type { PreviewChange, ProposalLink } from "./types";
+
+export interface KindContext {
+  proposalId: string;
+  now: Date;
+}
+
+export interface ApplyContext extends KindContext {
+  /** The final approver; the ledger records them as the actor of the entry. */
+  actor: AuditActor;
+  /** `adjustment:<proposal id>`: pass it to executeLedgerCommandInTransaction. */
+  idempotencyKey: string;
+  requestId: string | null;
+  /** toLedgerCommand's command, built again inside the approval transaction. */
+  command: LedgerCommand | null;
+}
+
+export interface ApplyOutcome {
+  entryIds: string[];
+  /** Stored with the proposal and shown on its page (JSON: no bigint). */
+  result: Record<string, unknown>;
+}
+
+export interface AdjustmentKind<P extends Record<string, unknown> = Record<string, unknown>> {
+  kind: string;
+  /** For people: "Journal entry". */
+  label: string;
+  /** Who may propose it. */
+  proposePermission: Permission;
+  /** Accepts what callers send and what normalize returns (the stored form). */
+  payloadSchema: z.ZodType<P>;
+  /** Resolves references (account codes) and parses amounts into the stored form. Default: as parsed. */
+  normalize?(sql: SqlRunner, payload: P): Promise<P>;
+  describe(payload: P): string;
+  links(payload: P): ProposalLink[];
+  /** The ledger command approving executes, and the preview dry-runs; null when no money moves. */
+  toLedgerCommand(sql: SqlRunner, payload: P, ctx: KindContext): Promise<LedgerCommand | null>;
+  /** Non-money changes for the preview (before → after), read at the preview's moment. */
+  previewChanges?(sql: SqlRunner, payload: P): Promise<PreviewChange[]>;
+  /** Runs inside the approval transaction instead of executing the command. */
+  apply?(client: pg.PoolClient, payload: P, ctx: ApplyContext): Promise<ApplyOutcome>;
+  /** A fixed number of approvals; default: from the amounts and the policy's thresholds. */
+  requiredApprovals?(payload: P): 1 | 2;
+}
+
+const registry = new Map<string, AdjustmentKind>();
+
+/** Registers a kind; a second registration of the same name is a programming error. */
+export function registerAdjustmentKind<P extends Record<string, unknown>>(kind: AdjustmentKind<P>): void {
+  if (!/^[a-z][a-z0-9_]{1,49}$/.test(kind.kind)) throw new Error(`adjustment kind name ${JSON.stringify(kind.kind)} must be snake_case, 2-50 characters`);
+  if (registry.has(kind.kind)) throw new Error(`adjustment kind ${kind.kind} is already registered`);
+  registry.set(kind.kind, kind as unknown as AdjustmentKind);
+}
+
+/** The kind named `name`. Errors: BAD_INPUT naming the known kinds. */
+export function getAdjustmentKind(name: string): AdjustmentKind {
+  const k = registry.get(name);
+  if (!k) throw new AppError("BAD_INPUT", `unknown adjustment kind ${JSON.stringify(name)}; known kinds: ${[...registry.keys()].sort().join(", ")}`);
+  return k;
+}
+
+export function listAdjustmentKinds(): { kind: string; label: string; proposePermission: Permission }[] {
+  return [...registry.values()].map((k) => ({ kind: k.kind, label: k.label, proposePermission: k.proposePermission })).sort((a, b) => a.label.localeCompare(b.label));
+}
+
+/** Parses a payload with the kind's schema; BAD_INPUT naming each field on failure. */
+export function parsePayload<P extends Record<string, unknown>>(kind: AdjustmentKind<P>, raw: unknown): P {
+  const r = kind.payloadSchema.safeParse(raw);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.map(String).join(".") || "payload"}: ${i.message}`).join("; ");
+    throw new AppError("BAD_INPUT", `invalid ${kind.kind} payload: ${issues}`, { details: { fieldErrors: r.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })) } });
+  }
+  return r.data;
+}
+
+// --- journal_entry ---------------------------------------------------------------------------
+
+const MAX_POSTINGS = 100;
+
+const postingSchema = z
+  .object({
+    accountId: z.uuid().optional(),
+    /** Instead of accountId: the account's code ("ops:fees:EUR"). */
+    accountCode: z.string().trim().min(1).max(200).optional(),
+    side: z.enum(["debit", "credit"]),
+    /** Minor units as a digit string ("885"). */
+    amountMinor: z.string().max(40).optional(),
+    /** Instead of amountMinor: major units as an exact decimal ("8.85"); "8.855" EUR is refused. */
+    amount: z.string().trim().max(60).optional(),
+    /** Defaults to the account's currency. */
+    currency: z.string().trim().min(1).max(8).optional(),
+  })
+  .refine((p) => p.accountId !== undefined || p.accountCode !== undefined, "give accountId or accountCode")
+  .refine((p) => (p.amountMinor === undefined) !== (p.amount === undefined), "give exactly one of amount (decimal) or amountMinor (minor units)");
+
+export const journalEntryPayload = z.object({
+  description: z.string().trim().min(1, "describe the entry").max(500),
+  postings: z.array(postingSchema).min(1).max(MAX_POSTINGS),
+});
+export type JournalEntryPayload = z.infer<typeof journalEntryPayload>;
+
+interface AccountRef {
+  id: string;
+  code: string;
+  currency: string;
+}
+
+async function findAccounts(sql: SqlRunner, ids: string[], codes: string[]): Promise<AccountRef[]> {
+  if (ids.length === 0 && codes.length === 0) return [];
+  return sql.query<AccountRef>(`SELECT id, code, currency FROM ledger_accounts WHERE id = ANY($1::uuid[]) OR code = ANY($2::text[])`, [ids, codes]);
+}
+
+registerAdjustmentKind<JournalEntryPayload>({
+  kind: "journal_entry",
+  label: "Journal entry",
+  proposePermission: "adjustments:propose",
+  payloadSchema: journalEntryPayload,
+  async normalize(sql, payload) {
+    const ids = payload.postings.flatMap((p) => (p.accountId ? [p.accountId.toLowerCase()] : []));
+    const codes = payload.postings.flatMap((p) => (p.accountId ? [] : [p.accountCode!]));
+    const found = await findAccounts(sql, ids, codes);
+    const byId = new Map(found.map((a) => [a.id, a]));
+    const byCode = new Map(found.map((a) => [a.code, a]));
+    const postings = payload.postings.map((p, i) => {
+      const account = p.accountId ? byId.get(p.accountId.toLowerCase()) : byCode.get(p.accountCode!);
+      if (!account) {
+        throw new AppError("NOT_FOUND", `postings[${i}]: account ${p.accountId ?? p.accountCode} does not exist`, { details: { index: i, account: p.accountId ?? p.accountCode } });
+      }
+      const currency = (p.currency ?? account.currency).toUpperCase();
+      currencyExponent(currency);
+      const amountMinor = p.amount !== undefined ? parseAmount(p.amount, currency, { allowZero: false }) : parseMinorUnits(p.amountMinor!);
+      return { accountId: account.id, accountCode: account.code, side: p.side, amountMinor: amountMinor.toString(), currency };
+    });
+    return { description: payload.description, postings };
+  },
+  describe: (p) => p.description,
+  links: (p) => [...new Map(p.postings.map((x) => [x.accountId!, { type: "ledger_account", id: x.accountId!, label: x.accountCode }])).values()],
+  async toLedgerCommand(_sql, p, ctx) {
+    return {
+      type: "post_entry",
+      entry: {
+        description: p.description,
+        postings: p.postings.map((x) => ({ accountId: x.accountId!, side: x.side, amountMinor: BigInt(x.amountMinor!), currency: x.currency! })),
+        metadata: { adjustmentId: ctx.proposalId },
+      },
+    };
+  },
+});
+
+// --- reversal --------------------------------------------------------------------------------
+
+export const reversalPayload = z.object({
+  entryId: z.uuid(),
+  description: z.string().trim().min(1).max(500).optional(),
+});
+export type ReversalPayload = z.infer<typeof reversalPayload>;
+
+registerAdjustmentKind<ReversalPayload>({
+  kind: "reversal",
+  label: "Reversal of an entry",
+  proposePermission: "adjustments:propose",
+  payloadSchema: reversalPayload,
+  async normalize(sql, p) {
+    const rows = await sql.query<{ id: string }>(`SELECT id FROM journal_entries WHERE id = $1`, [p.entryId.toLowerCase()]);
+    if (!rows[0]) throw new AppError("NOT_FOUND", `entry ${p.entryId} does not exist`, { details: { entryId: p.entryId } });
+    return { entryId: rows[0].id, ...(p.description ? { description: p.description } : {}) };
+  },
+  describe: (p) => p.description ?? `Reverse entry ${p.entryId}`,
+  links: (p) => [{ type: "journal_entry", id: p.entryId }],
+  async toLedgerCommand(_sql, p) {
+    return { type: "reverse_entry", entryId: p.entryId, ...(p.description ? { description: p.description } : {}) };
+  },
+});
+
+// --- policy_change -----------------------------------------------------------------------------
+
+export const policyChangePayload = z.object({
+  basedOnVersion: z.number().int().min(1),
+  /** Instead of thresholdsMinor: major units per currency ({ "EUR": "10000.00" }). */
+  thresholds: z.record(z.string().max(8), z.string().max(60)).optional(),
+  thresholdsMinor: z.record(z.string().max(8), z.string().regex(/^[1-9]\d{0,18}$/)).optional(),
+  expiryHours: z.number().int().nullable(),
+});
+type PolicyChangeInput = z.infer<typeof policyChangePayload>;
+
+function asPolicy(p: PolicyChangeInput): PolicyChangePayload {
+  return { basedOnVersion: p.basedOnVersion, thresholdsMinor: p.thresholdsMinor ?? {}, expiryHours: p.expiryHours };
+}
+
+registerAdjustmentKind<PolicyChangeInput>({
+  kind: "policy_change",
+  label: "Approval policy change",
+  proposePermission: "approvals:policy",
+  payloadSchema: policyChangePayload,
+  async normalize(sql, p) {
+    if ((p.thresholds === undefined) === (p.thresholdsMinor === undefined)) throw new AppError("BAD_INPUT", "give exactly one of thresholds (decimal) or thresholdsMinor");
+    const thresholdsMinor = p.thresholds
+      ? parseThresholds(p.thresholds)
+      : Object.fromEntries(
+          Object.entries(p.thresholdsMinor!).map(([c, v]) => {
+            currencyExponent(c);
+            return [c, parseMinorUnits(v).toString()];
+          }),
+        );
+    const current = await readPolicy(sql);
+    if (current.version !== p.basedOnVersion) {
+      throw new AppError("CONFLICT", `the approval policy is at version ${current.version}, not ${p.basedOnVersion}; reload and propose again`, { details: { currentVersion: current.version } });
+    }
+    return { basedOnVersion: p.basedOnVersion, thresholdsMinor, expiryHours: checkExpiryHours(p.expiryHours) };
+  },
+  describe: (p) => `Change the approval policy (version ${p.basedOnVersion} → ${p.basedOnVersion + 1})`,
+  links: () => [{ type: "approval_policy", id: "current" }],
+  async toLedgerCommand() {
+    return null;
+  },
+  async previewChanges(sql, p) {
+    return policyChanges(await readPolicy(sql), asPolicy(p));
+  },
+  async apply(client, p, ctx) {
+    const policy = await writePolicyVersion(pgRunner(client), asPolicy(p), ctx.proposalId, ctx.now);
+    return { entryIds: [], result: { policyVersion: policy.version } };
+  },
+  requiredApprovals: () => 1,
+});

@@ -1,0 +1,19 @@
+/**
+ * What the worker watches in approvals: proposals waiting, and approvers locked out of step-up
+ * (each lock is an alert: someone typed wrong codes repeatedly).
+ */
+import type { DbHandles } from "../db/client";
+
+export interface ApprovalsHealth {
+  openProposals: number;
+  lockedApprovers: number;
+}
+
+export async function readApprovalsHealth(db: Pick<DbHandles, "pool">, now: Date): Promise<ApprovalsHealth> {
+  const r = await db.pool.query<{ open: number; locked: number }>(
+    `SELECT (SELECT count(*)::int FROM adjustment_proposals WHERE status = 'open' AND expires_at > $1) AS open,
+            (SELECT count(*)::int FROM totp_factors WHERE locked_at IS NOT NULL) AS locked`,
+    [now],
+  );
+  return { openProposals: r.rows[0]?.open ?? 0, lockedApprovers: r.rows[0]?.locked ?? 0 };
+}

@@ -1,0 +1,75 @@
+/**
+ * Shared set-up for the approvals integration tests: people with roles, a small ledger, TOTP
+ * enrolment computed the way an authenticator app would.
+ */
+import { randomUUID } from "node:crypto";
+import type { DbHandles } from "../../server/db/client";
+import { serviceActor, userActor, type Actor } from "../../server/auth/actor";
+import type { Permission, RoleName } from "../../server/auth/permissions";
+import { confirmTotpEnrolment, startTotpEnrolment } from "../../server/auth/step-up";
+import { generateTotpCode } from "../../server/auth/totp";
+import { fund, openAccount } from "../../server/ledger/testing";
+import { createCaller } from "../../server/api/root";
+
+export function person(name: string, roles: RoleName[]): Extract<Actor, { kind: "user" }> {
+  return userActor({ id: randomUUID(), email: `${name}-${randomUUID().slice(0, 8)}@approvals.test`, name, roles }) as Extract<Actor, { kind: "user" }>;
+}
+
+export function serviceKey(name: string, scopes: Permission[]): Actor {
+  return serviceActor({ id: randomUUID(), name, scopes });
+}
+
+export function callerAs(db: DbHandles, actor: Actor) {
+  return createCaller({ db, actor, requestId: `req-${randomUUID()}`, ip: null });
+}
+
+/** Enrols `actor`'s authenticator at `now` and returns its secret (a step-up window is open after). */
+export async function enrol(db: DbHandles, actor: Actor, now = new Date()): Promise<string> {
+  const { secret } = await startTotpEnrolment(db, actor, { now });
+  await confirmTotpEnrolment(db, actor, { code: generateTotpCode(secret, now) }, { now });
+  return secret;
+}
+
+export interface MiniLedger {
+  bank: { id: string; code: string };
+  fees: { id: string; code: string };
+  wallet: { id: string; code: string };
+  other: { id: string; code: string };
+}
+
+/** A bank asset, a fee revenue account and two no-overdraft wallets (the first funded). */
+export async function miniLedger(db: DbHandles, fundingMinor = 100_00n): Promise<MiniLedger> {
+  const tag = randomUUID().slice(0, 8);
+  const bank = await openAccount(db, { code: `bank:${tag}`, type: "asset" });
+  const fees = await openAccount(db, { code: `ops:fees:${tag}`, type: "revenue" });
+  const wallet = await openAccount(db, { code: `customer:${tag}:a`, isNoOverdraft: true });
+  const other = await openAccount(db, { code: `customer:${tag}:b`, isNoOverdraft: true });
+  await fund(db, bank.id, wallet.id, fundingMinor);
+  return { bank, fees, wallet, other };
+}
+
+/** A balanced two-posting journal entry payload moving `amount` (decimal) from one account to another. */
+export function entryPayload(debitCode: string, creditCode: string, amount: string, description = "correction") {
+  return {
+    description,
+    postings: [
+      { accountCode: debitCode, side: "debit" as const, amount },
+      { accountCode: creditCode, side: "credit" as const, amount },
+    ],
+  };
+}
+
+/** The AppError code behind a tRPC or domain failure. */
+export function appCodeOf(e: unknown): string | undefined {
+  const x = e as { code?: string; cause?: { code?: string } } | null;
+  return x?.cause?.code ?? x?.code;
+}
+
+export async function errorOf(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected the call to fail, it succeeded");
+}
