@@ -2,11 +2,15 @@
 import { env } from "../server/env";
 import { db, closeDb } from "../server/db/client";
 import { seedDemoWorld } from "../server/demo/seed";
+import { stopSender } from "../server/jobs/queues";
 
 try {
   if (!env().DATABASE_URL) throw new Error("DATABASE_URL is required");
   const report = await seedDemoWorld(db());
   process.stdout.write(`[seed] ${report}\n`);
+  // The demo transfers enqueue their orchestration jobs; the job sender must stop for this
+  // short-lived process to exit.
+  await stopSender(db().pool);
   await closeDb();
 } catch (err) {
   process.stderr.write(`[seed] error: ${(err as Error).message}\n`);

@@ -3,8 +3,10 @@
  *
  * Without DATABASE_URL it boots an embedded PostgreSQL under DATA_DIR (default .data, git-ignored),
  * applies migrations, seeds the demo world once (idempotent; a second start reuses it), builds the
- * web app when its sources changed, and runs the web server and the worker until Ctrl-C. With
- * DATABASE_URL set it uses that database and seeds nothing unless SEED_DEMO=true.
+ * web app when its sources changed, and runs the partner sandbox (unless SANDBOX_URL points at one
+ * elsewhere), then, once it answers, the web server and the worker until Ctrl-C. In demo mode the
+ * worker also runs the demo traffic generator (DEMO_TRAFFIC). With DATABASE_URL set it uses that
+ * database and seeds nothing unless SEED_DEMO=true.
  *
  * Failure handling: configuration errors, a bad DATABASE_URL, a port in use or an unreadable data
  * folder stop the start with one line naming the cause and a non-zero exit. Whatever was started
@@ -28,13 +30,15 @@ const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
 
 class StartError extends Error {}
 
-async function ensurePortFree(port: number, what: string): Promise<void> {
+const PORT_VARIABLE: Record<string, string> = { web: "PORT", database: "EMBEDDED_PG_PORT", sandbox: "SANDBOX_PORT" };
+
+async function ensurePortFree(port: number, what: keyof typeof PORT_VARIABLE): Promise<void> {
   const free = await new Promise<boolean>((resolve) => {
     const srv = net.createServer();
     srv.once("error", () => resolve(false));
     srv.listen({ port, host: "127.0.0.1", exclusive: true }, () => srv.close(() => resolve(true)));
   });
-  if (!free) throw new StartError(`port ${port} (${what}) is already in use; stop what uses it or set ${what === "web" ? "PORT" : "EMBEDDED_PG_PORT"}`);
+  if (!free) throw new StartError(`port ${port} (${what}) is already in use; stop what uses it or set ${PORT_VARIABLE[what]}`);
 }
 
 async function loadOrCreateSecret(dataDir: string): Promise<string> {
@@ -158,8 +162,16 @@ async function main(): Promise<number> {
       throw new StartError(describeDbError(err, databaseUrl));
     }
 
+    // The partner sandbox runs here unless SANDBOX_URL names one elsewhere.
+    const isSandboxLocal = !config.SANDBOX_URL;
+    if (isSandboxLocal) await ensurePortFree(config.SANDBOX_PORT, "sandbox");
+
     const isDemo = isEmbedded || config.DEMO_MODE;
     const baseUrl = config.NEXTAUTH_URL ?? `http://localhost:${config.PORT}`;
+    const webhookTargetUrl = config.WEBHOOK_TARGET_URL ?? `http://127.0.0.1:${config.PORT}/api/webhooks/sandbox`;
+    const sandboxUrl = config.SANDBOX_URL ?? `http://127.0.0.1:${config.SANDBOX_PORT}`;
+    // Demo traffic in demo mode, unless DEMO_TRAFFIC says otherwise.
+    const isTrafficOn = raw.DEMO_TRAFFIC ? config.DEMO_TRAFFIC : isDemo;
     const childEnv: NodeJS.ProcessEnv = {
       ...raw,
       NODE_ENV: "production",
@@ -170,6 +182,8 @@ async function main(): Promise<number> {
       PORT: String(config.PORT),
       LAUNCHER_PID: String(process.pid),
       NEXT_TELEMETRY_DISABLED: "1",
+      WEBHOOK_TARGET_URL: webhookTargetUrl,
+      DEMO_TRAFFIC: isTrafficOn ? "true" : "false",
     };
 
     if (isEmbedded || config.SEED_DEMO) {
@@ -185,16 +199,28 @@ async function main(): Promise<number> {
     }
 
     const preload = ["--import", path.join(root, "scripts/lib/exit-with-parent.mjs")];
-    const web = spawn(process.execPath, [...preload, path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(config.PORT), "-H", "127.0.0.1"], { cwd: root, env: childEnv, stdio: "inherit" });
-    const worker = spawn(process.execPath, [...preload, "--import", "tsx", path.join(root, "scripts/worker.ts")], { cwd: root, env: childEnv, stdio: "inherit" });
-    children.push(web, worker);
-    for (const [name, child] of [["web", web], ["worker", worker]] as const) {
+    const watch = (name: string, child: ChildProcess) => {
+      children.push(child);
       child.on("exit", (code, signal) => {
         if (isStopping) return;
         say(`${name} exited (${signal ?? code}); stopping everything`);
         void stopAll(code === 0 ? 1 : (code ?? 1));
       });
+    };
+    if (isSandboxLocal) {
+      watch("sandbox", spawn(process.execPath, [...preload, "--import", "tsx", path.join(root, "scripts/sandbox.ts")], { cwd: root, env: childEnv, stdio: "inherit" }));
+      // The worker submits to the sandbox from its first second: start it once the sandbox answers.
+      let isUp = false;
+      for (let i = 0; i < 300 && !isStopping && !isUp; i++) {
+        isUp = (await fetch(`${sandboxUrl}/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => null))?.ok === true;
+        if (!isUp) await new Promise((r) => setTimeout(r, 100));
+      }
+      // Stopping (Ctrl-C, or the sandbox exited): stopAll ends the process; start nothing more.
+      if (isStopping) return await new Promise<number>(() => {});
+      if (!isUp) throw new StartError(`the partner sandbox did not answer on ${sandboxUrl} within 30 s`);
     }
+    watch("web", spawn(process.execPath, [...preload, path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(config.PORT), "-H", "127.0.0.1"], { cwd: root, env: childEnv, stdio: "inherit" }));
+    watch("worker", spawn(process.execPath, [...preload, "--import", "tsx", path.join(root, "scripts/worker.ts")], { cwd: root, env: childEnv, stdio: "inherit" }));
 
     // Announce the console only once it answers, so the printed URL works when it is printed.
     for (let i = 0; i < 600 && !isStopping; i++) {
@@ -203,6 +229,8 @@ async function main(): Promise<number> {
       await new Promise((r) => setTimeout(r, 100));
     }
     say(`console: ${baseUrl}`);
+    say(`partner sandbox: ${sandboxUrl}${isSandboxLocal ? ` (webhooks to ${webhookTargetUrl})` : " (external, SANDBOX_URL)"}`);
+    if (isTrafficOn) say("demo traffic: about 20 transfers a minute with modest partner faults (DEMO_TRAFFIC=false turns it off)");
     if (isDemo) {
       say("demo sign-ins (email / password):");
       for (const u of DEMO_SIGN_INS) say(`  ${u.roles.join("+").padEnd(16)} ${u.email} / ${u.password}`);

@@ -1,7 +1,10 @@
-// `npm run start:worker`: the worker process alone (production), against DATABASE_URL.
+// `npm run start:worker`: the worker process alone (production), against DATABASE_URL. With
+// DEMO_TRAFFIC=true (set by `npm start` in demo mode) it also runs the demo traffic generator.
 import { env } from "../server/env";
 import { db, closeDb } from "../server/db/client";
 import { startWorker } from "../server/worker/worker";
+import { startDemoTraffic, type DemoTrafficHandle } from "../server/demo/traffic";
+import { sandboxBaseUrl } from "../server/partners/registry";
 
 let config;
 try {
@@ -15,11 +18,16 @@ if (!config.DATABASE_URL) {
   process.exit(1);
 }
 const handle = await startWorker({ databaseUrl: config.DATABASE_URL, db: db(), metricsPort: config.WORKER_METRICS_PORT });
+const trafficStop = new AbortController();
+let traffic: DemoTrafficHandle | undefined;
+if (config.DEMO_TRAFFIC) traffic = startDemoTraffic(db(), { signal: trafficStop.signal, sandboxUrl: sandboxBaseUrl(config) });
 let isStopping = false;
 const stop = async () => {
   if (isStopping) return;
   isStopping = true;
-  await handle.stop();
+  trafficStop.abort();
+  // The generator finishes its current transfer while the worker drains; the pool closes last.
+  await Promise.all([traffic?.stopped, handle.stop()]);
   await closeDb();
   process.exit(0);
 };

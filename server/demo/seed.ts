@@ -1,18 +1,25 @@
 /**
- * The demo world for `npm start` on an embedded database: demo users for each role. Later domains
- * (ledger, transfers) add their demo data here. Every step is idempotent, so a second start
- * reuses what the first one made.
+ * The demo world for `npm start` on an embedded database: demo users for each role, the demo
+ * ledger, a week of demo transfers (cancelled ones by the demo operator) and what later domains
+ * add. Every step is idempotent, so a second start reuses what the first one made.
  */
 import type { DbHandles } from "../db/client";
 import { upsertDemoUser } from "../admin/users";
 import { DEMO_USERS } from "./demo-users";
 import { seedDemoLedger } from "./seed-ledger";
+import { seedDemoTransfers } from "./seed-transfers";
+import { seedDemoApprovals } from "./seed-approvals";
+import type { AuditActor } from "../audit/audit-log";
 
 export async function seedDemoWorld(db: DbHandles): Promise<string> {
   let created = 0;
+  let operator: AuditActor | undefined;
   for (const u of DEMO_USERS) {
     const r = await upsertDemoUser(db, u);
     if (r.isCreated) created++;
+    if (u.email === "operator@demo.local") operator = { type: "user", id: r.user.id, label: r.user.email };
   }
-  return `demo users: ${created} created, ${DEMO_USERS.length - created} already present; ${await seedDemoLedger(db)}`;
+  const ledger = await seedDemoLedger(db);
+  const transfers = await seedDemoTransfers(db, { operator });
+  return `demo users: ${created} created, ${DEMO_USERS.length - created} already present; ${ledger}; ${transfers}; ${await seedDemoApprovals(db)}`;
 }

@@ -1,7 +1,8 @@
 /**
  * A crashed `npm start` leaves nothing behind: SIGKILL the launcher once the console is up, and
- * the web server, the worker and the embedded PostgreSQL all stop by themselves; the next start
- * reuses the data folder intact (migrations current, demo world already present).
+ * the web server, the worker, the partner sandbox and the embedded PostgreSQL all stop by
+ * themselves; the next start reuses the data folder intact (migrations current, demo world
+ * already present).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile } from "node:fs/promises";
@@ -76,6 +77,7 @@ describe("a crashed start", () => {
       PORT: String(await findFreePort()),
       EMBEDDED_PG_PORT: String(await findFreePort()),
       WORKER_METRICS_PORT: String(await findFreePort()),
+      SANDBOX_PORT: String(await findFreePort()),
     };
     const first = startConsole(env);
     await first.ready;
@@ -88,6 +90,7 @@ describe("a crashed start", () => {
     expect(await waitFor(() => !isAlive(pgPid), 20_000)).toBe(true);
     expect(await waitFor(() => isPortFree(Number(env.PORT)), 20_000)).toBe(true);
     expect(await waitFor(() => isPortFree(Number(env.WORKER_METRICS_PORT)), 20_000)).toBe(true);
+    expect(await waitFor(() => isPortFree(Number(env.SANDBOX_PORT)), 20_000)).toBe(true);
     expect(await waitFor(() => isPortFree(Number(env.EMBEDDED_PG_PORT)), 20_000)).toBe(true);
 
     const second = startConsole(env);

@@ -74,6 +74,19 @@ describe("npm start refuses bad setups with one line", () => {
     expect(errorLines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`port ${busyPort} on 127\\.0\\.0\\.1 is already in use`))]);
   });
 
+  it("reports a partner sandbox port already in use, after stopping the database it started", { timeout: 90_000 }, async () => {
+    const pgPort = await findFreePort();
+    const r = await runStart({ PORT: String(await findFreePort()), EMBEDDED_PG_PORT: String(pgPort), SANDBOX_PORT: String(busyPort), DATA_DIR: path.join(scratch, "sandboxport") });
+    expect(r.code).toBe(1);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`port ${busyPort} \\(sandbox\\) is already in use; stop what uses it or set SANDBOX_PORT`))]);
+    const isPgFree = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once("error", () => resolve(false));
+      s.listen(pgPort, "127.0.0.1", () => s.close(() => resolve(true)));
+    });
+    expect(isPgFree).toBe(true);
+  });
+
   it("reports a data folder that is not a usable folder", async () => {
     const file = path.join(scratch, "not-a-folder");
     await writeFile(file, "x");
