@@ -8,6 +8,7 @@ import { ThemeToggle } from "../../components/theme-toggle";
 import { SignOutButton } from "../../components/sign-out-button";
 import { TRPCProvider } from "../../components/trpc-provider";
 import { ToastProvider } from "../../components/toast";
+import { pageCaller } from "./page-caller";
 
 // Every console page depends on who is signed in: never prerender or cache one.
 export const dynamic = "force-dynamic";
@@ -31,7 +32,12 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
   // proxy.ts passes the requested path so sign-in can bring the visitor back to it.
   const requestedPath = (await headers()).get("x-console-path") ?? "/";
   const actor = await requirePageActor(undefined, requestedPath);
-  const items = SECTIONS.filter((s) => actor.permissions.has(s.permission)).map(({ href, label }) => ({ href, label }));
+  // The approvals badge: how many proposals wait for this approver (0 for everyone else).
+  const waiting = actor.kind === "user" && actor.permissions.has("adjustments:approve") ? await pageCaller(actor).approvals.waitingCount().catch(() => 0) : 0;
+  const items = SECTIONS.filter((s) => actor.permissions.has(s.permission)).map(({ href, label }) => ({ href, label: href === "/approvals" && waiting > 0 ? `${label} (${waiting})` : label }));
+  // The transfers badge: how many transfers are stuck (over their time budget or waiting for an operator).
+  const stuck = actor.permissions.has("transfers:read") ? await pageCaller(actor).transfers.stuckSummary().then((x) => x.total, () => 0) : 0;
+  const navItems = items.map((i) => (i.href === "/transfers" && stuck > 0 ? { ...i, label: `${i.label} (${stuck} stuck)` } : i));
   const name = actor.name;
   const email = actor.kind === "user" ? actor.email : null;
   const roles = actor.kind === "user" ? actor.roles : [];
@@ -47,7 +53,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
             <Link href="/transfers" className="mb-5 block rounded px-2 text-sm font-semibold tracking-tight text-zinc-900 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-zinc-50">
               Ledger Ops Console
             </Link>
-            <MainNav items={items} />
+            <MainNav items={navItems} />
             <section aria-label="Signed-in user" className="mt-auto border-t border-zinc-200 pt-3 text-sm dark:border-zinc-800">
               <p className="truncate font-medium text-zinc-900 dark:text-zinc-100" title={name}>
                 {name}
