@@ -151,9 +151,9 @@ export async function forceTransferOutcomeInTransaction(
 
 /**
  * Retries now: a created or reserved transfer is submitted again at once (same idempotency key,
- * so the partner cannot execute it twice), clearing its backoff and any wait for an operator; a
- * submitted or acknowledged one is queried at the partner instead.
- * Errors: BAD_INPUT; NOT_FOUND; ILLEGAL_TRANSITION (settled or final).
+ * so the partner cannot execute it twice), clearing its backoff and any wait for an operator.
+ * A submitted or acknowledged transfer is already at the partner: ask it (queryTransferAtPartner).
+ * Errors: BAD_INPUT; NOT_FOUND; ILLEGAL_TRANSITION (already at the partner, settled or final).
  */
 export async function retryTransfer(db: Pick<DbHandles, "pool">, actor: Actor | AuditActor, input: OperationInput): Promise<Transfer> {
   const { id, reason } = checkInput(input);
@@ -162,16 +162,14 @@ export async function retryTransfer(db: Pick<DbHandles, "pool">, actor: Actor | 
     const cur = await lockTransfer(client, id);
     if (await isReplay(client, id, input.idempotencyKey)) return cur;
     const now = input.now ?? new Date();
-    if (isTerminal(cur.state) || cur.state === "settled") {
-      throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${cur.state}; there is nothing to retry`, { details: { transferId: id, state: cur.state } });
+    if (cur.state !== "created" && cur.state !== "reserved") {
+      const hint = cur.state === "submitted" || cur.state === "acknowledged" ? "it is already at the partner; query the partner instead" : "there is nothing to retry";
+      throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${cur.state}; ${hint}`, { details: { transferId: id, state: cur.state } });
     }
     await audit(client, who(actor), "transfer.retry", cur, reason, { idempotencyKey: input.idempotencyKey, attentionCleared: cur.attentionReason }, input.requestId, now);
-    if (cur.state === "created" || cur.state === "reserved") {
-      const next = await patchTransfer(client, id, { nextAttemptAt: null, attentionReason: null });
-      await enqueue(db, QUEUES.transferAdvance, { transferId: id, retry: input.idempotencyKey }, { client });
-      return next;
-    }
-    return cur;
+    const next = await patchTransfer(client, id, { nextAttemptAt: null, attentionReason: null });
+    await enqueue(db, QUEUES.transferAdvance, { transferId: id, retry: input.idempotencyKey }, { client });
+    return next;
   });
   return t;
 }

@@ -14,6 +14,7 @@ import { listAudit } from "../audit/query";
 import type { AuditRecord } from "../audit/audit-log";
 import { assertUuid } from "../ledger/validate";
 import { getEntry, type EntryDetail } from "../ledger/history";
+import { listWebhookEvents, type WebhookEventItem } from "../partners/webhooks";
 import { ACTIVE_STATES, TRANSFER_STATES, type TransferState } from "./state-machine";
 import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, type TransferEventRow, type TransferRowRaw } from "./types";
 import { listRailPolicies } from "./rail-policies";
@@ -33,6 +34,8 @@ export interface TransferFilters {
   createdTo?: Date;
   /** Only stuck transfers (over their state's budget, or waiting for an operator). */
   isStuck?: boolean;
+  /** Only transfers waiting for an operator's decision (attention reason set, still active). */
+  needsAttention?: boolean;
   /** A transfer id, a partner reference, an idempotency key, or the start of our reference. */
   q?: string;
   sourceAccountId?: string;
@@ -115,6 +118,7 @@ export async function listTransfers(
   if (filters.sourceAccountId) where.push(`t.source_account_id = ${p(assertUuid(filters.sourceAccountId, "sourceAccountId"))}`);
   if (filters.isStuck === true) where.push(STUCK_SQL);
   if (filters.isStuck === false) where.push(`NOT ${STUCK_SQL}`);
+  if (filters.needsAttention === true) where.push(`(${ACTIVE_SQL} AND t.attention_reason IS NOT NULL)`);
   const q = filters.q?.trim();
   if (q) {
     if (UUID_RE.test(q)) where.push(`t.id = ${p(q.toLowerCase())}`);
@@ -195,6 +199,8 @@ export interface TransferDetail {
   partnerRequests: PartnerRequestRow[];
   hold: { id: string; status: string; amountMinor: bigint; amountPostedMinor: bigint; expiresAt: Date; endedAt: Date | null } | null;
   entries: EntryDetail[];
+  /** The partner's webhooks about this transfer (originals and duplicates), oldest first. */
+  webhooks: WebhookEventItem[];
   audit: AuditRecord[];
 }
 
@@ -209,13 +215,14 @@ export async function getTransferDetail(db: DbHandles, transferId: string, now =
   const row = res.rows[0];
   if (!row) throw new AppError("NOT_FOUND", `transfer ${id} does not exist`, { details: { transferId: id } });
   const transfer = withStuck(rowToTransfer(row), row.stuck_for);
-  const [events, requests, hold, audit] = await Promise.all([
+  const [events, requests, hold, audit, webhooks] = await Promise.all([
     db.pool.query(`SELECT id::text, from_state, to_state, cause, actor_type, actor_id, actor_label, partner_message_id, detail, created_at FROM transfer_events WHERE transfer_id = $1 ORDER BY transfer_events.id LIMIT 500`, [id]),
     db.pool.query(`SELECT id::text, kind, attempt, request, response, outcome, http_status, error, started_at, finished_at, duration_ms FROM partner_requests WHERE transfer_id = $1 ORDER BY partner_requests.id LIMIT 500`, [id]),
     transfer.holdId
       ? db.pool.query(`SELECT id, status, amount_minor::text, amount_posted_minor::text, expires_at, ended_at FROM holds WHERE id = $1`, [transfer.holdId])
       : Promise.resolve({ rows: [] as Record<string, unknown>[] }),
     listAudit(db.prisma, { targetType: "transfer", targetId: id }, { limit: 100 }),
+    listWebhookEvents(db, { transferId: id, limit: 100 }),
   ]);
   const entryIds = [transfer.settlementEntryId, transfer.returnEntryId].filter((x): x is string => x !== null);
   const entries = await Promise.all(entryIds.map((e) => getEntry(db, e)));
@@ -250,6 +257,7 @@ export async function getTransferDetail(db: DbHandles, transferId: string, now =
     })),
     hold: h ? { id: h.id, status: h.status, amountMinor: BigInt(h.amount_minor), amountPostedMinor: BigInt(h.amount_posted_minor), expiresAt: h.expires_at, endedAt: h.ended_at } : null,
     entries,
+    webhooks: webhooks.items,
     audit: audit.items,
   };
 }

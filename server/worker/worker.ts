@@ -1,5 +1,5 @@
 /**
- * The worker process: runs scheduled maintenance and (later) transfer orchestration on pg-boss,
+ * The worker process: runs scheduled maintenance, transfer orchestration and the outbox relay on pg-boss,
  * a PostgreSQL-backed job engine, so any number of workers can run against one database and each
  * scheduled run happens once.
  *
@@ -96,6 +96,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
     async stop() {
       isStopping = true;
       await outboxRelay?.stop();
+      await orchestration?.stop();
       await boss.stop({ graceful: true, timeout: 20_000 });
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       log.info("worker stopped");

@@ -187,6 +187,12 @@ describe("transfers", () => {
     const stuck = await listTransfers(db, { isStuck: true });
     expect(stuck.items.every((t) => t.stuckReason !== null)).toBe(true);
     expect(stuck.items.length).toBeGreaterThanOrEqual(0);
+    const { transfer: waiting } = await newTransfer(33n);
+    await db.pool.query(`UPDATE transfers SET attention_reason = 'outcome unknown (test)' WHERE id = $1`, [waiting.id]);
+    const attention = await listTransfers(db, { needsAttention: true });
+    expect(attention.items.map((t) => t.id)).toContain(waiting.id);
+    expect(attention.items.length).toBeGreaterThanOrEqual(1);
+    expect(attention.items.every((t) => t.attentionReason !== null && t.stuckReason === t.attentionReason)).toBe(true);
     const ranged = await listTransfers(db, { amountMinMinor: 100n, amountMaxMinor: 300n });
     expect(ranged.items.every((t) => t.amountMinor >= 100n && t.amountMinor <= 300n)).toBe(true);
     await expect(listTransfers(db, {}, { cursor: "garbage" })).rejects.toMatchObject({ code: "BAD_INPUT" });

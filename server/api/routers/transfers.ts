@@ -14,6 +14,7 @@ import { listRailPolicies, updateRailPolicy } from "../../transfers/rail-policie
 import { TRANSFER_STATES } from "../../transfers/state-machine";
 import { RAILS } from "../../transfers/types";
 import { partnerAdapter } from "../../partners/registry";
+import { replayWebhookEvent } from "../../partners/webhooks";
 import { auditActorOf } from "../../auth/actor";
 
 const amount = z.union([z.bigint(), z.string().regex(/^-?\d{1,40}$/, "must be an integer number of minor units")]).transform((v) => (typeof v === "bigint" ? v : BigInt(v)));
@@ -33,6 +34,7 @@ const filters = z.object({
   createdFrom: z.date().optional(),
   createdTo: z.date().optional(),
   isStuck: z.boolean().optional(),
+  needsAttention: z.boolean().optional(),
   q: z.string().trim().max(200).optional(),
   sourceAccountId: uuid.optional(),
 });
@@ -99,6 +101,10 @@ export const transfersRouter = createRouter({
         idempotencyKey: input.idempotencyKey,
       }),
     ),
+  /** Applies a stored partner webhook again (idempotent: changes a transfer only if the first application did not); audited. */
+  replayWebhook: procedure("transfers:operate")
+    .input(z.object({ webhookEventId: uuid, reason }))
+    .mutation(({ ctx, input }) => replayWebhookEvent(ctx.db, ctx.actor, input, { requestId: ctx.requestId })),
   rails: createRouter({
     list: procedure("transfers:read").query(({ ctx }) => listRailPolicies(ctx.db, { fresh: true })),
     update: procedure("partners:manage")
