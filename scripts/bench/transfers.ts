@@ -189,7 +189,7 @@ async function listBench(db: DbHandles, rows: number) {
          (CASE WHEN g % 100 < 90 THEN 'settled' WHEN g % 100 < 94 THEN 'failed' WHEN g % 100 < 96 THEN 'returned' WHEN g % 100 < 97 THEN 'cancelled'
                WHEN g % 100 < 98 THEN 'acknowledged' WHEN g % 100 < 99 THEN 'submitted' ELSE 'reserved' END)::transfer_state,
          now() - ((g % 2592000) || ' seconds')::interval, now() - ((g % 2592000) || ' seconds')::interval, 'bench', 1
-       FROM generate_series($2::int, $3::int) AS g`,
+       FROM generate_series($2::bigint, $3::bigint) AS g`,
       [acct.id, off + 1, Math.min(rows, off + chunk)],
     );
   }
