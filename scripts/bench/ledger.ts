@@ -11,13 +11,12 @@
 // Prints a table with PASS/MISS per target, writes bench-results/ledger-<timestamp>.json, runs
 // verifyLedger, and stops everything it started.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import pg from "pg";
-import { findFreePort, startEmbeddedPostgres, tempDataDir, type EmbeddedServer } from "../../server/db/embedded";
 import { applyMigrations } from "../../server/db/migrate";
 import { createDbHandles, type DbHandles } from "../../server/db/client";
 import { createServiceKey } from "../../server/admin/service-keys";
@@ -26,7 +25,7 @@ import { openAccount } from "../../server/ledger/testing";
 import { executeLedgerCommand, transfer } from "../../server/ledger/write-path";
 import { verifyLedger } from "../../server/ledger/verify";
 import type { LedgerItem } from "../../server/ledger/types";
-import { env } from "../../server/env";
+import { freshBenchDatabase } from "../lib/bench-database";
 
 interface Flags {
   duration: number;
@@ -193,33 +192,7 @@ async function main(): Promise<void> {
 
   try {
     // --- A fresh database. ------------------------------------------------------------------
-    let url: string;
-    let dbNote: string;
-    const external = env().DATABASE_URL;
-    if (external) {
-      const name = `bench_ledger_${Date.now().toString(36)}`;
-      const admin = new pg.Client({ connectionString: external });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE "${name}"`);
-      await admin.end();
-      const u = new URL(external);
-      u.pathname = `/${name}`;
-      url = u.toString();
-      dbNote = `fresh database ${name} on DATABASE_URL's server (its own durability settings)`;
-      cleanups.push(async () => {
-        const c = new pg.Client({ connectionString: external });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-        await c.end();
-      });
-    } else {
-      const dataDir = tempDataDir("bench-ledger");
-      const server: EmbeddedServer = await startEmbeddedPostgres({ dataDir, port: await findFreePort() });
-      cleanups.push(async () => rm(dataDir, { recursive: true, force: true }));
-      cleanups.push(async () => server.stop());
-      url = server.adminUrl;
-      dbNote = "embedded PostgreSQL in a temp folder, durable settings (fsync on, synchronous_commit on, as in production)";
-    }
+    const { url, note: dbNote } = await freshBenchDatabase("ledger", cleanups);
     console.log(`ledger benchmark: ${flags.clients} clients, ${flags.warmup} s warm-up + ${flags.duration} s per run`);
     console.log(`database: ${dbNote}`);
     console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);

@@ -15,13 +15,12 @@
 //       listTransfers for several filters, 30 times each: p50/p95, against a primary-key read as
 //       baseline.
 // Prints PASS/MISS per target and writes bench-results/transfers-<timestamp>.json.
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
-import pg from "pg";
-import { findFreePort, startEmbeddedPostgres, tempDataDir } from "../../server/db/embedded";
+import { findFreePort } from "../../server/db/embedded";
 import { applyMigrations } from "../../server/db/migrate";
 import { createDbHandles, type DbHandles } from "../../server/db/client";
 import { SYSTEM_ACTOR } from "../../server/auth/actor";
@@ -31,7 +30,7 @@ import { verifyLedger } from "../../server/ledger/verify";
 import { createTransfer } from "../../server/transfers/create";
 import { listTransfers, type TransferFilters } from "../../server/transfers/queries";
 import { stopSender } from "../../server/jobs/queues";
-import { env } from "../../server/env";
+import { freshBenchDatabase } from "../lib/bench-database";
 import { killHard, spawnSandbox, spawnWorker, startWebhookEndpoint } from "../lib/transfer-world";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -235,33 +234,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void cleanup().finally(() => process.exit(130)));
   try {
-    let url: string;
-    let dbNote: string;
-    const external = env().DATABASE_URL;
-    if (external) {
-      const name = `bench_transfers_${Date.now().toString(36)}`;
-      const admin = new pg.Client({ connectionString: external });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE "${name}"`);
-      await admin.end();
-      const u = new URL(external);
-      u.pathname = `/${name}`;
-      url = u.toString();
-      dbNote = `fresh database ${name} on DATABASE_URL's server`;
-      cleanups.push(async () => {
-        const c = new pg.Client({ connectionString: external });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-        await c.end();
-      });
-    } else {
-      const dataDir = tempDataDir("bench-transfers");
-      const server = await startEmbeddedPostgres({ dataDir, port: await findFreePort() });
-      cleanups.push(async () => rm(dataDir, { recursive: true, force: true }));
-      cleanups.push(async () => server.stop());
-      url = server.adminUrl;
-      dbNote = "embedded PostgreSQL in a temp folder, durable settings (fsync on, synchronous_commit on)";
-    }
+    const { url, note: dbNote } = await freshBenchDatabase("transfers", cleanups);
     console.log(`transfers benchmark: ${flags.rate}/s for ${flags.duration} s, ${flags.workers} worker process(es) × concurrency ${flags.concurrency}`);
     console.log(`database: ${dbNote}`);
     console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
