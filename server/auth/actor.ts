@@ -24,4 +24,9 @@ export function auditActorOf(actor: Actor): AuditActor {
     : { type: "service", id: actor.keyId, label: `service:${actor.name}` };
 }
 
+/** The audit view of whoever acts: a request's actor, or an AuditActor passed through as is. */
+export function toAuditActor(actor: Actor | AuditActor): AuditActor {
+  return "kind" in actor ? auditActorOf(actor) : actor;
+}
+
 export const SYSTEM_ACTOR: AuditActor = { type: "system", id: null, label: "system" };

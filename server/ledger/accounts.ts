@@ -11,7 +11,7 @@ import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
-import { auditActorOf, type Actor } from "../auth/actor";
+import { toAuditActor, type Actor } from "../auth/actor";
 import { AppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
 import { currencyExponent } from "../money/currencies";
@@ -54,9 +54,6 @@ export function normalSideOf(type: AccountType): NormalSide {
   return type === "asset" || type === "expense" ? "debit" : "credit";
 }
 
-function toAuditActor(actor: Actor | AuditActor): AuditActor {
-  return "kind" in actor ? auditActorOf(actor) : actor;
-}
 
 interface AccountRowDb {
   id: string;

@@ -24,7 +24,7 @@ import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
 import { auditAppendCall, type AuditActor, type AuditInput } from "../audit/audit-log";
-import { auditActorOf, type Actor } from "../auth/actor";
+import { toAuditActor, type Actor } from "../auth/actor";
 import { AppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
 import { decodeResult, encodeEntry, encodeHold, encodeResult, hashRequest, type StoredResult } from "./codec";
@@ -125,9 +125,6 @@ function pgConstraint(e: unknown): string | undefined {
   return typeof c === "string" ? c : undefined;
 }
 
-function toAuditActor(actor: Actor | AuditActor): AuditActor {
-  return "kind" in actor ? auditActorOf(actor) : actor;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto";
 import type { DbHandles } from "../db/client";
 import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
-import { auditActorOf, type Actor } from "../auth/actor";
+import { toAuditActor, type Actor } from "../auth/actor";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
 import { hashRequest } from "../ledger/codec";
@@ -46,9 +46,6 @@ export interface CreateTransferResult {
   isReplay: boolean;
 }
 
-function actorOf(actor: Actor | AuditActor): AuditActor {
-  return "kind" in actor ? auditActorOf(actor) : actor;
-}
 
 /** Checks the request's shape (pure). Errors: BAD_INPUT, UNKNOWN_CURRENCY, INVALID_AMOUNT. */
 export function validateCreateTransfer(input: CreateTransferInput): void {
@@ -111,17 +108,15 @@ export async function createTransfer(
     metadata: input.metadata ?? {},
   };
   const requestHash = hashRequest(request);
-  const who = actorOf(actor);
-  const existing = await findByKey(db, opts.idempotencyKey);
-  if (existing) return replayOrConflict(existing, requestHash, opts.idempotencyKey);
+  const who = toAuditActor(actor);
   await getRailPolicy(db, input.partner, input.rail);
   await ensurePartnerAccount(db, input.partner, input.currency);
   await prepareSender(db);
 
   return runTransaction(db.pool, async (client) => {
     const now = opts.now ?? new Date();
-    const again = await client.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
-    if (again.rows[0]) return replayOrConflict(again.rows[0], requestHash, opts.idempotencyKey);
+    const existing = await client.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
+    if (existing.rows[0]) return replayOrConflict(existing.rows[0], requestHash, opts.idempotencyKey);
     const acct = await client.query<{ currency: string; code: string; status: string }>(`SELECT currency, code, status FROM ledger_accounts WHERE id = $1`, [request.sourceAccountId]);
     const source = acct.rows[0];
     if (!source) throw new AppError("NOT_FOUND", `source account ${request.sourceAccountId} does not exist`, { details: { accountId: request.sourceAccountId } });
@@ -159,11 +154,6 @@ export async function createTransfer(
     await enqueue(db, QUEUES.transferAdvance, { transferId: id }, { client });
     return { transfer: reserved, isReplay: false };
   });
-}
-
-async function findByKey(db: Pick<DbHandles, "pool">, key: string): Promise<(TransferRowRaw & { request_hash: string }) | undefined> {
-  const res = await db.pool.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [key]);
-  return res.rows[0];
 }
 
 function replayOrConflict(row: TransferRowRaw & { request_hash: string }, requestHash: string, key: string): CreateTransferResult {

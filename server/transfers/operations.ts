@@ -16,7 +16,7 @@ import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
-import { auditActorOf, type Actor } from "../auth/actor";
+import { toAuditActor, type Actor } from "../auth/actor";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
 import { enqueue, prepareSender, QUEUES } from "../jobs/queues";
@@ -39,9 +39,6 @@ export interface OperationInput {
   now?: Date;
 }
 
-function who(actor: Actor | AuditActor): AuditActor {
-  return "kind" in actor ? auditActorOf(actor) : actor;
-}
 
 function checkInput(input: OperationInput): { id: string; reason: string } {
   const id = assertUuid(input.transferId, "transferId");
@@ -96,7 +93,7 @@ export async function cancelTransfer(db: Pick<DbHandles, "pool">, actor: Actor |
     if (await mayBeAtPartner(client, t, now)) {
       throw new AppError("CONFLICT", `transfer ${id} may already be at ${t.partner}; query the partner for its status before cancelling`, { details: { transferId: id } });
     }
-    return applyTransition(client, t, "cancelled", { cause: "operator.cancel", actor: who(actor), reason, detail: { idempotencyKey: input.idempotencyKey }, requestId: input.requestId }, now);
+    return applyTransition(client, t, "cancelled", { cause: "operator.cancel", actor: toAuditActor(actor), reason, detail: { idempotencyKey: input.idempotencyKey }, requestId: input.requestId }, now);
   });
 }
 
@@ -116,7 +113,7 @@ export async function markTransferFailed(db: Pick<DbHandles, "pool">, actor: Act
     if (await mayBeAtPartner(client, t, now)) {
       throw new AppError("CONFLICT", `transfer ${id} may already be at ${t.partner}; query the partner for its status first`, { details: { transferId: id } });
     }
-    return applyTransition(client, t, "failed", { cause: "operator.mark_failed", actor: who(actor), reason, detail: { idempotencyKey: input.idempotencyKey }, requestId: input.requestId }, now, { lastError: `marked failed: ${reason}` });
+    return applyTransition(client, t, "failed", { cause: "operator.mark_failed", actor: toAuditActor(actor), reason, detail: { idempotencyKey: input.idempotencyKey }, requestId: input.requestId }, now, { lastError: `marked failed: ${reason}` });
   });
 }
 
@@ -143,7 +140,7 @@ export async function forceTransferOutcomeInTransaction(
     client,
     t,
     input.outcome,
-    { cause: `approved.force_${input.outcome}`, actor: who(actor), reason, detail: { idempotencyKey: input.idempotencyKey, evidence, proposalId: input.proposalId }, requestId: input.requestId },
+    { cause: `approved.force_${input.outcome}`, actor: toAuditActor(actor), reason, detail: { idempotencyKey: input.idempotencyKey, evidence, proposalId: input.proposalId }, requestId: input.requestId },
     input.now ?? new Date(),
     input.outcome === "failed" ? { lastError: `forced failed on approved proposal ${input.proposalId}: ${reason}` } : { attentionReason: null },
   );
@@ -166,7 +163,7 @@ export async function retryTransfer(db: Pick<DbHandles, "pool">, actor: Actor | 
       const hint = cur.state === "submitted" || cur.state === "acknowledged" ? "it is already at the partner; query the partner instead" : "there is nothing to retry";
       throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${cur.state}; ${hint}`, { details: { transferId: id, state: cur.state } });
     }
-    await audit(client, who(actor), "transfer.retry", cur, reason, { idempotencyKey: input.idempotencyKey, attentionCleared: cur.attentionReason }, input.requestId, now);
+    await audit(client, toAuditActor(actor), "transfer.retry", cur, reason, { idempotencyKey: input.idempotencyKey, attentionCleared: cur.attentionReason }, input.requestId, now);
     const next = await patchTransfer(client, id, { nextAttemptAt: null, attentionReason: null });
     await enqueue(db, QUEUES.transferAdvance, { transferId: id, retry: input.idempotencyKey }, { client });
     return next;
@@ -215,7 +212,7 @@ export async function queryTransferAtPartner(
   const transfer = await runTransaction(db.pool, async (client) => {
     const cur = await lockTransfer(client, id);
     const now = input.now ?? new Date();
-    await audit(client, who(actor), "transfer.query_partner", cur, reason, { idempotencyKey: input.idempotencyKey, partnerStatus: status.kind === "ok" ? status.status : `unavailable: ${status.reason}` }, input.requestId, now);
+    await audit(client, toAuditActor(actor), "transfer.query_partner", cur, reason, { idempotencyKey: input.idempotencyKey, partnerStatus: status.kind === "ok" ? status.status : `unavailable: ${status.reason}` }, input.requestId, now);
     if (status.kind !== "ok") return cur;
     if (cur.state === "reserved") {
       const isInFlight = cur.leaseUntil !== null && cur.leaseUntil.getTime() > now.getTime();
@@ -227,7 +224,7 @@ export async function queryTransferAtPartner(
     if (status.status === "not_found") return patchTransfer(client, id, { attentionReason: `partner ${cur.partner} has no record of this ${cur.state} transfer` });
     let next = cur;
     for (const s of forwardPath(cur.state, status.status) ?? []) {
-      next = await applyTransition(client, next, s, { cause: "operator.query_partner", actor: who(actor), reason, detail: { partnerStatus: status.status }, requestId: input.requestId }, now, { partnerRef: status.partnerRef });
+      next = await applyTransition(client, next, s, { cause: "operator.query_partner", actor: toAuditActor(actor), reason, detail: { partnerStatus: status.status }, requestId: input.requestId }, now, { partnerRef: status.partnerRef });
     }
     return next;
   });

@@ -14,7 +14,7 @@ import type { DbHandles } from "../db/client";
 import { runTransaction } from "../db/transaction";
 import type { AuditActor } from "../audit/audit-log";
 import type { PartnerEvent } from "../partners/types";
-import { forwardPath, isTerminal, progressOf, type TransferState } from "./state-machine";
+import { forwardPath, isTerminal, type TransferState } from "./state-machine";
 import { applyTransition, lockTransfer, patchTransfer } from "./transition";
 
 export type PartnerEventEffect = "applied" | "duplicate_state" | "ignored_backwards" | "ignored_terminal" | "unknown_transfer";
@@ -53,7 +53,7 @@ export async function applyPartnerEvent(db: Pick<DbHandles, "pool">, e: PartnerE
         }
         return result("ignored_terminal");
       }
-      if (progressOf(target) >= 0 && progressOf(target) < progressOf(from)) return result("ignored_backwards");
+      // Behind the current state (a late acknowledgement), or nothing it could move forward.
       return result("ignored_backwards");
     }
     let cur = t;

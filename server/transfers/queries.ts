@@ -5,7 +5,7 @@
  * Invariants kept:
  * - Every list is bounded (TRANSFER_PAGE_MAX) and paged by keyset on (sort value, id), never
  *   OFFSET, so a page costs the same at row 10 and row 1,000,000.
- * - "Stuck" has one definition, in SQL (STUCK_SQL): an active transfer older in its state than its
+ * - "Stuck" has one definition, in SQL (stuckSql): an active transfer older in its state than its
  *   rail's budget, or one waiting for an operator.
  */
 import type { DbHandles } from "../db/client";
@@ -52,14 +52,28 @@ export interface TransferPage {
   nextCursor: string | null;
 }
 
-/** Seconds the transfer has spent over its state's budget (> 0 means over), per rail policy. */
-const OVER_BUDGET_SQL = `(EXTRACT(EPOCH FROM ($NOW::timestamptz - t.state_changed_at)) - (
+/**
+ * Seconds transfer `t` has spent over its state's budget (> 0 means over), per rail policy, at
+ * the SQL expression `now` (a parameter such as "$1", or "now()").
+ */
+function overBudgetSql(now: string): string {
+  return `(EXTRACT(EPOCH FROM (${now}::timestamptz - t.state_changed_at)) - (
   SELECT CASE t.state WHEN 'created' THEN rp.budget_created_seconds WHEN 'reserved' THEN rp.budget_reserved_seconds
                       WHEN 'submitted' THEN rp.budget_submitted_seconds WHEN 'acknowledged' THEN rp.budget_acknowledged_seconds END
     FROM rail_policies rp WHERE rp.partner = t.partner AND rp.rail = t.rail))`;
+}
 
 const ACTIVE_SQL = `t.state IN (${ACTIVE_STATES.map((s) => `'${s}'`).join(", ")})`;
-export const STUCK_SQL = `(${ACTIVE_SQL} AND (t.attention_reason IS NOT NULL OR ${OVER_BUDGET_SQL} > 0))`;
+
+/** Whether transfer `t` is stuck at the SQL expression `now`: the one definition of stuck. */
+export function stuckSql(now: string): string {
+  return `(${ACTIVE_SQL} AND (t.attention_reason IS NOT NULL OR ${overBudgetSql(now)} > 0))`;
+}
+
+/** Seconds past the budget for a stuck transfer (0 when it waits for an operator), else NULL. */
+function stuckForSql(now: string): string {
+  return `CASE WHEN ${stuckSql(now)} THEN GREATEST(0, COALESCE(${overBudgetSql(now)}, 0))::float8 END`;
+}
 
 interface Cursor {
   v: string;
@@ -116,8 +130,8 @@ export async function listTransfers(
   if (filters.createdFrom) where.push(`t.created_at >= ${p(filters.createdFrom)}`);
   if (filters.createdTo) where.push(`t.created_at < ${p(filters.createdTo)}`);
   if (filters.sourceAccountId) where.push(`t.source_account_id = ${p(assertUuid(filters.sourceAccountId, "sourceAccountId"))}`);
-  if (filters.isStuck === true) where.push(STUCK_SQL);
-  if (filters.isStuck === false) where.push(`NOT ${STUCK_SQL}`);
+  if (filters.isStuck === true) where.push(stuckSql("$1"));
+  if (filters.isStuck === false) where.push(`NOT ${stuckSql("$1")}`);
   if (filters.needsAttention === true) where.push(`(${ACTIVE_SQL} AND t.attention_reason IS NOT NULL)`);
   const q = filters.q?.trim();
   if (q) {
@@ -136,10 +150,10 @@ export async function listTransfers(
     where.push(`(${col}, t.id) ${isDesc ? "<" : ">"} (${v}, ${p(c.id)}::uuid)`);
   }
   const dir = isDesc ? "DESC" : "ASC";
-  const sql = `SELECT ${TRANSFER_COLUMNS}, CASE WHEN ${STUCK_SQL} THEN GREATEST(0, COALESCE(${OVER_BUDGET_SQL}, 0))::float8 END AS stuck_for
+  const sql = `SELECT ${TRANSFER_COLUMNS}, ${stuckForSql("$1")} AS stuck_for
     FROM transfers t ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
     ORDER BY ${col} ${dir}, t.id ${dir} LIMIT ${p(limit + 1)}`;
-  const res = await db.pool.query<TransferRowRaw & { stuck_for: number | null }>(sql.replaceAll("$NOW", "$1"), params);
+  const res = await db.pool.query<TransferRowRaw & { stuck_for: number | null }>(sql, params);
   const rows = res.rows.slice(0, limit);
   const items = rows.map((r) => withStuck(rowToTransfer(r), r.stuck_for));
   const last = rows[rows.length - 1];
@@ -164,7 +178,7 @@ export interface StuckSummary {
 export async function summarizeStuck(db: Pick<DbHandles, "pool">, now = new Date()): Promise<StuckSummary> {
   const res = await db.pool.query<{ state: string; n: string; attention: string }>(
     `SELECT t.state, count(*)::text AS n, count(*) FILTER (WHERE t.attention_reason IS NOT NULL)::text AS attention
-       FROM transfers t WHERE ${STUCK_SQL.replaceAll("$NOW", "$1")} GROUP BY t.state`,
+       FROM transfers t WHERE ${stuckSql("$1")} GROUP BY t.state`,
     [now],
   );
   const byState: Record<string, number> = {};
@@ -208,8 +222,8 @@ export interface TransferDetail {
 export async function getTransferDetail(db: DbHandles, transferId: string, now = new Date()): Promise<TransferDetail> {
   const id = assertUuid(transferId, "transferId");
   const res = await db.pool.query<TransferRowRaw & { stuck_for: number | null; code: string; name: string }>(
-    `SELECT ${TRANSFER_COLUMNS}, a.code, a.name, CASE WHEN ${STUCK_SQL} THEN GREATEST(0, COALESCE(${OVER_BUDGET_SQL}, 0))::float8 END AS stuck_for
-       FROM transfers t JOIN ledger_accounts a ON a.id = t.source_account_id WHERE t.id = $2`.replaceAll("$NOW", "$1"),
+    `SELECT ${TRANSFER_COLUMNS}, a.code, a.name, ${stuckForSql("$1")} AS stuck_for
+       FROM transfers t JOIN ledger_accounts a ON a.id = t.source_account_id WHERE t.id = $2`,
     [now, id],
   );
   const row = res.rows[0];

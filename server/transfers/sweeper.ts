@@ -7,7 +7,7 @@ import type { DbHandles } from "../db/client";
 import { enqueue, QUEUES } from "../jobs/queues";
 import { componentLogger } from "../observability/logger";
 import { pollPartnerStatus, type OrchestratorDeps } from "./orchestrator";
-import { STUCK_SQL } from "./queries";
+import { stuckSql } from "./queries";
 
 const log = componentLogger("transfers");
 /** Transfers over budget in submitted/acknowledged whose partner is asked per sweep, at most. */
@@ -40,7 +40,7 @@ export async function sweepTransfers(db: Pick<DbHandles, "pool">, now = new Date
 export async function pollOverdueTransfers(db: Pick<DbHandles, "pool">, deps: OrchestratorDeps, now = new Date()): Promise<{ polled: number; moved: number }> {
   const res = await db.pool.query<{ id: string; state: string }>(
     `SELECT t.id, t.state FROM transfers t
-      WHERE t.state IN ('submitted', 'acknowledged') AND ${STUCK_SQL.replaceAll("$NOW", "$1")}
+      WHERE t.state IN ('submitted', 'acknowledged') AND ${stuckSql("$1")}
         AND NOT EXISTS (SELECT 1 FROM partner_requests q WHERE q.transfer_id = t.id AND q.kind = 'query' AND q.started_at > $1::timestamptz - make_interval(secs => $2))
       ORDER BY t.state_changed_at LIMIT $3`,
     [now, POLL_INTERVAL_SECONDS, POLL_LIMIT],

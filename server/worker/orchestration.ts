@@ -61,15 +61,10 @@ export async function startOrchestration(opts: OrchestrationOptions): Promise<{ 
   );
 
   const processWebhooks = opts.processWebhooks ?? processStoredWebhooks;
-  {
-    const process = processWebhooks;
-    await boss.work(QUEUES.webhookApply, { batchSize: 16, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 }, async () => {
-      // The job says "there is work"; drain whatever is pending, in arrival order.
-      while ((await process(db, 100)) > 0) {
-        // keep draining
-      }
-    });
-  }
+  await boss.work(QUEUES.webhookApply, { batchSize: 16, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 }, async () => {
+    // The job says "there is work": drain whatever is pending, in arrival order.
+    while ((await processWebhooks(db, 100)) > 0);
+  });
 
   let isStopped = false;
   let timer: NodeJS.Timeout | undefined;

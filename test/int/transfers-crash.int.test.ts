@@ -15,7 +15,7 @@ import { stopSender } from "../../server/jobs/queues";
 import { updateRailConfig } from "../../server/sandbox/bank";
 import type { SandboxHandle } from "../../server/sandbox/server";
 import { SYSTEM_ACTOR } from "../../server/auth/actor";
-import { STUCK_SQL } from "../../server/transfers/queries";
+import { stuckSql } from "../../server/transfers/queries";
 
 const TRANSFERS = 500;
 const MIN_KILLS = 10;
@@ -117,7 +117,7 @@ describe("transfers survive SIGKILL of the worker", () => {
     while (Date.now() < deadline) {
       const res = await db.pool.query<{ open: string; unflagged: string }>(
         `SELECT count(*) FILTER (WHERE t.state IN ('created', 'reserved') AND t.attention_reason IS NULL)::text AS open,
-                count(*) FILTER (WHERE t.state NOT IN ('settled', 'failed', 'returned', 'cancelled') AND NOT ${STUCK_SQL.replaceAll("$NOW", "now()")})::text AS unflagged
+                count(*) FILTER (WHERE t.state NOT IN ('settled', 'failed', 'returned', 'cancelled') AND NOT ${stuckSql("now()")})::text AS unflagged
            FROM transfers t`,
       );
       open = Number(res.rows[0]!.open);
