@@ -8,7 +8,11 @@ import pg from "pg";
 import { findFreePort, startEmbeddedPostgres, tempDataDir } from "../../server/db/embedded";
 import { env } from "../../server/env";
 
-export async function freshBenchDatabase(label: string, cleanups: (() => Promise<void>)[]): Promise<{ url: string; note: string }> {
+export async function freshBenchDatabase(
+  label: string,
+  cleanups: (() => Promise<void>)[],
+  opts: { settings?: readonly string[] } = {},
+): Promise<{ url: string; note: string }> {
   const external = env().DATABASE_URL;
   if (external) {
     const name = `bench_${label}_${Date.now().toString(36)}`;
@@ -27,7 +31,7 @@ export async function freshBenchDatabase(label: string, cleanups: (() => Promise
     return { url: u.toString(), note: `fresh database ${name} on DATABASE_URL's server (its own durability settings)` };
   }
   const dataDir = tempDataDir(`bench-${label}`);
-  const server = await startEmbeddedPostgres({ dataDir, port: await findFreePort() });
+  const server = await startEmbeddedPostgres({ dataDir, port: await findFreePort(), settings: opts.settings });
   cleanups.push(async () => rm(dataDir, { recursive: true, force: true }));
   cleanups.push(async () => server.stop());
   return { url: server.adminUrl, note: "embedded PostgreSQL in a temp folder, durable settings (fsync on, synchronous_commit on, as in production)" };

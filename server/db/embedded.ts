@@ -26,6 +26,8 @@ export interface EmbeddedOptions {
   port: number;
   /** Trade durability for speed (tests only): fsync off, no synchronous commit. */
   isEphemeral?: boolean;
+  /** Extra `-c name=value` server settings (benchmarks: `shared_preload_libraries=pg_stat_statements`). */
+  settings?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -172,6 +174,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     "-c", "max_locks_per_transaction=256",
   ];
   if (opts.isEphemeral) flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
+  for (const setting of opts.settings ?? []) flags.push("-c", setting);
   const pg = new EmbeddedPostgres({
     databaseDir: pgData,
     port: opts.port,

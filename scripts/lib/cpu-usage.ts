@@ -1,0 +1,44 @@
+/**
+ * CPU time used by the processes of a benchmark run, read from /proc (Linux only), grouped by
+ * role: this process, each named child script, PostgreSQL backends, and everything else on the
+ * machine. Take a snapshot before and after a phase and subtract.
+ */
+import { readdir, readFile } from "node:fs/promises";
+
+const TICKS_PER_SECOND = 100;
+
+export type CpuSnapshot = Map<string, number>;
+
+/** Names a process by its command line; `roles` maps a command-line fragment to a role name. */
+async function roleOf(pid: string, roles: readonly [string, string][]): Promise<string> {
+  if (pid === String(process.pid)) return "bench";
+  const cmdline = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).replaceAll("\u0000", " ");
+  for (const [fragment, role] of roles) if (cmdline.includes(fragment)) return role;
+  if (cmdline.startsWith("postgres") || cmdline.includes("/bin/postgres")) return "postgres";
+  return "other";
+}
+
+/** CPU seconds (user + system) per role, summed over live processes. Null where /proc is missing. */
+export async function cpuSnapshot(roles: readonly [string, string][]): Promise<CpuSnapshot | null> {
+  const pids = await readdir("/proc").catch(() => null);
+  if (!pids) return null;
+  const out: CpuSnapshot = new Map();
+  for (const pid of pids) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+    if (!stat) continue;
+    // Fields after the command name (which may hold spaces) start at state, field 3.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const role = await roleOf(pid, roles);
+    out.set(role, (out.get(role) ?? 0) + ticks / TICKS_PER_SECOND);
+  }
+  return out;
+}
+
+/** CPU seconds per role between two snapshots (processes that ended in between are missed). */
+export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [role, seconds] of after) out[role] = Math.max(0, seconds - (before.get(role) ?? 0));
+  return out;
+}
