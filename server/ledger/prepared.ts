@@ -20,7 +20,7 @@ export function statementName(text: string): string {
   return name;
 }
 
-export function preparedQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(client: pg.ClientBase, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+export function preparedQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(client: pg.ClientBase | pg.Pool, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
   return client.query<R>({ name: statementName(text), text, values });
 }
 

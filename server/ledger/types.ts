@@ -66,7 +66,12 @@ export type LedgerItem =
   | { type: "expire_hold"; holdId: string }
   | { type: "reverse_entry"; entryId: string; description?: string; effectiveAt?: Date };
 
-export type LedgerCommand = LedgerItem | { type: "batch"; items: LedgerItem[] };
+/**
+ * A batch applies its items atomically. Each item's entry or hold is keyed `<batch key>#<index>`,
+ * or by `itemKeys[index]` when given (internal callers that batch independent operations, such as
+ * transfers settling many holds at once, keep each operation's own key).
+ */
+export type LedgerCommand = LedgerItem | { type: "batch"; items: LedgerItem[]; itemKeys?: string[] };
 
 export type LedgerCommandType = LedgerCommand["type"];
 

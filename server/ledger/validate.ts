@@ -153,6 +153,11 @@ export function validateCommand(command: LedgerCommand): void {
   if (command.type === "batch") {
     if (!Array.isArray(command.items) || command.items.length === 0) throw bad("a batch needs at least one item");
     if (command.items.length > MAX_BATCH_ITEMS) throw bad(`a batch has at most ${MAX_BATCH_ITEMS} items, got ${command.items.length}`);
+    if (command.itemKeys !== undefined) {
+      if (!Array.isArray(command.itemKeys) || command.itemKeys.length !== command.items.length) throw bad("itemKeys must have one key per batch item");
+      command.itemKeys.forEach((k) => assertIdempotencyKey(k));
+      if (new Set(command.itemKeys).size !== command.itemKeys.length) throw bad("itemKeys must be distinct");
+    }
     command.items.forEach((item, i) => {
       if ((item as { type?: string })?.type === "batch") throw itemError(command, i, bad("batches cannot be nested"));
       try {

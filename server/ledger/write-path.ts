@@ -386,7 +386,7 @@ async function applyCommand(
   const now = opts.now ?? new Date();
   const items = itemsOf(command);
   const isBatch = command.type === "batch";
-  const keyOf = (i: number) => (isBatch ? `${opts.idempotencyKey}#${i}` : opts.idempotencyKey);
+  const keyOf = (i: number) => (isBatch ? (command.itemKeys?.[i] ?? `${opts.idempotencyKey}#${i}`) : opts.idempotencyKey);
   const fail = (i: number, e: AppError): never => {
     throw itemError(command, i, e);
   };
