@@ -85,8 +85,8 @@ const envSchema = z
     LEDGER_GROUP_COMMIT_MAX: intString(1, 1000).default(64),
     /** Port the worker serves /metrics and /health on (0 disables). */
     WORKER_METRICS_PORT: intString(0, 65535).default(9465),
-    /** Transfer-advance jobs each worker process runs at once (each fetches up to 8 jobs). */
-    WORKER_TRANSFER_CONCURRENCY: intString(1, 64).default(4),
+    /** Batches of transfer-advance jobs each worker process runs at once (each batch up to 32 jobs, submitted concurrently). */
+    WORKER_TRANSFER_CONCURRENCY: intString(1, 64).default(2),
     /** Partner sandbox (server/sandbox): the port its process listens on (127.0.0.1). */
     SANDBOX_PORT: intString(1, 65535).default(4010),
     /** Where the sandbox adapter reaches the sandbox; default http://127.0.0.1:SANDBOX_PORT. */

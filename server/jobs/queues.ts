@@ -100,3 +100,46 @@ export async function stopSender(pool: pg.Pool): Promise<void> {
   const boss = await p.catch(() => null);
   await boss?.stop({ graceful: false, close: false }).catch(() => {});
 }
+
+const signals = new WeakMap<pg.Pool, Map<QueueName, () => void>>();
+
+/** How long a signal waits to gather more of its kind before it is sent. */
+export const SIGNAL_DELAY_MS = 5;
+
+/**
+ * Tells a queue's workers "there is work" without a job per event: calls within SIGNAL_DELAY_MS
+ * of each other, or while a send is in flight, become one job (sent after the one in flight).
+ * For queues whose handler drains everything pending (webhook-apply), so a burst of events costs
+ * one job. Never throws: a failed send is logged and the worker's periodic sweep picks the work up.
+ */
+export function signalQueue(db: Pick<DbHandles, "pool">, queue: QueueName): void {
+  let byQueue = signals.get(db.pool);
+  if (!byQueue) signals.set(db.pool, (byQueue = new Map()));
+  let signal = byQueue.get(queue);
+  if (!signal) {
+    let timer: NodeJS.Timeout | null = null;
+    let isSending = false;
+    let isWanted = false;
+    const send = async () => {
+      timer = null;
+      isSending = true;
+      try {
+        await enqueue(db, queue, {});
+      } catch (e) {
+        log.warn({ queue, err: (e as Error).message }, "could not signal the queue; the periodic sweep will pick the work up");
+      } finally {
+        isSending = false;
+        if (isWanted) {
+          isWanted = false;
+          schedule();
+        }
+      }
+    };
+    const schedule = () => {
+      if (isSending) isWanted = true;
+      else timer ??= setTimeout(() => void send(), SIGNAL_DELAY_MS);
+    };
+    byQueue.set(queue, (signal = schedule));
+  }
+  signal();
+}

@@ -21,7 +21,9 @@ export const REQUEST_TIMEOUT_MS = 5_000;
 export const BACKOFF_BASE_MS = 500;
 export const BACKOFF_MAX_MS = 60_000;
 export const CLAIM_BATCH = 200;
-export const SEND_CONCURRENCY = 16;
+export const SEND_CONCURRENCY = 64;
+/** Delivery outcomes written per statement. */
+export const RECORD_GROUP = 32;
 const LEASE_MS = REQUEST_TIMEOUT_MS * 4;
 
 export interface SenderConfig {
@@ -103,34 +105,42 @@ export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date
     lanes.set(d.payment_id, lane);
   }
   const queue = [...lanes.values()];
-  const finish = async (d: Claimed, outcome: { httpStatus: number | null; error: string | null }) => {
-    const at = new Date();
-    if (outcome.error === null) {
-      result.delivered++;
-      await cfg.pool.query(
-        `UPDATE sandbox_webhook_deliveries SET status = 'delivered', delivered_at = $2, last_http_status = $3, last_error = NULL, locked_until = NULL WHERE id = $1`,
-        [d.id, at, outcome.httpStatus],
-      );
-    } else if (d.attempts >= MAX_DELIVERY_ATTEMPTS) {
-      result.abandoned++;
-      await cfg.pool.query(`UPDATE sandbox_webhook_deliveries SET status = 'abandoned', last_http_status = $2, last_error = $3, locked_until = NULL WHERE id = $1`, [
-        d.id,
-        outcome.httpStatus,
-        outcome.error,
-      ]);
-    } else {
+  // Outcomes are recorded in groups (one statement per RECORD_GROUP copies, and the rest at the
+  // end), not one statement per copy; a group is written as soon as it is full, so a slow target
+  // cannot hold finished copies past their lease.
+  let done: { d: Claimed; outcome: { httpStatus: number | null; error: string | null }; at: Date }[] = [];
+  const record = async () => {
+    const group = done;
+    done = [];
+    if (group.length === 0) return;
+    const rows = group.map(({ d, outcome, at }) => {
+      if (outcome.error === null) {
+        result.delivered++;
+        return { id: d.id, status: "delivered", deliveredAt: at, nextAttemptAt: null, httpStatus: outcome.httpStatus, error: null };
+      }
+      if (d.attempts >= MAX_DELIVERY_ATTEMPTS) {
+        result.abandoned++;
+        return { id: d.id, status: "abandoned", deliveredAt: null, nextAttemptAt: null, httpStatus: outcome.httpStatus, error: outcome.error };
+      }
       result.failed++;
-      await cfg.pool.query(
-        `UPDATE sandbox_webhook_deliveries SET next_attempt_at = $2, last_http_status = $3, last_error = $4, locked_until = NULL WHERE id = $1`,
-        [d.id, new Date(at.getTime() + backoffMs(d.attempts, Math.random())), outcome.httpStatus, outcome.error.slice(0, 500)],
-      );
-    }
+      const retryAt = new Date(at.getTime() + backoffMs(d.attempts, Math.random()));
+      return { id: d.id, status: "pending", deliveredAt: null, nextAttemptAt: retryAt, httpStatus: outcome.httpStatus, error: outcome.error.slice(0, 500) };
+    });
+    await cfg.pool.query(
+      `UPDATE sandbox_webhook_deliveries d SET status = u.status, delivered_at = COALESCE(u.delivered_at, d.delivered_at),
+              next_attempt_at = COALESCE(u.next_attempt_at, d.next_attempt_at), last_http_status = u.http_status, last_error = u.error, locked_until = NULL
+         FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[]) AS u(id, status, delivered_at, next_attempt_at, http_status, error)
+        WHERE d.id = u.id`,
+      [rows.map((r) => r.id), rows.map((r) => r.status), rows.map((r) => r.deliveredAt), rows.map((r) => r.nextAttemptAt), rows.map((r) => r.httpStatus), rows.map((r) => r.error)],
+    );
   };
   const worker = async () => {
     for (let lane = queue.shift(); lane; lane = queue.shift()) {
-      for (const d of lane) await finish(d, await sendOne(cfg, d));
+      for (const d of lane) done.push({ d, outcome: await sendOne(cfg, d), at: new Date() });
+      if (done.length >= RECORD_GROUP) await record();
     }
   };
   await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, queue.length) }, worker));
+  await record();
   return result;
 }

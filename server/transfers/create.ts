@@ -24,6 +24,7 @@ import { enqueue, prepareSender, QUEUES } from "../jobs/queues";
 import { applyTransition, partnerAccountCode } from "./transition";
 import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, type TransferRowRaw } from "./types";
 import { getRailPolicy } from "./rail-policies";
+import { preparedQuery } from "../ledger/prepared";
 
 export const MAX_REFERENCE_LENGTH = 140;
 export const MAX_COUNTERPARTY_LENGTH = 140;
@@ -115,30 +116,36 @@ export async function createTransfer(
 
   return runTransaction(db.pool, async (client) => {
     const now = opts.now ?? new Date();
-    const existing = await client.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
-    if (existing.rows[0]) return replayOrConflict(existing.rows[0], requestHash, opts.idempotencyKey);
-    const acct = await client.query<{ currency: string; code: string; status: string }>(`SELECT currency, code, status FROM ledger_accounts WHERE id = $1`, [request.sourceAccountId]);
-    const source = acct.rows[0];
-    if (!source) throw new AppError("NOT_FOUND", `source account ${request.sourceAccountId} does not exist`, { details: { accountId: request.sourceAccountId } });
-    if (source.currency.trim() !== input.currency) {
+    const id = randomUUID();
+    // The usual case in one statement: the source account exists in this currency and the key is
+    // new, so the transfer and its first event are written. Otherwise nothing is written and the
+    // checks below say why, in the documented order.
+    const inserted = await preparedQuery<TransferRowRaw>(
+      client,
+      `WITH ins AS (
+         INSERT INTO transfers AS t (id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor,
+                currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by)
+         SELECT $1, $2, $3, a.id, $5, $6, $7, $8, $9, $10, $11, $12, 'created', $13, $13, $14
+           FROM ledger_accounts a WHERE a.id = $4 AND a.currency = $8
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING ${TRANSFER_COLUMNS}),
+       ev AS (
+         INSERT INTO transfer_events (transfer_id, from_state, to_state, cause, actor_type, actor_id, actor_label, created_at)
+         SELECT ins.id, NULL, 'created', 'create', $15, $16, $14, $13 FROM ins)
+       SELECT * FROM ins`,
+      [id, opts.idempotencyKey, requestHash, request.sourceAccountId, request.counterpartyName, request.counterpartyAccount, request.amountMinor,
+        input.currency, input.rail, input.partner, request.reference, JSON.stringify(request.metadata), now, who.label, who.type, who.id],
+    );
+    if (!inserted.rows[0]) {
+      const existing = await client.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
+      if (existing.rows[0]) return replayOrConflict(existing.rows[0], requestHash, opts.idempotencyKey);
+      const source = (await client.query<{ currency: string; code: string }>(`SELECT currency, code FROM ledger_accounts WHERE id = $1`, [request.sourceAccountId])).rows[0];
+      if (!source) throw new AppError("NOT_FOUND", `source account ${request.sourceAccountId} does not exist`, { details: { accountId: request.sourceAccountId } });
       throw new AppError("CURRENCY_MISMATCH", `transfer in ${input.currency} from account ${source.code} which holds ${source.currency.trim()}`, {
         details: { accountId: request.sourceAccountId, accountCurrency: source.currency.trim(), currency: input.currency },
       });
     }
-    const id = randomUUID();
-    const inserted = await client.query<TransferRowRaw>(
-      `INSERT INTO transfers AS t (id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor,
-              currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'created', $13, $13, $14) RETURNING ${TRANSFER_COLUMNS}`,
-      [id, opts.idempotencyKey, requestHash, request.sourceAccountId, request.counterpartyName, request.counterpartyAccount, request.amountMinor,
-        input.currency, input.rail, input.partner, request.reference, JSON.stringify(request.metadata), now, who.label],
-    );
-    const created = rowToTransfer(inserted.rows[0]!);
-    await client.query(
-      `INSERT INTO transfer_events (transfer_id, from_state, to_state, cause, actor_type, actor_id, actor_label, created_at)
-       VALUES ($1, NULL, 'created', 'create', $2, $3, $4, $5)`,
-      [id, who.type, who.id, who.label, now],
-    );
+    const created = rowToTransfer(inserted.rows[0]);
     if (who.type !== "system") {
       await appendAudit(pgRunner(client), {
         actor: who,
@@ -150,8 +157,10 @@ export async function createTransfer(
         at: now,
       });
     }
-    const reserved = await applyTransition(client, created, "reserved", { cause: "reserve", actor: { type: "system", id: null, label: "transfers" }, requestId: opts.requestId }, now);
+    // The job first: the hold's balance rows stay locked from the reserve to the commit, so the
+    // reserve is the last statement before it.
     await enqueue(db, QUEUES.transferAdvance, { transferId: id }, { client });
+    const reserved = await applyTransition(client, created, "reserved", { cause: "reserve", actor: { type: "system", id: null, label: "transfers" }, requestId: opts.requestId }, now);
     return { transfer: reserved, isReplay: false };
   });
 }

@@ -23,7 +23,8 @@ import { enqueue, prepareSender, QUEUES } from "../jobs/queues";
 import { componentLogger } from "../observability/logger";
 import type { PartnerAdapter, StatusOutcome, SubmitOutcome } from "../partners/types";
 import { forwardPath, type TransferState } from "./state-machine";
-import { applyTransition, lockTransfer, patchTransfer, type TransitionCause } from "./transition";
+import { applyTransition, applyTransitions, lockTransfer, patchTransfer, type TransitionCause, type TransitionRequest } from "./transition";
+import { preparedQuery } from "../ledger/prepared";
 import { backoffMs, getRailPolicy, type RailPolicy } from "./rail-policies";
 import { rowToTransfer, TRANSFER_COLUMNS, type Transfer, type TransferRowRaw } from "./types";
 
@@ -45,9 +46,13 @@ export type AdvanceOutcome =
   | { action: "failed"; reason: string }
   | { action: "needs_attention"; reason: string };
 
+async function loadMany(db: Pick<DbHandles, "pool">, transferIds: readonly string[]): Promise<Map<string, Transfer>> {
+  const res = await db.pool.query<TransferRowRaw>(`SELECT ${TRANSFER_COLUMNS} FROM transfers t WHERE t.id = ANY($1::uuid[])`, [transferIds]);
+  return new Map(res.rows.map((r) => [r.id, rowToTransfer(r)]));
+}
+
 async function load(db: Pick<DbHandles, "pool">, transferId: string): Promise<Transfer | null> {
-  const res = await db.pool.query<TransferRowRaw>(`SELECT ${TRANSFER_COLUMNS} FROM transfers t WHERE t.id = $1`, [transferId]);
-  return res.rows[0] ? rowToTransfer(res.rows[0]) : null;
+  return (await loadMany(db, [transferId])).get(transferId) ?? null;
 }
 
 const cause = (name: string, extra: Partial<TransitionCause> = {}): TransitionCause => ({ cause: name, actor: WORKER_ACTOR, ...extra });
@@ -57,25 +62,47 @@ const cause = (name: string, extra: Partial<TransitionCause> = {}): TransitionCa
  * Errors: DB_UNAVAILABLE (the job is retried by pg-boss); partner problems never throw.
  */
 export async function advanceTransfer(db: Pick<DbHandles, "pool">, transferId: string, deps: OrchestratorDeps): Promise<AdvanceOutcome> {
+  return (await advanceTransfers(db, [transferId], deps))[0]!;
+}
+
+/**
+ * Takes one step for each of many transfers (a batch of jobs): reserves those still created, then
+ * claims every transfer due for submission in one statement, calls the partners concurrently and
+ * records all their answers and the transitions they lead to in one transaction. Returns one
+ * outcome per id, in order (the same id twice gets the same outcome). Safe to call any number of
+ * times; a batch whose decision cannot commit is decided again transfer by transfer, so one
+ * transfer's problem never holds the others back.
+ * Errors: DB_UNAVAILABLE (the job is retried by pg-boss); partner problems never throw.
+ */
+export async function advanceTransfers(db: Pick<DbHandles, "pool">, transferIds: readonly string[], deps: OrchestratorDeps): Promise<AdvanceOutcome[]> {
   const now = deps.now ?? (() => new Date());
   await prepareSender(db);
-  let t = await load(db, transferId);
-  if (!t) return { action: "none", state: "failed" };
-  if (t.state === "created") {
-    t = await runTransaction(db.pool, async (client) => {
-      const locked = await lockTransfer(client, transferId);
-      if (locked.state !== "created") return locked;
-      return reserveOrFail(client, locked, now());
-    });
+  const ids = [...new Set(transferIds)];
+  const found = await loadMany(db, ids);
+  const outcomes = new Map<string, AdvanceOutcome>();
+  const due: { t: Transfer; policy: RailPolicy }[] = [];
+  for (const id of ids) {
+    let t = found.get(id);
+    if (!t) {
+      outcomes.set(id, { action: "none", state: "failed" });
+      continue;
+    }
+    if (t.state === "created") {
+      t = await runTransaction(db.pool, async (client) => {
+        const locked = await lockTransfer(client, id);
+        if (locked.state !== "created") return locked;
+        return reserveOrFail(client, locked, now());
+      });
+    }
+    if (t.state !== "reserved") outcomes.set(id, { action: "none", state: t.state });
+    else if (t.attentionReason) outcomes.set(id, { action: "needs_attention", reason: t.attentionReason });
+    else if (t.nextAttemptAt && t.nextAttemptAt.getTime() > now().getTime()) {
+      await enqueue(db, QUEUES.transferAdvance, { transferId: id }, { startAfter: t.nextAttemptAt });
+      outcomes.set(id, { action: "waiting", until: t.nextAttemptAt });
+    } else due.push({ t, policy: await getRailPolicy(db, t.partner, t.rail) });
   }
-  if (t.state !== "reserved") return { action: "none", state: t.state };
-  if (t.attentionReason) return { action: "needs_attention", reason: t.attentionReason };
-  if (t.nextAttemptAt && t.nextAttemptAt.getTime() > now().getTime()) {
-    await enqueue(db, QUEUES.transferAdvance, { transferId }, { startAfter: t.nextAttemptAt });
-    return { action: "waiting", until: t.nextAttemptAt };
-  }
-  const policy = await getRailPolicy(db, t.partner, t.rail);
-  return submit(db, t, policy, deps, now);
+  if (due.length > 0) for (const [id, o] of await submitMany(db, due, deps, now)) outcomes.set(id, o);
+  return transferIds.map((id) => outcomes.get(id)!);
 }
 
 async function reserveOrFail(client: pg.PoolClient, t: Transfer, now: Date): Promise<Transfer> {
@@ -89,10 +116,18 @@ async function reserveOrFail(client: pg.PoolClient, t: Transfer, now: Date): Pro
   }
 }
 
-/** Claims the lease and counts the attempt in one statement; null when another worker holds it. */
-async function claim(db: Pick<DbHandles, "pool">, t: Transfer, policy: RailPolicy, now: Date): Promise<{ attempt: number; requestId: string } | null> {
-  const leaseUntil = new Date(now.getTime() + policy.submitTimeoutMs + 10_000);
-  const request = {
+interface Claim {
+  attempt: number;
+  requestId: string;
+}
+
+/**
+ * Claims the leases and counts the attempts of many transfers in one statement, recording each
+ * submission before it is made; a transfer another worker holds (or that is no longer due) is
+ * simply not returned.
+ */
+async function claimMany(db: Pick<DbHandles, "pool">, due: readonly { t: Transfer; policy: RailPolicy }[], now: Date): Promise<Map<string, Claim>> {
+  const request = (t: Transfer) => ({
     rail: t.rail,
     amountMinor: t.amountMinor.toString(),
     currency: t.currency,
@@ -100,37 +135,39 @@ async function claim(db: Pick<DbHandles, "pool">, t: Transfer, policy: RailPolic
     counterpartyAccount: t.counterpartyAccount,
     reference: t.reference,
     idempotencyKey: t.idempotencyKey,
-  };
-  const res = await db.pool.query<{ attempts: number; request_id: string }>(
-    `WITH c AS (
-       UPDATE transfers SET lease_until = $2, attempts = attempts + 1
-        WHERE id = $1 AND state = 'reserved' AND attention_reason IS NULL
-          AND (lease_until IS NULL OR lease_until < $3) AND (next_attempt_at IS NULL OR next_attempt_at <= $3)
-        RETURNING id, partner, attempts)
+  });
+  const res = await preparedQuery<{ transfer_id: string; attempt: number; request_id: string }>(
+    db.pool,
+    `WITH u AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS u(id, lease_until, request)),
+     c AS (
+       UPDATE transfers t SET lease_until = u.lease_until, attempts = t.attempts + 1 FROM u
+        WHERE t.id = u.id AND t.state = 'reserved' AND t.attention_reason IS NULL
+          AND (t.lease_until IS NULL OR t.lease_until < $4) AND (t.next_attempt_at IS NULL OR t.next_attempt_at <= $4)
+        RETURNING t.id, t.partner, t.attempts)
      INSERT INTO partner_requests (transfer_id, partner, kind, attempt, request, started_at)
-     SELECT id, partner, 'submit', attempts, $4, $3 FROM c
-     RETURNING attempt AS attempts, id::text AS request_id`,
-    [t.id, leaseUntil, now, JSON.stringify(request)],
+     SELECT c.id, c.partner, 'submit', c.attempts, u.request::jsonb, $4 FROM c JOIN u ON u.id = c.id
+     RETURNING transfer_id::text AS transfer_id, attempt, id::text AS request_id`,
+    [
+      due.map((d) => d.t.id),
+      due.map((d) => new Date(now.getTime() + d.policy.submitTimeoutMs + 10_000)),
+      due.map((d) => JSON.stringify(request(d.t))),
+      now,
+    ],
   );
-  const row = res.rows[0];
-  return row ? { attempt: row.attempts, requestId: row.request_id } : null;
+  return new Map(res.rows.map((r) => [r.transfer_id, { attempt: r.attempt, requestId: r.request_id }]));
 }
 
-async function recordResponse(
-  sql: Pick<pg.Pool | pg.PoolClient, "query">,
-  requestId: string,
-  outcome: { kind: string; raw?: unknown; httpStatus?: number | null; reason?: string },
-  durationMs: number,
-): Promise<void> {
-  await sql.query(
-    `UPDATE partner_requests SET response = $2, outcome = $3, http_status = $4, error = $5, finished_at = now(), duration_ms = $6 WHERE id = $1`,
-    [requestId, JSON.stringify(outcome.raw ?? null), outcome.kind, outcome.httpStatus ?? null, outcome.reason ?? null, durationMs],
-  );
+interface Submission {
+  t: Transfer;
+  policy: RailPolicy;
+  claim: Claim;
+  outcome: SubmitOutcome;
+  durationMs: number;
+  /** The partner's status, asked after an unknown outcome on the last attempt. */
+  status: StatusOutcome | null;
 }
 
-async function submit(db: Pick<DbHandles, "pool">, t: Transfer, policy: RailPolicy, deps: OrchestratorDeps, now: () => Date): Promise<AdvanceOutcome> {
-  const claimed = await claim(db, t, policy, now());
-  if (!claimed) return { action: "busy" };
+async function callPartner(db: Pick<DbHandles, "pool">, t: Transfer, policy: RailPolicy, claim: Claim, deps: OrchestratorDeps): Promise<Submission> {
   const adapter = deps.adapterFor(t.partner);
   const started = Date.now();
   let outcome: SubmitOutcome;
@@ -152,49 +189,118 @@ async function submit(db: Pick<DbHandles, "pool">, t: Transfer, policy: RailPoli
     // An adapter must not throw, but if one does we cannot know whether the partner executed.
     outcome = { kind: "unknown", reason: `adapter error: ${(e as Error).message}`, raw: null };
   }
-  const finishedAt = Date.now();
+  const durationMs = Date.now() - started;
+  const isLast = claim.attempt >= policy.maxSubmitAttempts;
+  const status = outcome.kind === "unknown" && isLast ? await queryPartner(db, t, adapter, policy, claim.attempt) : null;
+  return { t, policy, claim, outcome, durationMs, status };
+}
 
-  let status: StatusOutcome | null = null;
-  const isLast = claimed.attempt >= policy.maxSubmitAttempts;
-  if (outcome.kind === "unknown" && isLast) status = await queryPartner(db, t, adapter, policy, claimed.attempt);
+async function submitMany(
+  db: Pick<DbHandles, "pool">,
+  due: readonly { t: Transfer; policy: RailPolicy }[],
+  deps: OrchestratorDeps,
+  now: () => Date,
+): Promise<Map<string, AdvanceOutcome>> {
+  const claims = await claimMany(db, due, now());
+  const outcomes = new Map<string, AdvanceOutcome>(due.filter((d) => !claims.has(d.t.id)).map((d) => [d.t.id, { action: "busy" }]));
+  const submissions = await Promise.all(due.filter((d) => claims.has(d.t.id)).map((d) => callPartner(db, d.t, d.policy, claims.get(d.t.id)!, deps)));
+  if (submissions.length === 0) return outcomes;
+  try {
+    for (const [id, o] of await runTransaction(db.pool, (client) => decideMany(db, client, submissions, now()))) outcomes.set(id, o);
+  } catch (e) {
+    if (submissions.length === 1) throw e;
+    log.info({ err: (e as Error).message, transfers: submissions.length }, "recording a batch of partner answers failed; recording them one by one");
+    for (const s of submissions) {
+      for (const [id, o] of await runTransaction(db.pool, (client) => decideMany(db, client, [s], now()))) outcomes.set(id, o);
+    }
+  }
+  return outcomes;
+}
 
-  return runTransaction(db.pool, async (client) => {
-    // The call's record commits with the decision it led to (one commit, not two).
-    await recordResponse(client, claimed.requestId, outcome, finishedAt - started);
-    const cur = await lockTransfer(client, t.id);
+/**
+ * Records the partner's answers and decides each transfer, on one open transaction: the calls'
+ * records commit with the decisions they led to. Transitions of all transfers are written
+ * together (applyTransitions); retries and unknown outcomes are handled per transfer.
+ */
+async function decideMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, submissions: readonly Submission[], at: Date): Promise<Map<string, AdvanceOutcome>> {
+  await preparedQuery(
+    client,
+    `UPDATE partner_requests p SET response = u.response::jsonb, outcome = u.outcome, http_status = u.http_status, error = u.error, finished_at = now(), duration_ms = u.duration_ms
+       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[]) AS u(id, response, outcome, http_status, error, duration_ms)
+      WHERE p.id = u.id`,
+    [
+      submissions.map((s) => s.claim.requestId),
+      submissions.map((s) => JSON.stringify(s.outcome.raw ?? null)),
+      submissions.map((s) => s.outcome.kind),
+      submissions.map((s) => ("httpStatus" in s.outcome ? (s.outcome.httpStatus ?? null) : null)),
+      submissions.map((s) => ("reason" in s.outcome ? s.outcome.reason : null)),
+      submissions.map((s) => s.durationMs),
+    ],
+  );
+  const locked = await preparedQuery<TransferRowRaw>(client, `SELECT ${TRANSFER_COLUMNS} FROM transfers t WHERE t.id = ANY($1::uuid[]) ORDER BY t.id FOR UPDATE`, [
+    submissions.map((s) => s.t.id),
+  ]);
+  const current = new Map(locked.rows.map((r) => [r.id, rowToTransfer(r)]));
+  const outcomes = new Map<string, AdvanceOutcome>();
+  const requests: TransitionRequest[] = [];
+  for (const { t, policy, claim, outcome, status } of submissions) {
+    const cur = current.get(t.id)!;
     if (cur.state !== "reserved") {
       // A webhook overtook the response and already moved the transfer on; nothing left to do.
-      return { action: "none", state: cur.state } as AdvanceOutcome;
+      outcomes.set(t.id, { action: "none", state: cur.state });
+      continue;
     }
-    const at = now();
+    const isLast = claim.attempt >= policy.maxSubmitAttempts;
     switch (outcome.kind) {
       case "accepted": {
-        const msg = { partnerRef: outcome.partnerRef, detail: { attempt: claimed.attempt, httpStatus: outcome.httpStatus } };
-        let next = await applyTransition(client, cur, "submitted", cause("partner.accepted", msg), at, { partnerRef: outcome.partnerRef, lastError: null });
-        if (outcome.status === "acknowledged") next = await applyTransition(client, next, "acknowledged", cause("partner.acknowledged_on_submit", msg), at);
-        return { action: "submitted", state: next.state } as AdvanceOutcome;
+        const msg = { partnerRef: outcome.partnerRef, detail: { attempt: claim.attempt, httpStatus: outcome.httpStatus } };
+        requests.push({ transfer: cur, to: "submitted", cause: cause("partner.accepted", msg), patch: { partnerRef: outcome.partnerRef, lastError: null } });
+        if (outcome.status === "acknowledged") requests.push({ transfer: cur, to: "acknowledged", cause: cause("partner.acknowledged_on_submit", msg) });
+        outcomes.set(t.id, { action: "submitted", state: outcome.status === "acknowledged" ? "acknowledged" : "submitted" });
+        break;
       }
       case "rejected":
-        await applyTransition(client, cur, "failed", cause("partner.rejected", { detail: { reason: outcome.reason, httpStatus: outcome.httpStatus } }), at, { lastError: `rejected by ${t.partner}: ${outcome.reason}` });
-        return { action: "failed", reason: outcome.reason } as AdvanceOutcome;
+        requests.push({
+          transfer: cur,
+          to: "failed",
+          cause: cause("partner.rejected", { detail: { reason: outcome.reason, httpStatus: outcome.httpStatus } }),
+          patch: { lastError: `rejected by ${t.partner}: ${outcome.reason}` },
+        });
+        outcomes.set(t.id, { action: "failed", reason: outcome.reason });
+        break;
       case "retryable":
       case "unknown": {
-        const reason = `${outcome.kind === "unknown" ? "outcome unknown" : "partner unavailable"} on attempt ${claimed.attempt}: ${outcome.reason}`;
+        const reason = `${outcome.kind === "unknown" ? "outcome unknown" : "partner unavailable"} on attempt ${claim.attempt}: ${outcome.reason}`;
         if (!isLast) {
-          const retryAt = new Date(at.getTime() + backoffMs(policy, claimed.attempt));
+          const retryAt = new Date(at.getTime() + backoffMs(policy, claim.attempt));
           await patchTransfer(client, t.id, { nextAttemptAt: retryAt, leaseUntil: null, lastError: reason });
           await enqueue(db, QUEUES.transferAdvance, { transferId: t.id }, { startAfter: retryAt, client });
-          return { action: "retry_scheduled", at: retryAt, attempt: claimed.attempt } as AdvanceOutcome;
+          outcomes.set(t.id, { action: "retry_scheduled", at: retryAt, attempt: claim.attempt });
+        } else if (outcome.kind === "retryable") {
+          const why = `partner ${t.partner} unavailable after ${claim.attempt} attempts: ${outcome.reason}`;
+          requests.push({ transfer: cur, to: "failed", cause: cause("retries_exhausted", { detail: { attempts: claim.attempt } }), patch: { lastError: why } });
+          outcomes.set(t.id, { action: "failed", reason: why });
+        } else {
+          outcomes.set(t.id, await resolveUnknown(client, cur, status, claim.attempt, at));
         }
-        if (outcome.kind === "retryable") {
-          const why = `partner ${t.partner} unavailable after ${claimed.attempt} attempts: ${outcome.reason}`;
-          await applyTransition(client, cur, "failed", cause("retries_exhausted", { detail: { attempts: claimed.attempt } }), at, { lastError: why });
-          return { action: "failed", reason: why } as AdvanceOutcome;
-        }
-        return resolveUnknown(client, cur, status, claimed.attempt, at);
+        break;
       }
     }
-  });
+  }
+  await applyTransitions(client, requests, at);
+  return outcomes;
+}
+
+async function recordResponse(
+  sql: Pick<pg.Pool | pg.PoolClient, "query">,
+  requestId: string,
+  outcome: { kind: string; raw?: unknown; httpStatus?: number | null; reason?: string },
+  durationMs: number,
+): Promise<void> {
+  await sql.query(
+    `UPDATE partner_requests SET response = $2, outcome = $3, http_status = $4, error = $5, finished_at = now(), duration_ms = $6 WHERE id = $1`,
+    [requestId, JSON.stringify(outcome.raw ?? null), outcome.kind, outcome.httpStatus ?? null, outcome.reason ?? null, durationMs],
+  );
 }
 
 /** Asks the partner what happened to a transfer, recording the call. */

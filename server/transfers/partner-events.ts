@@ -15,7 +15,10 @@ import { runTransaction } from "../db/transaction";
 import type { AuditActor } from "../audit/audit-log";
 import type { PartnerEvent } from "../partners/types";
 import { forwardPath, isTerminal, type TransferState } from "./state-machine";
-import { applyTransition, lockTransfer, patchTransfer } from "./transition";
+import { applyTransitions, patchTransfer, type TransitionRequest } from "./transition";
+import { preparedQuery } from "../ledger/prepared";
+import type pg from "pg";
+import { rowToTransfer, TRANSFER_COLUMNS, type Transfer, type TransferRowRaw } from "./types";
 
 export type PartnerEventEffect = "applied" | "duplicate_state" | "ignored_backwards" | "ignored_terminal" | "unknown_transfer";
 
@@ -33,46 +36,73 @@ const WEBHOOK_ACTOR: AuditActor = { type: "system", id: null, label: "partner-we
  * was placed at creation) and surface if the ledger refuses, so the event stays unprocessed.
  */
 export async function applyPartnerEvent(db: Pick<DbHandles, "pool">, e: PartnerEvent, opts: { webhookEventId: string | null; actor?: AuditActor; now?: Date }): Promise<PartnerEventResult> {
-  const found = await db.pool.query<{ id: string }>(`SELECT id FROM transfers WHERE idempotency_key = $1 AND partner = $2`, [e.idempotencyKey, e.partner]);
-  const transferId = found.rows[0]?.id;
-  if (!transferId) return { effect: "unknown_transfer", transferId: null, fromState: null, toState: null };
-  return runTransaction(db.pool, async (client) => {
-    const t = await lockTransfer(client, transferId);
-    const from = t.state;
-    const result = (effect: PartnerEventEffect, to: TransferState | null = null): PartnerEventResult => ({ effect, transferId, fromState: from, toState: to });
+  const [result] = await runTransaction(db.pool, (client) => applyPartnerEventsInTransaction(client, [{ event: e, webhookEventId: opts.webhookEventId }], opts.now ?? new Date(), opts.actor));
+  return result!;
+}
+
+/** An event to apply in a batch, with the stored webhook it came from. */
+export interface BatchedPartnerEvent {
+  event: PartnerEvent;
+  webhookEventId: string | null;
+}
+
+/**
+ * Applies many partner events in one transaction on the caller's client, with the same rules and
+ * results as applyPartnerEvent one by one in the given order (events of one transfer must be given
+ * in arrival order): the transfers are locked together (in id order), all their transitions are
+ * written by applyTransitions (one ledger batch, a few statements) and contradictions flag the
+ * transfer afterwards. Returns one result per event, in order.
+ *
+ * Errors: DB_UNAVAILABLE; a ledger refusal (BATCH_ITEM_FAILED or the ledger's own code). Either way
+ * the caller rolls back and may apply the events one by one to isolate the failing one.
+ */
+export async function applyPartnerEventsInTransaction(
+  client: pg.PoolClient,
+  items: readonly BatchedPartnerEvent[],
+  now: Date,
+  actor: AuditActor = WEBHOOK_ACTOR,
+): Promise<PartnerEventResult[]> {
+  const keys = [...new Set(items.map((i) => i.event.idempotencyKey))];
+  const locked = await preparedQuery<TransferRowRaw>(client, `SELECT ${TRANSFER_COLUMNS} FROM transfers t WHERE t.idempotency_key = ANY($1::text[]) ORDER BY t.id FOR UPDATE`, [keys]);
+  const byKey = new Map<string, Transfer>();
+  for (const row of locked.rows) byKey.set(row.idempotency_key, rowToTransfer(row));
+  const stateOf = new Map<string, TransferState>();
+  const requests: TransitionRequest[] = [];
+  const attention: { transferId: string; reason: string }[] = [];
+  const results = items.map(({ event: e, webhookEventId }): PartnerEventResult => {
+    const t = byKey.get(e.idempotencyKey);
+    if (!t || t.partner !== e.partner) return { effect: "unknown_transfer", transferId: null, fromState: null, toState: null };
+    const from = stateOf.get(t.id) ?? t.state;
+    const result = (effect: PartnerEventEffect, to: TransferState | null = null): PartnerEventResult => ({ effect, transferId: t.id, fromState: from, toState: to });
     const target: TransferState = e.type;
     if (from === target) return result("duplicate_state", from);
-    const now = opts.now ?? new Date();
-    // Reports only make sense once we have handed the payment over (reserved or later).
     const path = from === "created" ? null : forwardPath(from, target);
     if (!path) {
       if (isTerminal(from) || (from === "settled" && target === "failed")) {
         const contradicts = (from === "failed" || from === "cancelled") && (target === "settled" || target === "acknowledged" || target === "returned");
-        if (contradicts) {
-          await patchTransfer(client, t.id, { attentionReason: `partner reported ${target} (event ${e.eventId}) but the transfer is ${from}` });
-        }
+        if (contradicts) attention.push({ transferId: t.id, reason: `partner reported ${target} (event ${e.eventId}) but the transfer is ${from}` });
         return result("ignored_terminal");
       }
-      // Behind the current state (a late acknowledgement), or nothing it could move forward.
       return result("ignored_backwards");
     }
-    let cur = t;
     for (const s of path) {
       const isImplied = s !== target;
-      cur = await applyTransition(
-        client,
-        cur,
-        s,
-        {
+      requests.push({
+        transfer: t,
+        to: s,
+        cause: {
           cause: isImplied ? `webhook.${e.type}.implies_${s}` : `webhook.${e.type}`,
-          actor: opts.actor ?? WEBHOOK_ACTOR,
+          actor,
           partnerMessageId: e.eventId,
-          detail: { webhookEventId: opts.webhookEventId, occurredAt: e.occurredAt.toISOString(), ...(e.reason ? { partnerReason: e.reason } : {}) },
+          detail: { webhookEventId, occurredAt: e.occurredAt.toISOString(), ...(e.reason ? { partnerReason: e.reason } : {}) },
         },
-        now,
-        { partnerRef: e.partnerRef, ...(target === "failed" ? { lastError: `failed by ${e.partner}: ${e.reason ?? "no reason given"}` } : {}) },
-      );
+        patch: { partnerRef: e.partnerRef, ...(target === "failed" ? { lastError: `failed by ${e.partner}: ${e.reason ?? "no reason given"}` } : {}) },
+      });
+      stateOf.set(t.id, s);
     }
-    return result("applied", cur.state);
+    return result("applied", target);
   });
+  await applyTransitions(client, requests, now);
+  for (const a of attention) await patchTransfer(client, a.transferId, { attentionReason: a.reason });
+  return results;
 }

@@ -13,7 +13,7 @@ import type { DbHandles } from "../db/client";
 import { createQueues, QUEUES } from "../jobs/queues";
 import { componentLogger } from "../observability/logger";
 import { partnerAdapter } from "../partners/registry";
-import { advanceTransfer, type OrchestratorDeps } from "../transfers/orchestrator";
+import { advanceTransfers, type OrchestratorDeps } from "../transfers/orchestrator";
 import { pollOverdueTransfers, sweepTransfers } from "../transfers/sweeper";
 import { summarizeStuck } from "../transfers/queries";
 import { processPendingWebhooks } from "../partners/webhooks";
@@ -24,6 +24,9 @@ export async function processStoredWebhooks(db: DbHandles, limit: number): Promi
 }
 
 const log = componentLogger("orchestration");
+
+/** Jobs a worker takes at once per handler: claimed together, submitted concurrently, recorded in one transaction. */
+export const TRANSFER_BATCH_SIZE = 32;
 
 export interface OrchestrationOptions {
   boss: PgBoss;
@@ -45,17 +48,16 @@ export async function startOrchestration(opts: OrchestrationOptions): Promise<{ 
 
   await boss.work<{ transferId: string }>(
     QUEUES.transferAdvance,
-    { batchSize: 8, localConcurrency: opts.concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
+    { batchSize: TRANSFER_BATCH_SIZE, localConcurrency: opts.concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
     async (jobs) => {
-      const results = await Promise.allSettled(jobs.map((j) => advanceTransfer(db, j.data.transferId, deps)));
-      for (const r of results) {
-        if (r.status === "fulfilled") steps.inc({ action: r.value.action });
-        else steps.inc({ action: "error" });
-      }
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (failed) {
-        log.error({ err: (failed.reason as Error)?.message }, "transfer step failed; pg-boss will retry the batch");
-        throw failed.reason;
+      // One batch: one claim, concurrent partner calls, one decision transaction (advanceTransfers).
+      try {
+        const outcomes = await advanceTransfers(db, jobs.map((j) => j.data.transferId), deps);
+        for (const o of outcomes) steps.inc({ action: o.action });
+      } catch (e) {
+        steps.inc({ action: "error" }, jobs.length);
+        log.error({ err: (e as Error).message, jobs: jobs.length }, "transfer step failed; pg-boss will retry the batch");
+        throw e;
       }
     },
   );
