@@ -194,13 +194,13 @@ export async function processPendingWebhooks(
     const d = BigInt(a.received_us) - BigInt(b.received_us);
     return d !== 0n ? (d < 0n ? -1 : 1) : a.id < b.id ? -1 : 1;
   });
+  const count = (effect: WebhookEffect) => (result.byEffect[effect] = (result.byEffect[effect] ?? 0) + 1);
+  if (!opts.apply && (await applyAsBatch(db, claimed, now, count))) return result;
   const lanes = new Map<string, ClaimedEvent[]>();
   for (const e of claimed) {
     const key = `${e.partner}\u0000${e.idempotency_key}`;
     lanes.set(key, [...(lanes.get(key) ?? []), e]);
   }
-  const count = (effect: WebhookEffect) => (result.byEffect[effect] = (result.byEffect[effect] ?? 0) + 1);
-  if (!opts.apply && (await applyAsBatch(db, claimed, now, count))) return result;
   const queue = [...lanes.values()];
 
   const processOne = async (row: ClaimedEvent) => {
