@@ -23,6 +23,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
+import { BEGIN_KEYED } from "../db/transaction";
 import { auditAppendCall, type AuditActor, type AuditInput } from "../audit/audit-log";
 import { toAuditActor, type Actor } from "../auth/actor";
 import { AppError } from "../errors/app-error";
@@ -304,8 +305,8 @@ export function mapDbRuleError(e: unknown): AppError | null {
 async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: LedgerCommand, opts: ExecuteOptions, requestHash: string): Promise<LedgerResult> {
   // BEGIN is its own round trip: folding it into the lock statement (simple protocol, literals)
   // was measured slower, because the lock statement then loses its prepared plan and the database
-  // is the bottleneck here (docs/performance.md).
-  await client.query("BEGIN");
+  // is the bottleneck here (docs/performance.md). Every statement here reaches rows by key.
+  await client.query(BEGIN_KEYED);
   const { result, accountIds } = await applyCommand(client, actor, command, opts, requestHash);
   if (opts.dryRun) {
     // Constraint triggers fire now, so a dry run also proves the commit would succeed.

@@ -20,7 +20,7 @@
  *   same transaction as the replay's record on the event.
  */
 import type { DbHandles } from "../db/client";
-import { runTransaction } from "../db/transaction";
+import { runKeyedTransaction, runTransaction } from "../db/transaction";
 import { pgRunner } from "../db/sql";
 import { appendAudit } from "../audit/audit-log";
 import { auditActorOf, type Actor } from "../auth/actor";
@@ -267,7 +267,7 @@ async function applyAsBatch(db: Pick<DbHandles, "pool">, claimed: readonly Claim
     return false;
   }
   try {
-    const results = await runTransaction(db.pool, async (client) => {
+    const results = await runKeyedTransaction(db.pool, async (client) => {
       const at = now();
       const applied = await applyPartnerEventsInTransaction(client, items, at);
       await preparedQuery(

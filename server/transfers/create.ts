@@ -11,7 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DbHandles } from "../db/client";
-import { runTransaction } from "../db/transaction";
+import { runKeyedTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { toAuditActor, type Actor } from "../auth/actor";
 import { pgRunner } from "../db/sql";
@@ -114,7 +114,7 @@ export async function createTransfer(
   await ensurePartnerAccount(db, input.partner, input.currency);
   await prepareSender(db);
 
-  return runTransaction(db.pool, async (client) => {
+  return runKeyedTransaction(db.pool, async (client) => {
     const now = opts.now ?? new Date();
     const id = randomUUID();
     // The usual case in one statement: the source account exists in this currency and the key is

@@ -17,7 +17,7 @@
  */
 import type pg from "pg";
 import type { DbHandles } from "../db/client";
-import { runTransaction } from "../db/transaction";
+import { runKeyedTransaction } from "../db/transaction";
 import { isAppError } from "../errors/app-error";
 import { enqueue, prepareSender, QUEUES } from "../jobs/queues";
 import { componentLogger } from "../observability/logger";
@@ -88,7 +88,7 @@ export async function advanceTransfers(db: Pick<DbHandles, "pool">, transferIds:
       continue;
     }
     if (t.state === "created") {
-      t = await runTransaction(db.pool, async (client) => {
+      t = await runKeyedTransaction(db.pool, async (client) => {
         const locked = await lockTransfer(client, id);
         if (locked.state !== "created") return locked;
         return reserveOrFail(client, locked, now());
@@ -206,12 +206,12 @@ async function submitMany(
   const submissions = await Promise.all(due.filter((d) => claims.has(d.t.id)).map((d) => callPartner(db, d.t, d.policy, claims.get(d.t.id)!, deps)));
   if (submissions.length === 0) return outcomes;
   try {
-    for (const [id, o] of await runTransaction(db.pool, (client) => decideMany(db, client, submissions, now()))) outcomes.set(id, o);
+    for (const [id, o] of await runKeyedTransaction(db.pool, (client) => decideMany(db, client, submissions, now()))) outcomes.set(id, o);
   } catch (e) {
     if (submissions.length === 1) throw e;
     log.info({ err: (e as Error).message, transfers: submissions.length }, "recording a batch of partner answers failed; recording them one by one");
     for (const s of submissions) {
-      for (const [id, o] of await runTransaction(db.pool, (client) => decideMany(db, client, [s], now()))) outcomes.set(id, o);
+      for (const [id, o] of await runKeyedTransaction(db.pool, (client) => decideMany(db, client, [s], now()))) outcomes.set(id, o);
     }
   }
   return outcomes;
@@ -361,7 +361,7 @@ export async function pollPartnerStatus(db: Pick<DbHandles, "pool">, transferId:
   if (status.kind !== "ok" || status.status === "not_found") return t.state;
   const target: TransferState = status.status;
   const partnerRef = status.partnerRef;
-  return runTransaction(db.pool, async (client) => {
+  return runKeyedTransaction(db.pool, async (client) => {
     let next = await lockTransfer(client, transferId);
     for (const s of forwardPath(next.state, target) ?? []) {
       next = await applyTransition(client, next, s, cause("partner.status_poll", { detail: { partnerStatus: target } }), now(), { partnerRef });

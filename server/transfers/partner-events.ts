@@ -11,7 +11,7 @@
  *   anything automatically; it flags the transfer for an operator.
  */
 import type { DbHandles } from "../db/client";
-import { runTransaction } from "../db/transaction";
+import { runKeyedTransaction } from "../db/transaction";
 import type { AuditActor } from "../audit/audit-log";
 import type { PartnerEvent } from "../partners/types";
 import { forwardPath, isTerminal, type TransferState } from "./state-machine";
@@ -36,7 +36,7 @@ const WEBHOOK_ACTOR: AuditActor = { type: "system", id: null, label: "partner-we
  * was placed at creation) and surface if the ledger refuses, so the event stays unprocessed.
  */
 export async function applyPartnerEvent(db: Pick<DbHandles, "pool">, e: PartnerEvent, opts: { webhookEventId: string | null; actor?: AuditActor; now?: Date }): Promise<PartnerEventResult> {
-  const [result] = await runTransaction(db.pool, (client) => applyPartnerEventsInTransaction(client, [{ event: e, webhookEventId: opts.webhookEventId }], opts.now ?? new Date(), opts.actor));
+  const [result] = await runKeyedTransaction(db.pool, (client) => applyPartnerEventsInTransaction(client, [{ event: e, webhookEventId: opts.webhookEventId }], opts.now ?? new Date(), opts.actor));
   return result!;
 }
 
