@@ -19,6 +19,7 @@ import { appendAudit } from "../audit/audit-log";
 import { auditActorOf } from "../auth/actor";
 import { SERVICE_KEY_SCOPES, type Permission } from "../auth/permissions";
 import { AppError } from "../errors/app-error";
+import { forgetServiceKeys } from "../auth/service-key-cache";
 import { checkReason, type AdminCall } from "./users";
 
 export const SERVICE_KEY_LIST_LIMIT = 200;
@@ -144,6 +145,8 @@ export async function createServiceKey(
 /** Revokes a key for good. Errors, in order: BAD_INPUT (reason), NOT_FOUND, CONFLICT (already revoked). */
 export async function revokeServiceKey(db: DbHandles, call: AdminCall, input: { id: string; reason: string }): Promise<ServiceKeyItem> {
   const reason = checkReason(input.reason);
+  // Before the revocation commits and again after it: a lookup in flight meanwhile is not cached.
+  forgetServiceKeys();
   return db.prisma.$transaction(async (tx) => {
     const locked = await tx.$queryRawUnsafe<{ id: string }[]>(`SELECT id::text AS id FROM service_keys WHERE id = $1::uuid FOR UPDATE`, input.id);
     if (locked.length === 0) throw new AppError("NOT_FOUND", `service key ${input.id} does not exist`, { details: { id: input.id } });
@@ -170,5 +173,5 @@ export async function revokeServiceKey(db: DbHandles, call: AdminCall, input: { 
       requestId: call.requestId,
     });
     return item;
-  });
+  }).finally(forgetServiceKeys);
 }

@@ -82,7 +82,7 @@ export async function createRequestContext(req: Request, db: DbHandles): Promise
   const secret = bearerSecretOf(req);
   let actor: Actor | null;
   if (secret !== null) {
-    actor = await authenticateServiceKey(db.prisma, secret, ip);
+    actor = await authenticateServiceKey(db, secret, ip);
     if (!actor) throw new RequestRejectedError(401, "the service key is unknown or revoked");
   } else {
     actor = await sessionActorOf(req, db);

@@ -2,8 +2,10 @@
  * Authenticating a service by its Bearer secret.
  *
  * Invariants kept:
- * - A key is looked up by the SHA-256 of the presented secret on every request (no cache), so a
- *   revoked key is refused from the very next request.
+ * - A key is looked up by the SHA-256 of the presented secret, as one prepared statement on the
+ *   pool. A valid key's lookup is reused for up to SERVICE_KEY_CACHE_MS (service-key-cache.ts):
+ *   a key revoked in this process is refused from the very next request, in another process
+ *   within that time. Unknown and revoked secrets are looked up every time.
  * - A refused key writes a security_events row ("service_key_rejected") with the key's id or the
  *   presented prefix, never the secret.
  * - last_used_at is written at most once a minute per key, so a busy service does not turn every
@@ -11,7 +13,10 @@
  * - The actor's permissions are the stored scopes that are still grantable: a scope removed from
  *   SERVICE_KEY_SCOPES stops working without a data migration.
  */
-import type { PrismaClient } from "../db/generated/client";
+import type { DbHandles } from "../db/client";
+import { env } from "../env";
+import { preparedQuery } from "../ledger/prepared";
+import { cachedKey, keyCacheGeneration, rememberKey } from "./service-key-cache";
 import { hashServiceKeySecret, isGrantableScope, prefixOfSecret } from "../admin/service-keys";
 import { serviceActor, type Actor } from "./actor";
 import { recordSecurityEvent } from "./security-events";
@@ -19,13 +24,33 @@ import { recordSecurityEvent } from "./security-events";
 const LAST_USED_INTERVAL_MS = 60_000;
 const lastUsedWrittenAt = new Map<string, number>();
 
-export async function authenticateServiceKey(prisma: PrismaClient, secret: string, ip: string | null): Promise<Actor | null> {
-  const key = secret.length > 0 && secret.length <= 200
-    ? await prisma.serviceKey.findUnique({
-        where: { secretHash: hashServiceKeySecret(secret) },
-        select: { id: true, name: true, prefix: true, scopes: true, revokedAt: true, lastUsedAt: true },
-      })
-    : null;
+interface KeyRow {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
+async function findKey(db: Pick<DbHandles, "pool">, secret: string): Promise<KeyRow | null> {
+  const secretHash = hashServiceKeySecret(secret);
+  const cached = cachedKey(secretHash);
+  if (cached) return { ...cached, revokedAt: null };
+  const generation = keyCacheGeneration();
+  const res = await preparedQuery<KeyRow>(
+    db.pool,
+    `SELECT id, name, prefix, scopes, revoked_at AS "revokedAt", last_used_at AS "lastUsedAt" FROM service_keys WHERE secret_hash = $1`,
+    [secretHash],
+  );
+  const row = res.rows[0] ?? null;
+  if (row && !row.revokedAt) rememberKey(secretHash, { id: row.id, name: row.name, prefix: row.prefix, scopes: row.scopes, lastUsedAt: row.lastUsedAt }, generation, env().SERVICE_KEY_CACHE_MS);
+  return row;
+}
+
+export async function authenticateServiceKey(db: Pick<DbHandles, "prisma" | "pool">, secret: string, ip: string | null): Promise<Actor | null> {
+  const prisma = db.prisma;
+  const key = secret.length > 0 && secret.length <= 200 ? await findKey(db, secret) : null;
   if (!key || key.revokedAt) {
     await recordSecurityEvent(
       prisma,
@@ -39,7 +64,7 @@ export async function authenticateServiceKey(prisma: PrismaClient, secret: strin
   return serviceActor({ id: key.id, name: key.name, scopes: key.scopes.filter(isGrantableScope) });
 }
 
-async function touchLastUsed(prisma: PrismaClient, keyId: string, lastUsedAt: Date | null): Promise<void> {
+async function touchLastUsed(prisma: DbHandles["prisma"], keyId: string, lastUsedAt: Date | null): Promise<void> {
   const now = Date.now();
   const seen = Math.max(lastUsedAt?.getTime() ?? 0, lastUsedWrittenAt.get(keyId) ?? 0);
   if (now - seen < LAST_USED_INTERVAL_MS) return;

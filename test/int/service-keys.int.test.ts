@@ -9,6 +9,7 @@ import { createCaller } from "../../server/api/root";
 import { actorOf, errorOf, httpHandler, makeUser, mutationRequest, queryRequest, resultOf } from "./auth-test-helpers";
 import { hashServiceKeySecret, SERVICE_KEY_SECRET_RE } from "../../server/admin/service-keys";
 import type { Actor } from "../../server/auth/actor";
+import { resetEnvForTests } from "../../server/env";
 
 let t: TestDb;
 let admin: Actor;
@@ -93,6 +94,56 @@ describe("service keys", () => {
     const m = await handle(mutationRequest("admin.users.create", { email: "x@y.z", name: "x", roles: [] }, { ...bearer(secret), "content-type": "application/json" }));
     expect(m.status).toBe(401);
     expect(await t.prisma.user.count({ where: { email: "x@y.z" } })).toBe(0);
+  });
+
+  it("a key revoked by another process stops working within SERVICE_KEY_CACHE_MS; 0 looks every call up", async () => {
+    const whoami = async (secret: string) => (await handle(queryRequest("session.whoami", undefined, bearer(secret)))).status;
+    const revokeElsewhere = (id: string) => t.pool.query(`UPDATE service_keys SET revoked_at = now() WHERE id = $1`, [id]);
+    try {
+      process.env.SERVICE_KEY_CACHE_MS = "300";
+      resetEnvForTests();
+      const { key, secret } = await caller().admin.serviceKeys.create({ name: "cached", scopes: ["ledger:read"], reason: "cache test" });
+      expect(await whoami(secret)).toBe(200);
+      // Revoked behind this process's back (as another web process would): the cached lookup is
+      // reused until it expires, never longer.
+      await revokeElsewhere(key.id);
+      expect(await whoami(secret)).toBe(200);
+      await new Promise((r) => setTimeout(r, 350));
+      expect(await whoami(secret)).toBe(401);
+
+      process.env.SERVICE_KEY_CACHE_MS = "0";
+      resetEnvForTests();
+      const other = await caller().admin.serviceKeys.create({ name: "uncached", scopes: ["ledger:read"], reason: "cache test" });
+      expect(await whoami(other.secret)).toBe(200);
+      await revokeElsewhere(other.key.id);
+      expect(await whoami(other.secret)).toBe(401);
+    } finally {
+      delete process.env.SERVICE_KEY_CACHE_MS;
+      resetEnvForTests();
+    }
+  });
+
+  it("a key looked up (and cached) while its revocation is under way is refused once the revocation commits", async () => {
+    const { key, secret } = await caller().admin.serviceKeys.create({ name: "racing", scopes: ["ledger:read"], reason: "race test" });
+    // Used once, so last_used_at is fresh and the next call does not write the row.
+    expect((await handle(queryRequest("session.whoami", undefined, bearer(secret)))).status).toBe(200);
+    // Hold the key's row so the revocation waits inside its transaction while requests read it.
+    const blocker = await t.pool.connect();
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query(`SELECT 1 FROM service_keys WHERE id = $1 FOR UPDATE`, [key.id]);
+      const revoking = caller().admin.serviceKeys.revoke({ id: key.id, reason: "race" });
+      await new Promise((r) => setTimeout(r, 50));
+      // Read while the revocation is under way: still valid in the database, so it is served...
+      const during = await handle(queryRequest("session.whoami", undefined, bearer(secret)));
+      expect(during.status).toBe(200);
+      await blocker.query("COMMIT");
+      await revoking;
+    } finally {
+      blocker.release();
+    }
+    // ...but the commit empties the cache: the next request after the revocation is refused.
+    expect((await handle(queryRequest("session.whoami", undefined, bearer(secret)))).status).toBe(401);
   });
 
   it("a key without the needed scope gets 403", async () => {
