@@ -83,6 +83,10 @@ const envSchema = z
     LEDGER_GROUP_COMMIT_WINDOW_MS: intString(0, 100).default(1),
     /** Most commands in one group transaction. */
     LEDGER_GROUP_COMMIT_MAX: intString(1, 1000).default(64),
+    /** Group transactions of one pool in flight at once; arrivals beyond them wait and form the next groups. */
+    LEDGER_GROUP_COMMIT_IN_FLIGHT: intString(1, 64).default(2),
+    /** How long a valid service key's lookup is reused by the API (ms); 0 looks every call up. Revocation in the same process takes effect at once. */
+    SERVICE_KEY_CACHE_MS: intString(0, 60_000).default(1000),
     /** Port the worker serves /metrics and /health on (0 disables). */
     WORKER_METRICS_PORT: intString(0, 65535).default(9465),
     /** Batches of transfer-advance jobs each worker process runs at once (each batch up to 32 jobs, submitted concurrently). */

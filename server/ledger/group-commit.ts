@@ -26,6 +26,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { env } from "../env";
+import { BEGIN_KEYED } from "../db/transaction";
 import { auditAppendCall, type AuditActor, type AuditInput } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
@@ -42,8 +43,8 @@ import {
   type ExecuteOptions,
 } from "./write-path";
 
-/** Groups of one pool in flight at once; more arrivals wait and form the next, larger group. */
-const MAX_GROUPS_IN_FLIGHT = 4;
+/** Fewest commands a due group is split down to when several group slots are free. */
+const MIN_SPLIT = 8;
 
 /** Counters for tests and the benchmark: groups committed, commands in them, groups re-run alone. */
 export const groupCommitStats = { groups: 0, items: 0, fallbacks: 0 };
@@ -65,11 +66,13 @@ interface GroupSettings {
   isEnabled: boolean;
   windowMs: number;
   maxItems: number;
+  /** Groups of one pool in flight at once; more arrivals wait and form the next groups. */
+  maxInFlight: number;
 }
 
 function settings(): GroupSettings {
   const e = env();
-  return { isEnabled: e.LEDGER_GROUP_COMMIT, windowMs: e.LEDGER_GROUP_COMMIT_WINDOW_MS, maxItems: e.LEDGER_GROUP_COMMIT_MAX };
+  return { isEnabled: e.LEDGER_GROUP_COMMIT, windowMs: e.LEDGER_GROUP_COMMIT_WINDOW_MS, maxItems: e.LEDGER_GROUP_COMMIT_MAX, maxInFlight: e.LEDGER_GROUP_COMMIT_IN_FLIGHT };
 }
 
 /** Whether a validated command may share a transaction with others. */
@@ -111,8 +114,14 @@ class GroupCommitter {
   }
 
   private flush(): void {
-    while (this.isDue && this.forming.length > 0 && this.inFlight < MAX_GROUPS_IN_FLIGHT) {
-      const group = this.forming.splice(0, this.cfg.maxItems);
+    while (this.isDue && this.forming.length > 0 && this.inFlight < this.cfg.maxInFlight) {
+      // Spread what is due over the free slots: closed-loop callers arrive together, and one big
+      // group would keep every command on one backend (one core) while the others sit idle. Not
+      // below MIN_SPLIT per group, though: a group's fixed cost (five round trips and a commit) is
+      // what grouping saves.
+      const free = this.cfg.maxInFlight - this.inFlight;
+      const size = Math.min(this.cfg.maxItems, Math.max(MIN_SPLIT, Math.ceil(this.forming.length / free)));
+      const group = this.forming.splice(0, size);
       this.formingKeys = new Set(this.forming.map((it) => it.opts.idempotencyKey));
       // Items left over already waited a full window: they go as soon as a group finishes.
       this.isDue = this.forming.length > 0;
@@ -228,7 +237,7 @@ function checkItem(command: GroupableCommand, postings: PostingResult[], account
 }
 
 async function runGroupAttempt(client: pg.PoolClient, items: GroupItem[]): Promise<Outcome[]> {
-  await client.query("BEGIN");
+  await client.query(BEGIN_KEYED);
   const outcomes: (Outcome | null)[] = items.map(() => null);
 
   // --- IDEMPOTENCY (5): a stored key answers first, whatever the state. ------------------------
