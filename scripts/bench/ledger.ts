@@ -11,6 +11,7 @@
 // Prints a table with PASS/MISS per target, writes bench-results/ledger-<timestamp>.json, runs
 // verifyLedger, and stops everything it started.
 import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -26,6 +27,11 @@ import { executeLedgerCommand, transfer } from "../../server/ledger/write-path";
 import { verifyLedger } from "../../server/ledger/verify";
 import type { LedgerItem } from "../../server/ledger/types";
 import { freshBenchDatabase } from "../lib/bench-database";
+import { cpuDelta, cpuSnapshot } from "../lib/cpu-usage";
+import { printTopStatements, STATEMENT_PROFILE_SETTINGS, startStatementProfile } from "../lib/statement-profile";
+
+/** Processes whose CPU time is reported per operation, by a fragment of their command line. */
+const CPU_ROLES: [string, string][] = [["scripts/bench/http-server.ts", "http-server"]];
 
 interface Flags {
   duration: number;
@@ -39,6 +45,8 @@ interface Flags {
   only: Set<string>;
   /** Write a V8 CPU profile of the HTTP server process into this folder. */
   profileHttp: string | null;
+  /** Print each run's most expensive statements (pg_stat_statements) per operation. */
+  profile: boolean;
 }
 
 function parseFlags(argv: string[]): Flags {
@@ -59,6 +67,7 @@ function parseFlags(argv: string[]): Flags {
     httpPool: num("http-pool", 16),
     only: new Set(get("only", "a,b,c,d").split(",")),
     profileHttp: get("profile-http", "") || null,
+    profile: get("profile", "0") === "1",
   };
 }
 
@@ -71,6 +80,8 @@ interface Measure {
   p99Ms: number;
   errors: number;
   firstError?: string;
+  /** CPU milliseconds per counted operation, by process role (whole run including warm-up, Linux only). */
+  cpuMsPerOp?: Record<string, number>;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -86,6 +97,8 @@ async function measure(name: string, flags: Pick<Flags, "duration" | "warmup">, 
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
+  const cpuAtMeasureFrom: { snapshot: ReturnType<typeof cpuSnapshot> | null } = { snapshot: null };
+  const warmupTimer = setTimeout(() => (cpuAtMeasureFrom.snapshot = cpuSnapshot(CPU_ROLES)), Math.max(0, measureFrom - performance.now()));
   await Promise.all(
     Array.from({ length: clients }, async (_, w) => {
       while (performance.now() < end) {
@@ -101,6 +114,9 @@ async function measure(name: string, flags: Pick<Flags, "duration" | "warmup">, 
       }
     }),
   );
+  clearTimeout(warmupTimer);
+  const cpuEnd = await cpuSnapshot(CPU_ROLES);
+  const cpuStart = await (cpuAtMeasureFrom.snapshot ?? Promise.resolve(null));
   latencies.sort((a, b) => a - b);
   const m: Measure = {
     name,
@@ -112,7 +128,15 @@ async function measure(name: string, flags: Pick<Flags, "duration" | "warmup">, 
     errors,
     firstError,
   };
+  if (cpuStart && cpuEnd && latencies.length > 0) {
+    const delta = cpuDelta(cpuStart, cpuEnd);
+    m.cpuMsPerOp = Object.fromEntries(Object.entries(delta).map(([role, s]) => [role, Number(((s * 1000) / latencies.length).toFixed(3))]));
+  }
   console.log(`  ${name.padEnd(22)} ${m.perSecond.toFixed(0).padStart(7)}/s  p50 ${m.p50Ms.toFixed(1)} ms  p95 ${m.p95Ms.toFixed(1)} ms  p99 ${m.p99Ms.toFixed(1)} ms${errors ? `  errors ${errors} (${firstError})` : ""}`);
+  if (m.cpuMsPerOp) {
+    const parts = Object.entries(m.cpuMsPerOp).filter(([, ms]) => ms >= 0.005).sort((a, b) => b[1] - a[1]);
+    console.log(`  ${"".padEnd(22)} CPU ms per op: ${parts.map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(", ")}`);
+  }
   return m;
 }
 
@@ -192,7 +216,7 @@ async function main(): Promise<void> {
 
   try {
     // --- A fresh database. ------------------------------------------------------------------
-    const { url, note: dbNote } = await freshBenchDatabase("ledger", cleanups);
+    const { url, note: dbNote } = await freshBenchDatabase("ledger", cleanups, flags.profile ? { settings: STATEMENT_PROFILE_SETTINGS } : {});
     console.log(`ledger benchmark: ${flags.clients} clients, ${flags.warmup} s warm-up + ${flags.duration} s per run`);
     console.log(`database: ${dbNote}`);
     console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
@@ -218,7 +242,10 @@ async function main(): Promise<void> {
 
     const results: Record<string, Measure> = {};
     const run = async (key: string, label: string, clients: number, op: (w: number) => Promise<void>) => {
+      if (flags.profile) await startStatementProfile(handles.pool);
       results[key] = await measure(label, flags, clients, op);
+      // Statements of the warm-up count too; divided by the counted operations they overstate a little.
+      if (flags.profile) await printTopStatements(handles.pool, results[key].ops, "operation");
     };
 
     // --- (a) raw baseline. --------------------------------------------------------------------
@@ -257,19 +284,27 @@ async function main(): Promise<void> {
         child.kill("SIGTERM");
         await new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
       });
-      const endpoint = `http://127.0.0.1:${port}/api/trpc/ledger.transfer`;
-      const call = async (debit: string, credit: string) => {
-        // superjson wire format; amounts travel as strings, so no meta is needed.
-        const body = JSON.stringify({ json: { debitAccountId: debit, creditAccountId: credit, amountMinor: amount().toString(), currency: "EUR", idempotencyKey: randomUUID() } });
-        // Node's fetch keeps connections alive (undici's global agent), one per concurrent caller.
-        const res = await fetch(endpoint, {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
-          body,
+      // The load generator's own cost should stay small next to the server's: node:http with a
+      // keep-alive agent (one connection per client) costs about half of what fetch does per call.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: flags.clients });
+      cleanups.push(async () => agent.destroy());
+      const call = (debit: string, credit: string) =>
+        new Promise<void>((resolve, reject) => {
+          // superjson wire format; amounts travel as strings, so no meta is needed.
+          const body = JSON.stringify({ json: { debitAccountId: debit, creditAccountId: credit, amountMinor: amount().toString(), currency: "EUR", idempotencyKey: randomUUID() } });
+          const req = http.request(
+            { host: "127.0.0.1", port, path: "/api/trpc/ledger.transfer", method: "POST", agent,
+              headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), authorization: `Bearer ${secret}` } },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on("data", (c: Buffer) => chunks.push(c));
+              res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString("utf8").slice(0, 200)}`))));
+              res.on("error", reject);
+            },
+          );
+          req.on("error", reject);
+          req.end(body);
         });
-        const text = await res.text();
-        if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
-      };
       // Warm the server process first (JIT, its pool's connections with their SCRAM handshakes,
       // prepared statements), as a deployed server would be; not measured.
       await measure("c warm-up (not counted)", { warmup: 0, duration: 2 }, flags.clients, () => call(...pair(userIds)));

@@ -33,6 +33,7 @@ import { stopSender } from "../../server/jobs/queues";
 import { freshBenchDatabase } from "../lib/bench-database";
 import { killHard, spawnSandbox, spawnWorker, startWebhookEndpoint } from "../lib/transfer-world";
 import { cpuDelta, cpuSnapshot } from "../lib/cpu-usage";
+import { printTopStatements, STATEMENT_PROFILE_SETTINGS, startStatementProfile } from "../lib/statement-profile";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -178,28 +179,6 @@ async function endToEnd(db: DbHandles, flags: Flags) {
 }
 
 /** The statements that cost PostgreSQL the most during part (1), per settled transfer. */
-async function printTopStatements(db: DbHandles, transfers: number): Promise<void> {
-  const rows = (
-    await db.pool.query<{ query: string; calls: string; total: number; plan: number }>(
-      `SELECT query, calls::text, total_exec_time::float8 AS total, total_plan_time::float8 AS plan
-         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-        ORDER BY total_exec_time + total_plan_time DESC LIMIT 25`,
-    )
-  ).rows;
-  const sum = (await db.pool.query<{ exec: number; plan: number; calls: string }>(
-    `SELECT sum(total_exec_time)::float8 AS exec, sum(total_plan_time)::float8 AS plan, sum(calls)::text AS calls FROM pg_stat_statements`,
-  )).rows[0]!;
-  const sessions = (await db.pool.query<{ sessions: string; commits: string }>(`SELECT sum(sessions)::text AS sessions, sum(xact_commit)::text AS commits FROM pg_stat_database`)).rows[0]!;
-  const per = (x: number) => (x / Math.max(1, transfers)).toFixed(2);
-  console.log(`    per settled transfer: ${per(Number(sum.calls))} statements, execution ${per(sum.exec)} ms, planning ${per(sum.plan)} ms; since start: ${sessions.sessions} sessions, ${sessions.commits} commits`);
-  console.log(`    top statements by execution + planning time (µs per settled transfer: exec / plan):`);
-  for (const r of rows) {
-    const q = r.query.replace(/\s+/g, " ").slice(0, 100);
-    const us = (ms: number) => ((ms * 1000) / Math.max(1, transfers)).toFixed(0).padStart(5);
-    console.log(`      ${us(r.total)} / ${us(r.plan)}  ${(Number(r.calls) / Math.max(1, transfers)).toFixed(2).padStart(6)} calls  ${q}`);
-  }
-}
-
 async function listBench(db: DbHandles, rows: number) {
   const acct = await openAccount(db, { code: "list:source", type: "liability" });
   const t0 = Date.now();
@@ -261,7 +240,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void cleanup().finally(() => process.exit(130)));
   try {
-    const { url, note: dbNote } = await freshBenchDatabase("transfers", cleanups, flags.profile ? { settings: ["shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track_planning=on"] } : {});
+    const { url, note: dbNote } = await freshBenchDatabase("transfers", cleanups, flags.profile ? { settings: STATEMENT_PROFILE_SETTINGS } : {});
     console.log(`transfers benchmark: ${flags.rate}/s for ${flags.duration} s, ${flags.workers} worker process(es) × concurrency ${flags.concurrency}`);
     console.log(`database: ${dbNote}`);
     console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
@@ -296,10 +275,7 @@ async function main(): Promise<void> {
     await sleep(3_000);
 
     const roles: [string, string][] = [["scripts/worker.ts", "worker"], ["scripts/sandbox.ts", "sandbox"]];
-    if (flags.profile) {
-      await db.pool.query(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`);
-      await db.pool.query(`SELECT pg_stat_statements_reset()`);
-    }
+    if (flags.profile) await startStatementProfile(db.pool);
     if (flags.profile) {
       // What the world costs with no traffic (polling loops), to tell it apart from per-transfer work.
       const idleBefore = await cpuSnapshot(roles);
@@ -318,7 +294,7 @@ async function main(): Promise<void> {
       const perTransfer = (s: number) => ((s * 1000) / Math.max(1, e2e.settled)).toFixed(2);
       console.log(`    CPU per settled transfer (ms): ${Object.entries(cpu).sort((a, b) => b[1] - a[1]).map(([role, s]) => `${role} ${perTransfer(s)}`).join(", ")}`);
     }
-    if (flags.profile) await printTopStatements(db, e2e.settled);
+    if (flags.profile) await printTopStatements(db.pool, e2e.settled, "settled transfer");
     console.log(
       `(1) end to end: ${e2e.settled}/${e2e.requested} settled, ${e2e.perSecond.toFixed(0)}/s (${(e2e.perSecond / baselinePerSecond).toFixed(2)} of the ledger baseline), ` +
         `create-to-settled p50 ${e2e.p50Ms} ms, p95 ${e2e.p95Ms} ms, p99 ${e2e.p99Ms} ms, max ${e2e.maxMs} ms; create errors ${e2e.createErrors}${e2e.firstError ? ` (${e2e.firstError})` : ""}`,

@@ -7,7 +7,8 @@ import { readdir, readFile } from "node:fs/promises";
 
 const TICKS_PER_SECOND = 100;
 
-export type CpuSnapshot = Map<string, number>;
+/** CPU seconds so far of each live process, by pid, with the process's role. */
+export type CpuSnapshot = Map<string, { role: string; seconds: number }>;
 
 /** Names a process by its command line; `roles` maps a command-line fragment to a role name. */
 async function roleOf(pid: string, roles: readonly [string, string][]): Promise<string> {
@@ -18,7 +19,7 @@ async function roleOf(pid: string, roles: readonly [string, string][]): Promise<
   return "other";
 }
 
-/** CPU seconds (user + system) per role, summed over live processes. Null where /proc is missing. */
+/** CPU seconds (user + system) of every live process. Null where /proc is missing. */
 export async function cpuSnapshot(roles: readonly [string, string][]): Promise<CpuSnapshot | null> {
   const pids = await readdir("/proc").catch(() => null);
   if (!pids) return null;
@@ -30,15 +31,17 @@ export async function cpuSnapshot(roles: readonly [string, string][]): Promise<C
     // Fields after the command name (which may hold spaces) start at state, field 3.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(fields[11]) + Number(fields[12]);
-    const role = await roleOf(pid, roles);
-    out.set(role, (out.get(role) ?? 0) + ticks / TICKS_PER_SECOND);
+    out.set(pid, { role: await roleOf(pid, roles), seconds: ticks / TICKS_PER_SECOND });
   }
   return out;
 }
 
-/** CPU seconds per role between two snapshots (processes that ended in between are missed). */
+/**
+ * CPU seconds per role between two snapshots, process by process: a process started in between
+ * counts from zero; one that ended in between is missed (its last interval is unknown).
+ */
 export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [role, seconds] of after) out[role] = Math.max(0, seconds - (before.get(role) ?? 0));
+  for (const [pid, { role, seconds }] of after) out[role] = (out[role] ?? 0) + Math.max(0, seconds - (before.get(pid)?.seconds ?? 0));
   return out;
 }
