@@ -144,11 +144,11 @@ export function canonicalParts(r: Omit<HashableRecord, "lane" | "laneSeq" | "pre
   return { prefix: head.slice(0, -1), suffix: tail.slice(1) };
 }
 
-/**
- * The call `audit_append(...)` for one record, its values added through `param` (which returns the
- * placeholder, e.g. "$7"). Lets a caller fold the append into a larger statement.
- */
-export function auditAppendCall(input: AuditInput, param: (value: unknown) => string): string {
+/** SQL types of audit_append's arguments, in the function's order (auditArgValues gives the values). */
+const AUDIT_ARG_TYPES = ["text", "text", "text", "text", "text", "text", "text", "text", "text", "jsonb", "jsonb", "text", "timestamptz"] as const;
+
+/** audit_append's arguments for one record, in the function's order. */
+function auditArgValues(input: AuditInput): unknown[] {
   const rec = {
     actorType: input.actor.type,
     actorId: input.actor.id,
@@ -164,13 +164,29 @@ export function auditAppendCall(input: AuditInput, param: (value: unknown) => st
     createdAt: input.at ?? new Date(),
   };
   const { prefix, suffix } = canonicalParts(rec);
-  const args = [
-    `${param(prefix)}::text`, `${param(suffix)}::text`, `${param(rec.actorType)}::text`, `${param(rec.actorId)}::text`, `${param(rec.actorLabel)}::text`,
-    `${param(rec.action)}::text`, `${param(rec.targetType)}::text`, `${param(rec.targetId)}::text`, `${param(rec.reason)}::text`,
-    `${param(rec.before === null ? null : JSON.stringify(rec.before))}::jsonb`, `${param(rec.after === null ? null : JSON.stringify(rec.after))}::jsonb`,
-    `${param(rec.requestId)}::text`, `${param(rec.createdAt.toISOString())}::timestamptz`,
+  return [
+    prefix, suffix, rec.actorType, rec.actorId, rec.actorLabel, rec.action, rec.targetType, rec.targetId, rec.reason,
+    rec.before === null ? null : JSON.stringify(rec.before), rec.after === null ? null : JSON.stringify(rec.after),
+    rec.requestId, rec.createdAt.toISOString(),
   ];
-  return `audit_append(${args.join(", ")})`;
+}
+
+/**
+ * The call `audit_append(...)` for one record, its values added through `param` (which returns the
+ * placeholder, e.g. "$7"). Lets a caller fold the append into a larger statement.
+ */
+export function auditAppendCall(input: AuditInput, param: (value: unknown) => string): string {
+  return `audit_append(${auditArgValues(input).map((v, k) => `${param(v)}::${AUDIT_ARG_TYPES[k]}`).join(", ")})`;
+}
+
+/**
+ * The call `audit_append_many(...)` for several records (migration 20261121160000): one lane for the
+ * whole run, the records chained on it in the order given, one insert, one head update. Each
+ * argument is an array with one element per record.
+ */
+export function auditAppendManyCall(inputs: readonly AuditInput[], param: (value: unknown) => string): string {
+  const rows = inputs.map(auditArgValues);
+  return `audit_append_many(${AUDIT_ARG_TYPES.map((type, k) => `${param(rows.map((r) => r[k]))}::${type}[]`).join(", ")})`;
 }
 
 /**

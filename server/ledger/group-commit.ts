@@ -15,7 +15,7 @@
  * - No overdraft under any concurrency: the group locks every no-overdraft row it touches FOR
  *   UPDATE in account-id order (the same lock query as a single command) before checking.
  * - Each accepted command writes its own entry, postings, outbox event, idempotency record and
- *   audit record (audit_append once per command: each call continues a lane's chain).
+ *   audit record (the group's records are appended as one run on one audit lane, audit_append_many).
  * - Serialization failures and deadlocks retry the group; DB_UNAVAILABLE reaches every caller; any
  *   other failure of the group's transaction re-runs each command alone, so one bad command cannot
  *   fail the others.
@@ -27,7 +27,7 @@ import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { env } from "../env";
 import { BEGIN_KEYED } from "../db/transaction";
-import { auditAppendCall, type AuditActor, type AuditInput } from "../audit/audit-log";
+import { auditAppendManyCall, type AuditActor, type AuditInput } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
 import { decodeResult, encodeEntry, encodeResult, type StoredResult } from "./codec";
@@ -322,7 +322,7 @@ async function writeGroup(
   const flat = accepted.flatMap((a) => a.entry.postings.map((x) => ({ entryId: a.entry.entryId, ...x })));
   const balances = [...writesPerAccount.keys()].sort().map((id) => ({ id, slot: accounts.get(id)!.slot, posted: postedDelta.get(id) ?? 0n, writes: writesPerAccount.get(id)! }));
 
-  // The audit calls' arguments, transposed into one array per parameter (auditAppendCall's casts).
+  // One audit record per command, appended as one run on one lane (audit_append_many).
   const audits: AuditInput[] = accepted.map((a) => {
     const it = items[a.index]!;
     return {
@@ -336,18 +336,6 @@ async function writeGroup(
       at: a.now,
     };
   });
-  let auditTypes: string[] = [];
-  const auditColumns: unknown[][] = [];
-  for (const input of audits) {
-    const values: unknown[] = [];
-    const call = auditAppendCall(input, (v) => {
-      values.push(v);
-      return `$${values.length}`;
-    });
-    auditTypes = [...call.matchAll(/\$\d+::(\w+)/g)].map((m) => m[1]!);
-    if (auditTypes.length !== values.length) throw new Error("audit_append call shape not understood");
-    values.forEach((v, k) => (auditColumns[k] ??= []).push(v));
-  }
 
   const params: unknown[] = [];
   const p = (v: unknown) => {
@@ -373,9 +361,7 @@ async function writeGroup(
       SELECT * FROM unnest(${p(accepted.map((a) => items[a.index]!.opts.idempotencyKey))}::text[], ${p(accepted.map((a) => items[a.index]!.requestHash))}::text[],
         ${p(accepted.map((a) => items[a.index]!.command.type))}::text[], ${p(accepted.map((a) => JSON.stringify(encodeResult(a.result))))}::jsonb[],
         ${p(accepted.map((a) => a.now.toISOString()))}::timestamptz[])),
-    au AS (SELECT x.id FROM unnest(${auditTypes.map((t, k) => `${p(auditColumns[k])}::${t}[]`).join(", ")})
-        AS u(${auditTypes.map((_t, k) => `c${k}`).join(", ")})
-      CROSS JOIN LATERAL audit_append(${auditTypes.map((_t, k) => `u.c${k}`).join(", ")}) AS x)
+    au AS (SELECT x.id FROM ${auditAppendManyCall(audits, p)} AS x)
     SELECT count(*) AS audits FROM au`;
   await preparedQuery(client, sql, params);
 }
