@@ -11,6 +11,7 @@
 import type pg from "pg";
 import { PgBoss, type SendOptions } from "pg-boss";
 import type { DbHandles } from "../db/client";
+import { preparedQuery } from "../ledger/prepared";
 import { componentLogger } from "../observability/logger";
 
 const log = componentLogger("jobs");
@@ -88,8 +89,27 @@ export async function enqueue(db: Pick<DbHandles, "pool">, queue: QueueName, dat
   if (opts.startAfter) send.startAfter = opts.startAfter;
   if (opts.singletonKey) send.singletonKey = opts.singletonKey;
   const client = opts.client;
-  if (client) send.db = { executeSql: (text, values) => client.query(text, values as unknown[]) };
+  if (client) send.db = { executeSql: (text, values) => sendSql(client, text, values as unknown[]) };
   await boss.send(queue, data, send);
+}
+
+/** pg-boss statement texts run as named prepared statements so far; see sendSql. */
+const preparedSendTexts = new Set<string>();
+const MAX_PREPARED_SEND_TEXTS = 32;
+
+/**
+ * Runs a statement pg-boss builds for a send inside a caller's transaction (one per transfer on
+ * the hot path). Its text is fixed per queue and options, so it is prepared once per connection
+ * instead of planned on every send (measured: a quarter of a millisecond of planning per send).
+ * Only the first few distinct texts are prepared: a text that varied with its values would
+ * otherwise pile up prepared statements on every connection.
+ */
+function sendSql(client: pg.PoolClient, text: string, values: unknown[]): Promise<pg.QueryResult> {
+  if (!preparedSendTexts.has(text)) {
+    if (preparedSendTexts.size >= MAX_PREPARED_SEND_TEXTS) return client.query(text, values);
+    preparedSendTexts.add(text);
+  }
+  return preparedQuery(client, text, values);
 }
 
 /** Stops the sender of a pool (tests and shutdown). */

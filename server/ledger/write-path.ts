@@ -343,7 +343,7 @@ export async function executeLedgerCommandInTransaction(
   assertExpectedVersions(opts);
   const requestHash = hashRequest(requestOf(command, opts));
   if (!opts.dryRun) {
-    const stored = await client.query<{ request_hash: string; response: StoredResult }>(`SELECT request_hash, response FROM idempotency_records WHERE key = $1`, [opts.idempotencyKey]);
+    const stored = await preparedQuery<{ request_hash: string; response: StoredResult }>(client, `SELECT request_hash, response FROM idempotency_records WHERE key = $1`, [opts.idempotencyKey]);
     const row = stored.rows[0];
     if (row) {
       if (row.request_hash !== requestHash) {

@@ -102,7 +102,8 @@ export async function receiveWebhook(db: DbHandles, partner: string, headers: He
   // received_at is the database's clock at insert (microseconds), so arrival order is kept even
   // within one millisecond; `now` is the clock the signature was checked against.
   const params = [partner, event.eventId, event.type, event.idempotencyKey, event.partnerRef, event.occurredAt, rawBody, JSON.stringify(evidenceHeaders(headers)), signedAt];
-  const original = await db.pool.query<{ id: string }>(
+  const original = await preparedQuery<{ id: string }>(
+    db.pool,
     `INSERT INTO webhook_events (id, partner, event_id, dedupe_event_id, is_duplicate, event_type, idempotency_key, partner_ref, occurred_at,
        raw_body, headers, signature_result, signed_at, received_at)
      VALUES (gen_random_uuid(), $1, $2, $2, false, $3, $4, $5, $6, $7, $8::jsonb, 'valid', $9, clock_timestamp())

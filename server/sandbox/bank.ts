@@ -22,6 +22,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type pg from "pg";
 import { runTransaction } from "../db/transaction";
+import { preparedQuery } from "../ledger/prepared";
 import type { RailId } from "../partners/types";
 import { RAIL_IDS } from "../partners/types";
 import { RAIL_CONFIG_SCHEMA, defaultRailConfig, faultRoll, mergeRailConfig, rollBetween, rollHits, type RailConfig } from "./rail-config";
@@ -185,7 +186,8 @@ export async function setOutage(ctx: BankContext, isOn: boolean, now: Date): Pro
 
 /** Counts a submit request for its key and returns its attempt number (1 for the first). */
 export async function countSubmitAttempt(ctx: BankContext, idempotencyKey: string, now: Date): Promise<number> {
-  const r = await ctx.pool.query<{ requests: number }>(
+  const r = await preparedQuery<{ requests: number }>(
+    ctx.pool,
     `INSERT INTO sandbox_submit_attempts (idempotency_key, requests, last_at) VALUES ($1, 1, $2)
      ON CONFLICT (idempotency_key) DO UPDATE SET requests = sandbox_submit_attempts.requests + 1, last_at = EXCLUDED.last_at
      RETURNING requests`,
@@ -217,7 +219,8 @@ export async function executePayment(ctx: BankContext, req: PaymentRequest, now:
   const id = `sbx_${randomBytes(12).toString("hex")}`;
   const hash = requestHash(req);
 
-  const inserted = await ctx.pool.query<PaymentRow>(
+  const inserted = await preparedQuery<PaymentRow>(
+    ctx.pool,
     `INSERT INTO sandbox_payments (id, idempotency_key, request_hash, transfer_id, rail, amount_minor, currency, counterparty_name,
        counterparty_account, reference, status, planned_outcome, failure_reason, is_ack_deferred, return_after_ms,
        ack_due_at, settle_due_at, acknowledged_at, created_at)

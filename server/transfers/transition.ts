@@ -370,7 +370,7 @@ export async function patchTransfer(client: pg.PoolClient, transferId: string, p
 }
 
 async function findAccountId(client: pg.PoolClient, code: string): Promise<string> {
-  const res = await client.query<{ id: string }>(`SELECT id FROM ledger_accounts WHERE code = $1`, [code]);
+  const res = await preparedQuery<{ id: string }>(client, `SELECT id FROM ledger_accounts WHERE code = $1`, [code]);
   if (!res.rows[0]) throw new AppError("NOT_FOUND", `ledger account ${code} does not exist`, { details: { code } });
   return res.rows[0].id;
 }
