@@ -14,7 +14,10 @@ try {
   process.stderr.write(`[sandbox] error: ${(err as Error).message}\n`);
   process.exit(1);
 }
-const db = createDbHandles(config.DATABASE_URL, { max: 10, applicationName: "sandbox" });
+// The sandbox stands in for a bank, whose books are not ours: its commits do not wait for the disk
+// (a database crash may forget its last few milliseconds, as a bank's outage might; nothing can be
+// corrupted), so the simulator does not take disk flushes from the product it shares a server with.
+const db = createDbHandles(config.DATABASE_URL, { max: 10, applicationName: "sandbox", serverOptions: "-c synchronous_commit=off" });
 const options = sandboxOptionsFromEnv(db.pool, config);
 let handle;
 try {

@@ -18,7 +18,15 @@ export interface DbHandles {
   prisma: PrismaClient;
 }
 
-export function createDbHandles(connectionString: string, opts: { max?: number; applicationName?: string } = {}): DbHandles {
+export function createDbHandles(
+  connectionString: string,
+  opts: {
+    max?: number;
+    applicationName?: string;
+    /** Server settings for every connection of the pool, as `-c name=value` startup options. */
+    serverOptions?: string;
+  } = {},
+): DbHandles {
   const e = env();
   const pool = new pg.Pool({
     connectionString,
@@ -27,6 +35,7 @@ export function createDbHandles(connectionString: string, opts: { max?: number; 
     idleTimeoutMillis: 30_000,
     statement_timeout: e.DB_STATEMENT_TIMEOUT_MS,
     application_name: opts.applicationName ?? "ledger-console",
+    ...(opts.serverOptions ? { options: opts.serverOptions } : {}),
   });
   // An idle client that loses its server (restart, network) emits 'error' on the pool; without a
   // listener that would crash the process. The next checkout simply opens a new connection.
