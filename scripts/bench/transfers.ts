@@ -1,4 +1,4 @@
-// The transfers benchmark (issue 4). `npm run bench:transfers [-- --rate=300 --duration=20 --list-rows=1000000]`
+// The transfers benchmark (issue 4). `npm run bench:transfers [-- --rate=330 --duration=20 --list-rows=1000000]`
 //
 // A fresh durable database (embedded PostgreSQL, fsync on; or a fresh database on DATABASE_URL's
 // server), then:
@@ -9,7 +9,10 @@
 //       rail, no faults, no artificial delay), whose signed webhooks come back to the product's
 //       webhook handler (served by node:http here instead of Next) and settle them. Reports
 //       transfers per second from first create to last settle and the create-to-settled latency
-//       p50/p95/p99 (from the transfer's own timestamps);
+//       p50/p95/p99 (from the transfer's own timestamps). The default offered rate, 330/s, is 10 %
+//       above the 300/s target: measured from first create to last settle, a run offered exactly
+//       300/s can only show slightly less, so the figure would measure the offer, not the capacity;
+//       offered more than it can take, the system shows what it sustains (and its latency);
 //   (2) the transfers list: 1,000,000 transfers (synthetic rows written by SQL for this read
 //       benchmark, spread over states, rails, currencies, 30 days), then the first page of
 //       listTransfers for several filters, 30 times each: p50/p95, against a primary-key read as
@@ -56,7 +59,7 @@ function parseFlags(argv: string[]): Flags {
     return v;
   };
   return {
-    rate: get("rate", 300),
+    rate: get("rate", 330),
     duration: get("duration", 20),
     baselineSeconds: get("baseline-seconds", 8),
     listRows: get("list-rows", 1_000_000),

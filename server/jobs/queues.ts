@@ -93,6 +93,14 @@ export async function enqueue(db: Pick<DbHandles, "pool">, queue: QueueName, dat
   await boss.send(queue, data, send);
 }
 
+/** Enqueues many jobs of one queue in one statement inside the caller's open transaction. */
+export async function enqueueMany(db: Pick<DbHandles, "pool">, queue: QueueName, data: readonly object[], opts: { client: pg.PoolClient }): Promise<void> {
+  if (data.length === 0) return;
+  const boss = await senderFor(db.pool);
+  const client = opts.client;
+  await boss.insert(queue, data.map((d) => ({ data: d })), { db: { executeSql: (text, values) => sendSql(client, text, values as unknown[]) } });
+}
+
 /** pg-boss statement texts run as named prepared statements so far; see sendSql. */
 const preparedSendTexts = new Set<string>();
 const MAX_PREPARED_SEND_TEXTS = 32;

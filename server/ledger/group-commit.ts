@@ -27,6 +27,7 @@ import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { env } from "../env";
 import { BEGIN_KEYED } from "../db/transaction";
+import { MicroBatcher } from "../db/micro-batcher";
 import { auditAppendManyCall, type AuditActor, type AuditInput } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
@@ -43,7 +44,7 @@ import {
   type ExecuteOptions,
 } from "./write-path";
 
-/** Fewest commands a due group is split down to when several group slots are free. */
+/** Fewest commands a due group is split down to when several group slots are free (micro-batcher.ts). */
 const MIN_SPLIT = 8;
 
 /** Counters for tests and the benchmark: groups committed, commands in them, groups re-run alone. */
@@ -82,69 +83,18 @@ export function isGroupable(command: LedgerCommand, opts: ExecuteOptions): comma
   return opts.groupCommit === true || settings().isEnabled;
 }
 
-/** Collects one pool's concurrent commands into groups. */
-class GroupCommitter {
-  private forming: GroupItem[] = [];
-  private formingKeys = new Set<string>();
-  private timer: NodeJS.Timeout | null = null;
-  private isDue = false;
-  private inFlight = 0;
-
-  constructor(
-    private readonly db: Pick<DbHandles, "pool">,
-    private readonly cfg: GroupSettings,
-  ) {}
-
-  /** Queues the item; false when its key is already waiting in the forming group. */
-  add(item: GroupItem): boolean {
-    if (this.formingKeys.has(item.opts.idempotencyKey)) return false;
-    this.forming.push(item);
-    this.formingKeys.add(item.opts.idempotencyKey);
-    if (this.forming.length >= this.cfg.maxItems) {
-      this.isDue = true;
-      this.flush();
-    } else if (this.forming.length === 1 && !this.isDue) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.isDue = true;
-        this.flush();
-      }, this.cfg.windowMs);
-    }
-    return true;
-  }
-
-  private flush(): void {
-    while (this.isDue && this.forming.length > 0 && this.inFlight < this.cfg.maxInFlight) {
-      // Spread what is due over the free slots: closed-loop callers arrive together, and one big
-      // group would keep every command on one backend (one core) while the others sit idle. Not
-      // below MIN_SPLIT per group, though: a group's fixed cost (five round trips and a commit) is
-      // what grouping saves.
-      const free = this.cfg.maxInFlight - this.inFlight;
-      const size = Math.min(this.cfg.maxItems, Math.max(MIN_SPLIT, Math.ceil(this.forming.length / free)));
-      const group = this.forming.splice(0, size);
-      this.formingKeys = new Set(this.forming.map((it) => it.opts.idempotencyKey));
-      // Items left over already waited a full window: they go as soon as a group finishes.
-      this.isDue = this.forming.length > 0;
-      if (this.timer) {
-        clearTimeout(this.timer);
-        this.timer = null;
-      }
-      this.inFlight++;
-      void runGroup(this.db, group).finally(() => {
-        this.inFlight--;
-        this.flush();
-      });
-    }
-  }
-}
-
-const committers = new WeakMap<object, GroupCommitter>();
+const committers = new WeakMap<object, MicroBatcher<GroupItem>>();
 
 /** Submits a groupable command; resolves with exactly what executeSingle would return. */
 export function submitToGroup(db: Pick<DbHandles, "pool">, actor: AuditActor, command: GroupableCommand, opts: ExecuteOptions, requestHash: string): Promise<LedgerResult> {
   let committer = committers.get(db.pool);
   if (!committer) {
-    committer = new GroupCommitter(db, settings());
+    const cfg = settings();
+    committer = new MicroBatcher<GroupItem>(
+      { windowMs: cfg.windowMs, maxItems: cfg.maxItems, maxInFlight: cfg.maxInFlight, minSplit: MIN_SPLIT },
+      (it) => it.opts.idempotencyKey,
+      (group) => runGroup(db, group),
+    );
     committers.set(db.pool, committer);
   }
   const c = committer;

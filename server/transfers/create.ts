@@ -11,7 +11,11 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DbHandles } from "../db/client";
+import type pg from "pg";
 import { runKeyedTransaction } from "../db/transaction";
+import { MicroBatcher } from "../db/micro-batcher";
+import { env } from "../env";
+import { toAppError } from "../errors/db-errors";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { toAuditActor, type Actor } from "../auth/actor";
 import { pgRunner } from "../db/sql";
@@ -20,8 +24,8 @@ import { hashRequest } from "../ledger/codec";
 import { assertIdempotencyKey, assertUuid } from "../ledger/validate";
 import { createAccount } from "../ledger/accounts";
 import { isCurrencyCode } from "../money";
-import { enqueue, prepareSender, QUEUES } from "../jobs/queues";
-import { applyTransition, partnerAccountCode } from "./transition";
+import { enqueue, enqueueMany, prepareSender, QUEUES } from "../jobs/queues";
+import { applyTransition, applyTransitions, partnerAccountCode } from "./transition";
 import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, type TransferRowRaw } from "./types";
 import { getRailPolicy } from "./rail-policies";
 import { preparedQuery } from "../ledger/prepared";
@@ -93,7 +97,7 @@ export async function createTransfer(
   db: Pick<DbHandles, "pool">,
   actor: Actor | AuditActor,
   input: CreateTransferInput,
-  opts: { idempotencyKey: string; requestId?: string | null; now?: Date },
+  opts: CreateOptions,
 ): Promise<CreateTransferResult> {
   assertIdempotencyKey(opts.idempotencyKey);
   validateCreateTransfer(input);
@@ -113,7 +117,29 @@ export async function createTransfer(
   await getRailPolicy(db, input.partner, input.rail);
   await ensurePartnerAccount(db, input.partner, input.currency);
   await prepareSender(db);
+  const pending: PendingCreate = { request, currency: input.currency, rail: input.rail, partner: input.partner, requestHash, who, opts };
+  // A caller-fixed clock (tests, imports) is kept exactly by creating alone.
+  return env().LEDGER_GROUP_COMMIT && !opts.now ? submitCreate(db, pending) : createAlone(db, pending);
+}
 
+/** A validated create request, ready to write. */
+interface PendingCreate {
+  request: { sourceAccountId: string; counterpartyName: string; counterpartyAccount: string; amountMinor: string; reference: string; metadata: Record<string, unknown> };
+  currency: string;
+  rail: RailId;
+  partner: string;
+  requestHash: string;
+  who: AuditActor;
+  opts: CreateOptions;
+}
+
+type CreateOptions = { idempotencyKey: string; requestId?: string | null; now?: Date };
+
+const RESERVE_ACTOR: AuditActor = { type: "system", id: null, label: "transfers" };
+
+/** One create in its own transaction, with every check in the documented order. */
+function createAlone(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<CreateTransferResult> {
+  const { request, opts, who, requestHash } = p;
   return runKeyedTransaction(db.pool, async (client) => {
     const now = opts.now ?? new Date();
     const id = randomUUID();
@@ -134,35 +160,153 @@ export async function createTransfer(
          SELECT ins.id, NULL, 'created', 'create', $15, $16, $14, $13 FROM ins)
        SELECT * FROM ins`,
       [id, opts.idempotencyKey, requestHash, request.sourceAccountId, request.counterpartyName, request.counterpartyAccount, request.amountMinor,
-        input.currency, input.rail, input.partner, request.reference, JSON.stringify(request.metadata), now, who.label, who.type, who.id],
+        p.currency, p.rail, p.partner, request.reference, JSON.stringify(request.metadata), now, who.label, who.type, who.id],
     );
     if (!inserted.rows[0]) {
       const existing = await client.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
       if (existing.rows[0]) return replayOrConflict(existing.rows[0], requestHash, opts.idempotencyKey);
       const source = (await client.query<{ currency: string; code: string }>(`SELECT currency, code FROM ledger_accounts WHERE id = $1`, [request.sourceAccountId])).rows[0];
       if (!source) throw new AppError("NOT_FOUND", `source account ${request.sourceAccountId} does not exist`, { details: { accountId: request.sourceAccountId } });
-      throw new AppError("CURRENCY_MISMATCH", `transfer in ${input.currency} from account ${source.code} which holds ${source.currency.trim()}`, {
-        details: { accountId: request.sourceAccountId, accountCurrency: source.currency.trim(), currency: input.currency },
+      throw new AppError("CURRENCY_MISMATCH", `transfer in ${p.currency} from account ${source.code} which holds ${source.currency.trim()}`, {
+        details: { accountId: request.sourceAccountId, accountCurrency: source.currency.trim(), currency: p.currency },
       });
     }
     const created = rowToTransfer(inserted.rows[0]);
-    if (who.type !== "system") {
-      await appendAudit(pgRunner(client), {
-        actor: who,
-        action: "transfer.create",
-        targetType: "transfer",
-        targetId: id,
-        after: { amountMinor: request.amountMinor, currency: input.currency, rail: input.rail, partner: input.partner, sourceAccountId: request.sourceAccountId },
-        requestId: opts.requestId ?? null,
-        at: now,
-      });
-    }
+    if (who.type !== "system") await auditCreate(client, p, id, now);
     // The job first: the hold's balance rows stay locked from the reserve to the commit, so the
     // reserve is the last statement before it.
     await enqueue(db, QUEUES.transferAdvance, { transferId: id }, { client });
-    const reserved = await applyTransition(client, created, "reserved", { cause: "reserve", actor: { type: "system", id: null, label: "transfers" }, requestId: opts.requestId }, now);
+    const reserved = await applyTransition(client, created, "reserved", { cause: "reserve", actor: RESERVE_ACTOR, requestId: opts.requestId }, now);
     return { transfer: reserved, isReplay: false };
   });
+}
+
+async function auditCreate(client: pg.PoolClient, p: PendingCreate, id: string, now: Date): Promise<void> {
+  await appendAudit(pgRunner(client), {
+    actor: p.who,
+    action: "transfer.create",
+    targetType: "transfer",
+    targetId: id,
+    after: { amountMinor: p.request.amountMinor, currency: p.currency, rail: p.rail, partner: p.partner, sourceAccountId: p.request.sourceAccountId },
+    requestId: p.opts.requestId ?? null,
+    at: now,
+  });
+}
+
+// --- Grouped creation --------------------------------------------------------------------------
+//
+// Concurrent creates share one transaction (the micro-batcher and the settings of the ledger's
+// group commit): one statement writes every transfer with its first event, one pg-boss insert
+// enqueues every job, and the reserves go through applyTransitions as one ledger batch, each hold
+// under its transfer's own key. Each caller still gets exactly what a create alone would give:
+// - a request the group's insert does not write (its key exists: replay or conflict; its source
+//   account is unknown or in another currency) is answered by a create alone after the group;
+// - if anything in the group fails (a hold refused for funds, a frozen account), the group rolls
+//   back and every request runs alone, in its own transaction, with its own typed error;
+// - the same key twice never shares a group (the second runs alone, and finds the first).
+
+/** Most creates in one group: the ledger batch of their holds locks each source account. */
+const CREATE_GROUP_MAX = 32;
+
+interface WaitingCreate {
+  p: PendingCreate;
+  resolve: (r: CreateTransferResult) => void;
+  reject: (e: unknown) => void;
+}
+
+const creators = new WeakMap<pg.Pool, MicroBatcher<WaitingCreate>>();
+
+function submitCreate(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<CreateTransferResult> {
+  let batcher = creators.get(db.pool);
+  if (!batcher) {
+    const e = env();
+    batcher = new MicroBatcher<WaitingCreate>(
+      { windowMs: e.LEDGER_GROUP_COMMIT_WINDOW_MS, maxItems: Math.min(CREATE_GROUP_MAX, e.LEDGER_GROUP_COMMIT_MAX), maxInFlight: e.LEDGER_GROUP_COMMIT_IN_FLIGHT, minSplit: 8 },
+      (w) => w.p.opts.idempotencyKey,
+      (group) => runCreateGroup(db, group),
+    );
+    creators.set(db.pool, batcher);
+  }
+  const b = batcher;
+  return new Promise<CreateTransferResult>((resolve, reject) => {
+    if (!b.add({ p, resolve, reject })) createAlone(db, p).then(resolve, reject);
+  });
+}
+
+/** Counters for tests and the benchmark: groups committed, creates in them, groups re-run alone. */
+export const createGroupStats = { groups: 0, items: 0, fallbacks: 0 };
+
+async function runCreateGroup(db: Pick<DbHandles, "pool">, group: WaitingCreate[]): Promise<void> {
+  const alone = (w: WaitingCreate) => createAlone(db, w.p).then(w.resolve, w.reject);
+  if (group.length === 1) return alone(group[0]!);
+  let written: Map<string, Transfer>;
+  try {
+    written = await runKeyedTransaction(db.pool, (client) => createMany(db, client, group.map((w) => w.p)));
+  } catch (e) {
+    const app = toAppError(e);
+    if (app?.code === "DB_UNAVAILABLE") {
+      for (const w of group) w.reject(app);
+      return;
+    }
+    createGroupStats.fallbacks++;
+    await Promise.all(group.map(alone));
+    return;
+  }
+  createGroupStats.groups++;
+  createGroupStats.items += written.size;
+  await Promise.all(
+    group.map((w) => {
+      const t = written.get(w.p.opts.idempotencyKey);
+      return t ? w.resolve({ transfer: t, isReplay: false }) : alone(w);
+    }),
+  );
+}
+
+/** Writes, enqueues and reserves every create whose key is new and whose source account matches; by idempotency key. */
+async function createMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, ps: readonly PendingCreate[]): Promise<Map<string, Transfer>> {
+  const now = new Date();
+  const at = ps.map(() => now.toISOString());
+  const ids = ps.map(() => randomUUID());
+  const col = <T>(f: (p: PendingCreate, i: number) => T) => ps.map(f);
+  const inserted = await preparedQuery<TransferRowRaw>(
+    client,
+    `WITH v AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[],
+                            $11::text[], $12::jsonb[], $13::timestamptz[], $14::text[], $15::text[], $16::text[])
+         AS v(id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor, currency, rail, partner,
+              reference, metadata, at, created_by, actor_type, actor_id)),
+     ins AS (
+       INSERT INTO transfers AS t (id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor,
+              currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by)
+       SELECT v.id, v.idempotency_key, v.request_hash, a.id, v.counterparty_name, v.counterparty_account, v.amount_minor, v.currency, v.rail, v.partner,
+              v.reference, v.metadata, 'created', v.at, v.at, v.created_by
+         FROM v JOIN ledger_accounts a ON a.id = v.source_account_id AND a.currency = v.currency
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING ${TRANSFER_COLUMNS}),
+     ev AS (
+       INSERT INTO transfer_events (transfer_id, from_state, to_state, cause, actor_type, actor_id, actor_label, created_at)
+       SELECT ins.id, NULL, 'created', 'create', v.actor_type, v.actor_id, v.created_by, v.at FROM ins JOIN v ON v.id = ins.id)
+     SELECT * FROM ins`,
+    [
+      ids, col((p) => p.opts.idempotencyKey), col((p) => p.requestHash), col((p) => p.request.sourceAccountId), col((p) => p.request.counterpartyName),
+      col((p) => p.request.counterpartyAccount), col((p) => p.request.amountMinor), col((p) => p.currency), col((p) => p.rail), col((p) => p.partner),
+      col((p) => p.request.reference), col((p) => JSON.stringify(p.request.metadata)), at, col((p) => p.who.label), col((p) => p.who.type), col((p) => p.who.id),
+    ],
+  );
+  const created = inserted.rows.map(rowToTransfer);
+  if (created.length === 0) return new Map();
+  const byId = new Map<string, PendingCreate>(ps.map((p, i) => [ids[i]!, p]));
+  for (const t of created) {
+    const p = byId.get(t.id)!;
+    if (p.who.type !== "system") await auditCreate(client, p, t.id, now);
+  }
+  await enqueueMany(db, QUEUES.transferAdvance, created.map((t) => ({ transferId: t.id })), { client });
+  const reserved = await applyTransitions(
+    client,
+    created.map((t) => ({ transfer: t, to: "reserved" as const, cause: { cause: "reserve", actor: RESERVE_ACTOR, requestId: byId.get(t.id)!.opts.requestId } })),
+    now,
+  );
+  return new Map(created.map((t) => [t.idempotencyKey, reserved.get(t.id)!]));
 }
 
 function replayOrConflict(row: TransferRowRaw & { request_hash: string }, requestHash: string, key: string): CreateTransferResult {
