@@ -1,7 +1,8 @@
 "use client";
 /**
  * Service keys: list, create (the secret is shown once, then never again) and revoke (with a
- * reason, confirmed). A revoked key stops working at its next request.
+ * reason, confirmed). A revoked key stops working at its next request (in other API processes within
+ * SERVICE_KEY_CACHE_MS).
  */
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -9,6 +10,7 @@ import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { useToast } from "../toast";
 import { Dialog } from "../dialog";
 import { ReasonDialog } from "./reason-dialog";
+import { SecretOnce } from "../secret-once";
 import { Badge, Card, buttonClass, formatUtc, inputClass, labelClass, tableClass } from "../ui";
 
 interface KeyRow {
@@ -122,7 +124,20 @@ export function ServiceKeysSection({ canManage }: { canManage: boolean }) {
       ) : null}
 
       <Dialog isOpen={created !== null} title="Service key created" onClose={() => setCreated(null)}>
-        {created ? <SecretOnce name={created.name} secret={created.secret} onDone={() => setCreated(null)} /> : null}
+        {created ? (
+          <SecretOnce
+            inputId="new-key-secret"
+            label="Secret"
+            secret={created.secret}
+            onDone={() => setCreated(null)}
+            warning={
+              <>
+                This is the only time the secret of <strong>{created.name}</strong> is shown. Store it in the service&apos;s secret store now; it cannot be shown again. If it
+                is lost, revoke the key and create a new one.
+              </>
+            }
+          />
+        ) : null}
       </Dialog>
 
       <ReasonDialog
@@ -231,40 +246,3 @@ function CreateKeyDialog({ isOpen, onClose, onCreated }: { isOpen: boolean; onCl
   );
 }
 
-function SecretOnce({ name, secret, onDone }: { name: string; secret: string; onDone: () => void }) {
-  const [copyState, setCopyState] = useState<"idle" | "copied" | "failed">("idle");
-  return (
-    <div className="space-y-3">
-      <p role="alert" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100">
-        This is the only time the secret of <strong>{name}</strong> is shown. Store it in the service&apos;s secret store now; it cannot be shown again. If it is lost,
-        revoke the key and create a new one.
-      </p>
-      <div>
-        <label htmlFor="new-key-secret" className={labelClass}>
-          Secret
-        </label>
-        <input id="new-key-secret" readOnly value={secret} onFocus={(e) => e.currentTarget.select()} className={`${inputClass} mt-1 font-mono text-xs`} />
-      </div>
-      <div className="flex items-center justify-end gap-2">
-        <span role="status" className="text-xs text-zinc-600 dark:text-zinc-400">
-          {copyState === "copied" ? "Copied to the clipboard" : copyState === "failed" ? "Copy failed: select the secret and copy it by hand" : ""}
-        </span>
-        <button
-          type="button"
-          className={buttonClass.secondary}
-          onClick={() => {
-            navigator.clipboard.writeText(secret).then(
-              () => setCopyState("copied"),
-              () => setCopyState("failed"),
-            );
-          }}
-        >
-          Copy secret
-        </button>
-        <button type="button" className={buttonClass.primary} onClick={onDone}>
-          Done
-        </button>
-      </div>
-    </div>
-  );
-}

@@ -11,6 +11,7 @@ import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { useToast } from "../toast";
 import { Dialog } from "../dialog";
 import { ReasonDialog } from "../admin/reason-dialog";
+import { SecretOnce } from "../secret-once";
 import { Badge, Card, buttonClass, formatUtc, inputClass, labelClass, linkClass, tableClass } from "../ui";
 import { webhooksHref } from "./delivery-filters";
 
@@ -182,7 +183,20 @@ export function SubscriptionsSection({ canManage }: { canManage: boolean }) {
       ) : null}
 
       <Dialog isOpen={created !== null} title="Subscription added" onClose={() => setCreated(null)}>
-        {created ? <SigningSecretOnce name={created.name} secret={created.secret} onDone={() => setCreated(null)} /> : null}
+        {created ? (
+          <SecretOnce
+            inputId="new-sub-secret"
+            label="Signing secret"
+            secret={created.secret}
+            onDone={() => setCreated(null)}
+            warning={
+              <>
+                This is the only time the signing secret of <strong>{created.name}</strong> is shown. Give it to the receiving service now so it can verify{" "}
+                <code className="font-mono text-xs">x-signature</code>; it cannot be shown again. If it is lost, delete the subscription and add a new one.
+              </>
+            }
+          />
+        ) : null}
       </Dialog>
 
       <ReasonDialog
@@ -294,40 +308,3 @@ function CreateSubscriptionDialog({ isOpen, onClose, onCreated }: { isOpen: bool
   );
 }
 
-function SigningSecretOnce({ name, secret, onDone }: { name: string; secret: string; onDone: () => void }) {
-  const [copyState, setCopyState] = useState<"idle" | "copied" | "failed">("idle");
-  return (
-    <div className="space-y-3">
-      <p role="alert" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100">
-        This is the only time the signing secret of <strong>{name}</strong> is shown. Give it to the receiving service now so it can verify{" "}
-        <code className="font-mono text-xs">x-signature</code>; it cannot be shown again. If it is lost, delete the subscription and add a new one.
-      </p>
-      <div>
-        <label htmlFor="new-sub-secret" className={labelClass}>
-          Signing secret
-        </label>
-        <input id="new-sub-secret" readOnly value={secret} onFocus={(e) => e.currentTarget.select()} className={`${inputClass} mt-1 font-mono text-xs`} />
-      </div>
-      <div className="flex items-center justify-end gap-2">
-        <span role="status" className="text-xs text-zinc-600 dark:text-zinc-400">
-          {copyState === "copied" ? "Copied to the clipboard" : copyState === "failed" ? "Copy failed: select the secret and copy it by hand" : ""}
-        </span>
-        <button
-          type="button"
-          className={buttonClass.secondary}
-          onClick={() => {
-            navigator.clipboard.writeText(secret).then(
-              () => setCopyState("copied"),
-              () => setCopyState("failed"),
-            );
-          }}
-        >
-          Copy secret
-        </button>
-        <button type="button" className={buttonClass.primary} onClick={onDone}>
-          Done
-        </button>
-      </div>
-    </div>
-  );
-}
