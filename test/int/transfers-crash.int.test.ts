@@ -110,22 +110,27 @@ describe("transfers survive SIGKILL of the worker", () => {
 
     // Let the last worker converge. Our side must finish: no transfer may be left created or
     // reserved unless an operator must decide; what waits on the partner (submitted,
-    // acknowledged) must be flagged stuck; everything else is final.
+    // acknowledged) must be flagged stuck; everything else is final. No stored webhook may be
+    // orphaned: each is applied, or held under a live lease by a processor (a killed worker's
+    // lease expires after PROCESS_LEASE_MS and the event is claimed again).
     const deadline = Date.now() + 240_000;
     let open = -1;
     let unflagged = -1;
+    let orphaned = -1;
     while (Date.now() < deadline) {
-      const res = await db.pool.query<{ open: string; unflagged: string }>(
+      const res = await db.pool.query<{ open: string; unflagged: string; orphaned: string }>(
         `SELECT count(*) FILTER (WHERE t.state IN ('created', 'reserved') AND t.attention_reason IS NULL)::text AS open,
-                count(*) FILTER (WHERE t.state NOT IN ('settled', 'failed', 'returned', 'cancelled') AND NOT ${stuckSql("now()")})::text AS unflagged
+                count(*) FILTER (WHERE t.state NOT IN ('settled', 'failed', 'returned', 'cancelled') AND NOT ${stuckSql("now()")})::text AS unflagged,
+                (SELECT count(*) FROM webhook_events w WHERE w.processed_at IS NULL AND NOT w.is_duplicate AND (w.locked_until IS NULL OR w.locked_until < now()))::text AS orphaned
            FROM transfers t`,
       );
       open = Number(res.rows[0]!.open);
       unflagged = Number(res.rows[0]!.unflagged);
-      if (open === 0 && unflagged === 0) break;
+      orphaned = Number(res.rows[0]!.orphaned);
+      if (open === 0 && unflagged === 0 && orphaned === 0) break;
       await sleep(1_000);
     }
-    expect({ open, unflagged }).toEqual({ open: 0, unflagged: 0 });
+    expect({ open, unflagged, orphaned }).toEqual({ open: 0, unflagged: 0, orphaned: 0 });
     expect(ids).toHaveLength(TRANSFERS);
 
     // The sandbox executed each key at most once (its ground truth), and every transfer that the
@@ -155,6 +160,7 @@ describe("transfers survive SIGKILL of the worker", () => {
     const report = await verifyLedger(db);
     expect(report.discrepancies).toEqual([]);
     const states = await db.pool.query<{ state: string; n: string }>(`SELECT state, count(*)::text AS n FROM transfers GROUP BY state ORDER BY state`);
-    console.log(`crash test: ${kills} kills; states ${states.rows.map((r) => `${r.state}=${r.n}`).join(" ")}`);
+    const leased = await db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM webhook_events WHERE processed_at IS NULL AND NOT is_duplicate`);
+    console.log(`crash test: ${kills} kills; states ${states.rows.map((r) => `${r.state}=${r.n}`).join(" ")}; stored webhooks still under a killed worker's lease: ${leased.rows[0]!.n}`);
   }, 540_000);
 });
