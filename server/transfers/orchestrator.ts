@@ -191,8 +191,22 @@ async function callPartner(db: Pick<DbHandles, "pool">, t: Transfer, policy: Rai
   }
   const durationMs = Date.now() - started;
   const isLast = claim.attempt >= policy.maxSubmitAttempts;
-  const status = outcome.kind === "unknown" && isLast ? await queryPartner(db, t, adapter, policy, claim.attempt) : null;
+  // On the last attempt, ask the partner before deciding whenever it may hold the payment: after an
+  // unknown outcome, and after a "not executed" answer when an earlier attempt may have executed
+  // (its outcome was unknown, or its worker died before recording one). Only the partner's
+  // "not found" may then fail the transfer.
+  const mayBeExecuted = outcome.kind === "unknown" || (outcome.kind === "retryable" && isLast && (await hadUncertainAttempt(db, t.id, claim.requestId)));
+  const status = mayBeExecuted && isLast ? await queryPartner(db, t, adapter, policy, claim.attempt) : null;
   return { t, policy, claim, outcome, durationMs, status };
+}
+
+/** Whether an earlier submission of the transfer may have executed: its outcome was unknown or never recorded. */
+async function hadUncertainAttempt(db: Pick<DbHandles, "pool">, transferId: string, currentRequestId: string): Promise<boolean> {
+  const res = await db.pool.query<{ uncertain: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM partner_requests WHERE transfer_id = $1 AND kind = 'submit' AND id <> $2 AND (outcome IS NULL OR outcome = 'unknown')) AS uncertain`,
+    [transferId, currentRequestId],
+  );
+  return res.rows[0]!.uncertain;
 }
 
 async function submitMany(
@@ -276,7 +290,7 @@ async function decideMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, su
           await patchTransfer(client, t.id, { nextAttemptAt: retryAt, leaseUntil: null, lastError: reason });
           await enqueue(db, QUEUES.transferAdvance, { transferId: t.id }, { startAfter: retryAt, client });
           outcomes.set(t.id, { action: "retry_scheduled", at: retryAt, attempt: claim.attempt });
-        } else if (outcome.kind === "retryable") {
+        } else if (outcome.kind === "retryable" && !status) {
           const why = `partner ${t.partner} unavailable after ${claim.attempt} attempts: ${outcome.reason}`;
           requests.push({ transfer: cur, to: "failed", cause: cause("retries_exhausted", { detail: { attempts: claim.attempt } }), patch: { lastError: why } });
           outcomes.set(t.id, { action: "failed", reason: why });

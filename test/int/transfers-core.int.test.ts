@@ -106,8 +106,31 @@ describe("transfers", () => {
     const d = await getTransferDetail(db, t.id);
     expect(d.transfer.state).toBe("failed");
     expect(d.partnerRequests.filter((r) => r.kind === "submit")).toHaveLength(6);
+    // Every answer said "nothing executed": no need to ask the partner before failing.
+    expect(d.partnerRequests.filter((r) => r.kind === "query")).toHaveLength(0);
     expect(d.hold?.status).toBe("voided");
     expect(await available()).toBe(before);
+  });
+
+  it("a last 'not executed' answer after an earlier unknown one asks the partner instead of failing", async () => {
+    // The first submission timed out (the partner may have executed it); every later one is refused
+    // with a 503 ("nothing executed" — by that request). Failing on the last 503 would release the
+    // hold of a payment the partner holds; the partner is asked, and says it has it.
+    const { transfer: t } = await newTransfer(250n);
+    partner.script.push("unknown", ...Array(5).fill("retryable"));
+    partner.status = "acknowledged";
+    let last;
+    for (let i = 0; i < 10; i++) {
+      await db.pool.query(`UPDATE transfers SET next_attempt_at = NULL WHERE id = $1`, [t.id]);
+      last = await advanceTransfer(db, t.id, deps);
+      if (last.action !== "retry_scheduled") break;
+    }
+    expect(last).toMatchObject({ action: "submitted", state: "acknowledged" });
+    const d = await getTransferDetail(db, t.id);
+    expect(d.transfer.state).toBe("acknowledged");
+    expect(d.hold?.status).toBe("pending");
+    expect(d.partnerRequests.filter((r) => r.kind === "query")).toHaveLength(1);
+    partner.status = "not_found";
   });
 
   it("asks the partner after unknown outcomes; waits for an operator when it cannot say", async () => {
