@@ -140,3 +140,22 @@ export function FilterActions({ clearHref, hasFilters }: { clearHref: string; ha
     </div>
   );
 }
+
+/** A labelled select of a filter form: "Any …" (the empty value) first, then the options as given. */
+export function FilterSelect({ id, name, label, value, anyLabel, options }: { id: string; name: string; label: string; value: string | null | undefined; anyLabel: string; options: readonly string[] }) {
+  return (
+    <div>
+      <label htmlFor={id} className={labelClass}>
+        {label}
+      </label>
+      <select id={id} name={name} defaultValue={value ?? ""} className={`${inputClass} mt-1`}>
+        <option value="">{anyLabel}</option>
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}

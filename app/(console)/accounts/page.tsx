@@ -3,7 +3,7 @@ import Link from "next/link";
 import { requirePageActor } from "../../../server/auth/session";
 import { pageCaller, callErrorMessage } from "../page-caller";
 import { CURRENCY_EXPONENTS } from "../../../server/money/currencies";
-import { EmptyState, ErrorNotice, FilterActions, PageHeader, PagerLink, Badge, inputClass, labelClass, linkClass, tableClass } from "../../../components/ui";
+import { EmptyState, ErrorNotice, FilterActions, FilterSelect, PageHeader, PagerLink, Badge, inputClass, labelClass, linkClass, tableClass } from "../../../components/ui";
 import { Money, amountCellClass } from "../../../components/ledger/money";
 import {
   ACCOUNT_STATUS_OPTIONS,
@@ -38,45 +38,9 @@ export default async function AccountsPage({ searchParams }: { searchParams: Pro
 
       <form method="get" action="/accounts" role="search" aria-label="Filter accounts" className="mb-4 rounded-lg border border-zinc-200 bg-white p-3 dark:border-zinc-800 dark:bg-zinc-900">
         <div className="grid grid-cols-2 gap-3 md:grid-cols-4">
-          <div>
-            <label htmlFor="accounts-currency" className={labelClass}>
-              Currency
-            </label>
-            <select id="accounts-currency" name="currency" defaultValue={filters.currency ?? ""} className={`${inputClass} mt-1`}>
-              <option value="">Any currency</option>
-              {CURRENCIES.map((c) => (
-                <option key={c} value={c}>
-                  {c}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label htmlFor="accounts-type" className={labelClass}>
-              Type
-            </label>
-            <select id="accounts-type" name="type" defaultValue={filters.type ?? ""} className={`${inputClass} mt-1`}>
-              <option value="">Any type</option>
-              {ACCOUNT_TYPE_OPTIONS.map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label htmlFor="accounts-status" className={labelClass}>
-              Status
-            </label>
-            <select id="accounts-status" name="status" defaultValue={filters.status ?? ""} className={`${inputClass} mt-1`}>
-              <option value="">Any status</option>
-              {ACCOUNT_STATUS_OPTIONS.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          </div>
+          <FilterSelect id="accounts-currency" name="currency" label="Currency" value={filters.currency} anyLabel="Any currency" options={CURRENCIES} />
+          <FilterSelect id="accounts-type" name="type" label="Type" value={filters.type} anyLabel="Any type" options={ACCOUNT_TYPE_OPTIONS} />
+          <FilterSelect id="accounts-status" name="status" label="Status" value={filters.status} anyLabel="Any status" options={ACCOUNT_STATUS_OPTIONS} />
           <div>
             <label htmlFor="accounts-code" className={labelClass}>
               Code prefix

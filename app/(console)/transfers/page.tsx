@@ -5,7 +5,7 @@ import { TRANSFER_STATES } from "../../../server/transfers/state-machine";
 import { RAILS } from "../../../server/transfers/types";
 import { CURRENCY_EXPONENTS } from "../../../server/money/currencies";
 import { pageCaller, callErrorMessage } from "../page-caller";
-import { EmptyState, ErrorNotice, FilterActions, PageHeader, PagerLink, buttonClass, inputClass, labelClass } from "../../../components/ui";
+import { EmptyState, ErrorNotice, FilterActions, FilterSelect, PageHeader, PagerLink, buttonClass, inputClass, labelClass } from "../../../components/ui";
 import { TransfersTable } from "../../../components/transfers/transfers-table";
 import { STATE_MEANING } from "../../../components/transfers/transfer-ui";
 import {
@@ -94,45 +94,9 @@ export default async function TransfersPage({ searchParams }: { searchParams: Pr
               className={`${inputClass} mt-1`}
             />
           </div>
-          <div>
-            <label htmlFor="transfers-rail" className={labelClass}>
-              Rail
-            </label>
-            <select id="transfers-rail" name="rail" defaultValue={view.rail ?? ""} className={`${inputClass} mt-1`}>
-              <option value="">Any rail</option>
-              {RAILS.map((r) => (
-                <option key={r} value={r}>
-                  {r}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label htmlFor="transfers-partner" className={labelClass}>
-              Partner
-            </label>
-            <select id="transfers-partner" name="partner" defaultValue={view.partner ?? ""} className={`${inputClass} mt-1`}>
-              <option value="">Any partner</option>
-              {[...new Set([...partners, ...(view.partner ? [view.partner] : [])])].map((p) => (
-                <option key={p} value={p}>
-                  {p}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label htmlFor="transfers-currency" className={labelClass}>
-              Currency
-            </label>
-            <select id="transfers-currency" name="currency" defaultValue={view.currency ?? ""} className={`${inputClass} mt-1`}>
-              <option value="">Any currency</option>
-              {CURRENCIES.map((c) => (
-                <option key={c} value={c}>
-                  {c}
-                </option>
-              ))}
-            </select>
-          </div>
+          <FilterSelect id="transfers-rail" name="rail" label="Rail" value={view.rail} anyLabel="Any rail" options={RAILS} />
+          <FilterSelect id="transfers-partner" name="partner" label="Partner" value={view.partner} anyLabel="Any partner" options={[...new Set([...partners, ...(view.partner ? [view.partner] : [])])]} />
+          <FilterSelect id="transfers-currency" name="currency" label="Currency" value={view.currency} anyLabel="Any currency" options={CURRENCIES} />
           <div className="flex gap-2">
             <div className="min-w-0 flex-1">
               <label htmlFor="transfers-min" className={labelClass}>

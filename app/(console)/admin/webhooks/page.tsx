@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { requirePageActor } from "../../../../server/auth/session";
 import { pageCaller, callErrorMessage } from "../../page-caller";
-import { Badge, EmptyState, ErrorNotice, FilterActions, PageHeader, PagerLink, formatUtc, inputClass, labelClass, linkClass, tableClass } from "../../../../components/ui";
+import { Badge, EmptyState, ErrorNotice, FilterActions, FilterSelect, PageHeader, PagerLink, formatUtc, inputClass, labelClass, linkClass, tableClass } from "../../../../components/ui";
 import { SubscriptionsSection } from "../../../../components/outbox/subscriptions-section";
 import { DeadDeliveryActions } from "../../../../components/outbox/delivery-actions";
 import { DELIVERY_STATUSES, readDeliveryParams, toDeliveryQuery, webhooksHref, WEBHOOKS_PATH } from "../../../../components/outbox/delivery-filters";
@@ -53,19 +53,7 @@ export default async function WebhooksPage({ searchParams }: { searchParams: Sea
         </h2>
         <form method="get" action={WEBHOOKS_PATH} role="search" aria-label="Filter deliveries" className="mb-4 rounded-lg border border-zinc-200 bg-white p-3 dark:border-zinc-800 dark:bg-zinc-900">
           <div className="grid grid-cols-2 gap-3 md:grid-cols-4">
-            <div>
-              <label htmlFor="deliveries-status" className={labelClass}>
-                Status
-              </label>
-              <select id="deliveries-status" name="status" defaultValue={params.status ?? ""} className={`${inputClass} mt-1`}>
-                <option value="">Any</option>
-                {DELIVERY_STATUSES.map((s) => (
-                  <option key={s} value={s}>
-                    {s}
-                  </option>
-                ))}
-              </select>
-            </div>
+            <FilterSelect id="deliveries-status" name="status" label="Status" value={params.status} anyLabel="Any" options={DELIVERY_STATUSES} />
             <div>
               <label htmlFor="deliveries-subscription" className={labelClass}>
                 Subscription
