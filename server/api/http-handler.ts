@@ -3,10 +3,16 @@
  * and a test database.
  *
  * Invariants kept (checked in this order, before any procedure runs):
- * - The CSRF rule (server/api/csrf.ts): refused requests get 403/405/415.
- * - A Bearer secret that is unknown or revoked is refused with 401.
+ * - Only GET, HEAD and POST are served (405).
+ * - Authentication is judged first: a Bearer secret that is unknown or revoked is refused with
+ *   401, and so is a mutation (POST) with neither a session nor a key, whatever else is wrong with
+ *   it, so a service that forgot its key is told exactly that.
+ * - Then the CSRF rule (server/api/csrf.ts): refused requests get 403/415.
+ * - Every refusal here has the same shape as an error from a procedure (errorResponse), so a
+ *   client parses one error format.
  */
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import type { DbHandles } from "../db/client";
 import { appRouter } from "./root";
 import type { Context } from "./trpc";
@@ -22,8 +28,21 @@ export interface TrpcHttpHandlerOptions {
   appOrigin?: string | null;
 }
 
-function jsonError(status: number, code: string, message: string, requestId: string): Response {
-  return new Response(JSON.stringify({ error: { code, message, requestId } }), {
+/**
+ * A refusal before routing, in the shape tRPC gives every procedure error (superjson's
+ * `{ json: ... }` envelope around `{ message, code, data }`), with the request id added.
+ */
+export function errorResponse(status: number, code: TRPC_ERROR_CODE_KEY, message: string, requestId: string, opts: { isRetryable?: boolean; appCode?: string | null } = {}): Response {
+  const body = {
+    error: {
+      json: {
+        message,
+        code: TRPC_ERROR_CODES_BY_KEY[code],
+        data: { code, httpStatus: status, path: null, appCode: opts.appCode ?? null, fieldErrors: null, details: null, isRetryable: opts.isRetryable ?? false, requestId },
+      },
+    },
+  };
+  return new Response(JSON.stringify(body), {
     status,
     headers: { "content-type": "application/json", "cache-control": "no-store", "x-request-id": requestId },
   });
@@ -34,17 +53,21 @@ export function createTrpcHttpHandler(opts: TrpcHttpHandlerOptions): (req: Reque
     const requestId = requestIdOf(req);
     const appOrigin = opts.appOrigin !== undefined ? opts.appOrigin : configuredAppOrigin();
     const refusal = checkRequestOrigin(req, appOrigin);
-    if (refusal) return jsonError(refusal.status, refusal.code, refusal.message, requestId);
+    if (refusal?.status === 405) return errorResponse(405, "METHOD_NOT_SUPPORTED", refusal.message, requestId);
 
     let ctx: Context;
     try {
       ctx = await createRequestContext(req, opts.getDb());
     } catch (e) {
-      if (e instanceof RequestRejectedError) return jsonError(e.status, "UNAUTHORIZED", e.message, requestId);
+      if (e instanceof RequestRejectedError) return errorResponse(e.status, "UNAUTHORIZED", e.message, requestId, { appCode: "UNAUTHENTICATED" });
       // Resolving the caller needs the database; during an outage say so, retryably.
-      if (isConnectionError(e)) return jsonError(503, "SERVICE_UNAVAILABLE", "the database is unavailable; retry later", requestId);
+      if (isConnectionError(e)) return errorResponse(503, "SERVICE_UNAVAILABLE", "the database is unavailable; retry later", requestId, { appCode: "DB_UNAVAILABLE", isRetryable: true });
       throw e;
     }
+    if (req.method.toUpperCase() === "POST" && !ctx.actor) {
+      return errorResponse(401, "UNAUTHORIZED", "sign in or send a valid service key (Authorization: Bearer <secret>)", requestId, { appCode: "UNAUTHENTICATED" });
+    }
+    if (refusal) return errorResponse(refusal.status, refusal.status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "FORBIDDEN", refusal.message, requestId);
     // Keep the id we answered with equal to the one procedures log and audit.
     ctx.requestId = requestId;
 

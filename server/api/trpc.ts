@@ -8,12 +8,13 @@
  */
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
-import { ZodError } from "zod";
+import { z, ZodError } from "zod";
 import type { DbHandles } from "../db/client";
 import type { Actor } from "../auth/actor";
 import type { Permission } from "../auth/permissions";
 import { AppError, ERROR_CODE_HTTP, type ErrorCode } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
+import { findBadText } from "../core/text";
 
 export interface Context {
   db: DbHandles;
@@ -36,6 +37,12 @@ function zodIssues(e: ZodError): FieldIssue[] {
   return e.issues.map((i) => ({ path: i.path.map(String).join(".") || "(input)", message: i.message }));
 }
 
+/** A domain error that names its field (details.field) as a field error, like zod's. */
+function appFieldIssues(e: AppError): FieldIssue[] | null {
+  const field = e.details?.field;
+  return typeof field === "string" ? [{ path: field, message: e.message }] : null;
+}
+
 const t = initTRPC
   .context<Context>()
   .meta<Meta>()
@@ -44,7 +51,7 @@ const t = initTRPC
     errorFormatter({ shape, error }) {
       const cause = error.cause;
       const appCode: ErrorCode | null = cause instanceof AppError ? cause.code : error.code === "BAD_REQUEST" ? "BAD_INPUT" : null;
-      const fieldErrors = cause instanceof ZodError ? zodIssues(cause) : null;
+      const fieldErrors = cause instanceof ZodError ? zodIssues(cause) : cause instanceof AppError ? appFieldIssues(cause) : null;
       let message = shape.message;
       if (fieldErrors) message = `invalid input: ${fieldErrors.map((f) => `${f.path}: ${f.message}`).join("; ")}`;
       if (error.code === "INTERNAL_SERVER_ERROR" && !(cause instanceof AppError)) message = "internal error";
@@ -75,6 +82,20 @@ const mapErrors = t.middleware(async ({ next }) => {
   throw new TRPCError({ code: ERROR_CODE_HTTP[app.code], message: app.message, cause: app });
 });
 
+/**
+ * Refuses, before the input schema runs, any string (value or object key) in the input that
+ * cannot be stored: NUL, an unpaired surrogate, a control character (server/core/text.ts).
+ * PostgreSQL would otherwise fail deep inside a write, as a 500.
+ */
+const refuseBadText = t.middleware(async ({ getRawInput, next }) => {
+  const bad = findBadText(await getRawInput());
+  if (bad) {
+    const cause = new AppError("BAD_INPUT", `${bad.path} ${bad.reason}`, { details: { field: bad.path } });
+    throw new TRPCError({ code: "BAD_REQUEST", message: cause.message, cause });
+  }
+  return next();
+});
+
 /** Builds a procedure guarded by `permission`. The only exported procedure builder. */
 export function procedure(permission: Meta["permission"]) {
   return t.procedure
@@ -86,18 +107,70 @@ export function procedure(permission: Meta["permission"]) {
         throw new TRPCError({ code: "FORBIDDEN", message: `permission ${permission} is required` });
       }
       return next({ ctx: { ...ctx, actor: ctx.actor } });
-    });
+    })
+    .use(refuseBadText);
 }
 
 type RouterRecord = Parameters<typeof t.router>[0];
 
-/** Creates a router after checking that every procedure in it declares a permission. */
+/**
+ * Creates a router after checking that every procedure in it declares a permission and that every
+ * mutation refuses unknown fields (a misspelt field, such as expectedVersion for
+ * expectedVersions, must not be dropped silently: it may have been the caller's guard).
+ */
 export function createRouter<T extends RouterRecord>(record: T) {
   const router = t.router(record);
-  for (const [path, proc] of Object.entries(router._def.procedures as Record<string, { _def: { meta?: Meta } }>)) {
+  for (const [path, proc] of Object.entries(router._def.procedures as Record<string, { _def: { meta?: Meta; type?: string; inputs?: unknown[] } }>)) {
     if (!proc._def.meta?.permission) throw new Error(`tRPC procedure ${path} declares no permission; use procedure(permission)`);
+    if (proc._def.type === "mutation") {
+      if ((proc._def.inputs ?? []).length === 0) throw new Error(`tRPC mutation ${path} declares no input; use .input(NO_INPUT) so that fields sent to it are refused`);
+      for (const input of proc._def.inputs ?? []) {
+        const loose = findLooseObject(input);
+        if (loose !== null) throw new Error(`tRPC mutation ${path} accepts unknown fields at ${loose || "(input)"}; use z.strictObject`);
+      }
+    }
   }
   return router;
+}
+
+/** The input of a mutation that takes none: nothing, or an empty object; any field is refused. */
+export const NO_INPUT = z.strictObject({}).optional();
+
+type ZodDef = { type?: string; catchall?: { _zod?: { def?: ZodDef } }; shape?: Record<string, unknown>; innerType?: unknown; in?: unknown; out?: unknown; element?: unknown; options?: unknown[] };
+
+/** The path of the first object schema in `schema` that accepts unknown keys, or null (zod 4). */
+export function findLooseObject(schema: unknown, path = ""): string | null {
+  const def = (schema as { _zod?: { def?: ZodDef } } | null)?._zod?.def;
+  if (!def) return null;
+  switch (def.type) {
+    case "object": {
+      if (def.catchall?._zod?.def?.type !== "never") return path;
+      for (const [k, v] of Object.entries(def.shape ?? {})) {
+        const found = findLooseObject(v, path ? `${path}.${k}` : k);
+        if (found !== null) return found;
+      }
+      return null;
+    }
+    case "optional":
+    case "nullable":
+    case "default":
+    case "prefault":
+    case "readonly":
+    case "catch":
+      return findLooseObject(def.innerType, path);
+    case "pipe":
+      return findLooseObject(def.in, path) ?? findLooseObject(def.out, path);
+    case "array":
+      return findLooseObject(def.element, `${path}[]`);
+    case "union":
+      for (const o of def.options ?? []) {
+        const found = findLooseObject(o, path);
+        if (found !== null) return found;
+      }
+      return null;
+    default:
+      return null;
+  }
 }
 
 export const createCallerFactory = t.createCallerFactory;

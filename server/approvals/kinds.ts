@@ -105,7 +105,7 @@ export function parsePayload<P extends Record<string, unknown>>(kind: Adjustment
 const MAX_POSTINGS = 100;
 
 const postingSchema = z
-  .object({
+  .strictObject({
     accountId: z.uuid().optional(),
     /** Instead of accountId: the account's code ("ops:fees:EUR"). */
     accountCode: z.string().trim().min(1).max(200).optional(),
@@ -120,7 +120,7 @@ const postingSchema = z
   .refine((p) => p.accountId !== undefined || p.accountCode !== undefined, "give accountId or accountCode")
   .refine((p) => (p.amountMinor === undefined) !== (p.amount === undefined), "give exactly one of amount (decimal) or amountMinor (minor units)");
 
-export const journalEntryPayload = z.object({
+export const journalEntryPayload = z.strictObject({
   description: z.string().trim().min(1, "describe the entry").max(500),
   postings: z.array(postingSchema).min(1).max(MAX_POSTINGS),
 });
@@ -176,7 +176,7 @@ registerAdjustmentKind<JournalEntryPayload>({
 
 // --- reversal --------------------------------------------------------------------------------
 
-export const reversalPayload = z.object({
+export const reversalPayload = z.strictObject({
   entryId: z.uuid(),
   description: z.string().trim().min(1).max(500).optional(),
 });
@@ -201,7 +201,7 @@ registerAdjustmentKind<ReversalPayload>({
 
 // --- policy_change -----------------------------------------------------------------------------
 
-export const policyChangePayload = z.object({
+export const policyChangePayload = z.strictObject({
   basedOnVersion: z.number().int().min(1),
   /** Instead of thresholdsMinor: major units per currency ({ "EUR": "10000.00" }). */
   thresholds: z.record(z.string().max(8), z.string().max(60)).optional(),

@@ -33,7 +33,9 @@ import { auditActorOf, SYSTEM_ACTOR, type Actor } from "../auth/actor";
 import { requireStepUp } from "../auth/step-up";
 import { AppError } from "../errors/app-error";
 import { encodeResult, hashRequest } from "../ledger/codec";
-import { assertIdempotencyKey, assertUuid } from "../ledger/validate";
+import { assertUuid } from "../ledger/validate";
+import { storedIdempotencyKey } from "../core/idempotency";
+import { withKeyClaimed } from "../ledger/idempotency";
 import { executeLedgerCommandInTransaction } from "../ledger/write-path";
 import { getAdjustmentKind, parsePayload, type AdjustmentKind } from "./all-kinds";
 import type { ApplyOutcome } from "./kinds";
@@ -137,7 +139,7 @@ async function readCore(sql: SqlRunner, id: string, lock: boolean): Promise<Prop
  */
 export async function proposeAdjustment(db: Pick<DbHandles, "pool">, ctx: ActorContext, input: ProposeInput): Promise<ProposeResult> {
   const now = ctx.now ?? new Date();
-  const key = assertIdempotencyKey(input.idempotencyKey);
+  const key = storedIdempotencyKey(ctx.actor, input.idempotencyKey);
   const reason = checkReason(input.reason, "a reason");
   const evidenceUrl = input.evidenceUrl ? checkEvidenceUrl(input.evidenceUrl) : null;
   const file = input.evidenceFile ? checkEvidenceFile(input.evidenceFile) : null;
@@ -147,6 +149,17 @@ export async function proposeAdjustment(db: Pick<DbHandles, "pool">, ctx: ActorC
     throw new AppError("FORBIDDEN", `proposing a ${kind.kind} needs the ${kind.proposePermission} permission`);
   }
   const requestHash = hashRequest({ kind: kind.kind, payload: raw, reason, evidenceUrl, file: file ? { name: file.fileName, type: file.contentType, sha256: file.sha256 } : null });
+  // The key is claimed for the whole proposal (preview and insert are two transactions): a
+  // duplicate waits for the first and gets the stored proposal, never the preview's refusal.
+  return withKeyClaimed(db.pool, `proposal:${key}`, () => storeProposal(db, ctx, { key, requestHash, reason, evidenceUrl, file, kind, raw, now }));
+}
+
+async function storeProposal(
+  db: Pick<DbHandles, "pool">,
+  ctx: ActorContext,
+  p: { key: string; requestHash: string; reason: string; evidenceUrl: string | null; file: ReturnType<typeof checkEvidenceFile> | null; kind: AdjustmentKind; raw: Record<string, unknown>; now: Date },
+): Promise<ProposeResult> {
+  const { key, requestHash, reason, evidenceUrl, file, kind, raw, now } = p;
   const replay = await findByKey(db, key, requestHash);
   if (replay) return replay;
 
@@ -442,7 +455,7 @@ export async function commentOnProposal(
   input: { proposalId: string; body: string; idempotencyKey: string },
 ): Promise<{ id: string; createdAt: Date; isReplay: boolean }> {
   const id = assertUuid(input.proposalId, "proposalId");
-  const key = assertIdempotencyKey(input.idempotencyKey);
+  const key = storedIdempotencyKey(ctx.actor, input.idempotencyKey);
   const body = typeof input.body === "string" ? input.body.trim() : "";
   if (body.length === 0) throw new AppError("BAD_INPUT", "a comment cannot be empty");
   if (body.length > MAX_COMMENT_LENGTH) throw new AppError("BAD_INPUT", `a comment is at most ${MAX_COMMENT_LENGTH} characters`);

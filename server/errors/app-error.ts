@@ -11,6 +11,7 @@ export const ERROR_CODE_HTTP = {
   NOT_FOUND: "NOT_FOUND",
   CONFLICT: "CONFLICT",
   IDEMPOTENCY_CONFLICT: "CONFLICT",
+  IDEMPOTENCY_IN_PROGRESS: "CONFLICT",
   VERSION_CONFLICT: "CONFLICT",
   INSUFFICIENT_FUNDS: "UNPROCESSABLE_CONTENT",
   ACCOUNT_FROZEN: "UNPROCESSABLE_CONTENT",
@@ -51,7 +52,7 @@ export class AppError extends Error {
     this.name = "AppError";
     this.code = code;
     this.details = opts.details;
-    this.isRetryable = opts.isRetryable ?? code === "DB_UNAVAILABLE";
+    this.isRetryable = opts.isRetryable ?? (code === "DB_UNAVAILABLE" || code === "IDEMPOTENCY_IN_PROGRESS");
   }
 }
 

@@ -13,13 +13,15 @@ import { pgRunner } from "../db/sql";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { toAuditActor, type Actor } from "../auth/actor";
 import { AppError } from "../errors/app-error";
-import { toAppError } from "../errors/db-errors";
 import { currencyExponent } from "../money/currencies";
 import { hashRequest } from "./codec";
-import { assertIdempotencyKey, assertUuid } from "./validate";
+import { assertUuid } from "./validate";
+import { idempotencyConflict, storedIdempotencyKey } from "../core/idempotency";
+import { assertCleanText, findBadText } from "../core/text";
+import { claimKeys, inProgressError, type StoredRecord } from "./idempotency";
+import { runTransaction } from "../db/transaction";
 import { BALANCE_SLOTS } from "./write-path";
 import { readBalances } from "./balances";
-import { acquireClient, releaseClient } from "./connection";
 import type { AccountStatus, AccountType, Balance, NormalSide } from "./types";
 
 export interface Account {
@@ -85,7 +87,11 @@ function toAccount(r: AccountRowDb): Account {
   };
 }
 
-/** Runs fn in a transaction under an idempotency key: a replay returns the stored value. */
+/**
+ * Runs fn in a transaction under an idempotency key, with the ledger's own scheme
+ * (server/ledger/idempotency.ts): the key is claimed first, a stored key answers with its value
+ * (same request) or IDEMPOTENCY_CONFLICT, and the record is written with the change.
+ */
 async function withIdempotency<T>(
   db: Pick<DbHandles, "pool">,
   key: string,
@@ -94,38 +100,28 @@ async function withIdempotency<T>(
   fn: (client: pg.PoolClient) => Promise<T>,
   codec: { encode(v: T): unknown; decode(v: unknown): T },
 ): Promise<T> {
-  assertIdempotencyKey(key);
   const hash = hashRequest({ commandType, request });
-  const client = await acquireClient(db.pool);
-  let isBroken = false;
-  try {
-    await client.query("BEGIN");
-    const claim = await client.query(
-      `INSERT INTO idempotency_records (key, request_hash, command_type, response) VALUES ($1, $2, $3, 'null'::jsonb)
-       ON CONFLICT (key) DO NOTHING RETURNING key`,
-      [key, hash, commandType],
-    );
-    if (claim.rowCount === 0) {
-      await client.query("ROLLBACK");
-      const prev = await client.query<{ request_hash: string; response: unknown }>(`SELECT request_hash, response FROM idempotency_records WHERE key = $1`, [key]);
-      const row = prev.rows[0];
-      if (!row || row.request_hash !== hash) {
-        throw new AppError("IDEMPOTENCY_CONFLICT", `idempotency key ${key} was already used for a different request`, { details: { idempotencyKey: key } });
-      }
-      return codec.decode(row.response);
+  return runTransaction(db.pool, async (client) => {
+    let stored: StoredRecord<unknown> | undefined;
+    try {
+      stored = (await claimKeys<unknown>(client, [key])).get(key);
+    } catch (e) {
+      if ((e as { code?: unknown }).code === "LG010") throw inProgressError(key, e);
+      throw e;
+    }
+    if (stored) {
+      if (stored.request_hash !== hash) throw idempotencyConflict(key);
+      return codec.decode(stored.response);
     }
     const value = await fn(client);
-    await client.query(`UPDATE idempotency_records SET response = $2::jsonb WHERE key = $1`, [key, JSON.stringify(codec.encode(value))]);
-    await client.query("COMMIT");
+    await client.query(`INSERT INTO idempotency_records (key, request_hash, command_type, response) VALUES ($1, $2, $3, $4::jsonb)`, [
+      key,
+      hash,
+      commandType,
+      JSON.stringify(codec.encode(value)),
+    ]);
     return value;
-  } catch (e) {
-    await client.query("ROLLBACK").catch(() => {
-      isBroken = true;
-    });
-    throw toAppError(e) ?? e;
-  } finally {
-    releaseClient(client, isBroken);
-  }
+  });
 }
 
 const accountCodec = {
@@ -138,8 +134,8 @@ const accountCodec = {
 
 /**
  * Opens an account with zero balances.
- * Errors, in order: BAD_INPUT (code, name, type, key), UNKNOWN_CURRENCY, IDEMPOTENCY_CONFLICT,
- * CONFLICT (the code exists).
+ * Errors, in order: BAD_INPUT (code, name, type, key, metadata), UNKNOWN_CURRENCY,
+ * IDEMPOTENCY_CONFLICT (IDEMPOTENCY_IN_PROGRESS while a duplicate runs), CONFLICT (the code exists).
  */
 export async function createAccount(
   db: Pick<DbHandles, "pool">,
@@ -150,9 +146,13 @@ export async function createAccount(
   if (typeof input.code !== "string" || !CODE.test(input.code)) throw new AppError("BAD_INPUT", `account code ${JSON.stringify(input.code)} must be 1-200 characters of letters, digits and : _ . -`);
   if (typeof input.name !== "string" || input.name.trim().length === 0 || input.name.length > 200) throw new AppError("BAD_INPUT", "account name must be 1-200 characters");
   if (!["asset", "liability", "equity", "revenue", "expense"].includes(input.type)) throw new AppError("BAD_INPUT", `account type ${JSON.stringify(input.type)} is not one of asset, liability, equity, revenue, expense`);
+  assertCleanText(input.name, "name");
   currencyExponent(input.currency);
+  const badMetadata = input.metadata === undefined ? null : findBadText(input.metadata, "metadata");
+  if (badMetadata) throw new AppError("BAD_INPUT", `${badMetadata.path} ${badMetadata.reason}`, { details: { field: badMetadata.path } });
+  const key = storedIdempotencyKey(actor, opts.idempotencyKey);
   const request = { ...input, isNoOverdraft: input.isNoOverdraft ?? false, metadata: input.metadata ?? {} };
-  return withIdempotency(db, opts.idempotencyKey, "create_account", request, async (client) => {
+  return withIdempotency(db, key, "create_account", request, async (client) => {
     let row: AccountRowDb;
     try {
       const res = await client.query<AccountRowDb>(
@@ -194,7 +194,9 @@ export async function setAccountStatus(
   const id = assertUuid(input.accountId, "accountId");
   if (input.status !== "active" && input.status !== "frozen") throw new AppError("BAD_INPUT", "status must be active or frozen");
   if (typeof input.reason !== "string" || input.reason.trim().length < 3 || input.reason.length > 500) throw new AppError("BAD_INPUT", "a reason of 3-500 characters is required");
-  return withIdempotency(db, opts.idempotencyKey, "set_account_status", { id, status: input.status, reason: input.reason }, async (client) => {
+  assertCleanText(input.reason, "reason");
+  const key = storedIdempotencyKey(actor, opts.idempotencyKey);
+  return withIdempotency(db, key, "set_account_status", { id, status: input.status, reason: input.reason }, async (client) => {
     const before = await client.query<AccountRowDb>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1 FOR UPDATE`, [id]);
     const prev = before.rows[0];
     if (!prev) throw new AppError("NOT_FOUND", `account ${id} does not exist`, { details: { accountId: id } });

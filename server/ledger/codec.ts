@@ -2,27 +2,9 @@
  * Canonical hashing and JSON storage of ledger requests and results. Bigints become decimal
  * strings and dates ISO strings, so a stored result decodes to exactly what the first caller got.
  */
-import { createHash } from "node:crypto";
 import type { Balance, EntryResult, HoldResult, LedgerResult } from "./types";
 
-/** JSON with sorted keys, bigints as "123n"-free decimal strings tagged by type, dates as ISO. */
-export function canonicalize(value: unknown): string {
-  if (value === undefined || value === null) return "null";
-  if (typeof value === "bigint") return `{"$bigint":"${value.toString()}"}`;
-  if (value instanceof Date) return `{"$date":"${value.toISOString()}"}`;
-  if (Array.isArray(value)) return `[${value.map(canonicalize).join(",")}]`;
-  if (typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalize(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
-export function hashRequest(value: unknown): string {
-  return createHash("sha256").update(canonicalize(value)).digest("hex");
-}
+export { canonicalize, hashRequest } from "../core/idempotency";
 
 interface StoredEntry {
   entryId: string;

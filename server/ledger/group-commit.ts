@@ -31,7 +31,8 @@ import { MicroBatcher } from "../db/micro-batcher";
 import { auditAppendManyCall, type AuditActor, type AuditInput } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
-import { decodeResult, encodeEntry, encodeResult, type StoredResult } from "./codec";
+import { encodeEntry, encodeResult } from "./codec";
+import { answerFromStored, claimKeys } from "./idempotency";
 import { preparedQuery } from "./prepared";
 import type { EntryResult, LedgerCommand, LedgerResult, PostingResult } from "./types";
 import {
@@ -190,24 +191,17 @@ async function runGroupAttempt(client: pg.PoolClient, items: GroupItem[]): Promi
   await client.query(BEGIN_KEYED);
   const outcomes: (Outcome | null)[] = items.map(() => null);
 
-  // --- IDEMPOTENCY (5): a stored key answers first, whatever the state. ------------------------
-  const stored = await preparedQuery<{ key: string; request_hash: string; response: StoredResult }>(
-    client,
-    `SELECT key, request_hash, response FROM idempotency_records WHERE key = ANY($1::text[])`,
-    [items.map((it) => it.opts.idempotencyKey)],
-  );
-  const storedByKey = new Map(stored.rows.map((r) => [r.key, r]));
+  // --- IDEMPOTENCY (5): every key is claimed before any state is read (a duplicate in flight in
+  // another transaction is waited for), and a stored key answers first, whatever the state. ------
+  const storedByKey = await claimKeys(client, items.map((it) => it.opts.idempotencyKey));
   items.forEach((it, i) => {
     const s = storedByKey.get(it.opts.idempotencyKey);
     if (!s) return;
-    outcomes[i] =
-      s.request_hash === it.requestHash
-        ? { result: decodeResult(s.response) }
-        : {
-            error: new AppError("IDEMPOTENCY_CONFLICT", `idempotency key ${it.opts.idempotencyKey} was already used for a different request`, {
-              details: { idempotencyKey: it.opts.idempotencyKey },
-            }),
-          };
+    try {
+      outcomes[i] = { result: answerFromStored(s, it.requestHash) };
+    } catch (error) {
+      outcomes[i] = { error };
+    }
   });
 
   // --- Lock every account the remaining commands touch, as one command would. -----------------

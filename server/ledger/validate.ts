@@ -7,11 +7,14 @@ import { AppError } from "../errors/app-error";
 import { currencyExponent } from "../money/currencies";
 import { MAX_MINOR_UNITS } from "../money/amount";
 import type { EntryInput, LedgerCommand, LedgerItem, PostingInput } from "./types";
+import { assertIdempotencyKey } from "../core/idempotency";
+import { assertCleanText, findBadText } from "../core/text";
+
+export { assertIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from "../core/idempotency";
 
 export const MAX_POSTINGS_PER_ENTRY = 100;
 export const MAX_BATCH_ITEMS = 5_000;
 export const MAX_DESCRIPTION_LENGTH = 500;
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ITEM_TYPES = new Set(["post_entry", "transfer", "place_hold", "post_hold", "void_hold", "expire_hold", "reverse_entry"]);
@@ -25,9 +28,19 @@ export function assertUuid(value: unknown, what: string): string {
   return value.toLowerCase();
 }
 
+/** One rule for transfers, entries and holds: money does not move from an account to itself. */
+function sameAccount(what: string, accountId: string): AppError {
+  return bad(`${what} cannot debit and credit the same account ${accountId}`, { accountId });
+}
+
+function assertTwoAccounts(what: string, debitAccountId: string, creditAccountId: string): void {
+  if (debitAccountId.toLowerCase() === creditAccountId.toLowerCase()) throw sameAccount(what, debitAccountId.toLowerCase());
+}
+
 function checkDescription(d: unknown): void {
   if (d === undefined) return;
   if (typeof d !== "string" || d.length > MAX_DESCRIPTION_LENGTH) throw bad(`description must be a string of at most ${MAX_DESCRIPTION_LENGTH} characters`);
+  assertCleanText(d, "description");
 }
 
 function checkDate(d: unknown, what: string, isRequired: boolean): void {
@@ -38,14 +51,9 @@ function checkDate(d: unknown, what: string, isRequired: boolean): void {
 function checkMetadata(m: unknown): void {
   if (m === undefined) return;
   if (m === null || typeof m !== "object" || Array.isArray(m)) throw bad("metadata must be an object");
+  const badText = findBadText(m, "metadata");
+  if (badText) throw bad(`${badText.path} ${badText.reason}`, { field: badText.path });
   if (JSON.stringify(m, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)).length > 8_000) throw bad("metadata must be at most 8000 characters of JSON");
-}
-
-export function assertIdempotencyKey(key: unknown): string {
-  if (typeof key !== "string" || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || /\s/.test(key) || [...key].some((ch) => ch.charCodeAt(0) < 0x20)) {
-    throw bad(`idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable characters without spaces`);
-  }
-  return key;
 }
 
 function checkAmount(amount: unknown, what: string): void {
@@ -67,6 +75,14 @@ function checkEntry(entry: EntryInput): void {
     if (p.side !== "debit" && p.side !== "credit") throw bad(`postings[${i}].side must be "debit" or "credit", got ${JSON.stringify(p.side)}`);
     if (typeof p.currency !== "string") throw bad(`postings[${i}].currency must be a string`);
   });
+  const sidesOf = new Map<string, Set<string>>();
+  for (const p of entry.postings) {
+    const id = p.accountId.toLowerCase();
+    const sides = sidesOf.get(id) ?? new Set<string>();
+    sides.add(p.side);
+    sidesOf.set(id, sides);
+    if (sides.size > 1) throw sameAccount("an entry", id);
+  }
   // Phase 2: currencies; phase 3: amounts; phase 4: balance.
   for (const p of entry.postings) currencyExponent(p.currency);
   entry.postings.forEach((p, i) => checkAmount(p.amountMinor, `postings[${i}].amountMinor`));
@@ -94,6 +110,7 @@ export function validateItem(item: LedgerItem): void {
     case "transfer": {
       assertUuid(item.debitAccountId, "debitAccountId");
       assertUuid(item.creditAccountId, "creditAccountId");
+      assertTwoAccounts("a transfer", item.debitAccountId, item.creditAccountId);
       checkDescription(item.description);
       checkDate(item.effectiveAt, "effectiveAt", false);
       checkMetadata(item.metadata);
@@ -106,10 +123,11 @@ export function validateItem(item: LedgerItem): void {
       if (item.holdId !== undefined) assertUuid(item.holdId, "holdId");
       assertUuid(item.debitAccountId, "debitAccountId");
       assertUuid(item.creditAccountId, "creditAccountId");
-      if (item.debitAccountId.toLowerCase() === item.creditAccountId.toLowerCase()) throw bad("a hold needs two different accounts");
+      assertTwoAccounts("a hold", item.debitAccountId, item.creditAccountId);
       checkDate(item.expiresAt, "expiresAt", true);
       checkDescription(item.description);
       if (item.reference !== undefined && (typeof item.reference !== "string" || item.reference.length > 200)) throw bad("reference must be a string of at most 200 characters");
+      if (item.reference !== undefined) assertCleanText(item.reference, "reference");
       if (typeof item.currency !== "string") throw bad("currency must be a string");
       currencyExponent(item.currency);
       checkAmount(item.amountMinor, "amountMinor");

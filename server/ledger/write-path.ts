@@ -15,8 +15,11 @@
  *   id and slot); free-slot locks never wait, and the fallback when every slot is busy waits on
  *   rows in account order. The rare deadlock or serialization failure left is retried here and
  *   never reaches the caller.
- * - Idempotency: a key is applied at most once. The same key with the same request returns the
- *   stored result; with a different request, IDEMPOTENCY_CONFLICT. Failed requests store nothing.
+ * - Idempotency (server/ledger/idempotency.ts): a key is applied at most once, and claimed before
+ *   any state is read, so a duplicate in flight waits for the first and gets its stored result.
+ *   The same key with the same request returns the stored result; with a different request,
+ *   IDEMPOTENCY_CONFLICT. Failed requests store nothing. A caller's key is stored in the caller's
+ *   scope (server/core/idempotency.ts), so it can never be one of the system's keys.
  * - Audit record and outbox event are written in the same transaction as the change.
  */
 import { randomUUID } from "node:crypto";
@@ -28,8 +31,10 @@ import { auditAppendCall, type AuditActor, type AuditInput } from "../audit/audi
 import { toAuditActor, type Actor } from "../auth/actor";
 import { AppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
-import { decodeResult, encodeEntry, encodeHold, encodeResult, hashRequest, type StoredResult } from "./codec";
-import { assertIdempotencyKey, assertUuid, itemError, itemsOf, validateCommand } from "./validate";
+import { encodeEntry, encodeHold, encodeResult, hashRequest, type StoredResult } from "./codec";
+import { assertUuid, itemError, itemsOf, validateCommand } from "./validate";
+import { assertSystemIdempotencyKey, storedIdempotencyKey } from "../core/idempotency";
+import { answerFromStored, claimKeys, findStored, inProgressError, lockKeysStatement, type StoredRecord } from "./idempotency";
 import type {
   Balance,
   EntryResult,
@@ -160,11 +165,14 @@ function requestOf(command: LedgerCommand, opts: ExecuteOptions): unknown {
  *  3. INVALID_AMOUNT     an amount that is not a positive BIGINT (pure)
  *  4. UNBALANCED         an entry with fewer than two postings or debits <> credits (pure)
  *  5. IDEMPOTENCY_CONFLICT  the key was used with a different request (same request: the stored
- *                        result is returned instead of any error below)
+ *                        result is returned instead of any error below); IDEMPOTENCY_IN_PROGRESS
+ *                        (retryable) when a request with the same key is still running after
+ *                        KEY_WAIT_MS
  *  6. NOT_FOUND          a hold, an entry to reverse, or an account that does not exist
  *  7. HOLD_NOT_PENDING   the hold was already posted, voided or expired
- *  8. HOLD_EXPIRED       the hold is past its deadline (post or void), or BAD_INPUT when expiring
- *                        a hold before its deadline
+ *  8. HOLD_EXPIRED       the hold is past its deadline (post or void), or a hold is placed with an
+ *                        expiresAt that is not in the future; BAD_INPUT when expiring a hold
+ *                        before its deadline
  *  9. INVALID_AMOUNT     posting more than the hold's amount
  * 10. CANNOT_REVERSE_REVERSAL  the entry to reverse is itself a reversal
  * 11. ALREADY_REVERSED   the entry was reversed before
@@ -182,13 +190,14 @@ export async function executeLedgerCommand(
   command: LedgerCommand,
   opts: ExecuteOptions,
 ): Promise<LedgerResult> {
-  assertIdempotencyKey(opts.idempotencyKey);
+  // A request's caller (Actor) keeps its keys in its own scope; internal actors use system keys.
+  const scoped = { ...opts, idempotencyKey: storedIdempotencyKey(actor, opts.idempotencyKey) };
   validateCommand(command);
-  assertExpectedVersions(opts);
-  const requestHash = hashRequest(requestOf(command, opts));
+  assertExpectedVersions(scoped);
+  const requestHash = hashRequest(requestOf(command, scoped));
   const auditActor = toAuditActor(actor);
-  if (isGroupable(command, opts)) return submitToGroup(db, auditActor, command, opts, requestHash);
-  return executeSingle(db, auditActor, command, opts, requestHash);
+  if (isGroupable(command, scoped)) return submitToGroup(db, auditActor, command, scoped, requestHash);
+  return executeSingle(db, auditActor, command, scoped, requestHash);
 }
 
 /**
@@ -237,25 +246,22 @@ export async function executeSingle(db: Pick<DbHandles, "pool">, auditActor: Aud
 export async function explainFailure(db: Pick<DbHandles, "pool">, command: LedgerCommand, opts: ExecuteOptions, requestHash: string, e: unknown): Promise<unknown> {
   const conn = toAppError(e);
   if (conn?.code === "DB_UNAVAILABLE") return conn;
-  let stored: { request_hash: string; response: StoredResult } | undefined;
+  // The attempt held the key's claim, so whatever else served this key has finished by now.
+  let stored: StoredRecord | undefined;
   try {
-    const res = await db.pool.query<{ request_hash: string; response: StoredResult }>(
-      `SELECT request_hash, response FROM idempotency_records WHERE key = $1`,
-      [opts.idempotencyKey],
-    );
-    stored = res.rows[0];
+    stored = await findStored(db.pool, opts.idempotencyKey);
   } catch (lookupErr) {
     return toAppError(lookupErr) ?? lookupErr;
   }
   if (stored) {
-    if (stored.request_hash !== requestHash) {
-      return new AppError("IDEMPOTENCY_CONFLICT", `idempotency key ${opts.idempotencyKey} was already used for a different request`, {
-        details: { idempotencyKey: opts.idempotencyKey },
-      });
+    try {
+      return new ReplayResult(answerFromStored(stored, requestHash));
+    } catch (conflict) {
+      return conflict;
     }
-    return new ReplayResult(decodeResult(stored.response));
   }
   const code = pgCode(e);
+  if (code === "LG010") return inProgressError(opts.idempotencyKey, e);
   const constraint = pgConstraint(e);
   if (code === "23505") {
     if (constraint === "journal_entries_reverses_entry_id_key") {
@@ -306,7 +312,9 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
   // BEGIN is its own round trip: folding it into the lock statement (simple protocol, literals)
   // was measured slower, because the lock statement then loses its prepared plan and the database
   // is the bottleneck here (docs/performance.md). Every statement here reaches rows by key.
-  await client.query(BEGIN_KEYED);
+  // The key is claimed in the same round trip as BEGIN, before any state is read. A dry run writes
+  // nothing and claims nothing.
+  await client.query(opts.dryRun ? BEGIN_KEYED : `${BEGIN_KEYED}; ${lockKeysStatement([opts.idempotencyKey])}`);
   const { result, accountIds } = await applyCommand(client, actor, command, opts, requestHash);
   if (opts.dryRun) {
     // Constraint triggers fire now, so a dry run also proves the commit would succeed.
@@ -325,9 +333,11 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
  * atomically: a transfer's state and its hold, an approved adjustment and its entry. It neither
  * commits nor rolls back; on any error the caller's transaction must be rolled back.
  *
- * Same checks, in the same order, as executeLedgerCommand. Idempotency is checked first against
- * committed records: the same key and request return the stored result (isReplay), a different
- * request is IDEMPOTENCY_CONFLICT. A dryRun runs inside a savepoint and rolls back to it.
+ * Same checks, in the same order, as executeLedgerCommand. The key is one of the system's own
+ * (callers' keys come through executeLedgerCommand) and is claimed first: the same key and request
+ * return the stored result (isReplay), a different request is IDEMPOTENCY_CONFLICT, a request with
+ * the same key still running elsewhere is waited for. A dryRun claims nothing, runs inside a
+ * savepoint and rolls back to it.
  * Serialization failures, deadlocks and a concurrent insert of the same key are rethrown as the
  * database reported them so that runTransaction retries the whole transaction; other database
  * rule violations are mapped to domain errors.
@@ -338,19 +348,19 @@ export async function executeLedgerCommandInTransaction(
   command: LedgerCommand,
   opts: Omit<ExecuteOptions, "groupCommit">,
 ): Promise<LedgerResult> {
-  assertIdempotencyKey(opts.idempotencyKey);
+  assertSystemIdempotencyKey(opts.idempotencyKey);
   validateCommand(command);
   assertExpectedVersions(opts);
   const requestHash = hashRequest(requestOf(command, opts));
   if (!opts.dryRun) {
-    const stored = await preparedQuery<{ request_hash: string; response: StoredResult }>(client, `SELECT request_hash, response FROM idempotency_records WHERE key = $1`, [opts.idempotencyKey]);
-    const row = stored.rows[0];
-    if (row) {
-      if (row.request_hash !== requestHash) {
-        throw new AppError("IDEMPOTENCY_CONFLICT", `idempotency key ${opts.idempotencyKey} was already used for a different request`, { details: { idempotencyKey: opts.idempotencyKey } });
-      }
-      return decodeResult(row.response);
+    let stored: StoredRecord | undefined;
+    try {
+      stored = (await claimKeys(client, [opts.idempotencyKey])).get(opts.idempotencyKey);
+    } catch (e) {
+      if (pgCode(e) === "LG010") throw inProgressError(opts.idempotencyKey, e);
+      throw e;
     }
+    if (stored) return answerFromStored(stored, requestHash);
   }
   try {
     if (opts.dryRun) await client.query("SAVEPOINT ledger_dry_run");
@@ -364,9 +374,24 @@ export async function executeLedgerCommandInTransaction(
     return result;
   } catch (e) {
     const code = pgCode(e);
+    const constraint = pgConstraint(e);
+    // An entry or hold key taken by another request is not a race here (the command's key is
+    // claimed, and callers' keys can never be system keys): it is a conflict inside the system,
+    // typed and loud, never retried into a raw database error.
+    if (code === "23505" && (constraint === "journal_entries_idempotency_key_key" || constraint === "holds_idempotency_key_key")) throw internalKeyConflict(e);
     if (code && (RETRYABLE_PG.has(code) || code === "23505")) throw e;
     throw mapDbRuleError(e) ?? toAppError(e) ?? e;
   }
+}
+
+/** IDEMPOTENCY_CONFLICT for a system key already used by another entry or hold (from the 23505). */
+function internalKeyConflict(e: unknown): AppError {
+  const detail = (e as { detail?: unknown }).detail;
+  const key = typeof detail === "string" ? (/=\((.*)\) already exists/.exec(detail)?.[1] ?? "unknown") : "unknown";
+  return new AppError("IDEMPOTENCY_CONFLICT", `internal idempotency conflict: ledger key ${key} is already used by another entry or hold`, {
+    cause: e,
+    details: { idempotencyKey: key, isInternal: true },
+  });
 }
 
 function assertExpectedVersions(opts: Pick<ExecuteOptions, "expectedVersions">): void {
@@ -531,6 +556,13 @@ async function applyCommand(
         idempotencyKey: keyOf(i),
       };
       if (simHolds.has(id)) fail(i, new AppError("BAD_INPUT", `hold ${id} is placed twice in this batch`));
+      // A hold that is already due could never be posted, yet would reserve money until the
+      // expiry job ran.
+      if (it.expiresAt.getTime() <= now.getTime()) {
+        fail(i, new AppError("HOLD_EXPIRED", `hold would expire at ${it.expiresAt.toISOString()}, which is not after now (${now.toISOString()})`, {
+          details: { expiresAt: it.expiresAt.toISOString(), now: now.toISOString() },
+        }));
+      }
       simHolds.set(id, row);
       placedInBatch.set(id, row);
       return;

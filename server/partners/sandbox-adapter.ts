@@ -56,7 +56,7 @@ const minorString = z.string().regex(/^(0|[1-9]\d{0,18})$/, "must be an integer 
 
 const paymentSchema = z.object({
   id: z.string().min(1).max(128),
-  idempotency_key: z.string().min(1).max(200),
+  idempotency_key: z.string().min(1).max(255),
   status: z.enum(["submitted", "acknowledged", "settled", "failed", "returned"]),
   amount_minor: minorString,
   currency: z.string().length(3),
@@ -71,7 +71,7 @@ const webhookSchema = z.object({
   created_at: isoDate,
   data: z.object({
     payment_id: z.string().min(1).max(128),
-    idempotency_key: z.string().min(1).max(200),
+    idempotency_key: z.string().min(1).max(255),
     occurred_at: isoDate,
     reason: z.string().max(500).nullable().optional(),
   }),

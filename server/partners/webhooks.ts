@@ -28,7 +28,7 @@ import { recordSecurityEvent } from "../auth/security-events";
 import { checkReason } from "../admin/users";
 import { AppError } from "../errors/app-error";
 import { componentLogger } from "../observability/logger";
-import { applyPartnerEvent, applyPartnerEventsInTransaction, type BatchedPartnerEvent } from "../transfers/partner-events";
+import { applyPartnerEvent, applyPartnerEventsInTransaction, flagUnappliedPartnerEvent, type BatchedPartnerEvent } from "../transfers/partner-events";
 import { preparedQuery } from "../ledger/prepared";
 import { isKnownPartner, partnerAdapter } from "./registry";
 import { EVENT_ID_HEADER, MAX_EVENT_ID_LENGTH } from "./sandbox-adapter";
@@ -229,6 +229,8 @@ export async function processPendingWebhooks(
       result.failures++;
       const message = (e as Error).message.slice(0, 1000);
       const isLast = row.process_attempts >= MAX_PROCESS_ATTEMPTS;
+      // A typed failure that retrying will not cure is shown on the transfer at once.
+      await flagUnappliedPartnerEvent(db, event, e).catch((flagErr: unknown) => log.warn({ webhookEventId: row.id, err: (flagErr as Error).message }, "could not flag the transfer"));
       if (isLast) count("error");
       log.warn({ webhookEventId: row.id, attempt: row.process_attempts, err: message, isLast }, "applying a webhook event failed");
       await db.pool

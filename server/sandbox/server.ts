@@ -17,7 +17,7 @@
  * - All state is in the database; the process can be killed and restarted at any moment. Timers
  *   (settlement, returns, cut-offs, webhook retries) are due times in rows, picked up by whichever
  *   sandbox process ticks next.
- * - Limits: request bodies 64 KiB (413), idempotency keys 200 printable characters, hangs end
+ * - Limits: request bodies 64 KiB (413), idempotency keys 255 printable ASCII characters, hangs end
  *   after the rail's hangMs, every step and webhook batch is bounded.
  *
  * The admin endpoints have no authentication: the sandbox listens on 127.0.0.1 only and is a
@@ -63,7 +63,7 @@ const log = componentLogger("sandbox");
 
 export const MAX_BODY_BYTES = 64 * 1024;
 export const DEFAULT_TICK_MS = 50;
-const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
+const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 /** Counterparty accounts containing this word are refused by the bank (422): a sandbox test value. */
 export const REJECTED_ACCOUNT_MARKER = "REJECT";
 
@@ -195,7 +195,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
     const keyHeader = req.headers["idempotency-key"];
     const key = Array.isArray(keyHeader) ? keyHeader[0] : keyHeader;
     if (!key) throw new HttpError(400, "idempotency_key_required", "the Idempotency-Key header is required");
-    if (!IDEMPOTENCY_KEY_RE.test(key)) throw new HttpError(400, "idempotency_key_invalid", "the Idempotency-Key must be 1-200 printable ASCII characters");
+    if (!IDEMPOTENCY_KEY_RE.test(key)) throw new HttpError(400, "idempotency_key_invalid", "the Idempotency-Key must be 1-255 printable ASCII characters");
     const now = new Date();
     const attempt = await countSubmitAttempt(ctx, key, now);
     const parsed = paymentBodySchema.safeParse(await readJson(req));

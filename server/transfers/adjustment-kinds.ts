@@ -17,7 +17,7 @@ import { AppError } from "../errors/app-error";
 import { registerAdjustmentKind } from "../approvals/kinds";
 import { forceTransferOutcomeInTransaction } from "./operations";
 
-const payloadSchema = z.object({
+const payloadSchema = z.strictObject({
   transferId: z.uuid(),
   /** A statement line, the partner's confirmation, a link. */
   evidence: z.string().trim().min(3).max(2000),

@@ -20,8 +20,9 @@ import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { toAuditActor, type Actor } from "../auth/actor";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
-import { hashRequest } from "../ledger/codec";
-import { assertIdempotencyKey, assertUuid } from "../ledger/validate";
+import { hashRequest, storedIdempotencyKey } from "../core/idempotency";
+import { assertCleanText, findBadText } from "../core/text";
+import { assertUuid } from "../ledger/validate";
 import { createAccount } from "../ledger/accounts";
 import { isCurrencyCode } from "../money";
 import { enqueue, enqueueMany, prepareSender, QUEUES } from "../jobs/queues";
@@ -64,7 +65,11 @@ export function validateCreateTransfer(input: CreateTransferInput): void {
   if (name.length === 0 || name.length > MAX_COUNTERPARTY_LENGTH) throw new AppError("BAD_INPUT", `counterpartyName must be 1 to ${MAX_COUNTERPARTY_LENGTH} characters`);
   const acct = input.counterpartyAccount.trim();
   if (!/^[A-Za-z0-9 ./:-]{4,64}$/.test(acct)) throw new AppError("BAD_INPUT", `counterpartyAccount must be 4 to 64 letters, digits, spaces or . / : -`);
+  assertCleanText(name, "counterpartyName");
   if ((input.reference ?? "").length > MAX_REFERENCE_LENGTH) throw new AppError("BAD_INPUT", `reference must be at most ${MAX_REFERENCE_LENGTH} characters`);
+  assertCleanText(input.reference ?? "", "reference");
+  const badMetadata = input.metadata === undefined ? null : findBadText(input.metadata, "metadata");
+  if (badMetadata) throw new AppError("BAD_INPUT", `${badMetadata.path} ${badMetadata.reason}`, { details: { field: badMetadata.path } });
   if (input.metadata && JSON.stringify(input.metadata).length > MAX_METADATA_BYTES) throw new AppError("BAD_INPUT", `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`);
 }
 
@@ -99,7 +104,9 @@ export async function createTransfer(
   input: CreateTransferInput,
   opts: CreateOptions,
 ): Promise<CreateTransferResult> {
-  assertIdempotencyKey(opts.idempotencyKey);
+  // A caller's key is kept in the caller's scope (server/core/idempotency.ts): another caller's
+  // transfer can be neither replayed nor blocked with it.
+  opts = { ...opts, idempotencyKey: storedIdempotencyKey(actor, opts.idempotencyKey) };
   validateCreateTransfer(input);
   const request = {
     sourceAccountId: input.sourceAccountId.toLowerCase(),

@@ -12,6 +12,7 @@
  * - A repeated request with the same idempotency key returns the transfer as it is and changes
  *   nothing.
  */
+import { createHash } from "node:crypto";
 import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { runTransaction } from "../db/transaction";
@@ -20,7 +21,9 @@ import { toAuditActor, type Actor } from "../auth/actor";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
 import { enqueue, prepareSender, QUEUES } from "../jobs/queues";
-import { assertIdempotencyKey, assertUuid } from "../ledger/validate";
+import { assertUuid } from "../ledger/validate";
+import { assertIdempotencyKey, storedIdempotencyKey } from "../core/idempotency";
+import { assertCleanText } from "../core/text";
 import type { PartnerAdapter } from "../partners/types";
 import { forwardPath, isTerminal } from "./state-machine";
 import { applyTransition, lockTransfer, patchTransfer } from "./transition";
@@ -40,12 +43,14 @@ export interface OperationInput {
 }
 
 
-function checkInput(input: OperationInput): { id: string; reason: string } {
+/** The transfer id, the trimmed reason and the key as stored (a caller's in its own scope). */
+function checkInput(actor: Actor | AuditActor, input: OperationInput): { id: string; reason: string; key: string } {
   const id = assertUuid(input.transferId, "transferId");
-  assertIdempotencyKey(input.idempotencyKey);
+  const key = storedIdempotencyKey(actor, input.idempotencyKey);
   const reason = input.reason.trim();
   if (reason.length < 3 || reason.length > MAX_REASON_LENGTH) throw new AppError("BAD_INPUT", `a reason of 3 to ${MAX_REASON_LENGTH} characters is required`);
-  return { id, reason };
+  assertCleanText(reason, "reason");
+  return { id, reason, key };
 }
 
 /** True when an earlier action with this key already ran on the transfer. */
@@ -82,10 +87,10 @@ async function audit(client: pg.PoolClient, actor: AuditActor, action: string, t
  * submission may have reached the partner: query the partner first).
  */
 export async function cancelTransfer(db: Pick<DbHandles, "pool">, actor: Actor | AuditActor, input: OperationInput): Promise<Transfer> {
-  const { id, reason } = checkInput(input);
+  const { id, reason, key } = checkInput(actor, input);
   return runTransaction(db.pool, async (client) => {
     const t = await lockTransfer(client, id);
-    if (await isReplay(client, id, input.idempotencyKey)) return t;
+    if (await isReplay(client, id, key)) return t;
     const now = input.now ?? new Date();
     if (t.state !== "created" && t.state !== "reserved") {
       throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${t.state}; only created or reserved transfers can be cancelled`, { details: { transferId: id, state: t.state } });
@@ -93,7 +98,7 @@ export async function cancelTransfer(db: Pick<DbHandles, "pool">, actor: Actor |
     if (await mayBeAtPartner(client, t, now)) {
       throw new AppError("CONFLICT", `transfer ${id} may already be at ${t.partner}; query the partner for its status before cancelling`, { details: { transferId: id } });
     }
-    return applyTransition(client, t, "cancelled", { cause: "operator.cancel", actor: toAuditActor(actor), reason, detail: { idempotencyKey: input.idempotencyKey }, requestId: input.requestId }, now);
+    return applyTransition(client, t, "cancelled", { cause: "operator.cancel", actor: toAuditActor(actor), reason, detail: { idempotencyKey: key }, requestId: input.requestId }, now);
   });
 }
 
@@ -102,10 +107,10 @@ export async function cancelTransfer(db: Pick<DbHandles, "pool">, actor: Actor |
  * Errors: as cancelTransfer. After submission this needs markFailedAfterSubmission (approver).
  */
 export async function markTransferFailed(db: Pick<DbHandles, "pool">, actor: Actor | AuditActor, input: OperationInput): Promise<Transfer> {
-  const { id, reason } = checkInput(input);
+  const { id, reason, key } = checkInput(actor, input);
   return runTransaction(db.pool, async (client) => {
     const t = await lockTransfer(client, id);
-    if (await isReplay(client, id, input.idempotencyKey)) return t;
+    if (await isReplay(client, id, key)) return t;
     const now = input.now ?? new Date();
     if (t.state !== "created" && t.state !== "reserved") {
       throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${t.state}; after submission failing it needs an approver`, { details: { transferId: id, state: t.state } });
@@ -113,7 +118,7 @@ export async function markTransferFailed(db: Pick<DbHandles, "pool">, actor: Act
     if (await mayBeAtPartner(client, t, now)) {
       throw new AppError("CONFLICT", `transfer ${id} may already be at ${t.partner}; query the partner for its status first`, { details: { transferId: id } });
     }
-    return applyTransition(client, t, "failed", { cause: "operator.mark_failed", actor: toAuditActor(actor), reason, detail: { idempotencyKey: input.idempotencyKey }, requestId: input.requestId }, now, { lastError: `marked failed: ${reason}` });
+    return applyTransition(client, t, "failed", { cause: "operator.mark_failed", actor: toAuditActor(actor), reason, detail: { idempotencyKey: key }, requestId: input.requestId }, now, { lastError: `marked failed: ${reason}` });
   });
 }
 
@@ -129,7 +134,7 @@ export async function forceTransferOutcomeInTransaction(
   actor: Actor | AuditActor,
   input: OperationInput & { outcome: "settled" | "failed"; evidence: string; proposalId: string },
 ): Promise<Transfer> {
-  const { id, reason } = checkInput(input);
+  const { id, reason, key } = checkInput(actor, input);
   const evidence = input.evidence.trim();
   if (evidence.length < 3 || evidence.length > 2000) throw new AppError("BAD_INPUT", "evidence (a link, a partner message id, a statement line) of 3 to 2000 characters is required");
   const t = await lockTransfer(client, id);
@@ -140,7 +145,7 @@ export async function forceTransferOutcomeInTransaction(
     client,
     t,
     input.outcome,
-    { cause: `approved.force_${input.outcome}`, actor: toAuditActor(actor), reason, detail: { idempotencyKey: input.idempotencyKey, evidence, proposalId: input.proposalId }, requestId: input.requestId },
+    { cause: `approved.force_${input.outcome}`, actor: toAuditActor(actor), reason, detail: { idempotencyKey: key, evidence, proposalId: input.proposalId }, requestId: input.requestId },
     input.now ?? new Date(),
     input.outcome === "failed" ? { lastError: `forced failed on approved proposal ${input.proposalId}: ${reason}` } : { attentionReason: null },
   );
@@ -153,19 +158,19 @@ export async function forceTransferOutcomeInTransaction(
  * Errors: BAD_INPUT; NOT_FOUND; ILLEGAL_TRANSITION (already at the partner, settled or final).
  */
 export async function retryTransfer(db: Pick<DbHandles, "pool">, actor: Actor | AuditActor, input: OperationInput): Promise<Transfer> {
-  const { id, reason } = checkInput(input);
+  const { id, reason, key } = checkInput(actor, input);
   await prepareSender(db);
   const t = await runTransaction(db.pool, async (client) => {
     const cur = await lockTransfer(client, id);
-    if (await isReplay(client, id, input.idempotencyKey)) return cur;
+    if (await isReplay(client, id, key)) return cur;
     const now = input.now ?? new Date();
     if (cur.state !== "created" && cur.state !== "reserved") {
       const hint = cur.state === "submitted" || cur.state === "acknowledged" ? "it is already at the partner; query the partner instead" : "there is nothing to retry";
       throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${cur.state}; ${hint}`, { details: { transferId: id, state: cur.state } });
     }
-    await audit(client, toAuditActor(actor), "transfer.retry", cur, reason, { idempotencyKey: input.idempotencyKey, attentionCleared: cur.attentionReason }, input.requestId, now);
+    await audit(client, toAuditActor(actor), "transfer.retry", cur, reason, { idempotencyKey: key, attentionCleared: cur.attentionReason }, input.requestId, now);
     const next = await patchTransfer(client, id, { nextAttemptAt: null, attentionReason: null });
-    await enqueue(db, QUEUES.transferAdvance, { transferId: id, retry: input.idempotencyKey }, { client });
+    await enqueue(db, QUEUES.transferAdvance, { transferId: id, retry: key }, { client });
     return next;
   });
   return t;
@@ -178,10 +183,13 @@ export async function bulkRetryTransfers(
   input: { transferIds: string[]; reason: string; idempotencyKey: string; requestId?: string | null },
 ): Promise<{ transferId: string; ok: boolean; state?: string; error?: { code: string; message: string } }[]> {
   if (input.transferIds.length === 0 || input.transferIds.length > MAX_BULK_RETRY) throw new AppError("BAD_INPUT", `select 1 to ${MAX_BULK_RETRY} transfers`);
+  // Each transfer's retry gets a key of its own derived from the request's (short enough for any
+  // key the caller may send); retryTransfer stores it in the caller's scope.
+  const bulkKey = createHash("sha256").update(assertIdempotencyKey(input.idempotencyKey)).digest("hex").slice(0, 32);
   const out = [];
   for (const transferId of [...new Set(input.transferIds)]) {
     try {
-      const t = await retryTransfer(db, actor, { transferId, reason: input.reason, idempotencyKey: `${input.idempotencyKey}:${transferId}`, requestId: input.requestId });
+      const t = await retryTransfer(db, actor, { transferId, reason: input.reason, idempotencyKey: `bulk:${bulkKey}:${transferId}`, requestId: input.requestId });
       out.push({ transferId, ok: true, state: t.state });
     } catch (e) {
       if (!(e instanceof AppError) || e.code === "DB_UNAVAILABLE") throw e;
@@ -202,7 +210,7 @@ export async function queryTransferAtPartner(
   input: OperationInput,
   adapterFor: (partner: string) => PartnerAdapter,
 ): Promise<{ transfer: Transfer; partnerStatus: string }> {
-  const { id, reason } = checkInput(input);
+  const { id, reason, key } = checkInput(actor, input);
   const first = await runTransaction(db.pool, (c) => lockTransfer(c, id));
   if (first.state === "created" || isTerminal(first.state)) {
     throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${first.state}; the partner has nothing to say about it`, { details: { transferId: id, state: first.state } });
@@ -212,7 +220,7 @@ export async function queryTransferAtPartner(
   const transfer = await runTransaction(db.pool, async (client) => {
     const cur = await lockTransfer(client, id);
     const now = input.now ?? new Date();
-    await audit(client, toAuditActor(actor), "transfer.query_partner", cur, reason, { idempotencyKey: input.idempotencyKey, partnerStatus: status.kind === "ok" ? status.status : `unavailable: ${status.reason}` }, input.requestId, now);
+    await audit(client, toAuditActor(actor), "transfer.query_partner", cur, reason, { idempotencyKey: key, partnerStatus: status.kind === "ok" ? status.status : `unavailable: ${status.reason}` }, input.requestId, now);
     if (status.kind !== "ok") return cur;
     if (cur.state === "reserved") {
       const isInFlight = cur.leaseUntil !== null && cur.leaseUntil.getTime() > now.getTime();

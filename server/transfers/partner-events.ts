@@ -11,7 +11,9 @@
  *   anything automatically; it flags the transfer for an operator.
  */
 import type { DbHandles } from "../db/client";
-import { runKeyedTransaction } from "../db/transaction";
+import { runKeyedTransaction, runTransaction } from "../db/transaction";
+import { AppError } from "../errors/app-error";
+import { componentLogger } from "../observability/logger";
 import type { AuditActor } from "../audit/audit-log";
 import type { PartnerEvent } from "../partners/types";
 import { forwardPath, isTerminal, type TransferState } from "./state-machine";
@@ -28,6 +30,8 @@ export interface PartnerEventResult {
   fromState: TransferState | null;
   toState: TransferState | null;
 }
+
+const log = componentLogger("partner-events");
 
 const WEBHOOK_ACTOR: AuditActor = { type: "system", id: null, label: "partner-webhook" };
 
@@ -105,4 +109,29 @@ export async function applyPartnerEventsInTransaction(
   await applyTransitions(client, requests, now);
   for (const a of attention) await patchTransfer(client, a.transferId, { attentionReason: a.reason });
   return results;
+}
+
+/** Longest failure text kept on a transfer. */
+const MAX_FAILURE_TEXT = 1_000;
+
+/**
+ * Records on the transfer why a partner event cannot be applied, when the failure is typed and
+ * will not go away by itself (a ledger refusal, an internal idempotency conflict): the transfer
+ * gets the error as last_error and an attention reason, so the stuck queue says why it does not
+ * move, and the failure is logged as an error. Retryable failures (the database down) and events
+ * for unknown transfers change nothing. Returns the transfer flagged, or null.
+ */
+export async function flagUnappliedPartnerEvent(db: Pick<DbHandles, "pool">, e: PartnerEvent, error: unknown): Promise<string | null> {
+  if (!(error instanceof AppError) || error.isRetryable) return null;
+  const transferId = await runTransaction(db.pool, async (client) => {
+    const row = (await client.query<{ id: string }>(`SELECT id FROM transfers WHERE partner = $1 AND idempotency_key = $2 FOR UPDATE`, [e.partner, e.idempotencyKey])).rows[0];
+    if (!row) return null;
+    await patchTransfer(client, row.id, {
+      lastError: `partner event ${e.eventId} (${e.type}) cannot be applied: ${error.code}: ${error.message}`.slice(0, MAX_FAILURE_TEXT),
+      attentionReason: `${e.partner} reported ${e.type}, which cannot be booked (${error.code}); see the last error`.slice(0, MAX_FAILURE_TEXT),
+    });
+    return row.id;
+  });
+  if (transferId) log.error({ transferId, eventId: e.eventId, code: error.code, details: error.details, err: error.message }, "a partner event cannot be applied to its transfer");
+  return transferId;
 }

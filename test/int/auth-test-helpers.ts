@@ -60,6 +60,8 @@ export async function resultOf<T>(res: Response): Promise<T> {
 export async function errorOf(res: Response): Promise<{ code?: string; message?: string; data?: { code?: string; fieldErrors?: { path: string }[] | null; appCode?: string } }> {
   const body = (await res.json()) as { error?: { json?: unknown; code?: string; message?: string } };
   if (!body.error) throw new Error(`expected an error, got ${res.status} ${JSON.stringify(body)}`);
-  // tRPC errors are superjson-wrapped ({ json: ... }); pre-routing refusals are plain.
-  return (body.error.json ?? body.error) as never;
+  // Every error, a procedure's or a refusal before routing, is superjson-wrapped ({ json: ... })
+  // with a JSON-RPC number in `code` and the HTTP-style name in `data.code`; `code` here is the name.
+  const e = (body.error.json ?? body.error) as { code?: unknown; data?: { code?: string } };
+  return { ...e, code: e.data?.code ?? (typeof e.code === "string" ? e.code : undefined) } as never;
 }

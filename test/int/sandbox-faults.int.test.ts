@@ -245,7 +245,7 @@ describe("API limits and validation", () => {
 
   it.each<[string, Record<string, string>, string, number, string]>([
     ["no Idempotency-Key", {}, valid, 400, "idempotency_key_required"],
-    ["an over-long key", { "idempotency-key": "k".repeat(201) }, valid, 400, "idempotency_key_invalid"],
+    ["an over-long key", { "idempotency-key": "k".repeat(256) }, valid, 400, "idempotency_key_invalid"],
     ["a decimal amount", { "idempotency-key": "v1" }, valid.replace('"100"', '"1.00"'), 400, "invalid_request"],
     ["a number amount", { "idempotency-key": "v2" }, valid.replace('"100"', "100"), 400, "invalid_request"],
     ["an unknown currency", { "idempotency-key": "v3" }, valid.replace("EUR", "XXX"), 400, "invalid_request"],

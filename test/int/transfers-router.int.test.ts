@@ -27,7 +27,10 @@ afterAll(async () => {
 });
 
 const as = (roles: RoleName[]) => createCaller({ db, actor: userActor({ id: randomUUID(), email: `${roles.join("-")}@example.test`, name: "t", roles }), requestId: "r", ip: null });
-const service = () => createCaller({ db, actor: serviceActor({ id: randomUUID(), name: "payouts", scopes: ["transfers:read", "transfers:create", "ledger:read"] }), requestId: "r", ip: null });
+// One service key throughout: its idempotency keys are its own (stored as svc:<key id>/<key>).
+const payoutsKey = serviceActor({ id: randomUUID(), name: "payouts", scopes: ["transfers:read", "transfers:create", "ledger:read"] });
+const service = () => createCaller({ db, actor: payoutsKey, requestId: "r", ip: null });
+const storedKey = (key: string) => `svc:${(payoutsKey as { keyId: string }).keyId}/${key}`;
 const appCode = (e: unknown) => (e as { cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code;
 
 describe("transfers router", () => {
@@ -54,7 +57,7 @@ describe("transfers router", () => {
       .transfers.create({ sourceAccountId: walletId, counterpartyName: "Jane", counterpartyAccount: "DE89370400440532013000", amountMinor: "1", currency: "EUR", rail: "instant", idempotencyKey: key, ...(patch as object) } as never)
       .catch((e: unknown) => e);
     expect(appCode(err) === "BAD_REQUEST" ? "BAD_INPUT" : appCode(err)).toBe(code);
-    expect((await db.pool.query(`SELECT 1 FROM transfers WHERE idempotency_key = $1`, [key])).rowCount).toBe(0);
+    expect((await db.pool.query(`SELECT 1 FROM transfers WHERE idempotency_key = $1`, [storedKey(key)])).rowCount).toBe(0);
   });
 
   it("viewers and services cannot operate; operators can; forcing an outcome needs an approver", async () => {

@@ -16,12 +16,12 @@ const uuid = z.uuid();
 const usersRouter = createRouter({
   /** Users ordered by email; `cursor` is the last email of the previous page. */
   list: procedure("users:read")
-    .input(z.object({ cursor: z.string().max(320).optional(), limit: z.number().int().min(1).max(USER_LIST_MAX_LIMIT).optional() }))
+    .input(z.strictObject({ cursor: z.string().max(320).optional(), limit: z.number().int().min(1).max(USER_LIST_MAX_LIMIT).optional() }))
     .query(({ ctx, input }) => listUsers(ctx.db, input)),
 
   create: procedure("users:manage")
     .input(
-      z.object({
+      z.strictObject({
         email: z.email().max(320),
         name: z.string().trim().min(1).max(200),
         roles,
@@ -31,11 +31,11 @@ const usersRouter = createRouter({
     .mutation(({ ctx, input }) => createUser(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
 
   setRoles: procedure("users:manage")
-    .input(z.object({ userId: uuid, roles, reason }))
+    .input(z.strictObject({ userId: uuid, roles, reason }))
     .mutation(({ ctx, input }) => setUserRoles(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
 
   setActive: procedure("users:manage")
-    .input(z.object({ userId: uuid, isActive: z.boolean(), reason }))
+    .input(z.strictObject({ userId: uuid, isActive: z.boolean(), reason }))
     .mutation(({ ctx, input }) => setUserActive(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
 });
 
@@ -46,7 +46,7 @@ const serviceKeysRouter = createRouter({
   /** Returns the secret once; it cannot be read again. */
   create: procedure("service_keys:manage")
     .input(
-      z.object({
+      z.strictObject({
         name: z.string().trim().min(1).max(100),
         // Checked against SERVICE_KEY_SCOPES by the domain, whose error names the bad scope.
         scopes: z.array(z.string().max(100)).min(1, "choose at least one scope").max(50),
@@ -56,7 +56,7 @@ const serviceKeysRouter = createRouter({
     .mutation(({ ctx, input }) => createServiceKey(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
 
   revoke: procedure("service_keys:manage")
-    .input(z.object({ id: uuid, reason }))
+    .input(z.strictObject({ id: uuid, reason }))
     .mutation(({ ctx, input }) => revokeServiceKey(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
 });
 

@@ -4,7 +4,7 @@
  * server/auth/step-up.ts. Payloads are JSON: amounts as decimal strings, never JS numbers.
  */
 import { z } from "zod";
-import { procedure, createRouter } from "../trpc";
+import { procedure, createRouter, NO_INPUT } from "../trpc";
 import { approveProposal, commentOnProposal, proposeAdjustment, rejectProposal, withdrawProposal, MAX_COMMENT_LENGTH, MAX_REASON_LENGTH } from "../../approvals/proposals";
 import { countWaitingForMe, getEvidenceFile, getPolicySummary, getProposal, listAdjustmentKinds, listProposals, INBOX_VIEWS, MAX_PAGE_SIZE } from "../../approvals/queries";
 import { previewDraft } from "../../approvals/drafts";
@@ -17,12 +17,12 @@ const key = z.string().min(1).max(200);
 const kindName = z.string().min(1).max(50);
 const code = z.string().trim().min(1).max(40);
 const reason = z.string().trim().min(1, "give a reason").max(MAX_REASON_LENGTH);
-const evidenceFile = z.object({
+const evidenceFile = z.strictObject({
   fileName: z.string().min(1).max(255),
   contentType: z.string().min(1).max(100),
   contentBase64: z.string().max(Math.ceil((MAX_EVIDENCE_BYTES * 4) / 3) + 4),
 });
-const draft = z.object({ kind: kindName, payload: z.record(z.string(), z.unknown()) });
+const draft = z.strictObject({ kind: kindName, payload: z.record(z.string(), z.unknown()) });
 const proposal = draft.extend({
   reason,
   evidenceUrl: z.string().trim().max(2000).nullish(),
@@ -34,24 +34,24 @@ const stepUpRouter = createRouter({
   /** The caller's enrolment, lock and step-up window. */
   status: procedure("adjustments:approve").query(({ ctx }) => getStepUpStatus(ctx.db, ctx.actor)),
   /** Starts enrolment: returns the secret and otpauth:// URI once. */
-  startEnrolment: procedure("adjustments:approve").mutation(({ ctx }) => startTotpEnrolment(ctx.db, ctx.actor, { requestId: ctx.requestId })),
+  startEnrolment: procedure("adjustments:approve").input(NO_INPUT).mutation(({ ctx }) => startTotpEnrolment(ctx.db, ctx.actor, { requestId: ctx.requestId })),
   /** Confirms enrolment with the first code; returns the recovery codes once. */
   confirmEnrolment: procedure("adjustments:approve")
-    .input(z.object({ code }))
+    .input(z.strictObject({ code }))
     .mutation(({ ctx, input }) => confirmTotpEnrolment(ctx.db, ctx.actor, input, { requestId: ctx.requestId })),
   /** Checks a code and opens the step-up window (approvals within it need no code). */
   verify: procedure("adjustments:approve")
-    .input(z.object({ code }))
+    .input(z.strictObject({ code }))
     .mutation(({ ctx, input }) => verifyStepUp(ctx.db, ctx.actor, input, { requestId: ctx.requestId })),
   /** Users locked out of approving after repeated wrong codes. */
   locked: procedure("users:manage").query(({ ctx }) => listLockedApprovers(ctx.db)),
   /** Lifts a user's lock (audited). */
   unlock: procedure("users:manage")
-    .input(z.object({ userId: uuid, reason }))
+    .input(z.strictObject({ userId: uuid, reason }))
     .mutation(({ ctx, input }) => adminChangeStepUp(ctx.db, ctx.actor, { ...input, action: "unlock" }, { requestId: ctx.requestId })),
   /** Removes a user's authenticator so they enrol again (audited). */
   reset: procedure("users:manage")
-    .input(z.object({ userId: uuid, reason }))
+    .input(z.strictObject({ userId: uuid, reason }))
     .mutation(({ ctx, input }) => adminChangeStepUp(ctx.db, ctx.actor, { ...input, action: "reset" }, { requestId: ctx.requestId })),
 });
 
@@ -61,7 +61,7 @@ const policyRouter = createRouter({
   /** Proposes a new policy (itself approved by an approver other than the proposer). */
   propose: procedure("approvals:policy")
     .input(
-      z.object({
+      z.strictObject({
         basedOnVersion: z.number().int().min(1),
         thresholds: z.record(z.string().max(8), z.string().max(60)),
         expiryHours: z.number().int().min(1).max(720).nullable(),
@@ -81,7 +81,7 @@ export const approvalsRouter = createRouter({
   /** An inbox view, newest first; keyset cursor. */
   list: procedure("adjustments:read")
     .input(
-      z.object({
+      z.strictObject({
         view: z.enum(INBOX_VIEWS),
         status: z.enum(PROPOSAL_STATUSES).optional(),
         kind: kindName.optional(),
@@ -94,7 +94,7 @@ export const approvalsRouter = createRouter({
   waitingCount: procedure("adjustments:read").query(({ ctx }) => countWaitingForMe(ctx.db, { actor: ctx.actor })),
   /** One proposal with the proposer's preview, a live preview and what differs. */
   get: procedure("adjustments:read")
-    .input(z.object({ id: uuid }))
+    .input(z.strictObject({ id: uuid }))
     .query(({ ctx, input }) => getProposal(ctx.db, { actor: ctx.actor }, input.id)),
   /** Dry-runs a draft without storing anything (the form's preview). */
   preview: procedure("adjustments:propose")
@@ -106,21 +106,21 @@ export const approvalsRouter = createRouter({
     .mutation(({ ctx, input }) => proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
   /** Approves (with a step-up code or within the step-up window); the final approval applies. */
   approve: procedure("adjustments:approve")
-    .input(z.object({ proposalId: uuid, code: code.optional() }))
+    .input(z.strictObject({ proposalId: uuid, code: code.optional() }))
     .mutation(({ ctx, input }) => approveProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
   reject: procedure("adjustments:approve")
-    .input(z.object({ proposalId: uuid, reason }))
+    .input(z.strictObject({ proposalId: uuid, reason }))
     .mutation(({ ctx, input }) => rejectProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
   /** The proposer withdraws (checked by the domain: only the proposer). */
   withdraw: procedure("adjustments:read")
-    .input(z.object({ proposalId: uuid, reason: z.string().trim().max(MAX_REASON_LENGTH).optional() }))
+    .input(z.strictObject({ proposalId: uuid, reason: z.string().trim().max(MAX_REASON_LENGTH).optional() }))
     .mutation(({ ctx, input }) => withdrawProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
   comment: procedure("adjustments:read")
-    .input(z.object({ proposalId: uuid, body: z.string().trim().min(1).max(MAX_COMMENT_LENGTH), idempotencyKey: key }))
+    .input(z.strictObject({ proposalId: uuid, body: z.string().trim().min(1).max(MAX_COMMENT_LENGTH), idempotencyKey: key }))
     .mutation(({ ctx, input }) => commentOnProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
   /** An evidence file, base64 (the console downloads it through /approvals/<id>/evidence/<file id>). */
   evidence: procedure("adjustments:read")
-    .input(z.object({ proposalId: uuid, evidenceId: uuid }))
+    .input(z.strictObject({ proposalId: uuid, evidenceId: uuid }))
     .query(async ({ ctx, input }) => {
       const f = await getEvidenceFile(ctx.db, input);
       return { fileName: f.fileName, contentType: f.contentType, sha256: f.sha256, contentBase64: f.content.toString("base64") };

@@ -6,7 +6,7 @@ import { verifyAuditChain } from "../../audit/verify";
 const auditId = z.string().regex(/^[1-9]\d{0,18}$/, "must be an audit record id (a positive whole number)");
 const text = z.string().trim().min(1).max(200);
 
-export const auditFiltersInput = z.object({
+export const auditFiltersInput = z.strictObject({
   actorId: text.optional(),
   actorLabel: text.optional(),
   action: text.optional(),
@@ -32,7 +32,7 @@ export const auditRouter = createRouter({
 
   /** One record with its before/after and hashes. */
   get: procedure("audit:read")
-    .input(z.object({ id: auditId }))
+    .input(z.strictObject({ id: auditId }))
     .query(({ ctx, input }) => getAuditRecord(ctx.db.prisma, input.id)),
 
   /** Walks every hash chain and reports the first broken link. */

@@ -19,13 +19,13 @@ const deliveryStatus = z.enum(["pending", "delivered", "dead", "skipped", "cance
 const subscriptionsRouter = createRouter({
   /** Subscriptions that are not deleted (or all with includeDeleted), newest first, at most 200, with their backlog; never secrets. */
   list: procedure("outbox:read")
-    .input(z.object({ includeDeleted: z.boolean().optional() }))
+    .input(z.strictObject({ includeDeleted: z.boolean().optional() }))
     .query(({ ctx, input }) => listSubscriptions(ctx.db, input)),
 
   /** Returns the signing secret once; it cannot be read again. */
   create: procedure("outbox:manage")
     .input(
-      z.object({
+      z.strictObject({
         name: z.string().trim().min(1).max(SUBSCRIPTION_NAME_MAX_LENGTH),
         url: z.string().trim().min(1).max(SUBSCRIPTION_URL_MAX_LENGTH),
         // Checked by the domain, whose error names the bad pattern.
@@ -36,16 +36,16 @@ const subscriptionsRouter = createRouter({
     .mutation(({ ctx, input }) => createSubscription(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
 
   pause: procedure("outbox:manage")
-    .input(z.object({ id: uuid, reason }))
+    .input(z.strictObject({ id: uuid, reason }))
     .mutation(({ ctx, input }) => changeSubscriptionStatus(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { ...input, change: "pause" })),
 
   resume: procedure("outbox:manage")
-    .input(z.object({ id: uuid, reason }))
+    .input(z.strictObject({ id: uuid, reason }))
     .mutation(({ ctx, input }) => changeSubscriptionStatus(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { ...input, change: "resume" })),
 
   /** Final: erases the secret and cancels the subscription's pending and dead deliveries. */
   delete: procedure("outbox:manage")
-    .input(z.object({ id: uuid, reason }))
+    .input(z.strictObject({ id: uuid, reason }))
     .mutation(({ ctx, input }) => changeSubscriptionStatus(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { ...input, change: "delete" })),
 });
 
@@ -53,7 +53,7 @@ const deliveriesRouter = createRouter({
   /** Deliveries matching every filter, newest first; keyset pagination by id. */
   list: procedure("outbox:read")
     .input(
-      z.object({
+      z.strictObject({
         status: deliveryStatus.optional(),
         subscriptionId: uuid.optional(),
         aggregateId: text.optional(),
@@ -70,12 +70,12 @@ const deliveriesRouter = createRouter({
 
   /** A dead delivery goes out again (same delivery id, fresh attempts), ahead of its aggregate's later events. */
   redeliver: procedure("outbox:manage")
-    .input(z.object({ deliveryId: uuid, reason }))
+    .input(z.strictObject({ deliveryId: uuid, reason }))
     .mutation(({ ctx, input }) => actOnDeadDelivery(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { ...input, action: "redeliver" })),
 
   /** A dead delivery is given up for good; its aggregate's later events proceed. */
   skip: procedure("outbox:manage")
-    .input(z.object({ deliveryId: uuid, reason }))
+    .input(z.strictObject({ deliveryId: uuid, reason }))
     .mutation(({ ctx, input }) => actOnDeadDelivery(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { ...input, action: "skip" })),
 });
 

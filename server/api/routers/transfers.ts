@@ -24,7 +24,7 @@ const reason = z.string().trim().min(3, "a reason of at least 3 characters is re
 const rail = z.enum(RAILS as [string, ...string[]]).transform((r) => r as (typeof RAILS)[number]);
 const state = z.enum(TRANSFER_STATES);
 
-const filters = z.object({
+const filters = z.strictObject({
   states: z.array(state).max(TRANSFER_STATES.length).optional(),
   rail: rail.optional(),
   partner: z.string().min(1).max(50).optional(),
@@ -39,12 +39,12 @@ const filters = z.object({
   sourceAccountId: uuid.optional(),
 });
 
-const operation = z.object({ transferId: uuid, reason, idempotencyKey: key });
+const operation = z.strictObject({ transferId: uuid, reason, idempotencyKey: key });
 
 export const transfersRouter = createRouter({
   create: procedure("transfers:create")
     .input(
-      z.object({
+      z.strictObject({
         sourceAccountId: uuid,
         counterpartyName: z.string().trim().min(1).max(140),
         counterpartyAccount: z.string().trim().min(4).max(64),
@@ -62,7 +62,7 @@ export const transfersRouter = createRouter({
       return createTransfer(ctx.db, ctx.actor, rest, { idempotencyKey, requestId: ctx.requestId });
     }),
   get: procedure("transfers:read")
-    .input(z.object({ transferId: uuid }))
+    .input(z.strictObject({ transferId: uuid }))
     .query(({ ctx, input }) => getTransferDetail(ctx.db, input.transferId)),
   list: procedure("transfers:read")
     .input(filters.extend({ sort: z.enum(TRANSFER_SORTS).optional(), cursor: z.string().max(500).optional(), limit: z.number().int().min(1).max(TRANSFER_PAGE_MAX).optional() }))
@@ -78,7 +78,7 @@ export const transfersRouter = createRouter({
     .input(operation)
     .mutation(({ ctx, input }) => retryTransfer(ctx.db, ctx.actor, { ...input, requestId: ctx.requestId })),
   bulkRetry: procedure("transfers:operate")
-    .input(z.object({ transferIds: z.array(uuid).min(1).max(MAX_BULK_RETRY), reason, idempotencyKey: key }))
+    .input(z.strictObject({ transferIds: z.array(uuid).min(1).max(MAX_BULK_RETRY), reason, idempotencyKey: key }))
     .mutation(({ ctx, input }) => bulkRetryTransfers(ctx.db, ctx.actor, { ...input, requestId: ctx.requestId })),
   queryPartner: procedure("transfers:operate")
     .input(operation)
@@ -103,20 +103,20 @@ export const transfersRouter = createRouter({
     ),
   /** Applies a stored partner webhook again (idempotent: changes a transfer only if the first application did not); audited. */
   replayWebhook: procedure("transfers:operate")
-    .input(z.object({ webhookEventId: uuid, reason }))
+    .input(z.strictObject({ webhookEventId: uuid, reason }))
     .mutation(({ ctx, input }) => replayWebhookEvent(ctx.db, ctx.actor, input, { requestId: ctx.requestId })),
   rails: createRouter({
     list: procedure("transfers:read").query(({ ctx }) => listRailPolicies(ctx.db, { fresh: true })),
     update: procedure("partners:manage")
       .input(
-        z.object({
+        z.strictObject({
           partner: z.string().min(1).max(50),
           rail,
           maxSubmitAttempts: z.number().int().min(1).max(50),
           backoffBaseMs: z.number().int().min(10).max(600_000),
           backoffMaxMs: z.number().int().min(10).max(3_600_000),
           submitTimeoutMs: z.number().int().min(100).max(120_000),
-          budgetSeconds: z.object({ created: z.number().int().min(1), reserved: z.number().int().min(1), submitted: z.number().int().min(1), acknowledged: z.number().int().min(1) }),
+          budgetSeconds: z.strictObject({ created: z.number().int().min(1), reserved: z.number().int().min(1), submitted: z.number().int().min(1), acknowledged: z.number().int().min(1) }),
           reason,
         }),
       )
