@@ -15,7 +15,7 @@
  */
 import type { DbHandles } from "../db/client";
 import { env } from "../env";
-import { preparedQuery } from "../ledger/prepared";
+import { preparedQuery } from "../db/prepared";
 import { cachedKey, keyCacheGeneration, rememberKey } from "./service-key-cache";
 import { hashServiceKeySecret, isGrantableScope, prefixOfSecret } from "../admin/service-keys";
 import { serviceActor, type Actor } from "./actor";

@@ -13,7 +13,7 @@
  */
 import type pg from "pg";
 import { toAppError } from "../errors/db-errors";
-import { acquireClient, releaseClient } from "../ledger/connection";
+import { acquireClient, releaseClient } from "./connection";
 
 /**
  * BEGIN for the hot write transactions (ledger writes, transfer transitions, webhook and partner
@@ -37,15 +37,50 @@ export interface TransactionOptions {
 }
 
 const MAX_ATTEMPTS = 8;
-const RETRYABLE = new Set(["40001", "40P01"]);
+const SERIALIZATION_FAILURES = new Set(["40001", "40P01"]);
 /** Unique constraints on idempotency keys: a concurrent twin committed first; retry to find it. */
 const RETRYABLE_UNIQUE = /idempotency|_key_key$/;
 
+/** A serialization failure or a deadlock: the same transaction may succeed if run again. */
+export function isSerializationFailure(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && SERIALIZATION_FAILURES.has(code);
+}
+
 function isRetryable(e: unknown): boolean {
+  if (isSerializationFailure(e)) return true;
   const err = e as { code?: unknown; constraint?: unknown } | null;
-  if (typeof err?.code !== "string") return false;
-  if (RETRYABLE.has(err.code)) return true;
-  return err.code === "23505" && typeof err.constraint === "string" && RETRYABLE_UNIQUE.test(err.constraint);
+  return err?.code === "23505" && typeof err.constraint === "string" && RETRYABLE_UNIQUE.test(err.constraint);
+}
+
+/**
+ * The one retry loop for transactions. Runs `attempt` (which opens and commits its own
+ * transaction) on a pooled client; on failure rolls back (or discards a connection the server
+ * dropped) and runs it again while `shouldRetry` says so, up to MAX_ATTEMPTS times with jittered
+ * backoff. Resolves with the value, or with the last failure for the caller to explain; an
+ * exhausted pool throws DB_UNAVAILABLE.
+ */
+export async function retryTransaction<T>(
+  pool: pg.Pool,
+  attempt: (client: pg.PoolClient) => Promise<T>,
+  shouldRetry: (e: unknown) => boolean = isSerializationFailure,
+): Promise<{ ok: true; value: T } | { ok: false; failure: unknown }> {
+  for (let n = 1; ; n++) {
+    const client = await acquireClient(pool);
+    let failure: unknown;
+    try {
+      const value = await attempt(client);
+      releaseClient(client);
+      return { ok: true, value };
+    } catch (e) {
+      failure = e;
+      let isBroken = toAppError(e)?.code === "DB_UNAVAILABLE";
+      if (!isBroken) await client.query("ROLLBACK").catch(() => (isBroken = true));
+      releaseClient(client, isBroken);
+    }
+    if (!shouldRetry(failure) || n >= MAX_ATTEMPTS) return { ok: false, failure };
+    await new Promise((r) => setTimeout(r, Math.random() * 5 * n + 1));
+  }
 }
 
 /**
@@ -56,25 +91,18 @@ function isRetryable(e: unknown): boolean {
  * reached or the pool is exhausted.
  */
 export async function runTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const client = await acquireClient(pool);
-    try {
+  const run = await retryTransaction(
+    pool,
+    async (client) => {
       await client.query(opts.isKeyed ? BEGIN_KEYED : "BEGIN");
       const value = await fn(client);
       await client.query("COMMIT");
-      releaseClient(client);
       return value;
-    } catch (e) {
-      let isBroken = toAppError(e)?.code === "DB_UNAVAILABLE";
-      if (!isBroken) await client.query("ROLLBACK").catch(() => (isBroken = true));
-      releaseClient(client, isBroken);
-      if (isRetryable(e) && attempt < MAX_ATTEMPTS) {
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt + 1));
-        continue;
-      }
-      throw toAppError(e) ?? e;
-    }
-  }
+    },
+    isRetryable,
+  );
+  if (run.ok) return run.value;
+  throw toAppError(run.failure) ?? run.failure;
 }
 
 /** runTransaction for the hot write paths whose statements reach rows only by key (BEGIN_KEYED). */

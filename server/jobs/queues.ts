@@ -11,7 +11,7 @@
 import type pg from "pg";
 import { PgBoss, type SendOptions } from "pg-boss";
 import type { DbHandles } from "../db/client";
-import { preparedQuery } from "../ledger/prepared";
+import { preparedQuery } from "../db/prepared";
 import { componentLogger } from "../observability/logger";
 
 const log = componentLogger("jobs");

@@ -20,7 +20,7 @@ import { idempotencyConflict, storedIdempotencyKey } from "../core/idempotency";
 import { assertCleanText, findBadText } from "../core/text";
 import { claimKeys, inProgressError, type StoredRecord } from "./idempotency";
 import { runTransaction } from "../db/transaction";
-import { BALANCE_SLOTS } from "./write-path";
+import { BALANCE_SLOTS } from "./state";
 import { readBalances } from "./balances";
 import type { AccountStatus, AccountType, Balance, NormalSide } from "./types";
 

@@ -17,10 +17,10 @@ import { createHash } from "node:crypto";
 import type pg from "pg";
 import { AppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
-import { acquireClient, releaseClient } from "./connection";
+import { acquireClient, releaseClient } from "../db/connection";
 import { idempotencyConflict } from "../core/idempotency";
 import { decodeResult, type StoredResult } from "./codec";
-import { preparedQuery } from "./prepared";
+import { preparedQuery } from "../db/prepared";
 import type { LedgerResult } from "./types";
 
 /** The advisory-lock class of idempotency keys ("LDG1"); migration 20261202010000 uses it too. */

@@ -9,7 +9,7 @@
  * It reads in one REPEATABLE READ snapshot so concurrent writers cannot create false alarms.
  */
 import type { DbHandles } from "../db/client";
-import { acquireClient, releaseClient } from "./connection";
+import { acquireClient, releaseClient } from "../db/connection";
 
 export interface Discrepancy {
   kind: "posted_mismatch" | "pending_mismatch" | "entry_unbalanced" | "currency_unbalanced" | "overdraft";

@@ -29,7 +29,7 @@ import { checkReason } from "../admin/users";
 import { AppError } from "../errors/app-error";
 import { componentLogger } from "../observability/logger";
 import { applyPartnerEvent, applyPartnerEventsInTransaction, flagUnappliedPartnerEvent, type BatchedPartnerEvent } from "../transfers/partner-events";
-import { preparedQuery } from "../ledger/prepared";
+import { preparedQuery } from "../db/prepared";
 import { isKnownPartner, partnerAdapter } from "./registry";
 import { EVENT_ID_HEADER, MAX_EVENT_ID_LENGTH } from "./sandbox-adapter";
 import { SIGNATURE_HEADER, parseSignatureHeader } from "./signature";

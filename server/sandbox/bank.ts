@@ -22,7 +22,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type pg from "pg";
 import { runTransaction } from "../db/transaction";
-import { preparedQuery } from "../ledger/prepared";
+import { preparedQuery } from "../db/prepared";
 import type { RailId } from "../partners/types";
 import { RAIL_IDS } from "../partners/types";
 import { RAIL_CONFIG_SCHEMA, defaultRailConfig, faultRoll, mergeRailConfig, rollBetween, rollHits, type RailConfig } from "./rail-config";

@@ -29,7 +29,7 @@ import { enqueue, enqueueMany, prepareSender, QUEUES } from "../jobs/queues";
 import { applyTransition, applyTransitions, partnerAccountCode } from "./transition";
 import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, type TransferRowRaw } from "./types";
 import { getRailPolicy } from "./rail-policies";
-import { preparedQuery } from "../ledger/prepared";
+import { preparedQuery } from "../db/prepared";
 
 export const MAX_REFERENCE_LENGTH = 140;
 export const MAX_COUNTERPARTY_LENGTH = 140;

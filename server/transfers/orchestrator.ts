@@ -24,7 +24,7 @@ import { componentLogger } from "../observability/logger";
 import type { PartnerAdapter, StatusOutcome, SubmitOutcome } from "../partners/types";
 import { forwardPath, type TransferState } from "./state-machine";
 import { applyTransition, applyTransitions, lockTransfer, patchTransfer, type TransitionCause, type TransitionRequest } from "./transition";
-import { preparedQuery } from "../ledger/prepared";
+import { preparedQuery } from "../db/prepared";
 import { backoffMs, getRailPolicy, type RailPolicy } from "./rail-policies";
 import { rowToTransfer, TRANSFER_COLUMNS, type Transfer, type TransferRowRaw } from "./types";
 

@@ -18,7 +18,7 @@ import type { AuditActor } from "../audit/audit-log";
 import type { PartnerEvent } from "../partners/types";
 import { forwardPath, isTerminal, type TransferState } from "./state-machine";
 import { applyTransitions, patchTransfer, type TransitionRequest } from "./transition";
-import { preparedQuery } from "../ledger/prepared";
+import { preparedQuery } from "../db/prepared";
 import type pg from "pg";
 import { rowToTransfer, TRANSFER_COLUMNS, type Transfer, type TransferRowRaw } from "./types";
 

@@ -18,7 +18,7 @@ import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
 import { executeLedgerCommandInTransaction } from "../ledger/write-path";
-import { preparedQuery } from "../ledger/prepared";
+import { preparedQuery } from "../db/prepared";
 import type { LedgerItem } from "../ledger/types";
 import { canTransition, isTerminal, type TransferState } from "./state-machine";
 import { rowToTransfer, TRANSFER_COLUMNS, transferPayload, type Transfer, type TransferRowRaw } from "./types";

@@ -5,8 +5,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { SYSTEM_ACTOR } from "../../server/auth/actor";
-import { transfer } from "../../server/ledger/write-path";
-import { groupCommitStats } from "../../server/ledger/group-commit";
+import { groupCommitStatsOf, transfer } from "../../server/ledger/write-path";
 import { setAccountStatus } from "../../server/ledger/accounts";
 import { getBalances } from "../../server/ledger/balances";
 import { verifyLedger } from "../../server/ledger/verify";
@@ -80,6 +79,7 @@ describe("ledger group commit", () => {
     }
     expect(jobs).toHaveLength(64);
     const targetBefore = (await getBalances(db, target)).postedMinor;
+    const groupCommitStats = groupCommitStatsOf(db);
     const statsBefore = { ...groupCommitStats };
 
     const settled = await Promise.all(jobs.map((j) => settle(j, true)));

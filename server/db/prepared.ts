@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type pg from "pg";
-import type { SqlRunner } from "../db/sql";
+import type { SqlRunner } from "./sql";
 
 const names = new Map<string, string>();
 const MAX_CACHED_NAMES = 2_000;
