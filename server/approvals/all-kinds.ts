@@ -5,5 +5,7 @@
  */
 // Transfers: force-settle and force-fail after submission.
 import "../transfers/adjustment-kinds";
+// Pricing: new fee schedule versions and reference rates entered by hand.
+import "../pricing/approval-kinds";
 
 export { getAdjustmentKind, listAdjustmentKinds, parsePayload, type AdjustmentKind } from "./kinds";

@@ -24,6 +24,9 @@ export const PERMISSIONS = [
   "outbox:read",
   "outbox:manage",
   "partners:manage",
+  "pricing:read",
+  "pricing:quote",
+  "pricing:manage",
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -31,13 +34,13 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLES = ["viewer", "operator", "approver", "admin"] as const;
 export type RoleName = (typeof ROLES)[number];
 
-const READ: Permission[] = ["session:read", "audit:read", "ledger:read", "transfers:read", "adjustments:read"];
+const READ: Permission[] = ["session:read", "audit:read", "ledger:read", "transfers:read", "adjustments:read", "pricing:read"];
 
 export const ROLE_PERMISSIONS: Record<RoleName, readonly Permission[]> = {
   viewer: READ,
-  operator: [...READ, "transfers:operate", "adjustments:propose", "accounts:manage"],
+  operator: [...READ, "transfers:operate", "adjustments:propose", "accounts:manage", "pricing:quote"],
   approver: [...READ, "adjustments:approve"],
-  admin: [...READ, "users:read", "users:manage", "service_keys:read", "service_keys:manage", "accounts:manage", "outbox:read", "outbox:manage", "approvals:policy", "partners:manage"],
+  admin: [...READ, "users:read", "users:manage", "service_keys:read", "service_keys:manage", "accounts:manage", "outbox:read", "outbox:manage", "approvals:policy", "partners:manage", "pricing:quote", "pricing:manage"],
 };
 
 /**
@@ -45,7 +48,7 @@ export const ROLE_PERMISSIONS: Record<RoleName, readonly Permission[]> = {
  * subscriptions: a key that could subscribe an endpoint could read every event) are excluded.
  */
 export const SERVICE_KEY_SCOPES: readonly Permission[] = PERMISSIONS.filter(
-  (p) => !p.startsWith("users:") && !p.startsWith("service_keys:") && !p.startsWith("outbox:") && p !== "adjustments:approve" && p !== "approvals:policy" && p !== "partners:manage",
+  (p) => !p.startsWith("users:") && !p.startsWith("service_keys:") && !p.startsWith("outbox:") && p !== "adjustments:approve" && p !== "approvals:policy" && p !== "partners:manage" && p !== "pricing:manage",
 );
 
 export function permissionsForRoles(roles: readonly RoleName[]): Set<Permission> {

@@ -1,0 +1,307 @@
+/**
+ * Prices and quotes: what a transfer of an amount on a rail, for a customer, costs (the fee from
+ * the schedule version in force) and, across currencies, what it converts to (the mid rate from the
+ * reference rates less the configured spread). A quote locks that price under an id until it
+ * expires; a transfer executes on it once.
+ *
+ * Invariants kept:
+ * - One pricing function (priceRequest) serves quotes, transfers and simulations; its inputs are
+ *   read from the database and its arithmetic is the pure domain (fees.ts, reference-rates.ts).
+ * - The fee is charged in the source currency on the source amount. A rail without a schedule
+ *   charges nothing and says so; a rail with a schedule but no rule for the currency is refused
+ *   (FEE_RULE_NOT_FOUND): a missing rule is never read as "free".
+ * - A quote row is immutable except for its use, which happens once, before expiry, by one
+ *   transfer (useQuoteInTransaction under the row lock, and the database trigger fx_quotes_guard).
+ */
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import type { DbHandles } from "../db/client";
+import { pgRunner, type SqlRunner } from "../db/sql";
+import type { AuditActor } from "../audit/audit-log";
+import { env } from "../env";
+import { AppError } from "../errors/app-error";
+import { currencyExponent, formatAmount } from "../money";
+import { assertPositiveMinor } from "../money/amount";
+import { ZERO, formatExact, parseExactDecimal, type RoundingMode } from "./exact";
+import { computeFee, selectFeeRule, type ExplanationLine, type FeeResult, type ScheduleRef } from "./fees";
+import { convertWithStoredRates } from "./rates-store";
+import type { ConversionResult } from "./reference-rates";
+import { findVersionInForce, scheduleRefOf, type ScheduleVersion } from "./schedules";
+
+export const MAX_CUSTOMER_ID_LENGTH = 128;
+
+export interface PriceRequest {
+  amountMinor: bigint;
+  /** The source currency: the fee is charged in it. */
+  currency: string;
+  /** The currency the counterparty receives; default `currency`. */
+  toCurrency?: string;
+  rail: string;
+  customerId: string | null;
+  /** Pricing time (the version in force, the rate date); default now. */
+  at?: Date;
+  rounding?: RoundingMode;
+}
+
+export interface PriceResult {
+  at: Date;
+  amountMinor: bigint;
+  currency: string;
+  toCurrency: string;
+  rail: string;
+  customerId: string | null;
+  segment: string | null;
+  schedule: ScheduleRef | null;
+  fee: FeeResult | null;
+  feeMinor: bigint;
+  conversion: ConversionResult | null;
+  spreadBps: string;
+  /** What the counterparty receives, in toCurrency. */
+  receivedMinor: bigint;
+  /** What leaves the source account: amount + fee, in currency. */
+  totalDebitMinor: bigint;
+  explanation: PriceExplanation;
+}
+
+export interface PriceExplanation {
+  summary: string;
+  fee: { summary: string; lines: ExplanationLine[] } | null;
+  conversion: { summary: string; lines: ExplanationLine[] } | null;
+  links: { type: "fee_schedule_version" | "fx_rate"; id: string; label: string }[];
+}
+
+function checkCustomerId(customerId: string | null): string | null {
+  if (customerId === null) return null;
+  if (customerId.length === 0 || customerId.length > MAX_CUSTOMER_ID_LENGTH) throw new AppError("BAD_INPUT", `customerId must be 1 to ${MAX_CUSTOMER_ID_LENGTH} characters`);
+  return customerId;
+}
+
+/** The customer's segment, or null when the customer is not listed. */
+export async function segmentOf(sql: SqlRunner, customerId: string | null): Promise<string | null> {
+  if (customerId === null) return null;
+  const rows = await sql.query<{ segment: string }>(`SELECT segment FROM pricing_customers WHERE customer_id = $1`, [customerId]);
+  return rows[0]?.segment ?? null;
+}
+
+/** The spread for a pair and segment: the pair's row beats "*", the segment's row beats "". */
+export async function findSpread(sql: SqlRunner, from: string, to: string, segment: string | null): Promise<{ bps: string; matched: string } | null> {
+  const rows = await sql.query<{ spread_bps: string; from_currency: string; to_currency: string; segment: string }>(
+    `SELECT spread_bps::text, from_currency, to_currency, segment FROM fx_spreads
+      WHERE ((from_currency = $1 AND to_currency = $2) OR (from_currency = '*' AND to_currency = '*')) AND segment IN ($3, '')
+      ORDER BY (from_currency = '*'), (segment = '') LIMIT 1`,
+    [from, to, segment ?? ""],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return { bps: r.spread_bps, matched: `${r.from_currency}/${r.to_currency}, segment ${r.segment === "" ? "(any)" : r.segment}` };
+}
+
+/**
+ * Prices a request. Errors, in order: UNKNOWN_CURRENCY, INVALID_AMOUNT, BAD_INPUT (customer id);
+ * FEE_RULE_NOT_FOUND (the rail's version in force has no rule for the currency); RATE_NOT_FOUND,
+ * RATE_STALE (across currencies).
+ */
+export async function priceRequest(sql: SqlRunner, req: PriceRequest): Promise<PriceResult> {
+  const toCurrency = req.toCurrency ?? req.currency;
+  currencyExponent(req.currency);
+  currencyExponent(toCurrency);
+  assertPositiveMinor(req.amountMinor, "amount");
+  const customerId = checkCustomerId(req.customerId);
+  const at = req.at ?? new Date();
+  const [segment, version] = await Promise.all([segmentOf(sql, customerId), findVersionInForce(sql, req.rail, at)]);
+  return priceWith(sql, { ...req, toCurrency, customerId, at }, segment, version);
+}
+
+/** priceRequest with the segment and version already chosen (simulations pass a draft version). */
+export async function priceWith(
+  sql: SqlRunner,
+  req: PriceRequest & { toCurrency: string; at: Date },
+  segment: string | null,
+  version: ScheduleVersion | null,
+): Promise<PriceResult> {
+  const c = req.currency;
+  let fee: FeeResult | null = null;
+  let schedule: ScheduleRef | null = null;
+  if (version) {
+    schedule = scheduleRefOf(version);
+    const rule = selectFeeRule(version.compiled, { currency: c, segment, customerId: req.customerId }, `schedule ${version.scheduleCode} v${version.version}`);
+    fee = computeFee(rule, req.amountMinor, schedule);
+  }
+  const feeMinor = fee?.feeMinor ?? 0n;
+  let conversion: ConversionResult | null = null;
+  let spreadBps = "0";
+  const links: PriceExplanation["links"] = schedule ? [{ type: "fee_schedule_version", id: schedule.versionId!, label: `${schedule.scheduleCode} v${schedule.version}` }] : [];
+  if (req.toCurrency !== c) {
+    const spread = await findSpread(sql, c, req.toCurrency, segment);
+    spreadBps = spread?.bps ?? "0";
+    conversion = await convertWithStoredRates(sql, {
+      amountMinor: req.amountMinor,
+      from: c,
+      to: req.toCurrency,
+      on: req.at.toISOString().slice(0, 10),
+      ...(req.rounding ? { rounding: req.rounding } : {}),
+      maxAgeDays: env().PRICING_RATE_MAX_AGE_DAYS,
+      spread: spread ? parseExactDecimal(spread.bps, { what: "spread", code: "INTERNAL", allowZero: true }).div(10_000n) : ZERO,
+      spreadText: spread ? `${spread.bps} bps for ${spread.matched}` : "no spread configured",
+    });
+    for (const r of conversion.ratesUsed) links.push({ type: "fx_rate", id: `${r.currency}:${r.date}`, label: `1 EUR = ${r.perEur} ${r.currency} on ${r.date}` });
+  }
+  const receivedMinor = conversion ? conversion.convertedMinor : req.amountMinor;
+  const feeLine = fee ? fee.explanation.summary : `no fee: rail ${req.rail} has no fee schedule in force`;
+  const summary = conversion ? `${feeLine}; ${conversion.explanation.summary}` : feeLine;
+  return {
+    at: req.at, amountMinor: req.amountMinor, currency: c, toCurrency: req.toCurrency, rail: req.rail, customerId: req.customerId, segment,
+    schedule, fee, feeMinor, conversion, spreadBps, receivedMinor, totalDebitMinor: req.amountMinor + feeMinor,
+    explanation: {
+      summary,
+      fee: fee ? { summary: fee.explanation.summary, lines: fee.explanation.lines } : { summary: feeLine, lines: [{ label: "fee", text: feeLine }] },
+      conversion: conversion ? { summary: conversion.explanation.summary, lines: conversion.explanation.lines } : null,
+      links,
+    },
+  };
+}
+
+// --- Quotes --------------------------------------------------------------------------------------
+
+export interface Quote {
+  id: string;
+  status: "open" | "used" | "expired";
+  customerId: string | null;
+  segment: string | null;
+  rail: string;
+  fromCurrency: string;
+  toCurrency: string;
+  amountMinor: bigint;
+  feeMinor: bigint;
+  convertedMinor: bigint;
+  midConvertedMinor: bigint;
+  spreadMinor: bigint;
+  midRate: string;
+  customerRate: string;
+  spreadBps: string;
+  rateDate: string | null;
+  scheduleVersionId: string | null;
+  explanation: PriceExplanation;
+  createdBy: string;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+  usedByTransferId: string | null;
+}
+
+interface QuoteRow {
+  id: string;
+  customer_id: string | null;
+  segment: string | null;
+  rail: string;
+  from_currency: string;
+  to_currency: string;
+  amount_minor: string;
+  fee_minor: string;
+  converted_minor: string;
+  mid_converted_minor: string;
+  spread_minor: string;
+  mid_rate: string;
+  customer_rate: string;
+  spread_bps: string;
+  rate_date: string | null;
+  schedule_version_id: string | null;
+  explanation: PriceExplanation;
+  created_by: string;
+  created_at: Date;
+  expires_at: Date;
+  used_at: Date | null;
+  used_by_transfer_id: string | null;
+}
+
+const QUOTE_COLUMNS = `id, customer_id, segment, rail, from_currency, to_currency, amount_minor::text, fee_minor::text, converted_minor::text, mid_converted_minor::text,
+  spread_minor::text, mid_rate, customer_rate, spread_bps, rate_date::text, schedule_version_id, explanation, created_by, created_at, expires_at, used_at, used_by_transfer_id`;
+
+function rowToQuote(r: QuoteRow, now: Date): Quote {
+  return {
+    id: r.id, status: r.used_at ? "used" : r.expires_at <= now ? "expired" : "open", customerId: r.customer_id, segment: r.segment, rail: r.rail,
+    fromCurrency: r.from_currency, toCurrency: r.to_currency, amountMinor: BigInt(r.amount_minor), feeMinor: BigInt(r.fee_minor),
+    convertedMinor: BigInt(r.converted_minor), midConvertedMinor: BigInt(r.mid_converted_minor), spreadMinor: BigInt(r.spread_minor),
+    midRate: r.mid_rate, customerRate: r.customer_rate, spreadBps: r.spread_bps, rateDate: r.rate_date, scheduleVersionId: r.schedule_version_id,
+    explanation: r.explanation, createdBy: r.created_by, createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at, usedByTransferId: r.used_by_transfer_id,
+  };
+}
+
+/**
+ * Prices a request and locks the price under a new quote id for PRICING_QUOTE_TTL_SECONDS.
+ * Errors: those of priceRequest. Quotes are not audited one by one: the row is immutable and
+ * names its creator; its use is recorded with the transfer that used it.
+ */
+export async function createQuote(db: Pick<DbHandles, "pool">, actor: AuditActor, req: PriceRequest): Promise<{ quote: Quote; price: PriceResult }> {
+  const now = req.at ?? new Date();
+  const price = await priceRequest(pgRunner(db.pool), { ...req, at: now });
+  const id = randomUUID();
+  const expiresAt = new Date(now.getTime() + env().PRICING_QUOTE_TTL_SECONDS * 1000);
+  const cv = price.conversion;
+  const rows = await db.pool.query<QuoteRow>({
+    name: "pricing_insert_quote",
+    text: `INSERT INTO fx_quotes (id, customer_id, segment, rail, from_currency, to_currency, amount_minor, fee_minor, converted_minor, mid_converted_minor, spread_minor,
+             mid_rate, customer_rate, spread_bps, rate_date, schedule_version_id, explanation, created_by, created_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::date, $16, $17::jsonb, $18, $19, $20)
+           RETURNING ${QUOTE_COLUMNS}`,
+    values: [
+      id, price.customerId, price.segment, price.rail, price.currency, price.toCurrency, price.amountMinor.toString(), price.feeMinor.toString(),
+      (cv?.convertedMinor ?? price.amountMinor).toString(), (cv?.midConvertedMinor ?? price.amountMinor).toString(), (cv?.spreadMinor ?? 0n).toString(),
+      cv ? formatExact(cv.midRate) : "1", cv ? formatExact(cv.customerRate) : "1", price.spreadBps, cv?.rateDate ?? null, price.schedule?.versionId ?? null,
+      JSON.stringify(price.explanation), actor.label, now, expiresAt,
+    ],
+  });
+  return { quote: rowToQuote(rows.rows[0]!, now), price };
+}
+
+/** A quote by id. QUOTE_NOT_FOUND when it does not exist. */
+export async function getQuote(sql: SqlRunner, id: string, now = new Date()): Promise<Quote> {
+  const rows = await sql.query<QuoteRow>(`SELECT ${QUOTE_COLUMNS} FROM fx_quotes WHERE id = $1`, [id]);
+  if (!rows[0]) throw new AppError("QUOTE_NOT_FOUND", `quote ${id} does not exist`, { details: { quoteId: id } });
+  return rowToQuote(rows[0], now);
+}
+
+/** Recent quotes, newest first (keyset on created_at, id), at most 100 a page. */
+export async function listQuotes(sql: SqlRunner, input: { limit: number; before?: { createdAt: Date; id: string } | null; now?: Date }) {
+  const limit = Math.min(Math.max(input.limit, 1), 100);
+  const rows = await sql.query<QuoteRow>(
+    `SELECT ${QUOTE_COLUMNS} FROM fx_quotes WHERE ($1::timestamptz IS NULL OR (created_at, id) < ($1::timestamptz, $2::uuid)) ORDER BY created_at DESC, id DESC LIMIT $3`,
+    [input.before?.createdAt ?? null, input.before?.id ?? null, limit + 1],
+  );
+  const now = input.now ?? new Date();
+  const items = rows.slice(0, limit).map((r) => rowToQuote(r, now));
+  const last = rows.length > limit ? items[items.length - 1]! : null;
+  return { items, nextCursor: last ? { createdAt: last.createdAt, id: last.id } : null };
+}
+
+export interface QuoteUse {
+  amountMinor: bigint;
+  currency: string;
+  toCurrency: string;
+  rail: string;
+  customerId: string | null;
+}
+
+/**
+ * Marks a quote used by `transferId`, inside the caller's transaction, after locking it. Errors,
+ * in order: QUOTE_NOT_FOUND; QUOTE_MISMATCH (naming each field that differs from the quote);
+ * QUOTE_USED; QUOTE_EXPIRED. Returns the quote as it was priced.
+ */
+export async function useQuoteInTransaction(client: pg.ClientBase, quoteId: string, use: QuoteUse, transferId: string, now: Date): Promise<Quote> {
+  const rows = await client.query<QuoteRow>(`SELECT ${QUOTE_COLUMNS} FROM fx_quotes WHERE id = $1 FOR UPDATE`, [quoteId]);
+  if (!rows.rows[0]) throw new AppError("QUOTE_NOT_FOUND", `quote ${quoteId} does not exist`, { details: { quoteId } });
+  const q = rowToQuote(rows.rows[0], now);
+  const differences: string[] = [];
+  if (q.amountMinor !== use.amountMinor) differences.push(`amount ${formatAmount(use.amountMinor, use.currency)} (quoted ${formatAmount(q.amountMinor, q.fromCurrency)})`);
+  if (q.fromCurrency !== use.currency) differences.push(`currency ${use.currency} (quoted ${q.fromCurrency})`);
+  if (q.toCurrency !== use.toCurrency) differences.push(`target currency ${use.toCurrency} (quoted ${q.toCurrency})`);
+  if (q.rail !== use.rail) differences.push(`rail ${use.rail} (quoted ${q.rail})`);
+  if (q.customerId !== use.customerId) differences.push(`customer ${use.customerId ?? "(none)"} (quoted ${q.customerId ?? "(none)"})`);
+  if (differences.length > 0) {
+    throw new AppError("QUOTE_MISMATCH", `quote ${quoteId} was for a different transfer: ${differences.join("; ")}`, { details: { quoteId, differences } });
+  }
+  if (q.usedAt) throw new AppError("QUOTE_USED", `quote ${quoteId} was already used by transfer ${q.usedByTransferId}`, { details: { quoteId, usedByTransferId: q.usedByTransferId } });
+  if (q.expiresAt <= now) throw new AppError("QUOTE_EXPIRED", `quote ${quoteId} expired at ${q.expiresAt.toISOString()}`, { details: { quoteId, expiresAt: q.expiresAt.toISOString() } });
+  await client.query(`UPDATE fx_quotes SET used_at = $2, used_by_transfer_id = $3 WHERE id = $1`, [quoteId, now, transferId]);
+  return { ...q, status: "used", usedAt: now, usedByTransferId: transferId };
+}
