@@ -10,6 +10,7 @@ import { ledgerRouter } from "./routers/ledger";
 import { approvalsRouter } from "./routers/approvals";
 import { outboxRouter } from "./routers/outbox";
 import { transfersRouter } from "./routers/transfers";
+import { pricingRouter } from "./routers/pricing";
 
 export const appRouter = createRouter({
   session: sessionRouter,
@@ -19,6 +20,7 @@ export const appRouter = createRouter({
   approvals: approvalsRouter,
   outbox: outboxRouter,
   transfers: transfersRouter,
+  pricing: pricingRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -22,6 +22,8 @@ import { env } from "../env";
 import { AppError } from "../errors/app-error";
 import { currencyExponent, formatAmount } from "../money";
 import { assertPositiveMinor } from "../money/amount";
+import { hashRequest } from "../ledger/codec";
+import { assertIdempotencyKey } from "../ledger/validate";
 import { ZERO, formatExact, parseExactDecimal, type RoundingMode } from "./exact";
 import { computeFee, selectFeeRule, type ExplanationLine, type FeeResult, type ScheduleRef } from "./fees";
 import { convertWithStoredRates } from "./rates-store";
@@ -228,12 +230,24 @@ function rowToQuote(r: QuoteRow, now: Date): Quote {
 }
 
 /**
- * Prices a request and locks the price under a new quote id for PRICING_QUOTE_TTL_SECONDS.
- * Errors: those of priceRequest. Quotes are not audited one by one: the row is immutable and
- * names its creator; its use is recorded with the transfer that used it.
+ * Prices a request and locks the price under a new quote id for PRICING_QUOTE_TTL_SECONDS. The
+ * idempotency key belongs to the caller: the same key and request return the first quote
+ * (isReplay), even after it expired; the same key with another request is IDEMPOTENCY_CONFLICT.
+ * Errors, in order: BAD_INPUT (key), IDEMPOTENCY_CONFLICT, then those of priceRequest. Quotes are
+ * not audited one by one: the row is immutable and names its creator; its use is recorded with the
+ * transfer that used it.
  */
-export async function createQuote(db: Pick<DbHandles, "pool">, actor: AuditActor, req: PriceRequest): Promise<{ quote: Quote; price: PriceResult }> {
+export async function createQuote(
+  db: Pick<DbHandles, "pool">,
+  actor: AuditActor,
+  req: PriceRequest,
+  opts: { idempotencyKey: string },
+): Promise<{ quote: Quote; isReplay: boolean }> {
+  const key = `${actor.type}:${actor.id ?? actor.label}:${assertIdempotencyKey(opts.idempotencyKey)}`;
+  const requestHash = hashRequest({ amountMinor: String(req.amountMinor), currency: req.currency, toCurrency: req.toCurrency ?? req.currency, rail: req.rail, customerId: req.customerId });
   const now = req.at ?? new Date();
+  const replay = await findQuoteByKey(db, key, requestHash, now);
+  if (replay) return { quote: replay, isReplay: true };
   const price = await priceRequest(pgRunner(db.pool), { ...req, at: now });
   const id = randomUUID();
   const expiresAt = new Date(now.getTime() + env().PRICING_QUOTE_TTL_SECONDS * 1000);
@@ -241,17 +255,34 @@ export async function createQuote(db: Pick<DbHandles, "pool">, actor: AuditActor
   const rows = await db.pool.query<QuoteRow>({
     name: "pricing_insert_quote",
     text: `INSERT INTO fx_quotes (id, customer_id, segment, rail, from_currency, to_currency, amount_minor, fee_minor, converted_minor, mid_converted_minor, spread_minor,
-             mid_rate, customer_rate, spread_bps, rate_date, schedule_version_id, explanation, created_by, created_at, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::date, $16, $17::jsonb, $18, $19, $20)
+             mid_rate, customer_rate, spread_bps, rate_date, schedule_version_id, explanation, created_by, created_at, expires_at, idempotency_key, request_hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::date, $16, $17::jsonb, $18, $19, $20, $21, $22)
+           ON CONFLICT (idempotency_key) DO NOTHING
            RETURNING ${QUOTE_COLUMNS}`,
     values: [
       id, price.customerId, price.segment, price.rail, price.currency, price.toCurrency, price.amountMinor.toString(), price.feeMinor.toString(),
       (cv?.convertedMinor ?? price.amountMinor).toString(), (cv?.midConvertedMinor ?? price.amountMinor).toString(), (cv?.spreadMinor ?? 0n).toString(),
       cv ? formatExact(cv.midRate) : "1", cv ? formatExact(cv.customerRate) : "1", price.spreadBps, cv?.rateDate ?? null, price.schedule?.versionId ?? null,
-      JSON.stringify(price.explanation), actor.label, now, expiresAt,
+      JSON.stringify(price.explanation), actor.label, now, expiresAt, key, requestHash,
     ],
   });
-  return { quote: rowToQuote(rows.rows[0]!, now), price };
+  if (!rows.rows[0]) {
+    // A concurrent request with the same key won the insert.
+    const raced = await findQuoteByKey(db, key, requestHash, now);
+    if (raced) return { quote: raced, isReplay: true };
+    throw new AppError("INTERNAL", `quote with key ${opts.idempotencyKey} was neither written nor found`);
+  }
+  return { quote: rowToQuote(rows.rows[0], now), isReplay: false };
+}
+
+async function findQuoteByKey(db: Pick<DbHandles, "pool">, key: string, requestHash: string, now: Date): Promise<Quote | null> {
+  const rows = await db.pool.query<QuoteRow & { request_hash: string }>({ name: "pricing_quote_by_key", text: `SELECT ${QUOTE_COLUMNS}, request_hash FROM fx_quotes WHERE idempotency_key = $1`, values: [key] });
+  const r = rows.rows[0];
+  if (!r) return null;
+  if (r.request_hash !== requestHash) {
+    throw new AppError("IDEMPOTENCY_CONFLICT", `idempotency key ${key.split(":").slice(2).join(":")} was already used for a different quote (${r.id})`, { details: { quoteId: r.id } });
+  }
+  return rowToQuote(r, now);
 }
 
 /** A quote by id. QUOTE_NOT_FOUND when it does not exist. */

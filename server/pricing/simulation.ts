@@ -18,7 +18,8 @@ import { formatAmount } from "../money";
 import { compileFeeSchedule, computeFee, selectFeeRule, type CompiledFeeSchedule, type FeeRule } from "./fees";
 import { customerIdOf } from "./transfer-pricing";
 
-export const MAX_SIMULATION_TRANSFERS = 200_000;
+/** Also the most rows its CSV export holds. */
+export const MAX_SIMULATION_TRANSFERS = 100_000;
 export const MAX_SIMULATION_DAYS = 366;
 const PAGE_SIZE = 5_000;
 export const TOP_CUSTOMERS = 10;

@@ -205,7 +205,12 @@ describe("prices and quotes", () => {
 
   it("locks a quote; a transfer uses it once, before expiry, for the same amount, pair, rail and customer", async () => {
     const at = new Date("2024-03-15T12:00:00Z");
-    const { quote } = await createQuote(db, SYSTEM, { amountMinor: 50000n, currency: "EUR", toCurrency: "USD", rail: "batch", customerId: null, at });
+    const quoteKey = randomUUID();
+    const { quote, isReplay } = await createQuote(db, SYSTEM, { amountMinor: 50000n, currency: "EUR", toCurrency: "USD", rail: "batch", customerId: null, at }, { idempotencyKey: quoteKey });
+    expect(isReplay).toBe(false);
+    const replay = await createQuote(db, SYSTEM, { amountMinor: 50000n, currency: "EUR", toCurrency: "USD", rail: "batch", customerId: null, at }, { idempotencyKey: quoteKey });
+    expect([replay.isReplay, replay.quote.id]).toEqual([true, quote.id]);
+    expect(await codeOf(createQuote(db, SYSTEM, { amountMinor: 50001n, currency: "EUR", toCurrency: "USD", rail: "batch", customerId: null, at }, { idempotencyKey: quoteKey }))).toBe("IDEMPOTENCY_CONFLICT");
     // 500.00 EUR x 1.0892 = 544.60 USD at mid; x (1 - 0.5%) = 541.877 -> 541.88; spread 0.72 USD.
     expect(quote).toMatchObject({ status: "open", convertedMinor: 54188n, midConvertedMinor: 54460n, spreadMinor: 272n, midRate: "1.0892", customerRate: "1.083754", spreadBps: "50" });
     expect(quote.expiresAt.getTime() - at.getTime()).toBe(60_000);
@@ -222,7 +227,7 @@ describe("prices and quotes", () => {
     expect(await codeOf(runTransaction(db.pool, (c) => useQuoteInTransaction(c, randomUUID(), use, randomUUID(), within)))).toBe("QUOTE_NOT_FOUND");
     // The database itself refuses a second use and any change to the price.
     expect(await codeOf(db.pool.query(`UPDATE fx_quotes SET used_at = $2, used_by_transfer_id = $3 WHERE id = $1`, [quote.id, within, randomUUID()]))).toBe("PG:PR003");
-    const { quote: q2 } = await createQuote(db, SYSTEM, { amountMinor: 50000n, currency: "EUR", toCurrency: "USD", rail: "batch", customerId: null, at });
+    const { quote: q2 } = await createQuote(db, SYSTEM, { amountMinor: 50000n, currency: "EUR", toCurrency: "USD", rail: "batch", customerId: null, at }, { idempotencyKey: randomUUID() });
     expect(await codeOf(db.pool.query(`UPDATE fx_quotes SET converted_minor = 1, used_at = $2, used_by_transfer_id = $3 WHERE id = $1`, [q2.id, within, randomUUID()]))).toBe("PG:PR003");
   });
 });

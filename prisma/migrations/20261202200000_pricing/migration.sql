@@ -102,6 +102,8 @@ CREATE TABLE "fx_quotes" (
     "expires_at" TIMESTAMPTZ(6) NOT NULL,
     "used_at" TIMESTAMPTZ(6),
     "used_by_transfer_id" UUID,
+    "idempotency_key" TEXT NOT NULL,
+    "request_hash" TEXT NOT NULL,
 
     CONSTRAINT "fx_quotes_pkey" PRIMARY KEY ("id")
 );
@@ -129,6 +131,9 @@ CREATE INDEX "fx_rate_imports_created_at_idx" ON "fx_rate_imports"("created_at" 
 
 -- CreateIndex
 CREATE INDEX "fx_reference_rates_rate_date_idx" ON "fx_reference_rates"("rate_date");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "fx_quotes_idempotency_key_key" ON "fx_quotes"("idempotency_key");
 
 -- CreateIndex
 CREATE INDEX "fx_quotes_created_at_id_idx" ON "fx_quotes"("created_at" DESC, "id" DESC);

@@ -1,0 +1,71 @@
+// The pricing API through the tRPC caller, one session per role: quotes by a service key, their
+// explanation, typed errors with their codes, a schedule version proposed by an admin and
+// simulated for the approver, rate imports and spreads.
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { approveProposal } from "../../server/approvals/proposals";
+import { createTestDb, type TestDb } from "../support/test-db";
+import { appCodeOf, callerAs, enrol, errorOf, person, serviceKey } from "./approvals-test-helpers";
+
+const CSV = readFileSync("/work/shared/fixtures/fx/eurofxref-hist.csv", "utf8");
+const lastDays = CSV.split("\n").slice(0, 6).join("\n") + "\n"; // header + 5 newest dates (2025-05-05..09)
+
+let db: TestDb;
+const admin = person("admin", ["admin"]);
+const approver = person("approver", ["approver"]);
+const viewer = person("viewer", ["viewer"]);
+const service = serviceKey("checkout", ["pricing:quote", "pricing:read"]);
+const definition = { rules: [{ id: "eur", currency: "EUR", minMinor: "30", tiers: [{ fromMinor: "0", toMinor: null, rateBps: "90" }] }] };
+
+beforeAll(async () => {
+  db = await createTestDb();
+  await enrol(db, approver);
+}, 120_000);
+afterAll(async () => db?.drop());
+
+describe("pricing API", () => {
+  it("imports rates as an admin (a replay is harmless) and refuses a viewer", async () => {
+    const first = await callerAs(db, admin).pricing.importRates({ fileName: "last.csv", text: lastDays });
+    expect(first).toMatchObject({ isReplay: false, dayCount: 5, firstDate: "2025-05-05", lastDate: "2025-05-09" });
+    expect((await callerAs(db, admin).pricing.importRates({ fileName: "last.csv", text: lastDays })).isReplay).toBe(true);
+    expect(appCodeOf(await errorOf(callerAs(db, viewer).pricing.importRates({ fileName: "x.csv", text: lastDays })))).toBe("FORBIDDEN");
+    const bad = await errorOf(callerAs(db, admin).pricing.importRates({ fileName: "bad.csv", text: "Date,USD,\n2025-05-12,abc,\n" }));
+    expect(appCodeOf(bad)).toBe("INVALID_RATES_FILE");
+    expect((bad as { code: string }).code).toBe("BAD_REQUEST");
+  });
+
+  it("proposes a schedule version, shows the approver its simulation, and prices by it once approved", async () => {
+    const proposal = await callerAs(db, admin).pricing.proposeScheduleVersion({
+      scheduleCode: "instant-std", name: "Instant standard", rail: "instant", basedOnVersion: 0, effectiveFrom: new Date(), definition, reason: "launch pricing", idempotencyKey: randomUUID(),
+    });
+    const sim = await callerAs(db, approver).pricing.simulateProposal({ proposalId: proposal.id, from: new Date(Date.now() - 86_400_000), to: new Date() });
+    expect(sim).toMatchObject({ rail: "instant", transfers: 0, rowCount: 0 });
+    await approveProposal(db, { actor: approver }, { proposalId: proposal.id });
+    const schedules = await callerAs(db, viewer).pricing.listSchedules();
+    expect(schedules).toEqual([expect.objectContaining({ code: "instant-std", versionInForce: 1 })]);
+    const explained = await callerAs(db, viewer).pricing.explain({ amountMinor: "10000", currency: "EUR", rail: "instant", customerId: null });
+    expect(explained.explanation.summary).toBe("fee = max(0.30, 0.9% of 100.00) = 0.90 EUR, schedule instant-std v1, rule eur tier-1, rounded half-even");
+  });
+
+  it("quotes for a service key, explains the quote, and maps typed errors", async () => {
+    await callerAs(db, admin).pricing.setSpread({ fromCurrency: "*", toCurrency: "*", spreadBps: "25", reason: "default spread" });
+    const key = randomUUID();
+    // The newest rates are of 2025-05-09; quoting "now" would be stale, so the domain's clock is not
+    // used here: a quote within the age limit is proven in pricing-store.int.test.ts. Here: stale.
+    const stale = await errorOf(callerAs(db, service).pricing.quote({ amountMinor: 10000n, currency: "EUR", toCurrency: "USD", rail: "instant", idempotencyKey: key }));
+    expect(appCodeOf(stale)).toBe("RATE_STALE");
+    expect((stale as { code: string }).code).toBe("UNPROCESSABLE_CONTENT");
+    const q = await callerAs(db, service).pricing.quote({ amountMinor: 10000n, currency: "EUR", rail: "instant", idempotencyKey: randomUUID() });
+    expect(q.quote).toMatchObject({ status: "open", feeMinor: 90n, convertedMinor: 10000n, toCurrency: "EUR", createdBy: "service:checkout" });
+    const ex = await callerAs(db, service).pricing.explain({ quoteId: q.quote.id });
+    expect(ex.explanation.fee!.lines.map((l) => l.label)).toEqual(["rule", "tier", "formula", "rounding", "minimum", "fee"]);
+    expect(appCodeOf(await errorOf(callerAs(db, service).pricing.explain({ quoteId: randomUUID() })))).toBe("QUOTE_NOT_FOUND");
+    expect(appCodeOf(await errorOf(callerAs(db, service).pricing.quote({ amountMinor: 10000n, currency: "XXX", rail: "instant", idempotencyKey: randomUUID() })))).toBe("UNKNOWN_CURRENCY");
+    expect(appCodeOf(await errorOf(callerAs(db, service).pricing.quote({ amountMinor: "1.5", currency: "EUR", rail: "instant", idempotencyKey: randomUUID() })))).toBe("BAD_REQUEST");
+    expect(appCodeOf(await errorOf(callerAs(db, service).pricing.quote({ amountMinor: 10000n, currency: "GBP", rail: "instant", idempotencyKey: randomUUID() })))).toBe("FEE_RULE_NOT_FOUND");
+    expect(appCodeOf(await errorOf(callerAs(db, service).pricing.setSpread({ fromCurrency: "*", toCurrency: "*", spreadBps: "1", reason: "nope" })))).toBe("FORBIDDEN");
+    const list = await callerAs(db, viewer).pricing.listQuotes({ limit: 10 });
+    expect(list.items.map((x) => x.id)).toContain(q.quote.id);
+  });
+});
