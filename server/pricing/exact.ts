@@ -38,9 +38,11 @@ export function exactRatio(numerator: bigint, denominator: bigint): Exact {
   return new Fraction(numerator, denominator);
 }
 
+const POWERS_OF_TEN = Array.from({ length: 40 }, (_, i) => 10n ** BigInt(i));
+
 /** 10^exponent as a bigint (exponents are small, non-negative integers). */
 export function powerOfTen(exponent: number): bigint {
-  return 10n ** BigInt(exponent);
+  return POWERS_OF_TEN[exponent] ?? 10n ** BigInt(exponent);
 }
 
 export interface ParseDecimalOptions {
@@ -74,8 +76,21 @@ export function parseExactDecimal(text: string, opts: ParseDecimalOptions): Exac
 
 /** Rounds an exact value to a whole number by `mode` (see the module comment). */
 export function roundExact(value: Exact, mode: RoundingMode): bigint {
-  const n = value.n;
-  const d = value.d;
+  const magnitude = roundMagnitude(value.n, value.d, mode);
+  return value.s < 0n ? -magnitude : magnitude;
+}
+
+/**
+ * Rounds numerator/denominator (numerator >= 0, denominator > 0, not necessarily reduced) to a
+ * whole number by `mode`: the same rule as roundExact, for hot paths that multiply bigints
+ * directly instead of normalising every intermediate fraction.
+ */
+export function roundRatio(numerator: bigint, denominator: bigint, mode: RoundingMode): bigint {
+  if (numerator < 0n || denominator <= 0n) throw new AppError("INTERNAL", "roundRatio takes a non-negative numerator and a positive denominator");
+  return roundMagnitude(numerator, denominator, mode);
+}
+
+function roundMagnitude(n: bigint, d: bigint, mode: RoundingMode): bigint {
   const q = n / d;
   const r = n % d;
   let magnitude = q;
@@ -96,7 +111,7 @@ export function roundExact(value: Exact, mode: RoundingMode): bigint {
       }
     }
   }
-  return value.s < 0n ? -magnitude : magnitude;
+  return magnitude;
 }
 
 /** Whether the value has a finite decimal expansion (its reduced denominator is 2^a·5^b). */

@@ -245,57 +245,62 @@ export function computeFee(rule: FeeRule, amountMinor: bigint, schedule: Schedul
   const exact = exactInteger(tier.fixedMinor).add(variable);
   const rounded = roundExact(exact, rule.rounding);
   let fee = rounded;
-  const lines: ExplanationLine[] = [];
-  const where = schedule ? `schedule ${schedule.scheduleCode} v${schedule.version} (rail ${schedule.rail})` : "rule";
-  const appliesTo = rule.customerId !== null ? `customer ${rule.customerId}` : rule.segment !== null ? `segment ${rule.segment}` : "every segment without its own rule";
-  lines.push({ label: "rule", text: `${where}, rule ${rule.id}: ${c}, ${appliesTo}` });
-  lines.push({
-    label: "tier",
-    text: `${tier.label}: amounts from ${money(tier.fromMinor)}${tier.toMinor === null ? " up" : ` up to (not including) ${money(tier.toMinor)}`}; ${money(amountMinor)} falls in it`,
-  });
-  const parts: string[] = [];
-  if (tier.fixedMinor > 0n || tier.rate.equals(ZERO)) parts.push(formatAmount(tier.fixedMinor, c));
-  if (!tier.rate.equals(ZERO)) parts.push(`${formatPercent(tier.rate)} of ${formatAmount(amountMinor, c)}`);
-  const formula = parts.join(" + ");
-  lines.push({
-    label: "formula",
-    text: `${money(tier.fixedMinor)} fixed + ${formatPercent(tier.rate)} (${tier.rateText}) of ${money(amountMinor)} = ${formatExactMinor(exact, c)} ${c} exactly`,
-  });
-  lines.push({ label: "rounding", text: `rounded ${rule.rounding} to whole minor units: ${money(rounded)}` });
-  let clamped = formula;
-  if (rule.minMinor !== null) {
-    clamped = `max(${formatAmount(rule.minMinor, c)}, ${clamped})`;
-    if (fee < rule.minMinor) {
-      lines.push({ label: "minimum", text: `below the minimum ${money(rule.minMinor)}: raised to it` });
-      fee = rule.minMinor;
-    } else {
-      lines.push({ label: "minimum", text: `minimum ${money(rule.minMinor)}: not reached` });
+  const isRaised = rule.minMinor !== null && fee < rule.minMinor;
+  if (isRaised) fee = rule.minMinor!;
+  const isLowered = rule.maxMinor !== null && fee > rule.maxMinor;
+  if (isLowered) fee = rule.maxMinor!;
+  const isCapped = fee > amountMinor && !rule.allowFeeAboveAmount;
+  if (isCapped) fee = amountMinor;
+  // The explanation is built when first read (stored quotes, the API, the console): pricing a
+  // transfer or a simulation row needs only the numbers.
+  let explanation: FeeResult["explanation"] | undefined;
+  const explain = (): FeeResult["explanation"] => {
+    const lines: ExplanationLine[] = [];
+    const where = schedule ? `schedule ${schedule.scheduleCode} v${schedule.version} (rail ${schedule.rail})` : "rule";
+    const appliesTo = rule.customerId !== null ? `customer ${rule.customerId}` : rule.segment !== null ? `segment ${rule.segment}` : "every segment without its own rule";
+    lines.push({ label: "rule", text: `${where}, rule ${rule.id}: ${c}, ${appliesTo}` });
+    lines.push({
+      label: "tier",
+      text: `${tier.label}: amounts from ${money(tier.fromMinor)}${tier.toMinor === null ? " up" : ` up to (not including) ${money(tier.toMinor)}`}; ${money(amountMinor)} falls in it`,
+    });
+    const parts: string[] = [];
+    if (tier.fixedMinor > 0n || tier.rate.equals(ZERO)) parts.push(formatAmount(tier.fixedMinor, c));
+    if (!tier.rate.equals(ZERO)) parts.push(`${formatPercent(tier.rate)} of ${formatAmount(amountMinor, c)}`);
+    let clamped = parts.join(" + ");
+    lines.push({
+      label: "formula",
+      text: `${money(tier.fixedMinor)} fixed + ${formatPercent(tier.rate)} (${tier.rateText}) of ${money(amountMinor)} = ${formatExactMinor(exact, c)} ${c} exactly`,
+    });
+    lines.push({ label: "rounding", text: `rounded ${rule.rounding} to whole minor units: ${money(rounded)}` });
+    if (rule.minMinor !== null) {
+      clamped = `max(${formatAmount(rule.minMinor, c)}, ${clamped})`;
+      lines.push({ label: "minimum", text: isRaised ? `below the minimum ${money(rule.minMinor)}: raised to it` : `minimum ${money(rule.minMinor)}: not reached` });
     }
-  }
-  if (rule.maxMinor !== null) {
-    clamped = `min(${clamped}, ${formatAmount(rule.maxMinor, c)})`;
-    if (fee > rule.maxMinor) {
-      lines.push({ label: "maximum", text: `above the maximum ${money(rule.maxMinor)}: lowered to it` });
-      fee = rule.maxMinor;
-    } else {
-      lines.push({ label: "maximum", text: `maximum ${money(rule.maxMinor)}: not reached` });
+    if (rule.maxMinor !== null) {
+      clamped = `min(${clamped}, ${formatAmount(rule.maxMinor, c)})`;
+      lines.push({ label: "maximum", text: isLowered ? `above the maximum ${money(rule.maxMinor)}: lowered to it` : `maximum ${money(rule.maxMinor)}: not reached` });
     }
-  }
-  if (fee > amountMinor && !rule.allowFeeAboveAmount) {
-    lines.push({ label: "cap", text: `${money(fee)} is above the amount and rule ${rule.id} does not allow that: capped at ${money(amountMinor)}` });
-    clamped = `min(${clamped}, ${formatAmount(amountMinor, c)})`;
-    fee = amountMinor;
-  }
-  lines.push({ label: "fee", text: `fee ${money(fee)}` });
-  const summary = `fee = ${clamped} = ${money(fee)}, ${schedule ? `schedule ${schedule.scheduleCode} v${schedule.version}, ` : ""}rule ${rule.id} ${tier.label}, rounded ${rule.rounding}`;
+    if (isCapped) {
+      const beforeCap = isLowered ? rule.maxMinor! : isRaised ? rule.minMinor! : rounded;
+      lines.push({ label: "cap", text: `${money(beforeCap)} is above the amount and rule ${rule.id} does not allow that: capped at ${money(amountMinor)}` });
+      clamped = `min(${clamped}, ${formatAmount(amountMinor, c)})`;
+    }
+    lines.push({ label: "fee", text: `fee ${money(fee)}` });
+    const summary = `fee = ${clamped} = ${money(fee)}, ${schedule ? `schedule ${schedule.scheduleCode} v${schedule.version}, ` : ""}rule ${rule.id} ${tier.label}, rounded ${rule.rounding}`;
+    return { kind: "fee", summary, lines, schedule, ruleId: rule.id, tierLabel: tier.label };
+  };
   return {
     feeMinor: fee,
     currency: c,
     ruleId: rule.id,
     tierLabel: tier.label,
     rounding: rule.rounding,
-    exactFeeMinor: formatExact(exact),
-    explanation: { kind: "fee", summary, lines, schedule, ruleId: rule.id, tierLabel: tier.label },
+    get exactFeeMinor() {
+      return formatExact(exact);
+    },
+    get explanation() {
+      return (explanation ??= explain());
+    },
   };
 }
 

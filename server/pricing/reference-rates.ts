@@ -23,7 +23,7 @@ import { AppError } from "../errors/app-error";
 import { currencyExponent, formatAmount } from "../money";
 import { assertPositiveMinor } from "../money/amount";
 import {
-  DEFAULT_ROUNDING, ONE, ZERO, exactInteger, formatExact, formatExactDecimal, formatPercent, powerOfTen, roundExact,
+  DEFAULT_ROUNDING, ONE, ZERO, exactRatio, formatExact, formatExactDecimal, formatPercent, powerOfTen, roundRatio,
   type Exact, type RoundingMode,
 } from "./exact";
 import type { ExplanationLine } from "./fees";
@@ -55,15 +55,28 @@ interface CurrencySeries {
 const EUR_RATE: ReferenceRate = { rate: ONE, text: "1" };
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-export function isIsoDate(s: string): boolean {
-  if (!DATE.test(s)) return false;
-  const d = new Date(`${s}T00:00:00.000Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+/** Days since 1970-01-01 of valid YYYY-MM-DD dates seen lately (quotes ask about few dates). */
+const dayNumbers = new Map<string, number>();
+const DAY_CACHE_MAX = 10_000;
+
+function dayNumber(s: string): number | null {
+  const cached = dayNumbers.get(s);
+  if (cached !== undefined) return cached;
+  if (!DATE.test(s)) return null;
+  const t = Date.parse(`${s}T00:00:00.000Z`);
+  if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== s) return null;
+  if (dayNumbers.size >= DAY_CACHE_MAX) dayNumbers.clear();
+  dayNumbers.set(s, t / 86_400_000);
+  return t / 86_400_000;
 }
 
-/** Whole calendar days from `from` to `to` (both YYYY-MM-DD). */
+export function isIsoDate(s: string): boolean {
+  return typeof s === "string" && dayNumber(s) !== null;
+}
+
+/** Whole calendar days from `from` to `to` (both valid YYYY-MM-DD). */
 export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+  return dayNumber(to)! - dayNumber(from)!;
 }
 
 /** The newest index i with sorted[i] <= key, or -1. */
@@ -211,11 +224,11 @@ export function convertAmount(history: RateHistory, req: ConversionRequest): Con
   if (spread.s < 0n || spread.compare(ONE) >= 0) throw new AppError("BAD_INPUT", `spread ${formatPercent(spread)} must be at least 0% and below 100%`);
 
   let rateDate: string;
-  let midRate: Exact;
+  let fromRate: Exact = ONE;
+  let toRate: Exact = ONE;
   const ratesUsed: ConversionResult["ratesUsed"] = [];
   if (req.from === req.to) {
     rateDate = req.on;
-    midRate = ONE;
   } else {
     const pair = history.findPair(req.from, req.to, req.on);
     if ("missing" in pair) {
@@ -230,49 +243,69 @@ export function convertAmount(history: RateHistory, req: ConversionRequest): Con
       });
     }
     rateDate = pair.date;
-    // to per EUR / from per EUR = to per from.
-    midRate = pair.to.rate.div(pair.from.rate);
+    fromRate = pair.from.rate;
+    toRate = pair.to.rate;
     if (req.from !== BASE_CURRENCY) ratesUsed.push({ currency: req.from, perEur: pair.from.text, date: pair.date });
     if (req.to !== BASE_CURRENCY) ratesUsed.push({ currency: req.to, perEur: pair.to.text, date: pair.date });
   }
   const via = req.from !== BASE_CURRENCY && req.to !== BASE_CURRENCY && req.from !== req.to ? BASE_CURRENCY : null;
-  const customerRate = midRate.mul(ONE.sub(spread));
-  // Minor units of `to` = minor of `from` / 10^fromExp x rate x 10^toExp, exact until rounded here.
-  const scale = exactInteger(powerOfTen(toExp)).div(powerOfTen(fromExp));
-  const exactMid = exactInteger(req.amountMinor).mul(midRate).mul(scale);
-  const exactCustomer = exactInteger(req.amountMinor).mul(customerRate).mul(scale);
-  const midConvertedMinor = roundExact(exactMid, rounding);
-  const convertedMinor = roundExact(exactCustomer, rounding);
+  // Minor units of `to` = minor of `from` x (to per EUR / from per EUR) x 10^toExp / 10^fromExp,
+  // kept as one numerator over one denominator of bigints (rates are positive) and rounded here,
+  // once; the customer amount multiplies in (1 - spread) the same way.
+  const numerator = req.amountMinor * toRate.n * fromRate.d * powerOfTen(toExp);
+  const denominator = toRate.d * fromRate.n * powerOfTen(fromExp);
+  const midConvertedMinor = roundRatio(numerator, denominator, rounding);
+  const keep = ONE.sub(spread);
+  const convertedMinor = spread.equals(ZERO) ? midConvertedMinor : roundRatio(numerator * keep.n, denominator * keep.d, rounding);
   const spreadMinor = midConvertedMinor - convertedMinor;
+  // Exact rates as fractions are built when first read (quotes store them; the arithmetic above does not need them).
+  let midRateCache: Exact | undefined;
+  let customerRateCache: Exact | undefined;
+  const midRateOf = () => (midRateCache ??= toRate.div(fromRate));
+  const customerRateOf = () => (customerRateCache ??= midRateOf().mul(keep));
+  const exactCustomerOf = () => exactRatio(numerator * keep.n, denominator * keep.d);
 
-  const f = (minor: bigint, c: string) => `${formatAmount(minor, c)} ${c}`;
-  const lines: ExplanationLine[] = [];
-  if (req.from === req.to) {
-    lines.push({ label: "rate", text: `same currency: rate 1` });
-  } else {
-    lines.push({ label: "reference date", text: `ECB reference rates of ${rateDate} (newest on or before ${req.on}; limit ${maxAgeDays} days)` });
-    for (const r of ratesUsed) lines.push({ label: `${r.currency} per EUR`, text: `1 EUR = ${r.perEur} ${r.currency}` });
+  // The explanation is built when first read (see computeFee).
+  let explanation: ConversionResult["explanation"] | undefined;
+  const explain = (): ConversionResult["explanation"] => {
+    const f = (minor: bigint, c: string) => `${formatAmount(minor, c)} ${c}`;
+    const lines: ExplanationLine[] = [];
+    if (req.from === req.to) {
+      lines.push({ label: "rate", text: `same currency: rate 1` });
+    } else {
+      lines.push({ label: "reference date", text: `ECB reference rates of ${rateDate} (newest on or before ${req.on}; limit ${maxAgeDays} days)` });
+      for (const r of ratesUsed) lines.push({ label: `${r.currency} per EUR`, text: `1 EUR = ${r.perEur} ${r.currency}` });
+      lines.push({
+        label: "mid rate",
+        text: `1 ${req.from} = ${describeRate(midRateOf())} ${req.to}${via ? ` (through EUR: ${pairText(req.to, ratesUsed)} / ${pairText(req.from, ratesUsed)})` : ""}`,
+      });
+    }
+    if (!spread.equals(ZERO)) {
+      lines.push({ label: "spread", text: `${formatPercent(spread)}${req.spreadText ? ` (${req.spreadText})` : ""} off the mid rate` });
+      lines.push({ label: "customer rate", text: `1 ${req.from} = ${describeRate(customerRateOf())} ${req.to}` });
+    }
     lines.push({
-      label: "mid rate",
-      text: `1 ${req.from} = ${describeRate(midRate)} ${req.to}${via ? ` (through EUR: ${pairText(req.to, ratesUsed)} / ${pairText(req.from, ratesUsed)})` : ""}`,
+      label: "converted",
+      text: `${f(req.amountMinor, req.from)} x ${describeRate(customerRateOf())} = ${formatExactDecimalOrFraction(exactCustomerOf(), toExp)} ${req.to} exactly, rounded ${rounding} to ${f(convertedMinor, req.to)}`,
     });
-  }
-  if (!spread.equals(ZERO)) {
-    lines.push({ label: "spread", text: `${formatPercent(spread)}${req.spreadText ? ` (${req.spreadText})` : ""} off the mid rate` });
-    lines.push({ label: "customer rate", text: `1 ${req.from} = ${describeRate(customerRate)} ${req.to}` });
-  }
-  lines.push({
-    label: "converted",
-    text: `${f(req.amountMinor, req.from)} x ${describeRate(customerRate)} = ${formatExactDecimalOrFraction(exactCustomer, toExp)} ${req.to} exactly, rounded ${rounding} to ${f(convertedMinor, req.to)}`,
-  });
-  if (!spread.equals(ZERO)) {
-    lines.push({ label: "spread earned", text: `${f(midConvertedMinor, req.to)} at the mid rate - ${f(convertedMinor, req.to)} = ${f(spreadMinor, req.to)}` });
-  }
-  const summary = `${f(req.amountMinor, req.from)} = ${f(convertedMinor, req.to)} at ${describeRate(customerRate)}${spread.equals(ZERO) ? " (mid rate)" : ` (mid ${describeRate(midRate)} less ${formatPercent(spread)})`}, ECB reference rates of ${rateDate}${via ? " through EUR" : ""}, rounded ${rounding}`;
+    if (!spread.equals(ZERO)) {
+      lines.push({ label: "spread earned", text: `${f(midConvertedMinor, req.to)} at the mid rate - ${f(convertedMinor, req.to)} = ${f(spreadMinor, req.to)}` });
+    }
+    const summary = `${f(req.amountMinor, req.from)} = ${f(convertedMinor, req.to)} at ${describeRate(customerRateOf())}${spread.equals(ZERO) ? " (mid rate)" : ` (mid ${describeRate(midRateOf())} less ${formatPercent(spread)})`}, ECB reference rates of ${rateDate}${via ? " through EUR" : ""}, rounded ${rounding}`;
+    return { kind: "conversion", summary, lines };
+  };
   return {
     from: req.from, to: req.to, amountMinor: req.amountMinor, convertedMinor, midConvertedMinor, spreadMinor,
-    midRate, customerRate, spread, rateDate, via, rounding, ratesUsed,
-    explanation: { kind: "conversion", summary, lines },
+    get midRate() {
+      return midRateOf();
+    },
+    get customerRate() {
+      return customerRateOf();
+    },
+    spread, rateDate, via, rounding, ratesUsed,
+    get explanation() {
+      return (explanation ??= explain());
+    },
   };
 }
 
