@@ -72,7 +72,8 @@ describe("simulateFeeSchedule", () => {
   it("counts transfers the draft cannot price, with the reason", async () => {
     const r = await simulateFeeSchedule(pgRunner(db.pool), { rail: "instant", definition: { rules: [{ id: "usd", currency: "USD", tiers: [{ fromMinor: "0", toMinor: null, rateBps: "1" }] }] }, from: t0, to: new Date(t0.getTime() + 4 * hour) });
     expect(r.byCurrency[0]).toMatchObject({ transfers: 4, unpriced: 4, draftMinor: 0n });
-    expect(r.rows[0]!.draftError).toBe("the draft has no fee rule for currency EUR");
+    expect(r.rows.find((x) => x.segment === null)!.draftError).toBe("the draft has no fee rule for currency EUR");
+    expect(r.rows.find((x) => x.segment === "vip")!.draftError).toBe("the draft has no fee rule for currency EUR (segment vip)");
   });
 
   it("refuses an invalid draft and a bad period", async () => {
