@@ -24,9 +24,9 @@ const currency = z.string().regex(/^[A-Z]{3}$/, "three capital letters");
 const key = z.string().min(1).max(200);
 const reason = z.string().trim().min(3, "a reason of at least 3 characters is required").max(500);
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "YYYY-MM-DD");
-const cursor = z.object({ createdAt: z.date(), id: z.uuid() });
+const cursor = z.strictObject({ createdAt: z.date(), id: z.uuid() });
 
-const priceInput = z.object({
+const priceInput = z.strictObject({
   amountMinor: amount,
   currency,
   toCurrency: currency.optional(),
@@ -34,7 +34,7 @@ const priceInput = z.object({
   customerId: z.string().min(1).max(128).nullable().default(null),
 });
 
-const simulationInput = z.object({ rail: z.string().min(1).max(64), definition: z.record(z.string(), z.unknown()), from: z.date(), to: z.date() });
+const simulationInput = z.strictObject({ rail: z.string().min(1).max(64), definition: z.record(z.string(), z.unknown()), from: z.date(), to: z.date() });
 
 /** A simulation without its full row list (that is what simulationCsv is for): the first rows only. */
 function simulationSummary(r: SimulationResult) {
@@ -57,7 +57,7 @@ export const pricingRouter = createRouter({
     }),
   /** The explanation of a quote (by id) or of a price computed now without locking it. */
   explain: procedure("pricing:read")
-    .input(z.union([z.object({ quoteId: z.uuid() }), priceInput]))
+    .input(z.union([z.strictObject({ quoteId: z.uuid() }), priceInput]))
     .query(async ({ ctx, input }) => {
       if ("quoteId" in input) {
         const q = await getQuote(pgRunner(ctx.db.pool), input.quoteId);
@@ -67,16 +67,16 @@ export const pricingRouter = createRouter({
       return { quote: null, price, explanation: price.explanation };
     }),
   listQuotes: procedure("pricing:read")
-    .input(z.object({ limit: z.number().int().min(1).max(100).default(50), cursor: cursor.nullish() }))
+    .input(z.strictObject({ limit: z.number().int().min(1).max(100).default(50), cursor: cursor.nullish() }))
     .query(({ ctx, input }) => listQuotes(pgRunner(ctx.db.pool), { limit: input.limit, before: input.cursor ?? null })),
 
   listSchedules: procedure("pricing:read").query(({ ctx }) => listSchedules(pgRunner(ctx.db.pool), new Date())),
   scheduleVersions: procedure("pricing:read")
-    .input(z.object({ scheduleCode: z.string().min(1).max(64) }))
+    .input(z.strictObject({ scheduleCode: z.string().min(1).max(64) }))
     .query(async ({ ctx, input }) => (await listScheduleVersions(pgRunner(ctx.db.pool), input.scheduleCode)).map(({ compiled, ...v }) => ({ ...v, definition: compiled.definition }))),
   /** Rule-by-rule differences between two versions (or a version and the one before it). */
   diffVersions: procedure("pricing:read")
-    .input(z.object({ versionId: z.uuid(), againstVersionId: z.uuid().optional() }))
+    .input(z.strictObject({ versionId: z.uuid(), againstVersionId: z.uuid().optional() }))
     .query(async ({ ctx, input }) => {
       const sql = pgRunner(ctx.db.pool);
       const v = await getScheduleVersion(sql, input.versionId);
@@ -92,7 +92,7 @@ export const pricingRouter = createRouter({
     .query(async ({ ctx, input }) => ({ csv: simulationCsv(await simulateFeeSchedule(pgRunner(ctx.db.pool), input)) })),
   /** The simulation of a proposed version, for its approver. */
   simulateProposal: procedure("adjustments:read")
-    .input(z.object({ proposalId: z.uuid(), from: z.date(), to: z.date() }))
+    .input(z.strictObject({ proposalId: z.uuid(), from: z.date(), to: z.date() }))
     .query(async ({ ctx, input }) => {
       const p = await proposalPayload(ctx.db, input.proposalId, ctx.actor);
       return simulationSummary(await simulateFeeSchedule(pgRunner(ctx.db.pool), { rail: p.rail, definition: p.definition, from: input.from, to: input.to }));
@@ -100,7 +100,7 @@ export const pricingRouter = createRouter({
   /** Proposes a new version (four eyes: an approver applies it through approvals.approve). */
   proposeScheduleVersion: procedure("pricing:manage")
     .input(
-      z.object({
+      z.strictObject({
         scheduleCode: z.string().min(1).max(64),
         name: z.string().trim().min(1).max(200).optional(),
         rail: z.string().min(1).max(64),
@@ -119,17 +119,17 @@ export const pricingRouter = createRouter({
     }),
 
   listRates: procedure("pricing:read")
-    .input(z.object({ currency, fromDate: date, toDate: date }))
+    .input(z.strictObject({ currency, fromDate: date, toDate: date }))
     .query(({ ctx, input }) => listRates(pgRunner(ctx.db.pool), input)),
   listRateImports: procedure("pricing:read")
-    .input(z.object({ limit: z.number().int().min(1).max(100).default(20), cursor: cursor.nullish() }))
+    .input(z.strictObject({ limit: z.number().int().min(1).max(100).default(20), cursor: cursor.nullish() }))
     .query(({ ctx, input }) => listRateImports(pgRunner(ctx.db.pool), { limit: input.limit, ...(input.cursor ? { before: input.cursor } : {}) })),
   /** Imports an ECB CSV; the file's SHA-256 is its idempotency key (the same file again is a replay). */
   importRates: procedure("pricing:manage")
-    .input(z.object({ fileName: z.string().min(1).max(200), text: z.string().min(1).max(MAX_RATES_FILE_BYTES) }))
+    .input(z.strictObject({ fileName: z.string().min(1).max(200), text: z.string().min(1).max(MAX_RATES_FILE_BYTES) }))
     .mutation(({ ctx, input }) => importReferenceRates(ctx.db, auditActorOf(ctx.actor), input)),
   proposeManualRate: procedure("pricing:manage")
-    .input(z.object({ currency, date, rate: z.string().min(1).max(40), reason, idempotencyKey: key }))
+    .input(z.strictObject({ currency, date, rate: z.string().min(1).max(40), reason, idempotencyKey: key }))
     .mutation(({ ctx, input }) => {
       const { reason: why, idempotencyKey, ...payload } = input;
       return proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { kind: "fx_manual_rate", payload, reason: why, idempotencyKey });
@@ -138,10 +138,10 @@ export const pricingRouter = createRouter({
   listSpreads: procedure("pricing:read").query(({ ctx }) => listSpreads(pgRunner(ctx.db.pool))),
   /** Sets or (spreadBps null) removes a spread. The pair and segment are the key, so a repeat is harmless. */
   setSpread: procedure("pricing:manage")
-    .input(z.object({ fromCurrency: z.string().min(1).max(3), toCurrency: z.string().min(1).max(3), segment: z.string().max(64).default(""), spreadBps: z.string().max(40).nullable(), reason }))
+    .input(z.strictObject({ fromCurrency: z.string().min(1).max(3), toCurrency: z.string().min(1).max(3), segment: z.string().max(64).default(""), spreadBps: z.string().max(40).nullable(), reason }))
     .mutation(({ ctx, input }) => setSpread(ctx.db, auditActorOf(ctx.actor), input)),
   /** Puts a customer in a segment (null: none). Setting the same value again changes nothing. */
   setCustomerSegment: procedure("pricing:manage")
-    .input(z.object({ customerId: z.string().min(1).max(128), segment: z.string().min(1).max(64).nullable(), reason }))
+    .input(z.strictObject({ customerId: z.string().min(1).max(128), segment: z.string().min(1).max(64).nullable(), reason }))
     .mutation(({ ctx, input }) => setCustomerSegment(ctx.db, auditActorOf(ctx.actor), input)),
 });
