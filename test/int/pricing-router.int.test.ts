@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { approveProposal } from "../../server/approvals/proposals";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { appCodeOf, callerAs, enrol, errorOf, person, serviceKey } from "./approvals-test-helpers";
+import { ECB_HISTORY_CSV } from "../support/fixtures";
 
-const CSV = readFileSync("/work/shared/fixtures/fx/eurofxref-hist.csv", "utf8");
+const CSV = readFileSync(ECB_HISTORY_CSV, "utf8");
 const lastDays = CSV.split("\n").slice(0, 6).join("\n") + "\n"; // header + 5 newest dates (2025-05-05..09)
 
 let db: TestDb;

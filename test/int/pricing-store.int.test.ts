@@ -18,8 +18,9 @@ import { createQuote, priceRequest, useQuoteInTransaction } from "../../server/p
 import { setCustomerSegment, setSpread } from "../../server/pricing/settings";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { enrol, person } from "./approvals-test-helpers";
+import { ECB_HISTORY_CSV } from "../support/fixtures";
 
-const CSV = readFileSync("/work/shared/fixtures/fx/eurofxref-hist.csv", "utf8");
+const CSV = readFileSync(ECB_HISTORY_CSV, "utf8");
 const SYSTEM = { type: "system" as const, id: "test", label: "test" };
 
 let db: TestDb;

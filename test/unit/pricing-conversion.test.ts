@@ -10,8 +10,9 @@ import { CURRENCY_EXPONENTS } from "../../server/money/currencies";
 import { parseEcbRatesCsv } from "../../server/pricing/ecb-csv";
 import { ROUNDING_MODES, exactRatio, formatExact, parseExactDecimal, type RoundingMode } from "../../server/pricing/exact";
 import { RateHistory, convertAmount, type ConversionRequest } from "../../server/pricing/reference-rates";
+import { ECB_HISTORY_CSV } from "../support/fixtures";
 
-const FILE = parseEcbRatesCsv(readFileSync("/work/shared/fixtures/fx/eurofxref-hist.csv", "utf8"));
+const FILE = parseEcbRatesCsv(readFileSync(ECB_HISTORY_CSV, "utf8"));
 const ECB = new RateHistory(FILE.days);
 
 function convert(req: Partial<ConversionRequest> & { from: string; to: string; on: string }) {

@@ -4,8 +4,9 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../server/errors/app-error";
 import { parseEcbRatesCsv } from "../../server/pricing/ecb-csv";
+import { ECB_HISTORY_CSV } from "../support/fixtures";
 
-const REAL = readFileSync("/work/shared/fixtures/fx/eurofxref-hist.csv", "utf8");
+const REAL = readFileSync(ECB_HISTORY_CSV, "utf8");
 
 function errorOf(fn: () => unknown): string {
   try {

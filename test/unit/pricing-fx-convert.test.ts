@@ -5,8 +5,9 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { fxConvertCommand } from "../../server/pricing/fx-convert-command";
+import { ECB_HISTORY_CSV } from "../support/fixtures";
 
-const RATES = "/work/shared/fixtures/fx/eurofxref-hist.csv";
+const RATES = ECB_HISTORY_CSV;
 const read = (p: string) => readFileSync(p, "utf8");
 const run = (...args: string[]) => fxConvertCommand(["--rates", RATES, ...args], read);
 
