@@ -14,7 +14,7 @@
 import { AppError } from "../errors/app-error";
 import { itemError } from "./validate";
 import type { AccountRow, EntryRef, HoldRow } from "./state";
-import type { EntryResult, LedgerCommand, LedgerItem, NormalSide, PostingResult, Side, TransferInput } from "./types";
+import type { EntryResult, LedgerCommand, LedgerItem, NormalSide, PostingInput, PostingResult, Side, TransferInput } from "./types";
 
 /** The checks after validation, in the order they are applied (steps 6 to 15). */
 export const RULE_ORDER = [
@@ -115,6 +115,20 @@ export function checkHoldsAndEntriesExist(ctx: RuleContext, placed: ReadonlyMap<
   });
 }
 
+/**
+ * A hold posted with postings of its own must take from the hold's debit account exactly what is
+ * posted, in the hold's currency, as one debit: that is what the hold reserved. Errors: BAD_INPUT.
+ */
+function checkHoldSettlementPostings(ctx: RuleContext, i: number, h: HoldRow, amountMinor: bigint, postings: readonly PostingInput[]): void {
+  const onHoldAccount = postings.filter((p) => p.accountId.toLowerCase() === h.debitAccountId);
+  const only = onHoldAccount[0];
+  if (onHoldAccount.length !== 1 || only!.side !== "debit" || only!.currency !== h.currency || only!.amountMinor !== amountMinor) {
+    fail(ctx, i, new AppError("BAD_INPUT", `posting hold ${h.id} must debit its account ${h.debitAccountId} exactly ${amountMinor} ${h.currency} in one posting, and touch it nowhere else`, {
+      details: { holdId: h.id, accountId: h.debitAccountId, amountMinor: amountMinor.toString(), currency: h.currency },
+    }));
+  }
+}
+
 /** Every account the command touches, plus those named in expectedVersions. */
 export function accountIdsOf(items: readonly LedgerItem[], holds: ReadonlyMap<string, HoldRow>, entries: ReadonlyMap<string, EntryRef>, wholeIds: readonly string[]): Set<string> {
   const ids = new Set<string>();
@@ -136,6 +150,7 @@ export function accountIdsOf(items: readonly LedgerItem[], holds: ReadonlyMap<st
           ids.add(h.debitAccountId);
           ids.add(h.creditAccountId);
         }
+        if (it.type === "post_hold") for (const p of it.postings ?? []) ids.add(p.accountId.toLowerCase());
         break;
       }
       case "reverse_entry":
@@ -155,6 +170,7 @@ export function checkAccountsExist(ctx: RuleContext, accounts: ReadonlyMap<strin
   ctx.items.forEach((it, i) => {
     if (it.type === "post_entry") missingIn(i, it.entry.postings.map((p) => p.accountId));
     if (it.type === "transfer" || it.type === "place_hold") missingIn(i, [it.debitAccountId, it.creditAccountId]);
+    if (it.type === "post_hold" && it.postings) missingIn(i, it.postings.map((p) => p.accountId));
   });
   for (const id of wholeIds) {
     if (!accounts.has(id)) throw new AppError("NOT_FOUND", `account ${id} named in expectedVersions does not exist`, { details: { accountId: id } });
@@ -222,6 +238,7 @@ export function checkHoldsAndReversals(
           details: { holdId: h.id, requestedMinor: it.amountMinor.toString(), holdAmountMinor: h.amountMinor.toString() },
         }));
       }
+      if (it.type === "post_hold" && it.postings) checkHoldSettlementPostings(ctx, i, h, it.amountMinor ?? h.amountMinor, it.postings);
       statusOf.set(id, it.type === "post_hold" ? "posted" : it.type === "void_hold" ? "voided" : "expired");
       return;
     }
@@ -291,10 +308,12 @@ export function itemEffects(
           const amount = it.amountMinor ?? h.amountMinor;
           h.status = "posted";
           h.amountPostedMinor = amount;
-          postings = [
-            { accountId: h.debitAccountId, side: "debit", amountMinor: amount, currency: h.currency },
-            { accountId: h.creditAccountId, side: "credit", amountMinor: amount, currency: h.currency },
-          ];
+          postings = it.postings
+            ? it.postings.map((p) => ({ accountId: p.accountId.toLowerCase(), side: p.side, amountMinor: p.amountMinor, currency: p.currency }))
+            : [
+                { accountId: h.debitAccountId, side: "debit", amountMinor: amount, currency: h.currency },
+                { accountId: h.creditAccountId, side: "credit", amountMinor: amount, currency: h.currency },
+              ];
           entryMeta = { description: it.description ?? h.description, effectiveAt: it.effectiveAt ?? ctx.now, reversesEntryId: null };
         } else {
           h.status = it.type === "void_hold" ? "voided" : "expired";

@@ -55,6 +55,13 @@ export interface PostHoldInput {
   amountMinor?: bigint;
   description?: string;
   effectiveAt?: Date;
+  /**
+   * The entry's postings, when posting the hold is more than its two legs (a fee to revenue, a
+   * conversion through FX positions): they must balance per currency and debit the hold's debit
+   * account exactly the posted amount in the hold's currency, and touch that account nowhere
+   * else. Without them the entry debits the hold's debit account and credits its credit account.
+   */
+  postings?: PostingInput[];
 }
 
 export type LedgerItem =

@@ -138,6 +138,7 @@ export function validateItem(item: LedgerItem): void {
       checkDescription(item.description);
       checkDate(item.effectiveAt, "effectiveAt", false);
       if (item.amountMinor !== undefined) checkAmount(item.amountMinor, "amountMinor");
+      if (item.postings !== undefined) checkEntry({ postings: item.postings });
       return;
     }
     case "void_hold":
