@@ -1,24 +1,30 @@
 /**
- * The audit page's state lives in the URL: filters and the keyset cursor are search params, so a
- * filtered page can be linked to and the back button walks through earlier views.
+ * The audit page's state lives in the URL (components/kit/url-state.ts): filters and the keyset
+ * cursor are search params, so a filtered page can be linked to and the back button walks
+ * through earlier views. This module declares those params and turns them into audit.list's input.
  */
-export const AUDIT_PARAM_KEYS = ["actor", "action", "targetType", "targetId", "from", "to"] as const;
-export type AuditParamKey = (typeof AUDIT_PARAM_KEYS)[number];
-export type AuditParams = Partial<Record<AuditParamKey | "cursor", string>>;
+import { defineUrlState, param, type RawSearchParams, type UrlState } from "../kit/url-state";
+
+export const auditListState = defineUrlState("/audit", {
+  actor: param.text(),
+  action: param.text(),
+  targetType: param.text(),
+  targetId: param.text(),
+  from: param.text({ max: 40 }),
+  to: param.text({ max: 40 }),
+  // Checked in toAuditQuery, so a bad cursor is reported rather than silently dropped.
+  cursor: param.text(),
+});
+
+export type AuditParams = UrlState<typeof auditListState.params>;
 
 export const AUDIT_PAGE_SIZE = 50;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Reads the known params (first value of each, trimmed, empty dropped). */
-export function readAuditParams(raw: Record<string, string | string[] | undefined>): AuditParams {
-  const out: AuditParams = {};
-  for (const key of [...AUDIT_PARAM_KEYS, "cursor"] as const) {
-    const v = raw[key];
-    const s = (Array.isArray(v) ? v[0] : v)?.trim();
-    if (s) out[key] = s.slice(0, 200);
-  }
-  return out;
+export function readAuditParams(raw: RawSearchParams): AuditParams {
+  return auditListState.read(raw);
 }
 
 /** A time typed in the form: datetime-local values ("2026-11-21T08:00") are taken as UTC. */
@@ -65,9 +71,6 @@ export function toAuditQuery(p: AuditParams): { input: AuditQueryInput; error: n
 }
 
 /** The href of the audit page with `params`, dropping empty values. */
-export function auditHref(params: AuditParams): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
-  const s = q.toString();
-  return s ? `/audit?${s}` : "/audit";
+export function auditHref(params: Partial<AuditParams>): string {
+  return auditListState.href(params);
 }

@@ -1,16 +1,20 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { requirePageActor } from "../../../server/auth/session";
+import { MAX_AUDIT_PAGE_SIZE } from "../../../server/audit/query";
 import { pageCaller, callErrorMessage } from "../page-caller";
-import { EmptyState, ErrorNotice, FilterActions, PageHeader, PagerLink, inputClass, labelClass, linkClass, tableClass, formatUtc, Badge } from "../../../components/ui";
+import { EmptyState, ErrorNotice, PageHeader } from "../../../components/ui";
+import { FilterForm, FilterText } from "../../../components/kit/filter-form";
+import { ListNavigation } from "../../../components/kit/list-navigation";
+import type { RouterOutputs } from "../../../components/kit/api-types";
 import { auditHref, readAuditParams, toAuditQuery, type AuditParams } from "../../../components/audit/audit-filters";
+import { AuditTable } from "../../../components/audit/audit-table";
 import { VerifyChainButton } from "../../../components/audit/verify-chain";
 
 export const metadata: Metadata = { title: "Audit" };
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
-const FILTER_FIELDS: { key: keyof AuditParams; label: string; placeholder: string }[] = [
+const FILTER_FIELDS: { key: Exclude<keyof AuditParams, "cursor">; label: string; placeholder: string }[] = [
   { key: "actor", label: "Actor", placeholder: "email, service:name or id" },
   { key: "action", label: "Action", placeholder: "users.set_roles or users.*" },
   { key: "targetType", label: "Target type", placeholder: "user, service_key, account" },
@@ -27,7 +31,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
 
   const parsed = toAuditQuery(params);
   let error = parsed.error;
-  let page: Awaited<ReturnType<ReturnType<typeof pageCaller>["audit"]["list"]>> | null = null;
+  let page: RouterOutputs["audit"]["list"] | null = null;
   if (parsed.input) {
     try {
       page = await pageCaller(actor).audit.list(parsed.input);
@@ -35,6 +39,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
       error = callErrorMessage(e);
     }
   }
+  const isNarrowed = hasFilters || Boolean(params.cursor);
 
   return (
     <>
@@ -44,109 +49,32 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
         actions={<VerifyChainButton />}
       />
 
-      <form method="get" action="/audit" role="search" aria-label="Filter audit records" className="mb-4 rounded-lg border border-zinc-200 bg-white p-3 dark:border-zinc-800 dark:bg-zinc-900">
-        <div className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
+      <ListNavigation>
+        <FilterForm action="/audit" label="Filter audit records" clearHref="/audit" hasFilters={hasFilters} layout="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
           {FILTER_FIELDS.map((f) => (
-            <div key={f.key}>
-              <label htmlFor={`audit-${f.key}`} className={labelClass}>
-                {f.label}
-              </label>
-              <input
-                id={`audit-${f.key}`}
-                name={f.key}
-                type="text"
-                defaultValue={params[f.key] ?? ""}
-                placeholder={f.placeholder}
-                className={`${inputClass} mt-1`}
-              />
-            </div>
+            <FilterText key={f.key} name={f.key} label={f.label} value={params[f.key]} placeholder={f.placeholder} />
           ))}
-        </div>
-        <FilterActions clearHref="/audit" hasFilters={hasFilters} />
-      </form>
+        </FilterForm>
 
-      {error ? (
-        <ErrorNotice>Could not list audit records: {error}</ErrorNotice>
-      ) : null}
+        {error ? <ErrorNotice>Could not list audit records: {error}</ErrorNotice> : null}
 
-      {page && page.items.length === 0 ? (
-        <EmptyState title={hasFilters || params.cursor ? "No audit records match" : "No audit records yet"}>
-          <p>
-            {hasFilters || params.cursor
-              ? "No record matches these filters. Widen the time range or clear a filter."
-              : "Every change made through the console or the API writes a record here. Nothing has been changed yet."}
-          </p>
-        </EmptyState>
-      ) : null}
-
-      {page && page.items.length > 0 ? (
-        <>
-          <div className={tableClass.wrap}>
-            <table className={tableClass.table}>
-              <caption className="sr-only">Audit records, newest first</caption>
-              <thead className="bg-zinc-50 dark:bg-zinc-900">
-                <tr>
-                  <th scope="col" className={tableClass.th}>
-                    Time (UTC)
-                  </th>
-                  <th scope="col" className={tableClass.th}>
-                    Actor
-                  </th>
-                  <th scope="col" className={tableClass.th}>
-                    Action
-                  </th>
-                  <th scope="col" className={tableClass.th}>
-                    Target
-                  </th>
-                  <th scope="col" className={tableClass.th}>
-                    Reason
-                  </th>
-                  <th scope="col" className={tableClass.th}>
-                    <span className="sr-only">Details</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-                {page.items.map((r) => (
-                  <tr key={r.id} className={tableClass.tr}>
-                    <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{formatUtc(r.createdAt)}</td>
-                    <td className={tableClass.td}>
-                      <Link href={auditHref({ ...filters, actor: r.actorId ?? r.actorLabel })} className={linkClass} title={`Filter by ${r.actorLabel}`}>
-                        {r.actorLabel}
-                      </Link>{" "}
-                      <Badge tone={r.actorType === "user" ? "neutral" : "info"}>{r.actorType}</Badge>
-                    </td>
-                    <td className={`${tableClass.td} font-mono text-xs`}>{r.action}</td>
-                    <td className={`${tableClass.td} text-xs`}>
-                      <span className="text-zinc-500 dark:text-zinc-400">{r.targetType}</span>
-                      {r.targetId ? <span className="ml-1 font-mono break-all">{r.targetId}</span> : null}
-                    </td>
-                    <td className={`${tableClass.td} max-w-xs text-xs`}>{r.reason ?? <span className="text-zinc-400">—</span>}</td>
-                    <td className={`${tableClass.td} text-right`}>
-                      <Link href={`/audit/${r.id}`} className={linkClass} aria-label={`Details of audit record ${r.id}`}>
-                        Details
-                      </Link>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <nav aria-label="Audit pages" className="mt-3 flex items-center justify-between gap-2 text-sm">
-            <span className="text-zinc-600 dark:text-zinc-400">
-              {page.items.length} record{page.items.length === 1 ? "" : "s"} on this page, newest first
-            </span>
-            <div className="flex gap-2">
-              <PagerLink href={page.hasNewer ? auditHref({ ...filters, cursor: page.newerCursor ?? undefined }) : null} rel="prev">
-                Newer
-              </PagerLink>
-              <PagerLink href={page.nextCursor ? auditHref({ ...filters, cursor: page.nextCursor }) : null} rel="next">
-                Older
-              </PagerLink>
-            </div>
-          </nav>
-        </>
-      ) : null}
+        {page && parsed.input ? (
+          <AuditTable
+            page={page}
+            filters={filters}
+            exportQuery={{ ...parsed.input, cursor: undefined, limit: MAX_AUDIT_PAGE_SIZE }}
+            empty={
+              <EmptyState title={isNarrowed ? "No audit records match" : "No audit records yet"}>
+                <p>
+                  {isNarrowed
+                    ? "No record matches these filters. Widen the time range or clear a filter."
+                    : "Every change made through the console or the API writes a record here. Nothing has been changed yet."}
+                </p>
+              </EmptyState>
+            }
+          />
+        ) : null}
+      </ListNavigation>
     </>
   );
 }
