@@ -7,8 +7,20 @@ import { defineConfig, devices, chromium } from "@playwright/test";
 import { existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 
-export const E2E_PORT = 3100;
-export const OIDC_PORT = 3901;
+/**
+ * The console's and the OpenID Connect provider's ports: 3100 and 3901 unless E2E_PORT / OIDC_PORT
+ * say otherwise (so a second run on the same machine does not collide with the first).
+ */
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`${name}=${raw} is not a TCP port`);
+  return port;
+}
+
+export const E2E_PORT = portFromEnv("E2E_PORT", 3100);
+export const OIDC_PORT = portFromEnv("OIDC_PORT", 3901);
 
 /** Playwright's own Chromium when installed, else a system Chromium (Debian's `chromium`). */
 function chromiumExecutable(): string | undefined {

@@ -7,8 +7,9 @@ import { expect, test, type Page } from "@playwright/test";
 
 const SSO_BUTTON = /sign in with demo sso/i;
 
-/** Fills the provider's own login form and consents when it asks. */
-async function signInAtProvider(page: Page, login: string): Promise<void> {
+/** Fills the provider's own login form and consents when it asks; done when back on the console (`consoleUrl`). */
+async function signInAtProvider(page: Page, login: string, consoleUrl: string | undefined): Promise<void> {
+  const home = new URL(consoleUrl ?? "http://localhost");
   await page.getByPlaceholder("Enter any login").fill(login);
   await page.getByPlaceholder("and password").fill("any-password");
   await page.getByRole("button", { name: "Sign-in" }).click();
@@ -16,15 +17,15 @@ async function signInAtProvider(page: Page, login: string): Promise<void> {
   const consent = page.getByRole("button", { name: "Continue" });
   await Promise.race([
     consent.waitFor({ state: "visible" }).then(() => consent.click()),
-    page.waitForURL((url) => url.port === "3100" || url.hostname === "localhost"),
+    page.waitForURL((url) => url.port === home.port || url.hostname === home.hostname),
   ]);
 }
 
 test.describe("OIDC sign-in", () => {
-  test("an existing operator signs in with SSO and lands on the console as themselves", async ({ page }) => {
+  test("an existing operator signs in with SSO and lands on the console as themselves", async ({ page, baseURL }) => {
     await page.goto("/signin");
     await page.getByRole("button", { name: SSO_BUTTON }).click();
-    await signInAtProvider(page, "oidc.operator@demo.local");
+    await signInAtProvider(page, "oidc.operator@demo.local", baseURL);
 
     const nav = page.getByRole("navigation", { name: "Main" });
     await expect(nav).toBeVisible();
@@ -34,10 +35,10 @@ test.describe("OIDC sign-in", () => {
     expect(new URL(page.url()).pathname).not.toMatch(/^\/signin/);
   });
 
-  test("an email the console does not know is refused", async ({ page }) => {
+  test("an email the console does not know is refused", async ({ page, baseURL }) => {
     await page.goto("/signin");
     await page.getByRole("button", { name: SSO_BUTTON }).click();
-    await signInAtProvider(page, "stranger@demo.local");
+    await signInAtProvider(page, "stranger@demo.local", baseURL);
 
     await expect(page).toHaveURL(/\/signin\?.*error=AccessDenied/);
     // Next.js renders its own (empty) route announcer with role="alert" too: match ours by its text.
