@@ -82,7 +82,7 @@ export interface TableShortcut<T extends RowData> {
   hint: string;
   /** In the help dialog ("Retry the selection, or the current transfer when nothing is selected"). */
   description: string;
-  run: (ctx: { row: T | undefined; selected: T[] }) => void;
+  run: (ctx: { row: T | undefined; selected: T[]; clearSelection: () => void }) => void;
 }
 
 export interface PageLink {
@@ -217,7 +217,7 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
         tableRows[activeIndex]?.toggleSelected();
       };
     }
-    for (const s of keyboard.shortcuts ?? []) bindings[s.key] = () => s.run({ row: activeRow, selected });
+    for (const s of keyboard.shortcuts ?? []) bindings[s.key] = () => s.run({ row: activeRow, selected, clearSelection });
   }
   useKeyboardShortcuts(bindings, { isEnabled: Boolean(keyboard) });
 

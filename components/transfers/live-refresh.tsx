@@ -6,7 +6,7 @@
  */
 import { useEffect, useState, useTransition } from "react";
 import { useRouter } from "next/navigation";
-import { buttonClass } from "../ui";
+import { Button } from "../kit/button";
 
 const MIN_INTERVAL_MS = 1000;
 
@@ -36,9 +36,9 @@ export function LiveRefresh({ intervalMs = 3000, label }: { intervalMs?: number;
         {isPaused ? `${label}: paused` : `${label}: updating every ${Math.round(intervalMs / 1000)} s`}
         {lastAt && !isPaused ? ` (last ${lastAt} UTC)` : ""}
       </span>
-      <button type="button" className={buttonClass.ghost} onClick={() => setIsPaused((p) => !p)}>
+      <Button variant="ghost" onClick={() => setIsPaused((p) => !p)}>
         {isPaused ? "Resume live updates" : "Pause live updates"}
-      </button>
+      </Button>
     </div>
   );
 }

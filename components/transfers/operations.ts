@@ -113,7 +113,3 @@ export const PROPOSAL_KIND = { forceSettled: "transfer_force_settle", forceFaile
 export function operationsFor(state: TransferState, powers: ActorPowers): OperationSpec[] {
   return OPERATION_ORDER.map((k) => OPERATIONS[k]).filter((s) => isAllowed(s, powers) && s.states.includes(state));
 }
-
-export function newIdempotencyKey(kind: OperationKind | "bulkRetry"): string {
-  return `console:transfer-${kind}:${crypto.randomUUID()}`;
-}

@@ -5,21 +5,21 @@
  * proposals of decisions on money (four eyes: an approver decides) are shown apart, the latter
  * labelled as such.
  */
-import { useState, useTransition } from "react";
+import { useState } from "react";
 import Link from "next/link";
-import { useRouter } from "next/navigation";
 import type { TransferState } from "../../server/transfers/state-machine";
-import { buttonClass, linkClass } from "../ui";
+import { linkClass } from "../ui";
+import { Button } from "../kit/button";
+import { useServerRefresh } from "../kit/list-navigation";
 import { OperationDialog, type OperationOutcome, type OperationTarget } from "./operation-dialog";
 import { OPERATIONS, operationsFor, type ActorPowers, type OperationKind } from "./operations";
 
 const AFTER_SUBMISSION: readonly TransferState[] = OPERATIONS.forceSettled.states;
 
 export function TransferActions({ transfer, powers, canApprove }: { transfer: OperationTarget & { state: TransferState }; powers: ActorPowers; canApprove: boolean }) {
-  const router = useRouter();
   const [kind, setKind] = useState<OperationKind | null>(null);
   const [lastLink, setLastLink] = useState<OperationOutcome["link"] | null>(null);
-  const [isRefreshing, startRefresh] = useTransition();
+  const { isRefreshing, refresh } = useServerRefresh();
   const available = operationsFor(transfer.state, powers);
   const operate = available.filter((s) => s.needs === "operate");
   const propose = available.filter((s) => s.needs === "propose");
@@ -45,9 +45,9 @@ export function TransferActions({ transfer, powers, canApprove }: { transfer: Op
       {operate.length > 0 ? (
         <div role="group" aria-label="Operator actions" className="flex flex-wrap gap-2">
           {operate.map((s) => (
-            <button key={s.kind} type="button" className={s.isDanger ? buttonClass.danger : buttonClass.secondary} disabled={isRefreshing} onClick={() => setKind(s.kind)}>
+            <Button key={s.kind} variant={s.isDanger ? "danger" : "secondary"} disabled={isRefreshing} onClick={() => setKind(s.kind)}>
               {s.label}
-            </button>
+            </Button>
           ))}
         </div>
       ) : null}
@@ -59,9 +59,9 @@ export function TransferActions({ transfer, powers, canApprove }: { transfer: Op
           </p>
           <div className="flex flex-wrap gap-2">
             {propose.map((s) => (
-              <button key={s.kind} type="button" className={buttonClass.danger} disabled={isRefreshing} onClick={() => setKind(s.kind)}>
+              <Button key={s.kind} variant="danger" disabled={isRefreshing} onClick={() => setKind(s.kind)}>
                 {s.label}
-              </button>
+              </Button>
             ))}
           </div>
         </div>
@@ -84,7 +84,7 @@ export function TransferActions({ transfer, powers, canApprove }: { transfer: Op
         onClose={() => setKind(null)}
         onDone={(_kind, _target, outcome) => {
           setLastLink(outcome.link ?? null);
-          startRefresh(() => router.refresh());
+          refresh();
         }}
       />
     </div>

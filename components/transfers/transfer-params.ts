@@ -10,8 +10,9 @@ import { isCurrencyCode } from "../../server/money/currencies";
 import { TRANSFER_STATES, type TransferState } from "../../server/transfers/state-machine";
 import { RAILS, type RailId } from "../../server/transfers/types";
 import { parseUtcInput } from "../audit/audit-filters";
+import { defineUrlState, param, type RawSearchParams, type UrlState } from "../kit/url-state";
 
-export type RawParams = Record<string, string | string[] | undefined>;
+export type RawParams = RawSearchParams;
 
 export const TRANSFER_SORT_OPTIONS = [
   { value: "created_desc", label: "Newest first" },
@@ -20,11 +21,11 @@ export const TRANSFER_SORT_OPTIONS = [
   { value: "amount_asc", label: "Smallest amount first" },
 ] as const;
 export type TransferSortKey = (typeof TRANSFER_SORT_OPTIONS)[number]["value"];
-const SORT_KEYS: readonly string[] = TRANSFER_SORT_OPTIONS.map((s) => s.value);
+const SORT_KEYS = TRANSFER_SORT_OPTIONS.map((s) => s.value);
 export const DEFAULT_SORT: TransferSortKey = "created_desc";
 
 export const PAGE_SIZES = [25, 50, 100, 200] as const;
-export const DEFAULT_PAGE_SIZE = 50;
+export const DEFAULT_PAGE_SIZE: (typeof PAGE_SIZES)[number] = 50;
 
 /** Created-at windows relative to now; "today" starts at 00:00 UTC; "custom" uses from/to. */
 export const AGE_OPTIONS = [
@@ -36,73 +37,38 @@ export const AGE_OPTIONS = [
   { value: "custom", label: "Custom range", ms: null },
 ] as const;
 export type AgeKey = (typeof AGE_OPTIONS)[number]["value"];
-const AGE_KEYS: readonly string[] = AGE_OPTIONS.map((a) => a.value);
+const AGE_KEYS = AGE_OPTIONS.map((a) => a.value);
 
-export interface TransferListView {
-  states: TransferState[];
-  rail?: RailId;
-  partner?: string;
-  currency?: string;
-  /** Amounts as typed, in major units of `currency` ("12.50"); parsed exactly in toListInput. */
-  min?: string;
-  max?: string;
-  age?: AgeKey;
-  /** Custom range bounds as typed (UTC), used when age is "custom" or unset. */
-  from?: string;
-  to?: string;
-  isStuck: boolean;
+/**
+ * The list's search params (components/kit/url-state.ts), in the order they appear in a URL.
+ * Amounts (`min`, `max`) stay as typed, in major units of `currency` ("12.50"), until toListInput
+ * parses them exactly; `from`/`to` are the custom range bounds as typed (UTC), used when `age` is
+ * "custom" or unset.
+ */
+export const transferListState = defineUrlState("/transfers", {
+  states: param.many(TRANSFER_STATES, { key: "state" }),
+  rail: param.oneOf(RAILS),
+  partner: param.text({ max: 50, pattern: /^[a-z0-9_-]+$/i }),
+  currency: param.text({ pattern: /^[A-Z]{3}$/, transform: (s) => s.toUpperCase() }),
+  min: param.text({ max: 45 }),
+  max: param.text({ max: 45 }),
+  age: param.oneOf(AGE_KEYS),
+  from: param.text({ max: 40 }),
+  to: param.text({ max: 40 }),
+  isStuck: param.flag({ key: "stuck" }),
   /** Only transfers waiting for an operator's decision. */
-  needsAttention?: boolean;
-  q?: string;
-  sort: TransferSortKey;
-  limit: number;
-  cursor?: string;
-}
+  needsAttention: param.flag({ key: "attention" }),
+  q: param.text(),
+  sort: param.withDefault(param.oneOf(SORT_KEYS), DEFAULT_SORT),
+  limit: param.withDefault(param.int(PAGE_SIZES), DEFAULT_PAGE_SIZE),
+  cursor: param.cursor({ pattern: /^[A-Za-z0-9_-]+$/ }),
+});
 
-function all(raw: RawParams, key: string): string[] {
-  const v = raw[key];
-  const list = Array.isArray(v) ? v : v === undefined ? [] : [v];
-  return list.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
-}
-
-function first(raw: RawParams, key: string, max = 200): string | undefined {
-  const v = raw[key];
-  const s = (Array.isArray(v) ? v[0] : v)?.trim();
-  return s ? s.slice(0, max) : undefined;
-}
+export type TransferListView = UrlState<typeof transferListState.params>;
 
 /** Known params only; unknown values are dropped rather than guessed at. */
 export function readTransferListView(raw: RawParams): TransferListView {
-  // In the state machine's order, so the same selection always gives the same URL.
-  const picked = new Set(all(raw, "state"));
-  const states = TRANSFER_STATES.filter((s) => picked.has(s));
-  const view: TransferListView = { states, isStuck: first(raw, "stuck") === "1", sort: DEFAULT_SORT, limit: DEFAULT_PAGE_SIZE };
-  if (first(raw, "attention") === "1") view.needsAttention = true;
-  const rail = first(raw, "rail");
-  if (rail && (RAILS as readonly string[]).includes(rail)) view.rail = rail as RailId;
-  const partner = first(raw, "partner", 50);
-  if (partner && /^[a-z0-9_-]+$/i.test(partner)) view.partner = partner;
-  const currency = first(raw, "currency")?.toUpperCase();
-  if (currency && /^[A-Z]{3}$/.test(currency)) view.currency = currency;
-  const min = first(raw, "min", 45);
-  if (min) view.min = min;
-  const max = first(raw, "max", 45);
-  if (max) view.max = max;
-  const age = first(raw, "age");
-  if (age && AGE_KEYS.includes(age)) view.age = age as AgeKey;
-  const from = first(raw, "from", 40);
-  if (from) view.from = from;
-  const to = first(raw, "to", 40);
-  if (to) view.to = to;
-  const q = first(raw, "q");
-  if (q) view.q = q;
-  const sort = first(raw, "sort");
-  if (sort && SORT_KEYS.includes(sort)) view.sort = sort as TransferSortKey;
-  const limit = Number(first(raw, "limit"));
-  if ((PAGE_SIZES as readonly number[]).includes(limit)) view.limit = limit;
-  const cursor = first(raw, "cursor", 500);
-  if (cursor && /^[A-Za-z0-9_-]+$/.test(cursor)) view.cursor = cursor;
-  return view;
+  return transferListState.read(raw);
 }
 
 /** True when anything narrows the list (sort, page size and cursor do not). */
@@ -182,25 +148,10 @@ export function toListInput(v: TransferListView, now: Date): { input: TransferLi
   return { input, error: null };
 }
 
-/** The search params of a view, in a stable order, dropping defaults and empty values. */
+/** The search params of a view, in a stable order, dropping defaults and empty values (from/to only for a custom range). */
 export function transferListQuery(v: Partial<TransferListView>): string {
-  const q = new URLSearchParams();
-  for (const s of v.states ?? []) q.append("state", s);
-  if (v.rail) q.set("rail", v.rail);
-  if (v.partner) q.set("partner", v.partner);
-  if (v.currency) q.set("currency", v.currency);
-  if (v.min) q.set("min", v.min);
-  if (v.max) q.set("max", v.max);
-  if (v.age) q.set("age", v.age);
-  if (v.from && (!v.age || v.age === "custom")) q.set("from", v.from);
-  if (v.to && (!v.age || v.age === "custom")) q.set("to", v.to);
-  if (v.isStuck) q.set("stuck", "1");
-  if (v.needsAttention) q.set("attention", "1");
-  if (v.q) q.set("q", v.q);
-  if (v.sort && v.sort !== DEFAULT_SORT) q.set("sort", v.sort);
-  if (v.limit && v.limit !== DEFAULT_PAGE_SIZE) q.set("limit", String(v.limit));
-  if (v.cursor) q.set("cursor", v.cursor);
-  return q.toString();
+  const isCustomRange = !v.age || v.age === "custom";
+  return transferListState.query(isCustomRange ? v : { ...v, from: undefined, to: undefined });
 }
 
 export function transfersHref(v: Partial<TransferListView>): string {

@@ -1,13 +1,51 @@
+"use client";
 /**
  * Sections of the transfer page that only read: the ledger effect (hold and entries), the partner
- * calls, and the audit trail. Server components.
+ * calls, and the audit trail. Tables are the kit's DataTable; the data comes from the page's
+ * server render (transfers.get).
  */
 import Link from "next/link";
-import type { TransferDetail } from "../../server/transfers/queries";
-import { Money, amountCellClass } from "../ledger/money";
-import { Badge, EmptyState, formatUtc, linkClass, tableClass } from "../ui";
+import { Badge, EmptyState, formatUtc, linkClass } from "../ui";
+import { Money } from "../ledger/money";
+import type { RouterOutputs } from "../kit/api-types";
+import { AuditTrail } from "../kit/audit-trail";
+import { DataTable, type ColumnDef } from "../kit/data-table";
 import { JsonBlock } from "./json-block";
 import { formatMs } from "./transfer-ui";
+
+type TransferDetail = RouterOutputs["transfers"]["get"];
+type Hold = NonNullable<TransferDetail["hold"]>;
+type Entry = TransferDetail["entries"][number];
+type Posting = Entry["postings"][number];
+type PartnerRequest = TransferDetail["partnerRequests"][number];
+
+const holdColumns: ColumnDef<Hold & { currency: string }>[] = [
+  { id: "hold", header: "Hold", meta: { className: "font-mono text-xs" }, cell: ({ row }) => row.original.id },
+  {
+    id: "status",
+    header: "Status",
+    cell: ({ row: { original: h } }) => <Badge tone={h.status === "pending" ? "info" : h.status === "posted" ? "good" : "neutral"}>{h.status}</Badge>,
+  },
+  { id: "held", header: "Held", meta: { align: "right" }, cell: ({ row: { original: h } }) => <Money amountMinor={h.amountMinor} currency={h.currency} /> },
+  { id: "posted", header: "Posted", meta: { align: "right" }, cell: ({ row: { original: h } }) => <Money amountMinor={h.amountPostedMinor} currency={h.currency} /> },
+  { id: "expires", header: "Expires (UTC)", meta: { className: "font-mono text-xs whitespace-nowrap" }, cell: ({ row }) => formatUtc(row.original.expiresAt) },
+  { id: "ended", header: "Ended (UTC)", meta: { className: "font-mono text-xs whitespace-nowrap" }, cell: ({ row }) => formatUtc(row.original.endedAt) },
+];
+
+const postingColumns: ColumnDef<Pick<Posting, "id" | "accountId" | "accountCode" | "side" | "amountMinor" | "currency">>[] = [
+  {
+    id: "account",
+    header: "Account",
+    meta: { className: "font-mono text-xs" },
+    cell: ({ row: { original: p } }) => (
+      <Link href={`/accounts/${p.accountId}`} className={linkClass}>
+        {p.accountCode}
+      </Link>
+    ),
+  },
+  { id: "side", header: "Side", cell: ({ row }) => row.original.side },
+  { id: "amount", header: "Amount", meta: { align: "right" }, cell: ({ row: { original: p } }) => <Money amountMinor={p.amountMinor} currency={p.currency} /> },
+];
 
 export function LedgerSection({ detail }: { detail: TransferDetail }) {
   const { transfer: t, hold, entries } = detail;
@@ -15,37 +53,7 @@ export function LedgerSection({ detail }: { detail: TransferDetail }) {
   return (
     <>
       {hold ? (
-        <div className={`${tableClass.wrap} mb-3`}>
-          <table className={tableClass.table}>
-            <caption className="sr-only">The transfer&apos;s hold on its source account</caption>
-            <thead className="bg-zinc-50 dark:bg-zinc-900">
-              <tr>
-                <th scope="col" className={tableClass.th}>Hold</th>
-                <th scope="col" className={tableClass.th}>Status</th>
-                <th scope="col" className={`${tableClass.th} text-right`}>Held</th>
-                <th scope="col" className={`${tableClass.th} text-right`}>Posted</th>
-                <th scope="col" className={tableClass.th}>Expires (UTC)</th>
-                <th scope="col" className={tableClass.th}>Ended (UTC)</th>
-              </tr>
-            </thead>
-            <tbody>
-              <tr className={tableClass.tr}>
-                <td className={`${tableClass.td} font-mono text-xs`}>{hold.id}</td>
-                <td className={tableClass.td}>
-                  <Badge tone={hold.status === "pending" ? "info" : hold.status === "posted" ? "good" : "neutral"}>{hold.status}</Badge>
-                </td>
-                <td className={`${tableClass.td} ${amountCellClass}`}>
-                  <Money amountMinor={hold.amountMinor} currency={t.currency} />
-                </td>
-                <td className={`${tableClass.td} ${amountCellClass}`}>
-                  <Money amountMinor={hold.amountPostedMinor} currency={t.currency} />
-                </td>
-                <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{formatUtc(hold.expiresAt)}</td>
-                <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{formatUtc(hold.endedAt)}</td>
-              </tr>
-            </tbody>
-          </table>
-        </div>
+        <DataTable className="mb-3" columns={holdColumns} rows={[{ ...hold, currency: t.currency }]} getRowId={(h) => h.id} caption="The transfer's hold on its source account" />
       ) : (
         <p className="mb-3 text-sm text-zinc-600 dark:text-zinc-400">No hold: the transfer never reserved funds (it ended before reservation, or is still being created).</p>
       )}
@@ -63,84 +71,11 @@ export function LedgerSection({ detail }: { detail: TransferDetail }) {
               </Link>{" "}
               <span className="font-mono text-xs text-zinc-500 dark:text-zinc-400">effective {formatUtc(e.effectiveAt)}</span>
             </h3>
-            <div className={tableClass.wrap}>
-              <table className={tableClass.table}>
-                <caption className="sr-only">Postings of the {entryRole(e.id).toLowerCase()}</caption>
-                <thead className="bg-zinc-50 dark:bg-zinc-900">
-                  <tr>
-                    <th scope="col" className={tableClass.th}>Account</th>
-                    <th scope="col" className={tableClass.th}>Side</th>
-                    <th scope="col" className={`${tableClass.th} text-right`}>Amount</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-                  {e.postings.map((p) => (
-                    <tr key={p.id.toString()} className={tableClass.tr}>
-                      <td className={`${tableClass.td} font-mono text-xs`}>
-                        <Link href={`/accounts/${p.accountId}`} className={linkClass}>
-                          {p.accountCode}
-                        </Link>
-                      </td>
-                      <td className={tableClass.td}>{p.side}</td>
-                      <td className={`${tableClass.td} ${amountCellClass}`}>
-                        <Money amountMinor={p.amountMinor} currency={p.currency} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable columns={postingColumns} rows={e.postings} getRowId={(p) => p.id.toString()} caption={`Postings of the ${entryRole(e.id).toLowerCase()}`} />
           </div>
         ))
       )}
     </>
-  );
-}
-
-export function PartnerRequestsTable({ requests, partner }: { requests: TransferDetail["partnerRequests"]; partner: string }) {
-  if (requests.length === 0) {
-    return (
-      <EmptyState title="No partner calls yet">
-        <p>The worker has not called {partner} for this transfer. Submissions and status queries appear here with their request, response, outcome and duration.</p>
-      </EmptyState>
-    );
-  }
-  return (
-    <div className={tableClass.wrap}>
-      <table className={tableClass.table}>
-        <caption className="sr-only">Calls to {partner} for this transfer, oldest first</caption>
-        <thead className="bg-zinc-50 dark:bg-zinc-900">
-          <tr>
-            <th scope="col" className={tableClass.th}>Started (UTC)</th>
-            <th scope="col" className={tableClass.th}>Kind</th>
-            <th scope="col" className={`${tableClass.th} text-right`}>Attempt</th>
-            <th scope="col" className={tableClass.th}>Outcome</th>
-            <th scope="col" className={`${tableClass.th} text-right`}>HTTP</th>
-            <th scope="col" className={`${tableClass.th} text-right`}>Duration</th>
-            <th scope="col" className={tableClass.th}>Request and response</th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-          {requests.map((r) => (
-            <tr key={r.id} className={tableClass.tr}>
-              <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{formatUtc(r.startedAt)}</td>
-              <td className={tableClass.td}>{r.kind}</td>
-              <td className={`${tableClass.td} text-right tabular-nums`}>{r.attempt}</td>
-              <td className={tableClass.td}>
-                {r.outcome ? <Badge tone={outcomeTone(r.outcome)}>{r.outcome}</Badge> : <Badge tone="info">{r.finishedAt ? "no outcome" : "in flight"}</Badge>}
-                {r.error ? <p className="mt-1 max-w-xs text-xs text-red-700 dark:text-red-400">{r.error}</p> : null}
-              </td>
-              <td className={`${tableClass.td} text-right font-mono text-xs`}>{r.httpStatus ?? "—"}</td>
-              <td className={`${tableClass.td} text-right text-xs whitespace-nowrap tabular-nums`}>{formatMs(r.durationMs)}</td>
-              <td className={`${tableClass.td} space-y-1`}>
-                <JsonBlock summary={`Request #${r.id}`} value={r.request} />
-                <JsonBlock summary={`Response #${r.id}`} value={r.response} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
   );
 }
 
@@ -151,60 +86,60 @@ function outcomeTone(outcome: string): "good" | "bad" | "info" | "neutral" {
   return "neutral";
 }
 
-export function AuditTrail({ records, transferId }: { records: TransferDetail["audit"]; transferId: string }) {
-  const allHref = `/audit?targetType=transfer&targetId=${encodeURIComponent(transferId)}`;
-  if (records.length === 0) {
-    return (
-      <EmptyState title="No audit records">
-        <p>
-          No person or service has acted on this transfer by hand; the worker&apos;s own steps are in the timeline. Actions taken here are recorded with their reason.{" "}
-          <Link href={allHref} className={linkClass}>
-            Search the audit log
-          </Link>
-        </p>
-      </EmptyState>
-    );
-  }
+const requestColumns: ColumnDef<PartnerRequest>[] = [
+  { id: "started", header: "Started (UTC)", meta: { className: "font-mono text-xs whitespace-nowrap" }, cell: ({ row }) => formatUtc(row.original.startedAt) },
+  { id: "kind", header: "Kind", cell: ({ row }) => row.original.kind },
+  { id: "attempt", header: "Attempt", meta: { align: "right" }, cell: ({ row }) => row.original.attempt },
+  {
+    id: "outcome",
+    header: "Outcome",
+    cell: ({ row: { original: r } }) => (
+      <>
+        {r.outcome ? <Badge tone={outcomeTone(r.outcome)}>{r.outcome}</Badge> : <Badge tone="info">{r.finishedAt ? "no outcome" : "in flight"}</Badge>}
+        {r.error ? <p className="mt-1 max-w-xs text-xs text-red-700 dark:text-red-400">{r.error}</p> : null}
+      </>
+    ),
+  },
+  { id: "http", header: "HTTP", meta: { align: "right", className: "font-mono text-xs" }, cell: ({ row }) => row.original.httpStatus ?? "—" },
+  { id: "duration", header: "Duration", meta: { align: "right", className: "text-xs" }, cell: ({ row }) => formatMs(row.original.durationMs) },
+  {
+    id: "payloads",
+    header: "Request and response",
+    meta: { className: "space-y-1" },
+    cell: ({ row: { original: r } }) => (
+      <>
+        <JsonBlock summary={`Request #${r.id}`} value={r.request} />
+        <JsonBlock summary={`Response #${r.id}`} value={r.response} />
+      </>
+    ),
+  },
+];
+
+export function PartnerRequestsTable({ requests, partner }: { requests: TransferDetail["partnerRequests"]; partner: string }) {
   return (
-    <>
-      <div className={tableClass.wrap}>
-        <table className={tableClass.table}>
-          <caption className="sr-only">Audit records of this transfer, newest first</caption>
-          <thead className="bg-zinc-50 dark:bg-zinc-900">
-            <tr>
-              <th scope="col" className={tableClass.th}>Time (UTC)</th>
-              <th scope="col" className={tableClass.th}>Actor</th>
-              <th scope="col" className={tableClass.th}>Action</th>
-              <th scope="col" className={tableClass.th}>Reason</th>
-              <th scope="col" className={tableClass.th}>
-                <span className="sr-only">Record</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-            {records.map((r) => (
-              <tr key={r.id} className={tableClass.tr}>
-                <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{formatUtc(r.createdAt)}</td>
-                <td className={`${tableClass.td} text-xs`}>
-                  {r.actorLabel} <Badge tone={r.actorType === "user" ? "neutral" : "info"}>{r.actorType}</Badge>
-                </td>
-                <td className={`${tableClass.td} font-mono text-xs`}>{r.action}</td>
-                <td className={`${tableClass.td} max-w-sm text-xs`}>{r.reason ?? <span className="text-zinc-400">—</span>}</td>
-                <td className={`${tableClass.td} text-right`}>
-                  <Link href={`/audit/${r.id}`} className={linkClass}>
-                    Audit record {r.id}
-                  </Link>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <p className="mt-2 text-sm">
-        <Link href={allHref} className={linkClass}>
-          All audit records for this transfer
-        </Link>
-      </p>
-    </>
+    <DataTable
+      columns={requestColumns}
+      rows={requests}
+      getRowId={(r) => r.id}
+      caption={`Calls to ${partner} for this transfer, oldest first`}
+      empty={
+        <EmptyState title="No partner calls yet">
+          <p>The worker has not called {partner} for this transfer. Submissions and status queries appear here with their request, response, outcome and duration.</p>
+        </EmptyState>
+      }
+    />
+  );
+}
+
+export function TransferAuditTrail({ records, transferId, canRead }: { records: TransferDetail["audit"]; transferId: string; canRead: boolean }) {
+  return (
+    <AuditTrail
+      records={records}
+      canRead={canRead}
+      caption="Audit records of this transfer, newest first"
+      emptyText="No person or service has acted on this transfer by hand; the worker's own steps are in the timeline. Actions taken here are recorded with their reason."
+      allHref={`/audit?targetType=transfer&targetId=${encodeURIComponent(transferId)}`}
+      allLabel="All audit records for this transfer"
+    />
   );
 }

@@ -94,3 +94,8 @@ export function StuckNote({ stuckForSeconds, reason }: { stuckForSeconds: number
 export function shortId(id: string): string {
   return id.slice(0, 8);
 }
+
+/** How a transfer is named on screen: its reference, or its short id. */
+export function transferLabel(t: { reference: string | null; id: string }): string {
+  return t.reference || `Transfer ${shortId(t.id)}`;
+}

@@ -7,12 +7,11 @@ import { pageCaller } from "../../page-caller";
 import { Card, FactList, PageHeader, formatUtc, linkClass } from "../../../../components/ui";
 import { Money } from "../../../../components/ledger/money";
 import { UUID_RE } from "../../../../components/ledger/ledger-params";
-import { StuckBadge, TransferStateBadge, STATE_MEANING, formatDuration, secondsBetween } from "../../../../components/transfers/transfer-ui";
+import { StuckBadge, TransferStateBadge, STATE_MEANING, formatDuration, secondsBetween, transferLabel } from "../../../../components/transfers/transfer-ui";
 import { TransferTimeline } from "../../../../components/transfers/transfer-timeline";
-import { AuditTrail, LedgerSection, PartnerRequestsTable } from "../../../../components/transfers/transfer-sections";
+import { LedgerSection, PartnerRequestsTable, TransferAuditTrail } from "../../../../components/transfers/transfer-sections";
 import { TransferActions } from "../../../../components/transfers/transfer-actions";
 import { LiveRefresh } from "../../../../components/transfers/live-refresh";
-import { transferLabel } from "../../../../components/transfers/transfers-table";
 import { WebhooksSection } from "../../../../components/transfers/webhooks-section";
 
 export const metadata: Metadata = { title: "Transfer" };
@@ -145,13 +144,7 @@ export default async function TransferPage({ params }: { params: Promise<{ id: s
         <WebhooksSection events={detail.webhooks} partner={t.partner} canReplay={powers.canOperate} />
       </Card>
 
-      <Card title="Audit trail">
-        {actor.permissions.has("audit:read") ? (
-          <AuditTrail records={detail.audit} transferId={t.id} />
-        ) : (
-          <p className="text-sm text-zinc-600 dark:text-zinc-400">Reading the audit trail needs the audit:read permission.</p>
-        )}
-      </Card>
+      <TransferAuditTrail records={detail.audit} transferId={t.id} canRead={actor.permissions.has("audit:read")} />
     </>
   );
 }

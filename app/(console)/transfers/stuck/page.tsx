@@ -2,8 +2,12 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { requirePageActor } from "../../../../server/auth/session";
 import { ACTIVE_STATES } from "../../../../server/transfers/state-machine";
+import { TRANSFER_PAGE_MAX } from "../../../../server/transfers/queries";
 import { pageCaller, callErrorMessage } from "../../page-caller";
-import { EmptyState, ErrorNotice, PageHeader, PagerLink, buttonClass, linkClass } from "../../../../components/ui";
+import { EmptyState, ErrorNotice, PageHeader, linkClass } from "../../../../components/ui";
+import { ButtonLink } from "../../../../components/kit/button";
+import { ListNavigation } from "../../../../components/kit/list-navigation";
+import { defineUrlState, param } from "../../../../components/kit/url-state";
 import { StuckQueue } from "../../../../components/transfers/stuck-queue";
 import { transfersHref, type RawParams } from "../../../../components/transfers/transfer-params";
 
@@ -12,21 +16,16 @@ export const metadata: Metadata = { title: "Stuck transfers" };
 /** One page of the queue is at most what one bulk retry may select (MAX_BULK_RETRY). */
 const QUEUE_PAGE_SIZE = 100;
 
-function first(raw: RawParams, key: string): string | undefined {
-  const v = raw[key];
-  const s = (Array.isArray(v) ? v[0] : v)?.trim();
-  return s ? s.slice(0, 500) : undefined;
-}
+const queueState = defineUrlState("/transfers/stuck", { cursor: param.cursor({ pattern: /^[A-Za-z0-9_-]+$/ }) });
 
 export default async function StuckQueuePage({ searchParams }: { searchParams: Promise<RawParams> }) {
-  const raw = await searchParams;
-  const cursor = first(raw, "cursor");
-  const validCursor = cursor && /^[A-Za-z0-9_-]+$/.test(cursor) ? cursor : undefined;
-  const actor = await requirePageActor("transfers:read", validCursor ? `/transfers/stuck?cursor=${validCursor}` : "/transfers/stuck");
+  const { cursor } = queueState.read(await searchParams);
+  const actor = await requirePageActor("transfers:read", queueState.href({ cursor }));
   const caller = pageCaller(actor);
   const now = new Date();
+  const query = { isStuck: true, sort: "created_asc" as const, limit: QUEUE_PAGE_SIZE };
   const [list, summary] = await Promise.all([
-    caller.transfers.list({ isStuck: true, sort: "created_asc", limit: QUEUE_PAGE_SIZE, cursor: validCursor }).then(
+    caller.transfers.list({ ...query, cursor }).then(
       (p) => ({ ok: true as const, p }),
       (e: unknown) => ({ ok: false as const, error: callErrorMessage(e) }),
     ),
@@ -44,11 +43,7 @@ export default async function StuckQueuePage({ searchParams }: { searchParams: P
       <PageHeader
         title="Stuck transfers"
         description="Transfers over their state's time budget on their rail, or waiting for an operator's decision, oldest first. Every action asks for a reason and is audited; nothing changes on screen until the server confirms."
-        actions={
-          <Link href={transfersHref({ isStuck: true, sort: "created_asc" })} className={buttonClass.secondary}>
-            Filter in the transfers list
-          </Link>
-        }
+        actions={<ButtonLink href={transfersHref({ isStuck: true, sort: "created_asc" })}>Filter in the transfers list</ButtonLink>}
       />
 
       {summary ? (
@@ -70,32 +65,31 @@ export default async function StuckQueuePage({ searchParams }: { searchParams: P
       {!list.ok ? (
         <ErrorNotice>
           Could not read the stuck queue: {list.error}{" "}
-          {validCursor ? (
+          {cursor ? (
             <Link href="/transfers/stuck" className="underline">
               Start again from the oldest
             </Link>
           ) : null}
         </ErrorNotice>
       ) : list.p.items.length === 0 ? (
-        <EmptyState title={validCursor ? "No more stuck transfers" : "Nothing is stuck"}>
+        <EmptyState title={cursor ? "No more stuck transfers" : "Nothing is stuck"}>
           <p>
-            {validCursor
+            {cursor
               ? "This is the end of the queue."
               : "Every active transfer is within its rail's time budget and none is waiting for an operator. Budgets per rail and state are set by admins (transfers.rails.update); transfers that exceed them appear here automatically."}
           </p>
         </EmptyState>
       ) : (
-        <>
-          <StuckQueue items={list.p.items} powers={powers} nowIso={now.toISOString()} />
-          <nav aria-label="Queue pages" className="mt-3 flex items-center justify-end gap-2 text-sm">
-            <PagerLink href={validCursor ? "/transfers/stuck" : null} rel="prev">
-              Oldest first
-            </PagerLink>
-            <PagerLink href={list.p.nextCursor ? `/transfers/stuck?cursor=${encodeURIComponent(list.p.nextCursor)}` : null} rel="next">
-              Next
-            </PagerLink>
-          </nav>
-        </>
+        <ListNavigation>
+          <StuckQueue
+            page={list.p}
+            powers={powers}
+            now={now}
+            firstHref={cursor ? queueState.href({}) : null}
+            nextHref={list.p.nextCursor ? queueState.href({ cursor: list.p.nextCursor }) : null}
+            exportQuery={{ ...query, limit: TRANSFER_PAGE_MAX }}
+          />
+        </ListNavigation>
       )}
     </>
   );
