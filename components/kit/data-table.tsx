@@ -95,7 +95,8 @@ export interface PageLink {
 export interface DataTableProps<T extends RowData> {
   columns: readonly ColumnDef<T>[];
   rows: readonly T[];
-  getRowId: (row: T) => string;
+  /** A stable id per row (React keys, selection); the index only for rows that have no id of their own. */
+  getRowId: (row: T, index: number) => string;
   /** The table's accessible name (a caption, for screen readers unless `isCaptionVisible`). */
   caption: ReactNode;
   isCaptionVisible?: boolean;
@@ -168,7 +169,7 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
     features: dataTableFeatures,
     columns: allColumns,
     data: rows,
-    getRowId: (row) => getRowId(row),
+    getRowId: (row, index) => getRowId(row, index),
     state: { sorting: sortingState, rowSelection },
     onSortingChange,
     onRowSelectionChange: setRowSelection,

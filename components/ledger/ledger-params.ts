@@ -3,52 +3,35 @@
  * and an account page's chart range and postings cursor. Links and the back button work.
  */
 import { parseUtcInput } from "../audit/audit-filters";
+import { defineUrlState, param, type RawSearchParams, type UrlState } from "../kit/url-state";
 
-export type RawParams = Record<string, string | string[] | undefined>;
+export type RawParams = RawSearchParams;
 
 const ACCOUNT_TYPES = ["asset", "liability", "equity", "revenue", "expense"] as const;
 const ACCOUNT_STATUSES = ["active", "frozen"] as const;
 export const ACCOUNTS_PAGE_SIZE = 50;
 export const POSTINGS_PAGE_SIZE = 50;
 
-function first(raw: RawParams, key: string): string | undefined {
-  const v = raw[key];
-  const s = (Array.isArray(v) ? v[0] : v)?.trim();
-  return s ? s.slice(0, 200) : undefined;
-}
+/** The accounts list: filters and a keyset cursor either way (after a code, or before one). */
+export const accountListState = defineUrlState("/accounts", {
+  currency: param.text({ pattern: /^[A-Z]{3}$/, transform: (s) => s.toUpperCase() }),
+  type: param.oneOf(ACCOUNT_TYPES),
+  status: param.oneOf(ACCOUNT_STATUSES),
+  codePrefix: param.text(),
+  after: param.text(),
+  before: param.text(),
+});
 
-export interface AccountListParams {
-  currency?: string;
-  type?: (typeof ACCOUNT_TYPES)[number];
-  status?: (typeof ACCOUNT_STATUSES)[number];
-  codePrefix?: string;
-  after?: string;
-  before?: string;
-}
+export type AccountListParams = UrlState<typeof accountListState.params>;
 
-/** Known params only; values that are not one of the allowed ones are dropped. */
+/** Known params only; values that are not one of the allowed ones are dropped. A page goes one way: `after` wins. */
 export function readAccountListParams(raw: RawParams): AccountListParams {
-  const out: AccountListParams = {};
-  const currency = first(raw, "currency")?.toUpperCase();
-  if (currency && /^[A-Z]{3}$/.test(currency)) out.currency = currency;
-  const type = first(raw, "type");
-  if (type && (ACCOUNT_TYPES as readonly string[]).includes(type)) out.type = type as AccountListParams["type"];
-  const status = first(raw, "status");
-  if (status && (ACCOUNT_STATUSES as readonly string[]).includes(status)) out.status = status as AccountListParams["status"];
-  const codePrefix = first(raw, "codePrefix");
-  if (codePrefix) out.codePrefix = codePrefix;
-  const after = first(raw, "after");
-  const before = first(raw, "before");
-  if (after) out.after = after;
-  else if (before) out.before = before;
-  return out;
+  const p = accountListState.read(raw);
+  return p.after ? { ...p, before: undefined } : p;
 }
 
-export function accountsHref(p: AccountListParams): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(p)) if (v) q.set(k, v);
-  const s = q.toString();
-  return s ? `/accounts?${s}` : "/accounts";
+export function accountsHref(p: Partial<AccountListParams>): string {
+  return accountListState.href(p);
 }
 
 export const ACCOUNT_TYPE_OPTIONS = ACCOUNT_TYPES;
@@ -57,6 +40,15 @@ export const ACCOUNT_STATUS_OPTIONS = ACCOUNT_STATUSES;
 export const RANGES = ["7d", "30d", "90d", "all"] as const;
 export type RangeKey = (typeof RANGES)[number];
 const RANGE_DAYS: Record<Exclude<RangeKey, "all">, number> = { "7d": 7, "30d": 30, "90d": 90 };
+
+/** An account page: the chart's range (a preset, or a custom from/to) and the postings cursor. */
+const accountViewState = defineUrlState("", {
+  range: param.oneOf(RANGES),
+  from: param.text(),
+  to: param.text(),
+  /** Postings keyset cursor: show postings with an id below this one. */
+  before: param.text({ pattern: /^[1-9]\d{0,18}$/ }),
+});
 
 export interface AccountViewParams {
   range: RangeKey | "custom";
@@ -67,15 +59,8 @@ export interface AccountViewParams {
 }
 
 export function readAccountViewParams(raw: RawParams): AccountViewParams {
-  const from = first(raw, "from");
-  const to = first(raw, "to");
-  const range = first(raw, "range");
-  const before = first(raw, "before");
-  const out: AccountViewParams = { range: from || to ? "custom" : (RANGES as readonly string[]).includes(range ?? "") ? (range as RangeKey) : "30d" };
-  if (from) out.from = from;
-  if (to) out.to = to;
-  if (before) out.before = before;
-  return out;
+  const { range, from, to, before } = accountViewState.read(raw);
+  return { range: from || to ? "custom" : (range ?? "30d"), from, to, before };
 }
 
 /** The chart's time window, or an error naming the bad field. `from` undefined means all time. */
@@ -92,13 +77,9 @@ export function resolveRange(p: AccountViewParams, now: Date): { from?: Date; to
 }
 
 export function accountHref(id: string, p: Partial<AccountViewParams>): string {
-  const q = new URLSearchParams();
-  if (p.range && p.range !== "custom" && p.range !== "30d") q.set("range", p.range);
-  if (p.from) q.set("from", p.from);
-  if (p.to) q.set("to", p.to);
-  if (p.before) q.set("before", p.before);
-  const s = q.toString();
-  return `/accounts/${id}${s ? `?${s}` : ""}`;
+  const range = p.range && p.range !== "custom" && p.range !== "30d" ? p.range : undefined;
+  const q = accountViewState.query({ range, from: p.from, to: p.to, before: p.before });
+  return `/accounts/${id}${q ? `?${q}` : ""}`;
 }
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -3,8 +3,11 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePageActor } from "../../../../server/auth/session";
 import { pageCaller, callErrorMessage } from "../../page-caller";
-import { Badge, FactList, Card, EmptyState, PageHeader, buttonClass, inputClass, labelClass, linkClass, tableClass, formatUtc } from "../../../../components/ui";
-import { Money, amountCellClass } from "../../../../components/ledger/money";
+import { Badge, FactList, Card, EmptyState, PageHeader, linkClass, formatUtc } from "../../../../components/ui";
+import { Money } from "../../../../components/ledger/money";
+import { ButtonLink } from "../../../../components/kit/button";
+import { FilterForm, FilterText } from "../../../../components/kit/filter-form";
+import { HoldsTable, PostingsTable } from "../../../../components/ledger/account-tables";
 import { BalanceChart } from "../../../../components/ledger/balance-chart";
 import { FreezeButton } from "../../../../components/ledger/freeze-button";
 import { POSTINGS_PAGE_SIZE, RANGES, UUID_RE, accountHref, readAccountViewParams, resolveRange, type RawParams } from "../../../../components/ledger/ledger-params";
@@ -101,30 +104,17 @@ export default async function AccountPage({ params, searchParams }: { params: Pr
         actions={
           <nav aria-label="Chart range" className="flex gap-1">
             {RANGES.map((r) => (
-              <Link key={r} href={accountHref(id, { range: r })} aria-current={view.range === r ? "page" : undefined} className={`${buttonClass.ghost} ${view.range === r ? "bg-zinc-200 dark:bg-zinc-700" : ""}`}>
+              <ButtonLink key={r} href={accountHref(id, { range: r })} variant="ghost" isCurrent={view.range === r}>
                 {r === "all" ? "All" : r}
-              </Link>
+              </ButtonLink>
             ))}
           </nav>
         }
       >
-        <form method="get" action={`/accounts/${id}`} aria-label="Custom chart range" className="mb-2 flex flex-wrap items-end gap-2">
-          <div>
-            <label htmlFor="range-from" className={labelClass}>
-              From (UTC)
-            </label>
-            <input id="range-from" name="from" type="text" placeholder="2026-11-01T00:00" defaultValue={view.from ?? ""} className={`${inputClass} mt-1 w-48`} />
-          </div>
-          <div>
-            <label htmlFor="range-to" className={labelClass}>
-              To (UTC)
-            </label>
-            <input id="range-to" name="to" type="text" placeholder="now" defaultValue={view.to ?? ""} className={`${inputClass} mt-1 w-48`} />
-          </div>
-          <button type="submit" className={buttonClass.secondary}>
-            Show range
-          </button>
-        </form>
+        <FilterForm action={`/accounts/${id}`} label="Custom chart range" submitLabel="Show range" isBare>
+          <FilterText name="from" label="From (UTC)" value={view.from} placeholder="2026-11-01T00:00" className="w-48" />
+          <FilterText name="to" label="To (UTC)" value={view.to} placeholder="now" className="w-48" />
+        </FilterForm>
         {history.ok ? (
           <BalanceChart
             title={`Posted balance history of ${account.code}`}
@@ -139,119 +129,32 @@ export default async function AccountPage({ params, searchParams }: { params: Pr
       </Card>
 
       <Card title="Postings">
-        {postings.items.length === 0 ? (
-          <EmptyState title={cursor ? "No older postings" : "No postings yet"}>
-            <p>{cursor ? "This is the end of the account's history." : "Nothing has been posted to this account. Entries posted through the API or by transfers appear here, newest first."}</p>
-          </EmptyState>
-        ) : (
-          <>
-            <div className={tableClass.wrap}>
-              <table className={tableClass.table}>
-                <caption className="sr-only">Postings of {account.code}, newest first</caption>
-                <thead className="bg-zinc-50 dark:bg-zinc-900">
-                  <tr>
-                    <th scope="col" className={tableClass.th}>Posting</th>
-                    <th scope="col" className={tableClass.th}>Effective (UTC)</th>
-                    <th scope="col" className={tableClass.th}>Entry</th>
-                    <th scope="col" className={tableClass.th}>Side</th>
-                    <th scope="col" className={`${tableClass.th} text-right`}>Amount</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-                  {postings.items.map((p) => (
-                    <tr key={p.id.toString()} className={tableClass.tr}>
-                      <td className={`${tableClass.td} font-mono text-xs`}>{p.id.toString()}</td>
-                      <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{formatUtc(p.effectiveAt)}</td>
-                      <td className={tableClass.td}>
-                        <Link href={`/entries/${p.entryId}`} className={linkClass}>
-                          {p.description || p.entryId}
-                        </Link>
-                      </td>
-                      <td className={tableClass.td}>{p.side}</td>
-                      <td className={`${tableClass.td} ${amountCellClass}`}>
-                        <Money amountMinor={p.amountMinor} currency={p.currency} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          </>
-        )}
-        <nav aria-label="Posting pages" className="mt-3 flex items-center justify-end gap-2 text-sm">
-          {cursor ? (
-            <Link href={accountHref(id, { ...view, before: undefined })} className={buttonClass.secondary}>
-              Newest
-            </Link>
-          ) : null}
-          {postings.nextCursor ? (
-            <Link href={accountHref(id, { ...view, before: postings.nextCursor.toString() })} className={buttonClass.secondary} rel="next">
-              Older
-            </Link>
-          ) : (
-            <span aria-disabled="true" className={`${buttonClass.secondary} pointer-events-none opacity-50`}>
-              Older
-            </span>
-          )}
-        </nav>
+        <PostingsTable
+          accountId={account.id}
+          accountCode={account.code}
+          postings={postings}
+          newestHref={cursor ? accountHref(id, { ...view, before: undefined }) : null}
+          olderHref={postings.nextCursor ? accountHref(id, { ...view, before: postings.nextCursor.toString() }) : null}
+          empty={
+            <EmptyState title={cursor ? "No older postings" : "No postings yet"}>
+              <p>{cursor ? "This is the end of the account's history." : "Nothing has been posted to this account. Entries posted through the API or by transfers appear here, newest first."}</p>
+            </EmptyState>
+          }
+        />
       </Card>
 
       <Card title="Holds">
-        {holds.length === 0 ? (
-          <EmptyState title="No holds">
-            <p>No hold has been placed on this account. Holds reserve funds (pending balance) until they are posted, voided or expire.</p>
-          </EmptyState>
-        ) : (
-          <div className={tableClass.wrap}>
-            <table className={tableClass.table}>
-              <caption className="sr-only">Holds involving {account.code}, newest first</caption>
-              <thead className="bg-zinc-50 dark:bg-zinc-900">
-                <tr>
-                  <th scope="col" className={tableClass.th}>Status</th>
-                  <th scope="col" className={tableClass.th}>Direction</th>
-                  <th scope="col" className={`${tableClass.th} text-right`}>Amount</th>
-                  <th scope="col" className={`${tableClass.th} text-right`}>Posted</th>
-                  <th scope="col" className={tableClass.th}>Expires (UTC)</th>
-                  <th scope="col" className={tableClass.th}>Posted entry</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-                {holds.map((h) => {
-                  const other = h.debitAccountId === id ? h.creditAccountId : h.debitAccountId;
-                  return (
-                    <tr key={h.holdId} className={tableClass.tr}>
-                      <td className={tableClass.td}>
-                        <Badge tone={h.status === "pending" ? "info" : h.status === "posted" ? "good" : "neutral"}>{h.status}</Badge>
-                      </td>
-                      <td className={`${tableClass.td} text-xs`}>
-                        {h.debitAccountId === id ? "debits this account, credits " : "credits this account, debits "}
-                        <Link href={`/accounts/${other}`} className={`${linkClass} font-mono`}>
-                          {otherCodes.get(other) ?? other}
-                        </Link>
-                      </td>
-                      <td className={`${tableClass.td} ${amountCellClass}`}>
-                        <Money amountMinor={h.amountMinor} currency={h.currency} />
-                      </td>
-                      <td className={`${tableClass.td} ${amountCellClass}`}>
-                        <Money amountMinor={h.amountPostedMinor} currency={h.currency} />
-                      </td>
-                      <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{formatUtc(h.expiresAt)}</td>
-                      <td className={tableClass.td}>
-                        {h.postedEntryId ? (
-                          <Link href={`/entries/${h.postedEntryId}`} className={linkClass}>
-                            Entry
-                          </Link>
-                        ) : (
-                          "—"
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <HoldsTable
+          accountId={account.id}
+          accountCode={account.code}
+          holds={holds}
+          otherCodes={Object.fromEntries(otherCodes)}
+          empty={
+            <EmptyState title="No holds">
+              <p>No hold has been placed on this account. Holds reserve funds (pending balance) until they are posted, voided or expire.</p>
+            </EmptyState>
+          }
+        />
       </Card>
     </>
   );

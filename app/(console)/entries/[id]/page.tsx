@@ -3,8 +3,11 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePageActor } from "../../../../server/auth/session";
 import { pageCaller, callErrorMessage } from "../../page-caller";
-import { Badge, FactList, Card, EmptyState, PageHeader, linkClass, tableClass, formatUtc } from "../../../../components/ui";
-import { Money, amountCellClass } from "../../../../components/ledger/money";
+import { Badge, FactList, Card, PageHeader, linkClass, formatUtc } from "../../../../components/ui";
+import { Money } from "../../../../components/ledger/money";
+import { EntryPostingsTable } from "../../../../components/ledger/entry-postings";
+import { AuditTrail, type AuditTrailRecord } from "../../../../components/kit/audit-trail";
+import { auditHref } from "../../../../components/audit/audit-filters";
 import { UUID_RE } from "../../../../components/ledger/ledger-params";
 
 export const metadata: Metadata = { title: "Journal entry" };
@@ -24,7 +27,7 @@ export default async function EntryPage({ params }: { params: Promise<{ id: stri
   if (!entry) notFound();
 
   const canReadAudit = actor.permissions.has("audit:read");
-  let audit: { id: string; createdAt: Date; action: string; actorLabel: string; reason: string | null }[] = [];
+  let audit: AuditTrailRecord[] = [];
   let auditError: string | null = null;
   if (canReadAudit) {
     try {
@@ -98,33 +101,7 @@ export default async function EntryPage({ params }: { params: Promise<{ id: stri
       <FactList facts={facts} />
 
       <Card title="Postings">
-        <div className={tableClass.wrap}>
-          <table className={tableClass.table}>
-            <caption className="sr-only">Postings of this entry</caption>
-            <thead className="bg-zinc-50 dark:bg-zinc-900">
-              <tr>
-                <th scope="col" className={tableClass.th}>Account</th>
-                <th scope="col" className={tableClass.th}>Side</th>
-                <th scope="col" className={`${tableClass.th} text-right`}>Debit</th>
-                <th scope="col" className={`${tableClass.th} text-right`}>Credit</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-              {entry.postings.map((p) => (
-                <tr key={p.id.toString()} className={tableClass.tr}>
-                  <td className={`${tableClass.td} font-mono text-xs`}>
-                    <Link href={`/accounts/${p.accountId}`} className={linkClass}>
-                      {p.accountCode}
-                    </Link>
-                  </td>
-                  <td className={tableClass.td}>{p.side}</td>
-                  <td className={`${tableClass.td} ${amountCellClass}`}>{p.side === "debit" ? <Money amountMinor={p.amountMinor} currency={p.currency} /> : null}</td>
-                  <td className={`${tableClass.td} ${amountCellClass}`}>{p.side === "credit" ? <Money amountMinor={p.amountMinor} currency={p.currency} /> : null}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <EntryPostingsTable postings={entry.postings} caption="Postings of this entry" />
       </Card>
 
       <Card title="Metadata">
@@ -135,31 +112,15 @@ export default async function EntryPage({ params }: { params: Promise<{ id: stri
         )}
       </Card>
 
-      <Card title="Audit trail">
-        {!canReadAudit ? (
-          <p className="text-sm text-zinc-500 dark:text-zinc-400">Reading the audit trail needs the audit:read permission.</p>
-        ) : auditError ? (
-          <p role="alert" className="text-sm text-red-700 dark:text-red-400">
-            Could not read the audit trail: {auditError}
-          </p>
-        ) : audit.length === 0 ? (
-          <EmptyState title="No audit record found">
-            <p>Entries posted through the write path are audited in the same transaction. This one has no record under {ENTRY_AUDIT_TARGET} {entry.id}; it may have been written outside the API.</p>
-          </EmptyState>
-        ) : (
-          <ul className="space-y-2 text-sm">
-            {audit.map((r) => (
-              <li key={r.id} className="rounded-md border border-zinc-200 bg-white px-3 py-2 dark:border-zinc-800 dark:bg-zinc-900">
-                <Link href={`/audit/${r.id}`} className={linkClass}>
-                  Audit record {r.id}
-                </Link>{" "}
-                <span className="font-mono text-xs">{r.action}</span> by {r.actorLabel} at <span className="font-mono text-xs">{formatUtc(r.createdAt)}</span>
-                {r.reason ? <span className="text-zinc-600 dark:text-zinc-400"> — {r.reason}</span> : null}
-              </li>
-            ))}
-          </ul>
-        )}
-      </Card>
+      <AuditTrail
+        records={audit}
+        canRead={canReadAudit}
+        error={auditError}
+        caption="Audit records of this entry, newest first"
+        emptyText={`Entries posted through the write path are audited in the same transaction. This one has no record under ${ENTRY_AUDIT_TARGET} ${entry.id}; it may have been written outside the API.`}
+        allHref={auditHref({ targetType: ENTRY_AUDIT_TARGET, targetId: entry.id })}
+        allLabel="All audit records for this entry"
+      />
     </>
   );
 }
