@@ -2,7 +2,9 @@
  * The approvals inbox keeps its state in the URL (view tab, status filter, keyset cursor), and a
  * few pure helpers for showing ages and deadlines. No amounts pass through numbers here.
  */
-export type RawParams = Record<string, string | string[] | undefined>;
+import { defineUrlState, param, type RawSearchParams } from "../kit/url-state";
+
+export type RawParams = RawSearchParams;
 
 export const VIEWS = [
   { key: "waiting_for_me", label: "Waiting for me", needsApprover: true },
@@ -17,37 +19,28 @@ export type StatusKey = (typeof STATUSES)[number];
 
 export const INBOX_PAGE_SIZE = 25;
 
+/** The inbox's search params; the default tab depends on who looks, so readInboxParams fills it in. */
+export const inboxState = defineUrlState("/approvals", {
+  view: param.oneOf(VIEWS.map((v) => v.key)),
+  status: param.oneOf(STATUSES),
+  cursor: param.text(),
+});
+
 export interface InboxParams {
   view: ViewKey;
   status?: StatusKey;
   cursor?: string;
 }
 
-function first(raw: RawParams, key: string): string | undefined {
-  const v = raw[key];
-  const s = (Array.isArray(v) ? v[0] : v)?.trim();
-  return s ? s.slice(0, 200) : undefined;
-}
-
 /** Known params only. The default tab is "Waiting for me" for approvers, "My proposals" otherwise. */
 export function readInboxParams(raw: RawParams, isApprover: boolean): InboxParams {
-  const view = first(raw, "view");
+  const { view, status, cursor } = inboxState.read(raw);
   const known = VIEWS.find((v) => v.key === view && (isApprover || !v.needsApprover));
-  const status = first(raw, "status");
-  const out: InboxParams = { view: known?.key ?? (isApprover ? "waiting_for_me" : "mine") };
-  if (status && (STATUSES as readonly string[]).includes(status)) out.status = status as StatusKey;
-  const cursor = first(raw, "cursor");
-  if (cursor) out.cursor = cursor;
-  return out;
+  return { view: known?.key ?? (isApprover ? "waiting_for_me" : "mine"), status, cursor };
 }
 
 export function inboxHref(p: Partial<InboxParams>): string {
-  const q = new URLSearchParams();
-  if (p.view) q.set("view", p.view);
-  if (p.status) q.set("status", p.status);
-  if (p.cursor) q.set("cursor", p.cursor);
-  const s = q.toString();
-  return s ? `/approvals?${s}` : "/approvals";
+  return inboxState.href(p);
 }
 
 /** "3 d 4 h", "5 h 12 min", "42 min", "under a minute". */

@@ -3,21 +3,21 @@
  * Adds a comment to a proposal's thread. One idempotency key per draft, so a double submit stores
  * the comment once; the thread is re-read from the server after it is stored.
  */
-import { useState, useTransition, type FormEvent } from "react";
-import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { useToast } from "../toast";
-import { buttonClass, inputClass, labelClass } from "../ui";
+import { inputClass, labelClass } from "../ui";
+import { Button } from "../kit/button";
+import { useServerRefresh } from "../kit/list-navigation";
 
 export function CommentForm({ proposalId }: { proposalId: string }) {
   const trpc = useTRPC();
   const toast = useToast();
-  const router = useRouter();
   const [body, setBody] = useState("");
   const [key, setKey] = useState(() => `console:comment:${crypto.randomUUID()}`);
   const [error, setError] = useState<string | null>(null);
-  const [isRefreshing, startRefresh] = useTransition();
+  const { isRefreshing, refresh } = useServerRefresh();
   const comment = useMutation(trpc.approvals.comment.mutationOptions());
 
   async function submit(e: FormEvent) {
@@ -32,7 +32,7 @@ export function CommentForm({ proposalId }: { proposalId: string }) {
       setBody("");
       setKey(`console:comment:${crypto.randomUUID()}`);
       toast.success("Comment added.");
-      startRefresh(() => router.refresh());
+      refresh();
     } catch (err) {
       setError(errorMessageOf(err));
     }
@@ -49,9 +49,9 @@ export function CommentForm({ proposalId }: { proposalId: string }) {
           {error}
         </p>
       ) : null}
-      <button type="submit" className={buttonClass.secondary} disabled={comment.isPending || isRefreshing}>
+      <Button type="submit" disabled={comment.isPending || isRefreshing}>
         {comment.isPending ? "Adding…" : "Add comment"}
-      </button>
+      </Button>
     </form>
   );
 }

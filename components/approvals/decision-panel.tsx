@@ -5,15 +5,16 @@
  * opens the rejection dialog. Nothing changes on screen until the server confirms; a failed
  * approval shows the server's reason (the proposal stays open).
  */
-import { useEffect, useRef, useState, useTransition } from "react";
+import { useEffect, useRef, useState } from "react";
 import Link from "next/link";
-import { useRouter } from "next/navigation";
 import { useMutation } from "@tanstack/react-query";
 import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { useToast } from "../toast";
-import { ReasonDialog } from "../admin/reason-dialog";
-import { buttonClass, inputClass, labelClass, linkClass } from "../ui";
-import { isShortcutEvent } from "./keyboard";
+import { inputClass, labelClass, linkClass } from "../ui";
+import { Button } from "../kit/button";
+import { useServerRefresh } from "../kit/list-navigation";
+import { ReasonDialog } from "../kit/reason-dialog";
+import { useKeyboardShortcuts } from "../kit/use-keyboard-shortcuts";
 
 export interface DecisionPanelProps {
   proposalId: string;
@@ -30,11 +31,10 @@ export interface DecisionPanelProps {
 export function DecisionPanel(props: DecisionPanelProps) {
   const trpc = useTRPC();
   const toast = useToast();
-  const router = useRouter();
   const [code, setCode] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [dialog, setDialog] = useState<"reject" | "withdraw" | null>(null);
-  const [isRefreshing, startRefresh] = useTransition();
+  const { isRefreshing, refresh } = useServerRefresh();
   const codeRef = useRef<HTMLInputElement>(null);
   const approve = useMutation(trpc.approvals.approve.mutationOptions());
   const reject = useMutation(trpc.approvals.reject.mutationOptions());
@@ -62,51 +62,19 @@ export function DecisionPanel(props: DecisionPanelProps) {
       const r = await approve.mutateAsync({ proposalId: props.proposalId, code: code.trim() || undefined });
       setCode("");
       toast.success(r.status === "applied" ? "Approved and applied to the ledger." : `Approved (${r.approvals} of ${r.requiredApprovals}); it waits for another approver.`);
-      startRefresh(() => router.refresh());
+      refresh();
     } catch (e) {
       setCode("");
       setError(errorMessageOf(e));
       toast.error(`Not approved: ${errorMessageOf(e)}`);
-      startRefresh(() => router.refresh());
+      refresh();
     }
   }
 
-  const submitRef = useRef(submitApproval);
-  submitRef.current = submitApproval;
-  useEffect(() => {
-    function onKey(e: KeyboardEvent) {
-      if (!isShortcutEvent(e)) return;
-      if (e.key === "a" && props.canApprove) {
-        e.preventDefault();
-        void submitRef.current();
-      } else if (e.key === "r" && props.canReject) {
-        e.preventDefault();
-        setDialog("reject");
-      }
-    }
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [props.canApprove, props.canReject]);
-
-  async function confirmReject(reason: string) {
-    try {
-      await reject.mutateAsync({ proposalId: props.proposalId, reason });
-      toast.success("Rejected.");
-      startRefresh(() => router.refresh());
-    } catch (e) {
-      throw new Error(errorMessageOf(e));
-    }
-  }
-
-  async function confirmWithdraw(reason: string) {
-    try {
-      await withdraw.mutateAsync({ proposalId: props.proposalId, reason });
-      toast.success("Withdrawn.");
-      startRefresh(() => router.refresh());
-    } catch (e) {
-      throw new Error(errorMessageOf(e));
-    }
-  }
+  useKeyboardShortcuts({
+    a: props.canApprove ? () => void submitApproval() : undefined,
+    r: props.canReject ? () => setDialog("reject") : undefined,
+  });
 
   const hasActions = props.canApprove || props.canReject || props.canWithdraw;
   return (
@@ -164,19 +132,17 @@ export function DecisionPanel(props: DecisionPanelProps) {
             <p className="text-xs text-zinc-600 dark:text-zinc-400">Code verified: no code needed until {props.stepUp!.stepUpUntil!.toISOString().slice(11, 19)} UTC.</p>
           ) : null}
           {props.canApprove ? (
-            <button type="submit" className={buttonClass.primary} disabled={!canSubmitApproval || isBusy} aria-keyshortcuts="a">
+            <Button type="submit" variant="primary" disabled={!canSubmitApproval || isBusy} aria-keyshortcuts="a">
               {isBusy ? "Approving…" : props.isStale ? "Approve despite changes" : "Approve"} <kbd className="rounded border border-current px-1 text-[10px] opacity-70">a</kbd>
-            </button>
+            </Button>
           ) : null}
           {props.canReject ? (
-            <button type="button" className={buttonClass.danger} onClick={() => setDialog("reject")} aria-keyshortcuts="r">
+            <Button variant="danger" onClick={() => setDialog("reject")} aria-keyshortcuts="r">
               Reject <kbd className="rounded border border-current px-1 text-[10px] opacity-70">r</kbd>
-            </button>
+            </Button>
           ) : null}
           {props.canWithdraw ? (
-            <button type="button" className={buttonClass.secondary} onClick={() => setDialog("withdraw")}>
-              Withdraw
-            </button>
+            <Button onClick={() => setDialog("withdraw")}>Withdraw</Button>
           ) : null}
         </form>
       ) : null}
@@ -188,20 +154,30 @@ export function DecisionPanel(props: DecisionPanelProps) {
 
       <ReasonDialog
         isOpen={dialog === "reject"}
+        onClose={() => setDialog(null)}
         title="Reject this adjustment"
+        keyScope="proposal-reject"
         description={<p>The proposal is closed for good and nothing is posted. The reason is shown to the proposer and recorded in the audit log.</p>}
         confirmLabel="Reject"
         isDanger
-        onConfirm={confirmReject}
-        onClose={() => setDialog(null)}
+        onConfirm={async ({ reason }) => {
+          await reject.mutateAsync({ proposalId: props.proposalId, reason });
+          toast.success("Rejected.");
+          refresh();
+        }}
       />
       <ReasonDialog
         isOpen={dialog === "withdraw"}
+        onClose={() => setDialog(null)}
         title="Withdraw your proposal"
+        keyScope="proposal-withdraw"
         description={<p>Nothing is posted and approvers can no longer approve it. The reason is recorded in the audit log.</p>}
         confirmLabel="Withdraw"
-        onConfirm={confirmWithdraw}
-        onClose={() => setDialog(null)}
+        onConfirm={async ({ reason }) => {
+          await withdraw.mutateAsync({ proposalId: props.proposalId, reason });
+          toast.success("Withdrawn.");
+          refresh();
+        }}
       />
     </section>
   );

@@ -4,80 +4,70 @@
  * authenticator works again) and Reset (the person enrols a new authenticator). Both ask for a
  * reason, which goes into the audit record.
  */
-import { useState, useTransition } from "react";
-import { useRouter } from "next/navigation";
+import { useState } from "react";
 import { useMutation } from "@tanstack/react-query";
-import { useTRPC, errorMessageOf } from "../trpc-provider";
+import { useTRPC } from "../trpc-provider";
 import { useToast } from "../toast";
-import { ReasonDialog } from "../admin/reason-dialog";
-import { buttonClass, tableClass, formatUtc } from "../ui";
+import { formatUtc } from "../ui";
+import type { RouterOutputs } from "../kit/api-types";
+import { Button } from "../kit/button";
+import { DataTable, type ColumnDef } from "../kit/data-table";
+import { useServerRefresh } from "../kit/list-navigation";
+import { ReasonDialog } from "../kit/reason-dialog";
 
-interface Locked {
-  userId: string;
-  email: string | null;
-  name: string | null;
-  lockedAt: Date;
-  failedAttempts: number;
+type Locked = RouterOutputs["approvals"]["stepUp"]["locked"][number];
+type Action = "unlock" | "reset";
+
+interface LockedMeta {
+  choose: (user: Locked, action: Action) => void;
 }
+
+const columns: ColumnDef<Locked>[] = [
+  { id: "person", header: "Person", cell: ({ row: { original: u } }) => (u.name ? `${u.name} (${u.email})` : (u.email ?? u.userId)) },
+  { id: "locked", header: "Locked (UTC)", meta: { className: "font-mono text-xs" }, cell: ({ row }) => formatUtc(row.original.lockedAt) },
+  { id: "wrong", header: "Wrong codes", meta: { align: "right" }, cell: ({ row }) => row.original.failedAttempts },
+  {
+    id: "actions",
+    header: "Actions",
+    meta: { isHeaderHidden: true },
+    cell: ({ row: { original: u }, table }) => {
+      const { choose } = table.options.meta as LockedMeta;
+      return (
+        <div className="flex gap-2">
+          <Button onClick={() => choose(u, "unlock")}>Unlock</Button>
+          <Button variant="ghost" onClick={() => choose(u, "reset")}>
+            Reset authenticator
+          </Button>
+        </div>
+      );
+    },
+  },
+];
 
 export function LockedApprovers({ locked }: { locked: Locked[] }) {
   const trpc = useTRPC();
   const toast = useToast();
-  const router = useRouter();
-  const [, startRefresh] = useTransition();
-  const [target, setTarget] = useState<{ user: Locked; action: "unlock" | "reset" } | null>(null);
+  const { refresh } = useServerRefresh();
+  const [target, setTarget] = useState<{ user: Locked; action: Action } | null>(null);
   const unlock = useMutation(trpc.approvals.stepUp.unlock.mutationOptions());
   const reset = useMutation(trpc.approvals.stepUp.reset.mutationOptions());
+  const meta: LockedMeta = { choose: (user, action) => setTarget({ user, action }) };
 
-  async function confirm(reason: string) {
-    if (!target) return;
-    try {
-      await (target.action === "unlock" ? unlock : reset).mutateAsync({ userId: target.user.userId, reason });
-      toast.success(`${target.action === "unlock" ? "Unlocked" : "Reset the authenticator of"} ${target.user.email ?? target.user.userId}.`);
-      startRefresh(() => router.refresh());
-    } catch (e) {
-      throw new Error(errorMessageOf(e));
-    }
-  }
-
-  if (locked.length === 0) return <p className="text-sm text-zinc-600 dark:text-zinc-400">No approver is locked out.</p>;
   return (
     <>
-      <div className={tableClass.wrap}>
-        <table className={tableClass.table}>
-          <caption className="sr-only">Approvers locked out of step-up</caption>
-          <thead className="bg-zinc-50 dark:bg-zinc-900">
-            <tr>
-              <th scope="col" className={tableClass.th}>Person</th>
-              <th scope="col" className={tableClass.th}>Locked (UTC)</th>
-              <th scope="col" className={tableClass.th}>Wrong codes</th>
-              <th scope="col" className={tableClass.th}>
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-            {locked.map((u) => (
-              <tr key={u.userId} className={tableClass.tr}>
-                <td className={tableClass.td}>{u.name ? `${u.name} (${u.email})` : (u.email ?? u.userId)}</td>
-                <td className={`${tableClass.td} font-mono text-xs`}>{formatUtc(u.lockedAt)}</td>
-                <td className={tableClass.td}>{u.failedAttempts}</td>
-                <td className={`${tableClass.td} flex gap-2`}>
-                  <button type="button" className={buttonClass.secondary} onClick={() => setTarget({ user: u, action: "unlock" })}>
-                    Unlock
-                  </button>
-                  <button type="button" className={buttonClass.ghost} onClick={() => setTarget({ user: u, action: "reset" })}>
-                    Reset authenticator
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        columns={columns}
+        rows={locked}
+        getRowId={(u) => u.userId}
+        caption="Approvers locked out of step-up"
+        meta={meta}
+        empty={<p className="text-sm text-zinc-600 dark:text-zinc-400">No approver is locked out.</p>}
+      />
       <ReasonDialog
         isOpen={target !== null}
+        onClose={() => setTarget(null)}
         title={target?.action === "reset" ? "Reset authenticator" : "Unlock approvals"}
+        keyScope={`step-up-${target?.action ?? "unlock"}`}
         description={
           target?.action === "reset" ? (
             <p>The person&apos;s authenticator and recovery codes are removed; they set up a new one before approving again.</p>
@@ -86,8 +76,12 @@ export function LockedApprovers({ locked }: { locked: Locked[] }) {
           )
         }
         confirmLabel={target?.action === "reset" ? "Reset" : "Unlock"}
-        onConfirm={confirm}
-        onClose={() => setTarget(null)}
+        onConfirm={async ({ reason }) => {
+          if (!target) return;
+          await (target.action === "unlock" ? unlock : reset).mutateAsync({ userId: target.user.userId, reason });
+          toast.success(`${target.action === "unlock" ? "Unlocked" : "Reset the authenticator of"} ${target.user.email ?? target.user.userId}.`);
+          refresh();
+        }}
       />
     </>
   );

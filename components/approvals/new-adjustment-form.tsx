@@ -11,8 +11,10 @@ import { useRouter } from "next/navigation";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { useToast } from "../toast";
-import { buttonClass, inputClass, labelClass } from "../ui";
+import { inputClass, labelClass } from "../ui";
 import { Money } from "../ledger/money";
+import { Button } from "../kit/button";
+import { DataTable, type ColumnDef } from "../kit/data-table";
 import { formatAmount, parseAmount } from "../../server/money/amount";
 import { PreviewView, type PreviewData } from "./preview-view";
 
@@ -23,6 +25,80 @@ interface Row {
   side: Side;
   amount: string;
 }
+
+/** What the postings editor's cells need from the form (through the table's meta). */
+interface EditorMeta {
+  update: (key: number, patch: Partial<Row>) => void;
+  remove: (key: number) => void;
+  lookUp: (codePrefix: string) => void;
+  currencyOf: (code: string) => string | undefined;
+  canRemove: boolean;
+}
+
+const editor = (meta: unknown) => meta as EditorMeta;
+
+/** Module-level columns, so a cell keeps its input's focus while the form re-renders on each key. */
+const postingColumns: ColumnDef<Row>[] = [
+  {
+    id: "account",
+    header: "Account code",
+    cell: ({ row, table }) => (
+      <input
+        aria-label={`Account code, line ${row.index + 1}`}
+        list="adj-account-codes"
+        value={row.original.accountCode}
+        onChange={(e) => {
+          editor(table.options.meta).update(row.original.key, { accountCode: e.target.value });
+          editor(table.options.meta).lookUp(e.target.value.trim());
+        }}
+        onFocus={(e) => editor(table.options.meta).lookUp(e.target.value.trim())}
+        className={`${inputClass} font-mono`}
+        placeholder="customer:0001:wallet"
+        autoComplete="off"
+      />
+    ),
+  },
+  {
+    id: "side",
+    header: "Side",
+    cell: ({ row, table }) => (
+      <select aria-label={`Side, line ${row.index + 1}`} value={row.original.side} onChange={(e) => editor(table.options.meta).update(row.original.key, { side: e.target.value as Side })} className={inputClass}>
+        <option value="debit">debit</option>
+        <option value="credit">credit</option>
+      </select>
+    ),
+  },
+  {
+    id: "amount",
+    header: "Amount",
+    cell: ({ row, table }) => (
+      <input
+        aria-label={`Amount, line ${row.index + 1}`}
+        inputMode="decimal"
+        value={row.original.amount}
+        onChange={(e) => editor(table.options.meta).update(row.original.key, { amount: e.target.value })}
+        className={`${inputClass} w-36 text-right font-mono`}
+        placeholder="12.50"
+      />
+    ),
+  },
+  {
+    id: "currency",
+    header: "Currency",
+    meta: { className: "font-mono text-xs text-zinc-600 dark:text-zinc-400" },
+    cell: ({ row, table }) => editor(table.options.meta).currencyOf(row.original.accountCode.trim()) ?? "—",
+  },
+  {
+    id: "remove",
+    header: "Remove",
+    meta: { isHeaderHidden: true },
+    cell: ({ row, table }) => (
+      <Button variant="ghost" disabled={!editor(table.options.meta).canRemove} aria-label={`Remove line ${row.index + 1}`} onClick={() => editor(table.options.meta).remove(row.original.key)}>
+        ×
+      </Button>
+    ),
+  },
+];
 
 const MAX_FILE_BYTES = 1024 * 1024;
 const FILE_TYPES = ["application/pdf", "image/png", "image/jpeg", "text/plain", "text/csv"];
@@ -98,6 +174,17 @@ export function NewAdjustmentForm({ initialKind, initialEntryId }: { initialKind
     setRows((rs) => rs.map((r) => (r.key === key ? { ...r, ...patch } : r)));
     setPreview(null);
   }
+
+  const editorMeta: EditorMeta = {
+    update: updateRow,
+    remove: (key) => {
+      setRows((rs) => rs.filter((x) => x.key !== key));
+      setPreview(null);
+    },
+    lookUp: setLookup,
+    currencyOf: (code) => known[code]?.currency,
+    canRemove: rows.length > 2,
+  };
 
   async function runPreview() {
     setError(null);
@@ -178,68 +265,8 @@ export function NewAdjustmentForm({ initialKind, initialEntryId }: { initialKind
                 </option>
               ))}
             </datalist>
-            <table className="min-w-full text-sm">
-              <caption className="sr-only">Postings</caption>
-              <thead>
-                <tr className="text-left text-xs text-zinc-500 dark:text-zinc-400">
-                  <th scope="col" className="pb-1">Account code</th>
-                  <th scope="col" className="pb-1">Side</th>
-                  <th scope="col" className="pb-1">Amount</th>
-                  <th scope="col" className="pb-1">Currency</th>
-                  <th scope="col" className="pb-1">
-                    <span className="sr-only">Remove</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((r, i) => (
-                  <tr key={r.key}>
-                    <td className="pr-2 pb-2">
-                      <input
-                        aria-label={`Account code, line ${i + 1}`}
-                        list="adj-account-codes"
-                        value={r.accountCode}
-                        onChange={(e) => {
-                          updateRow(r.key, { accountCode: e.target.value });
-                          setLookup(e.target.value.trim());
-                        }}
-                        onFocus={(e) => setLookup(e.target.value.trim())}
-                        className={`${inputClass} font-mono`}
-                        placeholder="customer:0001:wallet"
-                        autoComplete="off"
-                      />
-                    </td>
-                    <td className="pr-2 pb-2">
-                      <select aria-label={`Side, line ${i + 1}`} value={r.side} onChange={(e) => updateRow(r.key, { side: e.target.value as Side })} className={inputClass}>
-                        <option value="debit">debit</option>
-                        <option value="credit">credit</option>
-                      </select>
-                    </td>
-                    <td className="pr-2 pb-2">
-                      <input aria-label={`Amount, line ${i + 1}`} inputMode="decimal" value={r.amount} onChange={(e) => updateRow(r.key, { amount: e.target.value })} className={`${inputClass} w-36 text-right font-mono`} placeholder="12.50" />
-                    </td>
-                    <td className="pr-2 pb-2 font-mono text-xs text-zinc-600 dark:text-zinc-400">{known[r.accountCode.trim()]?.currency ?? "—"}</td>
-                    <td className="pb-2">
-                      <button
-                        type="button"
-                        className={buttonClass.ghost}
-                        disabled={rows.length <= 2}
-                        aria-label={`Remove line ${i + 1}`}
-                        onClick={() => {
-                          setRows((rs) => rs.filter((x) => x.key !== r.key));
-                          setPreview(null);
-                        }}
-                      >
-                        ×
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <button
-              type="button"
-              className={buttonClass.secondary}
+            <DataTable columns={postingColumns} rows={rows} getRowId={(r) => String(r.key)} caption="Postings" meta={editorMeta} />
+            <Button
               disabled={rows.length >= 100}
               onClick={() => {
                 setRows((rs) => [...rs, emptyRow(nextKey, "credit")]);
@@ -247,7 +274,7 @@ export function NewAdjustmentForm({ initialKind, initialEntryId }: { initialKind
               }}
             >
               Add a line
-            </button>
+            </Button>
             <div aria-live="polite" className="text-xs text-zinc-600 dark:text-zinc-400">
               {[...totals.t].map(([c, v]) => (
                 <p key={c}>
@@ -311,12 +338,12 @@ export function NewAdjustmentForm({ initialKind, initialEntryId }: { initialKind
       ) : null}
 
       <div className="flex gap-2">
-        <button type="button" className={buttonClass.secondary} onClick={() => void runPreview()} disabled={isBusy}>
+        <Button onClick={() => void runPreview()} disabled={isBusy}>
           {previewMutation.isPending ? "Previewing…" : "Preview"}
-        </button>
-        <button type="submit" className={buttonClass.primary} disabled={isBusy}>
+        </Button>
+        <Button type="submit" variant="primary" disabled={isBusy}>
           {propose.isPending ? "Proposing…" : "Propose"}
-        </button>
+        </Button>
       </div>
     </form>
   );

@@ -9,13 +9,49 @@ import { useRouter } from "next/navigation";
 import { useMutation } from "@tanstack/react-query";
 import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { useToast } from "../toast";
-import { buttonClass, inputClass, labelClass } from "../ui";
+import { inputClass, labelClass } from "../ui";
+import { Button } from "../kit/button";
+import { DataTable, type ColumnDef } from "../kit/data-table";
 
 interface Row {
   key: number;
   currency: string;
   amount: string;
 }
+
+interface EditorMeta {
+  update: (key: number, patch: Partial<Row>) => void;
+}
+
+/** Module-level columns (stable cells keep an input's focus while typing); edits go through the table's meta. */
+const columns: ColumnDef<Row>[] = [
+  {
+    id: "currency",
+    header: "Currency",
+    cell: ({ row, table }) => (
+      <input
+        aria-label={`Currency, line ${row.index + 1}`}
+        value={row.original.currency}
+        maxLength={3}
+        onChange={(e) => (table.options.meta as EditorMeta).update(row.original.key, { currency: e.target.value })}
+        className={`${inputClass} w-20 font-mono uppercase`}
+      />
+    ),
+  },
+  {
+    id: "amount",
+    header: "Two approvers from",
+    cell: ({ row, table }) => (
+      <input
+        aria-label={`Threshold, line ${row.index + 1}`}
+        inputMode="decimal"
+        value={row.original.amount}
+        onChange={(e) => (table.options.meta as EditorMeta).update(row.original.key, { amount: e.target.value })}
+        className={`${inputClass} w-40 text-right font-mono`}
+      />
+    ),
+  },
+];
 
 export function PolicyChangeForm({ version, thresholds, expiryHours }: { version: number; thresholds: { currency: string; amount: string }[]; expiryHours: number | null }) {
   const trpc = useTRPC();
@@ -28,6 +64,7 @@ export function PolicyChangeForm({ version, thresholds, expiryHours }: { version
   const [error, setError] = useState<string | null>(null);
   const [idempotencyKey] = useState(() => `console:policy:${crypto.randomUUID()}`);
   const propose = useMutation(trpc.approvals.policy.propose.mutationOptions());
+  const meta: EditorMeta = { update: (key, patch) => setRows((rs) => rs.map((x) => (x.key === key ? { ...x, ...patch } : x))) };
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -54,37 +91,15 @@ export function PolicyChangeForm({ version, thresholds, expiryHours }: { version
 
   return (
     <form onSubmit={submit} aria-label="Propose a policy change" className="space-y-3 rounded-lg border border-zinc-200 bg-white p-4 text-sm dark:border-zinc-800 dark:bg-zinc-900">
-      <table className="text-sm">
-        <caption className="sr-only">Two-approver thresholds</caption>
-        <thead>
-          <tr className="text-left text-xs text-zinc-500">
-            <th scope="col" className="pr-2 pb-1">Currency</th>
-            <th scope="col" className="pb-1">Two approvers from</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r, i) => (
-            <tr key={r.key}>
-              <td className="pr-2 pb-2">
-                <input aria-label={`Currency, line ${i + 1}`} value={r.currency} maxLength={3} onChange={(e) => setRows((rs) => rs.map((x) => (x.key === r.key ? { ...x, currency: e.target.value } : x)))} className={`${inputClass} w-20 font-mono uppercase`} />
-              </td>
-              <td className="pb-2">
-                <input aria-label={`Threshold, line ${i + 1}`} inputMode="decimal" value={r.amount} onChange={(e) => setRows((rs) => rs.map((x) => (x.key === r.key ? { ...x, amount: e.target.value } : x)))} className={`${inputClass} w-40 text-right font-mono`} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <button
-        type="button"
-        className={buttonClass.secondary}
+      <DataTable columns={columns} rows={rows} getRowId={(r) => String(r.key)} caption="Two-approver thresholds" meta={meta} className="max-w-md" />
+      <Button
         onClick={() => {
           setRows((rs) => [...rs, { key: nextKey, currency: "", amount: "" }]);
           setNextKey((k) => k + 1);
         }}
       >
         Add a currency
-      </button>
+      </Button>
       <div>
         <label htmlFor="policy-expiry" className={labelClass}>
           Proposals expire after (hours; empty: configured default)
@@ -102,9 +117,9 @@ export function PolicyChangeForm({ version, thresholds, expiryHours }: { version
           {error}
         </p>
       ) : null}
-      <button type="submit" className={buttonClass.primary} disabled={propose.isPending}>
+      <Button type="submit" variant="primary" disabled={propose.isPending}>
         {propose.isPending ? "Proposing…" : "Propose policy change"}
-      </button>
+      </Button>
     </form>
   );
 }

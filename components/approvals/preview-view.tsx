@@ -1,25 +1,45 @@
+"use client";
 /**
  * Shows what approving an adjustment does: the postings, every affected account's balances before
- * and after (from the ledger's dry run), holds changed, and non-money changes. Server or client.
+ * and after (from the ledger's dry run), holds changed, and non-money changes. The preview comes
+ * from the router (approvals.get's previews, approvals.preview's draft preview).
  */
 import Link from "next/link";
-import { Money, amountCellClass } from "../ledger/money";
-import { linkClass, tableClass } from "../ui";
+import { linkClass } from "../ui";
+import { Money } from "../ledger/money";
+import { EntryPostingsTable } from "../ledger/entry-postings";
+import type { RouterOutputs } from "../kit/api-types";
+import { DataTable, type ColumnDef } from "../kit/data-table";
 
-interface Figures {
-  postedMinor: bigint;
-  pendingMinor: bigint;
-  availableMinor: bigint;
-}
+export type PreviewData = RouterOutputs["approvals"]["preview"]["preview"];
+type BalanceRow = PreviewData["balances"][number];
+type ChangeRow = PreviewData["changes"][number];
 
-export interface PreviewData {
-  computedAt: Date;
-  entries: { description: string; reversesEntryId: string | null; postings: { accountId: string; accountCode: string; side: "debit" | "credit"; amountMinor: bigint; currency: string }[] }[];
-  holds: { holdId: string; status: string; amountMinor: bigint; currency: string }[];
-  balances: { accountId: string; accountCode: string; currency: string; isNoOverdraft: boolean; before: Figures; after: Figures }[];
-  changes: { label: string; before: string; after: string }[];
-  error: { code: string; message: string } | null;
-}
+const balanceColumns: ColumnDef<BalanceRow>[] = [
+  {
+    id: "account",
+    header: "Account",
+    meta: { isRowHeader: true, className: "font-mono text-xs" },
+    cell: ({ row: { original: b } }) => (
+      <>
+        <Link href={`/accounts/${b.accountId}`} className={linkClass}>
+          {b.accountCode}
+        </Link>
+        {b.isNoOverdraft ? <span className="ml-1 text-zinc-500">(no overdraft)</span> : null}
+      </>
+    ),
+  },
+  { id: "postedBefore", header: "Posted before", meta: { align: "right" }, cell: ({ row: { original: b } }) => <Money amountMinor={b.before.postedMinor} currency={b.currency} /> },
+  { id: "postedAfter", header: "Posted after", meta: { align: "right" }, cell: ({ row: { original: b } }) => <Money amountMinor={b.after.postedMinor} currency={b.currency} /> },
+  { id: "availableBefore", header: "Available before", meta: { align: "right" }, cell: ({ row: { original: b } }) => <Money amountMinor={b.before.availableMinor} currency={b.currency} /> },
+  { id: "availableAfter", header: "Available after", meta: { align: "right" }, cell: ({ row: { original: b } }) => <Money amountMinor={b.after.availableMinor} currency={b.currency} /> },
+];
+
+const changeColumns: ColumnDef<ChangeRow>[] = [
+  { id: "setting", header: "Setting", meta: { isRowHeader: true }, cell: ({ row }) => row.original.label },
+  { id: "before", header: "Before", cell: ({ row }) => row.original.before },
+  { id: "after", header: "After", cell: ({ row }) => row.original.after },
+];
 
 export function PreviewView({ preview, caption }: { preview: PreviewData; caption: string }) {
   if (preview.error) {
@@ -32,9 +52,13 @@ export function PreviewView({ preview, caption }: { preview: PreviewData; captio
   return (
     <div className="space-y-4">
       {preview.entries.map((e, i) => (
-        <div key={i} className={tableClass.wrap}>
-          <table className={tableClass.table}>
-            <caption className="px-3 pt-2 text-left text-xs text-zinc-600 dark:text-zinc-400">
+        <EntryPostingsTable
+          key={i}
+          postings={e.postings}
+          hasSideColumn={false}
+          isCaptionVisible
+          caption={
+            <>
               {caption}: entry “{e.description || "no description"}”
               {e.reversesEntryId ? (
                 <>
@@ -45,70 +69,13 @@ export function PreviewView({ preview, caption }: { preview: PreviewData; captio
                   </Link>
                 </>
               ) : null}
-            </caption>
-            <thead className="bg-zinc-50 dark:bg-zinc-900">
-              <tr>
-                <th scope="col" className={tableClass.th}>Account</th>
-                <th scope="col" className={`${tableClass.th} text-right`}>Debit</th>
-                <th scope="col" className={`${tableClass.th} text-right`}>Credit</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-              {e.postings.map((p, j) => (
-                <tr key={j} className={tableClass.tr}>
-                  <td className={`${tableClass.td} font-mono text-xs`}>
-                    <Link href={`/accounts/${p.accountId}`} className={linkClass}>
-                      {p.accountCode}
-                    </Link>
-                  </td>
-                  <td className={`${tableClass.td} ${amountCellClass}`}>{p.side === "debit" ? <Money amountMinor={p.amountMinor} currency={p.currency} /> : null}</td>
-                  <td className={`${tableClass.td} ${amountCellClass}`}>{p.side === "credit" ? <Money amountMinor={p.amountMinor} currency={p.currency} /> : null}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            </>
+          }
+        />
       ))}
 
       {preview.balances.length > 0 ? (
-        <div className={tableClass.wrap}>
-          <table className={tableClass.table}>
-            <caption className="px-3 pt-2 text-left text-xs text-zinc-600 dark:text-zinc-400">Balances before and after approval</caption>
-            <thead className="bg-zinc-50 dark:bg-zinc-900">
-              <tr>
-                <th scope="col" className={tableClass.th}>Account</th>
-                <th scope="col" className={`${tableClass.th} text-right`}>Posted before</th>
-                <th scope="col" className={`${tableClass.th} text-right`}>Posted after</th>
-                <th scope="col" className={`${tableClass.th} text-right`}>Available before</th>
-                <th scope="col" className={`${tableClass.th} text-right`}>Available after</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-              {preview.balances.map((b) => (
-                <tr key={b.accountId} className={tableClass.tr}>
-                  <th scope="row" className={`${tableClass.td} text-left font-mono text-xs font-normal`}>
-                    <Link href={`/accounts/${b.accountId}`} className={linkClass}>
-                      {b.accountCode}
-                    </Link>
-                    {b.isNoOverdraft ? <span className="ml-1 text-zinc-500">(no overdraft)</span> : null}
-                  </th>
-                  <td className={`${tableClass.td} ${amountCellClass}`}>
-                    <Money amountMinor={b.before.postedMinor} currency={b.currency} />
-                  </td>
-                  <td className={`${tableClass.td} ${amountCellClass}`}>
-                    <Money amountMinor={b.after.postedMinor} currency={b.currency} />
-                  </td>
-                  <td className={`${tableClass.td} ${amountCellClass}`}>
-                    <Money amountMinor={b.before.availableMinor} currency={b.currency} />
-                  </td>
-                  <td className={`${tableClass.td} ${amountCellClass}`}>
-                    <Money amountMinor={b.after.availableMinor} currency={b.currency} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={balanceColumns} rows={preview.balances} getRowId={(b) => b.accountId} caption="Balances before and after approval" isCaptionVisible />
       ) : null}
 
       {preview.holds.length > 0 ? (
@@ -121,29 +88,7 @@ export function PreviewView({ preview, caption }: { preview: PreviewData; captio
         </ul>
       ) : null}
 
-      {preview.changes.length > 0 ? (
-        <div className={tableClass.wrap}>
-          <table className={tableClass.table}>
-            <caption className="px-3 pt-2 text-left text-xs text-zinc-600 dark:text-zinc-400">Changes</caption>
-            <thead className="bg-zinc-50 dark:bg-zinc-900">
-              <tr>
-                <th scope="col" className={tableClass.th}>Setting</th>
-                <th scope="col" className={tableClass.th}>Before</th>
-                <th scope="col" className={tableClass.th}>After</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-              {preview.changes.map((c) => (
-                <tr key={c.label} className={tableClass.tr}>
-                  <th scope="row" className={`${tableClass.td} text-left font-normal`}>{c.label}</th>
-                  <td className={tableClass.td}>{c.before}</td>
-                  <td className={tableClass.td}>{c.after}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+      {preview.changes.length > 0 ? <DataTable columns={changeColumns} rows={preview.changes} getRowId={(c) => c.label} caption="Changes" isCaptionVisible /> : null}
     </div>
   );
 }

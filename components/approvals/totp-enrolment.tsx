@@ -4,18 +4,18 @@
  * once, with its otpauth:// URI for apps that import links), confirm with the first code, then
  * note the recovery codes, which are shown only this once.
  */
-import { useState, useTransition, type FormEvent } from "react";
-import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { useToast } from "../toast";
-import { buttonClass, inputClass, labelClass } from "../ui";
+import { inputClass, labelClass } from "../ui";
+import { Button } from "../kit/button";
+import { useServerRefresh } from "../kit/list-navigation";
 
 export function TotpEnrolment({ isEnrolled, isLocked }: { isEnrolled: boolean; isLocked: boolean }) {
   const trpc = useTRPC();
   const toast = useToast();
-  const router = useRouter();
-  const [, startRefresh] = useTransition();
+  const { refresh } = useServerRefresh();
   const [pending, setPending] = useState<{ secret: string; uri: string } | null>(null);
   const [code, setCode] = useState("");
   const [recoveryCodes, setRecoveryCodes] = useState<string[] | null>(null);
@@ -41,7 +41,7 @@ export function TotpEnrolment({ isEnrolled, isLocked }: { isEnrolled: boolean; i
       setPending(null);
       setCode("");
       toast.success("Authenticator set up. You can approve adjustments now.");
-      startRefresh(() => router.refresh());
+      refresh();
     } catch (err) {
       setCode("");
       setError(errorMessageOf(err));
@@ -58,9 +58,9 @@ export function TotpEnrolment({ isEnrolled, isLocked }: { isEnrolled: boolean; i
             <li key={c}>{c}</li>
           ))}
         </ul>
-        <button type="button" className={`${buttonClass.secondary} mt-3`} onClick={() => setRecoveryCodes(null)}>
+        <Button className="mt-3" onClick={() => setRecoveryCodes(null)}>
           I have stored them
-        </button>
+        </Button>
       </section>
     );
   }
@@ -73,9 +73,9 @@ export function TotpEnrolment({ isEnrolled, isLocked }: { isEnrolled: boolean; i
       {!pending ? (
         <>
           <p>Approving adjustments needs a second factor: a code from an authenticator app (any RFC 6238 TOTP app) at each approval, or once for a few minutes of approvals.</p>
-          <button type="button" className={buttonClass.primary} onClick={() => void begin()} disabled={start.isPending}>
+          <Button variant="primary" onClick={() => void begin()} disabled={start.isPending}>
             {start.isPending ? "Starting…" : "Set up authenticator"}
-          </button>
+          </Button>
         </>
       ) : (
         <form onSubmit={finish} className="space-y-3">
@@ -100,9 +100,9 @@ export function TotpEnrolment({ isEnrolled, isLocked }: { isEnrolled: boolean; i
             </label>
             <input id="totp-confirm-code" inputMode="numeric" autoComplete="one-time-code" maxLength={6} value={code} onChange={(e) => setCode(e.target.value)} className={`${inputClass} mt-1 w-36 font-mono`} />
           </div>
-          <button type="submit" className={buttonClass.primary} disabled={confirm.isPending}>
+          <Button type="submit" variant="primary" disabled={confirm.isPending}>
             {confirm.isPending ? "Checking…" : "Confirm"}
-          </button>
+          </Button>
         </form>
       )}
       {error ? (

@@ -205,6 +205,8 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
     moveTo(action);
   };
   const bindings: Record<string, ShortcutHandler> = {};
+  // The page's own keys work even on an empty page (they may not need a row: "n" for new).
+  for (const s of keyboard?.shortcuts ?? []) bindings[s.key] = () => s.run({ row: activeRow, selected, clearSelection });
   if (keyboard && tableRows.length > 0) {
     for (const key of ["j", "k", "ArrowDown", "ArrowUp", "Home", "End"]) bindings[key] = navKey;
     bindings["?"] = () => setIsHelpOpen(true);
@@ -218,7 +220,6 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
         tableRows[activeIndex]?.toggleSelected();
       };
     }
-    for (const s of keyboard.shortcuts ?? []) bindings[s.key] = () => s.run({ row: activeRow, selected, clearSelection });
   }
   useKeyboardShortcuts(bindings, { isEnabled: Boolean(keyboard) });
 

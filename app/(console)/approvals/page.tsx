@@ -1,11 +1,15 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { requirePageActor } from "../../../server/auth/session";
+import { MAX_PAGE_SIZE } from "../../../server/approvals/queries";
 import { pageCaller, callErrorMessage } from "../page-caller";
-import { Badge, EmptyState, ErrorNotice, PageHeader, PagerLink, buttonClass, inputClass, labelClass, linkClass, tableClass } from "../../../components/ui";
-import { Money, amountCellClass } from "../../../components/ledger/money";
-import { INBOX_PAGE_SIZE, STATUSES, STATUS_TONE, VIEWS, formatDeadline, formatDuration, inboxHref, readInboxParams, type RawParams } from "../../../components/approvals/approvals-params";
-import { InboxShortcuts } from "../../../components/approvals/inbox-shortcuts";
+import { EmptyState, ErrorNotice, PageHeader } from "../../../components/ui";
+import { ButtonLink } from "../../../components/kit/button";
+import { FilterForm, FilterSelect } from "../../../components/kit/filter-form";
+import { ListNavigation } from "../../../components/kit/list-navigation";
+import type { RouterOutputs } from "../../../components/kit/api-types";
+import { INBOX_PAGE_SIZE, STATUSES, VIEWS, inboxHref, readInboxParams, type RawParams } from "../../../components/approvals/approvals-params";
+import { InboxTable } from "../../../components/approvals/inbox-table";
 
 export const metadata: Metadata = { title: "Approvals" };
 
@@ -23,11 +27,12 @@ export default async function ApprovalsPage({ searchParams }: { searchParams: Pr
   const params = readInboxParams(raw, isApprover);
   const canPropose = actor.permissions.has("adjustments:propose");
   const now = new Date();
+  const query = { view: params.view, status: params.status };
 
-  let page: Awaited<ReturnType<ReturnType<typeof pageCaller>["approvals"]["list"]>> | null = null;
+  let page: RouterOutputs["approvals"]["list"] | null = null;
   let error: string | null = null;
   try {
-    page = await pageCaller(actor).approvals.list({ view: params.view, status: params.status, cursor: params.cursor, limit: INBOX_PAGE_SIZE });
+    page = await pageCaller(actor).approvals.list({ ...query, cursor: params.cursor, limit: INBOX_PAGE_SIZE });
   } catch (e) {
     error = callErrorMessage(e);
   }
@@ -40,23 +45,22 @@ export default async function ApprovalsPage({ searchParams }: { searchParams: Pr
         description="Manual adjustments proposed by one person and applied only when a different approver approves them; large amounts need two approvers."
         actions={
           <>
-            <Link href="/approvals/policy" className={buttonClass.ghost}>
+            <ButtonLink href="/approvals/policy" variant="ghost">
               Policy
-            </Link>
+            </ButtonLink>
             {isApprover || actor.permissions.has("users:manage") ? (
-              <Link href="/settings/security" className={buttonClass.ghost}>
+              <ButtonLink href="/settings/security" variant="ghost">
                 {isApprover ? "Authenticator" : "Approver lock-outs"}
-              </Link>
+              </ButtonLink>
             ) : null}
             {canPropose ? (
-              <Link href="/approvals/new" className={buttonClass.primary} aria-keyshortcuts="n">
+              <ButtonLink href="/approvals/new" variant="primary" aria-keyshortcuts="n">
                 New adjustment <kbd className="rounded border border-current px-1 text-[10px] opacity-70">n</kbd>
-              </Link>
+              </ButtonLink>
             ) : null}
           </>
         }
       />
-      <InboxShortcuts canPropose={canPropose} />
 
       <nav aria-label="Inbox views" className="mb-3 flex flex-wrap gap-1 border-b border-zinc-200 dark:border-zinc-800">
         {views.map((v) => (
@@ -71,100 +75,28 @@ export default async function ApprovalsPage({ searchParams }: { searchParams: Pr
         ))}
       </nav>
 
-      <form method="get" action="/approvals" role="search" aria-label="Filter proposals" className="mb-4 flex flex-wrap items-end gap-2">
-        <input type="hidden" name="view" value={params.view} />
-        <div>
-          <label htmlFor="approvals-status" className={labelClass}>
-            Status
-          </label>
-          <select id="approvals-status" name="status" defaultValue={params.status ?? ""} className={`${inputClass} mt-1 w-40`}>
-            <option value="">Any status</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <button type="submit" className={buttonClass.secondary}>
-          Apply filter
-        </button>
-        {params.status ? (
-          <Link href={inboxHref({ view: params.view })} className={buttonClass.ghost}>
-            Clear filter
-          </Link>
+      <ListNavigation>
+        <FilterForm action="/approvals" label="Filter proposals" hidden={{ view: params.view }} clearHref={inboxHref({ view: params.view })} hasFilters={Boolean(params.status)} submitLabel="Apply filter" isBare>
+          <FilterSelect name="status" label="Status" value={params.status} anyLabel="Any status" options={STATUSES} className="w-40" />
+        </FilterForm>
+
+        {error ? <ErrorNotice>Could not list proposals: {error}</ErrorNotice> : null}
+
+        {page ? (
+          <InboxTable
+            page={page}
+            params={params}
+            now={now}
+            canPropose={canPropose}
+            exportQuery={{ ...query, limit: MAX_PAGE_SIZE }}
+            empty={
+              <EmptyState title={params.cursor ? "No older proposals" : params.status ? "No proposals match" : "Nothing here"}>
+                <p>{params.status ? `No ${params.status} proposal in this view. Clear the filter to see every status.` : EMPTY_TEXT[params.view]}</p>
+              </EmptyState>
+            }
+          />
         ) : null}
-      </form>
-
-      {error ? <ErrorNotice>Could not list proposals: {error}</ErrorNotice> : null}
-
-      {page && page.items.length === 0 ? (
-        <EmptyState title={params.cursor ? "No older proposals" : params.status ? "No proposals match" : "Nothing here"}>
-          <p>{params.status ? `No ${params.status} proposal in this view. Clear the filter to see every status.` : EMPTY_TEXT[params.view]}</p>
-        </EmptyState>
-      ) : null}
-
-      {page && page.items.length > 0 ? (
-        <>
-          <div className={tableClass.wrap}>
-            <table className={tableClass.table}>
-              <caption className="sr-only">Proposals, newest first</caption>
-              <thead className="bg-zinc-50 dark:bg-zinc-900">
-                <tr>
-                  <th scope="col" className={tableClass.th}>Proposal</th>
-                  <th scope="col" className={`${tableClass.th} text-right`}>Amount</th>
-                  <th scope="col" className={tableClass.th}>Accounts</th>
-                  <th scope="col" className={tableClass.th}>Proposed by</th>
-                  <th scope="col" className={tableClass.th}>Age</th>
-                  <th scope="col" className={tableClass.th}>Expires</th>
-                  <th scope="col" className={tableClass.th}>Approvals</th>
-                  <th scope="col" className={tableClass.th}>Status</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-                {page.items.map((p) => (
-                  <tr key={p.id} className={tableClass.tr} data-proposal-row="">
-                    <td className={tableClass.td}>
-                      <Link href={`/approvals/${p.id}`} className={linkClass}>
-                        {p.summary}
-                      </Link>
-                      <div className="text-xs text-zinc-500 dark:text-zinc-400">
-                        {p.kindLabel}
-                        {p.hasFailure ? <span className="ml-2 text-red-700 dark:text-red-400">last approval failed</span> : null}
-                      </div>
-                    </td>
-                    <td className={`${tableClass.td} ${amountCellClass}`}>
-                      {p.amounts.length === 0 ? "—" : p.amounts.map((a) => <Money key={a.currency} amountMinor={a.amountMinor} currency={a.currency} className="block" />)}
-                    </td>
-                    <td className={`${tableClass.td} font-mono text-xs`}>{p.accountCodes.length === 0 ? "—" : p.accountCodes.join(", ")}</td>
-                    <td className={tableClass.td}>{p.proposerLabel}</td>
-                    <td className={`${tableClass.td} whitespace-nowrap`} title={p.createdAt.toISOString()}>
-                      {formatDuration(now.getTime() - p.createdAt.getTime())}
-                    </td>
-                    <td className={`${tableClass.td} whitespace-nowrap`} title={p.expiresAt.toISOString()}>
-                      {p.status === "open" ? formatDeadline(p.expiresAt, now) : "—"}
-                    </td>
-                    <td className={tableClass.td}>
-                      {p.approvals}/{p.requiredApprovals}
-                    </td>
-                    <td className={tableClass.td}>
-                      <Badge tone={STATUS_TONE[p.status]}>{p.status}</Badge>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <nav aria-label="Pages" className="mt-3 flex gap-2">
-            <PagerLink href={params.cursor ? inboxHref({ view: params.view, status: params.status }) : null} rel="prev">
-              Newest
-            </PagerLink>
-            <PagerLink href={page.nextCursor ? inboxHref({ ...params, cursor: page.nextCursor }) : null} rel="next">
-              Older
-            </PagerLink>
-          </nav>
-        </>
-      ) : null}
+      </ListNavigation>
     </>
   );
 }

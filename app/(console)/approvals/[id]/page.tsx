@@ -3,7 +3,9 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePageActor } from "../../../../server/auth/session";
 import { pageCaller, callErrorMessage } from "../../page-caller";
-import { Badge, Card, EmptyState, FactList, PageHeader, linkClass, formatUtc } from "../../../../components/ui";
+import { Badge, Card, FactList, PageHeader, linkClass, formatUtc } from "../../../../components/ui";
+import { AuditTrail, type AuditTrailRecord } from "../../../../components/kit/audit-trail";
+import { auditHref } from "../../../../components/audit/audit-filters";
 import { Money } from "../../../../components/ledger/money";
 import { UUID_RE } from "../../../../components/ledger/ledger-params";
 import { PreviewView } from "../../../../components/approvals/preview-view";
@@ -35,7 +37,7 @@ export default async function ProposalPage({ params }: { params: Promise<{ id: s
   const stepUp = isApproverUser ? await caller.approvals.stepUp.status() : null;
 
   const canReadAudit = actor.permissions.has("audit:read");
-  let audit: { id: string; createdAt: Date; action: string; actorLabel: string; reason: string | null }[] = [];
+  let audit: AuditTrailRecord[] = [];
   let auditError: string | null = null;
   if (canReadAudit) {
     try {
@@ -206,31 +208,15 @@ export default async function ProposalPage({ params }: { params: Promise<{ id: s
         {p.viewer.canComment ? <CommentForm proposalId={p.id} /> : null}
       </Card>
 
-      <Card title="Audit trail">
-        {!canReadAudit ? (
-          <p className="text-sm text-zinc-500 dark:text-zinc-400">Reading the audit trail needs the audit:read permission.</p>
-        ) : auditError ? (
-          <p role="alert" className="text-sm text-red-700 dark:text-red-400">
-            Could not read the audit trail: {auditError}
-          </p>
-        ) : audit.length === 0 ? (
-          <EmptyState title="No audit record found">
-            <p>Every step of a proposal is audited under adjustment_proposal {p.id}; none was found.</p>
-          </EmptyState>
-        ) : (
-          <ol className="space-y-2 text-sm">
-            {audit.map((r) => (
-              <li key={r.id} className="rounded-md border border-zinc-200 bg-white px-3 py-2 dark:border-zinc-800 dark:bg-zinc-900">
-                <Link href={`/audit/${r.id}`} className={linkClass}>
-                  Audit record {r.id}
-                </Link>{" "}
-                <span className="font-mono text-xs">{r.action}</span> by {r.actorLabel} at <span className="font-mono text-xs">{formatUtc(r.createdAt)}</span>
-                {r.reason ? <span className="text-zinc-600 dark:text-zinc-400"> — {r.reason}</span> : null}
-              </li>
-            ))}
-          </ol>
-        )}
-      </Card>
+      <AuditTrail
+        records={audit}
+        canRead={canReadAudit}
+        error={auditError}
+        caption="Audit records of this proposal, oldest first"
+        emptyText={`Every step of a proposal is audited under adjustment_proposal ${p.id}; none was found.`}
+        allHref={auditHref({ targetType: "adjustment_proposal", targetId: p.id })}
+        allLabel="All audit records for this proposal"
+      />
     </>
   );
 }

@@ -2,8 +2,8 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { requirePageActor } from "../../../../server/auth/session";
 import { pageCaller } from "../../page-caller";
-import { Card, FactList, PageHeader, linkClass, tableClass, formatUtc } from "../../../../components/ui";
-import { Money, amountCellClass } from "../../../../components/ledger/money";
+import { Card, FactList, PageHeader, linkClass, formatUtc } from "../../../../components/ui";
+import { ThresholdsTable } from "../../../../components/approvals/thresholds-table";
 import { PolicyChangeForm } from "../../../../components/approvals/policy-change-form";
 import { formatAmount } from "../../../../server/money/amount";
 
@@ -30,27 +30,7 @@ export default async function PolicyPage() {
         ]}
       />
       <Card title="Two-approver thresholds">
-        <div className={tableClass.wrap}>
-          <table className={tableClass.table}>
-            <caption className="sr-only">Thresholds per currency</caption>
-            <thead className="bg-zinc-50 dark:bg-zinc-900">
-              <tr>
-                <th scope="col" className={tableClass.th}>Currency</th>
-                <th scope="col" className={`${tableClass.th} text-right`}>Two approvers from</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-              {policy.thresholds.map((t) => (
-                <tr key={t.currency} className={tableClass.tr}>
-                  <td className={`${tableClass.td} font-mono`}>{t.currency}</td>
-                  <td className={`${tableClass.td} ${amountCellClass}`}>
-                    <Money amountMinor={t.amountMinor} currency={t.currency} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ThresholdsTable thresholds={policy.thresholds} />
       </Card>
       {canPropose ? (
         <Card title="Propose a change">
