@@ -5,7 +5,8 @@
  * copy button that says whether copying worked, and Done.
  */
 import { useState, type ReactNode } from "react";
-import { buttonClass, inputClass, labelClass } from "./ui";
+import { inputClass, labelClass } from "./ui";
+import { Button } from "./kit/button";
 
 export function SecretOnce({ inputId, label, warning, secret, onDone }: { inputId: string; label: string; warning: ReactNode; secret: string; onDone: () => void }) {
   const [copyState, setCopyState] = useState<"idle" | "copied" | "failed">("idle");
@@ -24,9 +25,7 @@ export function SecretOnce({ inputId, label, warning, secret, onDone }: { inputI
         <span role="status" className="text-xs text-zinc-600 dark:text-zinc-400">
           {copyState === "copied" ? "Copied to the clipboard" : copyState === "failed" ? "Copy failed: select the secret and copy it by hand" : ""}
         </span>
-        <button
-          type="button"
-          className={buttonClass.secondary}
+        <Button
           onClick={() => {
             navigator.clipboard.writeText(secret).then(
               () => setCopyState("copied"),
@@ -35,10 +34,10 @@ export function SecretOnce({ inputId, label, warning, secret, onDone }: { inputI
           }}
         >
           Copy secret
-        </button>
-        <button type="button" className={buttonClass.primary} onClick={onDone}>
+        </Button>
+        <Button variant="primary" onClick={onDone}>
           Done
-        </button>
+        </Button>
       </div>
     </div>
   );

@@ -1,14 +1,12 @@
 "use client";
 import { signOut } from "next-auth/react";
 import { useState } from "react";
-import { buttonClass } from "./ui";
+import { Button } from "./kit/button";
 
 export function SignOutButton() {
   const [isPending, setIsPending] = useState(false);
   return (
-    <button
-      type="button"
-      className={buttonClass.secondary}
+    <Button
       disabled={isPending}
       onClick={() => {
         setIsPending(true);
@@ -16,6 +14,6 @@ export function SignOutButton() {
       }}
     >
       Sign out
-    </button>
+    </Button>
   );
 }

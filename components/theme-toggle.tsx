@@ -4,7 +4,7 @@
  * script in app/layout.tsx) and in localStorage "theme". The button renders the same markup on the
  * server and the client; which icon shows is decided by CSS, so hydration never mismatches.
  */
-import { buttonClass } from "./ui";
+import { Button } from "./kit/button";
 
 export const THEME_STORAGE_KEY = "theme";
 
@@ -23,7 +23,7 @@ export function ThemeToggle() {
     }
   }
   return (
-    <button type="button" onClick={toggle} className={buttonClass.ghost} aria-label="Toggle dark theme" title="Toggle dark theme">
+    <Button variant="ghost" onClick={toggle} aria-label="Toggle dark theme" title="Toggle dark theme">
       <svg aria-hidden="true" viewBox="0 0 20 20" className="h-4 w-4 dark:hidden" fill="currentColor">
         <path d="M17.3 13.4A7.5 7.5 0 0 1 6.6 2.7a7.5 7.5 0 1 0 10.7 10.7Z" />
       </svg>
@@ -32,6 +32,6 @@ export function ThemeToggle() {
         <path d="M10 1v2.5M10 16.5V19M1 10h2.5M16.5 10H19M3.6 3.6l1.8 1.8M14.6 14.6l1.8 1.8M3.6 16.4l1.8-1.8M14.6 5.4l1.8-1.8" stroke="currentColor" strokeWidth="1.5" strokeLinecap="round" />
       </svg>
       <span className="sr-only sm:not-sr-only sm:text-xs">Theme</span>
-    </button>
+    </Button>
   );
 }

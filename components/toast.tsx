@@ -4,6 +4,7 @@
  * errors assertively (role="alert"); each disappears after a few seconds or when dismissed.
  */
 import { createContext, useCallback, useContext, useMemo, useRef, useState, type ReactNode } from "react";
+import { Button } from "./kit/button";
 
 type Tone = "success" | "error" | "info";
 
@@ -59,9 +60,9 @@ export function ToastProvider({ children }: { children: ReactNode }) {
             className={`pointer-events-auto flex items-start justify-between gap-3 rounded-md border px-3 py-2 text-sm shadow-md ${tones[t.tone]}`}
           >
             <span>{t.message}</span>
-            <button type="button" onClick={() => dismiss(t.id)} aria-label="Dismiss notification" className="rounded px-1 opacity-70 hover:opacity-100 focus-visible:outline-2 focus-visible:outline-sky-600">
+            <Button variant="ghost" size="xs" onClick={() => dismiss(t.id)} aria-label="Dismiss notification" className="text-current opacity-70 hover:bg-transparent hover:opacity-100 dark:text-current dark:hover:bg-transparent">
               ×
-            </button>
+            </Button>
           </div>
         ))}
       </div>

@@ -1,7 +1,8 @@
 "use client";
 import { signIn } from "next-auth/react";
 import { useState, type FormEvent } from "react";
-import { buttonClass, inputClass, labelClass } from "../../components/ui";
+import { inputClass, labelClass } from "../../components/ui";
+import { Button } from "../../components/kit/button";
 import { signInErrorMessage } from "./sign-in-errors";
 
 export function CredentialsForm({ callbackUrl }: { callbackUrl: string }) {
@@ -47,9 +48,9 @@ export function CredentialsForm({ callbackUrl }: { callbackUrl: string }) {
         </label>
         <input id="password" name="password" type="password" autoComplete="current-password" required className={`${inputClass} mt-1`} />
       </div>
-      <button type="submit" disabled={isPending} className={`${buttonClass.primary} w-full justify-center`}>
+      <Button type="submit" variant="primary" disabled={isPending} className="w-full">
         {isPending ? "Signing in…" : "Sign in"}
-      </button>
+      </Button>
     </form>
   );
 }
@@ -57,16 +58,15 @@ export function CredentialsForm({ callbackUrl }: { callbackUrl: string }) {
 export function OidcButton({ providerId, name, callbackUrl }: { providerId: string; name: string; callbackUrl: string }) {
   const [isPending, setIsPending] = useState(false);
   return (
-    <button
-      type="button"
+    <Button
       disabled={isPending}
-      className={`${buttonClass.secondary} w-full justify-center`}
+      className="w-full"
       onClick={() => {
         setIsPending(true);
         void signIn(providerId, { callbackUrl });
       }}
     >
       Sign in with {name}
-    </button>
+    </Button>
   );
 }

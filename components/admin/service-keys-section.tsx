@@ -1,124 +1,108 @@
 "use client";
 /**
- * Service keys: list, create (the secret is shown once, then never again) and revoke (with a
- * reason, confirmed). A revoked key stops working at its next request (in other API processes within
- * SERVICE_KEY_CACHE_MS).
+ * Service keys: list (read by the page on the server), create (the secret is shown once, then
+ * never again) and revoke (with a reason, confirmed). A revoked key stops working at its next
+ * request (in other API processes within SERVICE_KEY_CACHE_MS).
  */
 import { useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { useToast } from "../toast";
-import { Dialog } from "../dialog";
-import { ReasonDialog } from "./reason-dialog";
 import { SecretOnce } from "../secret-once";
-import { Badge, Card, buttonClass, formatUtc, inputClass, labelClass, tableClass } from "../ui";
+import { Badge, Card, formatUtc, inputClass, labelClass } from "../ui";
+import type { RouterOutputs } from "../kit/api-types";
+import { Button } from "../kit/button";
+import { DataTable, type ColumnDef } from "../kit/data-table";
+import { Dialog } from "../kit/dialog";
+import { useServerRefresh } from "../kit/list-navigation";
+import { ReasonDialog } from "../kit/reason-dialog";
 
-interface KeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  scopes: string[];
-  createdAt: Date;
-  lastUsedAt: Date | null;
-  revokedAt: Date | null;
+type KeyRow = RouterOutputs["admin"]["serviceKeys"]["list"][number];
+
+interface KeysMeta {
+  revoke: (key: KeyRow) => void;
 }
 
-export function ServiceKeysSection({ canManage }: { canManage: boolean }) {
+const columns: ColumnDef<KeyRow>[] = [
+  { id: "name", header: "Name", cell: ({ row }) => row.original.name },
+  { id: "prefix", header: "Prefix", meta: { className: "font-mono text-xs" }, cell: ({ row }) => row.original.prefix },
+  {
+    id: "scopes",
+    header: "Scopes",
+    cell: ({ row }) => (
+      <span className="flex max-w-md flex-wrap gap-1">
+        {row.original.scopes.map((s) => (
+          <Badge key={s}>{s}</Badge>
+        ))}
+      </span>
+    ),
+  },
+  { id: "created", header: "Created (UTC)", meta: { className: "font-mono text-xs whitespace-nowrap" }, cell: ({ row }) => formatUtc(row.original.createdAt) },
+  { id: "lastUsed", header: "Last used (UTC)", meta: { className: "font-mono text-xs whitespace-nowrap" }, cell: ({ row }) => (row.original.lastUsedAt ? formatUtc(row.original.lastUsedAt) : "never") },
+  {
+    id: "revoked",
+    header: "Revoked (UTC)",
+    meta: { className: "font-mono text-xs whitespace-nowrap" },
+    cell: ({ row }) => (row.original.revokedAt ? <Badge tone="bad">{formatUtc(row.original.revokedAt)}</Badge> : "—"),
+  },
+];
+
+const manageColumns: ColumnDef<KeyRow>[] = [
+  ...columns,
+  {
+    id: "actions",
+    header: "Actions",
+    meta: { isHeaderHidden: true, className: "text-right" },
+    cell: ({ row: { original: k }, table }) => (k.revokedAt ? null : <Button onClick={() => (table.options.meta as KeysMeta).revoke(k)}>Revoke</Button>),
+  },
+];
+
+export function ServiceKeysSection({ keys, canManage }: { keys: KeyRow[]; canManage: boolean }) {
   const trpc = useTRPC();
-  const queryClient = useQueryClient();
   const toast = useToast();
-  const keys = useQuery(trpc.admin.serviceKeys.list.queryOptions());
+  const { refresh } = useServerRefresh();
   const [isCreateOpen, setIsCreateOpen] = useState(false);
   const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
   const [revoking, setRevoking] = useState<KeyRow | null>(null);
-
-  const invalidate = () => queryClient.invalidateQueries(trpc.admin.serviceKeys.list.queryFilter());
-  const revoke = useMutation(trpc.admin.serviceKeys.revoke.mutationOptions({ onSuccess: invalidate }));
+  const revoke = useMutation(trpc.admin.serviceKeys.revoke.mutationOptions());
+  const meta: KeysMeta = { revoke: setRevoking };
 
   return (
     <Card
       title="Service keys"
       actions={
         canManage ? (
-          <button type="button" className={buttonClass.primary} onClick={() => setIsCreateOpen(true)}>
+          <Button variant="primary" onClick={() => setIsCreateOpen(true)}>
             Create service key
-          </button>
+          </Button>
         ) : null
       }
     >
       <p className="mb-3 text-sm text-zinc-600 dark:text-zinc-400">
         Internal services call the API with <code className="font-mono text-xs">Authorization: Bearer &lt;secret&gt;</code>. Only a hash of each secret is stored.
       </p>
-      {keys.isPending ? (
-        <p className="text-sm text-zinc-600 dark:text-zinc-400" role="status">
-          Loading service keys…
-        </p>
-      ) : keys.error ? (
-        <p role="alert" className="text-sm text-red-700 dark:text-red-400">
-          Could not load service keys: {errorMessageOf(keys.error)}
-        </p>
-      ) : keys.data.length === 0 ? (
-        <p className="rounded-md border border-dashed border-zinc-300 p-4 text-sm text-zinc-600 dark:border-zinc-700 dark:text-zinc-400">
-          No service keys yet.{canManage ? " Create one for each internal service that calls the API." : ""}
-        </p>
-      ) : (
-        <div className={tableClass.wrap}>
-          <table className={tableClass.table}>
-            <caption className="sr-only">Service keys</caption>
-            <thead className="bg-zinc-50 dark:bg-zinc-900">
-              <tr>
-                {["Name", "Prefix", "Scopes", "Created (UTC)", "Last used (UTC)", "Revoked (UTC)"].map((h) => (
-                  <th key={h} scope="col" className={tableClass.th}>
-                    {h}
-                  </th>
-                ))}
-                {canManage ? (
-                  <th scope="col" className={tableClass.th}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                ) : null}
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-              {keys.data.map((k) => (
-                <tr key={k.id} className={tableClass.tr}>
-                  <td className={tableClass.td}>{k.name}</td>
-                  <td className={`${tableClass.td} font-mono text-xs`}>{k.prefix}</td>
-                  <td className={tableClass.td}>
-                    <span className="flex max-w-md flex-wrap gap-1">
-                      {k.scopes.map((s) => (
-                        <Badge key={s}>{s}</Badge>
-                      ))}
-                    </span>
-                  </td>
-                  <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{formatUtc(k.createdAt)}</td>
-                  <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{k.lastUsedAt ? formatUtc(k.lastUsedAt) : "never"}</td>
-                  <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{k.revokedAt ? <Badge tone="bad">{formatUtc(k.revokedAt)}</Badge> : "—"}</td>
-                  {canManage ? (
-                    <td className={`${tableClass.td} text-right`}>
-                      {k.revokedAt ? null : (
-                        <button type="button" className={buttonClass.secondary} onClick={() => setRevoking(k)}>
-                          Revoke
-                        </button>
-                      )}
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        columns={canManage ? manageColumns : columns}
+        rows={keys}
+        getRowId={(k) => k.id}
+        caption="Service keys"
+        meta={meta}
+        empty={
+          <p className="rounded-md border border-dashed border-zinc-300 p-4 text-sm text-zinc-600 dark:border-zinc-700 dark:text-zinc-400">
+            No service keys yet.{canManage ? " Create one for each internal service that calls the API." : ""}
+          </p>
+        }
+      />
 
       {canManage ? (
         <CreateKeyDialog
           isOpen={isCreateOpen}
           onClose={() => setIsCreateOpen(false)}
-          onCreated={async (name, secret) => {
+          onCreated={(name, secret) => {
             setIsCreateOpen(false);
             setCreated({ name, secret });
             toast.success(`Created service key ${name}`);
-            await invalidate();
+            refresh();
           }}
         />
       ) : null}
@@ -142,7 +126,9 @@ export function ServiceKeysSection({ canManage }: { canManage: boolean }) {
 
       <ReasonDialog
         isOpen={revoking !== null}
+        onClose={() => setRevoking(null)}
         title={`Revoke service key ${revoking?.name ?? ""}`}
+        keyScope="service-key-revoke"
         description={
           <p>
             Calls made with the key <span className="font-mono">{revoking?.prefix}</span> are refused from the next request on. This cannot be undone.
@@ -150,18 +136,18 @@ export function ServiceKeysSection({ canManage }: { canManage: boolean }) {
         }
         confirmLabel="Revoke key"
         isDanger
-        onConfirm={async (reason) => {
+        onConfirm={async ({ reason }) => {
           if (!revoking) return;
           await revoke.mutateAsync({ id: revoking.id, reason });
           toast.success(`Revoked service key ${revoking.name}`);
+          refresh();
         }}
-        onClose={() => setRevoking(null)}
       />
     </Card>
   );
 }
 
-function CreateKeyDialog({ isOpen, onClose, onCreated }: { isOpen: boolean; onClose: () => void; onCreated: (name: string, secret: string) => Promise<void> }) {
+function CreateKeyDialog({ isOpen, onClose, onCreated }: { isOpen: boolean; onClose: () => void; onCreated: (name: string, secret: string) => void }) {
   const trpc = useTRPC();
   const scopes = useQuery({ ...trpc.admin.scopes.queryOptions(), enabled: isOpen, staleTime: Infinity });
   const create = useMutation(trpc.admin.serviceKeys.create.mutationOptions());
@@ -179,7 +165,7 @@ function CreateKeyDialog({ isOpen, onClose, onCreated }: { isOpen: boolean; onCl
     setError(null);
     try {
       const res = await create.mutateAsync({ name, scopes: chosen, reason: String(data.get("reason") ?? "").trim() || undefined });
-      await onCreated(res.key.name, res.secret);
+      onCreated(res.key.name, res.secret);
     } catch (err) {
       setError(errorMessageOf(err));
     }
@@ -234,12 +220,10 @@ function CreateKeyDialog({ isOpen, onClose, onCreated }: { isOpen: boolean; onCl
           </p>
         ) : null}
         <div className="flex justify-end gap-2">
-          <button type="button" className={buttonClass.secondary} onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className={buttonClass.primary} disabled={create.isPending || scopes.isPending}>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" disabled={create.isPending || scopes.isPending}>
             {create.isPending ? "Creating…" : "Create key"}
-          </button>
+          </Button>
         </div>
       </form>
     </Dialog>

@@ -1,182 +1,164 @@
 "use client";
 /**
- * Users and roles. Every change asks for a reason (it goes into the audit record) and shows the
- * server's state only after the server confirms: no optimistic updates.
+ * Users and roles. The page reads the users on the server (a page of them, its cursor in the
+ * URL); every change asks for a reason (it goes into the audit record) and shows the server's
+ * state only after the server confirms and the page was re-read: no optimistic updates.
  */
 import { useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { ROLES, type RoleName } from "../../server/auth/permissions";
 import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { useToast } from "../toast";
-import { ReasonDialog } from "./reason-dialog";
-import { Badge, Card, buttonClass, formatUtc, inputClass, labelClass, tableClass } from "../ui";
+import { Badge, Card, formatUtc, inputClass, labelClass } from "../ui";
+import type { RouterOutputs } from "../kit/api-types";
+import { Button } from "../kit/button";
+import type { CsvColumn } from "../kit/csv";
+import { DataTable, type ColumnDef } from "../kit/data-table";
+import { useServerRefresh } from "../kit/list-navigation";
+import { ReasonDialog } from "../kit/reason-dialog";
 
-const PAGE_SIZE = 50;
+type UserPage = RouterOutputs["admin"]["users"]["list"];
+type UserRow = UserPage["items"][number];
 
-interface UserRow {
-  id: string;
-  email: string;
-  name: string;
-  roles: RoleName[];
-  isActive: boolean;
-  lastSignInAt: Date | null;
-  createdAt: Date;
+/** The largest page admin.users.list serves. */
+const EXPORT_PAGE = 100;
+
+type PendingChange = { kind: "roles"; user: UserRow; roles: RoleName[]; role: RoleName; isGranted: boolean } | { kind: "active"; user: UserRow; isActive: boolean };
+
+interface UsersMeta {
+  canManage: boolean;
+  currentUserId: string | null;
+  propose: (change: PendingChange) => void;
 }
 
-type PendingChange =
-  | { kind: "roles"; user: UserRow; roles: RoleName[]; role: RoleName; isGranted: boolean }
-  | { kind: "active"; user: UserRow; isActive: boolean };
+const CSV_COLUMNS: CsvColumn<UserRow>[] = [
+  { header: "User id", value: (u) => u.id },
+  { header: "Email", value: (u) => u.email },
+  { header: "Name", value: (u) => u.name },
+  { header: "Roles", value: (u) => u.roles.join(" ") },
+  { header: "Active", value: (u) => u.isActive },
+  { header: "Last sign-in (UTC)", value: (u) => u.lastSignInAt },
+  { header: "Created (UTC)", value: (u) => u.createdAt },
+];
 
-export function UsersSection({ canManage, currentUserId }: { canManage: boolean; currentUserId: string | null }) {
+const meta = (m: unknown) => m as UsersMeta;
+
+const columns: ColumnDef<UserRow>[] = [
+  {
+    id: "name",
+    header: "Name",
+    cell: ({ row: { original: u }, table }) => (
+      <>
+        {u.name}
+        {u.id === meta(table.options.meta).currentUserId ? <span className="ml-1 text-xs text-zinc-500">(you)</span> : null}
+      </>
+    ),
+  },
+  { id: "email", header: "Email", meta: { className: "font-mono text-xs" }, cell: ({ row }) => row.original.email },
+  {
+    id: "roles",
+    header: "Roles",
+    cell: ({ row: { original: u }, table }) =>
+      meta(table.options.meta).canManage ? (
+        <fieldset className="flex flex-wrap gap-x-3 gap-y-1">
+          <legend className="sr-only">Roles of {u.email}</legend>
+          {ROLES.map((r) => {
+            const has = u.roles.includes(r);
+            return (
+              <label key={r} className="inline-flex items-center gap-1 text-xs">
+                <input
+                  type="checkbox"
+                  checked={has}
+                  aria-label={`${r} role for ${u.email}`}
+                  className="h-3.5 w-3.5 accent-zinc-800 dark:accent-zinc-200"
+                  onChange={() => meta(table.options.meta).propose({ kind: "roles", user: u, role: r, isGranted: !has, roles: has ? u.roles.filter((x) => x !== r) : [...u.roles, r] })}
+                />
+                {r}
+              </label>
+            );
+          })}
+        </fieldset>
+      ) : u.roles.length ? (
+        <span className="flex flex-wrap gap-1">
+          {u.roles.map((r) => (
+            <Badge key={r}>{r}</Badge>
+          ))}
+        </span>
+      ) : (
+        <span className="text-xs text-zinc-500">none</span>
+      ),
+  },
+  { id: "status", header: "Status", cell: ({ row }) => (row.original.isActive ? <Badge tone="good">active</Badge> : <Badge tone="bad">deactivated</Badge>) },
+  { id: "lastSignIn", header: "Last sign-in (UTC)", meta: { className: "font-mono text-xs whitespace-nowrap" }, cell: ({ row }) => (row.original.lastSignInAt ? formatUtc(row.original.lastSignInAt) : "never") },
+  { id: "created", header: "Created (UTC)", meta: { className: "font-mono text-xs whitespace-nowrap" }, cell: ({ row }) => formatUtc(row.original.createdAt) },
+];
+
+const actionsColumn: ColumnDef<UserRow> = {
+  id: "actions",
+  header: "Actions",
+  meta: { isHeaderHidden: true, className: "text-right" },
+  cell: ({ row: { original: u }, table }) => (
+    <Button variant={u.isActive ? "secondary" : "primary"} onClick={() => meta(table.options.meta).propose({ kind: "active", user: u, isActive: !u.isActive })}>
+      {u.isActive ? "Deactivate" : "Activate"}
+    </Button>
+  ),
+};
+const manageColumns = [...columns, actionsColumn];
+
+export function UsersSection({
+  users,
+  canManage,
+  currentUserId,
+  firstHref,
+  nextHref,
+}: {
+  users: UserPage;
+  canManage: boolean;
+  currentUserId: string | null;
+  /** The first page, when this is a later one. */
+  firstHref: string | null;
+  nextHref: string | null;
+}) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const toast = useToast();
-  // Cursors of the pages before the current one, so "Previous" can walk back.
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
-  const users = useQuery(trpc.admin.users.list.queryOptions({ cursor, limit: PAGE_SIZE }));
+  const { refresh } = useServerRefresh();
   const [pending, setPending] = useState<PendingChange | null>(null);
-
-  const invalidate = () => queryClient.invalidateQueries(trpc.admin.users.pathFilter());
-  const setRoles = useMutation(trpc.admin.users.setRoles.mutationOptions({ onSuccess: invalidate }));
-  const setActive = useMutation(trpc.admin.users.setActive.mutationOptions({ onSuccess: invalidate }));
-
-  async function confirm(reason: string) {
-    if (!pending) return;
-    if (pending.kind === "roles") {
-      await setRoles.mutateAsync({ userId: pending.user.id, roles: pending.roles, reason });
-      toast.success(`${pending.isGranted ? "Granted" : "Removed"} ${pending.role} ${pending.isGranted ? "to" : "from"} ${pending.user.email}`);
-    } else {
-      await setActive.mutateAsync({ userId: pending.user.id, isActive: pending.isActive, reason });
-      toast.success(`${pending.user.email} is now ${pending.isActive ? "active" : "deactivated"}`);
-    }
-  }
+  const setRoles = useMutation(trpc.admin.users.setRoles.mutationOptions());
+  const setActive = useMutation(trpc.admin.users.setActive.mutationOptions());
+  const tableMeta: UsersMeta = { canManage, currentUserId, propose: setPending };
 
   return (
     <Card title="Users and roles">
-      {canManage ? <CreateUserForm onCreated={invalidate} /> : null}
-      {users.isPending ? (
-        <p className="text-sm text-zinc-600 dark:text-zinc-400" role="status">
-          Loading users…
-        </p>
-      ) : users.error ? (
-        <p role="alert" className="text-sm text-red-700 dark:text-red-400">
-          Could not load users: {errorMessageOf(users.error)}
-        </p>
-      ) : users.data.items.length === 0 ? (
-        <p className="rounded-md border border-dashed border-zinc-300 p-4 text-sm text-zinc-600 dark:border-zinc-700 dark:text-zinc-400">No users yet.</p>
-      ) : (
-        <>
-          <div className={tableClass.wrap}>
-            <table className={tableClass.table}>
-              <caption className="sr-only">Users</caption>
-              <thead className="bg-zinc-50 dark:bg-zinc-900">
-                <tr>
-                  <th scope="col" className={tableClass.th}>
-                    Name
-                  </th>
-                  <th scope="col" className={tableClass.th}>
-                    Email
-                  </th>
-                  <th scope="col" className={tableClass.th}>
-                    Roles
-                  </th>
-                  <th scope="col" className={tableClass.th}>
-                    Status
-                  </th>
-                  <th scope="col" className={tableClass.th}>
-                    Last sign-in (UTC)
-                  </th>
-                  <th scope="col" className={tableClass.th}>
-                    Created (UTC)
-                  </th>
-                  {canManage ? (
-                    <th scope="col" className={tableClass.th}>
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  ) : null}
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-                {users.data.items.map((u) => (
-                  <tr key={u.id} className={tableClass.tr}>
-                    <td className={tableClass.td}>
-                      {u.name}
-                      {u.id === currentUserId ? <span className="ml-1 text-xs text-zinc-500">(you)</span> : null}
-                    </td>
-                    <td className={`${tableClass.td} font-mono text-xs`}>{u.email}</td>
-                    <td className={tableClass.td}>
-                      {canManage ? (
-                        <fieldset className="flex flex-wrap gap-x-3 gap-y-1">
-                          <legend className="sr-only">Roles of {u.email}</legend>
-                          {ROLES.map((r) => {
-                            const has = u.roles.includes(r);
-                            return (
-                              <label key={r} className="inline-flex items-center gap-1 text-xs">
-                                <input
-                                  type="checkbox"
-                                  checked={has}
-                                  aria-label={`${r} role for ${u.email}`}
-                                  className="h-3.5 w-3.5 accent-zinc-800 dark:accent-zinc-200"
-                                  onChange={() =>
-                                    setPending({ kind: "roles", user: u, role: r, isGranted: !has, roles: has ? u.roles.filter((x) => x !== r) : [...u.roles, r] })
-                                  }
-                                />
-                                {r}
-                              </label>
-                            );
-                          })}
-                        </fieldset>
-                      ) : u.roles.length ? (
-                        <span className="flex flex-wrap gap-1">
-                          {u.roles.map((r) => (
-                            <Badge key={r}>{r}</Badge>
-                          ))}
-                        </span>
-                      ) : (
-                        <span className="text-xs text-zinc-500">none</span>
-                      )}
-                    </td>
-                    <td className={tableClass.td}>{u.isActive ? <Badge tone="good">active</Badge> : <Badge tone="bad">deactivated</Badge>}</td>
-                    <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{u.lastSignInAt ? formatUtc(u.lastSignInAt) : "never"}</td>
-                    <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{formatUtc(u.createdAt)}</td>
-                    {canManage ? (
-                      <td className={`${tableClass.td} text-right`}>
-                        <button
-                          type="button"
-                          className={u.isActive ? buttonClass.secondary : buttonClass.primary}
-                          onClick={() => setPending({ kind: "active", user: u, isActive: !u.isActive })}
-                        >
-                          {u.isActive ? "Deactivate" : "Activate"}
-                        </button>
-                      </td>
-                    ) : null}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <nav aria-label="User pages" className="mt-2 flex justify-end gap-2">
-            <button type="button" className={buttonClass.secondary} disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-              Previous
-            </button>
-            <button
-              type="button"
-              className={buttonClass.secondary}
-              disabled={!users.data.nextCursor}
-              onClick={() => {
-                const next = users.data.nextCursor;
-                if (next) setCursors((c) => [...c, next]);
-              }}
-            >
-              Next
-            </button>
-          </nav>
-        </>
-      )}
+      {canManage ? <CreateUserForm onCreated={refresh} /> : null}
+      <DataTable
+        columns={canManage ? manageColumns : columns}
+        rows={users.items}
+        getRowId={(u) => u.id}
+        caption="Users"
+        meta={tableMeta}
+        empty={<p className="rounded-md border border-dashed border-zinc-300 p-4 text-sm text-zinc-600 dark:border-zinc-700 dark:text-zinc-400">No users yet.</p>}
+        pagination={{
+          label: "User pages",
+          links: [
+            { label: "First page", rel: "prev", href: firstHref },
+            { label: "Next", rel: "next", href: nextHref },
+          ],
+        }}
+        csv={{
+          fileName: "users",
+          columns: CSV_COLUMNS,
+          fetchPage: async (cursor) => {
+            const p = await queryClient.fetchQuery({ ...trpc.admin.users.list.queryOptions({ cursor: cursor ?? undefined, limit: EXPORT_PAGE }), staleTime: 0, gcTime: 0 });
+            return { rows: p.items, nextCursor: p.nextCursor };
+          },
+        }}
+      />
 
       <ReasonDialog
         isOpen={pending !== null}
+        onClose={() => setPending(null)}
+        keyScope={pending?.kind === "roles" ? "user-roles" : "user-active"}
         title={
           pending?.kind === "roles"
             ? `${pending.isGranted ? "Grant" : "Remove"} role ${pending.role}`
@@ -195,14 +177,23 @@ export function UsersSection({ canManage, currentUserId }: { canManage: boolean;
         }
         confirmLabel={pending?.kind === "roles" ? "Change roles" : pending?.kind === "active" && !pending.isActive ? "Deactivate user" : "Activate user"}
         isDanger={pending?.kind === "active" && !pending.isActive}
-        onConfirm={confirm}
-        onClose={() => setPending(null)}
+        onConfirm={async ({ reason }) => {
+          if (!pending) return;
+          if (pending.kind === "roles") {
+            await setRoles.mutateAsync({ userId: pending.user.id, roles: pending.roles, reason });
+            toast.success(`${pending.isGranted ? "Granted" : "Removed"} ${pending.role} ${pending.isGranted ? "to" : "from"} ${pending.user.email}`);
+          } else {
+            await setActive.mutateAsync({ userId: pending.user.id, isActive: pending.isActive, reason });
+            toast.success(`${pending.user.email} is now ${pending.isActive ? "active" : "deactivated"}`);
+          }
+          refresh();
+        }}
       />
     </Card>
   );
 }
 
-function CreateUserForm({ onCreated }: { onCreated: () => Promise<void> }) {
+function CreateUserForm({ onCreated }: { onCreated: () => void }) {
   const trpc = useTRPC();
   const toast = useToast();
   const [error, setError] = useState<string | null>(null);
@@ -224,7 +215,7 @@ function CreateUserForm({ onCreated }: { onCreated: () => Promise<void> }) {
       });
       form.reset();
       toast.success(`Created user ${user.email}`);
-      await onCreated();
+      onCreated();
     } catch (err) {
       const message = errorMessageOf(err);
       setError(message);
@@ -271,9 +262,9 @@ function CreateUserForm({ onCreated }: { onCreated: () => Promise<void> }) {
         </p>
       ) : null}
       <div className="mt-3">
-        <button type="submit" className={buttonClass.primary} disabled={create.isPending}>
+        <Button type="submit" variant="primary" disabled={create.isPending}>
           {create.isPending ? "Creating…" : "Create user"}
-        </button>
+        </Button>
       </div>
     </form>
   );

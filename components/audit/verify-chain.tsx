@@ -1,7 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useTRPC, errorMessageOf } from "../trpc-provider";
-import { buttonClass } from "../ui";
+import { Button } from "../kit/button";
 
 /** Runs audit.verify on demand and shows the verdict: intact, or the first broken link. */
 export function VerifyChainButton() {
@@ -9,9 +9,9 @@ export function VerifyChainButton() {
   const q = useQuery({ ...trpc.audit.verify.queryOptions(), enabled: false, staleTime: 0, gcTime: 0 });
   return (
     <div className="flex flex-wrap items-center gap-3">
-      <button type="button" className={buttonClass.secondary} disabled={q.isFetching} onClick={() => void q.refetch()}>
+      <Button disabled={q.isFetching} onClick={() => void q.refetch()}>
         {q.isFetching ? "Verifying…" : "Verify chain"}
-      </button>
+      </Button>
       <p role="status" className="text-sm">
         {q.isFetching ? null : q.error ? (
           <span className="text-red-700 dark:text-red-400">Could not verify: {errorMessageOf(q.error)}</span>

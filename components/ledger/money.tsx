@@ -8,5 +8,3 @@ export function Money({ amountMinor, currency, className = "" }: { amountMinor: 
   const negative = amountMinor < 0n;
   return <span className={`font-mono whitespace-nowrap tabular-nums ${negative ? "text-red-700 dark:text-red-400" : ""} ${className}`}>{formatMoneyDisplay(amountMinor, currency)}</span>;
 }
-
-export const amountCellClass = "text-right tabular-nums whitespace-nowrap";

@@ -2,27 +2,30 @@
  * The webhooks page keeps its delivery filters and keyset cursor in the URL, so a filtered view
  * can be linked to and the back button walks through earlier views.
  */
+import { defineUrlState, param, type RawSearchParams, type UrlState } from "../kit/url-state";
+
 export const DELIVERY_STATUSES = ["pending", "delivered", "dead", "skipped", "cancelled"] as const;
 export type DeliveryStatusParam = (typeof DELIVERY_STATUSES)[number];
-
-export const DELIVERY_PARAM_KEYS = ["status", "subscription", "topic", "aggregate"] as const;
-export type DeliveryParamKey = (typeof DELIVERY_PARAM_KEYS)[number];
-export type DeliveryParams = Partial<Record<DeliveryParamKey | "cursor", string>>;
 
 export const DELIVERY_PAGE_SIZE = 50;
 export const WEBHOOKS_PATH = "/admin/webhooks";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The deliveries list's search params; values are checked in toDeliveryQuery, so a bad one is reported rather than dropped. */
+export const deliveryListState = defineUrlState(WEBHOOKS_PATH, {
+  status: param.text(),
+  subscription: param.text(),
+  topic: param.text(),
+  aggregate: param.text(),
+  cursor: param.text(),
+});
+
+export type DeliveryParams = UrlState<typeof deliveryListState.params>;
+
 /** Reads the known params (first value of each, trimmed, empty dropped). */
-export function readDeliveryParams(raw: Record<string, string | string[] | undefined>): DeliveryParams {
-  const out: DeliveryParams = {};
-  for (const key of [...DELIVERY_PARAM_KEYS, "cursor"] as const) {
-    const v = raw[key];
-    const s = (Array.isArray(v) ? v[0] : v)?.trim();
-    if (s) out[key] = s.slice(0, 200);
-  }
-  return out;
+export function readDeliveryParams(raw: RawSearchParams): DeliveryParams {
+  return deliveryListState.read(raw);
 }
 
 export interface DeliveryQueryInput {
@@ -55,9 +58,6 @@ export function toDeliveryQuery(p: DeliveryParams): { input: DeliveryQueryInput;
 }
 
 /** The href of the webhooks page with `params`, dropping empty values. */
-export function webhooksHref(params: DeliveryParams): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
-  const s = q.toString();
-  return s ? `${WEBHOOKS_PATH}?${s}` : WEBHOOKS_PATH;
+export function webhooksHref(params: Partial<DeliveryParams>): string {
+  return deliveryListState.href(params);
 }

@@ -1,32 +1,26 @@
 "use client";
 /**
- * Outbox subscriptions: list with backlog, create (the signing secret is shown once, then never
- * again), pause, resume and delete (each with a reason, recorded in the audit log).
+ * Outbox subscriptions: the list (read by the page on the server, with its backlog), create (the
+ * signing secret is shown once, then never again), pause, resume and delete (each with a reason,
+ * recorded in the audit log). The list changes only after the server confirmed and the page was
+ * re-read.
  */
 import { useState, type FormEvent } from "react";
 import Link from "next/link";
-import { useRouter } from "next/navigation";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { useToast } from "../toast";
-import { Dialog } from "../dialog";
-import { ReasonDialog } from "../admin/reason-dialog";
 import { SecretOnce } from "../secret-once";
-import { Badge, Card, buttonClass, formatUtc, inputClass, labelClass, linkClass, tableClass } from "../ui";
+import { Badge, Card, formatUtc, inputClass, labelClass, linkClass } from "../ui";
+import type { RouterOutputs } from "../kit/api-types";
+import { Button } from "../kit/button";
+import { DataTable, type ColumnDef } from "../kit/data-table";
+import { Dialog } from "../kit/dialog";
+import { useServerRefresh } from "../kit/list-navigation";
+import { ReasonDialog } from "../kit/reason-dialog";
 import { webhooksHref } from "./delivery-filters";
 
-interface SubscriptionRow {
-  id: string;
-  name: string;
-  url: string;
-  topics: string[];
-  status: "active" | "paused" | "deleted";
-  secretPrefix: string;
-  createdAt: Date;
-  pendingCount: number;
-  deadCount: number;
-  oldestPendingAt: Date | null;
-}
+type SubscriptionRow = RouterOutputs["outbox"]["subscriptions"]["list"][number];
 
 type Change = "pause" | "resume" | "delete";
 
@@ -46,32 +40,104 @@ const CHANGE_TEXT: Record<Change, { title: string; confirm: string; done: string
   },
 };
 
-export function SubscriptionsSection({ canManage }: { canManage: boolean }) {
+interface SubscriptionsMeta {
+  change: (row: SubscriptionRow, change: Change) => void;
+}
+
+const columns: ColumnDef<SubscriptionRow>[] = [
+  {
+    id: "name",
+    header: "Name",
+    cell: ({ row: { original: s } }) => (
+      <Link href={webhooksHref({ subscription: s.id })} className={linkClass} title={`Deliveries of ${s.name}`}>
+        {s.name}
+      </Link>
+    ),
+  },
+  { id: "endpoint", header: "Endpoint", meta: { className: "max-w-xs font-mono text-xs break-all" }, cell: ({ row }) => row.original.url },
+  {
+    id: "topics",
+    header: "Topics",
+    cell: ({ row }) => (
+      <span className="flex max-w-xs flex-wrap gap-1">
+        {row.original.topics.map((t) => (
+          <Badge key={t}>{t}</Badge>
+        ))}
+      </span>
+    ),
+  },
+  { id: "status", header: "Status", cell: ({ row }) => <Badge tone={row.original.status === "active" ? "good" : "neutral"}>{row.original.status}</Badge> },
+  {
+    id: "backlog",
+    header: "Backlog",
+    meta: { className: "text-xs whitespace-nowrap" },
+    cell: ({ row: { original: s } }) => (
+      <>
+        <span>{s.pendingCount} pending</span>
+        {s.deadCount > 0 ? (
+          <>
+            {" · "}
+            <Link href={webhooksHref({ subscription: s.id, status: "dead" })} className={linkClass}>
+              <Badge tone="bad">{s.deadCount} dead</Badge>
+            </Link>
+          </>
+        ) : null}
+        {s.oldestPendingAt ? <div className="text-zinc-500 dark:text-zinc-400">oldest {formatUtc(s.oldestPendingAt)}</div> : null}
+      </>
+    ),
+  },
+  { id: "secret", header: "Secret", meta: { className: "font-mono text-xs" }, cell: ({ row }) => `${row.original.secretPrefix}…` },
+  { id: "created", header: "Created (UTC)", meta: { className: "font-mono text-xs whitespace-nowrap" }, cell: ({ row }) => formatUtc(row.original.createdAt) },
+];
+
+const manageColumns: ColumnDef<SubscriptionRow>[] = [
+  ...columns,
+  {
+    id: "actions",
+    header: "Actions",
+    meta: { isHeaderHidden: true, className: "text-right whitespace-nowrap" },
+    cell: ({ row: { original: s }, table }) => {
+      const { change } = table.options.meta as SubscriptionsMeta;
+      return (
+        <span className="inline-flex gap-1.5">
+          {s.status === "active" ? (
+            <Button onClick={() => change(s, "pause")} aria-label={`Pause ${s.name}`}>
+              Pause
+            </Button>
+          ) : (
+            <Button onClick={() => change(s, "resume")} aria-label={`Resume ${s.name}`}>
+              Resume
+            </Button>
+          )}
+          <Button variant="ghost" onClick={() => change(s, "delete")} aria-label={`Delete ${s.name}`}>
+            Delete
+          </Button>
+        </span>
+      );
+    },
+  },
+];
+
+export function SubscriptionsSection({ subscriptions, canManage }: { subscriptions: SubscriptionRow[]; canManage: boolean }) {
   const trpc = useTRPC();
-  const queryClient = useQueryClient();
   const toast = useToast();
-  const router = useRouter();
-  const subscriptions = useQuery(trpc.outbox.subscriptions.list.queryOptions({}));
+  const { refresh } = useServerRefresh();
   const [isCreateOpen, setIsCreateOpen] = useState(false);
   const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
   const [changing, setChanging] = useState<{ row: SubscriptionRow; change: Change } | null>(null);
   const pause = useMutation(trpc.outbox.subscriptions.pause.mutationOptions());
   const resume = useMutation(trpc.outbox.subscriptions.resume.mutationOptions());
   const remove = useMutation(trpc.outbox.subscriptions.delete.mutationOptions());
-
-  const refresh = async () => {
-    await queryClient.invalidateQueries(trpc.outbox.subscriptions.list.queryFilter());
-    router.refresh();
-  };
+  const meta: SubscriptionsMeta = { change: (row, change) => setChanging({ row, change }) };
 
   return (
     <Card
       title="Subscriptions"
       actions={
         canManage ? (
-          <button type="button" className={buttonClass.primary} onClick={() => setIsCreateOpen(true)}>
+          <Button variant="primary" onClick={() => setIsCreateOpen(true)}>
             Add subscription
-          </button>
+          </Button>
         ) : null
       }
     >
@@ -80,104 +146,29 @@ export function SubscriptionsSection({ canManage }: { canManage: boolean }) {
         <code className="font-mono text-xs">x-delivery-id</code> (the same on every retry: deduplicate on it), <code className="font-mono text-xs">x-event-id</code> and{" "}
         <code className="font-mono text-xs">x-topic</code>. Events of one transfer, hold or entry arrive in order.
       </p>
-      {subscriptions.isPending ? (
-        <p className="text-sm text-zinc-600 dark:text-zinc-400" role="status">
-          Loading subscriptions…
-        </p>
-      ) : subscriptions.error ? (
-        <p role="alert" className="text-sm text-red-700 dark:text-red-400">
-          Could not load subscriptions: {errorMessageOf(subscriptions.error)}
-        </p>
-      ) : subscriptions.data.length === 0 ? (
-        <p className="rounded-md border border-dashed border-zinc-300 p-4 text-sm text-zinc-600 dark:border-zinc-700 dark:text-zinc-400">
-          No subscriptions yet: transfer and ledger events are recorded but sent nowhere.
-          {canManage ? " Add one for each internal service that needs them, with the topics it cares about (for example transfer.*)." : ""}
-        </p>
-      ) : (
-        <div className={tableClass.wrap}>
-          <table className={tableClass.table}>
-            <caption className="sr-only">Outbox subscriptions</caption>
-            <thead className="bg-zinc-50 dark:bg-zinc-900">
-              <tr>
-                {["Name", "Endpoint", "Topics", "Status", "Backlog", "Secret", "Created (UTC)"].map((h) => (
-                  <th key={h} scope="col" className={tableClass.th}>
-                    {h}
-                  </th>
-                ))}
-                {canManage ? (
-                  <th scope="col" className={tableClass.th}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                ) : null}
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-              {subscriptions.data.map((s) => (
-                <tr key={s.id} className={tableClass.tr}>
-                  <td className={tableClass.td}>
-                    <Link href={webhooksHref({ subscription: s.id })} className={linkClass} title={`Deliveries of ${s.name}`}>
-                      {s.name}
-                    </Link>
-                  </td>
-                  <td className={`${tableClass.td} max-w-xs font-mono text-xs break-all`}>{s.url}</td>
-                  <td className={tableClass.td}>
-                    <span className="flex max-w-xs flex-wrap gap-1">
-                      {s.topics.map((t) => (
-                        <Badge key={t}>{t}</Badge>
-                      ))}
-                    </span>
-                  </td>
-                  <td className={tableClass.td}>
-                    <Badge tone={s.status === "active" ? "good" : "neutral"}>{s.status}</Badge>
-                  </td>
-                  <td className={`${tableClass.td} text-xs whitespace-nowrap`}>
-                    <span>{s.pendingCount} pending</span>
-                    {s.deadCount > 0 ? (
-                      <>
-                        {" · "}
-                        <Link href={webhooksHref({ subscription: s.id, status: "dead" })} className={linkClass}>
-                          <Badge tone="bad">{s.deadCount} dead</Badge>
-                        </Link>
-                      </>
-                    ) : null}
-                    {s.oldestPendingAt ? <div className="text-zinc-500 dark:text-zinc-400">oldest {formatUtc(s.oldestPendingAt)}</div> : null}
-                  </td>
-                  <td className={`${tableClass.td} font-mono text-xs`}>{s.secretPrefix}…</td>
-                  <td className={`${tableClass.td} font-mono text-xs whitespace-nowrap`}>{formatUtc(s.createdAt)}</td>
-                  {canManage ? (
-                    <td className={`${tableClass.td} text-right whitespace-nowrap`}>
-                      <span className="inline-flex gap-1.5">
-                        {s.status === "active" ? (
-                          <button type="button" className={buttonClass.secondary} onClick={() => setChanging({ row: s, change: "pause" })} aria-label={`Pause ${s.name}`}>
-                            Pause
-                          </button>
-                        ) : (
-                          <button type="button" className={buttonClass.secondary} onClick={() => setChanging({ row: s, change: "resume" })} aria-label={`Resume ${s.name}`}>
-                            Resume
-                          </button>
-                        )}
-                        <button type="button" className={buttonClass.ghost} onClick={() => setChanging({ row: s, change: "delete" })} aria-label={`Delete ${s.name}`}>
-                          Delete
-                        </button>
-                      </span>
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        columns={canManage ? manageColumns : columns}
+        rows={subscriptions}
+        getRowId={(s) => s.id}
+        caption="Outbox subscriptions"
+        meta={meta}
+        empty={
+          <p className="rounded-md border border-dashed border-zinc-300 p-4 text-sm text-zinc-600 dark:border-zinc-700 dark:text-zinc-400">
+            No subscriptions yet: transfer and ledger events are recorded but sent nowhere.
+            {canManage ? " Add one for each internal service that needs them, with the topics it cares about (for example transfer.*)." : ""}
+          </p>
+        }
+      />
 
       {canManage ? (
         <CreateSubscriptionDialog
           isOpen={isCreateOpen}
           onClose={() => setIsCreateOpen(false)}
-          onCreated={async (name, secret) => {
+          onCreated={(name, secret) => {
             setIsCreateOpen(false);
             setCreated({ name, secret });
             toast.success(`Added subscription ${name}`);
-            await refresh();
+            refresh();
           }}
         />
       ) : null}
@@ -201,28 +192,25 @@ export function SubscriptionsSection({ canManage }: { canManage: boolean }) {
 
       <ReasonDialog
         isOpen={changing !== null}
+        onClose={() => setChanging(null)}
         title={changing ? `${CHANGE_TEXT[changing.change].title} ${changing.row.name}` : ""}
+        keyScope={`subscription-${changing?.change ?? "change"}`}
         description={<p>{changing ? CHANGE_TEXT[changing.change].description : ""}</p>}
         confirmLabel={changing ? CHANGE_TEXT[changing.change].confirm : ""}
         isDanger={changing?.change === "delete"}
-        onConfirm={async (reason) => {
+        onConfirm={async ({ reason }) => {
           if (!changing) return;
           const m = changing.change === "pause" ? pause : changing.change === "resume" ? resume : remove;
-          try {
-            await m.mutateAsync({ id: changing.row.id, reason });
-          } catch (e) {
-            throw new Error(errorMessageOf(e));
-          }
+          await m.mutateAsync({ id: changing.row.id, reason });
           toast.success(`Subscription ${changing.row.name} ${CHANGE_TEXT[changing.change].done}`);
-          await refresh();
+          refresh();
         }}
-        onClose={() => setChanging(null)}
       />
     </Card>
   );
 }
 
-function CreateSubscriptionDialog({ isOpen, onClose, onCreated }: { isOpen: boolean; onClose: () => void; onCreated: (name: string, secret: string) => Promise<void> }) {
+function CreateSubscriptionDialog({ isOpen, onClose, onCreated }: { isOpen: boolean; onClose: () => void; onCreated: (name: string, secret: string) => void }) {
   const trpc = useTRPC();
   const create = useMutation(trpc.outbox.subscriptions.create.mutationOptions());
   const [error, setError] = useState<string | null>(null);
@@ -246,7 +234,7 @@ function CreateSubscriptionDialog({ isOpen, onClose, onCreated }: { isOpen: bool
         topics,
         reason: String(data.get("reason") ?? "").trim() || undefined,
       });
-      await onCreated(res.subscription.name, res.secret);
+      onCreated(res.subscription.name, res.secret);
     } catch (err) {
       setError(errorMessageOf(err));
     }
@@ -296,12 +284,10 @@ function CreateSubscriptionDialog({ isOpen, onClose, onCreated }: { isOpen: bool
           </p>
         ) : null}
         <div className="flex justify-end gap-2">
-          <button type="button" className={buttonClass.secondary} onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className={buttonClass.primary} disabled={create.isPending}>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" disabled={create.isPending}>
             {create.isPending ? "Adding…" : "Add subscription"}
-          </button>
+          </Button>
         </div>
       </form>
     </Dialog>
