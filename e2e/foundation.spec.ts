@@ -86,6 +86,10 @@ test.describe("service keys", () => {
     const confirm = page.getByRole("dialog");
     await confirm.getByLabel("Reason").fill("e2e: rotating the key");
     await confirm.getByRole("button", { name: "Revoke key" }).click();
+    // The dialog closes once the server has confirmed (while it is open the page behind it is
+    // hidden from role queries, so the row is read only after that).
+    await expect(confirm).toBeHidden();
+    await expect(page.getByRole("status").filter({ hasText: `Revoked service key ${name}` })).toBeVisible();
     await expect(row.getByRole("button", { name: "Revoke" })).toHaveCount(0);
 
     expect((await whoami()).status()).toBe(401);
