@@ -15,6 +15,7 @@ import { Button } from "../kit/button";
 import { useServerRefresh } from "../kit/list-navigation";
 import { ReasonDialog } from "../kit/reason-dialog";
 import { useKeyboardShortcuts } from "../kit/use-keyboard-shortcuts";
+import type { RouterOutputs } from "../kit/api-types";
 
 export interface DecisionPanelProps {
   proposalId: string;
@@ -25,7 +26,7 @@ export interface DecisionPanelProps {
   approvals: number;
   requiredApprovals: number;
   isStale: boolean;
-  stepUp: { isEnrolled: boolean; isLocked: boolean; stepUpUntil: Date | null } | null;
+  stepUp: Pick<RouterOutputs["approvals"]["stepUp"]["status"], "isEnrolled" | "isLocked" | "stepUpUntil"> | null;
 }
 
 export function DecisionPanel(props: DecisionPanelProps) {

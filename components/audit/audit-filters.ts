@@ -4,6 +4,7 @@
  * through earlier views. This module declares those params and turns them into audit.list's input.
  */
 import { defineUrlState, param, type RawSearchParams, type UrlState } from "../kit/url-state";
+import type { RouterInputs } from "../kit/api-types";
 
 export const auditListState = defineUrlState("/audit", {
   actor: param.text(),
@@ -34,17 +35,8 @@ export function parseUtcInput(value: string): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-export interface AuditQueryInput {
-  actorId?: string;
-  actorLabel?: string;
-  action?: string;
-  targetType?: string;
-  targetId?: string;
-  from?: Date;
-  to?: Date;
-  cursor?: string;
-  limit: number;
-}
+/** audit.list's input, as the router declares it. */
+export type AuditQueryInput = RouterInputs["audit"]["list"];
 
 /** Turns URL params into the audit.list input, or an error naming the bad field. */
 export function toAuditQuery(p: AuditParams): { input: AuditQueryInput; error: null } | { input: null; error: string } {

@@ -7,15 +7,11 @@ import type { ReactNode } from "react";
 import Link from "next/link";
 import { linkClass } from "../ui";
 import { DataTable, type ColumnDef } from "../kit/data-table";
+import type { RouterOutputs } from "../kit/api-types";
 import { Money } from "./money";
 
-export interface JournalPosting {
-  accountId: string;
-  accountCode: string;
-  side: "debit" | "credit";
-  amountMinor: bigint;
-  currency: string;
-}
+/** A posting as the ledger's entries and the adjustment previews return it (router types). */
+export type JournalPosting = Pick<RouterOutputs["ledger"]["entries"]["get"]["postings"][number], "accountId" | "accountCode" | "side" | "amountMinor" | "currency">;
 
 const account: ColumnDef<JournalPosting> = {
   id: "account",

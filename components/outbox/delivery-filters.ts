@@ -3,6 +3,7 @@
  * can be linked to and the back button walks through earlier views.
  */
 import { defineUrlState, param, type RawSearchParams, type UrlState } from "../kit/url-state";
+import type { RouterInputs } from "../kit/api-types";
 
 export const DELIVERY_STATUSES = ["pending", "delivered", "dead", "skipped", "cancelled"] as const;
 export type DeliveryStatusParam = (typeof DELIVERY_STATUSES)[number];
@@ -28,14 +29,8 @@ export function readDeliveryParams(raw: RawSearchParams): DeliveryParams {
   return deliveryListState.read(raw);
 }
 
-export interface DeliveryQueryInput {
-  status?: DeliveryStatusParam;
-  subscriptionId?: string;
-  topic?: string;
-  aggregateId?: string;
-  cursor?: string;
-  limit: number;
-}
+/** outbox.deliveries.list's input, as the router declares it. */
+export type DeliveryQueryInput = RouterInputs["outbox"]["deliveries"]["list"];
 
 /** Turns URL params into the outbox.deliveries.list input, or an error naming the bad field. */
 export function toDeliveryQuery(p: DeliveryParams): { input: DeliveryQueryInput; error: null } | { input: null; error: string } {

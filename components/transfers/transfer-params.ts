@@ -7,10 +7,11 @@
  */
 import { parseAmount } from "../../server/money/amount";
 import { isCurrencyCode } from "../../server/money/currencies";
-import { TRANSFER_STATES, type TransferState } from "../../server/transfers/state-machine";
-import { RAILS, type RailId } from "../../server/transfers/types";
+import { TRANSFER_STATES } from "../../server/transfers/state-machine";
+import { RAILS } from "../../server/transfers/types";
 import { parseUtcInput } from "../audit/audit-filters";
 import { defineUrlState, param, type RawSearchParams, type UrlState } from "../kit/url-state";
+import type { RouterInputs } from "../kit/api-types";
 
 export type RawParams = RawSearchParams;
 
@@ -76,22 +77,8 @@ export function hasListFilters(v: TransferListView): boolean {
   return v.states.length > 0 || v.isStuck || v.needsAttention === true || Boolean(v.rail || v.partner || v.currency || v.min || v.max || v.age || v.from || v.to || v.q);
 }
 
-export interface TransferListInput {
-  states?: TransferState[];
-  rail?: RailId;
-  partner?: string;
-  currency?: string;
-  amountMinMinor?: bigint;
-  amountMaxMinor?: bigint;
-  createdFrom?: Date;
-  createdTo?: Date;
-  isStuck?: boolean;
-  needsAttention?: boolean;
-  q?: string;
-  sort: TransferSortKey;
-  cursor?: string;
-  limit: number;
-}
+/** transfers.list's input, as the router declares it (bigint amounts, Date bounds). */
+export type TransferListInput = RouterInputs["transfers"]["list"];
 
 function startOfUtcDay(now: Date): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
