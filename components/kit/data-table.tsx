@@ -152,7 +152,11 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
   const [isHelpOpen, setIsHelpOpen] = useState(false);
   const rowRefs = useRef<(HTMLTableRowElement | null)[]>([]);
 
-  const allColumns = useMemo<ColumnDef<T>[]>(() => (selection ? [selectColumn(selection), ...columns] : [...columns]), [selection, columns]);
+  // The selection column is rebuilt only when its labels change: a new column per render would
+  // remount its checkboxes (and drop their focus) at every selection change.
+  const rowLabel = selection?.rowLabel;
+  const allLabel = selection?.allLabel;
+  const allColumns = useMemo<ColumnDef<T>[]>(() => (rowLabel && allLabel ? [selectColumn(rowLabel, allLabel), ...columns] : [...columns]), [rowLabel, allLabel, columns]);
   const sortingState = useMemo<SortingState>(() => (sorting?.current ? [{ id: sorting.current.id, desc: sorting.current.desc }] : []), [sorting]);
 
   const onSortingChange = useCallback(
@@ -368,14 +372,14 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
   );
 }
 
-function selectColumn<T extends RowData>(selection: NonNullable<DataTableProps<T>["selection"]>): ColumnDef<T> {
+function selectColumn<T extends RowData>(rowLabel: (row: T) => string, allLabel: string): ColumnDef<T> {
   return {
     id: "select",
     meta: { headerClassName: "w-8" },
     header: ({ table }) => (
       <input
         type="checkbox"
-        aria-label={selection.allLabel}
+        aria-label={allLabel}
         checked={table.getIsAllPageRowsSelected()}
         ref={(el) => {
           if (el) el.indeterminate = !table.getIsAllPageRowsSelected() && table.getIsSomePageRowsSelected();
@@ -387,7 +391,7 @@ function selectColumn<T extends RowData>(selection: NonNullable<DataTableProps<T
     cell: ({ row }) => (
       <input
         type="checkbox"
-        aria-label={`Select ${selection.rowLabel(row.original)}`}
+        aria-label={`Select ${rowLabel(row.original)}`}
         checked={row.getIsSelected()}
         disabled={!row.getCanSelect()}
         onChange={() => row.toggleSelected()}

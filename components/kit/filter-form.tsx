@@ -13,14 +13,8 @@ import { useSearchParams } from "next/navigation";
 import { Button, ButtonLink } from "./button";
 import { cn } from "./cn";
 import { useListNavigation } from "./list-navigation";
+import { filterQuery } from "./url-state";
 import { inputClass, labelClass } from "../ui";
-
-/** The query string a filter form's data makes: empty values left out, in form order. */
-export function filterQuery(entries: Iterable<[string, FormDataEntryValue]>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of entries) if (typeof v === "string" && v.trim() !== "") q.append(k, v.trim());
-  return q.toString();
-}
 
 export function FilterForm({
   action,

@@ -223,3 +223,14 @@ export function rawSearchParams(search: string | URLSearchParams): RawSearchPara
   }
   return raw;
 }
+
+/**
+ * The query string a filter form's fields make: values trimmed, empty ones left out (an "Any …"
+ * select, a blank field), repeated names kept in form order, files ignored. The keyset cursor is
+ * not a field, so applying filters always starts from the first page.
+ */
+export function filterQuery(entries: Iterable<[string, unknown]>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of entries) if (typeof v === "string" && v.trim() !== "") q.append(k, v.trim());
+  return q.toString();
+}

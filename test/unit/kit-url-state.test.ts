@@ -2,7 +2,7 @@
 // dropped, defaults filled in) and that every state survives the round trip through its href.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { defineUrlState, formatSort, param, rawSearchParams } from "../../components/kit/url-state";
+import { defineUrlState, filterQuery, formatSort, param, rawSearchParams } from "../../components/kit/url-state";
 
 const STATES = ["created", "reserved", "settled", "failed"] as const;
 const SIZES = [25, 50, 100] as const;
@@ -97,5 +97,26 @@ describe("href: a state as a stable link", () => {
         expect(back).toEqual(s);
       }),
     );
+  });
+});
+
+describe("filterQuery: what applying a filter form asks for", () => {
+  it("leaves empty and blank fields out, trims values, keeps repeated names in order", () => {
+    const fields: [string, unknown][] = [
+      ["q", "  e2e-stuck-1 "],
+      ["rail", ""],
+      ["state", "reserved"],
+      ["state", "failed"],
+      ["min", "   "],
+      ["stuck", "1"],
+      ["file", { name: "x.csv" }],
+    ];
+    expect(filterQuery(fields)).toBe("q=e2e-stuck-1&state=reserved&state=failed&stuck=1");
+  });
+
+  it("reads back through the list's definition as the filters that were set", () => {
+    const s = list.read(rawSearchParams(filterQuery([["state", "failed"], ["rail", "batch"], ["limit", "100"], ["sort", "amount_asc"]])));
+    expect(s).toMatchObject({ state: ["failed"], rail: "batch", limit: 100, sort: { id: "amount", desc: false } });
+    expect(s.cursor).toBeUndefined();
   });
 });

@@ -7,6 +7,7 @@ import { Badge, FactList, Card, EmptyState, PageHeader, linkClass, formatUtc } f
 import { Money } from "../../../../components/ledger/money";
 import { ButtonLink } from "../../../../components/kit/button";
 import { FilterForm, FilterText } from "../../../../components/kit/filter-form";
+import { ListNavigation } from "../../../../components/kit/list-navigation";
 import { HoldsTable, PostingsTable } from "../../../../components/ledger/account-tables";
 import { BalanceChart } from "../../../../components/ledger/balance-chart";
 import { FreezeButton } from "../../../../components/ledger/freeze-button";
@@ -129,18 +130,20 @@ export default async function AccountPage({ params, searchParams }: { params: Pr
       </Card>
 
       <Card title="Postings">
-        <PostingsTable
-          accountId={account.id}
-          accountCode={account.code}
-          postings={postings}
-          newestHref={cursor ? accountHref(id, { ...view, before: undefined }) : null}
-          olderHref={postings.nextCursor ? accountHref(id, { ...view, before: postings.nextCursor.toString() }) : null}
-          empty={
-            <EmptyState title={cursor ? "No older postings" : "No postings yet"}>
-              <p>{cursor ? "This is the end of the account's history." : "Nothing has been posted to this account. Entries posted through the API or by transfers appear here, newest first."}</p>
-            </EmptyState>
-          }
-        />
+        <ListNavigation>
+          <PostingsTable
+            accountId={account.id}
+            accountCode={account.code}
+            postings={postings}
+            newestHref={cursor ? accountHref(id, { ...view, before: undefined }) : null}
+            olderHref={postings.nextCursor ? accountHref(id, { ...view, before: postings.nextCursor.toString() }) : null}
+            empty={
+              <EmptyState title={cursor ? "No older postings" : "No postings yet"}>
+                <p>{cursor ? "This is the end of the account's history." : "Nothing has been posted to this account. Entries posted through the API or by transfers appear here, newest first."}</p>
+              </EmptyState>
+            }
+          />
+        </ListNavigation>
       </Card>
 
       <Card title="Holds">
