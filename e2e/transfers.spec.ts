@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { expect, test, type Page } from "@playwright/test";
 import { signIn } from "./support/auth";
 
@@ -70,6 +71,36 @@ test.describe("transfers console", () => {
     expect(status).toBe(403);
     await page.reload();
     await expect(queue.getByRole("link", { name: STUCK_REF })).toBeVisible();
+  });
+
+  test("the list sorts on the server from its headers, exports exact CSV and opens a row by keyboard", async ({ page }) => {
+    await signIn(page, "viewer");
+    await page.goto(`/transfers?q=${STUCK_REF}`);
+    const table = page.getByRole("table", { name: /^Transfers, / });
+    await expect(table.getByRole("link", { name: STUCK_REF })).toBeVisible();
+
+    // Sorting is a URL change the server answers; the back button undoes it.
+    await table.getByRole("button", { name: "Amount" }).click();
+    await expect(page).toHaveURL(/[?&]sort=amount_desc/);
+    await expect(table.getByRole("columnheader", { name: "Amount" })).toHaveAttribute("aria-sort", "descending");
+    await page.goBack();
+    await expect(page).not.toHaveURL(/sort=/);
+    await expect(table.getByRole("columnheader", { name: "Created (UTC)" })).toHaveAttribute("aria-sort", "descending");
+
+    // The export holds every filtered row with the amount as minor units and as an exact decimal.
+    const download = page.waitForEvent("download");
+    await page.getByRole("button", { name: "Export CSV" }).click();
+    const csv = (await readFile(await (await download).path(), "utf8")).replace(/^\uFEFF/, "");
+    const [header, ...lines] = csv.trimEnd().split("\r\n");
+    expect(header).toContain("Reference,Created (UTC),State,State since (UTC),Amount (minor units),Amount,Amount currency");
+    expect(lines.filter((l) => l.includes(`,${STUCK_REF},`))).toHaveLength(1);
+    expect(lines.find((l) => l.includes(`,${STUCK_REF},`))).toContain(",12500,125.00,EUR,");
+
+    // Keyboard: j marks the first transfer, Enter opens it.
+    await page.keyboard.press("j");
+    await expect(table.getByRole("row").filter({ hasText: STUCK_REF })).toHaveAttribute("aria-current", "true");
+    await page.keyboard.press("Enter");
+    await expect(page.getByRole("heading", { name: STUCK_REF, level: 1 })).toBeVisible();
   });
 
   test("an operator finds the stuck transfer, retries it and watches it settle", async ({ page }) => {

@@ -149,6 +149,9 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
   const hintId = useId();
   const [rowSelection, setRowSelection] = useState<RowSelectionState>({});
   const [navState, setNavState] = useState({ activeIndex: rows.length > 0 ? 0 : -1 });
+  // The current row is marked once someone navigates the table (keys, focus, a click); until then
+  // the first row only holds the tab stop, so a list does not open with a highlighted row.
+  const [hasNavigated, setHasNavigated] = useState(false);
   const [isHelpOpen, setIsHelpOpen] = useState(false);
   const rowRefs = useRef<(HTMLTableRowElement | null)[]>([]);
 
@@ -195,11 +198,13 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
 
   const moveTo = useCallback(
     (action: TableNavAction) => {
-      const next = tableNavReducer({ activeIndex }, action, tableRows.length);
+      // The first key only marks the row that holds the tab stop; later keys move.
+      const next = hasNavigated ? tableNavReducer({ activeIndex }, action, tableRows.length) : tableNavReducer({ activeIndex }, { type: "rows", count: tableRows.length }, tableRows.length);
       setNavState(next);
+      setHasNavigated(true);
       rowRefs.current[next.activeIndex]?.focus();
     },
-    [activeIndex, tableRows.length],
+    [activeIndex, hasNavigated, tableRows.length],
   );
 
   const isOwnRow = (target: EventTarget | null) => target !== null && rowRefs.current.includes(target as HTMLTableRowElement);
@@ -308,18 +313,33 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
               <SkeletonRows columnCount={allColumns.length} label={props.loadingLabel ?? "Loading…"} />
             ) : (
               tableRows.map((row, i) => {
-                const isActive = Boolean(keyboard) && i === activeIndex;
+                const isTabStop = Boolean(keyboard) && i === activeIndex;
+                const isActive = isTabStop && hasNavigated;
                 return (
                   <tr
                     key={row.id}
                     ref={(el) => {
                       rowRefs.current[i] = el;
                     }}
-                    tabIndex={keyboard ? (isActive ? 0 : -1) : undefined}
+                    tabIndex={keyboard ? (isTabStop ? 0 : -1) : undefined}
                     aria-current={isActive ? "true" : undefined}
                     aria-busy={props.isRowBusy?.(row.original) ? true : undefined}
-                    onFocus={keyboard ? () => setNavState({ activeIndex: i }) : undefined}
-                    onClick={keyboard ? () => setNavState({ activeIndex: i }) : undefined}
+                    onFocus={
+                      keyboard
+                        ? () => {
+                            setNavState({ activeIndex: i });
+                            setHasNavigated(true);
+                          }
+                        : undefined
+                    }
+                    onClick={
+                      keyboard
+                        ? () => {
+                            setNavState({ activeIndex: i });
+                            setHasNavigated(true);
+                          }
+                        : undefined
+                    }
                     className={cn(
                       tableStyles.tr,
                       props.rowClassName?.(row.original),
