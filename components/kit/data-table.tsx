@@ -256,9 +256,9 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
             </>
           ) : null}
           <span className="ml-auto flex flex-wrap items-center gap-2">
-            {nav.isPending ? (
+            {nav.isPending || nav.isRefreshing ? (
               <span role="status" className="text-xs text-zinc-600 dark:text-zinc-400">
-                Loading from the server…
+                {nav.isPending ? "Loading from the server…" : "Refreshing from the server…"}
               </span>
             ) : null}
             {toolbar}

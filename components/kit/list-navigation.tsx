@@ -9,7 +9,10 @@ import { createContext, useContext, useMemo, useTransition, type ReactNode } fro
 import { useRouter } from "next/navigation";
 
 interface ListNavigationApi {
+  /** Moving to another view (filters, sort, page) is under way: the shown rows are about to change. */
   isPending: boolean;
+  /** The same view is being re-read after a write or a poll: the rows stay meaningful meanwhile. */
+  isRefreshing: boolean;
   navigate: (href: string) => void;
   refresh: () => void;
 }
@@ -18,14 +21,16 @@ const ListNavigationContext = createContext<ListNavigationApi | null>(null);
 
 function useOwnNavigation(): ListNavigationApi {
   const router = useRouter();
-  const [isPending, startTransition] = useTransition();
+  const [isPending, startNavigation] = useTransition();
+  const [isRefreshing, startRefresh] = useTransition();
   return useMemo(
     () => ({
       isPending,
-      navigate: (href: string) => startTransition(() => router.push(href)),
-      refresh: () => startTransition(() => router.refresh()),
+      isRefreshing,
+      navigate: (href: string) => startNavigation(() => router.push(href)),
+      refresh: () => startRefresh(() => router.refresh()),
     }),
-    [isPending, router],
+    [isPending, isRefreshing, router],
   );
 }
 
@@ -46,6 +51,6 @@ export function useListNavigation(): ListNavigationApi {
  * until the new server render arrived.
  */
 export function useServerRefresh(): { isRefreshing: boolean; refresh: () => void } {
-  const { isPending, refresh } = useListNavigation();
-  return { isRefreshing: isPending, refresh };
+  const { isRefreshing, refresh } = useListNavigation();
+  return { isRefreshing, refresh };
 }
