@@ -118,6 +118,11 @@ export interface DataTableProps<T extends RowData> {
   keyboard?: {
     /** "transfer": used in the help text. */
     noun: string;
+    /**
+     * A queue works row by row: its first row is marked current from the start, so its keys
+     * always say which row they act on. A list marks a row only once someone navigates.
+     */
+    isQueue?: boolean;
     rowHref?: (row: T) => string;
     shortcuts?: readonly TableShortcut<T>[];
   };
@@ -151,7 +156,7 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
   const [navState, setNavState] = useState({ activeIndex: rows.length > 0 ? 0 : -1 });
   // The current row is marked once someone navigates the table (keys, focus, a click); until then
   // the first row only holds the tab stop, so a list does not open with a highlighted row.
-  const [hasNavigated, setHasNavigated] = useState(false);
+  const [hasNavigated, setHasNavigated] = useState(Boolean(keyboard?.isQueue));
   const [isHelpOpen, setIsHelpOpen] = useState(false);
   const rowRefs = useRef<(HTMLTableRowElement | null)[]>([]);
 
@@ -215,7 +220,7 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
   };
   const bindings: Record<string, ShortcutHandler> = {};
   // The page's own keys work even on an empty page (they may not need a row: "n" for new).
-  for (const s of keyboard?.shortcuts ?? []) bindings[s.key] = () => s.run({ row: activeRow, selected, clearSelection });
+  for (const s of keyboard?.shortcuts ?? []) bindings[s.key] = () => s.run({ row: hasNavigated ? activeRow : undefined, selected, clearSelection });
   if (keyboard && tableRows.length > 0) {
     for (const key of ["j", "k", "ArrowDown", "ArrowUp", "Home", "End"]) bindings[key] = navKey;
     bindings["?"] = () => setIsHelpOpen(true);
@@ -226,6 +231,7 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
     };
     if (selection) {
       bindings.x = () => {
+        if (!hasNavigated) return moveTo({ type: "first" });
         tableRows[activeIndex]?.toggleSelected();
       };
     }

@@ -241,7 +241,7 @@ export function StuckQueue({
         caption="Stuck transfers, oldest first"
         meta={meta}
         isRowBusy={(t) => waiting.has(t.id)}
-        keyboard={{ noun: "transfer", rowHref: (t) => `/transfers/${t.id}`, shortcuts }}
+        keyboard={{ noun: "transfer", rowHref: (t) => `/transfers/${t.id}`, shortcuts, isQueue: true }}
         selection={
           canSelect
             ? {

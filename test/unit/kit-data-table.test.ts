@@ -81,6 +81,12 @@ describe("DataTable markup", () => {
     expect(html).toContain("Enter</kbd> open");
   });
 
+  it("a queue marks its first row current from the start, so its keys say which row they act on", () => {
+    const html = render(h(DataTable<Row>, { columns, rows, getRowId: (r) => r.id, caption: "Queue", keyboard: { noun: "thing", isQueue: true } }));
+    expect(html).toMatch(/<tr tabindex="0" aria-current="true"/);
+    expect(html.match(/aria-current="true"/g)).toHaveLength(1);
+  });
+
   it("shows the empty state instead of an empty table, and skeleton rows while loading", () => {
     const empty = h("section", { "aria-label": "Nothing yet" }, "Nothing yet: here is why");
     expect(render(h(DataTable<Row>, { columns, rows: [], getRowId: (r) => r.id, caption: "Things", empty }))).toBe(
