@@ -238,8 +238,20 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
   }
   useKeyboardShortcuts(bindings, { isEnabled: Boolean(keyboard) });
 
-  const hasToolbar = Boolean(selection || csv || toolbar);
   const isEmpty = tableRows.length === 0;
+  const isNavigating = nav.isPending || nav.isRefreshing;
+  const hasTools = Boolean(csv || toolbar || isNavigating);
+  const tableTools = (
+    <>
+      {isNavigating ? (
+        <span role="status" className="text-xs text-zinc-600 dark:text-zinc-400">
+          {nav.isPending ? "Loading from the server…" : "Refreshing from the server…"}
+        </span>
+      ) : null}
+      {toolbar}
+      {csv ? <CsvExportButton csv={csv} /> : null}
+    </>
+  );
 
   if (isEmpty && !props.isLoading) {
     return <>{empty ?? null}</>;
@@ -247,29 +259,29 @@ export function DataTable<T extends RowData>(props: DataTableProps<T>) {
 
   return (
     <div className={className}>
-      {keyboard ? <KeyboardHint id={hintId} keyboard={keyboard} canSelect={Boolean(selection)} /> : null}
-      {hasToolbar ? (
-        <div role="toolbar" aria-label={selection ? "Bulk actions" : "Table actions"} className="mb-2 flex flex-wrap items-center gap-2 rounded-md border border-zinc-200 bg-white px-3 py-2 text-sm dark:border-zinc-800 dark:bg-zinc-900">
-          {selection ? (
-            <>
-              <span aria-live="polite">{selected.length === 0 ? "Nothing selected" : `${selected.length} selected`}</span>
-              {selection.actions(selected, clearSelection)}
-              {selected.length > 0 ? (
-                <Button variant="ghost" onClick={clearSelection}>
-                  Clear selection
-                </Button>
-              ) : null}
-            </>
-          ) : null}
-          <span className="ml-auto flex flex-wrap items-center gap-2">
-            {nav.isPending || nav.isRefreshing ? (
-              <span role="status" className="text-xs text-zinc-600 dark:text-zinc-400">
-                {nav.isPending ? "Loading from the server…" : "Refreshing from the server…"}
-              </span>
+      {selection ? (
+        <>
+          {keyboard ? <KeyboardHint id={hintId} keyboard={keyboard} canSelect className="mb-2" /> : null}
+          <div role="toolbar" aria-label="Bulk actions" className="mb-2 flex flex-wrap items-center gap-2 rounded-md border border-zinc-200 bg-white px-3 py-2 text-sm dark:border-zinc-800 dark:bg-zinc-900">
+            <span aria-live="polite">{selected.length === 0 ? "Nothing selected" : `${selected.length} selected`}</span>
+            {selection.actions(selected, clearSelection)}
+            {selected.length > 0 ? (
+              <Button variant="ghost" onClick={clearSelection}>
+                Clear selection
+              </Button>
             ) : null}
-            {toolbar}
-            {csv ? <CsvExportButton csv={csv} /> : null}
-          </span>
+            <span className="ml-auto flex flex-wrap items-center gap-2">{tableTools}</span>
+          </div>
+        </>
+      ) : keyboard || hasTools ? (
+        // Without a selection there is no panel: the keys on the left, the table's tools on the right.
+        <div className="mb-2 flex flex-wrap items-end justify-between gap-2">
+          {keyboard ? <KeyboardHint id={hintId} keyboard={keyboard} canSelect={false} /> : <span />}
+          {hasTools ? (
+            <div role="toolbar" aria-label="Table actions" className="flex flex-wrap items-center gap-2 text-sm">
+              {tableTools}
+            </div>
+          ) : null}
         </div>
       ) : null}
 
@@ -477,7 +489,7 @@ function Kbd({ children }: { children: ReactNode }) {
   return <kbd className="font-mono">{children}</kbd>;
 }
 
-function KeyboardHint<T extends RowData>({ id, keyboard, canSelect }: { id: string; keyboard: NonNullable<DataTableProps<T>["keyboard"]>; canSelect: boolean }) {
+function KeyboardHint<T extends RowData>({ id, keyboard, canSelect, className }: { id: string; keyboard: NonNullable<DataTableProps<T>["keyboard"]>; canSelect: boolean; className?: string }) {
   const parts: ReactNode[] = [];
   if (canSelect)
     parts.push(
@@ -503,7 +515,7 @@ function KeyboardHint<T extends RowData>({ id, keyboard, canSelect }: { id: stri
     </span>,
   );
   return (
-    <p id={id} className="mb-2 text-xs text-zinc-600 dark:text-zinc-400">
+    <p id={id} className={cn("text-xs text-zinc-600 dark:text-zinc-400", className)}>
       Keys: <Kbd>j</Kbd>/<Kbd>k</Kbd> move
       {parts.map((p, i) => (
         <span key={i}> · {p}</span>
