@@ -123,6 +123,13 @@ test.describe("transfers console", () => {
     const queue = page.getByRole("table", { name: "Stuck transfers, oldest first" });
     const row = queue.getByRole("row").filter({ has: page.getByRole("link", { name: STUCK_REF }) });
     await expect(row.getByText(/outcome unknown/).first()).toBeVisible();
+    // Cancelling and failing sit behind the row's menu; Escape closes it without acting.
+    await row.getByRole("button", { name: `More actions for ${STUCK_REF}` }).click();
+    const menu = page.getByRole("menu");
+    await expect(menu.getByRole("menuitem", { name: /Cancel transfer/ })).toBeVisible();
+    await expect(menu.getByRole("menuitem", { name: /Mark failed/ })).toBeVisible();
+    await page.keyboard.press("Escape");
+    await expect(menu).toBeHidden();
     await row.getByRole("button", { name: `Retry now ${STUCK_REF}` }).click();
 
     const dialog = page.getByRole("dialog", { name: `Retry now: ${STUCK_REF}` });

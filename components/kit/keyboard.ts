@@ -3,8 +3,9 @@
  * table call them; tests drive them directly).
  *
  * A key press is a shortcut only when nobody is typing (no text field, select or editable element
- * has focus), no modifier is held, it is not a key repeat and no dialog is open, so "a" typed in
- * a comment never approves anything and "r" in a reason never retries.
+ * has focus), no modifier is held, it is not a key repeat and no dialog or menu is open, so "a" typed in
+ * a comment never approves anything, "r" in a reason never retries and a letter typed in an open
+ * menu picks its item.
  */
 
 /** What isShortcutEvent needs to know about a key event (a KeyboardEvent has all of it). */
@@ -31,15 +32,18 @@ export function isTypingTarget(target: EventTarget | null): boolean {
   return false;
 }
 
-/** Whether a modal dialog is open in `doc` (Radix dialogs and native <dialog> alike). */
-export function isDialogOpen(doc: Pick<Document, "querySelector"> | undefined): boolean {
-  return Boolean(doc?.querySelector('[role="dialog"][data-state="open"], [role="alertdialog"][data-state="open"], dialog[open]'));
+/**
+ * Whether a dialog or a menu is open in `doc` (Radix dialogs and menus, native <dialog>): keys then
+ * belong to it (a menu's typeahead, a dialog's fields), never to the page behind it.
+ */
+export function isOverlayOpen(doc: Pick<Document, "querySelector"> | undefined): boolean {
+  return Boolean(doc?.querySelector('[role="dialog"][data-state="open"], [role="alertdialog"][data-state="open"], [role="menu"][data-state="open"], dialog[open]'));
 }
 
 export function isShortcutEvent(e: ShortcutEventLike, doc: Pick<Document, "querySelector"> | undefined = typeof document === "undefined" ? undefined : document): boolean {
   if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.repeat) return false;
   if (isTypingTarget(e.target)) return false;
-  return !isDialogOpen(doc);
+  return !isOverlayOpen(doc);
 }
 
 /** Keyboard navigation over the rows of one table: which row is active. -1: none (no rows). */

@@ -17,6 +17,7 @@ import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { formatUtc, linkClass } from "../ui";
 import { Money } from "../ledger/money";
 import type { RouterInputs, RouterOutputs } from "../kit/api-types";
+import { ActionsMenu } from "../kit/actions-menu";
 import { Button } from "../kit/button";
 import { DataTable, type ColumnDef, type TableShortcut } from "../kit/data-table";
 import { useServerRefresh } from "../kit/list-navigation";
@@ -33,7 +34,7 @@ const POLL_MS = 3000;
 /** Stop re-reading after this long even if the worker has not moved a row (it says so). */
 const POLL_LIMIT_MS = 90_000;
 const ROW_ACTIONS: readonly OperationKind[] = ["retry", "query", "cancel", "markFailed"];
-const ROW_ACTION_TEXT: Record<string, string> = { retry: "Retry", query: "Query", cancel: "Cancel", markFailed: "Mark failed" };
+const ROW_ACTION_TEXT: Record<string, string> = { retry: "Retry", query: "Query" };
 
 interface QueueMeta {
   now: Date;
@@ -97,23 +98,25 @@ const actionsColumn: ColumnDef<TransferRow> = {
     const { powers, waiting, openAction } = table.options.meta as QueueMeta;
     const label = transferLabel(t);
     const actions = operationsFor(t.state, powers).filter((s) => ROW_ACTIONS.includes(s.kind));
+    // Retry and query are one click away; cancelling and failing sit behind a menu.
+    const direct = actions.filter((s) => !s.isDanger);
+    const guarded = actions.filter((s) => s.isDanger);
+    const isWaiting = waiting.has(t.id);
     return (
-      <div className="flex flex-wrap gap-1">
+      <div className="flex flex-wrap items-center gap-1">
         {actions.length === 0 ? <span className="text-xs text-zinc-500">—</span> : null}
-        {actions.map((s) => (
-          <Button
-            key={s.kind}
-            size="xs"
-            variant={s.isDanger ? "ghost" : "secondary"}
-            className={s.isDanger ? "text-red-700 dark:text-red-400" : undefined}
-            aria-label={`${s.label} ${label}`}
-            title={`${s.label} (${s.key})`}
-            disabled={waiting.has(t.id)}
-            onClick={() => openAction(s.kind, t)}
-          >
+        {direct.map((s) => (
+          <Button key={s.kind} size="xs" aria-label={`${s.label} ${label}`} title={`${s.label} (${s.key})`} disabled={isWaiting} onClick={() => openAction(s.kind, t)}>
             {ROW_ACTION_TEXT[s.kind]}
           </Button>
         ))}
+        {guarded.length > 0 ? (
+          <ActionsMenu
+            label={`More actions for ${label}`}
+            isDisabled={isWaiting}
+            items={guarded.map((s) => ({ label: s.label, shortcut: s.key, isDanger: true, onSelect: () => openAction(s.kind, t) }))}
+          />
+        ) : null}
       </div>
     );
   },

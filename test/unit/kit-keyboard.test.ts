@@ -1,7 +1,7 @@
 // Keyboard navigation of kit tables and when a key press counts as a shortcut.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { isShortcutEvent, isTypingTarget, tableNavActionForKey, tableNavReducer, type TableNavAction } from "../../components/kit/keyboard";
+import { isOverlayOpen, isShortcutEvent, isTypingTarget, tableNavActionForKey, tableNavReducer, type TableNavAction } from "../../components/kit/keyboard";
 
 describe("tableNavReducer", () => {
   const at = (activeIndex: number) => ({ activeIndex });
@@ -64,7 +64,14 @@ describe("isShortcutEvent", () => {
 
   it("a plain key on the page is a shortcut", () => expect(isShortcutEvent(base, noDialog)).toBe(true));
   it.each(["ctrlKey", "metaKey", "altKey", "repeat", "defaultPrevented"] as const)("not with %s", (k) => expect(isShortcutEvent({ ...base, [k]: true }, noDialog)).toBe(false));
-  it("not while a dialog is open", () => expect(isShortcutEvent(base, withDialog)).toBe(false));
+  it("not while a dialog or a menu is open", () => expect(isShortcutEvent(base, withDialog)).toBe(false));
+  it("looks for open Radix dialogs and menus and native dialogs", () => {
+    const asked: string[] = [];
+    isOverlayOpen({ querySelector: (q: string) => (asked.push(q), null) });
+    expect(asked[0]).toContain('[role="dialog"][data-state="open"]');
+    expect(asked[0]).toContain('[role="menu"][data-state="open"]');
+    expect(asked[0]).toContain("dialog[open]");
+  });
   it.each([
     [{ tagName: "TEXTAREA" }, true],
     [{ tagName: "SELECT" }, true],
