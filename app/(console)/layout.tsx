@@ -1,8 +1,8 @@
 import type { ReactNode } from "react";
 import Link from "next/link";
 import { headers } from "next/headers";
-import { requirePageActor } from "../../server/auth/session";
-import type { Permission } from "../../server/auth/permissions";
+import { requirePageActor } from "../page-access";
+import type { Permission } from "../../server/core/permissions";
 import { MainNav, type NavItem } from "../../components/main-nav";
 import { ThemeToggle } from "../../components/theme-toggle";
 import { SignOutButton } from "../../components/sign-out-button";

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { createCaller } from "../../server/api/root";
 import { db } from "../../server/db/client";
-import type { Actor } from "../../server/auth/actor";
+import type { Actor } from "../../server/core/actor";
 
 export function pageCaller(actor: Actor) {
   return createCaller({ db: db(), actor, requestId: randomUUID(), ip: null });

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { isPermission } from "../../server/auth/permissions";
+import { isPermission } from "../../server/core/permissions";
 import { linkClass } from "../../components/ui";
 
 export const metadata: Metadata = { title: "No access" };

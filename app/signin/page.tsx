@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { listEnabledSignInMethods, OIDC_PROVIDER_ID } from "../../server/auth/auth-options";
-import { getPageActor, safeCallbackPath } from "../../server/auth/session";
+import { getPageActor, safeCallbackPath } from "../page-access";
 import { env } from "../../server/env";
 import { CredentialsForm, OidcButton } from "./sign-in-forms";
 import { signInErrorMessage } from "./sign-in-errors";

@@ -6,7 +6,7 @@
  */
 import { useState, type FormEvent } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { ROLES, type RoleName } from "../../server/auth/permissions";
+import { ROLES, type RoleName } from "../../server/core/permissions";
 import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { useToast } from "../toast";
 import { Badge, Card, formatUtc, inputClass, labelClass } from "../ui";

@@ -21,7 +21,7 @@ import pg from "pg";
 import { applyMigrations } from "../../server/db/migrate";
 import { createDbHandles, type DbHandles } from "../../server/db/client";
 import { createServiceKey } from "../../server/admin/service-keys";
-import { SYSTEM_ACTOR, serviceActor } from "../../server/auth/actor";
+import { SYSTEM_ACTOR, serviceActor } from "../../server/core/actor";
 import { openAccount } from "../../server/ledger/testing";
 import { executeLedgerCommand, transfer } from "../../server/ledger/write-path";
 import { verifyLedger } from "../../server/ledger/verify";

@@ -24,7 +24,7 @@ import { createInterface } from "node:readline";
 import { applyMigrations } from "../../server/db/migrate";
 import { createDbHandles, type DbHandles } from "../../server/db/client";
 import { createServiceKey } from "../../server/admin/service-keys";
-import { SYSTEM_ACTOR, serviceActor } from "../../server/auth/actor";
+import { SYSTEM_ACTOR, serviceActor } from "../../server/core/actor";
 import { openAccount } from "../../server/ledger/testing";
 import { parseEcbRatesCsv } from "../../server/pricing/ecb-csv";
 import { exactRatio } from "../../server/pricing/exact";

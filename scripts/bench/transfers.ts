@@ -26,7 +26,7 @@ import type { ChildProcess } from "node:child_process";
 import { findFreePort } from "../../server/db/embedded";
 import { applyMigrations } from "../../server/db/migrate";
 import { createDbHandles, type DbHandles } from "../../server/db/client";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { openAccount, fund } from "../../server/ledger/testing";
 import { transfer } from "../../server/ledger/write-path";
 import { verifyLedger } from "../../server/ledger/verify";

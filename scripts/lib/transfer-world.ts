@@ -11,6 +11,7 @@ import { startSandbox, type SandboxHandle } from "../../server/sandbox/server";
 import { createWebhookHandler } from "../../server/partners/webhook-http";
 import { DEMO_SANDBOX_WEBHOOK_SECRET } from "../../server/partners/registry";
 import { QUEUES, signalQueue } from "../../server/jobs/queues";
+import { partners } from "../../server/composition";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -21,7 +22,7 @@ export interface WebhookEndpoint {
 
 /** Serves POST /api/webhooks/<partner> with the product's handler on 127.0.0.1. */
 export async function startWebhookEndpoint(db: DbHandles): Promise<WebhookEndpoint> {
-  const handler = createWebhookHandler({ getDb: () => db, notifyWebhookReceived: () => signalQueue(db, QUEUES.webhookApply) });
+  const handler = createWebhookHandler({ getDb: () => db, partners, notifyWebhookReceived: () => signalQueue(db, QUEUES.webhookApply) });
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);

@@ -11,21 +11,19 @@
  *   request, never cached).
  * - Every change is written together with its audit record in one transaction.
  */
-import { createHash, randomBytes, randomInt } from "node:crypto";
 import type { Prisma } from "../db/generated/client";
 import type { DbHandles } from "../db/client";
 import { prismaRunner } from "../db/sql";
 import { appendAudit } from "../audit/audit-log";
-import { auditActorOf } from "../auth/actor";
-import { SERVICE_KEY_SCOPES, type Permission } from "../auth/permissions";
+import { auditActorOf } from "../core/actor";
+import { SERVICE_KEY_SCOPES, type Permission } from "../core/permissions";
 import { AppError } from "../errors/app-error";
 import { forgetServiceKeys } from "../auth/service-key-cache";
-import { checkReason, type AdminCall } from "./users";
+import { generateServiceKeySecret, hashServiceKeySecret, isGrantableScope } from "../auth/service-key-secret";
+import { type AdminCall } from "./users";
+import { checkReason } from "../core/reasons";
 
 export const SERVICE_KEY_LIST_LIMIT = 200;
-const PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
-/** `lk_` + 8 prefix characters + `_` + 43 base64url characters (32 bytes). */
-export const SERVICE_KEY_SECRET_RE = /^lk_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
 
 export interface ServiceKeyItem {
   id: string;
@@ -53,28 +51,9 @@ function toItem(k: KeyRow): ServiceKeyItem {
   return { ...k, scopes: k.scopes.filter(isGrantableScope) };
 }
 
-export function isGrantableScope(s: string): s is Permission {
-  return (SERVICE_KEY_SCOPES as readonly string[]).includes(s);
-}
 
-/** The SHA-256 (hex) under which a secret is stored and looked up. */
-export function hashServiceKeySecret(secret: string): string {
-  return createHash("sha256").update(secret, "utf8").digest("hex");
-}
 
-/** A fresh secret and the prefix shown in lists ("lk_" + 8 characters). */
-export function generateServiceKeySecret(): { secret: string; prefix: string } {
-  let short = "";
-  for (let i = 0; i < 8; i++) short += PREFIX_ALPHABET[randomInt(PREFIX_ALPHABET.length)];
-  const prefix = `lk_${short}`;
-  return { secret: `${prefix}_${randomBytes(32).toString("base64url")}`, prefix };
-}
 
-/** The list prefix of a presented secret when it has the right shape (safe to log); else null. */
-export function prefixOfSecret(secret: string): string | null {
-  const m = SERVICE_KEY_SECRET_RE.exec(secret);
-  return m ? `lk_${m[1]}` : null;
-}
 
 function checkScopes(scopes: readonly string[]): Permission[] {
   if (scopes.length === 0) {

@@ -14,10 +14,11 @@ import type { PrismaClient, Prisma } from "../db/generated/client";
 import type { DbHandles } from "../db/client";
 import { prismaRunner } from "../db/sql";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
-import { auditActorOf, SYSTEM_ACTOR, type Actor } from "../auth/actor";
-import { ROLES, type RoleName } from "../auth/permissions";
+import { auditActorOf, SYSTEM_ACTOR, type Actor } from "../core/actor";
+import { ROLES, type RoleName } from "../core/permissions";
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password";
 import { AppError } from "../errors/app-error";
+import { checkReason } from "../core/reasons";
 
 export const USER_LIST_MAX_LIMIT = 100;
 export const USER_LIST_DEFAULT_LIMIT = 50;
@@ -275,17 +276,6 @@ export async function upsertDemoUser(
     }
     throw e;
   }
-}
-
-export const REASON_MAX_LENGTH = 500;
-
-/** A reason is a non-empty trimmed sentence of at most 500 characters. */
-export function checkReason(reason: string): string {
-  const r = reason.trim();
-  if (r.length === 0 || r.length > REASON_MAX_LENGTH) {
-    throw new AppError("BAD_INPUT", `reason must be 1 to ${REASON_MAX_LENGTH} characters`, { details: { field: "reason" } });
-  }
-  return r;
 }
 
 function isSelf(actor: Actor, userId: string): boolean {

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { getToken } from "next-auth/jwt";
 import type { DbHandles } from "../db/client";
 import { env } from "../env";
-import type { Actor } from "../auth/actor";
+import type { Actor } from "../core/actor";
 import { loadUserActor } from "../auth/load-actor";
 import { authenticateServiceKey } from "../auth/service-key-auth";
 import { clientIpOf } from "../auth/security-events";

@@ -5,9 +5,9 @@
 import { randomUUID } from "node:crypto";
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
-import { auditActorOf } from "../auth/actor";
+import { auditActorOf } from "../core/actor";
 import { AppError } from "../errors/app-error";
-import { getAdjustmentKind, parsePayload } from "./all-kinds";
+import { parsePayload } from "./kinds";
 import { readPolicy, requiredApprovalsFor } from "./policy";
 import { amountsOf, computePreview } from "./preview";
 import type { ActorContext } from "./proposals";
@@ -30,7 +30,7 @@ export interface DraftPreview {
  */
 export async function previewDraft(db: Pick<DbHandles, "pool">, ctx: ActorContext, input: { kind: string; payload: unknown }): Promise<DraftPreview> {
   const now = ctx.now ?? new Date();
-  const kind = getAdjustmentKind(input.kind);
+  const kind = ctx.kinds.get(input.kind);
   const raw = parsePayload(kind, input.payload);
   if (!ctx.actor.permissions.has(kind.proposePermission)) throw new AppError("FORBIDDEN", `proposing a ${kind.kind} needs the ${kind.proposePermission} permission`);
   const sql = pgRunner(db.pool);

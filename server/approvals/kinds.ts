@@ -1,9 +1,9 @@
 /**
  * Kinds of adjustment: the extension point. A kind says what its payload looks like, how to
  * describe it, what it concerns, and what approving it does. Built in: a journal entry, the
- * reversal of an entry, and a change of the approval policy. Other domains register theirs
- * (transfers: force-settle, force-fail; reconciliation: write-off of a break) by calling
- * registerAdjustmentKind at module load and importing that module from ./all-kinds.ts.
+ * reversal of an entry, and a change of the approval policy. Other domains define theirs
+ * (transfers: force-settle, force-fail; pricing: fee schedule versions and manual rates) as values,
+ * and the composition module (server/composition.ts) puts them all in one AdjustmentKinds.
  *
  * Invariants kept:
  * - A payload is plain JSON (amounts as decimal strings of minor units): it is stored as proposed
@@ -19,7 +19,7 @@ import type pg from "pg";
 import { z } from "zod";
 import { pgRunner, type SqlRunner } from "../db/sql";
 import type { AuditActor } from "../audit/audit-log";
-import type { Permission } from "../auth/permissions";
+import type { Permission } from "../core/permissions";
 import { AppError } from "../errors/app-error";
 import { parseAmount, parseMinorUnits } from "../money/amount";
 import { currencyExponent } from "../money/currencies";
@@ -70,24 +70,42 @@ export interface AdjustmentKind<P extends Record<string, unknown> = Record<strin
   requiredApprovals?(payload: P): 1 | 2;
 }
 
-const registry = new Map<string, AdjustmentKind>();
+/**
+ * The adjustment kinds an application knows: built by the composition module
+ * (server/composition.ts) from each domain's list, and handed to the approvals functions in their
+ * context. No kind registers itself.
+ */
+export class AdjustmentKinds {
+  private readonly byName = new Map<string, AdjustmentKind>();
 
-/** Registers a kind; a second registration of the same name is a programming error. */
-export function registerAdjustmentKind<P extends Record<string, unknown>>(kind: AdjustmentKind<P>): void {
-  if (!/^[a-z][a-z0-9_]{1,49}$/.test(kind.kind)) throw new Error(`adjustment kind name ${JSON.stringify(kind.kind)} must be snake_case, 2-50 characters`);
-  if (registry.has(kind.kind)) throw new Error(`adjustment kind ${kind.kind} is already registered`);
-  registry.set(kind.kind, kind as unknown as AdjustmentKind);
+  constructor(kinds: readonly AdjustmentKind[]) {
+    for (const kind of kinds) {
+      if (!/^[a-z][a-z0-9_]{1,49}$/.test(kind.kind)) throw new Error(`adjustment kind name ${JSON.stringify(kind.kind)} must be snake_case, 2-50 characters`);
+      if (this.byName.has(kind.kind)) throw new Error(`adjustment kind ${kind.kind} is defined twice`);
+      this.byName.set(kind.kind, kind);
+    }
+  }
+
+  /** The kind named `name`. Errors: BAD_INPUT naming the known kinds. */
+  get(name: string): AdjustmentKind {
+    const k = this.byName.get(name);
+    if (!k) throw new AppError("BAD_INPUT", `unknown adjustment kind ${JSON.stringify(name)}; known kinds: ${[...this.byName.keys()].sort().join(", ")}`);
+    return k;
+  }
+
+  /** A kind's label for people, or its name when the kind is not known (any more). */
+  labelOf(name: string): string {
+    return this.byName.get(name)?.label ?? name;
+  }
+
+  list(): { kind: string; label: string; proposePermission: Permission }[] {
+    return [...this.byName.values()].map((k) => ({ kind: k.kind, label: k.label, proposePermission: k.proposePermission })).sort((a, b) => a.label.localeCompare(b.label));
+  }
 }
 
-/** The kind named `name`. Errors: BAD_INPUT naming the known kinds. */
-export function getAdjustmentKind(name: string): AdjustmentKind {
-  const k = registry.get(name);
-  if (!k) throw new AppError("BAD_INPUT", `unknown adjustment kind ${JSON.stringify(name)}; known kinds: ${[...registry.keys()].sort().join(", ")}`);
-  return k;
-}
-
-export function listAdjustmentKinds(): { kind: string; label: string; proposePermission: Permission }[] {
-  return [...registry.values()].map((k) => ({ kind: k.kind, label: k.label, proposePermission: k.proposePermission })).sort((a, b) => a.label.localeCompare(b.label));
+/** A kind with its payload type checked where it is written, stored with the others. */
+export function defineKind<P extends Record<string, unknown>>(kind: AdjustmentKind<P>): AdjustmentKind {
+  return kind as unknown as AdjustmentKind;
 }
 
 /** Parses a payload with the kind's schema; BAD_INPUT naming each field on failure. */
@@ -137,7 +155,7 @@ async function findAccounts(sql: SqlRunner, ids: string[], codes: string[]): Pro
   return sql.query<AccountRef>(`SELECT id, code, currency FROM ledger_accounts WHERE id = ANY($1::uuid[]) OR code = ANY($2::text[])`, [ids, codes]);
 }
 
-registerAdjustmentKind<JournalEntryPayload>({
+const journalEntryKind = defineKind<JournalEntryPayload>({
   kind: "journal_entry",
   label: "Journal entry",
   proposePermission: "adjustments:propose",
@@ -182,7 +200,7 @@ export const reversalPayload = z.strictObject({
 });
 export type ReversalPayload = z.infer<typeof reversalPayload>;
 
-registerAdjustmentKind<ReversalPayload>({
+const reversalKind = defineKind<ReversalPayload>({
   kind: "reversal",
   label: "Reversal of an entry",
   proposePermission: "adjustments:propose",
@@ -214,7 +232,7 @@ function asPolicy(p: PolicyChangeInput): PolicyChangePayload {
   return { basedOnVersion: p.basedOnVersion, thresholdsMinor: p.thresholdsMinor ?? {}, expiryHours: p.expiryHours };
 }
 
-registerAdjustmentKind<PolicyChangeInput>({
+const policyChangeKind = defineKind<PolicyChangeInput>({
   kind: "policy_change",
   label: "Approval policy change",
   proposePermission: "approvals:policy",
@@ -249,3 +267,6 @@ registerAdjustmentKind<PolicyChangeInput>({
   },
   requiredApprovals: () => 1,
 });
+
+/** The kinds approvals itself defines. */
+export const BUILT_IN_KINDS: readonly AdjustmentKind[] = [journalEntryKind, reversalKind, policyChangeKind];

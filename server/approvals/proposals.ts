@@ -29,15 +29,16 @@ import type { DbHandles } from "../db/client";
 import { pgRunner, type SqlRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
-import { auditActorOf, SYSTEM_ACTOR, type Actor } from "../auth/actor";
+import { auditActorOf, SYSTEM_ACTOR, type Actor } from "../core/actor";
 import { requireStepUp } from "../auth/step-up";
 import { AppError } from "../errors/app-error";
+import { checkReason } from "../core/reasons";
 import { encodeResult, hashRequest } from "../ledger/codec";
-import { assertUuid } from "../ledger/validate";
+import { assertUuid } from "../core/validate";
 import { storedIdempotencyKey } from "../core/idempotency";
 import { withKeyClaimed } from "../ledger/idempotency";
 import { executeLedgerCommandInTransaction } from "../ledger/write-path";
-import { getAdjustmentKind, parsePayload, type AdjustmentKind } from "./all-kinds";
+import { parsePayload, type AdjustmentKind, type AdjustmentKinds } from "./kinds";
 import type { ApplyOutcome } from "./kinds";
 import { checkEvidenceFile, checkEvidenceUrl, type EvidenceFileInput } from "./evidence";
 import { readPolicy, requiredApprovalsFor } from "./policy";
@@ -50,6 +51,8 @@ export const EXPIRE_BATCH_MAX = 1000;
 
 export interface ActorContext {
   actor: Actor;
+  /** The kinds of proposal the application knows (server/composition.ts). */
+  kinds: AdjustmentKinds;
   requestId?: string | null;
   /** The clock (tests pass a fixed time). */
   now?: Date;
@@ -99,12 +102,6 @@ export function isProposer(actor: Actor, p: Pick<ProposalCore, "proposer_type" |
   return me.type === p.proposer_type && me.id === p.proposer_id;
 }
 
-function checkReason(reason: unknown, what: string): string {
-  const r = typeof reason === "string" ? reason.trim() : "";
-  if (r.length === 0) throw new AppError("BAD_INPUT", `${what} is required`);
-  if (r.length > MAX_REASON_LENGTH) throw new AppError("BAD_INPUT", `${what} is longer than ${MAX_REASON_LENGTH} characters`);
-  return r;
-}
 
 function notOpen(p: Pick<ProposalCore, "id" | "status">): AppError {
   return new AppError("PROPOSAL_NOT_OPEN", `proposal ${p.id} is ${p.status}; it takes no more decisions`, { details: { proposalId: p.id, status: p.status } });
@@ -140,10 +137,10 @@ async function readCore(sql: SqlRunner, id: string, lock: boolean): Promise<Prop
 export async function proposeAdjustment(db: Pick<DbHandles, "pool">, ctx: ActorContext, input: ProposeInput): Promise<ProposeResult> {
   const now = ctx.now ?? new Date();
   const key = storedIdempotencyKey(ctx.actor, input.idempotencyKey);
-  const reason = checkReason(input.reason, "a reason");
+  const reason = checkReason(input.reason, { what: "a reason", max: MAX_REASON_LENGTH });
   const evidenceUrl = input.evidenceUrl ? checkEvidenceUrl(input.evidenceUrl) : null;
   const file = input.evidenceFile ? checkEvidenceFile(input.evidenceFile) : null;
-  const kind = getAdjustmentKind(input.kind);
+  const kind = ctx.kinds.get(input.kind);
   const raw = parsePayload(kind, input.payload);
   if (!ctx.actor.permissions.has(kind.proposePermission)) {
     throw new AppError("FORBIDDEN", `proposing a ${kind.kind} needs the ${kind.proposePermission} permission`);
@@ -306,7 +303,7 @@ export async function approveProposal(db: Pick<DbHandles, "pool">, ctx: ActorCon
         `INSERT INTO adjustment_decisions (proposal_id, decision, actor_id, actor_label, created_at) VALUES ($1, 'approve', $2, $3, $4)`,
         [id, user.userId, user.email, now],
       );
-      const kind = getAdjustmentKind(p.kind);
+      const kind = ctx.kinds.get(p.kind);
       const payload = parsePayload(kind, p.payload);
       const policy = await readPolicy(sql);
       const required = Math.max(p.required_approvals, kind.requiredApprovals?.(payload) ?? requiredApprovalsFor(amountsFromJson(p.amounts), policy.thresholdsMinor));
@@ -399,7 +396,7 @@ async function recordApplyFailure(db: Pick<DbHandles, "pool">, id: string, actor
  */
 export async function rejectProposal(db: Pick<DbHandles, "pool">, ctx: ActorContext, input: { proposalId: string; reason: string }): Promise<{ proposalId: string; status: ProposalStatus }> {
   const id = assertUuid(input.proposalId, "proposalId");
-  const reason = checkReason(input.reason, "a reason for the rejection");
+  const reason = checkReason(input.reason, { what: "a reason for the rejection", max: MAX_REASON_LENGTH });
   const user = requireApprover(ctx.actor);
   const now = ctx.now ?? new Date();
   return runTransaction(db.pool, async (client) => {
@@ -423,7 +420,7 @@ export async function rejectProposal(db: Pick<DbHandles, "pool">, ctx: ActorCont
  */
 export async function withdrawProposal(db: Pick<DbHandles, "pool">, ctx: ActorContext, input: { proposalId: string; reason?: string | null }): Promise<{ proposalId: string; status: ProposalStatus }> {
   const id = assertUuid(input.proposalId, "proposalId");
-  const reason = input.reason && input.reason.trim() ? checkReason(input.reason, "the reason") : null;
+  const reason = input.reason && input.reason.trim() ? checkReason(input.reason, { what: "the reason", max: MAX_REASON_LENGTH }) : null;
   const now = ctx.now ?? new Date();
   return runTransaction(db.pool, async (client) => {
     const sql = pgRunner(client);

@@ -14,10 +14,10 @@
  */
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
-import { auditActorOf, type Actor } from "../auth/actor";
+import { auditActorOf, type Actor } from "../core/actor";
 import { AppError } from "../errors/app-error";
-import { assertUuid } from "../ledger/validate";
-import { getAdjustmentKind, listAdjustmentKinds, parsePayload } from "./all-kinds";
+import { assertUuid } from "../core/validate";
+import { parsePayload } from "./kinds";
 import { canComment, isProposer, proposerOf, type ActorContext, type ProposalCore } from "./proposals";
 import { describeThresholds, readPolicy, requiredApprovalsFor } from "./policy";
 import { computePreview, diffPreviews, type PreviewDifference } from "./preview";
@@ -82,13 +82,6 @@ function effectiveStatus(status: ProposalStatus, expiresAt: Date, now: Date): Pr
   return status === "open" && expiresAt <= now ? "expired" : status;
 }
 
-function kindLabel(kind: string): string {
-  try {
-    return getAdjustmentKind(kind).label;
-  } catch {
-    return kind;
-  }
-}
 
 /** Encodes a keyset cursor: "<created_at ISO>|<id>". */
 function encodeCursor(r: { created_at: Date; id: string }): string {
@@ -171,7 +164,7 @@ export async function listProposals(db: Pick<DbHandles, "pool">, ctx: ActorConte
       return {
         id: r.id,
         kind: r.kind,
-        kindLabel: kindLabel(r.kind),
+        kindLabel: ctx.kinds.labelOf(r.kind),
         summary: r.summary,
         status: effectiveStatus(r.status, r.expires_at, now),
         amounts,
@@ -298,7 +291,7 @@ export async function getProposal(db: Pick<DbHandles, "pool">, ctx: ActorContext
     readPolicy(sql),
   ]);
   const status = effectiveStatus(r.status, r.expires_at, now);
-  const kind = getAdjustmentKind(r.kind);
+  const kind = ctx.kinds.get(r.kind);
   const payload = parsePayload(kind, r.payload);
   const amounts = amountsFromJson(r.amounts);
   const required = r.status === "open" ? Math.max(r.required_approvals, kind.requiredApprovals?.(payload) ?? requiredApprovalsFor(amounts, policy.thresholdsMinor)) : r.required_approvals;
@@ -393,4 +386,3 @@ export async function getPolicySummary(db: Pick<DbHandles, "pool">) {
   };
 }
 
-export { listAdjustmentKinds };

@@ -17,15 +17,9 @@ import type { SqlRunner } from "../db/sql";
 export const AUDIT_LANES = 16;
 export const GENESIS_HASH = "0".repeat(64);
 
-export type ActorType = "user" | "service" | "system";
+import type { ActorType, AuditActor } from "../core/actor";
 
-export interface AuditActor {
-  type: ActorType;
-  /** User id, service key id, or the name of the system component. */
-  id: string | null;
-  /** Human-readable: an email, a key name, "worker". */
-  label: string;
-}
+export type { ActorType, AuditActor };
 
 export interface AuditInput {
   actor: AuditActor;

@@ -7,8 +7,8 @@
  * - An inactive or unknown user resolves to no actor (deny by default).
  */
 import type { PrismaClient } from "../db/generated/client";
-import { userActor, type Actor } from "./actor";
-import type { RoleName } from "./permissions";
+import { userActor, type Actor } from "../core/actor";
+import type { RoleName } from "../core/permissions";
 
 export async function loadUserActor(prisma: PrismaClient, userId: string): Promise<Actor | null> {
   if (!isUuid(userId)) return null;

@@ -17,8 +17,8 @@ import type { DbHandles } from "../db/client";
 import { env } from "../env";
 import { preparedQuery } from "../db/prepared";
 import { cachedKey, keyCacheGeneration, rememberKey } from "./service-key-cache";
-import { hashServiceKeySecret, isGrantableScope, prefixOfSecret } from "../admin/service-keys";
-import { serviceActor, type Actor } from "./actor";
+import { hashServiceKeySecret, isGrantableScope, prefixOfSecret } from "./service-key-secret";
+import { serviceActor, type Actor } from "../core/actor";
 import { recordSecurityEvent } from "./security-events";
 
 const LAST_USED_INTERVAL_MS = 60_000;

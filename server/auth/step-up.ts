@@ -22,7 +22,7 @@ import { pgRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
 import { appendAudit } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
-import { auditActorOf, type Actor } from "./actor";
+import { auditActorOf, type Actor } from "../core/actor";
 import {
   decryptTotpSecret,
   encryptTotpSecret,

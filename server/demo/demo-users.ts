@@ -2,7 +2,7 @@
  * The demo world's sign-ins. Only ever created by the demo seed (embedded database or SEED_DEMO);
  * credentials sign-in itself is off outside demo mode unless AUTH_CREDENTIALS_ENABLED=true.
  */
-import type { RoleName } from "../auth/permissions";
+import type { RoleName } from "../core/permissions";
 
 export interface DemoUser {
   email: string;

@@ -13,6 +13,7 @@
 import type { DbHandles } from "../db/client";
 import { loadUserActor } from "../auth/load-actor";
 import { proposeAdjustment } from "../approvals/proposals";
+import { adjustmentKinds } from "../composition";
 
 const KEY = "demo:approvals";
 
@@ -71,7 +72,7 @@ export async function seedDemoApprovals(db: DbHandles, opts: { now?: Date } = {}
     const user = await db.prisma.user.findUnique({ where: { email: d.proposerEmail }, select: { id: true } });
     const actor = user ? await loadUserActor(db.prisma, user.id) : null;
     if (!actor) continue;
-    const r = await proposeAdjustment(db, { actor, now: opts.now }, { kind: "journal_entry", payload: d.payload, reason: d.reason, evidenceUrl: d.evidenceUrl ?? null, idempotencyKey: d.key });
+    const r = await proposeAdjustment(db, { kinds: adjustmentKinds, actor, now: opts.now }, { kind: "journal_entry", payload: d.payload, reason: d.reason, evidenceUrl: d.evidenceUrl ?? null, idempotencyKey: d.key });
     if (!r.isReplay) created++;
   }
   return `demo approvals: ${created} proposed, ${PROPOSALS.length - created} already present`;

@@ -19,7 +19,7 @@
  */
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
-import { SYSTEM_ACTOR } from "../auth/actor";
+import { SYSTEM_ACTOR } from "../core/actor";
 import { createAccount, setAccountStatus } from "../ledger/accounts";
 import { executeLedgerCommand } from "../ledger/write-path";
 import type { AccountType } from "../ledger/types";

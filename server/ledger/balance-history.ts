@@ -14,7 +14,7 @@
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
-import { assertUuid } from "./validate";
+import { assertUuid } from "../core/validate";
 
 export const MAX_HISTORY_POINTS = 500;
 export const DEFAULT_HISTORY_POINTS = 120;

@@ -12,7 +12,7 @@ import type { SqlRunner } from "../db/sql";
 import { pgRunner } from "../db/sql";
 import type { DbHandles } from "../db/client";
 import { AppError } from "../errors/app-error";
-import { assertUuid } from "./validate";
+import { assertUuid } from "../core/validate";
 import type { Balance } from "./types";
 
 interface BalanceRow {

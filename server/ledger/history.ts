@@ -5,7 +5,7 @@
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
-import { assertUuid } from "./validate";
+import { assertUuid } from "../core/validate";
 import type { HoldResult, Side } from "./types";
 
 export interface PostingRow {

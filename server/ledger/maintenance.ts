@@ -3,7 +3,7 @@
  * Both go through the same rules as interactive writes (hold expiry through the write path).
  */
 import type { DbHandles } from "../db/client";
-import { SYSTEM_ACTOR } from "../auth/actor";
+import { SYSTEM_ACTOR } from "../core/actor";
 import { isAppError } from "../errors/app-error";
 import { executeLedgerCommand } from "./write-path";
 

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DbHandles } from "../db/client";
-import { SYSTEM_ACTOR } from "../auth/actor";
+import { SYSTEM_ACTOR } from "../core/actor";
 import { createAccount, type Account } from "./accounts";
 import { executeLedgerCommand } from "./write-path";
 import type { AccountType } from "./types";

@@ -10,23 +10,20 @@ import type { EntryInput, LedgerCommand, LedgerItem, PostingInput } from "./type
 import { assertIdempotencyKey } from "../core/idempotency";
 import { assertCleanText, findBadText } from "../core/text";
 
+import { assertUuid } from "../core/validate";
+
 export { assertIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from "../core/idempotency";
 
 export const MAX_POSTINGS_PER_ENTRY = 100;
 export const MAX_BATCH_ITEMS = 5_000;
 export const MAX_DESCRIPTION_LENGTH = 500;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ITEM_TYPES = new Set(["post_entry", "transfer", "place_hold", "post_hold", "void_hold", "expire_hold", "reverse_entry"]);
 
 function bad(message: string, details?: Record<string, unknown>): AppError {
   return new AppError("BAD_INPUT", message, { details });
 }
 
-export function assertUuid(value: unknown, what: string): string {
-  if (typeof value !== "string" || !UUID.test(value)) throw bad(`${what} must be a UUID, got ${JSON.stringify(value)}`);
-  return value.toLowerCase();
-}
 
 /** One rule for transfers, entries and holds: money does not move from an account to itself. */
 function sameAccount(what: string, accountId: string): AppError {

@@ -13,8 +13,9 @@ import type { Prisma } from "../db/generated/client";
 import type { DbHandles } from "../db/client";
 import { prismaRunner } from "../db/sql";
 import { appendAudit } from "../audit/audit-log";
-import { auditActorOf } from "../auth/actor";
-import { checkReason, type AdminCall } from "../admin/users";
+import { auditActorOf } from "../core/actor";
+import { type AdminCall } from "../admin/users";
+import { checkReason } from "../core/reasons";
 import { AppError } from "../errors/app-error";
 
 export const DELIVERY_PAGE_MAX = 200;

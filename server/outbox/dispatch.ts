@@ -20,7 +20,7 @@
  *   with exponential backoff and jitter (at least the receiver's Retry-After, up to the cap).
  */
 import type { DbHandles } from "../db/client";
-import { signPayload } from "../partners/signature";
+import { signPayload } from "../core/signature";
 import { decryptSecret, outboxSecretKey, type SecretKey } from "./secrets";
 
 export const RESPONSE_EXCERPT_BYTES = 512;

@@ -52,20 +52,29 @@ export function sandboxAdapterConfig(e: Env = env()): SandboxAdapterConfig {
   };
 }
 
-const adapters = new Map<string, PartnerAdapter>();
-
-/** The adapter for a partner id. Errors: NOT_FOUND for an unknown id. */
-export function partnerAdapter(id: string): PartnerAdapter {
-  if (!isKnownPartner(id)) throw new AppError("NOT_FOUND", `partner ${JSON.stringify(id)} is not known; known partners: ${PARTNER_IDS.join(", ")}`, { details: { partner: id } });
-  let adapter = adapters.get(id);
-  if (!adapter) {
-    adapter = createSandboxAdapter(sandboxAdapterConfig());
-    adapters.set(id, adapter);
-  }
-  return adapter;
+/** The adapters of the known partners, built from configuration on first use. */
+export interface PartnerRegistry {
+  /** The adapter for a partner id. Errors: NOT_FOUND for an unknown id. */
+  adapterFor(id: string): PartnerAdapter;
+  /** Forgets the built adapters, so the next use reads configuration again (tests change it). */
+  reset(): void;
 }
 
-/** Test hook: forget built adapters so the next call reads configuration again. */
-export function resetPartnerAdaptersForTests(): void {
-  adapters.clear();
+/** A partner registry; the application's one lives in server/composition.ts. */
+export function createPartnerRegistry(config: () => SandboxAdapterConfig = () => sandboxAdapterConfig()): PartnerRegistry {
+  const adapters = new Map<string, PartnerAdapter>();
+  return {
+    adapterFor(id: string): PartnerAdapter {
+      if (!isKnownPartner(id)) throw new AppError("NOT_FOUND", `partner ${JSON.stringify(id)} is not known; known partners: ${PARTNER_IDS.join(", ")}`, { details: { partner: id } });
+      let adapter = adapters.get(id);
+      if (!adapter) {
+        adapter = createSandboxAdapter(config());
+        adapters.set(id, adapter);
+      }
+      return adapter;
+    },
+    reset(): void {
+      adapters.clear();
+    },
+  };
 }

@@ -19,7 +19,7 @@
 import { z } from "zod";
 import { AppError } from "../errors/app-error";
 import { parseSettlementCsv, SettlementFileError, MAX_SETTLEMENT_FILE_BYTES } from "./settlement-file";
-import { SIGNATURE_HEADER, verifySignature } from "./signature";
+import { SIGNATURE_HEADER, verifySignature } from "../core/signature";
 import {
   RAIL_IDS,
   WebhookRejected,

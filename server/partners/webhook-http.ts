@@ -12,10 +12,12 @@ import type { DbHandles } from "../db/client";
 import { clientIpOf, recordSecurityEvent } from "../auth/security-events";
 import { isConnectionError } from "../errors/db-errors";
 import { MAX_WEBHOOK_BODY_BYTES, receiveWebhook, type ReceiveOptions } from "./webhooks";
-import { isKnownPartner } from "./registry";
+import { isKnownPartner, type PartnerRegistry } from "./registry";
 
 export interface WebhookHandlerOptions {
   getDb: () => DbHandles;
+  /** The partner adapters (server/composition.ts). */
+  partners: Pick<PartnerRegistry, "adapterFor">;
   notifyWebhookReceived?: ReceiveOptions["notifyWebhookReceived"];
   now?: () => Date;
 }
@@ -61,7 +63,7 @@ export function createWebhookHandler(opts: WebhookHandlerOptions): (req: Request
       return json(413, { error: { code: "webhook_body_too_large", message: `webhook bodies are limited to ${MAX_WEBHOOK_BODY_BYTES} bytes` } });
     }
     try {
-      const receipt = await receiveWebhook(opts.getDb(), partner, req.headers, rawBody, opts.now?.() ?? new Date(), {
+      const receipt = await receiveWebhook(opts.getDb(), opts.partners, partner, req.headers, rawBody, opts.now?.() ?? new Date(), {
         ip,
         ...(opts.notifyWebhookReceived ? { notifyWebhookReceived: opts.notifyWebhookReceived } : {}),
       });

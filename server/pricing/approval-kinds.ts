@@ -2,7 +2,7 @@
  * Pricing changes that need four eyes, as approval kinds: a new fee schedule version
  * (fee_schedule_version) and a reference rate entered by hand (fx_manual_rate). An admin
  * proposes; a different approver approves; approving writes the row inside the approval
- * transaction. Registered here and imported from server/approvals/all-kinds.ts.
+ * transaction. Listed in PRICING_KINDS, which the composition root (server/composition/) puts with the others.
  *
  * Invariants kept:
  * - A proposed definition is validated by compileFeeSchedule when proposed and stored in its
@@ -17,7 +17,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { pgRunner, type SqlRunner } from "../db/sql";
-import { registerAdjustmentKind } from "../approvals/kinds";
+import { defineKind, type AdjustmentKind } from "../approvals/kinds";
 import { AppError } from "../errors/app-error";
 import { parseExactDecimal } from "./exact";
 import { compileFeeSchedule, type FeeScheduleDefinition } from "./fees";
@@ -74,7 +74,7 @@ async function checkAgainstStored(sql: SqlRunner, p: FeeScheduleVersionPayload, 
   return head;
 }
 
-registerAdjustmentKind<FeeScheduleVersionPayload>({
+const feeScheduleVersionKind = defineKind<FeeScheduleVersionPayload>({
   kind: "fee_schedule_version",
   label: "Fee schedule version",
   proposePermission: "pricing:manage",
@@ -140,7 +140,7 @@ async function checkNoStoredRate(sql: SqlRunner, p: ManualRatePayload): Promise<
   }
 }
 
-registerAdjustmentKind<ManualRatePayload>({
+const manualRateKind = defineKind<ManualRatePayload>({
   kind: "fx_manual_rate",
   label: "Reference rate entered by hand",
   proposePermission: "pricing:manage",
@@ -173,3 +173,6 @@ registerAdjustmentKind<ManualRatePayload>({
   },
   requiredApprovals: () => 1,
 });
+
+/** The pricing domain's kinds: a new fee schedule version, a reference rate entered by hand. */
+export const PRICING_KINDS: readonly AdjustmentKind[] = [feeScheduleVersionKind, manualRateKind];

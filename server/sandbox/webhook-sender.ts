@@ -7,14 +7,14 @@
  *   sent, so concurrent senders never send the same copy at once; a sender that dies mid-flight
  *   leaves a lease that expires and the copy is sent again (receivers deduplicate by event id).
  * - Each attempt signs the stored body afresh (new timestamp) with the scheme in
- *   server/partners/signature.ts and carries the event id in x-event-id.
+ *   server/core/signature.ts and carries the event id in x-event-id.
  * - Copies of one payment are sent one after another in the order they became due; different
  *   payments in parallel, at most SEND_CONCURRENCY at a time.
  * - Bounded: MAX_DELIVERY_ATTEMPTS per copy (then "abandoned"), REQUEST_TIMEOUT_MS per attempt,
  *   backoff doubling from BACKOFF_BASE_MS up to BACKOFF_MAX_MS with jitter.
  */
 import type pg from "pg";
-import { signPayload } from "../partners/signature";
+import { signPayload } from "../core/signature";
 
 export const MAX_DELIVERY_ATTEMPTS = 10;
 export const REQUEST_TIMEOUT_MS = 5_000;

@@ -14,7 +14,7 @@
 import { z } from "zod";
 import type { SqlRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
-import { registerAdjustmentKind } from "../approvals/kinds";
+import { defineKind, type AdjustmentKind } from "../approvals/kinds";
 import { forceTransferOutcomeInTransaction } from "./operations";
 
 const payloadSchema = z.strictObject({
@@ -38,9 +38,9 @@ async function readForcible(sql: SqlRunner, transferId: string, outcome: "settle
   return { ...t, hold_id: t.hold_id };
 }
 
-for (const outcome of ["settled", "failed"] as const) {
+function forceKind(outcome: "settled" | "failed"): AdjustmentKind {
   const verb = outcome === "settled" ? "settle" : "fail";
-  registerAdjustmentKind<ForcePayload>({
+  return defineKind<ForcePayload>({
     kind: `transfer_force_${verb}`,
     label: outcome === "settled" ? "Force-settle a transfer" : "Force-fail a transfer",
     proposePermission: "transfers:operate",
@@ -74,3 +74,6 @@ for (const outcome of ["settled", "failed"] as const) {
     },
   });
 }
+
+/** The transfers domain's kinds: settle or fail a transfer after submission, on evidence. */
+export const TRANSFER_KINDS: readonly AdjustmentKind[] = [forceKind("settled"), forceKind("failed")];

@@ -17,12 +17,12 @@ import { MicroBatcher } from "../db/micro-batcher";
 import { env } from "../env";
 import { toAppError } from "../errors/db-errors";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
-import { toAuditActor, type Actor } from "../auth/actor";
+import { toAuditActor, TRANSFERS_ACTOR, type Actor } from "../core/actor";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
 import { hashRequest, storedIdempotencyKey } from "../core/idempotency";
 import { assertCleanText, findBadText } from "../core/text";
-import { assertUuid } from "../ledger/validate";
+import { assertUuid } from "../core/validate";
 import { createAccount } from "../ledger/accounts";
 import { isCurrencyCode } from "../money";
 import { enqueue, enqueueMany, prepareSender, QUEUES } from "../jobs/queues";
@@ -83,7 +83,7 @@ export async function ensurePartnerAccount(db: Pick<DbHandles, "pool">, partner:
   if (seen.has(code)) return;
   await createAccount(
     db,
-    { type: "system", id: null, label: "transfers" },
+    TRANSFERS_ACTOR,
     { code, name: `${partner} settlement ${currency}`, currency, type: "asset", isNoOverdraft: false, metadata: { partner } },
     { idempotencyKey: `open:${code}` },
   );
@@ -142,7 +142,6 @@ interface PendingCreate {
 
 type CreateOptions = { idempotencyKey: string; requestId?: string | null; now?: Date };
 
-const RESERVE_ACTOR: AuditActor = { type: "system", id: null, label: "transfers" };
 
 /** One create in its own transaction, with every check in the documented order. */
 function createAlone(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<CreateTransferResult> {
@@ -183,7 +182,7 @@ function createAlone(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<Cre
     // The job first: the hold's balance rows stay locked from the reserve to the commit, so the
     // reserve is the last statement before it.
     await enqueue(db, QUEUES.transferAdvance, { transferId: id }, { client });
-    const reserved = await applyTransition(client, created, "reserved", { cause: "reserve", actor: RESERVE_ACTOR, requestId: opts.requestId }, now);
+    const reserved = await applyTransition(client, created, "reserved", { cause: "reserve", actor: TRANSFERS_ACTOR, requestId: opts.requestId }, now);
     return { transfer: reserved, isReplay: false };
   });
 }
@@ -310,7 +309,7 @@ async function createMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, ps
   await enqueueMany(db, QUEUES.transferAdvance, created.map((t) => ({ transferId: t.id })), { client });
   const reserved = await applyTransitions(
     client,
-    created.map((t) => ({ transfer: t, to: "reserved" as const, cause: { cause: "reserve", actor: RESERVE_ACTOR, requestId: byId.get(t.id)!.opts.requestId } })),
+    created.map((t) => ({ transfer: t, to: "reserved" as const, cause: { cause: "reserve", actor: TRANSFERS_ACTOR, requestId: byId.get(t.id)!.opts.requestId } })),
     now,
   );
   return new Map(created.map((t) => [t.idempotencyKey, reserved.get(t.id)!]));

@@ -17,13 +17,13 @@ import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
-import { toAuditActor, type Actor } from "../auth/actor";
+import { toAuditActor, type Actor } from "../core/actor";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
 import { enqueue, prepareSender, QUEUES } from "../jobs/queues";
-import { assertUuid } from "../ledger/validate";
+import { assertUuid } from "../core/validate";
 import { assertIdempotencyKey, storedIdempotencyKey } from "../core/idempotency";
-import { assertCleanText } from "../core/text";
+import { checkReason } from "../core/reasons";
 import type { PartnerAdapter } from "../partners/types";
 import { forwardPath, isTerminal } from "./state-machine";
 import { applyTransition, lockTransfer, patchTransfer } from "./transition";
@@ -47,9 +47,7 @@ export interface OperationInput {
 function checkInput(actor: Actor | AuditActor, input: OperationInput): { id: string; reason: string; key: string } {
   const id = assertUuid(input.transferId, "transferId");
   const key = storedIdempotencyKey(actor, input.idempotencyKey);
-  const reason = input.reason.trim();
-  if (reason.length < 3 || reason.length > MAX_REASON_LENGTH) throw new AppError("BAD_INPUT", `a reason of 3 to ${MAX_REASON_LENGTH} characters is required`);
-  assertCleanText(reason, "reason");
+  const reason = checkReason(input.reason, { what: "a reason", min: 3, max: MAX_REASON_LENGTH });
   return { id, reason, key };
 }
 

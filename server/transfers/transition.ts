@@ -18,6 +18,7 @@ import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
 import { executeLedgerCommandInTransaction } from "../ledger/write-path";
+import { TRANSFERS_ACTOR } from "../core/actor";
 import { preparedQuery } from "../db/prepared";
 import type { LedgerItem } from "../ledger/types";
 import { canTransition, isTerminal, type TransferState } from "./state-machine";
@@ -266,7 +267,6 @@ class LedgerEffects {
   }
 }
 
-const TRANSFERS_ACTOR: AuditActor = { type: "system", id: null, label: "transfers" };
 
 /**
  * Writes transitions: one statement per round (a transfer's n-th step is in round n, so the guard

@@ -12,15 +12,15 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { DbHandles } from "../db/client";
 import { createQueues, QUEUES } from "../jobs/queues";
 import { componentLogger } from "../observability/logger";
-import { partnerAdapter } from "../partners/registry";
 import { advanceTransfers, type OrchestratorDeps } from "../transfers/orchestrator";
 import { pollOverdueTransfers, sweepTransfers } from "../transfers/sweeper";
 import { summarizeStuck } from "../transfers/queries";
-import { processPendingWebhooks } from "../partners/webhooks";
+import { processPendingWebhooks } from "../transfers/webhook-processing";
+import { partners } from "../composition";
 
 /** Applies stored partner webhooks, returning how many were claimed. */
 export async function processStoredWebhooks(db: DbHandles, limit: number): Promise<number> {
-  return (await processPendingWebhooks(db, limit)).claimed;
+  return (await processPendingWebhooks(db, partners, limit)).claimed;
 }
 
 const log = componentLogger("orchestration");
@@ -41,7 +41,7 @@ export interface OrchestrationOptions {
 
 export async function startOrchestration(opts: OrchestrationOptions): Promise<{ stop(): Promise<void> }> {
   const { boss, db } = opts;
-  const deps: OrchestratorDeps = opts.deps ?? { adapterFor: partnerAdapter };
+  const deps: OrchestratorDeps = opts.deps ?? { adapterFor: partners.adapterFor };
   const steps = new Counter({ name: "transfer_steps_total", help: "Orchestration steps by action", labelNames: ["action"], registers: [opts.registry] });
   const stuck = new Gauge({ name: "transfers_stuck", help: "Transfers over their state's time budget or waiting for an operator", labelNames: ["state"], registers: [opts.registry] });
   await createQueues(boss);

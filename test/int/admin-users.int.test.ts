@@ -9,7 +9,7 @@ import { createCaller } from "../../server/api/root";
 import { actorOf, httpHandler, makeUser, mutationRequest, queryRequest, resultOf, sessionCookieFor, APP_ORIGIN } from "./auth-test-helpers";
 import { upsertDemoUser, type UserItem } from "../../server/admin/users";
 import { verifyPassword } from "../../server/auth/password";
-import type { Actor } from "../../server/auth/actor";
+import type { Actor } from "../../server/core/actor";
 
 let t: TestDb;
 let adminUser: UserItem;

@@ -14,7 +14,7 @@ import superjson from "superjson";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { APP_ORIGIN, actorOf, httpHandler, makeUser, sessionCookieFor } from "./auth-test-helpers";
 import { createCaller, appRouter } from "../../server/api/root";
-import { SERVICE_KEY_SCOPES, type Permission } from "../../server/auth/permissions";
+import { SERVICE_KEY_SCOPES, type Permission } from "../../server/core/permissions";
 import type { Meta } from "../../server/api/trpc";
 import { openAccount, fund } from "../../server/ledger/testing";
 import { stopSender } from "../../server/jobs/queues";

@@ -4,6 +4,7 @@ import { createTestDb, type TestDb } from "../support/test-db";
 import { seedDemoWorld } from "../../server/demo/seed";
 import { listProposals } from "../../server/approvals/queries";
 import { person } from "./approvals-test-helpers";
+import { adjustmentKinds } from "../../server/composition";
 
 let db: TestDb;
 beforeAll(async () => {
@@ -19,7 +20,7 @@ describe("demo approvals", () => {
     expect(first).toMatch(/demo approvals: 3 proposed, 0 already present/);
     const second = await seedDemoWorld(db);
     expect(second).toMatch(/demo approvals: 0 proposed, 3 already present/);
-    const page = await listProposals(db, { actor: person("ada", ["approver"]) }, { view: "waiting_for_me" });
+    const page = await listProposals(db, { kinds: adjustmentKinds, actor: person("ada", ["approver"]) }, { view: "waiting_for_me" });
     expect(page.items.map((p) => [p.summary, p.requiredApprovals, p.status]).sort()).toEqual([
       ["Credit unidentified SEPA payment to the customer it belongs to", 2, "open"],
       ["Goodwill credit after card outage", 1, "open"],

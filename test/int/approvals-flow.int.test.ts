@@ -9,8 +9,9 @@ import { approveProposal, expireDueProposals, proposeAdjustment, rejectProposal,
 import { getProposal } from "../../server/approvals/queries";
 import { getBalances } from "../../server/ledger/balances";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { appCodeOf, callerAs, enrol, entryPayload, errorOf, miniLedger, person, serviceKey, type MiniLedger } from "./approvals-test-helpers";
+import { adjustmentKinds } from "../../server/composition";
 
 let db: TestDb;
 let L: MiniLedger;
@@ -91,10 +92,10 @@ describe("propose, preview, approve", () => {
   it("lets a service key propose through the API", async () => {
     const svc = serviceKey("recon-bot", ["adjustments:read", "adjustments:propose"]);
     const p = await propose("2.00", { by: svc as never });
-    const detail = await getProposal(db, { actor: approver }, p.id);
+    const detail = await getProposal(db, { kinds: adjustmentKinds, actor: approver }, p.id);
     expect(detail.proposer).toMatchObject({ type: "service", label: "service:recon-bot" });
-    await approveProposal(db, { actor: approver }, { proposalId: p.id });
-    expect((await getProposal(db, { actor: approver }, p.id)).status).toBe("applied");
+    await approveProposal(db, { kinds: adjustmentKinds, actor: approver }, { proposalId: p.id });
+    expect((await getProposal(db, { kinds: adjustmentKinds, actor: approver }, p.id)).status).toBe("applied");
   });
 });
 
@@ -109,7 +110,7 @@ describe("evidence", () => {
       evidenceFile: { fileName: "../statement.pdf", contentType: "application/pdf", contentBase64: pdf.toString("base64") },
       idempotencyKey: key(),
     });
-    const d = await getProposal(db, { actor: approver }, p.id);
+    const d = await getProposal(db, { kinds: adjustmentKinds, actor: approver }, p.id);
     expect(d.evidenceUrl).toBe("https://tickets.example.com/OPS-9");
     expect(d.evidence).toEqual([expect.objectContaining({ fileName: "statement.pdf", contentType: "application/pdf", sizeBytes: pdf.length })]);
     const file = await callerAs(db, approver).approvals.evidence({ proposalId: p.id, evidenceId: d.evidence[0]!.id });
@@ -129,9 +130,9 @@ describe("the proposer never approves", () => {
     expect(viaApi).toBeInstanceOf(TRPCError);
     expect((viaApi as TRPCError).code).toBe("FORBIDDEN");
     expect(appCodeOf(viaApi)).toBe("SELF_APPROVAL");
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: both }, { proposalId: p.id })))).toBe("SELF_APPROVAL");
-    expect(appCodeOf(await errorOf(rejectProposal(db, { actor: both }, { proposalId: p.id, reason: "mine" })))).toBe("SELF_APPROVAL");
-    expect((await getProposal(db, { actor: both }, p.id)).viewer).toMatchObject({ canApprove: false, canWithdraw: true, isProposer: true });
+    expect(appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: both }, { proposalId: p.id })))).toBe("SELF_APPROVAL");
+    expect(appCodeOf(await errorOf(rejectProposal(db, { kinds: adjustmentKinds, actor: both }, { proposalId: p.id, reason: "mine" })))).toBe("SELF_APPROVAL");
+    expect((await getProposal(db, { kinds: adjustmentKinds, actor: both }, p.id)).viewer).toMatchObject({ canApprove: false, canWithdraw: true, isProposer: true });
     expect(await countRows("adjustment_decisions")).toBe(decisions);
     expect(await entriesFor(p.id)).toBe(0);
   });
@@ -143,7 +144,7 @@ describe("the proposer never approves", () => {
     expect((viaApi as TRPCError).code).toBe("FORBIDDEN");
     const forged = serviceKey("payments", ["adjustments:read", "adjustments:propose", "adjustments:approve"]);
     (forged as { keyId: string }).keyId = (svc as { keyId: string }).keyId;
-    const viaDomain = await errorOf(approveProposal(db, { actor: forged }, { proposalId: p.id }));
+    const viaDomain = await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: forged }, { proposalId: p.id }));
     expect(appCodeOf(viaDomain)).toBe("FORBIDDEN");
     expect(await entriesFor(p.id)).toBe(0);
   });
@@ -164,7 +165,7 @@ describe("the two-approver threshold", () => {
     expect(await entriesFor(p.id)).toBe(0);
     const again = await errorOf(callerAs(db, approver).approvals.approve({ proposalId: p.id }));
     expect(appCodeOf(again)).toBe("ALREADY_APPROVED");
-    expect((await getProposal(db, { actor: approver }, p.id)).viewer.approveBlockedReason).toMatch(/second approver/);
+    expect((await getProposal(db, { kinds: adjustmentKinds, actor: approver }, p.id)).viewer.approveBlockedReason).toMatch(/second approver/);
     const second = await callerAs(db, approver2).approvals.approve({ proposalId: p.id });
     expect(second).toMatchObject({ status: "applied", approvals: 2, requiredApprovals: 2 });
     expect(await entriesFor(p.id)).toBe(1);
@@ -178,15 +179,15 @@ describe("the two-approver threshold", () => {
 describe("closing a proposal", () => {
   it("expires: approval after the deadline is refused, the worker marks it expired, and it stays closed", async () => {
     const t0 = new Date("2026-11-21T09:00:00Z");
-    const p = await proposeAdjustment(db, { actor: operator, now: t0 }, { kind: "journal_entry", payload: entryPayload(L.bank.code, L.wallet.code, "6.00"), reason: "late", idempotencyKey: key() });
+    const p = await proposeAdjustment(db, { kinds: adjustmentKinds, actor: operator, now: t0 }, { kind: "journal_entry", payload: entryPayload(L.bank.code, L.wallet.code, "6.00"), reason: "late", idempotencyKey: key() });
     expect(p.expiresAt.toISOString()).toBe("2026-11-24T09:00:00.000Z");
     const late = new Date("2026-11-24T09:00:00Z");
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: approver, now: late }, { proposalId: p.id })))).toBe("PROPOSAL_EXPIRED");
-    expect((await getProposal(db, { actor: approver, now: late }, p.id)).status).toBe("expired");
+    expect(appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: approver, now: late }, { proposalId: p.id })))).toBe("PROPOSAL_EXPIRED");
+    expect((await getProposal(db, { kinds: adjustmentKinds, actor: approver, now: late }, p.id)).status).toBe("expired");
     expect(await expireDueProposals(db, new Date("2026-11-24T08:59:59Z"))).not.toContain(p.id);
     expect(await expireDueProposals(db, late)).toContain(p.id);
     expect(await expireDueProposals(db, late)).not.toContain(p.id);
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: approver, now: t0 }, { proposalId: p.id })))).toBe("PROPOSAL_NOT_OPEN");
+    expect(appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: approver, now: t0 }, { proposalId: p.id })))).toBe("PROPOSAL_NOT_OPEN");
     const audit = await db.pool.query(`SELECT actor_type FROM audit_log WHERE action = 'adjustment.expire' AND target_id = $1`, [p.id]);
     expect(audit.rows).toEqual([{ actor_type: "system" }]);
     expect(await entriesFor(p.id)).toBe(0);
@@ -195,7 +196,7 @@ describe("closing a proposal", () => {
   it("withdraws: only by the proposer; a withdrawn proposal cannot be approved", async () => {
     const p = await propose("7.00");
     expect(appCodeOf(await errorOf(callerAs(db, approver).approvals.withdraw({ proposalId: p.id })))).toBe("FORBIDDEN");
-    expect(appCodeOf(await errorOf(withdrawProposal(db, { actor: person("other-op", ["operator"]) }, { proposalId: p.id })))).toBe("FORBIDDEN");
+    expect(appCodeOf(await errorOf(withdrawProposal(db, { kinds: adjustmentKinds, actor: person("other-op", ["operator"]) }, { proposalId: p.id })))).toBe("FORBIDDEN");
     expect(await callerAs(db, operator).approvals.withdraw({ proposalId: p.id, reason: "wrong account" })).toEqual({ proposalId: p.id, status: "withdrawn" });
     expect(appCodeOf(await errorOf(callerAs(db, approver).approvals.approve({ proposalId: p.id })))).toBe("PROPOSAL_NOT_OPEN");
     expect(appCodeOf(await errorOf(callerAs(db, operator).approvals.withdraw({ proposalId: p.id })))).toBe("PROPOSAL_NOT_OPEN");
@@ -207,14 +208,14 @@ describe("closing a proposal", () => {
     const noReason = await errorOf(callerAs(db, approver).approvals.reject({ proposalId: p.id, reason: "  " }));
     expect((noReason as TRPCError).code).toBe("BAD_REQUEST");
     await callerAs(db, approver).approvals.reject({ proposalId: p.id, reason: "no evidence attached" });
-    const d = await getProposal(db, { actor: operator }, p.id);
+    const d = await getProposal(db, { kinds: adjustmentKinds, actor: operator }, p.id);
     expect(d).toMatchObject({ status: "rejected", closeReason: "no evidence attached", rejection: { actorLabel: approver.email } });
     expect(appCodeOf(await errorOf(callerAs(db, approver2).approvals.approve({ proposalId: p.id })))).toBe("PROPOSAL_NOT_OPEN");
 
     const applied = await propose("1.25");
-    await approveProposal(db, { actor: approver }, { proposalId: applied.id });
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: approver2 }, { proposalId: applied.id })))).toBe("PROPOSAL_NOT_OPEN");
-    expect(appCodeOf(await errorOf(rejectProposal(db, { actor: approver2 }, { proposalId: applied.id, reason: "too late" })))).toBe("PROPOSAL_NOT_OPEN");
+    await approveProposal(db, { kinds: adjustmentKinds, actor: approver }, { proposalId: applied.id });
+    expect(appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: approver2 }, { proposalId: applied.id })))).toBe("PROPOSAL_NOT_OPEN");
+    expect(appCodeOf(await errorOf(rejectProposal(db, { kinds: adjustmentKinds, actor: approver2 }, { proposalId: applied.id, reason: "too late" })))).toBe("PROPOSAL_NOT_OPEN");
     expect(await entriesFor(applied.id)).toBe(1);
     // The database keeps a closed proposal closed, whatever the path.
     const err = await errorOf(db.pool.query(`UPDATE adjustment_proposals SET status = 'open', closed_at = NULL WHERE id = $1`, [applied.id]));
@@ -248,8 +249,8 @@ describe("bad input: typed errors, nothing stored", () => {
       const err = await errorOf(callerAs(db, who).approvals.approve({ proposalId: p.id }));
       expect((err as TRPCError).code).toBe("FORBIDDEN");
     }
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: operator }, { proposalId: p.id })))).toBe("FORBIDDEN");
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: approver }, { proposalId: randomUUID() })))).toBe("NOT_FOUND");
+    expect(appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: operator }, { proposalId: p.id })))).toBe("FORBIDDEN");
+    expect(appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: approver }, { proposalId: randomUUID() })))).toBe("NOT_FOUND");
     expect(await entriesFor(p.id)).toBe(0);
   });
 });
@@ -270,7 +271,7 @@ describe("a stale preview", () => {
     expect(appCodeOf(err)).toBe("INSUFFICIENT_FUNDS");
     expect(await entriesFor(p.id)).toBe(0);
     expect((await getBalances(db, small.wallet.id)).postedMinor).toBe(30_00n);
-    const after = await getProposal(db, { actor: approver }, p.id);
+    const after = await getProposal(db, { kinds: adjustmentKinds, actor: approver }, p.id);
     expect(after).toMatchObject({ status: "open", approvals: [], failureCount: 1, lastFailure: { code: "INSUFFICIENT_FUNDS", byLabel: approver.email } });
     const audit = await db.pool.query(`SELECT action FROM audit_log WHERE target_id = $1 ORDER BY id`, [p.id]);
     expect(audit.rows.map((r) => r.action)).toEqual(["adjustment.propose", "adjustment.apply_failed"]);
@@ -279,10 +280,10 @@ describe("a stale preview", () => {
   it("shows the difference when balances moved but approval still works", async () => {
     const p = await propose("1.00", { from: L.bank.code, to: L.other.code });
     await executeLedgerCommand(db, SYSTEM_ACTOR, { type: "transfer", debitAccountId: L.bank.id, creditAccountId: L.other.id, amountMinor: 5_00n, currency: "EUR" }, { idempotencyKey: key() });
-    const view = await getProposal(db, { actor: approver }, p.id);
+    const view = await getProposal(db, { kinds: adjustmentKinds, actor: approver }, p.id);
     expect(view.staleness?.isStale).toBe(true);
     expect(view.staleness?.differences.join("\n")).toMatch(new RegExp(`${L.other.code}: posted balance is 5.00 EUR now, 0.00 EUR when proposed`));
-    expect((await approveProposal(db, { actor: approver }, { proposalId: p.id })).status).toBe("applied");
+    expect((await approveProposal(db, { kinds: adjustmentKinds, actor: approver }, { proposalId: p.id })).status).toBe("applied");
   });
 });
 
@@ -291,7 +292,7 @@ describe("other kinds", () => {
     const original = await executeLedgerCommand(db, SYSTEM_ACTOR, { type: "transfer", debitAccountId: L.bank.id, creditAccountId: L.other.id, amountMinor: 2_00n, currency: "EUR" }, { idempotencyKey: key() });
     const entryId = original.entries[0]!.entryId;
     const p = await callerAs(db, operator).approvals.propose({ kind: "reversal", payload: { entryId }, reason: "duplicate payout", idempotencyKey: key() });
-    const r = await approveProposal(db, { actor: approver }, { proposalId: p.id });
+    const r = await approveProposal(db, { kinds: adjustmentKinds, actor: approver }, { proposalId: p.id });
     const rev = await callerAs(db, approver).ledger.entries.get({ entryId: r.appliedEntryIds[0]! });
     expect(rev.reversesEntryId).toBe(entryId);
     expect(rev.idempotencyKey).toBe(`adjustment:${p.id}`);
@@ -303,10 +304,10 @@ describe("other kinds", () => {
     const before = await callerAs(db, operator).approvals.policy.get();
     expect((await errorOf(callerAs(db, operator).approvals.policy.propose({ basedOnVersion: before.version, thresholds: { EUR: "5.00" }, expiryHours: 24, reason: "x", idempotencyKey: key() })) as TRPCError).code).toBe("FORBIDDEN");
     const p = await callerAs(db, admin).approvals.policy.propose({ basedOnVersion: before.version, thresholds: { EUR: "50.00", USD: "10000.00" }, expiryHours: 24, reason: "tighten EUR", idempotencyKey: key() });
-    const view = await getProposal(db, { actor: approver }, p.id);
+    const view = await getProposal(db, { kinds: adjustmentKinds, actor: approver }, p.id);
     expect(view.proposedPreview.changes).toEqual(expect.arrayContaining([{ label: "Two approvers from (EUR)", before: "10,000.00 EUR", after: "50.00 EUR" }, { label: "Proposals expire after", before: "72 h (configured default)", after: "24 h" }]));
     expect((await callerAs(db, operator).approvals.policy.get()).version).toBe(before.version);
-    await approveProposal(db, { actor: approver }, { proposalId: p.id });
+    await approveProposal(db, { kinds: adjustmentKinds, actor: approver }, { proposalId: p.id });
     const after = await callerAs(db, operator).approvals.policy.get();
     expect(after).toMatchObject({ version: before.version + 1, expiryHours: 24, proposalId: p.id });
     expect((await propose("50.00")).requiredApprovals).toBe(2);
@@ -325,7 +326,7 @@ describe("comments", () => {
     expect(replay.isReplay).toBe(true);
     await callerAs(db, operator).approvals.comment({ proposalId: p.id, body: "OPS-1234", idempotencyKey: key() });
     expect(appCodeOf(await errorOf(callerAs(db, person("vera", ["viewer"])).approvals.comment({ proposalId: p.id, body: "hi", idempotencyKey: key() })))).toBe("FORBIDDEN");
-    const d = await getProposal(db, { actor: operator }, p.id);
+    const d = await getProposal(db, { kinds: adjustmentKinds, actor: operator }, p.id);
     expect(d.comments.map((c) => [c.authorLabel, c.body])).toEqual([
       [approver.email, "Which ticket?"],
       [operator.email, "OPS-1234"],

@@ -9,6 +9,7 @@ import { approveProposal, proposeAdjustment } from "../../server/approvals/propo
 import { getStepUpStatus, MAX_STEP_UP_FAILURES, STEP_UP_WINDOW_SECONDS, startTotpEnrolment, confirmTotpEnrolment } from "../../server/auth/step-up";
 import { generateTotpCode, TOTP_PERIOD_SECONDS } from "../../server/auth/totp";
 import { appCodeOf, callerAs, entryPayload, errorOf, miniLedger, person, type MiniLedger } from "./approvals-test-helpers";
+import { adjustmentKinds } from "../../server/composition";
 
 let db: TestDb;
 let L: MiniLedger;
@@ -27,7 +28,7 @@ afterAll(async () => {
 });
 
 async function propose(now: Date): Promise<string> {
-  const p = await proposeAdjustment(db, { actor: operator, now }, { kind: "journal_entry", payload: entryPayload(L.bank.code, L.wallet.code, "0.50"), reason: "step-up test", idempotencyKey: `su:${randomUUID()}` });
+  const p = await proposeAdjustment(db, { kinds: adjustmentKinds, actor: operator, now }, { kind: "journal_entry", payload: entryPayload(L.bank.code, L.wallet.code, "0.50"), reason: "step-up test", idempotencyKey: `su:${randomUUID()}` });
   return p.id;
 }
 
@@ -63,35 +64,35 @@ describe("approving needs a fresh code", () => {
   it("refuses without enrolment, without a code, with a wrong code and with a replayed code", async () => {
     const ada = person("ada", ["approver"]);
     const id = await propose(T0);
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: ada, now: at(1) }, { proposalId: id })))).toBe("STEP_UP_REQUIRED");
+    expect(appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: ada, now: at(1) }, { proposalId: id })))).toBe("STEP_UP_REQUIRED");
 
     const { secret } = await startTotpEnrolment(db, ada, { now: T0 });
     await confirmTotpEnrolment(db, ada, { code: generateTotpCode(secret, T0) }, { now: T0 });
     // The enrolment's code opened a window; after it closes, a code is needed again.
     const afterWindow = at(STEP_UP_WINDOW_SECONDS + 1);
-    const noCode = await errorOf(approveProposal(db, { actor: ada, now: afterWindow }, { proposalId: id }));
+    const noCode = await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: ada, now: afterWindow }, { proposalId: id }));
     expect(appCodeOf(noCode)).toBe("STEP_UP_REQUIRED");
     expect((noCode as { details?: { reason?: string } }).details?.reason).toBe("code_needed");
 
     const good = generateTotpCode(secret, afterWindow);
     const wrong = good === "123456" ? "654321" : "123456";
-    const bad = await errorOf(approveProposal(db, { actor: ada, now: afterWindow }, { proposalId: id, code: wrong }));
+    const bad = await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: ada, now: afterWindow }, { proposalId: id, code: wrong }));
     expect(appCodeOf(bad)).toBe("STEP_UP_INVALID");
     expect((await getStepUpStatus(db, ada, afterWindow)).failedAttempts).toBe(1);
 
     // The enrolment code's own step was used: the same code again is a replay.
-    const replay = await errorOf(approveProposal(db, { actor: ada, now: at(1) }, { proposalId: id, code: generateTotpCode(secret, T0) }));
+    const replay = await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: ada, now: at(1) }, { proposalId: id, code: generateTotpCode(secret, T0) }));
     expect(appCodeOf(replay)).toBe("STEP_UP_INVALID");
     expect((replay as { details?: { reason?: string } }).details?.reason).toBe("replayed");
 
-    const ok = await approveProposal(db, { actor: ada, now: afterWindow }, { proposalId: id, code: good });
+    const ok = await approveProposal(db, { kinds: adjustmentKinds, actor: ada, now: afterWindow }, { proposalId: id, code: good });
     expect(ok.status).toBe("applied");
     expect((await getStepUpStatus(db, ada, afterWindow)).failedAttempts).toBe(0);
 
     // A code that approved once cannot approve again, even on another proposal.
     const later = at(STEP_UP_WINDOW_SECONDS * 3);
     const id2 = await propose(later);
-    const replay2 = await errorOf(approveProposal(db, { actor: ada, now: new Date(afterWindow.getTime() + 5_000) }, { proposalId: id2, code: good }));
+    const replay2 = await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: ada, now: new Date(afterWindow.getTime() + 5_000) }, { proposalId: id2, code: good }));
     expect(appCodeOf(replay2)).toBe("STEP_UP_INVALID");
     expect(await securityEvents(ada.userId)).toEqual(["step_up_failed", "step_up_failed", "step_up_failed"]);
   });
@@ -102,8 +103,8 @@ describe("approving needs a fresh code", () => {
     await confirmTotpEnrolment(db, abe, { code: generateTotpCode(secret, T0) }, { now: T0 });
     const t = at(STEP_UP_WINDOW_SECONDS * 2);
     const ids = [await propose(t), await propose(t), await propose(t)];
-    await approveProposal(db, { actor: abe, now: t }, { proposalId: ids[0]!, code: generateTotpCode(secret, t) });
-    for (const id of ids.slice(1)) expect((await approveProposal(db, { actor: abe, now: at(STEP_UP_WINDOW_SECONDS * 2 + 60) }, { proposalId: id })).status).toBe("applied");
+    await approveProposal(db, { kinds: adjustmentKinds, actor: abe, now: t }, { proposalId: ids[0]!, code: generateTotpCode(secret, t) });
+    for (const id of ids.slice(1)) expect((await approveProposal(db, { kinds: adjustmentKinds, actor: abe, now: at(STEP_UP_WINDOW_SECONDS * 2 + 60) }, { proposalId: id })).status).toBe("applied");
   });
 });
 
@@ -117,10 +118,10 @@ describe("lock-out", () => {
     const good = generateTotpCode(secret, t);
     const wrong = good === "999999" ? "888888" : "999999";
     const codes: (string | undefined)[] = [];
-    for (let i = 0; i < MAX_STEP_UP_FAILURES; i++) codes.push(appCodeOf(await errorOf(approveProposal(db, { actor: eve, now: t }, { proposalId: id, code: wrong }))));
+    for (let i = 0; i < MAX_STEP_UP_FAILURES; i++) codes.push(appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: eve, now: t }, { proposalId: id, code: wrong }))));
     expect(codes).toEqual([...Array(MAX_STEP_UP_FAILURES - 1).fill("STEP_UP_INVALID"), "STEP_UP_LOCKED"]);
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: eve, now: t }, { proposalId: id, code: good })))).toBe("STEP_UP_LOCKED");
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: eve, now: t }, { proposalId: id })))).toBe("STEP_UP_LOCKED");
+    expect(appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: eve, now: t }, { proposalId: id, code: good })))).toBe("STEP_UP_LOCKED");
+    expect(appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: eve, now: t }, { proposalId: id })))).toBe("STEP_UP_LOCKED");
     expect(await getStepUpStatus(db, eve, t)).toMatchObject({ isLocked: true, failedAttempts: MAX_STEP_UP_FAILURES, stepUpUntil: null });
     expect((await securityEvents(eve.userId)).filter((k) => k === "step_up_locked")).toHaveLength(1);
     const lockAudit = await db.pool.query(`SELECT action FROM audit_log WHERE action = 'auth.step_up.lock' AND target_id = $1`, [eve.userId]);
@@ -134,7 +135,7 @@ describe("lock-out", () => {
     const unlockAudit = await db.pool.query(`SELECT reason, actor_label FROM audit_log WHERE action = 'auth.step_up.unlock' AND target_id = $1`, [eve.userId]);
     expect(unlockAudit.rows).toEqual([{ reason: "verified by phone, new phone clock fixed", actor_label: admin.email }]);
     const t2 = new Date(t.getTime() + TOTP_PERIOD_SECONDS * 1000);
-    expect((await approveProposal(db, { actor: eve, now: t2 }, { proposalId: id, code: generateTotpCode(secret, t2) })).status).toBe("applied");
+    expect((await approveProposal(db, { kinds: adjustmentKinds, actor: eve, now: t2 }, { proposalId: id, code: generateTotpCode(secret, t2) })).status).toBe("applied");
   });
 
   it("accepts a recovery code once instead of a TOTP code", async () => {
@@ -143,10 +144,10 @@ describe("lock-out", () => {
     const { recoveryCodes } = await confirmTotpEnrolment(db, ida, { code: generateTotpCode(secret, T0) }, { now: T0 });
     const t = at(STEP_UP_WINDOW_SECONDS * 4);
     const id = await propose(t);
-    expect((await approveProposal(db, { actor: ida, now: t }, { proposalId: id, code: recoveryCodes[0]!.toUpperCase() })).status).toBe("applied");
+    expect((await approveProposal(db, { kinds: adjustmentKinds, actor: ida, now: t }, { proposalId: id, code: recoveryCodes[0]!.toUpperCase() })).status).toBe("applied");
     const t2 = at(STEP_UP_WINDOW_SECONDS * 6);
     const id2 = await propose(t2);
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: ida, now: t2 }, { proposalId: id2, code: recoveryCodes[0]! })))).toBe("STEP_UP_INVALID");
+    expect(appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: ida, now: t2 }, { proposalId: id2, code: recoveryCodes[0]! })))).toBe("STEP_UP_INVALID");
     expect((await getStepUpStatus(db, ida, t2)).recoveryCodesLeft).toBe(9);
   });
 });

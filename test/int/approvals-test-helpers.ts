@@ -4,8 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DbHandles } from "../../server/db/client";
-import { serviceActor, userActor, type Actor } from "../../server/auth/actor";
-import type { Permission, RoleName } from "../../server/auth/permissions";
+import { serviceActor, userActor, type Actor } from "../../server/core/actor";
+import type { Permission, RoleName } from "../../server/core/permissions";
 import { confirmTotpEnrolment, startTotpEnrolment } from "../../server/auth/step-up";
 import { generateTotpCode } from "../../server/auth/totp";
 import { fund, openAccount } from "../../server/ledger/testing";

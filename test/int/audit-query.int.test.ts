@@ -8,7 +8,7 @@ import { appendAudit, type AuditInput } from "../../server/audit/audit-log";
 import { listAudit, getAuditRecord, readAuditPage, type AuditFilters } from "../../server/audit/query";
 import { pgRunner } from "../../server/db/sql";
 import { createCaller } from "../../server/api/root";
-import { userActor, serviceActor, type Actor } from "../../server/auth/actor";
+import { userActor, serviceActor, type Actor } from "../../server/core/actor";
 
 let t: TestDb;
 

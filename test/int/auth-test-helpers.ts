@@ -7,8 +7,8 @@ import superjson from "superjson";
 import { resetEnvForTests } from "../../server/env";
 import type { DbHandles } from "../../server/db/client";
 import { upsertDemoUser, type UserItem } from "../../server/admin/users";
-import { userActor, type Actor } from "../../server/auth/actor";
-import type { RoleName } from "../../server/auth/permissions";
+import { userActor, type Actor } from "../../server/core/actor";
+import type { RoleName } from "../../server/core/permissions";
 import { createTrpcHttpHandler } from "../../server/api/http-handler";
 
 export const TEST_SECRET = "test-nextauth-secret-0123456789abcdef0123456789";

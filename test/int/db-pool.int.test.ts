@@ -5,7 +5,7 @@ import pg from "pg";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { openAccount } from "../../server/ledger/testing";
 import { transfer } from "../../server/ledger/write-path";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { AppError } from "../../server/errors/app-error";
 
 const ACQUIRE_TIMEOUT_MS = 300;

@@ -14,7 +14,7 @@ import { startDemoTraffic, WALLET_FLOOR } from "../../server/demo/traffic";
 import { makeRandom } from "../../server/demo/seed-transfers";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { getBalances } from "../../server/ledger/balances";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 
 let db: TestDb;
 let firstReport: string;

@@ -13,17 +13,17 @@ import superjson from "superjson";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { APP_ORIGIN, actorOf, httpHandler, makeUser } from "./auth-test-helpers";
 import { createCaller } from "../../server/api/root";
-import { SERVICE_KEY_SCOPES } from "../../server/auth/permissions";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SERVICE_KEY_SCOPES } from "../../server/core/permissions";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { resetEnvForTests } from "../../server/env";
 import { openAccount, fund } from "../../server/ledger/testing";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { stopSender } from "../../server/jobs/queues";
 import { advanceTransfer } from "../../server/transfers/orchestrator";
-import { signPayload } from "../../server/partners/signature";
-import { resetPartnerAdaptersForTests } from "../../server/partners/registry";
+import { signPayload } from "../../server/core/signature";
+import { partners } from "../../server/composition";
 import { createWebhookHandler } from "../../server/partners/webhook-http";
-import { processPendingWebhooks } from "../../server/partners/webhooks";
+import { processPendingWebhooks } from "../../server/transfers/webhook-processing";
 import { fakePartner } from "../support/fake-partner";
 
 const WEBHOOK_SECRET = "whsec_idempotency_contract_0123456789";
@@ -41,10 +41,10 @@ const partner = fakePartner();
 beforeAll(async () => {
   process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS = WEBHOOK_SECRET;
   resetEnvForTests();
-  resetPartnerAdaptersForTests();
+  partners.reset();
   t = await createTestDb({ poolMax: 24 });
   handle = httpHandler(t);
-  webhooks = createWebhookHandler({ getDb: () => t });
+  webhooks = createWebhookHandler({ getDb: () => t, partners });
   const admin = await makeUser(t, "idem.admin@test.local", ["admin"]);
   const caller = createCaller({ db: t, actor: actorOf(admin), requestId: "setup", ip: null });
   const a = await caller.admin.serviceKeys.create({ name: "service-a", scopes: [...SERVICE_KEY_SCOPES], reason: "idempotency contract" });
@@ -60,7 +60,7 @@ afterAll(async () => {
   if (savedSecrets === undefined) delete process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS;
   else process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS = savedSecrets;
   resetEnvForTests();
-  resetPartnerAdaptersForTests();
+  partners.reset();
 });
 
 interface Answer {
@@ -322,5 +322,5 @@ async function deliver(partnerKey: string, type: string): Promise<void> {
   const headers = new Headers({ "content-type": "application/json", "x-event-id": (JSON.parse(body) as { id: string }).id, "x-signature": signPayload(WEBHOOK_SECRET, body, new Date()) });
   const res = await webhooks(new Request("http://console.test/api/webhooks/sandbox", { method: "POST", headers, body }), "sandbox");
   expect(res.status).toBe(200);
-  await processPendingWebhooks(t, 100);
+  await processPendingWebhooks(t, partners, 100);
 }

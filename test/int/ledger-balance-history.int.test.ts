@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { transfer } from "../../server/ledger/write-path";
 import { getBalances } from "../../server/ledger/balances";
 import { getBalanceHistory } from "../../server/ledger/balance-history";

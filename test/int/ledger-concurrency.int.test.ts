@@ -2,7 +2,7 @@
 // by every transfer, several no-overdraft wallets, duplicate submissions of the same request.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { verifyLedger } from "../../server/ledger/verify";
 import { getBalances } from "../../server/ledger/balances";

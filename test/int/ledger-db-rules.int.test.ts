@@ -5,7 +5,7 @@ import type pg from "pg";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { openAccount, fund } from "../../server/ledger/testing";
 import { setAccountStatus } from "../../server/ledger/accounts";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 
 let db: TestDb;
 let bank: string, eur: string, eur2: string, usd: string, capped: string, frozen: string;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import { createTestDb, type TestDb } from "../support/test-db";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { executeLedgerCommand, type ExecuteOptions } from "../../server/ledger/write-path";
 import { setAccountStatus } from "../../server/ledger/accounts";
 import { openAccount, fund } from "../../server/ledger/testing";

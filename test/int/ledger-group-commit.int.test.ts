@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { groupCommitStatsOf, transfer } from "../../server/ledger/write-path";
 import { setAccountStatus } from "../../server/ledger/accounts";
 import { getBalances } from "../../server/ledger/balances";

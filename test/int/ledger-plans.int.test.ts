@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { openAccount } from "../../server/ledger/testing";
 import type { LedgerItem } from "../../server/ledger/types";

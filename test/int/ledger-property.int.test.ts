@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { createTestDb, type TestDb } from "../support/test-db";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { getBalances } from "../../server/ledger/balances";
 import { verifyLedger } from "../../server/ledger/verify";

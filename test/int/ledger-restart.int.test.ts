@@ -11,7 +11,7 @@ import { createDbHandles, type DbHandles } from "../../server/db/client";
 import { openAccount } from "../../server/ledger/testing";
 import { transfer } from "../../server/ledger/write-path";
 import { verifyLedger } from "../../server/ledger/verify";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { AppError } from "../../server/errors/app-error";
 
 const CALLERS = 6;

@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { createCaller } from "../../server/api/root";
-import { userActor } from "../../server/auth/actor";
-import type { RoleName } from "../../server/auth/permissions";
-import { serviceActor } from "../../server/auth/actor";
+import { userActor } from "../../server/core/actor";
+import type { RoleName } from "../../server/core/permissions";
+import { serviceActor } from "../../server/core/actor";
 
 let db: TestDb;
 beforeAll(async () => {

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { createCaller } from "../../server/api/root";
-import { serviceActor, userActor } from "../../server/auth/actor";
-import { SERVICE_KEY_SCOPES, type RoleName } from "../../server/auth/permissions";
+import { serviceActor, userActor } from "../../server/core/actor";
+import { SERVICE_KEY_SCOPES, type RoleName } from "../../server/core/permissions";
 import { fanOutEvents } from "../../server/outbox/fanout";
 import { pruneOutbox, readOutboxStats } from "../../server/outbox/maintenance";
 import { pruneOutboxJob } from "../../server/worker/jobs";

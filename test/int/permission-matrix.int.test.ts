@@ -10,9 +10,9 @@ import { randomUUID } from "node:crypto";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { appRouter, createCaller } from "../../server/api/root";
 import { createRouter, procedure, type Context, type Meta } from "../../server/api/trpc";
-import { userActor, serviceActor, type Actor } from "../../server/auth/actor";
-import { PERMISSIONS, ROLES, ROLE_PERMISSIONS, SERVICE_KEY_SCOPES, type Permission } from "../../server/auth/permissions";
-import { isGrantableScope } from "../../server/admin/service-keys";
+import { userActor, serviceActor, type Actor } from "../../server/core/actor";
+import { PERMISSIONS, ROLES, ROLE_PERMISSIONS, SERVICE_KEY_SCOPES, type Permission } from "../../server/core/permissions";
+import { isGrantableScope } from "../../server/auth/service-key-secret";
 
 interface ProcDef {
   _def: { type: "query" | "mutation" | "subscription"; meta?: Meta };

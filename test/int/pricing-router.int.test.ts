@@ -8,6 +8,7 @@ import { approveProposal } from "../../server/approvals/proposals";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { appCodeOf, callerAs, enrol, errorOf, person, serviceKey } from "./approvals-test-helpers";
 import { ECB_HISTORY_CSV } from "../support/fixtures";
+import { adjustmentKinds } from "../../server/composition";
 
 const CSV = readFileSync(ECB_HISTORY_CSV, "utf8");
 const lastDays = CSV.split("\n").slice(0, 6).join("\n") + "\n"; // header + 5 newest dates (2025-05-05..09)
@@ -42,7 +43,7 @@ describe("pricing API", () => {
     });
     const sim = await callerAs(db, approver).pricing.simulateProposal({ proposalId: proposal.id, from: new Date(Date.now() - 86_400_000), to: new Date() });
     expect(sim).toMatchObject({ rail: "instant", transfers: 0, rowCount: 0 });
-    await approveProposal(db, { actor: approver }, { proposalId: proposal.id });
+    await approveProposal(db, { kinds: adjustmentKinds, actor: approver }, { proposalId: proposal.id });
     const schedules = await callerAs(db, viewer).pricing.listSchedules();
     expect(schedules).toEqual([expect.objectContaining({ code: "instant-std", versionInForce: 1 })]);
     const explained = await callerAs(db, viewer).pricing.explain({ amountMinor: "10000", currency: "EUR", rail: "instant", customerId: null });

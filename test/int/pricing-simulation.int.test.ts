@@ -7,7 +7,7 @@ import { pgRunner } from "../../server/db/sql";
 import { AppError } from "../../server/errors/app-error";
 import { fund, openAccount } from "../../server/ledger/testing";
 import { stopSender } from "../../server/jobs/queues";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { createTransfer } from "../../server/transfers/create";
 import { simulateFeeSchedule, simulationCsv } from "../../server/pricing/simulation";
 import { setCustomerSegment } from "../../server/pricing/settings";

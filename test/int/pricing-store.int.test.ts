@@ -19,6 +19,7 @@ import { setCustomerSegment, setSpread } from "../../server/pricing/settings";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { enrol, person } from "./approvals-test-helpers";
 import { ECB_HISTORY_CSV } from "../support/fixtures";
+import { adjustmentKinds } from "../../server/composition";
 
 const CSV = readFileSync(ECB_HISTORY_CSV, "utf8");
 const SYSTEM = { type: "system" as const, id: "test", label: "test" };
@@ -44,8 +45,8 @@ async function count(sql: string, params: unknown[] = []): Promise<number> {
 
 /** Proposes and approves a pricing change; returns the proposal's result. */
 async function proposeAndApprove(kind: string, payload: unknown, now = new Date()): Promise<Record<string, unknown>> {
-  const p = await proposeAdjustment(db, { actor: admin, now }, { kind, payload, reason: "pricing change", idempotencyKey: randomUUID() });
-  const r = await approveProposal(db, { actor: approver, now }, { proposalId: p.id });
+  const p = await proposeAdjustment(db, { kinds: adjustmentKinds, actor: admin, now }, { kind, payload, reason: "pricing change", idempotencyKey: randomUUID() });
+  const r = await approveProposal(db, { kinds: adjustmentKinds, actor: approver, now }, { proposalId: p.id });
   expect(r.status).toBe("applied");
   const rows = await db.pool.query<{ result: Record<string, unknown> }>(`SELECT result FROM adjustment_proposals WHERE id = $1`, [p.id]);
   return rows.rows[0]!.result;
@@ -131,9 +132,9 @@ describe("manual rates under four eyes", () => {
     expect(result).toEqual({ currency: "AED", date: "2024-03-15", rate: "4.0003" });
     const r = await convertWithStoredRates(pgRunner(db.pool), { amountMinor: 10000n, from: "EUR", to: "AED", on: "2024-03-16", maxAgeDays: 4 });
     expect(r.convertedMinor).toBe(40003n);
-    expect(await codeOf(proposeAdjustment(db, { actor: admin }, { kind: "fx_manual_rate", payload: { currency: "USD", date: "2024-03-15", rate: "1.2" }, reason: "x", idempotencyKey: randomUUID() }))).toBe("CONFLICT");
-    expect(await codeOf(proposeAdjustment(db, { actor: admin }, { kind: "fx_manual_rate", payload: { currency: "AED", date: "2024-03-18", rate: "-4" }, reason: "x", idempotencyKey: randomUUID() }))).toBe("INVALID_RATE");
-    expect(await codeOf(proposeAdjustment(db, { actor: approver }, { kind: "fx_manual_rate", payload: { currency: "AED", date: "2024-03-18", rate: "4" }, reason: "x", idempotencyKey: randomUUID() }))).toBe("FORBIDDEN");
+    expect(await codeOf(proposeAdjustment(db, { kinds: adjustmentKinds, actor: admin }, { kind: "fx_manual_rate", payload: { currency: "USD", date: "2024-03-15", rate: "1.2" }, reason: "x", idempotencyKey: randomUUID() }))).toBe("CONFLICT");
+    expect(await codeOf(proposeAdjustment(db, { kinds: adjustmentKinds, actor: admin }, { kind: "fx_manual_rate", payload: { currency: "AED", date: "2024-03-18", rate: "-4" }, reason: "x", idempotencyKey: randomUUID() }))).toBe("INVALID_RATE");
+    expect(await codeOf(proposeAdjustment(db, { kinds: adjustmentKinds, actor: approver }, { kind: "fx_manual_rate", payload: { currency: "AED", date: "2024-03-18", rate: "4" }, reason: "x", idempotencyKey: randomUUID() }))).toBe("FORBIDDEN");
   });
 });
 
@@ -142,7 +143,7 @@ describe("fee schedule versions under four eyes", () => {
 
   it("refuses an invalid definition when proposed, naming the part", async () => {
     const bad = { rules: [{ id: "x", currency: "EUR", tiers: [{ fromMinor: "0", toMinor: "100", rateBps: "1" }, { fromMinor: "50", toMinor: null, rateBps: "1" }] }] };
-    const err = await proposeAdjustment(db, { actor: admin }, { kind: "fee_schedule_version", payload: { scheduleCode: "instant-std", name: "Instant", rail: "instant", basedOnVersion: 0, effectiveFrom: t0.toISOString(), definition: bad }, reason: "x", idempotencyKey: randomUUID() }).catch((e) => e);
+    const err = await proposeAdjustment(db, { kinds: adjustmentKinds, actor: admin }, { kind: "fee_schedule_version", payload: { scheduleCode: "instant-std", name: "Instant", rail: "instant", basedOnVersion: 0, effectiveFrom: t0.toISOString(), definition: bad }, reason: "x", idempotencyKey: randomUUID() }).catch((e) => e);
     expect(err).toMatchObject({ code: "INVALID_FEE_SCHEDULE" });
     expect(err.message).toMatch(/rules\[0\] \(x\)\.tiers\[1\]: overlaps tier-1/);
   });
@@ -164,8 +165,8 @@ describe("fee schedule versions under four eyes", () => {
   });
 
   it("refuses a proposal based on an old version, and a second schedule on the same rail", async () => {
-    expect(await codeOf(proposeAdjustment(db, { actor: admin }, { kind: "fee_schedule_version", payload: { scheduleCode: "instant-std", rail: "instant", basedOnVersion: 1, effectiveFrom: t0.toISOString(), definition: scheduleDefinition("10") }, reason: "x", idempotencyKey: randomUUID() }))).toBe("CONFLICT");
-    expect(await codeOf(proposeAdjustment(db, { actor: admin }, { kind: "fee_schedule_version", payload: { scheduleCode: "other", name: "Other", rail: "instant", basedOnVersion: 0, effectiveFrom: t0.toISOString(), definition: scheduleDefinition("10") }, reason: "x", idempotencyKey: randomUUID() }))).toBe("CONFLICT");
+    expect(await codeOf(proposeAdjustment(db, { kinds: adjustmentKinds, actor: admin }, { kind: "fee_schedule_version", payload: { scheduleCode: "instant-std", rail: "instant", basedOnVersion: 1, effectiveFrom: t0.toISOString(), definition: scheduleDefinition("10") }, reason: "x", idempotencyKey: randomUUID() }))).toBe("CONFLICT");
+    expect(await codeOf(proposeAdjustment(db, { kinds: adjustmentKinds, actor: admin }, { kind: "fee_schedule_version", payload: { scheduleCode: "other", name: "Other", rail: "instant", basedOnVersion: 0, effectiveFrom: t0.toISOString(), definition: scheduleDefinition("10") }, reason: "x", idempotencyKey: randomUUID() }))).toBe("CONFLICT");
   });
 
   it("keeps versions append-only and in order in the database", async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
 import type { SandboxHandle } from "../../server/sandbox/server";
 import { NO_FAULTS, faultRoll, rollHits } from "../../server/sandbox/rail-config";
-import { verifySignature } from "../../server/partners/signature";
+import { verifySignature } from "../../server/core/signature";
 import { MAX_DELIVERY_ATTEMPTS } from "../../server/sandbox/webhook-sender";
 import { TEST_SECRET, adapterFor, admin, eventually, keyStats, payment, setFaults, signal, startReceiver, startTestSandbox, type Receiver } from "./sandbox-test-helpers";
 

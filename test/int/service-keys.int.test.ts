@@ -7,8 +7,8 @@ import { TRPCError } from "@trpc/server";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { createCaller } from "../../server/api/root";
 import { actorOf, errorOf, httpHandler, makeUser, mutationRequest, queryRequest, resultOf } from "./auth-test-helpers";
-import { hashServiceKeySecret, SERVICE_KEY_SECRET_RE } from "../../server/admin/service-keys";
-import type { Actor } from "../../server/auth/actor";
+import { hashServiceKeySecret, SERVICE_KEY_SECRET_RE } from "../../server/auth/service-key-secret";
+import type { Actor } from "../../server/core/actor";
 import { resetEnvForTests } from "../../server/env";
 
 let t: TestDb;

@@ -17,11 +17,11 @@ import { createTransfer } from "../../server/transfers/create";
 import { advanceTransfers } from "../../server/transfers/orchestrator";
 import { applyPartnerEvent } from "../../server/transfers/partner-events";
 import { stopSender } from "../../server/jobs/queues";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
-import { signPayload } from "../../server/partners/signature";
-import { resetPartnerAdaptersForTests } from "../../server/partners/registry";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
+import { signPayload } from "../../server/core/signature";
+import { partners } from "../../server/composition";
 import { createWebhookHandler } from "../../server/partners/webhook-http";
-import { processPendingWebhooks } from "../../server/partners/webhooks";
+import { processPendingWebhooks } from "../../server/transfers/webhook-processing";
 
 const SECRET = "whsec_batching_test_0123456789";
 const saved = process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS;
@@ -35,12 +35,12 @@ const partner = fakePartner();
 beforeAll(async () => {
   process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS = SECRET;
   resetEnvForTests();
-  resetPartnerAdaptersForTests();
+  partners.reset();
   db = await createTestDb();
   bank = await openAccount(db, { code: "bank:EUR", type: "asset" });
   wallet = await openAccount(db, { code: "customer:batch:wallet", type: "liability", isNoOverdraft: true });
   await fund(db, bank.id, wallet.id, 1_000_000_000n);
-  handler = createWebhookHandler({ getDb: () => db });
+  handler = createWebhookHandler({ getDb: () => db, partners });
 });
 afterAll(async () => {
   await stopSender(db.pool);
@@ -48,7 +48,7 @@ afterAll(async () => {
   if (saved === undefined) delete process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS;
   else process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS = saved;
   resetEnvForTests();
-  resetPartnerAdaptersForTests();
+  partners.reset();
 });
 
 async function newTransfer(source: Account = wallet, amountMinor = 1_000n) {
@@ -97,8 +97,8 @@ async function historyOf(transferId: string) {
   return { ...t, events, outbox, effects };
 }
 
-async function drain(opts: Parameters<typeof processPendingWebhooks>[2] = {}): Promise<void> {
-  for (let i = 0; i < 20 && (await processPendingWebhooks(db, 500, opts)).claimed > 0; i++);
+async function drain(opts: Parameters<typeof processPendingWebhooks>[3] = {}): Promise<void> {
+  for (let i = 0; i < 20 && (await processPendingWebhooks(db, partners, 500, opts)).claimed > 0; i++);
 }
 
 describe("batched webhook application", () => {
@@ -148,7 +148,7 @@ describe("batched webhook application", () => {
     await setAccountStatus(db, SYSTEM_ACTOR, { accountId: frozenWallet.id, status: "frozen", reason: "batching test" }, { idempotencyKey: randomUUID() });
     for (const t of [ok1, stuck, ok2]) await store(t.idempotencyKey, "settled", `fb-${t.id}`);
 
-    const r = await processPendingWebhooks(db, 500);
+    const r = await processPendingWebhooks(db, partners, 500);
     expect(r.claimed).toBe(3);
     expect(r.byEffect.applied).toBe(2);
     expect(r.failures).toBe(1);

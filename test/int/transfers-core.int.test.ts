@@ -15,7 +15,7 @@ import { listTransfers, getTransferDetail, summarizeStuck } from "../../server/t
 import { verifyLedger } from "../../server/ledger/verify";
 import { pollOverdueTransfers } from "../../server/transfers/sweeper";
 import { stopSender } from "../../server/jobs/queues";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import type { Account } from "../../server/ledger/accounts";
 
 let db: TestDb;

@@ -14,7 +14,7 @@ import { verifyLedger } from "../../server/ledger/verify";
 import { stopSender } from "../../server/jobs/queues";
 import { updateRailConfig } from "../../server/sandbox/bank";
 import type { SandboxHandle } from "../../server/sandbox/server";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { stuckSql } from "../../server/transfers/queries";
 
 const TRANSFERS = 500;

@@ -11,7 +11,7 @@ import { getBalances } from "../../server/ledger/balances";
 import { verifyLedger } from "../../server/ledger/verify";
 import { createGroupStats, createTransfer, type CreateTransferInput } from "../../server/transfers/create";
 import { stopSender } from "../../server/jobs/queues";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import type { Account } from "../../server/ledger/accounts";
 
 let db: TestDb;

@@ -15,7 +15,7 @@ import { getTransferDetail } from "../../server/transfers/queries";
 import { canTransition } from "../../server/transfers/state-machine";
 import { verifyLedger } from "../../server/ledger/verify";
 import { stopSender } from "../../server/jobs/queues";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import type { Account } from "../../server/ledger/accounts";
 
 let db: TestDb;

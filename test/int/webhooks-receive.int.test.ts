@@ -12,12 +12,12 @@ import { openAccount, fund } from "../../server/ledger/testing";
 import { createTransfer } from "../../server/transfers/create";
 import { advanceTransfer } from "../../server/transfers/orchestrator";
 import { stopSender } from "../../server/jobs/queues";
-import { SYSTEM_ACTOR, userActor } from "../../server/auth/actor";
-import type { RoleName } from "../../server/auth/permissions";
-import { signPayload } from "../../server/partners/signature";
-import { resetPartnerAdaptersForTests } from "../../server/partners/registry";
+import { SYSTEM_ACTOR, userActor } from "../../server/core/actor";
+import type { RoleName } from "../../server/core/permissions";
+import { signPayload } from "../../server/core/signature";
+import { partners } from "../../server/composition";
 import { createWebhookHandler } from "../../server/partners/webhook-http";
-import { MAX_PROCESS_ATTEMPTS, listWebhookEvents, processPendingWebhooks, replayWebhookEvent, type ApplyPartnerEvent } from "../../server/partners/webhooks";
+import { MAX_PROCESS_ATTEMPTS, listWebhookEvents, processPendingWebhooks, replayWebhookEvent, type ApplyPartnerEvent } from "../../server/transfers/webhook-processing";
 import type { Account } from "../../server/ledger/accounts";
 import { adapterFor, eventually, setFaults, startReceiver, startTestSandbox, TEST_SECRET } from "./sandbox-test-helpers";
 
@@ -33,12 +33,12 @@ const partner = fakePartner();
 beforeAll(async () => {
   process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS = `${SECRET},${OLD_SECRET}`;
   resetEnvForTests();
-  resetPartnerAdaptersForTests();
+  partners.reset();
   db = await createTestDb();
   const bank = await openAccount(db, { code: "bank:EUR", type: "asset" });
   wallet = await openAccount(db, { code: "customer:7:wallet", type: "liability", isNoOverdraft: true });
   await fund(db, bank.id, wallet.id, 10_000_000n);
-  handler = createWebhookHandler({ getDb: () => db });
+  handler = createWebhookHandler({ getDb: () => db, partners });
 });
 afterAll(async () => {
   await stopSender(db.pool);
@@ -46,7 +46,7 @@ afterAll(async () => {
   if (savedEnv.PARTNER_SANDBOX_WEBHOOK_SECRETS === undefined) delete process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS;
   else process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS = savedEnv.PARTNER_SANDBOX_WEBHOOK_SECRETS;
   resetEnvForTests();
-  resetPartnerAdaptersForTests();
+  partners.reset();
 });
 
 async function submittedTransfer(amountMinor = 1_000n) {
@@ -101,7 +101,7 @@ async function counts() {
 async function drain(apply?: ApplyPartnerEvent) {
   const effects: Record<string, number> = {};
   for (let i = 0; i < 20; i++) {
-    const r = await processPendingWebhooks(db, 100, apply ? { apply } : {});
+    const r = await processPendingWebhooks(db, partners, 100, apply ? { apply } : {});
     for (const [k, v] of Object.entries(r.byEffect)) effects[k] = (effects[k] ?? 0) + (v ?? 0);
     if (r.claimed === 0) break;
   }
@@ -243,17 +243,17 @@ describe("processing failures", () => {
     const failing: ApplyPartnerEvent = async () => {
       throw new Error("simulated apply failure");
     };
-    const first = await processPendingWebhooks(db, 100, { apply: failing });
+    const first = await processPendingWebhooks(db, partners, 100, { apply: failing });
     expect(first).toMatchObject({ claimed: 1, failures: 1 });
     expect(await row(r.json.id!)).toMatchObject({ process_attempts: 1, last_error: "simulated apply failure", effect: null, processed_at: null });
     // Backing off: not claimed again right away.
-    expect((await processPendingWebhooks(db, 100, { apply: failing })).claimed).toBe(0);
+    expect((await processPendingWebhooks(db, partners, 100, { apply: failing })).claimed).toBe(0);
     for (let i = 2; i <= MAX_PROCESS_ATTEMPTS; i++) {
       const future = new Date(Date.now() + i * 10 * 60_000);
-      expect((await processPendingWebhooks(db, 100, { apply: failing, now: () => future })).claimed).toBe(1);
+      expect((await processPendingWebhooks(db, partners, 100, { apply: failing, now: () => future })).claimed).toBe(1);
     }
     expect(await row(r.json.id!)).toMatchObject({ process_attempts: MAX_PROCESS_ATTEMPTS, effect: "error" });
-    expect((await processPendingWebhooks(db, 100, { apply: failing, now: () => new Date(Date.now() + 86_400_000) })).claimed).toBe(0);
+    expect((await processPendingWebhooks(db, partners, 100, { apply: failing, now: () => new Date(Date.now() + 86_400_000) })).claimed).toBe(0);
     expect(await stateOf(t.id)).toBe("submitted");
   });
 });
@@ -264,10 +264,10 @@ describe("replay", () => {
   it("needs transfers:operate, a reason and an existing event, in that order", async () => {
     const t = await submittedTransfer();
     const r = await send(eventBody(t.idempotencyKey, "acknowledged"));
-    await expect(replayWebhookEvent(db, as(["viewer"]), { webhookEventId: r.json.id!, reason: "" })).rejects.toMatchObject({ code: "FORBIDDEN" });
-    await expect(replayWebhookEvent(db, as(["operator"]), { webhookEventId: "nope", reason: " " })).rejects.toMatchObject({ code: "BAD_INPUT" });
-    await expect(replayWebhookEvent(db, as(["operator"]), { webhookEventId: "nope", reason: "retry" })).rejects.toMatchObject({ code: "BAD_INPUT" });
-    await expect(replayWebhookEvent(db, as(["operator"]), { webhookEventId: randomUUID(), reason: "retry" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(replayWebhookEvent(db, partners, as(["viewer"]), { webhookEventId: r.json.id!, reason: "" })).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(replayWebhookEvent(db, partners, as(["operator"]), { webhookEventId: "nope", reason: " " })).rejects.toMatchObject({ code: "BAD_INPUT" });
+    await expect(replayWebhookEvent(db, partners, as(["operator"]), { webhookEventId: "nope", reason: "retry" })).rejects.toMatchObject({ code: "BAD_INPUT" });
+    await expect(replayWebhookEvent(db, partners, as(["operator"]), { webhookEventId: randomUUID(), reason: "retry" })).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
   it("re-applies an event that arrived before its transfer existed, audited", async () => {
@@ -281,7 +281,7 @@ describe("replay", () => {
       { idempotencyKey: key },
     );
     await advanceTransfer(db, transfer.id, { adapterFor: () => partner });
-    const result = await replayWebhookEvent(db, as(["operator"]), { webhookEventId: r.json.id!, reason: "partner confirmed settlement" }, { requestId: "req-replay" });
+    const result = await replayWebhookEvent(db, partners, as(["operator"]), { webhookEventId: r.json.id!, reason: "partner confirmed settlement" }, { requestId: "req-replay" });
     expect(result).toMatchObject({ effect: "applied", transferId: transfer.id, toState: "settled", replayCount: 1 });
     expect(await stateOf(transfer.id)).toBe("settled");
     const stored = await row(r.json.id!);
@@ -292,7 +292,7 @@ describe("replay", () => {
       expect.objectContaining({ actor_label: "operator@demo.local", reason: "partner confirmed settlement", request_id: "req-replay", after: expect.objectContaining({ replayEffect: "applied", replayCount: 1 }) }),
     ]);
     // Idempotent: a second replay changes the transfer no further.
-    expect(await replayWebhookEvent(db, as(["operator"]), { webhookEventId: r.json.id!, reason: "again" })).toMatchObject({ effect: "duplicate_state", replayCount: 2 });
+    expect(await replayWebhookEvent(db, partners, as(["operator"]), { webhookEventId: r.json.id!, reason: "again" })).toMatchObject({ effect: "duplicate_state", replayCount: 2 });
   });
 });
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { createTestDb, type TestDb } from "../support/test-db";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { getBalances } from "../../server/ledger/balances";
 import { openAccount, fund } from "../../server/ledger/testing";

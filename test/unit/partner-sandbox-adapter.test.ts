@@ -3,9 +3,9 @@
 // verification in check order, and settlement files parsed exactly.
 import { describe, expect, it } from "vitest";
 import { createSandboxAdapter, parseSandboxEvent } from "../../server/partners/sandbox-adapter";
-import { signPayload } from "../../server/partners/signature";
+import { signPayload } from "../../server/core/signature";
 import { WebhookRejected, type PartnerPayment } from "../../server/partners/types";
-import { partnerAdapter } from "../../server/partners/registry";
+import { createPartnerRegistry } from "../../server/partners/registry";
 
 const SECRET = "whsec_unit_0123456789";
 const payment: PartnerPayment = {
@@ -228,7 +228,9 @@ describe("fetchSettlementFile", () => {
 
 describe("registry", () => {
   it("knows the sandbox and refuses anything else with NOT_FOUND", () => {
-    expect(partnerAdapter("sandbox").id).toBe("sandbox");
-    expect(() => partnerAdapter("acme-bank")).toThrow(expect.objectContaining({ code: "NOT_FOUND" }));
+    const registry = createPartnerRegistry();
+    expect(registry.adapterFor("sandbox").id).toBe("sandbox");
+    expect(registry.adapterFor("sandbox")).toBe(registry.adapterFor("sandbox"));
+    expect(() => registry.adapterFor("acme-bank")).toThrow(expect.objectContaining({ code: "NOT_FOUND" }));
   });
 });

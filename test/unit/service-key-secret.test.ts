@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { generateServiceKeySecret, hashServiceKeySecret, prefixOfSecret, SERVICE_KEY_SECRET_RE } from "../../server/admin/service-keys";
+import { generateServiceKeySecret, hashServiceKeySecret, prefixOfSecret, SERVICE_KEY_SECRET_RE } from "../../server/auth/service-key-secret";
 import { bearerSecretOf, requestIdOf } from "../../server/api/context";
 import { checkRequestOrigin } from "../../server/api/csrf";
 import { safeCallbackPath } from "../../server/auth/session-paths";

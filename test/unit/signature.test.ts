@@ -1,8 +1,8 @@
-// The webhook signature scheme (server/partners/signature.ts): every refusal reason, tolerance in
+// The webhook signature scheme (server/core/signature.ts): every refusal reason, tolerance in
 // both directions, rotation, and a known answer so the scheme cannot drift silently.
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { parseSignatureHeader, signPayload, verifySignature } from "../../server/partners/signature";
+import { parseSignatureHeader, signPayload, verifySignature } from "../../server/core/signature";
 
 const SECRET = "whsec_test_0123456789abcdef";
 const OLD_SECRET = "whsec_old_fedcba9876543210";

@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { requirePageActor } from "../../../server/auth/session";
+import { requirePageActor } from "../../page-access";
 import { ACCOUNT_PAGE_MAX } from "../../../server/ledger/accounts";
 import { pageCaller, callErrorMessage } from "../page-caller";
 import { CURRENCY_EXPONENTS } from "../../../server/money/currencies";

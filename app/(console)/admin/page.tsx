@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requirePageActor } from "../../../server/auth/session";
+import { requirePageActor } from "../../page-access";
 import { pageCaller, callErrorMessage } from "../page-caller";
 import { ErrorNotice, PageHeader, linkClass } from "../../../components/ui";
 import { ListNavigation } from "../../../components/kit/list-navigation";

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requirePageActor } from "../../../server/auth/session";
+import { requirePageActor } from "../../page-access";
 import { MAX_PAGE_SIZE } from "../../../server/approvals/queries";
 import { pageCaller, callErrorMessage } from "../page-caller";
 import { EmptyState, ErrorNotice, PageHeader } from "../../../components/ui";

@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { requirePageActor } from "../../../server/auth/session";
+import { requirePageActor } from "../../page-access";
 import { MAX_AUDIT_PAGE_SIZE } from "../../../server/audit/query";
 import { pageCaller, callErrorMessage } from "../page-caller";
 import { EmptyState, ErrorNotice, PageHeader } from "../../../components/ui";

@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { requirePageActor } from "../../../server/auth/session";
+import { requirePageActor } from "../../page-access";
 import { EmptyState, PageHeader } from "../../../components/ui";
 
 export const metadata: Metadata = { title: "SLOs" };

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requirePageActor } from "../../../server/auth/session";
+import { requirePageActor } from "../../page-access";
 import { TRANSFER_STATES } from "../../../server/transfers/state-machine";
 import { TRANSFER_PAGE_MAX } from "../../../server/transfers/queries";
 import { RAILS } from "../../../server/transfers/types";

@@ -4,9 +4,10 @@
  */
 import { z } from "zod";
 import { procedure, createRouter } from "../trpc";
-import { ROLES, SERVICE_KEY_SCOPES } from "../../auth/permissions";
+import { ROLES, SERVICE_KEY_SCOPES } from "../../core/permissions";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../auth/password";
-import { createUser, listUsers, setUserActive, setUserRoles, REASON_MAX_LENGTH, USER_LIST_MAX_LIMIT } from "../../admin/users";
+import { createUser, listUsers, setUserActive, setUserRoles, USER_LIST_MAX_LIMIT } from "../../admin/users";
+import { REASON_MAX_LENGTH } from "../../core/reasons";
 import { createServiceKey, listServiceKeys, revokeServiceKey } from "../../admin/service-keys";
 
 const reason = z.string().trim().min(1, "give a reason").max(REASON_MAX_LENGTH);

@@ -4,9 +4,10 @@
  * server/auth/step-up.ts. Payloads are JSON: amounts as decimal strings, never JS numbers.
  */
 import { z } from "zod";
+import { adjustmentKinds } from "../../composition";
 import { procedure, createRouter, NO_INPUT } from "../trpc";
 import { approveProposal, commentOnProposal, proposeAdjustment, rejectProposal, withdrawProposal, MAX_COMMENT_LENGTH, MAX_REASON_LENGTH } from "../../approvals/proposals";
-import { countWaitingForMe, getEvidenceFile, getPolicySummary, getProposal, listAdjustmentKinds, listProposals, INBOX_VIEWS, MAX_PAGE_SIZE } from "../../approvals/queries";
+import { countWaitingForMe, getEvidenceFile, getPolicySummary, getProposal, listProposals, INBOX_VIEWS, MAX_PAGE_SIZE } from "../../approvals/queries";
 import { previewDraft } from "../../approvals/drafts";
 import { PROPOSAL_STATUSES } from "../../approvals/types";
 import { MAX_EVIDENCE_BYTES } from "../../approvals/evidence";
@@ -71,13 +72,13 @@ const policyRouter = createRouter({
     )
     .mutation(({ ctx, input }) => {
       const { reason: why, idempotencyKey, ...payload } = input;
-      return proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { kind: "policy_change", payload, reason: why, idempotencyKey });
+      return proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, { kind: "policy_change", payload, reason: why, idempotencyKey });
     }),
 });
 
 export const approvalsRouter = createRouter({
   /** The kinds of adjustment and the permission each needs to propose. */
-  kinds: procedure("adjustments:read").query(() => listAdjustmentKinds()),
+  kinds: procedure("adjustments:read").query(() => adjustmentKinds.list()),
   /** An inbox view, newest first; keyset cursor. */
   list: procedure("adjustments:read")
     .input(
@@ -89,35 +90,35 @@ export const approvalsRouter = createRouter({
         limit: z.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
       }),
     )
-    .query(({ ctx, input }) => listProposals(ctx.db, { actor: ctx.actor }, input)),
+    .query(({ ctx, input }) => listProposals(ctx.db, { actor: ctx.actor, kinds: adjustmentKinds }, input)),
   /** How many proposals wait for the caller's approval (the nav badge). */
-  waitingCount: procedure("adjustments:read").query(({ ctx }) => countWaitingForMe(ctx.db, { actor: ctx.actor })),
+  waitingCount: procedure("adjustments:read").query(({ ctx }) => countWaitingForMe(ctx.db, { actor: ctx.actor, kinds: adjustmentKinds })),
   /** One proposal with the proposer's preview, a live preview and what differs. */
   get: procedure("adjustments:read")
     .input(z.strictObject({ id: uuid }))
-    .query(({ ctx, input }) => getProposal(ctx.db, { actor: ctx.actor }, input.id)),
+    .query(({ ctx, input }) => getProposal(ctx.db, { actor: ctx.actor, kinds: adjustmentKinds }, input.id)),
   /** Dry-runs a draft without storing anything (the form's preview). */
   preview: procedure("adjustments:propose")
     .input(draft)
-    .mutation(({ ctx, input }) => previewDraft(ctx.db, { actor: ctx.actor }, input)),
+    .mutation(({ ctx, input }) => previewDraft(ctx.db, { actor: ctx.actor, kinds: adjustmentKinds }, input)),
   /** Proposes an adjustment; the same idempotency key and request return the stored proposal. */
   propose: procedure("adjustments:propose")
     .input(proposal)
-    .mutation(({ ctx, input }) => proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+    .mutation(({ ctx, input }) => proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, input)),
   /** Approves (with a step-up code or within the step-up window); the final approval applies. */
   approve: procedure("adjustments:approve")
     .input(z.strictObject({ proposalId: uuid, code: code.optional() }))
-    .mutation(({ ctx, input }) => approveProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+    .mutation(({ ctx, input }) => approveProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, input)),
   reject: procedure("adjustments:approve")
     .input(z.strictObject({ proposalId: uuid, reason }))
-    .mutation(({ ctx, input }) => rejectProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+    .mutation(({ ctx, input }) => rejectProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, input)),
   /** The proposer withdraws (checked by the domain: only the proposer). */
   withdraw: procedure("adjustments:read")
     .input(z.strictObject({ proposalId: uuid, reason: z.string().trim().max(MAX_REASON_LENGTH).optional() }))
-    .mutation(({ ctx, input }) => withdrawProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+    .mutation(({ ctx, input }) => withdrawProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, input)),
   comment: procedure("adjustments:read")
     .input(z.strictObject({ proposalId: uuid, body: z.string().trim().min(1).max(MAX_COMMENT_LENGTH), idempotencyKey: key }))
-    .mutation(({ ctx, input }) => commentOnProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+    .mutation(({ ctx, input }) => commentOnProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, input)),
   /** An evidence file, base64 (the console downloads it through /approvals/<id>/evidence/<file id>). */
   evidence: procedure("adjustments:read")
     .input(z.strictObject({ proposalId: uuid, evidenceId: uuid }))

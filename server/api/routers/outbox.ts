@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { procedure, createRouter } from "../trpc";
-import { REASON_MAX_LENGTH } from "../../admin/users";
+import { REASON_MAX_LENGTH } from "../../core/reasons";
 import { changeSubscriptionStatus, createSubscription, listSubscriptions, SUBSCRIPTION_NAME_MAX_LENGTH, SUBSCRIPTION_URL_MAX_LENGTH } from "../../outbox/subscriptions";
 import { actOnDeadDelivery, listDeliveries, DELIVERY_PAGE_DEFAULT, DELIVERY_PAGE_MAX } from "../../outbox/deliveries";
 import { MAX_TOPIC_PATTERN_LENGTH, MAX_TOPIC_PATTERNS } from "../../outbox/topics";

@@ -5,10 +5,10 @@
  * (superjson) or integer minor-unit strings, never JS numbers. Documented in docs/api.md "pricing".
  */
 import { z } from "zod";
+import { adjustmentKinds } from "../../composition";
 import { createRouter, procedure } from "../trpc";
-import { auditActorOf } from "../../auth/actor";
+import { auditActorOf } from "../../core/actor";
 import { proposeAdjustment } from "../../approvals/proposals";
-import "../../approvals/all-kinds";
 import { getProposal } from "../../approvals/queries";
 import { pgRunner } from "../../db/sql";
 import { AppError } from "../../errors/app-error";
@@ -42,7 +42,7 @@ function simulationSummary(r: SimulationResult) {
 }
 
 async function proposalPayload(db: Parameters<typeof getProposal>[0], proposalId: string, actor: Parameters<typeof getProposal>[1]["actor"]) {
-  const p = await getProposal(db, { actor }, proposalId);
+  const p = await getProposal(db, { actor, kinds: adjustmentKinds }, proposalId);
   if (p.kind !== "fee_schedule_version") throw new AppError("BAD_INPUT", `proposal ${proposalId} is a ${p.kind}, not a fee schedule version`);
   return p.payload as { rail: string; definition: Record<string, unknown> };
 }
@@ -113,7 +113,7 @@ export const pricingRouter = createRouter({
     )
     .mutation(({ ctx, input }) => {
       const { reason: why, idempotencyKey, effectiveFrom, ...payload } = input;
-      return proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, {
+      return proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, {
         kind: "fee_schedule_version", payload: { ...payload, effectiveFrom: effectiveFrom.toISOString() }, reason: why, idempotencyKey,
       });
     }),
@@ -132,7 +132,7 @@ export const pricingRouter = createRouter({
     .input(z.strictObject({ currency, date, rate: z.string().min(1).max(40), reason, idempotencyKey: key }))
     .mutation(({ ctx, input }) => {
       const { reason: why, idempotencyKey, ...payload } = input;
-      return proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { kind: "fx_manual_rate", payload, reason: why, idempotencyKey });
+      return proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, { kind: "fx_manual_rate", payload, reason: why, idempotencyKey });
     }),
 
   listSpreads: procedure("pricing:read").query(({ ctx }) => listSpreads(pgRunner(ctx.db.pool))),

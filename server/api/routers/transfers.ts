@@ -4,18 +4,17 @@
  * as bigint (superjson) or integer minor-unit strings, never JS numbers.
  */
 import { z } from "zod";
+import { adjustmentKinds, partners } from "../../composition";
 import { procedure, createRouter } from "../trpc";
 import { createTransfer } from "../../transfers/create";
 import { getTransferDetail, listTransfers, summarizeStuck, TRANSFER_PAGE_MAX, TRANSFER_SORTS } from "../../transfers/queries";
 import { bulkRetryTransfers, cancelTransfer, markTransferFailed, MAX_BULK_RETRY, queryTransferAtPartner, retryTransfer } from "../../transfers/operations";
 import { proposeAdjustment } from "../../approvals/proposals";
-import "../../approvals/all-kinds";
 import { listRailPolicies, updateRailPolicy } from "../../transfers/rail-policies";
 import { TRANSFER_STATES } from "../../transfers/state-machine";
 import { RAILS } from "../../transfers/types";
-import { partnerAdapter } from "../../partners/registry";
-import { replayWebhookEvent } from "../../partners/webhooks";
-import { auditActorOf } from "../../auth/actor";
+import { replayWebhookEvent } from "../../transfers/webhook-processing";
+import { auditActorOf } from "../../core/actor";
 
 const amount = z.union([z.bigint(), z.string().regex(/^-?\d{1,40}$/, "must be an integer number of minor units")]).transform((v) => (typeof v === "bigint" ? v : BigInt(v)));
 const uuid = z.uuid();
@@ -82,7 +81,7 @@ export const transfersRouter = createRouter({
     .mutation(({ ctx, input }) => bulkRetryTransfers(ctx.db, ctx.actor, { ...input, requestId: ctx.requestId })),
   queryPartner: procedure("transfers:operate")
     .input(operation)
-    .mutation(({ ctx, input }) => queryTransferAtPartner(ctx.db, ctx.actor, { ...input, requestId: ctx.requestId }, partnerAdapter)),
+    .mutation(({ ctx, input }) => queryTransferAtPartner(ctx.db, ctx.actor, { ...input, requestId: ctx.requestId }, partners.adapterFor)),
   markFailed: procedure("transfers:operate")
     .input(operation)
     .mutation(({ ctx, input }) => markTransferFailed(ctx.db, ctx.actor, { ...input, requestId: ctx.requestId })),
@@ -94,7 +93,7 @@ export const transfersRouter = createRouter({
   proposeForceOutcome: procedure("transfers:operate")
     .input(operation.extend({ outcome: z.enum(["settled", "failed"]), evidence: z.string().trim().min(3).max(2000) }))
     .mutation(({ ctx, input }) =>
-      proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, {
+      proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, {
         kind: input.outcome === "settled" ? "transfer_force_settle" : "transfer_force_fail",
         payload: { transferId: input.transferId, evidence: input.evidence },
         reason: input.reason,
@@ -104,7 +103,7 @@ export const transfersRouter = createRouter({
   /** Applies a stored partner webhook again (idempotent: changes a transfer only if the first application did not); audited. */
   replayWebhook: procedure("transfers:operate")
     .input(z.strictObject({ webhookEventId: uuid, reason }))
-    .mutation(({ ctx, input }) => replayWebhookEvent(ctx.db, ctx.actor, input, { requestId: ctx.requestId })),
+    .mutation(({ ctx, input }) => replayWebhookEvent(ctx.db, partners, ctx.actor, input, { requestId: ctx.requestId })),
   rails: createRouter({
     list: procedure("transfers:read").query(({ ctx }) => listRailPolicies(ctx.db, { fresh: true })),
     update: procedure("partners:manage")

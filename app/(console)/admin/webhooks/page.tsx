@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requirePageActor } from "../../../../server/auth/session";
+import { requirePageActor } from "../../../page-access";
 import { DELIVERY_PAGE_MAX } from "../../../../server/outbox/deliveries";
 import { pageCaller, callErrorMessage } from "../../page-caller";
 import { EmptyState, ErrorNotice, PageHeader, linkClass } from "../../../../components/ui";

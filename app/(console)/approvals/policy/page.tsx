@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requirePageActor } from "../../../../server/auth/session";
+import { requirePageActor } from "../../../page-access";
 import { pageCaller } from "../../page-caller";
 import { Card, FactList, PageHeader, linkClass, formatUtc } from "../../../../components/ui";
 import { ThresholdsTable } from "../../../../components/approvals/thresholds-table";

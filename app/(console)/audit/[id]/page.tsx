@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { requirePageActor } from "../../../../server/auth/session";
+import { requirePageActor } from "../../../page-access";
 import { pageCaller } from "../../page-caller";
 import { FactList, PageHeader, linkClass, formatUtc, Badge } from "../../../../components/ui";
 import { auditHref } from "../../../../components/audit/audit-filters";

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { redirect } from "next/navigation";
-import { requirePageActor } from "../../../../server/auth/session";
+import { requirePageActor } from "../../../page-access";
 import { pageCaller } from "../../page-caller";
 import { Card, PageHeader, linkClass, formatUtc } from "../../../../components/ui";
 import { TotpEnrolment } from "../../../../components/approvals/totp-enrolment";

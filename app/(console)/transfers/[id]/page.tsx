@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { requirePageActor } from "../../../../server/auth/session";
+import { requirePageActor } from "../../../page-access";
 import { isActive, isTerminal } from "../../../../server/transfers/state-machine";
 import { pageCaller } from "../../page-caller";
 import { Card, FactList, PageHeader, formatUtc, linkClass } from "../../../../components/ui";

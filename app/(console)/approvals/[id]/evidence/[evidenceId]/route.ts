@@ -3,7 +3,7 @@
  * and a sandboxing CSP, so an uploaded file is never rendered by the console's origin. Access is
  * the same as reading the proposal (adjustments:read), checked through the tRPC caller.
  */
-import { getPageActor } from "../../../../../../server/auth/session";
+import { getPageActor } from "../../../../../page-access";
 import { pageCaller } from "../../../../page-caller";
 
 export const dynamic = "force-dynamic";

@@ -1,18 +1,18 @@
 /**
  * Page access for server components: who is signed in, and a guard that sends everyone else to
  * the sign-in page or to /forbidden. Roles come from the database on every call, never from the
- * session cookie.
+ * session cookie. It lives with the pages (not in server/auth) because it is transport: it reads
+ * Next's session and redirects.
  */
 import { cache } from "react";
 import { getServerSession } from "next-auth";
-// eslint-disable-next-line no-restricted-imports -- page access is the one transport seam in server/auth: it must redirect.
 import { redirect } from "next/navigation";
-import { db } from "../db/client";
-import type { Actor } from "./actor";
-import type { Permission } from "./permissions";
-import { getAuthOptions } from "./auth-options";
-import { loadUserActor } from "./load-actor";
-import { safeCallbackPath } from "./session-paths";
+import { db } from "../server/db/client";
+import type { Actor } from "../server/core/actor";
+import type { Permission } from "../server/core/permissions";
+import { getAuthOptions } from "../server/auth/auth-options";
+import { loadUserActor } from "../server/auth/load-actor";
+import { safeCallbackPath } from "../server/auth/session-paths";
 
 export { safeCallbackPath };
 

@@ -4,7 +4,17 @@
  */
 import type { Permission, RoleName } from "./permissions";
 import { permissionsForRoles } from "./permissions";
-import type { AuditActor } from "../audit/audit-log";
+
+export type ActorType = "user" | "service" | "system";
+
+/** An actor as the audit log records it. */
+export interface AuditActor {
+  type: ActorType;
+  /** User id, service key id, or the name of the system component. */
+  id: string | null;
+  /** Human-readable: an email, a key name, "worker". */
+  label: string;
+}
 
 export type Actor =
   | { kind: "user"; userId: string; email: string; name: string; roles: RoleName[]; permissions: Set<Permission> }
@@ -29,4 +39,11 @@ export function toAuditActor(actor: Actor | AuditActor): AuditActor {
   return "kind" in actor ? auditActorOf(actor) : actor;
 }
 
-export const SYSTEM_ACTOR: AuditActor = { type: "system", id: null, label: "system" };
+/** The system acting by itself; each component signs with its own label. */
+export function systemActor(label: string): AuditActor {
+  return { type: "system", id: null, label };
+}
+
+export const SYSTEM_ACTOR: AuditActor = systemActor("system");
+/** The transfers domain: reserving, settling and releasing transfers' money. */
+export const TRANSFERS_ACTOR: AuditActor = systemActor("transfers");
