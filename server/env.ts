@@ -87,6 +87,14 @@ const envSchema = z
     LEDGER_GROUP_COMMIT_IN_FLIGHT: intString(1, 64).default(2),
     /** How long a valid service key's lookup is reused by the API (ms); 0 looks every call up. Revocation in the same process takes effect at once. */
     SERVICE_KEY_CACHE_MS: intString(0, 60_000).default(1000),
+    /** Admission control for new transfers (server/transfers/admission.ts). */
+    TRANSFER_ADMISSION_ENABLED: booleanString.default(true),
+    /** New transfers are refused (OVERLOADED) while more than this many wait for submission... */
+    TRANSFER_ADMISSION_MAX_BACKLOG: intString(1, 10_000_000).default(2_000),
+    /** ...or while the oldest of them has waited longer than this (ms). */
+    TRANSFER_ADMISSION_MAX_WAIT_MS: intString(100, 3_600_000).default(5_000),
+    /** How often each process samples the backlog (ms). */
+    TRANSFER_ADMISSION_SAMPLE_MS: intString(10, 60_000).default(250),
     /** Port the worker serves /metrics and /health on (0 disables). */
     WORKER_METRICS_PORT: intString(0, 65535).default(9465),
     /** Batches of transfer-advance jobs each worker process runs at once (each batch up to 32 jobs, submitted concurrently). */

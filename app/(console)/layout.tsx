@@ -38,6 +38,8 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
   // The transfers badge: how many transfers are stuck (over their time budget or waiting for an operator).
   const stuck = actor.permissions.has("transfers:read") ? await pageCaller(actor).transfers.stuckSummary().then((x) => x.total, () => 0) : 0;
   const navItems = items.map((i) => (i.href === "/transfers" && stuck > 0 ? { ...i, label: `${i.label} (${stuck} stuck)` } : i));
+  // Admission control: when new transfers are being refused, everyone who watches transfers sees why.
+  const admission = actor.permissions.has("transfers:read") ? await pageCaller(actor).transfers.admission().catch(() => null) : null;
   const name = actor.name;
   const email = actor.kind === "user" ? actor.email : null;
   const roles = actor.kind === "user" ? actor.roles : [];
@@ -77,6 +79,12 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
             </section>
           </aside>
           <main id="main" className="min-w-0 flex-1 px-6 py-5">
+            {admission && !admission.isOpen ? (
+              <div role="alert" className="mb-4 rounded border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100">
+                <strong>New transfers are not admitted:</strong> {admission.reason}. Callers get OVERLOADED (503) with Retry-After {admission.retryAfterSeconds} s until the
+                backlog drains; transfers already admitted, operator actions and partner webhooks go on.
+              </div>
+            ) : null}
             {children}
           </main>
         </div>

@@ -19,6 +19,7 @@ import type { Context } from "./trpc";
 import { createRequestContext, requestIdOf, RequestRejectedError } from "./context";
 import { checkRequestOrigin, configuredAppOrigin } from "./csrf";
 import { isConnectionError } from "../errors/db-errors";
+import { AppError } from "../errors/app-error";
 
 export const TRPC_ENDPOINT = "/api/trpc";
 
@@ -46,6 +47,14 @@ export function errorResponse(status: number, code: TRPC_ERROR_CODE_KEY, message
     status,
     headers: { "content-type": "application/json", "cache-control": "no-store", "x-request-id": requestId },
   });
+}
+
+function retryAfterSecondsOf(cause: unknown): number | null {
+  if (!(cause instanceof AppError) || !cause.isRetryable) return null;
+  const d = cause.details ?? {};
+  if (typeof d.retryAfterSeconds === "number") return Math.max(1, Math.ceil(d.retryAfterSeconds));
+  if (typeof d.retryAfterMs === "number") return Math.max(1, Math.ceil(d.retryAfterMs / 1000));
+  return null;
 }
 
 export function createTrpcHttpHandler(opts: TrpcHttpHandlerOptions): (req: Request) => Promise<Response> {
@@ -76,8 +85,13 @@ export function createTrpcHttpHandler(opts: TrpcHttpHandlerOptions): (req: Reque
       req,
       router: appRouter,
       createContext: () => ctx,
-      responseMeta() {
-        return { headers: new Headers({ "cache-control": "no-store", "x-request-id": requestId }) };
+      responseMeta({ errors }) {
+        const headers = new Headers({ "cache-control": "no-store", "x-request-id": requestId });
+        // A refusal that says how long to wait (OVERLOADED, IDEMPOTENCY_IN_PROGRESS) carries it as
+        // Retry-After, in seconds, as HTTP clients and proxies expect.
+        const waits = errors.map((e) => retryAfterSecondsOf(e.cause)).filter((s): s is number => s !== null);
+        if (waits.length > 0) headers.set("retry-after", String(Math.max(...waits)));
+        return { headers };
       },
     });
   };

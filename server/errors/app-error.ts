@@ -35,6 +35,7 @@ export const ERROR_CODE_HTTP = {
   PARTNER_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   PARTNER_RESPONSE_INVALID: "BAD_GATEWAY",
   RATE_LIMITED: "TOO_MANY_REQUESTS",
+  OVERLOADED: "SERVICE_UNAVAILABLE",
   // Pricing (server/pricing).
   INVALID_RATE: "BAD_REQUEST",
   INVALID_RATES_FILE: "BAD_REQUEST",
@@ -63,7 +64,7 @@ export class AppError extends Error {
     this.name = "AppError";
     this.code = code;
     this.details = opts.details;
-    this.isRetryable = opts.isRetryable ?? (code === "DB_UNAVAILABLE" || code === "IDEMPOTENCY_IN_PROGRESS");
+    this.isRetryable = opts.isRetryable ?? (code === "DB_UNAVAILABLE" || code === "IDEMPOTENCY_IN_PROGRESS" || code === "OVERLOADED");
   }
 }
 

@@ -29,6 +29,7 @@ import { enqueue, enqueueMany, prepareSender, QUEUES } from "../jobs/queues";
 import { applyTransition, applyTransitions, partnerAccountCode } from "./transition";
 import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, type TransferRowRaw } from "./types";
 import { getRailPolicy } from "./rail-policies";
+import { admissionGateFor } from "./admission";
 import { preparedQuery } from "../db/prepared";
 
 export const MAX_REFERENCE_LENGTH = 140;
@@ -94,7 +95,8 @@ export async function ensurePartnerAccount(db: Pick<DbHandles, "pool">, partner:
  * Creates a transfer, places its hold and enqueues its submission in one transaction.
  *
  * Errors, in order: BAD_INPUT / UNKNOWN_CURRENCY / INVALID_AMOUNT (shape); BAD_INPUT for a partner
- * or rail without a policy; IDEMPOTENCY_CONFLICT (key reused for a different request; the same
+ * or rail without a policy; OVERLOADED (retryable: admission is closed, ./admission.ts; a replay
+ * still returns the original); IDEMPOTENCY_CONFLICT (key reused for a different request; the same
  * request returns the original with isReplay); NOT_FOUND (source account); CURRENCY_MISMATCH;
  * ACCOUNT_FROZEN; INSUFFICIENT_FUNDS (from the hold). Nothing is written when any is raised.
  */
@@ -122,6 +124,15 @@ export async function createTransfer(
   const requestHash = hashRequest(request);
   const who = toAuditActor(actor);
   await getRailPolicy(db, input.partner, input.rail);
+  // Admission control: while the pipeline is overloaded a new transfer is refused before anything
+  // is written; a replay of one already created still gets its stored result.
+  try {
+    await admissionGateFor(db).admit();
+  } catch (refusal) {
+    const existing = await db.pool.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
+    if (existing.rows[0]) return replayOrConflict(existing.rows[0], requestHash, opts.idempotencyKey);
+    throw refusal;
+  }
   await ensurePartnerAccount(db, input.partner, input.currency);
   await prepareSender(db);
   const pending: PendingCreate = { request, currency: input.currency, rail: input.rail, partner: input.partner, requestHash, who, opts };

@@ -15,6 +15,7 @@ import { componentLogger } from "../observability/logger";
 import { advanceTransfers, type OrchestratorDeps } from "../transfers/orchestrator";
 import { pollOverdueTransfers, sweepTransfers } from "../transfers/sweeper";
 import { summarizeStuck } from "../transfers/queries";
+import { admissionGateFor } from "../transfers/admission";
 import { processPendingWebhooks } from "../transfers/webhook-processing";
 import { partners } from "../composition";
 
@@ -44,6 +45,33 @@ export async function startOrchestration(opts: OrchestrationOptions): Promise<{ 
   const deps: OrchestratorDeps = opts.deps ?? { adapterFor: partners.adapterFor };
   const steps = new Counter({ name: "transfer_steps_total", help: "Orchestration steps by action", labelNames: ["action"], registers: [opts.registry] });
   const stuck = new Gauge({ name: "transfers_stuck", help: "Transfers over their state's time budget or waiting for an operator", labelNames: ["state"], registers: [opts.registry] });
+  // Admission control (server/transfers/admission.ts), as every process sees it: alert on
+  // transfers_admission_open == 0 (new transfers refused) and on a growing backlog.
+  const admission = admissionGateFor(db);
+  new Gauge({
+    name: "transfers_admission_open",
+    help: "1 while new transfers are admitted, 0 while they are refused with OVERLOADED",
+    registers: [opts.registry],
+    async collect() {
+      this.set((await admission.state()).isOpen ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "transfers_submission_backlog",
+    help: "Transfers due for submission and not leased by a worker",
+    registers: [opts.registry],
+    async collect() {
+      this.set((await admission.state()).backlog);
+    },
+  });
+  new Gauge({
+    name: "transfers_submission_oldest_wait_seconds",
+    help: "How long the oldest transfer due for submission has waited for a worker",
+    registers: [opts.registry],
+    async collect() {
+      this.set((await admission.state()).oldestWaitMs / 1000);
+    },
+  });
   await createQueues(boss);
 
   await boss.work<{ transferId: string }>(

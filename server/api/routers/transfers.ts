@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { adjustmentKinds, partners } from "../../composition";
 import { procedure, createRouter } from "../trpc";
+import { admissionGateFor } from "../../transfers/admission";
 import { createTransfer } from "../../transfers/create";
 import { getTransferDetail, listTransfers, summarizeStuck, TRANSFER_PAGE_MAX, TRANSFER_SORTS } from "../../transfers/queries";
 import { bulkRetryTransfers, cancelTransfer, markTransferFailed, MAX_BULK_RETRY, queryTransferAtPartner, retryTransfer } from "../../transfers/operations";
@@ -70,6 +71,8 @@ export const transfersRouter = createRouter({
       return listTransfers(ctx.db, f, { sort, cursor, limit });
     }),
   stuckSummary: procedure("transfers:read").query(({ ctx }) => summarizeStuck(ctx.db)),
+  /** Whether new transfers are admitted now, and if not why (server/transfers/admission.ts). */
+  admission: procedure("transfers:read").query(({ ctx }) => admissionGateFor(ctx.db).state()),
   cancel: procedure("transfers:operate")
     .input(operation)
     .mutation(({ ctx, input }) => cancelTransfer(ctx.db, ctx.actor, { ...input, requestId: ctx.requestId })),

@@ -1,0 +1,150 @@
+/**
+ * Admission control for new transfers: when more transfers are waiting for submission than the
+ * pipeline drains in a few seconds, `createTransfer` refuses new ones with the retryable
+ * OVERLOADED (HTTP 503 with Retry-After) and places no hold, so that the work already admitted keeps
+ * its latency and the capacity goes to draining it (otherwise an open-loop overload makes creates
+ * starve submissions: goodput collapses while latency grows without bound). Operator actions and
+ * partner webhooks never pass this gate.
+ *
+ * Invariants kept:
+ * - The backlog is what waits for the workers: transfers created or reserved, due now (no retry
+ *   backoff pending) and not leased by a worker. A partner outage, whose transfers wait in
+ *   backoff, does not close admission for everyone.
+ * - The decision is pure (decideAdmission): closed when the backlog exceeds TRANSFER_ADMISSION_
+ *   MAX_BACKLOG or its oldest transfer has waited longer than TRANSFER_ADMISSION_MAX_WAIT_MS;
+ *   reopened only below 80% of both (hysteresis, so it does not flap at the bound).
+ * - Checking is O(1): each process samples the backlog at most every TRANSFER_ADMISSION_SAMPLE_MS
+ *   (one indexed count over the backlog), in the background; a check never waits for a sample
+ *   except the very first.
+ */
+import type pg from "pg";
+import type { DbHandles } from "../db/client";
+import { env } from "../env";
+import { AppError } from "../errors/app-error";
+import { componentLogger } from "../observability/logger";
+
+const log = componentLogger("admission");
+
+export interface AdmissionSettings {
+  isEnabled: boolean;
+  maxBacklog: number;
+  maxWaitMs: number;
+  sampleMs: number;
+}
+
+export interface BacklogSample {
+  /** Transfers due for submission and not leased. */
+  backlog: number;
+  /** How long the oldest of them has waited for a worker (ms), 0 when none. */
+  oldestWaitMs: number;
+  sampledAt: Date;
+}
+
+export interface AdmissionState extends BacklogSample {
+  isOpen: boolean;
+  /** Why admission is closed, in words for the console and the error; null when open. */
+  reason: string | null;
+  /** Which bound closed it; null when open. */
+  closedBy: "backlog" | "wait" | null;
+  /** What a refused caller should wait before trying again. */
+  retryAfterSeconds: number;
+  settings: Omit<AdmissionSettings, "sampleMs">;
+}
+
+/** Below this share of both bounds a closed gate opens again. */
+const REOPEN_SHARE = 0.8;
+
+/** The pure decision: open or closed, and why, given the last state and a new sample. */
+export function decideAdmission(sample: BacklogSample, settings: AdmissionSettings, wasOpen: boolean): AdmissionState {
+  const base = { ...sample, settings: { isEnabled: settings.isEnabled, maxBacklog: settings.maxBacklog, maxWaitMs: settings.maxWaitMs } };
+  const retryAfterSeconds = Math.max(1, Math.min(30, Math.ceil(sample.oldestWaitMs / 1000)));
+  if (!settings.isEnabled) return { ...base, isOpen: true, reason: null, closedBy: null, retryAfterSeconds };
+  const isOver = sample.backlog > settings.maxBacklog || sample.oldestWaitMs > settings.maxWaitMs;
+  const isWellUnder = sample.backlog < settings.maxBacklog * REOPEN_SHARE && sample.oldestWaitMs < settings.maxWaitMs * REOPEN_SHARE;
+  const isOpen = wasOpen ? !isOver : isWellUnder;
+  if (isOpen) return { ...base, isOpen, reason: null, closedBy: null, retryAfterSeconds };
+  const closedBy = sample.backlog > settings.maxBacklog * (wasOpen ? 1 : REOPEN_SHARE) ? "backlog" : "wait";
+  const reason =
+    closedBy === "backlog"
+      ? `${sample.backlog} transfers are waiting for submission (limit ${settings.maxBacklog})`
+      : `the oldest transfer waiting for submission has waited ${(sample.oldestWaitMs / 1000).toFixed(1)} s (limit ${(settings.maxWaitMs / 1000).toFixed(1)} s)`;
+  return { ...base, isOpen, reason, closedBy, retryAfterSeconds };
+}
+
+/** Counts the backlog (index transfers_state_state_changed_at_idx; the backlog is bounded by this gate). */
+export async function sampleBacklog(db: pg.Pool | pg.ClientBase, now = new Date()): Promise<BacklogSample> {
+  const res = await db.query<{ n: string; oldest: Date | null }>(
+    `SELECT count(*)::text AS n, min(COALESCE(next_attempt_at, state_changed_at)) AS oldest FROM transfers
+      WHERE state IN ('created', 'reserved') AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+        AND (lease_until IS NULL OR lease_until < $1) AND attention_reason IS NULL`,
+    [now],
+  );
+  const row = res.rows[0]!;
+  return { backlog: Number(row.n), oldestWaitMs: row.oldest ? Math.max(0, now.getTime() - row.oldest.getTime()) : 0, sampledAt: now };
+}
+
+export function admissionSettings(): AdmissionSettings {
+  const e = env();
+  return { isEnabled: e.TRANSFER_ADMISSION_ENABLED, maxBacklog: e.TRANSFER_ADMISSION_MAX_BACKLOG, maxWaitMs: e.TRANSFER_ADMISSION_MAX_WAIT_MS, sampleMs: e.TRANSFER_ADMISSION_SAMPLE_MS };
+}
+
+/** One process's view of admission for one database, refreshed in the background. */
+export class AdmissionGate {
+  private current: AdmissionState | null = null;
+  private refreshing: Promise<void> | null = null;
+  /** Creates refused since the process started, by reason kind (for the metrics). */
+  readonly refused = { backlog: 0, wait: 0 };
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly settings: AdmissionSettings,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** The latest decision (sampling first when there is none yet). */
+  async state(): Promise<AdmissionState> {
+    const now = this.clock();
+    if (!this.current) await this.refresh();
+    else if (now.getTime() - this.current.sampledAt.getTime() >= this.settings.sampleMs) void this.refresh();
+    return this.current!;
+  }
+
+  /** Refuses a new transfer while admission is closed. Errors: OVERLOADED (retryable). */
+  async admit(): Promise<void> {
+    if (!this.settings.isEnabled) return;
+    const s = await this.state();
+    if (s.isOpen) return;
+    this.refused[s.closedBy ?? "backlog"]++;
+    throw new AppError("OVERLOADED", `new transfers are not admitted for now: ${s.reason}; retry after ${s.retryAfterSeconds} s`, {
+      isRetryable: true,
+      details: { reason: s.reason, backlog: s.backlog, oldestWaitMs: s.oldestWaitMs, retryAfterSeconds: s.retryAfterSeconds },
+    });
+  }
+
+  private refresh(): Promise<void> {
+    this.refreshing ??= sampleBacklog(this.pool, this.clock())
+      .then((sample) => {
+        const wasOpen = this.current?.isOpen ?? true;
+        this.current = decideAdmission(sample, this.settings, wasOpen);
+        if (wasOpen !== this.current.isOpen) log.warn({ isOpen: this.current.isOpen, reason: this.current.reason, backlog: sample.backlog, oldestWaitMs: sample.oldestWaitMs }, this.current.isOpen ? "transfer admission reopened" : "transfer admission closed");
+      })
+      .catch((e: unknown) => {
+        // Keep the last decision; a database outage fails the create itself anyway.
+        log.warn({ err: (e as Error).message }, "sampling the transfer backlog failed");
+        if (!this.current) this.current = decideAdmission({ backlog: 0, oldestWaitMs: 0, sampledAt: this.clock() }, this.settings, true);
+      })
+      .finally(() => {
+        this.refreshing = null;
+      });
+    return this.refreshing;
+  }
+}
+
+const gates = new WeakMap<object, AdmissionGate>();
+
+/** The admission gate of a pool (one per process and database). */
+export function admissionGateFor(db: Pick<DbHandles, "pool">): AdmissionGate {
+  let gate = gates.get(db.pool);
+  if (!gate) gates.set(db.pool, (gate = new AdmissionGate(db.pool, admissionSettings())));
+  return gate;
+}
