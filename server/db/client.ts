@@ -18,6 +18,31 @@ export interface DbHandles {
   prisma: PrismaClient;
 }
 
+/**
+ * Server settings every connection of the product starts with. JIT compilation is off: this is an
+ * OLTP workload of short statements, and the key-only plans of the hot write path (BEGIN_KEYED in
+ * transaction.ts, the rule triggers' SET enable_seqscan = off) inflate plan costs past
+ * jit_above_cost, so a server with JIT on (most distributions' and managed PostgreSQL) compiled
+ * every write: measured at less than half the throughput (docs/performance.md).
+ */
+export const PRODUCT_SERVER_OPTIONS = "-c jit=off";
+
+/**
+ * The connection string without its startup options (`?options=...`), and those options: the
+ * driver lets a URL's options replace the pool's, so they are merged by hand.
+ */
+function splitServerOptions(connectionString: string): { url: string; options: string | null } {
+  try {
+    const u = new URL(connectionString);
+    const options = u.searchParams.get("options");
+    if (options === null) return { url: connectionString, options: null };
+    u.searchParams.delete("options");
+    return { url: u.toString(), options };
+  } catch {
+    return { url: connectionString, options: null };
+  }
+}
+
 export function createDbHandles(
   connectionString: string,
   opts: {
@@ -28,14 +53,16 @@ export function createDbHandles(
   } = {},
 ): DbHandles {
   const e = env();
+  const split = splitServerOptions(connectionString);
   const pool = new pg.Pool({
-    connectionString,
+    connectionString: split.url,
     max: opts.max ?? e.DB_POOL_MAX,
     connectionTimeoutMillis: e.DB_POOL_ACQUIRE_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
     statement_timeout: e.DB_STATEMENT_TIMEOUT_MS,
     application_name: opts.applicationName ?? "ledger-console",
-    ...(opts.serverOptions ? { options: opts.serverOptions } : {}),
+    // The URL's own options are kept; ours come first so that the URL's may override them.
+    options: [PRODUCT_SERVER_OPTIONS, split.options, opts.serverOptions].filter(Boolean).join(" "),
   });
   // An idle client that loses its server (restart, network) emits 'error' on the pool; without a
   // listener that would crash the process. The next checkout simply opens a new connection.

@@ -7,6 +7,7 @@ import { openAccount } from "../../server/ledger/testing";
 import { transfer } from "../../server/ledger/write-path";
 import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { AppError } from "../../server/errors/app-error";
+import { createDbHandles } from "../../server/db/client";
 
 const ACQUIRE_TIMEOUT_MS = 300;
 const STATEMENT_TIMEOUT_MS = 30_000;
@@ -50,5 +51,26 @@ describe("connection pool exhaustion", () => {
     expect(again.isReplay).toBe(true);
     const { rows } = await t.pool.query(`SELECT count(*)::int AS n FROM journal_entries WHERE idempotency_key = 'pool-1'`);
     expect(rows[0].n).toBe(1);
+  });
+});
+
+describe("product connections", () => {
+  it("start with JIT off, keep a URL's own startup options, and let the URL turn JIT back on", async () => {
+    const setting = async (url: string) => {
+      const h = createDbHandles(url, { max: 1 });
+      try {
+        return (await h.pool.query<{ jit: string; app: string }>(`SELECT current_setting('jit') AS jit, current_setting('lock_timeout') AS app`)).rows[0]!;
+      } finally {
+        await h.pool.end();
+      }
+    };
+    const withOptions = (options: string) => {
+      const u = new URL(t.url);
+      u.searchParams.set("options", options);
+      return u.toString();
+    };
+    expect((await setting(t.url)).jit).toBe("off");
+    expect(await setting(withOptions("-c lock_timeout=1234"))).toEqual({ jit: "off", app: "1234ms" });
+    expect((await setting(withOptions("-c jit=on"))).jit).toBe("on");
   });
 });
