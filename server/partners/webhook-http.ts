@@ -22,7 +22,8 @@ export interface WebhookHandlerOptions {
   now?: () => Date;
 }
 
-class BodyTooLarge extends Error {}
+/** A body over the limit (declared or streamed); the handler answers 413. */
+export class BodyTooLarge extends Error {}
 
 /** Reads the body as text, refusing more than `maxBytes` without buffering the excess. */
 export async function readRawBody(req: Request, maxBytes: number): Promise<string> {

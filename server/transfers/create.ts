@@ -231,29 +231,43 @@ interface WaitingCreate {
   reject: (e: unknown) => void;
 }
 
-const creators = new WeakMap<pg.Pool, MicroBatcher<WaitingCreate>>();
+/** Counts, for the benchmark and the metrics: groups committed, creates in them, groups re-run alone. */
+export interface CreateGroupStats {
+  groups: number;
+  items: number;
+  fallbacks: number;
+}
 
-function submitCreate(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<CreateTransferResult> {
-  let batcher = creators.get(db.pool);
-  if (!batcher) {
+const creators = new WeakMap<pg.Pool, { batcher: MicroBatcher<WaitingCreate>; stats: CreateGroupStats }>();
+
+function creatorFor(db: Pick<DbHandles, "pool">): { batcher: MicroBatcher<WaitingCreate>; stats: CreateGroupStats } {
+  let c = creators.get(db.pool);
+  if (!c) {
     const e = env();
-    batcher = new MicroBatcher<WaitingCreate>(
+    const stats: CreateGroupStats = { groups: 0, items: 0, fallbacks: 0 };
+    const batcher = new MicroBatcher<WaitingCreate>(
       { windowMs: e.LEDGER_GROUP_COMMIT_WINDOW_MS, maxItems: Math.min(CREATE_GROUP_MAX, e.LEDGER_GROUP_COMMIT_MAX), maxInFlight: e.LEDGER_GROUP_COMMIT_IN_FLIGHT, minSplit: 8 },
       (w) => w.p.opts.idempotencyKey,
-      (group) => runCreateGroup(db, group),
+      (group) => runCreateGroup(db, group, stats),
     );
-    creators.set(db.pool, batcher);
+    creators.set(db.pool, (c = { batcher, stats }));
   }
-  const b = batcher;
+  return c;
+}
+
+/** The grouped-creation counters of a pool (the benchmark and tests read them). */
+export function createGroupStatsOf(db: Pick<DbHandles, "pool">): CreateGroupStats {
+  return creatorFor(db).stats;
+}
+
+function submitCreate(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<CreateTransferResult> {
+  const { batcher } = creatorFor(db);
   return new Promise<CreateTransferResult>((resolve, reject) => {
-    if (!b.add({ p, resolve, reject })) createAlone(db, p).then(resolve, reject);
+    if (!batcher.add({ p, resolve, reject })) createAlone(db, p).then(resolve, reject);
   });
 }
 
-/** Counters for tests and the benchmark: groups committed, creates in them, groups re-run alone. */
-export const createGroupStats = { groups: 0, items: 0, fallbacks: 0 };
-
-async function runCreateGroup(db: Pick<DbHandles, "pool">, group: WaitingCreate[]): Promise<void> {
+async function runCreateGroup(db: Pick<DbHandles, "pool">, group: WaitingCreate[], createGroupStats: CreateGroupStats): Promise<void> {
   const alone = (w: WaitingCreate) => createAlone(db, w.p).then(w.resolve, w.reject);
   if (group.length === 1) return alone(group[0]!);
   let written: Map<string, Transfer>;

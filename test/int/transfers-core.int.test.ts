@@ -94,8 +94,10 @@ describe("transfers", () => {
     partner.script.push(...Array(6).fill("retryable"));
     const first = await advanceTransfer(db, t.id, deps);
     expect(first).toMatchObject({ action: "retry_scheduled", attempt: 1 });
-    // Waiting out the backoff: a job arriving early only reschedules.
-    expect(await advanceTransfer(db, t.id, deps)).toMatchObject({ action: "waiting" });
+    // Waiting out the backoff: a job arriving early only reschedules (the clock is the moment the
+    // retry was scheduled, so a slow machine cannot have waited it out already).
+    const scheduledFor = (first as { at: Date }).at;
+    expect(await advanceTransfer(db, t.id, { ...deps, now: () => new Date(scheduledFor.getTime() - 1) })).toMatchObject({ action: "waiting", until: scheduledFor });
     let last;
     for (let i = 0; i < 10; i++) {
       await db.pool.query(`UPDATE transfers SET next_attempt_at = now() - interval '1 second' WHERE id = $1`, [t.id]);

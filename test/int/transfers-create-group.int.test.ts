@@ -9,7 +9,7 @@ import { createTestDb, type TestDb } from "../support/test-db";
 import { openAccount, fund } from "../../server/ledger/testing";
 import { getBalances } from "../../server/ledger/balances";
 import { verifyLedger } from "../../server/ledger/verify";
-import { createGroupStats, createTransfer, type CreateTransferInput } from "../../server/transfers/create";
+import { createGroupStatsOf, createTransfer, type CreateTransferInput } from "../../server/transfers/create";
 import { stopSender } from "../../server/jobs/queues";
 import { SYSTEM_ACTOR } from "../../server/core/actor";
 import type { Account } from "../../server/ledger/accounts";
@@ -69,6 +69,7 @@ async function writtenFor(key: string) {
 
 describe("grouped transfer creation", () => {
   it("writes each of many concurrent creates as a create alone would, in shared transactions", async () => {
+    const createGroupStats = createGroupStatsOf(db);
     const before = { ...createGroupStats };
     const requests = Array.from({ length: 24 }, (_, i) => ({ input: input(wallets[i % wallets.length]!.id, BigInt(100 + i)), key: randomUUID() }));
     const outcomes = await createAll(requests);
@@ -100,6 +101,7 @@ describe("grouped transfer creation", () => {
     const poor = await openAccount(db, { code: "customer:poor:wallet", type: "liability", isNoOverdraft: true });
     await fund(db, bank.id, poor.id, 50n);
     const usd = await openAccount(db, { code: "customer:usd:wallet", type: "liability", currency: "USD", isNoOverdraft: true });
+    const createGroupStats = createGroupStatsOf(db);
     const before = { ...createGroupStats };
     const availableBefore = await Promise.all(wallets.map(async (w) => (await getBalances(db, w.id)).availableMinor));
 

@@ -181,7 +181,7 @@ describe("receiving", () => {
     const r = await send(eventBody(t.idempotencyKey, "acknowledged"));
     await expect(db.pool.query(`UPDATE webhook_events SET raw_body = '{}' WHERE id = $1`, [r.json.id])).rejects.toThrow(/evidence is immutable/);
     await expect(db.pool.query(`DELETE FROM webhook_events WHERE id = $1`, [r.json.id])).rejects.toThrow(/append-only/);
-    await expect(db.pool.query(`UPDATE webhook_events SET is_duplicate = true WHERE id = $1`, [r.json.id])).rejects.toThrow();
+    await expect(db.pool.query(`UPDATE webhook_events SET is_duplicate = true WHERE id = $1`, [r.json.id])).rejects.toThrow(/evidence is immutable/);
   });
 });
 

@@ -137,6 +137,6 @@ describe("collectRows: every page of the filtered list, with a limit", () => {
   it("stops when aborted", async () => {
     const ac = new AbortController();
     ac.abort();
-    await expect(collectRows(pages(10, 5).fetchPage, { maxRows: 100, signal: ac.signal })).rejects.toThrow();
+    await expect(collectRows(pages(10, 5).fetchPage, { maxRows: 100, signal: ac.signal })).rejects.toMatchObject({ name: "AbortError" });
   });
 });
