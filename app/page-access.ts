@@ -12,6 +12,7 @@ import type { Actor } from "../server/core/actor";
 import type { Permission } from "../server/core/permissions";
 import { getAuthOptions } from "../server/auth/auth-options";
 import { loadUserActor } from "../server/auth/load-actor";
+import { consoleOrigin } from "../server/env";
 import { safeCallbackPath } from "../server/auth/session-paths";
 
 export { safeCallbackPath };
@@ -34,7 +35,7 @@ export const getPageActor = cache(async (): Promise<Actor | null> => {
  */
 export async function requirePageActor(permission?: Permission, callbackPath = "/"): Promise<Actor> {
   const actor = await getPageActor();
-  if (!actor) redirect(`/signin?callbackUrl=${encodeURIComponent(safeCallbackPath(callbackPath))}`);
+  if (!actor) redirect(`/signin?callbackUrl=${encodeURIComponent(safeCallbackPath(callbackPath, consoleOrigin()))}`);
   if (permission && !actor.permissions.has(permission)) redirect(`/forbidden?permission=${encodeURIComponent(permission)}`);
   return actor;
 }

@@ -212,6 +212,20 @@ export function isCredentialsSignInEnabled(e: Env = env()): boolean {
   return e.AUTH_CREDENTIALS_ENABLED ?? e.DEMO_MODE;
 }
 
+/**
+ * The console's own origin (APP_ORIGIN, else NEXTAUTH_URL's origin), or null when neither is set:
+ * the origin browser mutations must come from and sign-in callbacks must stay on.
+ */
+export function consoleOrigin(e: Env = env()): string | null {
+  const raw = e.APP_ORIGIN ?? e.NEXTAUTH_URL;
+  if (!raw) return null;
+  try {
+    return new URL(raw).origin;
+  } catch {
+    return null;
+  }
+}
+
 /** Test hook: forget the cached configuration so the next env() call re-reads process.env. */
 export function resetEnvForTests(): void {
   cached = undefined;

@@ -1,9 +1,8 @@
 import type { Metadata } from "next";
-import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { listEnabledSignInMethods, OIDC_PROVIDER_ID } from "../../server/auth/auth-options";
 import { getPageActor, safeCallbackPath } from "../page-access";
-import { env } from "../../server/env";
+import { consoleOrigin, env } from "../../server/env";
 import { CredentialsForm, OidcButton } from "./sign-in-forms";
 import { signInErrorMessage } from "./sign-in-errors";
 import { DEMO_ACCOUNT_EMAILS } from "./demo-accounts";
@@ -19,25 +18,16 @@ function first(v: string | string[] | undefined): string | undefined {
 }
 
 /**
- * Where to go after signing in: a path on this site only. next-auth sometimes hands back an
- * absolute URL; it is accepted only when its host is this request's host.
+ * Where to go after signing in: a page of this console only. next-auth sometimes hands back an
+ * absolute URL; it is kept only on the console's configured origin (server/auth/session-paths.ts).
  */
-function callbackPathOf(raw: string | undefined, host: string | null): string {
-  if (!raw) return "/";
-  if (raw.startsWith("/")) return safeCallbackPath(raw);
-  try {
-    const u = new URL(raw);
-    if (host && u.host === host && (u.protocol === "http:" || u.protocol === "https:")) return safeCallbackPath(`${u.pathname}${u.search}`);
-  } catch {
-    // Not a URL: fall through to the home page.
-  }
-  return "/";
+function callbackPathOf(raw: string | undefined): string {
+  return raw ? safeCallbackPath(raw, consoleOrigin()) : "/";
 }
 
 export default async function SignInPage({ searchParams }: { searchParams: SearchParams }) {
   const params = await searchParams;
-  const host = (await headers()).get("host");
-  const callbackUrl = callbackPathOf(first(params.callbackUrl), host);
+  const callbackUrl = callbackPathOf(first(params.callbackUrl));
   const error = first(params.error);
   // Already signed in and nothing went wrong: go where the visitor was heading.
   if (!error && (await getPageActor())) redirect(callbackUrl === "/signin" ? "/" : callbackUrl);

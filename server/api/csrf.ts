@@ -6,19 +6,12 @@
  * - a POST without Bearer auth (a browser session) must also come from the console itself: Origin
  *   equal to the app origin, or, when a browser sends no Origin, Sec-Fetch-Site "same-origin".
  */
-import { env } from "../env";
+import { consoleOrigin } from "../env";
 import { bearerSecretOf } from "./context";
 
 /** The origin browser mutations must come from, or null when none is configured. */
 export function configuredAppOrigin(): string | null {
-  const e = env();
-  const raw = e.APP_ORIGIN ?? e.NEXTAUTH_URL;
-  if (!raw) return null;
-  try {
-    return new URL(raw).origin;
-  } catch {
-    return null;
-  }
+  return consoleOrigin();
 }
 
 function isJson(req: Request): boolean {

@@ -22,6 +22,7 @@ import { env as readEnv, isCredentialsSignInEnabled, type Env } from "../env";
 import { verifyAgainstDummy, verifyPassword, PASSWORD_MAX_LENGTH } from "./password";
 import { clientIpOf, recordSecurityEvent } from "./security-events";
 import { isUuid } from "./load-actor";
+import { safeCallbackPath } from "./session-paths";
 
 export const OIDC_PROVIDER_ID = "oidc";
 const SESSION_COOKIE_BASE = "next-auth.session-token";
@@ -199,6 +200,11 @@ export function buildAuthOptions(deps: { getDb: () => DbHandles; env: Env }): Ne
     },
     pages: { signIn: "/signin", error: "/signin" },
     callbacks: {
+      // next-auth's own redirects (after sign-in and sign-out) follow the same rule as the sign-in
+      // page: a page on the console's origin, else its home page.
+      redirect({ url, baseUrl }) {
+        return `${new URL(baseUrl).origin}${safeCallbackPath(url, baseUrl)}`;
+      },
       async signIn({ user, account, profile }) {
         if (account?.provider === "credentials") return isUuid(user.id);
         if (account?.provider === OIDC_PROVIDER_ID) {
