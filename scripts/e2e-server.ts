@@ -77,6 +77,7 @@ async function main() {
     NODE_ENV: "production",
     DATABASE_URL: databaseUrl,
     DEMO_MODE: "true",
+    DEMO_LAUNCHER: "true",
     NEXTAUTH_URL: baseUrl,
     NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
     AUTH_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,

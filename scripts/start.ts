@@ -167,6 +167,11 @@ async function main(): Promise<number> {
     if (isSandboxLocal) await ensurePortFree(config.SANDBOX_PORT, "sandbox");
 
     const isDemo = isEmbedded || config.DEMO_MODE;
+    if (isDemo && config.NODE_ENV === "production") {
+      throw new StartError(
+        `NODE_ENV=production: npm start would run the demo (${isEmbedded ? "an embedded database, " : ""}DEMO_MODE, demo sign-ins and secrets); production runs npm run start:web and start:worker against DATABASE_URL`,
+      );
+    }
     const baseUrl = config.NEXTAUTH_URL ?? `http://localhost:${config.PORT}`;
     const webhookTargetUrl = config.WEBHOOK_TARGET_URL ?? `http://127.0.0.1:${config.PORT}/api/webhooks/sandbox`;
     const sandboxUrl = config.SANDBOX_URL ?? `http://127.0.0.1:${config.SANDBOX_PORT}`;
@@ -177,6 +182,9 @@ async function main(): Promise<number> {
       NODE_ENV: "production",
       DATABASE_URL: databaseUrl,
       DEMO_MODE: isDemo ? "true" : "false",
+      // Next.js serves a build only with NODE_ENV=production; this mark (with a database on this
+      // machine) keeps the demo from counting as a production deployment (server/env.ts).
+      DEMO_LAUNCHER: isDemo ? "true" : "false",
       NEXTAUTH_URL: baseUrl,
       NEXTAUTH_SECRET: secret ?? "",
       PORT: String(config.PORT),
@@ -185,6 +193,10 @@ async function main(): Promise<number> {
       WEBHOOK_TARGET_URL: webhookTargetUrl,
       DEMO_TRAFFIC: isTrafficOn ? "true" : "false",
     };
+
+    // The children run with NODE_ENV=production: a run that is not the local demo must satisfy the
+    // production rules, and is told so here rather than by a child that exits.
+    parseEnv(childEnv);
 
     if (isEmbedded || config.SEED_DEMO) {
       const code = await run(process.execPath, ["--import", "tsx", "scripts/db-seed.ts"], childEnv);

@@ -36,8 +36,7 @@ const intString = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
-const envSchema = z
-  .object({
+const envSchemaBase = z.object({
     NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
     /** PostgreSQL connection string. Set by the embedded launcher when absent at `npm start`. */
     DATABASE_URL: postgresUrl.optional(),
@@ -60,8 +59,14 @@ const envSchema = z
     AUTH_OIDC_NAME: z.string().min(1).default("Single sign-on"),
     /** Enables email + password sign-in for seeded users. Never on implicitly in production. */
     AUTH_CREDENTIALS_ENABLED: booleanString.optional(),
-    /** Demo mode: embedded database, demo world, demo sign-ins. Set by `npm start`. */
+    /** Demo mode: embedded database, demo world, demo sign-ins. Set by `npm start`. Refused in production. */
     DEMO_MODE: booleanString.default(false),
+    /**
+     * Set by `npm start` and the e2e server on the processes they run as a local demo: Next.js
+     * serves a build only with NODE_ENV=production, so this mark (together with a database on
+     * this machine) is what keeps a demo from counting as a production deployment.
+     */
+    DEMO_LAUNCHER: booleanString.default(false),
     /** Allowed Origin for browser mutations; defaults to NEXTAUTH_URL's origin. */
     APP_ORIGIN: httpUrl.optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -157,8 +162,9 @@ const envSchema = z
       .string()
       .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || (/^[A-Za-z0-9+/_-]{43}=?$/.test(v) && Buffer.from(v, "base64").length === 32), "must be 64 hex characters or base64 of 32 bytes")
       .optional(),
-  })
-  .superRefine((env, ctx) => {
+});
+
+const envSchema = envSchemaBase.superRefine((env, ctx) => {
     const oidc = [env.AUTH_OIDC_ISSUER, env.AUTH_OIDC_CLIENT_ID, env.AUTH_OIDC_CLIENT_SECRET];
     const oidcSet = oidc.filter((v) => v !== undefined).length;
     if (oidcSet !== 0 && oidcSet !== 3) {
@@ -168,18 +174,64 @@ const envSchema = z
         message: "AUTH_OIDC_ISSUER, AUTH_OIDC_CLIENT_ID and AUTH_OIDC_CLIENT_SECRET must be set together",
       });
     }
-    if (env.NODE_ENV === "production" && !env.DEMO_MODE && !env.NEXTAUTH_SECRET) {
-      ctx.addIssue({ code: "custom", path: ["NEXTAUTH_SECRET"], message: "is required in production" });
+    if (isProductionDeployment(env)) {
+      for (const issue of productionIssues(env)) ctx.addIssue({ code: "custom", path: [issue.variable], message: issue.message });
     }
     if (env.OUTBOX_BACKOFF_BASE_MS > env.OUTBOX_BACKOFF_MAX_MS) {
       ctx.addIssue({ code: "custom", path: ["OUTBOX_BACKOFF_BASE_MS"], message: "must not exceed OUTBOX_BACKOFF_MAX_MS" });
     }
   });
 
+/** Public by design: it protects nothing but the local partner simulator in development and demos. */
+export const DEMO_SANDBOX_WEBHOOK_SECRET = "sandbox-demo-webhook-secret-not-for-production";
+
+function isLoopbackDatabase(url: string | undefined): boolean {
+  if (!url) return true;
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+    return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether this process is a production deployment: NODE_ENV=production, except the local demo run
+ * by `npm start` or the e2e server (DEMO_LAUNCHER on a database on this machine). A copied demo
+ * environment pointed at a real database is production, and its demo settings are refused.
+ */
+export function isProductionDeployment(e: Pick<Env, "NODE_ENV" | "DEMO_LAUNCHER" | "DATABASE_URL">): boolean {
+  return e.NODE_ENV === "production" && !(e.DEMO_LAUNCHER && isLoopbackDatabase(e.DATABASE_URL));
+}
+
+/**
+ * What a production deployment must not run with, each naming its variable: the demo (its
+ * sign-ins, world and traffic), the public sandbox secret, password sign-in that nobody switched
+ * on, and keys derived from the session secret instead of configured.
+ */
+function productionIssues(e: z.infer<typeof envSchemaBase>): { variable: string; message: string }[] {
+  const out: { variable: string; message: string }[] = [];
+  const add = (variable: string, message: string) => out.push({ variable, message });
+  if (!e.NEXTAUTH_SECRET) add("NEXTAUTH_SECRET", "is required in production");
+  if (e.DEMO_MODE) add("DEMO_MODE", "must not be true in production: demo mode turns on demo sign-ins, the demo world and public demo secrets");
+  if (e.DEMO_TRAFFIC) add("DEMO_TRAFFIC", "must not be true in production: the demo traffic generator creates transfers from demo wallets");
+  if (e.SEED_DEMO) add("SEED_DEMO", "must not be true in production: the demo world (users with printed passwords, accounts, transfers) would be seeded into DATABASE_URL");
+  if (e.SANDBOX_WEBHOOK_SECRET === DEMO_SANDBOX_WEBHOOK_SECRET) add("SANDBOX_WEBHOOK_SECRET", "is the public demo secret; set a secret of your own");
+  if (e.PARTNER_SANDBOX_WEBHOOK_SECRETS?.split(",").some((s) => s.trim() === DEMO_SANDBOX_WEBHOOK_SECRET)) {
+    add("PARTNER_SANDBOX_WEBHOOK_SECRETS", "includes the public demo secret; remove it");
+  }
+  if (isCredentialsSignInEnabled(e) && e.AUTH_CREDENTIALS_ENABLED !== true) {
+    add("AUTH_CREDENTIALS_ENABLED", "must be set to true explicitly for password sign-in in production (it is on only because of DEMO_MODE)");
+  }
+  if (!e.OUTBOX_SECRET_KEY) add("OUTBOX_SECRET_KEY", "is required in production: without it webhook signing secrets are encrypted under a key derived from NEXTAUTH_SECRET");
+  if (!e.TOTP_ENCRYPTION_KEY) add("TOTP_ENCRYPTION_KEY", "is required in production: without it approvers' TOTP secrets are encrypted under a derived key");
+  return out;
+}
+
 export type Env = z.infer<typeof envSchema>;
 
 /** Every variable this module reads (documented one by one in .env.example). */
-export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+export const ENV_VARIABLES: readonly string[] = Object.keys(envSchemaBase.shape);
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -207,8 +259,24 @@ export function env(): Env {
   return cached;
 }
 
+/**
+ * Called first by every server process (the web's instrumentation hook, the worker, the sandbox):
+ * an invalid configuration, including demo settings in production, stops the process here with
+ * one line naming each bad variable, before it serves anything. Skipped while `next build` runs.
+ */
+export function exitOnInvalidConfiguration(processName: string): void {
+  if (process.env.NEXT_PHASE === "phase-production-build" || process.env.NEXT_RUNTIME === "edge") return;
+  try {
+    env();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`[${processName}] error: ${e.message}\n`);
+    process.exit(1);
+  }
+}
+
 /** Whether email + password sign-in is on: explicit setting first, else only in demo mode. */
-export function isCredentialsSignInEnabled(e: Env = env()): boolean {
+export function isCredentialsSignInEnabled(e: Pick<Env, "AUTH_CREDENTIALS_ENABLED" | "DEMO_MODE"> = env()): boolean {
   return e.AUTH_CREDENTIALS_ENABLED ?? e.DEMO_MODE;
 }
 

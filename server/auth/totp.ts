@@ -16,7 +16,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import { Secret, TOTP } from "otpauth";
-import { env, type Env } from "../env";
+import { env, isProductionDeployment, type Env } from "../env";
 import { AppError } from "../errors/app-error";
 
 export const TOTP_PERIOD_SECONDS = 30;
@@ -88,7 +88,7 @@ function decodeKey(raw: string): Buffer {
  */
 export function totpEncryptionKey(e: Env = env()): Buffer {
   if (e.TOTP_ENCRYPTION_KEY) return decodeKey(e.TOTP_ENCRYPTION_KEY);
-  if (e.NODE_ENV === "production" && !e.DEMO_MODE) {
+  if (isProductionDeployment(e)) {
     throw new AppError("INTERNAL", "TOTP_ENCRYPTION_KEY is not set: approvers cannot enrol or verify step-up codes until it is (see .env.example)");
   }
   const seed = e.NEXTAUTH_SECRET ?? "ledger-console-demo-and-test-only";

@@ -17,7 +17,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { DbHandles } from "../db/client";
-import { env, type Env } from "../env";
+import { env, isProductionDeployment, type Env } from "../env";
 import { componentLogger } from "../observability/logger";
 import { claimDeliveries, recordAttempt, sendDelivery, type ClaimedDelivery, type RecordedOutcome, type RetryPolicy } from "./dispatch";
 import { fanOutEvents } from "./fanout";
@@ -194,7 +194,7 @@ export function startOutboxRelay(db: DbHandles, config: OutboxRelayConfig, opts:
 
   const startFields = { relay: opts.name ?? "outbox", concurrency: config.concurrency, maxAttempts: config.maxAttempts, keySource: key.source, keyFingerprint: key.fingerprint };
   const e = env();
-  if (e.NODE_ENV === "production" && !e.DEMO_MODE && key.source !== "OUTBOX_SECRET_KEY") {
+  if (isProductionDeployment(e) && key.source !== "OUTBOX_SECRET_KEY") {
     log.warn(startFields, "outbox relay started; OUTBOX_SECRET_KEY is not set, so signing secrets are encrypted under a key derived from NEXTAUTH_SECRET");
   } else {
     log.info(startFields, "outbox relay started");

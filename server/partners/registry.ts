@@ -4,11 +4,11 @@
  *
  * Invariants kept:
  * - An unknown partner id is NOT_FOUND; nothing guesses or falls back to another partner.
- * - The sandbox partner's fixed demo webhook secret is used only outside production or in demo
- *   mode. In production without SANDBOX_WEBHOOK_SECRET / PARTNER_SANDBOX_WEBHOOK_SECRETS the
+ * - The sandbox partner's fixed demo webhook secret is used only outside a production deployment
+ *   (server/env.ts refuses to start production with it configured). In production without SANDBOX_WEBHOOK_SECRET / PARTNER_SANDBOX_WEBHOOK_SECRETS the
  *   sandbox partner has no secret, so every webhook claiming to be from it is refused.
  */
-import { env, type Env } from "../env";
+import { DEMO_SANDBOX_WEBHOOK_SECRET, env, isProductionDeployment, type Env } from "../env";
 import { AppError } from "../errors/app-error";
 import { createSandboxAdapter, type SandboxAdapterConfig } from "./sandbox-adapter";
 import type { PartnerAdapter } from "./types";
@@ -16,15 +16,14 @@ import type { PartnerAdapter } from "./types";
 export const PARTNER_IDS = ["sandbox"] as const;
 export type PartnerId = (typeof PARTNER_IDS)[number];
 
-/** Public by design: it protects nothing but a local simulator in development and demos. */
-export const DEMO_SANDBOX_WEBHOOK_SECRET = "sandbox-demo-webhook-secret-not-for-production";
+export { DEMO_SANDBOX_WEBHOOK_SECRET };
 
 export function isKnownPartner(id: string): id is PartnerId {
   return (PARTNER_IDS as readonly string[]).includes(id);
 }
 
 function isDemoSecretAllowed(e: Env): boolean {
-  return e.NODE_ENV !== "production" || e.DEMO_MODE;
+  return !isProductionDeployment(e);
 }
 
 /** The secret the sandbox signs with (sandbox side); null when none may be used. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ConfigError, ENV_VARIABLES, isCredentialsSignInEnabled, parseEnv } from "../../server/env";
+import { ConfigError, ENV_VARIABLES, isCredentialsSignInEnabled, isProductionDeployment, parseEnv } from "../../server/env";
 
 const base = { NODE_ENV: "development" };
 
@@ -45,11 +45,58 @@ describe("parseEnv", () => {
   });
 
   it("keeps credentials sign-in off in production unless explicitly enabled", () => {
-    const secret = "x".repeat(40);
-    expect(isCredentialsSignInEnabled(parseEnv({ NODE_ENV: "production", NEXTAUTH_SECRET: secret }))).toBe(false);
-    expect(isCredentialsSignInEnabled(parseEnv({ NODE_ENV: "production", NEXTAUTH_SECRET: secret, AUTH_CREDENTIALS_ENABLED: "true" }))).toBe(true);
+    const prod = { NODE_ENV: "production", NEXTAUTH_SECRET: "x".repeat(40), OUTBOX_SECRET_KEY: "ab".repeat(32), TOTP_ENCRYPTION_KEY: "cd".repeat(32) };
+    expect(isCredentialsSignInEnabled(parseEnv(prod))).toBe(false);
+    expect(isCredentialsSignInEnabled(parseEnv({ ...prod, AUTH_CREDENTIALS_ENABLED: "true" }))).toBe(true);
     expect(isCredentialsSignInEnabled(parseEnv({ ...base, DEMO_MODE: "true" }))).toBe(true);
     expect(isCredentialsSignInEnabled(parseEnv({ ...base, DEMO_MODE: "true", AUTH_CREDENTIALS_ENABLED: "false" }))).toBe(false);
+  });
+});
+
+describe("production refuses demo settings (issue 14, point 13)", () => {
+  const hexKey = "ab".repeat(32);
+  /** A complete production configuration: each case below breaks exactly one thing. */
+  const production = {
+    NODE_ENV: "production",
+    DATABASE_URL: "postgres://console@db.internal:5432/console",
+    NEXTAUTH_URL: "https://console.example",
+    NEXTAUTH_SECRET: "p".repeat(40),
+    OUTBOX_SECRET_KEY: hexKey,
+    TOTP_ENCRYPTION_KEY: "cd".repeat(32),
+  };
+
+  it("accepts a complete production configuration", () => {
+    expect(() => parseEnv(production)).not.toThrow();
+  });
+
+  it.each([
+    ["demo mode", { DEMO_MODE: "true" }, /DEMO_MODE must not be true in production/],
+    ["the demo traffic generator", { DEMO_TRAFFIC: "true" }, /DEMO_TRAFFIC must not be true in production/],
+    ["demo seeding into DATABASE_URL", { SEED_DEMO: "true" }, /SEED_DEMO must not be true in production/],
+    ["the public sandbox secret (signing)", { SANDBOX_WEBHOOK_SECRET: "sandbox-demo-webhook-secret-not-for-production" }, /SANDBOX_WEBHOOK_SECRET is the public demo secret/],
+    ["the public sandbox secret (accepted)", { PARTNER_SANDBOX_WEBHOOK_SECRETS: "a-real-secret-of-32-characters-xx, sandbox-demo-webhook-secret-not-for-production" }, /PARTNER_SANDBOX_WEBHOOK_SECRETS includes the public demo secret/],
+    ["password sign-in switched on implicitly", { DEMO_MODE: "true" }, /AUTH_CREDENTIALS_ENABLED must be set to true explicitly/],
+    ["a derived outbox key", { OUTBOX_SECRET_KEY: "" }, /OUTBOX_SECRET_KEY is required in production/],
+    ["a derived TOTP key", { TOTP_ENCRYPTION_KEY: "" }, /TOTP_ENCRYPTION_KEY is required in production/],
+    ["no session secret", { NEXTAUTH_SECRET: "" }, /NEXTAUTH_SECRET is required in production/],
+    ["the demo launcher's mark on a remote database", { DEMO_LAUNCHER: "true", DEMO_MODE: "true" }, /DEMO_MODE must not be true in production/],
+  ])("stops at start naming the setting: %s", (_label, vars, message) => {
+    expect(() => parseEnv({ ...production, ...vars })).toThrow(ConfigError);
+    expect(() => parseEnv({ ...production, ...vars })).toThrow(message);
+  });
+
+  it("password sign-in switched on explicitly is allowed", () => {
+    expect(isCredentialsSignInEnabled(parseEnv({ ...production, AUTH_CREDENTIALS_ENABLED: "true" }))).toBe(true);
+  });
+
+  it("the local demo (npm start, the e2e server) runs a production build on a database on this machine", () => {
+    const demo = { NODE_ENV: "production", DEMO_LAUNCHER: "true", DEMO_MODE: "true", DEMO_TRAFFIC: "true", SEED_DEMO: "true", NEXTAUTH_SECRET: "d".repeat(40) };
+    for (const host of ["127.0.0.1:54329", "localhost:5432", "[::1]:5432"]) {
+      const e = parseEnv({ ...demo, DATABASE_URL: `postgres://postgres@${host}/console` });
+      expect(isProductionDeployment(e)).toBe(false);
+    }
+    expect(isProductionDeployment(parseEnv(production))).toBe(true);
+    expect(isProductionDeployment(parseEnv({ ...production, NODE_ENV: "development" }))).toBe(false);
   });
 });
 
