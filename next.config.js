@@ -1,20 +1,10 @@
-// Next.js configuration. Security headers are set here for every route; the content security
-// policy allows only same-origin scripts, styles and connections.
+// Next.js configuration. Security headers are set here for every route. Pages get their
+// Content-Security-Policy, with a fresh script nonce per response, from proxy.ts
+// (server/platform/content-security-policy.ts); what the proxy does not see (API answers, static
+// files) gets a policy that allows nothing to load or frame it.
 const isDev = process.env.NODE_ENV !== "production";
 
-const csp = [
-  "default-src 'self'",
-  // Next.js injects inline bootstrap scripts; 'unsafe-eval' only in development for fast refresh.
-  `script-src 'self' 'unsafe-inline'${isDev ? " 'unsafe-eval'" : ""}`,
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "object-src 'none'",
-].join("; ");
+const nonPageCsp = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /** @type {import('next').NextConfig} */
 const nextConfig = {
@@ -27,7 +17,6 @@ const nextConfig = {
       {
         source: "/:path*",
         headers: [
-          { key: "Content-Security-Policy", value: csp },
           { key: "X-Content-Type-Options", value: "nosniff" },
           { key: "X-Frame-Options", value: "DENY" },
           { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
@@ -36,6 +25,8 @@ const nextConfig = {
           ...(isDev ? [] : [{ key: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains" }]),
         ],
       },
+      { source: "/api/:path*", headers: [{ key: "Content-Security-Policy", value: nonPageCsp }] },
+      { source: "/_next/:path*", headers: [{ key: "Content-Security-Policy", value: nonPageCsp }] },
     ];
   },
 };

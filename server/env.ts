@@ -67,6 +67,12 @@ const envSchemaBase = z.object({
      * this machine) is what keeps a demo from counting as a production deployment.
      */
     DEMO_LAUNCHER: booleanString.default(false),
+    /**
+     * Reverse proxies in front of the web process that append to X-Forwarded-For (a load balancer:
+     * 1). The client address is the entry that many hops from the right; 0: no proxy, and the
+     * client address is unknown (Next.js does not pass the socket's address on).
+     */
+    TRUSTED_PROXY_COUNT: intString(0, 10).default(0),
     /** Allowed Origin for browser mutations; defaults to NEXTAUTH_URL's origin. */
     APP_ORIGIN: httpUrl.optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

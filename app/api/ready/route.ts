@@ -1,25 +1,11 @@
-// Readiness: the database answers and every migration on disk is applied unchanged.
+// Readiness: the database answers and every migration on disk is applied unchanged
+// (server/platform/readiness.ts; never raw database error text).
 import { db } from "@/server/db/client";
-import { migrationStatus } from "@/server/db/migrate";
+import { checkReadiness } from "@/server/platform/readiness";
 
 export const dynamic = "force-dynamic";
 
 export async function GET() {
-  let client;
-  try {
-    client = await db().pool.connect();
-  } catch (err) {
-    return Response.json({ status: "unavailable", database: "unreachable", error: (err as Error).message }, { status: 503 });
-  }
-  try {
-    const status = await migrationStatus(client);
-    if (!status.isCurrent) {
-      return Response.json({ status: "unavailable", database: "ok", migrations: status }, { status: 503 });
-    }
-    return Response.json({ status: "ready", database: "ok", migrations: "current" });
-  } catch (err) {
-    return Response.json({ status: "unavailable", database: "error", error: (err as Error).message }, { status: 503 });
-  } finally {
-    client.release();
-  }
+  const { httpStatus, body } = await checkReadiness(db().pool);
+  return Response.json(body, { status: httpStatus, headers: { "cache-control": "no-store" } });
 }
