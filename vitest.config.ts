@@ -5,7 +5,9 @@ export default defineConfig({
   resolve: { alias: { "@": path.resolve(import.meta.dirname) } },
   test: {
     // TZ=UTC everywhere so dates render the same on every machine.
-    env: { TZ: "UTC", LOG_LEVEL: "silent" },
+    // Tests run their webhook receivers on 127.0.0.1, which the outbound-webhook guard refuses
+    // unless listed; the guard's own tests pass an explicit policy.
+    env: { TZ: "UTC", LOG_LEVEL: "silent", OUTBOX_ALLOWED_NETWORKS: "127.0.0.0/8" },
     projects: [
       {
         extends: true,

@@ -3,6 +3,7 @@
  * missing or malformed variable stops the process with a message naming the variable and what is
  * wrong. Every variable is documented in .env.example.
  */
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 
 const booleanString = z
@@ -152,8 +153,17 @@ const envSchemaBase = z.object({
     OUTBOX_FANOUT_BATCH: intString(1, 10_000).default(1_000),
     /** Finished deliveries and fanned-out events older than this are pruned. */
     OUTBOX_RETENTION_HOURS: intString(1, 24 * 365).default(168),
-    /** Hosts subscription URLs may point at (comma-separated; "*.corp.internal" for a domain); unset: any. */
+    /** Hosts subscription URLs may point at (comma-separated; "*.corp.internal" for a domain); unset: any host name (required in production). */
     OUTBOX_ALLOWED_HOSTS: z.string().max(2000).optional(),
+    /**
+     * Networks outbound webhooks may reach although they are not public (comma-separated CIDRs, e.g.
+     * "10.20.0.0/16"); everything loopback, private, link-local or reserved is refused otherwise.
+     */
+    OUTBOX_ALLOWED_NETWORKS: z
+      .string()
+      .max(2000)
+      .refine((v) => v.split(",").map((s) => s.trim()).filter(Boolean).every((s) => ipaddr.isValidCIDR(s)), "must be comma-separated networks in CIDR form (e.g. 10.20.0.0/16)")
+      .optional(),
     /** Approvals: hours until a proposed adjustment expires when the stored policy names none (1-720). */
     APPROVAL_DEFAULT_EXPIRY_HOURS: intString(1, 720).default(72),
     /** Pricing: a reference rate older than this many calendar days (before the requested date) is refused as stale. */
@@ -230,6 +240,7 @@ function productionIssues(e: z.infer<typeof envSchemaBase>): { variable: string;
     add("AUTH_CREDENTIALS_ENABLED", "must be set to true explicitly for password sign-in in production (it is on only because of DEMO_MODE)");
   }
   if (!e.OUTBOX_SECRET_KEY) add("OUTBOX_SECRET_KEY", "is required in production: without it webhook signing secrets are encrypted under a key derived from NEXTAUTH_SECRET");
+  if (!e.OUTBOX_ALLOWED_HOSTS) add("OUTBOX_ALLOWED_HOSTS", "is required in production: outbound webhooks may go only to the hosts it lists");
   if (!e.TOTP_ENCRYPTION_KEY) add("TOTP_ENCRYPTION_KEY", "is required in production: without it approvers' TOTP secrets are encrypted under a derived key");
   return out;
 }

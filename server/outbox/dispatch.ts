@@ -14,16 +14,23 @@
  *   when the lease runs out, with the same delivery id (receivers deduplicate on x-delivery-id).
  * - An outcome is recorded only by the claim that made the attempt (matched on the attempt
  *   number), so a late answer after the lease ran out cannot overwrite a newer attempt.
- * - Bounded: `attempts` stops at maxAttempts (then dead); each request has a time limit, reads at
- *   most RESPONSE_EXCERPT_BYTES of the answer, and follows no redirects.
+ * - Bounded: `attempts` stops at maxAttempts (then dead); each request has a time limit (resolving,
+ *   connecting, sending and the answer's head), and follows no redirects.
+ * - Server-side request forgery: the host is resolved and checked at every send and the request
+ *   is pinned to the checked address (server/outbox/endpoint-guard.ts); the answer's body is never
+ *   read, and the stored error is the status plus fixed words (or fixed words for a network
+ *   failure), so a subscription cannot be used to read what an internal address answers.
  * - Only 2xx counts as delivered. Every other answer, a network error or a timeout is retried
  *   with exponential backoff and jitter (at least the receiver's Retry-After, up to the cap).
  */
+import http from "node:http";
+import https from "node:https";
+import type net from "node:net";
 import type { DbHandles } from "../db/client";
 import { signPayload } from "../core/signature";
 import { decryptSecret, outboxSecretKey, type SecretKey } from "./secrets";
+import { endpointPolicyFromEnv, EndpointRefusedError, resolveEndpoint, type EndpointPolicy, type Resolver } from "./endpoint-guard";
 
-export const RESPONSE_EXCERPT_BYTES = 512;
 export const LAST_ERROR_MAX_LENGTH = 1000;
 const USER_AGENT = "ledger-console-outbox/1";
 
@@ -143,34 +150,80 @@ export async function claimDeliveries(db: DbHandles, opts: { limit: number; leas
   }));
 }
 
-function describeFetchError(e: unknown, timeoutMs: number): string {
-  const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (err?.name === "TimeoutError" || err?.name === "AbortError") return `no answer within ${timeoutMs} ms`;
-  const cause = err?.cause;
-  if (cause?.code) return `${cause.code}${cause.message ? `: ${cause.message}` : ""}`;
-  return err?.message ?? String(e);
-}
-
-async function readExcerpt(res: Response): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < RESPONSE_EXCERPT_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
+/** What is stored for a failed request: fixed words per kind of failure, never the peer's text. */
+function describeRequestError(e: unknown, timeoutMs: number): string {
+  if (e instanceof EndpointRefusedError) return `refused: ${e.message}`;
+  const err = e as { name?: string; code?: string };
+  if (err?.name === "TimeoutError" || err?.name === "AbortError" || err?.code === "ABORT_ERR") return `no answer within ${timeoutMs} ms`;
+  switch (err?.code) {
+    case "ECONNREFUSED":
+      return "connection refused";
+    case "ECONNRESET":
+    case "EPIPE":
+      return "connection reset before an answer";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "host unreachable";
+    case "ETIMEDOUT":
+      return "connection timed out";
+    default:
+      return typeof err?.code === "string" && /TLS|SSL|CERT/.test(err.code) ? "TLS handshake failed" : "request failed";
   }
-  return Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES).toString("utf8");
 }
 
-/** POSTs one delivery, signed; never throws (every failure becomes an AttemptResult). */
-export async function sendDelivery(d: ClaimedDelivery, opts: { timeoutMs: number; key?: SecretKey; now?: () => Date }): Promise<AttemptResult> {
+/** Fixed words for an answer that is not 2xx: the status says what the receiver meant. */
+function describeStatus(status: number): string {
+  if (status >= 300 && status < 400) return `HTTP ${status}: redirects are not followed`;
+  return `HTTP ${status}: the endpoint did not accept the delivery`;
+}
+
+const agents = { "http:": new http.Agent({ keepAlive: true, maxSockets: 64 }), "https:": new https.Agent({ keepAlive: true, maxSockets: 64 }) };
+
+/**
+ * One POST to `url`, connected to exactly `pinned` (the checked address) whatever the resolver
+ * would say now; resolves with the status and Retry-After once the answer's head arrives. The
+ * body is never read: nothing the receiver writes is stored.
+ */
+function postPinned(url: URL, pinned: { address: string; family: 4 | 6 }, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; retryAfter: string | null }> {
+  const lookup: net.LookupFunction = (_host, options, callback) => {
+    const cb = callback as unknown as (err: Error | null, address: string | { address: string; family: number }[], family?: number) => void;
+    if ((options as { all?: boolean }).all) cb(null, [{ address: pinned.address, family: pinned.family }]);
+    else cb(null, pinned.address, pinned.family);
+  };
+  const isHttps = url.protocol === "https:";
+  return new Promise((resolve, reject) => {
+    const req = (isHttps ? https : http).request(
+      {
+        protocol: url.protocol,
+        hostname: url.hostname.replace(/^\[|\]$/g, ""),
+        port: url.port || (isHttps ? 443 : 80),
+        path: `${url.pathname}${url.search}`,
+        method: "POST",
+        agent: agents[isHttps ? "https:" : "http:"],
+        lookup,
+        signal,
+        headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+      },
+      (res) => {
+        const retryAfter = res.headers["retry-after"];
+        resolve({ status: res.statusCode ?? 0, retryAfter: typeof retryAfter === "string" ? retryAfter : null });
+        res.resume();
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/**
+ * POSTs one delivery, signed; never throws (every failure becomes an AttemptResult). The host is
+ * resolved and checked again now (server/outbox/endpoint-guard.ts) and the request is pinned to
+ * the checked address. The stored error is the status and fixed words, never the answer's body.
+ */
+export async function sendDelivery(
+  d: ClaimedDelivery,
+  opts: { timeoutMs: number; key?: SecretKey; now?: () => Date; policy?: EndpointPolicy; resolver?: Resolver },
+): Promise<AttemptResult> {
   const now = opts.now ?? (() => new Date());
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
@@ -182,35 +235,25 @@ export async function sendDelivery(d: ClaimedDelivery, opts: { timeoutMs: number
   }
   const body = deliveryBody(d);
   try {
-    const res = await fetch(d.url, {
-      method: "POST",
-      body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(opts.timeoutMs),
-      headers: {
-        "content-type": "application/json",
-        "user-agent": USER_AGENT,
-        "x-signature": signPayload(secret, body, now()),
-        "x-delivery-id": d.deliveryId,
-        "x-event-id": d.eventId,
-        "x-topic": d.topic,
-        "x-delivery-attempt": String(d.attempt),
-      },
-    });
+    const signal = AbortSignal.timeout(opts.timeoutMs);
+    const url = new URL(d.url);
+    const [pinned] = await resolveEndpoint(url.hostname, opts.policy ?? endpointPolicyFromEnv(), opts.resolver);
+    signal.throwIfAborted();
+    const res = await postPinned(url, pinned!, body, {
+      "content-type": "application/json",
+      "user-agent": USER_AGENT,
+      "x-signature": signPayload(secret, body, now()),
+      "x-delivery-id": d.deliveryId,
+      "x-event-id": d.eventId,
+      "x-topic": d.topic,
+      "x-delivery-attempt": String(d.attempt),
+    }, signal);
     if (res.status >= 200 && res.status < 300) {
-      await res.body?.cancel().catch(() => {});
       return { isDelivered: true, httpStatus: res.status, error: null, durationMs: elapsed(), retryAfterMs: null };
     }
-    const excerpt = res.status >= 300 && res.status < 400 ? `redirect to ${res.headers.get("location") ?? "?"} not followed` : await readExcerpt(res).catch(() => "");
-    return {
-      isDelivered: false,
-      httpStatus: res.status,
-      error: `HTTP ${res.status}${excerpt ? `: ${excerpt}` : ""}`.slice(0, LAST_ERROR_MAX_LENGTH),
-      durationMs: elapsed(),
-      retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), now()),
-    };
+    return { isDelivered: false, httpStatus: res.status, error: describeStatus(res.status), durationMs: elapsed(), retryAfterMs: parseRetryAfter(res.retryAfter, now()) };
   } catch (e) {
-    return { isDelivered: false, httpStatus: null, error: describeFetchError(e, opts.timeoutMs).slice(0, LAST_ERROR_MAX_LENGTH), durationMs: elapsed(), retryAfterMs: null };
+    return { isDelivered: false, httpStatus: null, error: describeRequestError(e, opts.timeoutMs).slice(0, LAST_ERROR_MAX_LENGTH), durationMs: elapsed(), retryAfterMs: null };
   }
 }
 

@@ -14,7 +14,9 @@
  *   subscription's unfinished deliveries are cancelled.
  * - Names are unique among subscriptions that are not deleted, so a retried create is refused
  *   (CONFLICT naming the existing one) rather than making a twin.
- * - Only http(s) URLs without credentials; with OUTBOX_ALLOWED_HOSTS set, only those hosts.
+ * - Only http(s) URLs without credentials, whose host passes the endpoint guard
+ *   (server/outbox/endpoint-guard.ts): allowed by OUTBOX_ALLOWED_HOSTS, and resolving only to
+ *   public addresses or OUTBOX_ALLOWED_NETWORKS. A URL that fails it is never stored.
  */
 import { randomUUID } from "node:crypto";
 import type { Prisma } from "../db/generated/client";
@@ -24,10 +26,11 @@ import { appendAudit } from "../audit/audit-log";
 import { auditActorOf } from "../core/actor";
 import { type AdminCall } from "../admin/users";
 import { checkReason } from "../core/reasons";
-import { env } from "../env";
+import { isIP } from "node:net";
 import { AppError } from "../errors/app-error";
 import { encryptSecret, generateSigningSecret } from "./secrets";
 import { checkTopicPatterns } from "./topics";
+import { addressRefusal, endpointPolicyFromEnv, EndpointRefusedError, isHostAllowed, resolveEndpoint, systemResolver, type EndpointPolicy, type Resolver } from "./endpoint-guard";
 
 /** Advisory lock key shared by fan-out rounds and subscription changes. */
 export const OUTBOX_FANOUT_LOCK = 7_301_126_001n;
@@ -87,21 +90,15 @@ function checkName(name: string): string {
   return n;
 }
 
-/** Whether `host` is allowed by a list of exact hosts and "*.domain" entries (case-insensitive). */
-export function isHostAllowed(host: string, allowed: readonly string[]): boolean {
-  const h = host.toLowerCase();
-  return allowed.some((a) => {
-    const entry = a.trim().toLowerCase();
-    if (entry.startsWith("*.")) return h.endsWith(entry.slice(1)) && h.length > entry.length - 1;
-    return entry.length > 0 && h === entry;
-  });
-}
+export { isHostAllowed };
 
 /**
- * Validates an endpoint URL. Errors: BAD_INPUT (too long, not an absolute URL, not http(s),
- * carries credentials or a fragment, host not in OUTBOX_ALLOWED_HOSTS).
+ * Validates an endpoint URL's form and, for a literal address, where it points. Errors: BAD_INPUT
+ * (too long, not an absolute URL, not http(s), carries credentials or a fragment, host not in
+ * OUTBOX_ALLOWED_HOSTS, an address deliveries never go to). A host name is resolved by
+ * checkEndpoint, which createSubscription calls.
  */
-export function checkEndpointUrl(raw: string, allowedHosts: string | undefined = env().OUTBOX_ALLOWED_HOSTS): string {
+export function checkEndpointUrl(raw: string, policy: EndpointPolicy = endpointPolicyFromEnv()): string {
   const value = raw.trim();
   const bad = (why: string) => new AppError("BAD_INPUT", `url ${JSON.stringify(value.slice(0, 200))} ${why}`, { details: { field: "url" } });
   if (value.length === 0 || value.length > SUBSCRIPTION_URL_MAX_LENGTH) throw bad(`must be 1 to ${SUBSCRIPTION_URL_MAX_LENGTH} characters`);
@@ -114,9 +111,31 @@ export function checkEndpointUrl(raw: string, allowedHosts: string | undefined =
   if (u.protocol !== "http:" && u.protocol !== "https:") throw bad("must use http or https");
   if (u.username || u.password) throw bad("must not carry credentials (the signature authenticates deliveries)");
   if (u.hash) throw bad("must not have a #fragment");
-  const allowed = (allowedHosts ?? "").split(",").filter((s) => s.trim().length > 0);
-  if (allowed.length > 0 && !isHostAllowed(u.hostname, allowed)) throw bad(`points at host ${u.hostname}, which OUTBOX_ALLOWED_HOSTS does not allow`);
+  if (policy.allowedHosts.length > 0 && !isHostAllowed(u.hostname.replace(/^\[|\]$/g, ""), policy.allowedHosts)) {
+    throw bad(`points at host ${u.hostname}, which OUTBOX_ALLOWED_HOSTS does not allow`);
+  }
+  const literal = u.hostname.replace(/^\[|\]$/g, "");
+  if (isIP(literal) !== 0) {
+    const why = addressRefusal(literal, policy);
+    if (why) throw bad(`points at ${why}; outbound webhooks never go there (OUTBOX_ALLOWED_NETWORKS lists internal networks they may reach)`);
+  }
   return u.toString();
+}
+
+/**
+ * checkEndpointUrl, then resolves the host and checks every address it resolves to now. A name
+ * with no address yet is accepted (its DNS record may come later); every send checks it again.
+ * Errors: BAD_INPUT as checkEndpointUrl, or naming the refused address.
+ */
+export async function checkEndpoint(raw: string, policy: EndpointPolicy = endpointPolicyFromEnv(), resolver: Resolver = systemResolver): Promise<string> {
+  const url = checkEndpointUrl(raw, policy);
+  try {
+    await resolveEndpoint(new URL(url).hostname, policy, resolver);
+  } catch (e) {
+    if (!(e instanceof EndpointRefusedError)) throw e;
+    if (!e.isUnresolved) throw new AppError("BAD_INPUT", `url ${JSON.stringify(url.slice(0, 200))} is refused: ${e.message}`, { details: { field: "url" } });
+  }
+  return url;
 }
 
 async function lockFanOut(tx: Prisma.TransactionClient): Promise<void> {
@@ -158,18 +177,21 @@ export async function listSubscriptions(db: DbHandles, opts: { includeDeleted?: 
 
 /**
  * Creates an active subscription and returns its signing secret, once.
- * Errors, in order: BAD_INPUT (name, url, topics naming the first bad pattern, reason);
- * CONFLICT (a subscription that is not deleted already has this name).
+ * Errors, in order: BAD_INPUT (name, url, topics naming the first bad pattern, reason, then the
+ * url's host resolving to an address deliveries never go to); CONFLICT (a subscription that is not deleted already has this name).
  */
 export async function createSubscription(
   db: DbHandles,
   call: AdminCall,
   input: { name: string; url: string; topics: readonly string[]; reason?: string },
+  opts: { policy?: EndpointPolicy; resolver?: Resolver } = {},
 ): Promise<{ subscription: SubscriptionItem; secret: string }> {
   const name = checkName(input.name);
-  const url = checkEndpointUrl(input.url);
+  const policy = opts.policy ?? endpointPolicyFromEnv();
+  checkEndpointUrl(input.url, policy);
   const topics = checkTopicPatterns(input.topics);
   const reason = input.reason !== undefined && input.reason.trim().length > 0 ? checkReason(input.reason) : null;
+  const url = await checkEndpoint(input.url, policy, opts.resolver);
   const { secret, prefix } = generateSigningSecret();
   const subscription = await db.prisma.$transaction(async (tx) => {
     await lockFanOut(tx);

@@ -230,7 +230,8 @@ describe("outbox relay", () => {
     const rows = await deliveryRows(sub.id);
     const dead = rows.find((d) => d.event_id === first)!;
     expect(dead).toMatchObject({ status: "dead", attempts: 3, last_status: 503 });
-    expect(dead.last_error).toMatch(/HTTP 503: receiver says no/);
+    // The status and fixed words: what the receiver wrote is never stored (issue 14, point 7).
+    expect(dead.last_error).toBe("HTTP 503: the endpoint did not accept the delivery");
     // The later event of the dead aggregate was never sent.
     expect(rows.find((d) => d.event_id === second)).toMatchObject({ status: "pending", attempts: 0 });
     expect(rx.requests.filter((r) => r.eventId === second)).toHaveLength(0);

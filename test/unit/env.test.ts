@@ -45,7 +45,7 @@ describe("parseEnv", () => {
   });
 
   it("keeps credentials sign-in off in production unless explicitly enabled", () => {
-    const prod = { NODE_ENV: "production", NEXTAUTH_SECRET: "x".repeat(40), OUTBOX_SECRET_KEY: "ab".repeat(32), TOTP_ENCRYPTION_KEY: "cd".repeat(32) };
+    const prod = { NODE_ENV: "production", NEXTAUTH_SECRET: "x".repeat(40), OUTBOX_SECRET_KEY: "ab".repeat(32), OUTBOX_ALLOWED_HOSTS: "hooks.internal", TOTP_ENCRYPTION_KEY: "cd".repeat(32) };
     expect(isCredentialsSignInEnabled(parseEnv(prod))).toBe(false);
     expect(isCredentialsSignInEnabled(parseEnv({ ...prod, AUTH_CREDENTIALS_ENABLED: "true" }))).toBe(true);
     expect(isCredentialsSignInEnabled(parseEnv({ ...base, DEMO_MODE: "true" }))).toBe(true);
@@ -62,6 +62,7 @@ describe("production refuses demo settings (issue 14, point 13)", () => {
     NEXTAUTH_URL: "https://console.example",
     NEXTAUTH_SECRET: "p".repeat(40),
     OUTBOX_SECRET_KEY: hexKey,
+    OUTBOX_ALLOWED_HOSTS: "*.svc.internal",
     TOTP_ENCRYPTION_KEY: "cd".repeat(32),
   };
 
@@ -78,6 +79,7 @@ describe("production refuses demo settings (issue 14, point 13)", () => {
     ["password sign-in switched on implicitly", { DEMO_MODE: "true" }, /AUTH_CREDENTIALS_ENABLED must be set to true explicitly/],
     ["a derived outbox key", { OUTBOX_SECRET_KEY: "" }, /OUTBOX_SECRET_KEY is required in production/],
     ["a derived TOTP key", { TOTP_ENCRYPTION_KEY: "" }, /TOTP_ENCRYPTION_KEY is required in production/],
+    ["outbound webhooks without an allow-list", { OUTBOX_ALLOWED_HOSTS: "" }, /OUTBOX_ALLOWED_HOSTS is required in production/],
     ["no session secret", { NEXTAUTH_SECRET: "" }, /NEXTAUTH_SECRET is required in production/],
     ["the demo launcher's mark on a remote database", { DEMO_LAUNCHER: "true", DEMO_MODE: "true" }, /DEMO_MODE must not be true in production/],
   ])("stops at start naming the setting: %s", (_label, vars, message) => {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { deliveryBody, parseRetryAfter, retryDelayMs } from "../../server/outbox/dispatch";
 import { decryptSecret, encryptSecret, generateSigningSecret, outboxSecretKey, SIGNING_SECRET_RE } from "../../server/outbox/secrets";
 import { checkEndpointUrl, isHostAllowed } from "../../server/outbox/subscriptions";
+import { endpointPolicyFromEnv } from "../../server/outbox/endpoint-guard";
 import { parseEnv } from "../../server/env";
 
 const policy = { backoffBaseMs: 1_000, backoffMaxMs: 60_000 };
@@ -128,19 +129,22 @@ describe("signing secrets", () => {
 
 describe("endpoint URLs", () => {
   it.each([
-    ["http://127.0.0.1:8080/hooks", undefined, "http://127.0.0.1:8080/hooks"],
+    ["http://127.0.0.1:8080/hooks", undefined, /points at 127.0.0.1 is a loopback address/],
+    ["http://127.0.0.1:8080/hooks", "127.0.0.1|127.0.0.0/8", "http://127.0.0.1:8080/hooks"],
     ["https://hooks.payments.internal/outbox?x=1", undefined, "https://hooks.payments.internal/outbox?x=1"],
     ["ftp://example.com/x", undefined, /must use http or https/],
     ["/relative", undefined, /not an absolute URL/],
     ["https://user:pw@example.com/", undefined, /must not carry credentials/],
     ["https://example.com/#frag", undefined, /must not have a #fragment/],
     ["https://hooks.svc.internal/x", "*.svc.internal, 127.0.0.1", "https://hooks.svc.internal/x"],
-    ["http://127.0.0.1:9/x", "*.svc.internal, 127.0.0.1", "http://127.0.0.1:9/x"],
+    ["http://127.0.0.1:9/x", "*.svc.internal, 127.0.0.1|127.0.0.0/8", "http://127.0.0.1:9/x"],
     ["https://evil.example.com/x", "*.svc.internal,127.0.0.1", /OUTBOX_ALLOWED_HOSTS does not allow/],
     ["https://svc.internal.evil.com/x", "*.svc.internal", /OUTBOX_ALLOWED_HOSTS does not allow/],
-  ])("%s with allowed hosts %s -> %s", (url, allowed, expected) => {
-    if (typeof expected === "string") expect(checkEndpointUrl(url, allowed)).toBe(expected);
-    else expect(() => checkEndpointUrl(url, allowed)).toThrow(expected);
+  ])("%s with allowed hosts|networks %s -> %s", (url, allowed, expected) => {
+    const [hosts, networks] = (allowed ?? "").split("|");
+    const policy = endpointPolicyFromEnv(parseEnv({ NODE_ENV: "test", OUTBOX_ALLOWED_HOSTS: hosts, OUTBOX_ALLOWED_NETWORKS: networks }));
+    if (typeof expected === "string") expect(checkEndpointUrl(url, policy)).toBe(expected);
+    else expect(() => checkEndpointUrl(url, policy)).toThrow(expected);
   });
 
   it("matches allowed hosts exactly or by *.domain, case-insensitively", () => {

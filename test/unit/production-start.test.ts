@@ -15,6 +15,7 @@ const production = {
   NEXTAUTH_URL: "https://console.example",
   NEXTAUTH_SECRET: "p".repeat(40),
   OUTBOX_SECRET_KEY: "ab".repeat(32),
+  OUTBOX_ALLOWED_HOSTS: "*.svc.internal",
   TOTP_ENCRYPTION_KEY: "cd".repeat(32),
   WORKER_METRICS_PORT: "0",
 };

@@ -83,7 +83,7 @@ describe("secret encryption", () => {
     const localDemo = { NODE_ENV: "production", DEMO_LAUNCHER: "true", DEMO_MODE: "true", DATABASE_URL: "postgres://postgres@127.0.0.1:54329/console", NEXTAUTH_SECRET: secret };
     expect(totpEncryptionKey(parseEnv(localDemo))).not.toEqual(totpEncryptionKey(parseEnv({ NODE_ENV: "test" })));
     // A production deployment without a key does not start at all (server/env.ts).
-    expect(() => parseEnv({ NODE_ENV: "production", NEXTAUTH_SECRET: secret, OUTBOX_SECRET_KEY: hex })).toThrow(/TOTP_ENCRYPTION_KEY is required in production/);
+    expect(() => parseEnv({ NODE_ENV: "production", NEXTAUTH_SECRET: secret, OUTBOX_SECRET_KEY: hex, OUTBOX_ALLOWED_HOSTS: "hooks.internal" })).toThrow(/TOTP_ENCRYPTION_KEY is required in production/);
     expect(() => parseEnv({ TOTP_ENCRYPTION_KEY: "too-short" })).toThrow(/TOTP_ENCRYPTION_KEY must be 64 hex characters or base64 of 32 bytes/);
   });
 });
