@@ -74,6 +74,10 @@ const envSchemaBase = z.object({
      * client address is unknown (Next.js does not pass the socket's address on).
      */
     TRUSTED_PROXY_COUNT: intString(0, 10).default(0),
+    /** Days a security event (refused sign-in, key or webhook) is kept after its last repeat (1-3650). */
+    SECURITY_EVENTS_RETENTION_DAYS: intString(1, 3650).default(90),
+    /** Security events of one kind from one client address per minute and process before the rest are only counted. */
+    SECURITY_EVENTS_MAX_PER_MINUTE: intString(1, 10_000).default(60),
     /** Allowed Origin for browser mutations; defaults to NEXTAUTH_URL's origin. */
     APP_ORIGIN: httpUrl.optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

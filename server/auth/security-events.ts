@@ -1,6 +1,6 @@
 /**
- * Security events: refused sign-ins, refused service keys and refused partner webhooks. They go
- * to their own append-only table rather than the audit log, because nothing changed and an
+ * Security events: refused sign-ins, refused service keys, refused partner webhooks and step-up
+ * failures. They go to their own table rather than the audit log, because nothing changed and an
  * attacker must not be able to grow the hash-chained audit log at will.
  *
  * Invariants kept:
@@ -8,24 +8,79 @@
  *   a key prefix) and a reason word.
  * - Writing an event never fails the request that caused it: a database error here is swallowed,
  *   because refusing the caller is what matters.
+ * - Bounded, although anonymous requests feed it: repeats of one event (same kind, detail and
+ *   client address) within a minute are one row with a `count`; beyond
+ *   SECURITY_EVENTS_MAX_PER_MINUTE events of one kind from one address in a minute (per process),
+ *   the rest are counted in one overflow row for that minute; the worker deletes rows older than
+ *   SECURITY_EVENTS_RETENTION_DAYS (pruneSecurityEvents). The database allows nothing else: an
+ *   update may only add repeats, a delete only remove rows older than a day.
  */
+import { createHash } from "node:crypto";
 import { isIP } from "node:net";
+import { RateLimiterMemory } from "rate-limiter-flexible";
 import type { PrismaClient } from "../db/generated/client";
+import type { DbHandles } from "../db/client";
 import { env } from "../env";
 
-export type SecurityEventKind = "signin_failed" | "service_key_rejected" | "webhook_rejected";
+export type SecurityEventKind = "signin_failed" | "service_key_rejected" | "webhook_rejected" | "signin_throttled";
 
-export async function recordSecurityEvent(
-  prisma: PrismaClient,
-  kind: SecurityEventKind,
-  detail: Record<string, string | number | boolean | null>,
-  ip: string | null,
-): Promise<void> {
+export type SecurityEventDetail = Record<string, string | number | boolean | null>;
+
+let limiter: { limiter: RateLimiterMemory; points: number } | undefined;
+
+function perAddressLimiter(): RateLimiterMemory {
+  const points = env().SECURITY_EVENTS_MAX_PER_MINUTE;
+  if (limiter?.points !== points) limiter = { limiter: new RateLimiterMemory({ points, duration: 60, keyPrefix: "security-events" }), points };
+  return limiter.limiter;
+}
+
+/** The identity of an event for aggregation: kind, detail (keys sorted) and address. */
+export function securityEventFingerprint(kind: string, detail: SecurityEventDetail, ip: string | null): string {
+  const canonical = JSON.stringify(Object.keys(detail).sort().map((k) => [k, detail[k]]));
+  return createHash("sha256").update(`${kind}\u0000${canonical}\u0000${ip ?? ""}`).digest("hex");
+}
+
+export async function recordSecurityEvent(prisma: PrismaClient, kind: SecurityEventKind, detail: SecurityEventDetail, ip: string | null): Promise<void> {
   try {
-    await prisma.securityEvent.create({ data: { kind, detail, ip } });
+    let stored = detail;
+    try {
+      await perAddressLimiter().consume(`${kind}|${ip ?? "unknown"}`);
+    } catch {
+      // Over the limit for this address and kind: counted in the minute's overflow row.
+      stored = { overflow: true };
+    }
+    const fingerprint = securityEventFingerprint(kind, stored, ip);
+    await prisma.$executeRaw`
+      INSERT INTO security_events (kind, detail, ip, fingerprint, bucket_start, count, created_at, last_at)
+      VALUES (${kind}, ${JSON.stringify(stored)}::jsonb, ${ip}, ${fingerprint}, date_trunc('minute', now()), 1, now(), now())
+      ON CONFLICT (fingerprint, bucket_start) DO UPDATE SET count = security_events.count + 1, last_at = excluded.last_at`;
   } catch {
     // Deliberately ignored: see the module comment.
   }
+}
+
+export const SECURITY_EVENTS_PRUNE_BATCH = 5_000;
+
+/**
+ * Deletes security events whose last repeat is older than `olderThan`, in batches of at most
+ * SECURITY_EVENTS_PRUNE_BATCH, up to `maxBatches` per call. Returns how many rows went.
+ */
+export async function pruneSecurityEvents(db: Pick<DbHandles, "pool">, olderThan: Date, maxBatches = 20): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < maxBatches; i++) {
+    const res = await db.pool.query(
+      `DELETE FROM security_events WHERE id IN (SELECT id FROM security_events WHERE last_at < $1 ORDER BY last_at LIMIT $2)`,
+      [olderThan, SECURITY_EVENTS_PRUNE_BATCH],
+    );
+    total += res.rowCount ?? 0;
+    if ((res.rowCount ?? 0) < SECURITY_EVENTS_PRUNE_BATCH) break;
+  }
+  return total;
+}
+
+/** Test hook: forget the per-address counts. */
+export function resetSecurityEventLimiterForTests(): void {
+  limiter = undefined;
 }
 
 /**

@@ -12,6 +12,7 @@ import { verifyLedger } from "../ledger/verify";
 import { expireDueProposals } from "../approvals/proposals";
 import { readApprovalsHealth } from "../approvals/maintenance";
 import { pruneOutbox } from "../outbox/maintenance";
+import { pruneSecurityEvents } from "../auth/security-events";
 
 const log = componentLogger("jobs");
 
@@ -117,4 +118,14 @@ export const expireApprovalsJob: MaintenanceJob = {
   },
 };
 
-export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob, pruneOutboxJob, expireApprovalsJob];
+/** Keeps security_events bounded: rows whose last repeat is older than the retention period go. */
+export const pruneSecurityEventsJob: MaintenanceJob = {
+  name: "security-events-prune",
+  cron: "47 * * * *",
+  async run(db, now) {
+    const olderThan = new Date(now.getTime() - env().SECURITY_EVENTS_RETENTION_DAYS * 86_400_000);
+    return { pruned: await pruneSecurityEvents(db, olderThan) };
+  },
+};
+
+export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob, pruneOutboxJob, expireApprovalsJob, pruneSecurityEventsJob];
