@@ -74,6 +74,12 @@ const envSchemaBase = z.object({
      * client address is unknown (Next.js does not pass the socket's address on).
      */
     TRUSTED_PROXY_COUNT: intString(0, 10).default(0),
+    /** Failed sign-ins (or step-up codes) of one account within AUTH_THROTTLE_LOCK_MINUTES that lock it for that long. */
+    AUTH_THROTTLE_ACCOUNT_FAILURES: intString(1, 1000).default(10),
+    /** Failed sign-ins (or step-up codes) from one client address within AUTH_THROTTLE_LOCK_MINUTES that lock it. */
+    AUTH_THROTTLE_ADDRESS_FAILURES: intString(1, 100_000).default(100),
+    /** The counting window and the lock's length, in minutes. */
+    AUTH_THROTTLE_LOCK_MINUTES: intString(1, 1440).default(15),
     /** Days a security event (refused sign-in, key or webhook) is kept after its last repeat (1-3650). */
     SECURITY_EVENTS_RETENTION_DAYS: intString(1, 3650).default(90),
     /** Security events of one kind from one client address per minute and process before the rest are only counted. */

@@ -54,6 +54,8 @@ export interface ActorContext {
   /** The kinds of proposal the application knows (server/composition.ts). */
   kinds: AdjustmentKinds;
   requestId?: string | null;
+  /** The client's address, for step-up throttling. */
+  ip?: string | null;
   /** The clock (tests pass a fixed time). */
   now?: Date;
 }
@@ -291,7 +293,7 @@ export async function approveProposal(db: Pick<DbHandles, "pool">, ctx: ActorCon
   const pre = await readCore(pgRunner(db.pool), id, false);
   assertDecidable(pre, user, now, "approve");
   await assertNotApprovedBy(pgRunner(db.pool), id, user.userId);
-  await requireStepUp(db, user, { code: input.code }, { requestId: ctx.requestId, now });
+  await requireStepUp(db, user, { code: input.code }, { requestId: ctx.requestId, now, ip: ctx.ip ?? null });
 
   try {
     return await runTransaction(db.pool, async (client) => {

@@ -12,6 +12,8 @@
  * - Every refused sign-in writes a security_events row ("signin_failed") naming the email and the
  *   reason, never the password. Every successful sign-in sets users.last_sign_in_at.
  * - An unknown email costs one argon2 verification, like a known one.
+ * - Guessing is throttled per account and per client address before any hash is computed
+ *   (server/auth/throttle.ts).
  */
 import type { NextAuthOptions, User } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
@@ -22,6 +24,7 @@ import { env as readEnv, isCredentialsSignInEnabled, type Env } from "../env";
 import { verifyAgainstDummy, verifyPassword, PASSWORD_MAX_LENGTH } from "./password";
 import { clientIpOf, recordSecurityEvent } from "./security-events";
 import { isUuid } from "./load-actor";
+import { authThrottle } from "./throttle";
 import { safeCallbackPath } from "./session-paths";
 
 export const OIDC_PROVIDER_ID = "oidc";
@@ -68,17 +71,27 @@ function normaliseEmail(v: unknown): string | null {
 
 /**
  * Checks an email and password. Returns the user, or null after recording why it refused:
- * unknown user, inactive user, no password set, wrong password.
+ * throttled (the account or the client address is locked, checked before any hash is computed),
+ * unknown user, inactive user, no password set, wrong password. Every failure counts against the
+ * account and the address (server/auth/throttle.ts); a success clears the account's count.
  */
 export async function authorizeCredentials(
-  prisma: PrismaClient,
+  db: Pick<DbHandles, "prisma" | "pool">,
   input: { email?: unknown; password?: unknown },
   ip: string | null,
 ): Promise<SignedInUser | null> {
+  const prisma = db.prisma;
+  const throttle = authThrottle(db);
   const email = normaliseEmail(input.email);
   const password = typeof input.password === "string" && input.password.length <= PASSWORD_MAX_LENGTH ? input.password : null;
+  const refusal = await throttle.check("signin", email, ip);
+  if (refusal) {
+    await recordSecurityEvent(prisma, "signin_throttled", { method: "credentials", email, locked: refusal.subject, retryAfterSeconds: refusal.retryAfterSeconds }, ip);
+    return null;
+  }
   if (!email || password === null || password.length === 0) {
     await recordSecurityEvent(prisma, "signin_failed", { method: "credentials", email, reason: "malformed" }, ip);
+    await throttle.recordFailure("signin", email, ip);
     return null;
   }
   const user = await prisma.user.findUnique({
@@ -98,8 +111,11 @@ export async function authorizeCredentials(
   }
   if (reason !== null || !user) {
     await recordSecurityEvent(prisma, "signin_failed", { method: "credentials", email, reason: reason ?? "unknown_user" }, ip);
+    const locked = await throttle.recordFailure("signin", email, ip);
+    for (const subject of locked) await recordSecurityEvent(prisma, "signin_throttled", { method: "credentials", email, locked: subject, lockedNow: true }, ip);
     return null;
   }
+  await throttle.recordSuccess("signin", email);
   await markSignedIn(prisma, user.id);
   return { id: user.id, email: user.email, name: user.name };
 }
@@ -160,7 +176,7 @@ export function buildAuthOptions(deps: { getDb: () => DbHandles; env: Env }): Ne
         },
         async authorize(credentials, req) {
           const ip = clientIpOf(req.headers as Record<string, unknown> | undefined);
-          const user = await authorizeCredentials(deps.getDb().prisma, credentials ?? {}, ip);
+          const user = await authorizeCredentials(deps.getDb(), credentials ?? {}, ip);
           return user satisfies User | null;
         },
       }),

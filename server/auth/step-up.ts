@@ -23,6 +23,7 @@ import { runTransaction } from "../db/transaction";
 import { appendAudit } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import { auditActorOf, type Actor } from "../core/actor";
+import { authThrottle } from "./throttle";
 import {
   decryptTotpSecret,
   encryptTotpSecret,
@@ -199,9 +200,25 @@ async function alertIfLocked(error: AppError, actor: UserActor): Promise<void> {
 }
 
 /** Runs `fn` on the user's locked factor; a failure it returns is committed, then thrown. */
-async function withFactor<T>(db: Pick<DbHandles, "pool">, user: UserActor, fn: (client: pg.PoolClient, f: FactorRow | undefined) => Promise<Outcome<T>>): Promise<T> {
+/**
+ * Runs `fn` on the user's locked factor. With the client address known, a code from an address
+ * that guessed too often is refused before anything is checked (RATE_LIMITED), and a refused code
+ * counts against the address as well as the person (server/auth/throttle.ts).
+ */
+async function withFactor<T>(
+  db: Pick<DbHandles, "pool">,
+  user: UserActor,
+  fn: (client: pg.PoolClient, f: FactorRow | undefined) => Promise<Outcome<T>>,
+  ip: string | null = null,
+): Promise<T> {
+  const throttle = ip ? authThrottle(db) : null;
+  const refusal = throttle ? await throttle.check("totp", null, ip) : null;
+  if (refusal) {
+    throw new AppError("RATE_LIMITED", `too many wrong codes from this address; try again in ${refusal.retryAfterSeconds} s`, { details: { retryAfterSeconds: refusal.retryAfterSeconds } });
+  }
   const outcome = await runTransaction(db.pool, async (client) => fn(client, await lockFactor(client, user.userId)));
   if (outcome.ok) return outcome.value;
+  await throttle?.recordFailure("totp", null, ip);
   await alertIfLocked(outcome.error, user);
   throw outcome.error;
 }
@@ -216,7 +233,7 @@ export async function confirmTotpEnrolment(
   db: Pick<DbHandles, "pool">,
   actor: Actor,
   input: { code: string },
-  opts: { requestId?: string | null; now?: Date } = {},
+  opts: { requestId?: string | null; now?: Date; ip?: string | null } = {},
 ): Promise<{ recoveryCodes: string[]; stepUpUntil: Date }> {
   const user = requireUser(actor);
   const now = opts.now ?? new Date();
@@ -247,19 +264,20 @@ export async function confirmTotpEnrolment(
       at: now,
     });
     return { ok: true, value: { recoveryCodes: codes, stepUpUntil: until } };
-  });
+  }, opts.ip ?? null);
 }
 
 /**
  * Checks a code (a current TOTP code, or an unused recovery code) and opens the step-up window.
- * Errors, in order: FORBIDDEN (not a user), STEP_UP_REQUIRED (no authenticator enrolled),
- * STEP_UP_LOCKED, STEP_UP_INVALID (wrong, replayed or malformed code; counted).
+ * Errors, in order: FORBIDDEN (not a user), RATE_LIMITED (too many wrong codes from the client
+ * address), STEP_UP_REQUIRED (no authenticator enrolled), STEP_UP_LOCKED, STEP_UP_INVALID (wrong,
+ * replayed or malformed code; counted against the person and the address).
  */
 export async function verifyStepUp(
   db: Pick<DbHandles, "pool">,
   actor: Actor,
   input: { code: string },
-  opts: { requestId?: string | null; now?: Date } = {},
+  opts: { requestId?: string | null; now?: Date; ip?: string | null } = {},
 ): Promise<{ stepUpUntil: Date; usedRecoveryCode: boolean }> {
   const user = requireUser(actor);
   const now = opts.now ?? new Date();
@@ -300,7 +318,7 @@ export async function verifyStepUp(
       [user.userId, newStep, until, now],
     );
     return { ok: true, value: { stepUpUntil: until, usedRecoveryCode } };
-  });
+  }, opts.ip ?? null);
 }
 
 /**
@@ -308,7 +326,7 @@ export async function verifyStepUp(
  * Errors, in order: FORBIDDEN (not a user), STEP_UP_REQUIRED (not enrolled, or no code and no
  * open window), STEP_UP_LOCKED, STEP_UP_INVALID.
  */
-export async function requireStepUp(db: Pick<DbHandles, "pool">, actor: Actor, input: { code?: string | null }, opts: { requestId?: string | null; now?: Date } = {}): Promise<void> {
+export async function requireStepUp(db: Pick<DbHandles, "pool">, actor: Actor, input: { code?: string | null }, opts: { requestId?: string | null; now?: Date; ip?: string | null } = {}): Promise<void> {
   const user = requireUser(actor);
   const now = opts.now ?? new Date();
   if (input.code !== undefined && input.code !== null && input.code.trim() !== "") {

@@ -48,7 +48,7 @@ async function failedEvents() {
 
 describe("authorizeCredentials", () => {
   it("admits the right password, case-insensitively on email, and stamps last_sign_in_at", async () => {
-    const u = await authorizeCredentials(t.prisma, { email: "  ALICE@test.local ", password: "alice-password-1" }, "10.0.0.1");
+    const u = await authorizeCredentials(t, { email: "  ALICE@test.local ", password: "alice-password-1" }, "10.0.0.1");
     expect(u).toEqual({ id: alice.id, email: "alice@test.local", name: "alice" });
     const row = await t.prisma.user.findUniqueOrThrow({ where: { id: alice.id } });
     expect(row.lastSignInAt).toBeInstanceOf(Date);
@@ -63,7 +63,7 @@ describe("authorizeCredentials", () => {
     ["non-string email", { email: 42, password: "x" }, "malformed"],
   ])("refuses %s and records signin_failed without the password", async (_label, input, reason) => {
     const before = (await failedEvents()).length;
-    expect(await authorizeCredentials(t.prisma, input, "10.0.0.2")).toBeNull();
+    expect(await authorizeCredentials(t, input, "10.0.0.2")).toBeNull();
     const events = await failedEvents();
     expect(events.length).toBe(before + 1);
     const last = events.at(-1)!;

@@ -9,6 +9,7 @@ import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../auth/password";
 import { createUser, listUsers, setUserActive, setUserRoles, USER_LIST_MAX_LIMIT } from "../../admin/users";
 import { REASON_MAX_LENGTH } from "../../core/reasons";
 import { createServiceKey, listServiceKeys, revokeServiceKey } from "../../admin/service-keys";
+import { releaseThrottleLock } from "../../admin/sign-in-locks";
 
 const reason = z.string().trim().min(1, "give a reason").max(REASON_MAX_LENGTH);
 const roles = z.array(z.enum(ROLES)).max(ROLES.length * 2);
@@ -38,6 +39,11 @@ const usersRouter = createRouter({
   setActive: procedure("users:manage")
     .input(z.strictObject({ userId: uuid, isActive: z.boolean(), reason }))
     .mutation(({ ctx, input }) => setUserActive(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+
+  /** Ends a sign-in or step-up throttle lock of an account (email) or client address early; audited. */
+  releaseThrottleLock: procedure("users:manage")
+    .input(z.strictObject({ scope: z.enum(["signin", "totp"]), subject: z.enum(["account", "address"]), value: z.string().trim().min(1).max(320), reason }))
+    .mutation(({ ctx, input }) => releaseThrottleLock(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
 });
 
 const serviceKeysRouter = createRouter({

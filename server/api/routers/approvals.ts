@@ -39,11 +39,11 @@ const stepUpRouter = createRouter({
   /** Confirms enrolment with the first code; returns the recovery codes once. */
   confirmEnrolment: procedure("adjustments:approve")
     .input(z.strictObject({ code }))
-    .mutation(({ ctx, input }) => confirmTotpEnrolment(ctx.db, ctx.actor, input, { requestId: ctx.requestId })),
+    .mutation(({ ctx, input }) => confirmTotpEnrolment(ctx.db, ctx.actor, input, { requestId: ctx.requestId, ip: ctx.ip })),
   /** Checks a code and opens the step-up window (approvals within it need no code). */
   verify: procedure("adjustments:approve")
     .input(z.strictObject({ code }))
-    .mutation(({ ctx, input }) => verifyStepUp(ctx.db, ctx.actor, input, { requestId: ctx.requestId })),
+    .mutation(({ ctx, input }) => verifyStepUp(ctx.db, ctx.actor, input, { requestId: ctx.requestId, ip: ctx.ip })),
   /** Users locked out of approving after repeated wrong codes. */
   locked: procedure("users:manage").query(({ ctx }) => listLockedApprovers(ctx.db)),
   /** Lifts a user's lock (audited). */
@@ -108,7 +108,7 @@ export const approvalsRouter = createRouter({
   /** Approves (with a step-up code or within the step-up window); the final approval applies. */
   approve: procedure("adjustments:approve")
     .input(z.strictObject({ proposalId: uuid, code: code.optional() }))
-    .mutation(({ ctx, input }) => approveProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, input)),
+    .mutation(({ ctx, input }) => approveProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, ip: ctx.ip, kinds: adjustmentKinds }, input)),
   reject: procedure("adjustments:approve")
     .input(z.strictObject({ proposalId: uuid, reason }))
     .mutation(({ ctx, input }) => rejectProposal(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, input)),
