@@ -43,7 +43,7 @@ export function TRPCProvider({ children }: { children: ReactNode }) {
   const queryClient = getQueryClient();
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
-      links: [httpBatchLink({ url: "/api/trpc", transformer: superjson, maxItems: 10 })],
+      links: [httpBatchLink({ url: "/api/trpc", transformer: superjson, maxItems: 10 /* = TRPC_MAX_BATCH_SIZE, server/api/http-handler.ts */ })],
     }),
   );
   return (

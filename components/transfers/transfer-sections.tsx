@@ -131,7 +131,7 @@ export function PartnerRequestsTable({ requests, partner }: { requests: Transfer
   );
 }
 
-export function TransferAuditTrail({ records, transferId, canRead }: { records: TransferDetail["audit"]; transferId: string; canRead: boolean }) {
+export function TransferAuditTrail({ records, transferId, canRead }: { records: NonNullable<TransferDetail["audit"]>; transferId: string; canRead: boolean }) {
   return (
     <AuditTrail
       records={records}

@@ -8,6 +8,10 @@
  *   401, and so is a mutation (POST) with neither a session nor a key, whatever else is wrong with
  *   it, so a service that forgot its key is told exactly that.
  * - Then the CSRF rule (server/api/csrf.ts): refused requests get 403/415.
+ * - A body larger than TRPC_MAX_BODY_BYTES is refused with 413 without being read past the limit
+ *   (declared by Content-Length or found while reading a chunked body).
+ * - A batch of more than TRPC_MAX_BATCH_SIZE calls is refused with 400 (the console's client
+ *   batches at most as many).
  * - Every refusal here has the same shape as an error from a procedure (errorResponse), so a
  *   client parses one error format.
  */
@@ -22,6 +26,36 @@ import { isConnectionError } from "../errors/db-errors";
 import { AppError } from "../errors/app-error";
 
 export const TRPC_ENDPOINT = "/api/trpc";
+/** The largest request body: a 1 MiB evidence file in base64 or a 5,000-item ledger batch fits. */
+export const TRPC_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** The most calls in one batched request (components/trpc-provider.tsx sends at most this many). */
+export const TRPC_MAX_BATCH_SIZE = 10;
+
+class BodyTooLargeError extends Error {}
+
+/**
+ * The request with its body read into memory, refusing (BodyTooLargeError) once it passes
+ * `maxBytes`: a declared Content-Length over the limit is refused before reading anything.
+ */
+async function withBoundedBody(req: Request, maxBytes: number): Promise<Request> {
+  if (!req.body) return req;
+  const declared = Number(req.headers.get("content-length") ?? "");
+  if (Number.isFinite(declared) && declared > maxBytes) throw new BodyTooLargeError();
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new BodyTooLargeError();
+    }
+    chunks.push(value);
+  }
+  return new Request(req.url, { method: req.method, headers: req.headers, body: Buffer.concat(chunks), signal: req.signal });
+}
 
 export interface TrpcHttpHandlerOptions {
   getDb: () => DbHandles;
@@ -77,6 +111,12 @@ export function createTrpcHttpHandler(opts: TrpcHttpHandlerOptions): (req: Reque
       return errorResponse(401, "UNAUTHORIZED", "sign in or send a valid service key (Authorization: Bearer <secret>)", requestId, { appCode: "UNAUTHENTICATED" });
     }
     if (refusal) return errorResponse(refusal.status, refusal.status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "FORBIDDEN", refusal.message, requestId);
+    try {
+      req = await withBoundedBody(req, TRPC_MAX_BODY_BYTES);
+    } catch (e) {
+      if (e instanceof BodyTooLargeError) return errorResponse(413, "PAYLOAD_TOO_LARGE", `the request body is larger than ${TRPC_MAX_BODY_BYTES} bytes`, requestId);
+      throw e;
+    }
     // Keep the id we answered with equal to the one procedures log and audit.
     ctx.requestId = requestId;
 
@@ -84,6 +124,7 @@ export function createTrpcHttpHandler(opts: TrpcHttpHandlerOptions): (req: Reque
       endpoint: TRPC_ENDPOINT,
       req,
       router: appRouter,
+      maxBatchSize: TRPC_MAX_BATCH_SIZE,
       createContext: () => ctx,
       responseMeta({ errors }) {
         const headers = new Headers({ "cache-control": "no-store", "x-request-id": requestId });

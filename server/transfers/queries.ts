@@ -215,11 +215,17 @@ export interface TransferDetail {
   entries: EntryDetail[];
   /** The partner's webhooks about this transfer (originals and duplicates), oldest first. */
   webhooks: WebhookEventItem[];
-  audit: AuditRecord[];
+  /** The transfer's audit trail, or null when the caller may not read the audit log (audit:read). */
+  audit: AuditRecord[] | null;
 }
 
-/** One transfer with its timeline, partner calls, hold, ledger entries and audit trail. Errors: BAD_INPUT, NOT_FOUND. */
-export async function getTransferDetail(db: DbHandles, transferId: string, now = new Date()): Promise<TransferDetail> {
+/**
+ * One transfer with its timeline, partner calls, hold, ledger entries and, when `includeAudit`
+ * (the caller holds audit:read), its audit trail; otherwise `audit` is null and the audit log is
+ * not read. Errors: BAD_INPUT, NOT_FOUND.
+ */
+export async function getTransferDetail(db: DbHandles, transferId: string, opts: { includeAudit: boolean; now?: Date }): Promise<TransferDetail> {
+  const now = opts.now ?? new Date();
   const id = assertUuid(transferId, "transferId");
   const res = await db.pool.query<TransferRowRaw & { stuck_for: number | null; code: string; name: string }>(
     `SELECT ${TRANSFER_COLUMNS}, a.code, a.name, ${stuckForSql("$1")} AS stuck_for
@@ -235,7 +241,7 @@ export async function getTransferDetail(db: DbHandles, transferId: string, now =
     transfer.holdId
       ? db.pool.query(`SELECT id, status, amount_minor::text, amount_posted_minor::text, expires_at, ended_at FROM holds WHERE id = $1`, [transfer.holdId])
       : Promise.resolve({ rows: [] as Record<string, unknown>[] }),
-    listAudit(db.prisma, { targetType: "transfer", targetId: id }, { limit: 100 }),
+    opts.includeAudit ? listAudit(db.prisma, { targetType: "transfer", targetId: id }, { limit: 100 }) : Promise.resolve(null),
     listWebhookEvents(db, { transferId: id, limit: 100 }),
   ]);
   const entryIds = [transfer.settlementEntryId, transfer.returnEntryId].filter((x): x is string => x !== null);
@@ -272,7 +278,7 @@ export async function getTransferDetail(db: DbHandles, transferId: string, now =
     hold: h ? { id: h.id, status: h.status, amountMinor: BigInt(h.amount_minor), amountPostedMinor: BigInt(h.amount_posted_minor), expiresAt: h.expires_at, endedAt: h.ended_at } : null,
     entries,
     webhooks: webhooks.items,
-    audit: audit.items,
+    audit: audit ? audit.items : null,
   };
 }
 

@@ -78,7 +78,7 @@ describe("transfers", () => {
     expect(await applyPartnerEvent(db, partnerEvent(t.idempotencyKey, "settled", 1), { webhookEventId: null })).toMatchObject({ effect: "applied", toState: "settled" });
     expect(await applyPartnerEvent(db, partnerEvent(t.idempotencyKey, "settled", 1), { webhookEventId: null })).toMatchObject({ effect: "duplicate_state" });
     expect(await applyPartnerEvent(db, partnerEvent(t.idempotencyKey, "acknowledged", 2), { webhookEventId: null })).toMatchObject({ effect: "ignored_backwards" });
-    const d = await getTransferDetail(db, t.id);
+    const d = await getTransferDetail(db, t.id, { includeAudit: true });
     expect(d.events.map((e) => e.toState)).toEqual(["created", "reserved", "submitted", "acknowledged", "settled"]);
     expect(d.hold?.status).toBe("posted");
     expect(d.entries).toHaveLength(1);
@@ -105,7 +105,7 @@ describe("transfers", () => {
       if (last.action === "failed") break;
     }
     expect(last).toMatchObject({ action: "failed" });
-    const d = await getTransferDetail(db, t.id);
+    const d = await getTransferDetail(db, t.id, { includeAudit: true });
     expect(d.transfer.state).toBe("failed");
     expect(d.partnerRequests.filter((r) => r.kind === "submit")).toHaveLength(6);
     // Every answer said "nothing executed": no need to ask the partner before failing.
@@ -128,7 +128,7 @@ describe("transfers", () => {
       if (last.action !== "retry_scheduled") break;
     }
     expect(last).toMatchObject({ action: "submitted", state: "acknowledged" });
-    const d = await getTransferDetail(db, t.id);
+    const d = await getTransferDetail(db, t.id, { includeAudit: true });
     expect(d.transfer.state).toBe("acknowledged");
     expect(d.hold?.status).toBe("pending");
     expect(d.partnerRequests.filter((r) => r.kind === "query")).toHaveLength(1);
@@ -234,7 +234,7 @@ describe("transfers", () => {
     await db.pool.query(`ALTER TABLE transfers ENABLE TRIGGER transfers_guard`);
     const polled = await pollOverdueTransfers(db, deps);
     expect(polled.moved).toBeGreaterThanOrEqual(1);
-    expect((await getTransferDetail(db, t.id)).transfer.state).toBe("settled");
+    expect((await getTransferDetail(db, t.id, { includeAudit: true })).transfer.state).toBe("settled");
     // Asked once a minute at most.
     expect((await pollOverdueTransfers(db, deps)).polled).toBe(0);
   });

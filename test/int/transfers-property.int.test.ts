@@ -62,7 +62,7 @@ describe("transfer state machine under arbitrary partner behaviour", () => {
             await applyPartnerEvent(db, partnerEvent(key, s.type, s.n), { webhookEventId: null });
           }
         }
-        const d = await getTransferDetail(db, transfer.id);
+        const d = await getTransferDetail(db, transfer.id, { includeAudit: true });
         const events = d.events;
         if (process.env.DEBUG_PROP) console.log(JSON.stringify(events.map((e) => [e.id, e.fromState, e.toState, e.cause])));
         for (let i = 1; i < events.length; i++) {

@@ -45,6 +45,17 @@ describe("transfers router", () => {
     expect(list.items.map((t) => t.id)).toEqual([res.transfer.id]);
   });
 
+  it("returns the audit trail only to callers holding audit:read (issue 14, point 9)", async () => {
+    const res = await service().transfers.create({ sourceAccountId: walletId, counterpartyName: "Jane Doe", counterpartyAccount: "DE89370400440532013000", amountMinor: "100", currency: "EUR", rail: "instant", idempotencyKey: "payout-audit-read" });
+    // The key creating a transfer leaves an audit record on it.
+    const withAudit = await as(["viewer"]).transfers.get({ transferId: res.transfer.id });
+    expect(withAudit.audit?.length).toBeGreaterThan(0);
+    const keyWithoutAudit = await service().transfers.get({ transferId: res.transfer.id });
+    expect(keyWithoutAudit.audit).toBeNull();
+    const keyWithAudit = createCaller({ db, actor: serviceActor({ id: randomUUID(), name: "auditor", scopes: ["transfers:read", "audit:read"] }), requestId: "r", ip: null });
+    expect((await keyWithAudit.transfers.get({ transferId: res.transfer.id })).audit?.length).toBeGreaterThan(0);
+  });
+
   it.each([
     ["a JS number amount", { amountMinor: 5 }, "BAD_INPUT"],
     ["a fractional amount", { amountMinor: "1.5" }, "BAD_INPUT"],

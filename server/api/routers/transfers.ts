@@ -63,7 +63,8 @@ export const transfersRouter = createRouter({
     }),
   get: procedure("transfers:read")
     .input(z.strictObject({ transferId: uuid }))
-    .query(({ ctx, input }) => getTransferDetail(ctx.db, input.transferId)),
+    // The audit trail is part of the answer only for callers who may read the audit log.
+    .query(({ ctx, input }) => getTransferDetail(ctx.db, input.transferId, { includeAudit: ctx.actor.permissions.has("audit:read") })),
   list: procedure("transfers:read")
     .input(filters.extend({ sort: z.enum(TRANSFER_SORTS).optional(), cursor: z.string().max(500).optional(), limit: z.number().int().min(1).max(TRANSFER_PAGE_MAX).optional() }))
     .query(({ ctx, input }) => {

@@ -144,7 +144,8 @@ export default async function TransferPage({ params }: { params: Promise<{ id: s
         <WebhooksSection events={detail.webhooks} partner={t.partner} canReplay={powers.canOperate} />
       </Card>
 
-      <TransferAuditTrail records={detail.audit} transferId={t.id} canRead={actor.permissions.has("audit:read")} />
+      {/* The API sends the audit trail only to callers holding audit:read (null otherwise). */}
+      <TransferAuditTrail records={detail.audit ?? []} transferId={t.id} canRead={detail.audit !== null} />
     </>
   );
 }
