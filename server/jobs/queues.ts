@@ -21,6 +21,8 @@ export const QUEUES = {
   transferAdvance: "transfer-advance",
   /** Apply stored partner webhooks to transfers. */
   webhookApply: "webhook-apply",
+  /** Walk the audit chain (scheduled, and on request from the console; server/audit/verification-runs.ts). */
+  auditVerify: "audit-verify",
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -31,6 +33,8 @@ export const QUEUE_OPTIONS: Record<QueueName, Parameters<PgBoss["createQueue"]>[
   // A wake-up signal, not one job per webhook: "short" keeps at most one queued, so a burst of
   // webhooks costs one job (the handler drains every pending event).
   [QUEUES.webhookApply]: { policy: "short", retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 60, notify: true },
+  // The same options the worker gives its maintenance queues (the audit walk may take minutes).
+  [QUEUES.auditVerify]: { retryLimit: 3, retryBackoff: true, expireInSeconds: 600 },
 };
 
 export const BOSS_SCHEMA = "pgboss";

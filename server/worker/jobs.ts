@@ -4,7 +4,8 @@
  */
 import { Gauge, type Registry } from "prom-client";
 import type { DbHandles } from "../db/client";
-import { verifyAuditChain } from "../audit/verify";
+import { runAuditVerification } from "../audit/verification-runs";
+import { QUEUES } from "../jobs/queues";
 import { componentLogger } from "../observability/logger";
 import { env } from "../env";
 import { expireDueHolds, pruneIdempotencyRecords } from "../ledger/maintenance";
@@ -22,15 +23,20 @@ export interface MaintenanceJob {
   cron: string;
   timeoutSeconds?: number;
   registerMetrics?(registry: Registry): void;
-  run(db: DbHandles, now: Date): Promise<Record<string, unknown>>;
+  /** `data` is the job's payload: `{}` from the schedule, or what a sender put in. */
+  run(db: DbHandles, now: Date, data?: unknown): Promise<Record<string, unknown>>;
 }
 
 let auditIntact: Gauge | undefined;
 let auditChecked: Gauge | undefined;
 
-/** Walks every audit lane and exports whether the chain is intact; a break is logged loudly. */
+/**
+ * Walks every audit lane (one run at a time across workers; server/audit/verification-runs.ts),
+ * stores the result for the API, and exports whether the chain is intact; a break is logged loudly.
+ * Runs on its schedule and when the console asks (audit.requestVerification).
+ */
 export const verifyAuditJob: MaintenanceJob = {
-  name: "audit-verify",
+  name: QUEUES.auditVerify,
   cron: "*/30 * * * *",
   timeoutSeconds: 600,
   registerMetrics(registry) {
@@ -38,11 +44,16 @@ export const verifyAuditJob: MaintenanceJob = {
     auditChecked = new Gauge({ name: "audit_records_checked", help: "Audit records verified at the last check", registers: [registry] });
   },
   async run(db) {
-    const report = await verifyAuditChain(db.pool);
-    auditIntact?.set(report.isIntact ? 1 : 0);
-    auditChecked?.set(report.checkedCount);
-    if (!report.isIntact) log.error({ firstBreak: report.firstBreak }, "audit chain is broken");
-    return { isIntact: report.isIntact, checkedCount: report.checkedCount, firstBreak: report.firstBreak };
+    const run = await runAuditVerification(db, { trigger: "schedule" });
+    if (!run) return { skipped: "another worker is verifying the chain" };
+    if (run.status === "failed") {
+      log.error({ error: run.error }, "audit chain verification failed to run");
+      return { status: run.status, error: run.error };
+    }
+    auditIntact?.set(run.isIntact ? 1 : 0);
+    auditChecked?.set(run.checkedCount ?? 0);
+    if (!run.isIntact) log.error({ firstBreak: run.firstBreak }, "audit chain is broken");
+    return { isIntact: run.isIntact, checkedCount: run.checkedCount, firstBreak: run.firstBreak };
   },
 };
 
