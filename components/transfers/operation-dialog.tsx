@@ -45,7 +45,9 @@ export function useRunOperation() {
           message:
             r.partnerStatus === "unavailable"
               ? `The partner did not answer for ${target.label}; it stays ${r.transfer.state}. Try again later.`
-              : `The partner reports ${target.label} as ${r.partnerStatus.replace("_", " ")}; it is now ${r.transfer.state}.`,
+              : !r.isApplied
+                ? `The partner reported ${target.label} as ${r.partnerStatus.replace("_", " ")}, but the transfer changed while it was asked (the worker submitted it again), so the answer was not applied; it stays ${r.transfer.state}. Ask again.`
+                : `The partner reports ${target.label} as ${r.partnerStatus.replace("_", " ")}; it is now ${r.transfer.state}.`,
         };
       }
       case "cancel": {

@@ -200,14 +200,21 @@ export async function bulkRetryTransfers(
 /**
  * Asks the partner for the transfer's status and applies what it says: forward moves along the
  * state machine; for a reserved transfer whose submission outcome was unknown, "not found" fails
- * it and releases the hold. Errors: BAD_INPUT; NOT_FOUND; ILLEGAL_TRANSITION (created or final).
+ * it and releases the hold.
+ *
+ * The answer describes the moment it was asked. It is applied only if the transfer's attempt count
+ * and version are what they were when the question was asked: a worker that submitted again in
+ * between (a new attempt that may have executed) or any other change makes the answer stale, and
+ * a stale "not found" must not release money the new attempt may have paid. A stale answer is
+ * audited and returned with `isApplied: false`; nothing else changes (ask again).
+ * Errors: BAD_INPUT; NOT_FOUND; ILLEGAL_TRANSITION (created or final).
  */
 export async function queryTransferAtPartner(
   db: Pick<DbHandles, "pool">,
   actor: Actor | AuditActor,
   input: OperationInput,
   adapterFor: (partner: string) => PartnerAdapter,
-): Promise<{ transfer: Transfer; partnerStatus: string }> {
+): Promise<{ transfer: Transfer; partnerStatus: string; isApplied: boolean }> {
   const { id, reason, key } = checkInput(actor, input);
   const first = await runTransaction(db.pool, (c) => lockTransfer(c, id));
   if (first.state === "created" || isTerminal(first.state)) {
@@ -215,11 +222,28 @@ export async function queryTransferAtPartner(
   }
   const policy = await getRailPolicy(db, first.partner, first.rail);
   const status = await queryPartner(db, first, adapterFor(first.partner), policy, first.attempts);
+  let isApplied = false;
   const transfer = await runTransaction(db.pool, async (client) => {
     const cur = await lockTransfer(client, id);
     const now = input.now ?? new Date();
-    await audit(client, toAuditActor(actor), "transfer.query_partner", cur, reason, { idempotencyKey: key, partnerStatus: status.kind === "ok" ? status.status : `unavailable: ${status.reason}` }, input.requestId, now);
-    if (status.kind !== "ok") return cur;
+    const isStale = cur.attempts !== first.attempts || cur.version !== first.version;
+    isApplied = status.kind === "ok" && !isStale;
+    await audit(
+      client,
+      toAuditActor(actor),
+      "transfer.query_partner",
+      cur,
+      reason,
+      {
+        idempotencyKey: key,
+        partnerStatus: status.kind === "ok" ? status.status : `unavailable: ${status.reason}`,
+        isApplied,
+        ...(isStale ? { notApplied: `the transfer changed while the partner was asked (attempts ${first.attempts} -> ${cur.attempts}, version ${first.version} -> ${cur.version})` } : {}),
+      },
+      input.requestId,
+      now,
+    );
+    if (!isApplied || status.kind !== "ok") return cur;
     if (cur.state === "reserved") {
       const isInFlight = cur.leaseUntil !== null && cur.leaseUntil.getTime() > now.getTime();
       if (status.status === "not_found" && isInFlight) return cur;
@@ -234,5 +258,5 @@ export async function queryTransferAtPartner(
     }
     return next;
   });
-  return { transfer, partnerStatus: status.kind === "ok" ? status.status : "unavailable" };
+  return { transfer, partnerStatus: status.kind === "ok" ? status.status : "unavailable", isApplied };
 }

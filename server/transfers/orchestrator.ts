@@ -191,12 +191,14 @@ async function callPartner(db: Pick<DbHandles, "pool">, t: Transfer, policy: Rai
   }
   const durationMs = Date.now() - started;
   const isLast = claim.attempt >= policy.maxSubmitAttempts;
-  // On the last attempt, ask the partner before deciding whenever it may hold the payment: after an
-  // unknown outcome, and after a "not executed" answer when an earlier attempt may have executed
-  // (its outcome was unknown, or its worker died before recording one). Only the partner's
-  // "not found" may then fail the transfer.
+  // Ask the partner before deciding whenever it may hold the payment: on the last attempt after an
+  // unknown outcome, or after a "not executed" answer when an earlier attempt may have executed
+  // (its outcome was unknown, or its worker died before recording one); and after a rejection (a
+  // 4xx: this attempt was refused) when an earlier attempt may have executed, on any attempt,
+  // because a rejection fails the transfer at once. Only the partner's "not found" may then fail it.
+  const isRejectedAfterUncertain = outcome.kind === "rejected" && (await hadUncertainAttempt(db, t.id, claim.requestId));
   const mayBeExecuted = outcome.kind === "unknown" || (outcome.kind === "retryable" && isLast && (await hadUncertainAttempt(db, t.id, claim.requestId)));
-  const status = mayBeExecuted && isLast ? await queryPartner(db, t, adapter, policy, claim.attempt) : null;
+  const status = (mayBeExecuted && isLast) || isRejectedAfterUncertain ? await queryPartner(db, t, adapter, policy, claim.attempt) : null;
   return { t, policy, claim, outcome, durationMs, status };
 }
 
@@ -274,6 +276,11 @@ async function decideMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, su
         break;
       }
       case "rejected":
+        if (status) {
+          // An earlier attempt may have executed: the partner's answer decides (see callPartner).
+          outcomes.set(t.id, await resolveUnknown(client, cur, status, claim.attempt, at));
+          break;
+        }
         requests.push({
           transfer: cur,
           to: "failed",
