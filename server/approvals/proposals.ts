@@ -7,6 +7,10 @@
  *   path (console, raw API). Service keys may propose but never approve or reject.
  * - Approvals are counted per person: the same approver approving twice is refused
  *   (ALREADY_APPROVED) and counts once (unique decision per person and proposal).
+ * - Only standing approvers count: when an approval is recorded (and so when the final one
+ *   applies the proposal), every earlier approval counts only if its approver is still active,
+ *   still holds the approver role and holds no conflicting role (permissions.ts); the others are
+ *   named in the audit record (notCounted) and the proposal waits for more.
  * - An adjustment at or above its currency's threshold needs two distinct approvers; the number
  *   needed is the larger of what was stored at proposal time and what the policy says now.
  * - The final approval applies the adjustment exactly once: it locks the proposal row
@@ -31,6 +35,7 @@ import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { auditActorOf, SYSTEM_ACTOR, type Actor } from "../core/actor";
 import { requireStepUp } from "../auth/step-up";
+import { conflictingRolesOf, isStandingApprover } from "../core/permissions";
 import { AppError } from "../errors/app-error";
 import { checkReason } from "../core/reasons";
 import { encodeResult, hashRequest } from "../ledger/codec";
@@ -247,6 +252,12 @@ export interface ApproveResult {
 function requireApprover(actor: Actor): Extract<Actor, { kind: "user" }> {
   if (actor.kind !== "user") throw new AppError("FORBIDDEN", "service keys cannot approve or reject adjustments; a person with the approver role must");
   if (!actor.permissions.has("adjustments:approve")) throw new AppError("FORBIDDEN", "approving or rejecting needs the approver role (permission adjustments:approve)");
+  const conflict = conflictingRolesOf(actor.roles);
+  if (conflict) {
+    throw new AppError("FORBIDDEN", `a person holding both ${conflict[0]} and ${conflict[1]} may not approve or reject (separation of duties); an admin must give up one of them`, {
+      details: { roles: [...conflict] },
+    });
+  }
   return actor;
 }
 
@@ -272,12 +283,14 @@ class ApplyRefused extends Error {
  *
  * Errors, in the order they are checked:
  *  1. BAD_INPUT          malformed proposal id
- *  2. FORBIDDEN          a service key, or a person without adjustments:approve
+ *  2. FORBIDDEN          a service key, a person without adjustments:approve, or one holding a
+ *                        conflicting pair of roles (admin and approver)
  *  3. NOT_FOUND
  *  4. SELF_APPROVAL      the caller proposed it
  *  5. PROPOSAL_NOT_OPEN  applied, rejected, withdrawn or expired (by the worker)
  *  6. PROPOSAL_EXPIRED   open but past its expiry
- *  7. ALREADY_APPROVED   the caller approved it before
+ *  7. ALREADY_APPROVED   the caller approved it before (earlier approvals by people who are no
+ *                        longer standing approvers are not counted, see countStandingApprovals)
  *  8. STEP_UP_REQUIRED, STEP_UP_LOCKED, STEP_UP_INVALID   (no code and no open window, locked,
  *                        wrong or replayed code; see server/auth/step-up.ts)
  *  9. the ledger's refusal when applying (INSUFFICIENT_FUNDS, ACCOUNT_FROZEN, ALREADY_REVERSED, ...)
@@ -300,7 +313,8 @@ export async function approveProposal(db: Pick<DbHandles, "pool">, ctx: ActorCon
       const sql = pgRunner(client);
       const p = await readCore(sql, id, true);
       assertDecidable(p, user, now, "approve");
-      const earlier = await assertNotApprovedBy(sql, id, user.userId);
+      await assertNotApprovedBy(sql, id, user.userId);
+      const { standing: earlier, dropped } = await countStandingApprovals(sql, id);
       await client.query(
         `INSERT INTO adjustment_decisions (proposal_id, decision, actor_id, actor_label, created_at) VALUES ($1, 'approve', $2, $3, $4)`,
         [id, user.userId, user.email, now],
@@ -315,7 +329,7 @@ export async function approveProposal(db: Pick<DbHandles, "pool">, ctx: ActorCon
         action: "adjustment.approve",
         targetType: "adjustment_proposal",
         targetId: id,
-        after: { approvals, requiredApprovals: required, isFinal: approvals >= required },
+        after: { approvals, requiredApprovals: required, isFinal: approvals >= required, ...(dropped.length > 0 ? { notCounted: dropped } : {}) },
         requestId: ctx.requestId ?? null,
         at: now,
       });
@@ -361,6 +375,32 @@ async function assertNotApprovedBy(sql: SqlRunner, proposalId: string, userId: s
     throw new AppError("ALREADY_APPROVED", `you already approved proposal ${proposalId}; it needs another approver, and your approval counts once`, { details: { proposalId } });
   }
   return rows.length;
+}
+
+/**
+ * The earlier approvals that still count: each approver is, now, active, an approver and free of a
+ * conflicting role (isStandingApprover). Their user rows are locked FOR SHARE, so a concurrent
+ * deactivation or role change (which lock the same row) either committed before and is seen here,
+ * or waits until this approval's transaction ends.
+ */
+async function countStandingApprovals(sql: SqlRunner, proposalId: string): Promise<{ standing: number; dropped: { actorId: string; reason: string }[] }> {
+  const decisions = await sql.query<{ actor_id: string }>(`SELECT actor_id FROM adjustment_decisions WHERE proposal_id = $1 AND decision = 'approve' ORDER BY id`, [proposalId]);
+  if (decisions.length === 0) return { standing: 0, dropped: [] };
+  const ids = decisions.map((d) => d.actor_id);
+  const people = await sql.query<{ id: string; is_active: boolean }>(`SELECT id::text AS id, is_active FROM users WHERE id::text = ANY($1::text[]) ORDER BY id FOR SHARE`, [ids]);
+  const roles = await sql.query<{ user_id: string; role: string }>(`SELECT user_id::text AS user_id, role::text AS role FROM user_roles WHERE user_id::text = ANY($1::text[])`, [ids]);
+  let standing = 0;
+  const dropped: { actorId: string; reason: string }[] = [];
+  for (const actorId of ids) {
+    const person = people.find((p) => p.id === actorId);
+    const held = roles.filter((r) => r.user_id === actorId).map((r) => r.role);
+    if (person && isStandingApprover({ isActive: person.is_active, roles: held })) {
+      standing++;
+      continue;
+    }
+    dropped.push({ actorId, reason: !person ? "no such user" : !person.is_active ? "deactivated" : conflictingRolesOf(held) ? `holds ${conflictingRolesOf(held)!.join(" and ")}` : "no longer an approver" });
+  }
+  return { standing, dropped };
 }
 
 async function applyKind(client: pg.PoolClient, kind: AdjustmentKind, payload: Record<string, unknown>, ctx: { proposalId: string; now: Date; actor: AuditActor; idempotencyKey: string; requestId: string | null }): Promise<ApplyOutcome> {

@@ -51,6 +51,31 @@ export const SERVICE_KEY_SCOPES: readonly Permission[] = PERMISSIONS.filter(
   (p) => !p.startsWith("users:") && !p.startsWith("service_keys:") && !p.startsWith("outbox:") && p !== "adjustments:approve" && p !== "approvals:policy" && p !== "partners:manage" && p !== "pricing:manage",
 );
 
+/**
+ * Role pairs one person may not hold together (separation of duties; docs/separation-of-duties.md).
+ * Whoever administers people, roles, service keys and the approvals policy could otherwise create
+ * the second pair of eyes they need, or approve what their own keys proposed: an admin does not
+ * approve. Assigning a pair is refused, and an approval by someone holding one does not count.
+ */
+export const CONFLICTING_ROLES: readonly (readonly [RoleName, RoleName])[] = [["admin", "approver"]];
+
+/** The first conflicting pair among `roles`, or null. */
+export function conflictingRolesOf(roles: readonly string[]): readonly [RoleName, RoleName] | null {
+  return CONFLICTING_ROLES.find(([a, b]) => roles.includes(a) && roles.includes(b)) ?? null;
+}
+
+/** Roles that grant adjustments:approve. */
+export const APPROVER_ROLES: readonly RoleName[] = ROLES.filter((r) => ROLE_PERMISSIONS[r].includes("adjustments:approve"));
+
+/**
+ * Whether a person counts as an approver now: active, holding a role that grants
+ * adjustments:approve, and no conflicting pair of roles. Checked for the approver approving and,
+ * when a proposal is applied, for every earlier approval.
+ */
+export function isStandingApprover(person: { isActive: boolean; roles: readonly string[] }): boolean {
+  return person.isActive && person.roles.some((r) => (APPROVER_ROLES as readonly string[]).includes(r)) && conflictingRolesOf(person.roles) === null;
+}
+
 export function permissionsForRoles(roles: readonly RoleName[]): Set<Permission> {
   const out = new Set<Permission>();
   for (const r of roles) for (const p of ROLE_PERMISSIONS[r]) out.add(p);

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { createDbHandles, type DbHandles } from "../../server/db/client";
 import { getBalances } from "../../server/ledger/balances";
-import { appCodeOf, callerAs, enrol, entryPayload, miniLedger, person, type MiniLedger } from "./approvals-test-helpers";
+import { appCodeOf, callerAs, enrol, entryPayload, miniLedger, person, registerPeople, type MiniLedger } from "./approvals-test-helpers";
 
 let db: TestDb;
 let other: DbHandles;
@@ -18,6 +18,7 @@ const ROUNDS = 100;
 
 beforeAll(async () => {
   db = await createTestDb({ poolMax: 8 });
+  await registerPeople(db, operator, ada, abe);
   other = createDbHandles(db.url, { max: 8, applicationName: "test-second-process" });
   L = await miniLedger(db);
   await enrol(db, ada);

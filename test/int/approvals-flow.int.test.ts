@@ -10,7 +10,7 @@ import { getProposal } from "../../server/approvals/queries";
 import { getBalances } from "../../server/ledger/balances";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { SYSTEM_ACTOR } from "../../server/core/actor";
-import { appCodeOf, callerAs, enrol, entryPayload, errorOf, miniLedger, person, serviceKey, type MiniLedger } from "./approvals-test-helpers";
+import { appCodeOf, callerAs, enrol, entryPayload, errorOf, miniLedger, person, registerPeople, serviceKey, type MiniLedger } from "./approvals-test-helpers";
 import { adjustmentKinds } from "../../server/composition";
 
 let db: TestDb;
@@ -23,6 +23,7 @@ const admin = person("alex", ["admin"]);
 
 beforeAll(async () => {
   db = await createTestDb();
+  await registerPeople(db, operator, approver, approver2, both, admin);
   L = await miniLedger(db, 500_00n);
   for (const a of [approver, approver2, both]) await enrol(db, a);
 });

@@ -15,6 +15,17 @@ export function person(name: string, roles: RoleName[]): Extract<Actor, { kind: 
   return userActor({ id: randomUUID(), email: `${name}-${randomUUID().slice(0, 8)}@approvals.test`, name, roles }) as Extract<Actor, { kind: "user" }>;
 }
 
+/**
+ * Stores people built with person() as users with their roles (idempotent): approvals count only
+ * approvers who are, in the database, active and still hold the role.
+ */
+export async function registerPeople(db: DbHandles, ...people: Extract<Actor, { kind: "user" }>[]): Promise<void> {
+  for (const p of people) {
+    await db.pool.query(`INSERT INTO users (id, email, name, is_active, updated_at) VALUES ($1, $2, $3, true, now()) ON CONFLICT (id) DO NOTHING`, [p.userId, p.email, p.name]);
+    for (const role of p.roles) await db.pool.query(`INSERT INTO user_roles (user_id, role) VALUES ($1, $2::role) ON CONFLICT DO NOTHING`, [p.userId, role]);
+  }
+}
+
 export function serviceKey(name: string, scopes: Permission[]): Actor {
   return serviceActor({ id: randomUUID(), name, scopes });
 }

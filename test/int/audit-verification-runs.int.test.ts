@@ -7,7 +7,7 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { createCaller } from "../../server/api/root";
-import { userActor } from "../../server/auth/actor";
+import { userActor } from "../../server/core/actor";
 import { stopSender } from "../../server/jobs/queues";
 import { runAuditVerification } from "../../server/audit/verification-runs";
 import { verifyAuditChain, type AuditVerification } from "../../server/audit/verify";

@@ -17,7 +17,7 @@ import { createTransfer } from "../../server/transfers/create";
 import { advanceTransfer } from "../../server/transfers/orchestrator";
 import { queryTransferAtPartner } from "../../server/transfers/operations";
 import { stopSender } from "../../server/jobs/queues";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import type { Account } from "../../server/ledger/accounts";
 import type { PartnerAdapter, StatusOutcome } from "../../server/partners/types";
 

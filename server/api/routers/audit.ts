@@ -2,7 +2,7 @@ import { z } from "zod";
 import { procedure, createRouter, NO_INPUT } from "../trpc";
 import { readAuditPage, getAuditRecord, MAX_AUDIT_PAGE_SIZE, DEFAULT_AUDIT_PAGE_SIZE } from "../../audit/query";
 import { readAuditVerification, requestAuditVerification } from "../../audit/verification-runs";
-import { auditActorOf } from "../../auth/actor";
+import { auditActorOf } from "../../core/actor";
 
 const auditId = z.string().regex(/^[1-9]\d{0,18}$/, "must be an audit record id (a positive whole number)");
 const text = z.string().trim().min(1).max(200);
