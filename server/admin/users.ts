@@ -15,7 +15,7 @@ import type { DbHandles } from "../db/client";
 import { prismaRunner } from "../db/sql";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { auditActorOf, SYSTEM_ACTOR, type Actor } from "../core/actor";
-import { ROLES, type RoleName } from "../core/permissions";
+import { conflictingRolesOf, ROLES, type RoleName } from "../core/permissions";
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password";
 import { AppError } from "../errors/app-error";
 import { checkReason } from "../core/reasons";
@@ -82,6 +82,12 @@ function normaliseName(name: string): string {
 function checkRoles(roles: readonly string[]): RoleName[] {
   for (const r of roles) {
     if (!(ROLES as readonly string[]).includes(r)) throw new AppError("BAD_INPUT", `unknown role ${JSON.stringify(r)}; roles are ${ROLES.join(", ")}`, { details: { field: "roles", role: r } });
+  }
+  const conflict = conflictingRolesOf(roles);
+  if (conflict) {
+    throw new AppError("FORBIDDEN", `one person may not hold both ${conflict[0]} and ${conflict[1]} (separation of duties: an admin does not approve); see docs/separation-of-duties.md`, {
+      details: { field: "roles", roles: [...conflict] },
+    });
   }
   return sortRoles(roles as RoleName[]);
 }
@@ -183,8 +189,9 @@ async function createUserAs(
 }
 
 /**
- * Replaces a user's roles. Errors, in order: BAD_INPUT (role, reason), NOT_FOUND, FORBIDDEN (an
- * admin removing their own admin role).
+ * Replaces a user's roles. Errors, in order: BAD_INPUT (role, reason), FORBIDDEN (a conflicting
+ * pair of roles), NOT_FOUND, FORBIDDEN (granting yourself any role; an admin removing their own
+ * admin role).
  */
 export async function setUserRoles(
   db: DbHandles,
@@ -195,6 +202,10 @@ export async function setUserRoles(
   const reason = checkReason(input.reason);
   return db.prisma.$transaction(async (tx) => {
     const before = await lockUser(tx, input.userId);
+    if (isSelf(call.actor, input.userId) && roles.some((r) => !before.roles.includes(r))) {
+      // Nobody grants themselves a power: another admin must (four eyes on access).
+      throw new AppError("FORBIDDEN", "you cannot grant yourself a role; ask another admin to do it", { details: { userId: input.userId } });
+    }
     if (isSelf(call.actor, input.userId) && before.roles.includes("admin") && !roles.includes("admin")) {
       throw new AppError("FORBIDDEN", "you cannot remove your own admin role; ask another admin to do it", { details: { userId: input.userId } });
     }

@@ -4,7 +4,11 @@
  * Invariants kept:
  * - An approver is never the proposer: checked here under the proposal's row lock, and again by
  *   the database (trigger adjustment_decisions_guard), for people holding both roles and for any
- *   path (console, raw API). Service keys may propose but never approve or reject.
+ *   path (console, raw API). A proposal made through a service key counts as made by the person
+ *   who created the key (accountable_user_id, which the database derives from service_keys and
+ *   checks on insert), so nobody approves through a key what they could not approve themselves; a
+ *   key with no recorded creator cannot propose. Service keys may propose but never approve or
+ *   reject.
  * - Approvals are counted per person: the same approver approving twice is refused
  *   (ALREADY_APPROVED) and counts once (unique decision per person and proposal).
  * - Only standing approvers count: when an approval is recorded (and so when the final one
@@ -93,20 +97,32 @@ export interface ProposalCore {
   proposer_type: "user" | "service";
   proposer_id: string;
   proposer_label: string;
+  /** The person the proposal counts as (the proposer, or the proposing key's creator). */
+  accountable_user_id: string | null;
   created_at: Date;
   expires_at: Date;
 }
 
-const CORE_COLUMNS = `id, kind, status, payload, amounts, required_approvals, proposer_type, proposer_id, proposer_label, created_at, expires_at`;
+const CORE_COLUMNS = `id, kind, status, payload, amounts, required_approvals, proposer_type, proposer_id, proposer_label, accountable_user_id, created_at, expires_at`;
 
-export function proposerOf(actor: Actor): { type: "user" | "service"; id: string; label: string } {
-  return actor.kind === "user" ? { type: "user", id: actor.userId, label: actor.email } : { type: "service", id: actor.keyId, label: `service:${actor.name}` };
+/**
+ * Who proposes: the user or the key, and the person it counts as (accountableUserId): the user
+ * themself, or the person who created the key. Nobody decides on what counts as theirs.
+ */
+export function proposerOf(actor: Actor): { type: "user" | "service"; id: string; label: string; accountableUserId: string | null } {
+  return actor.kind === "user"
+    ? { type: "user", id: actor.userId, label: actor.email, accountableUserId: actor.userId }
+    : { type: "service", id: actor.keyId, label: `service:${actor.name}`, accountableUserId: actor.createdById };
 }
 
-/** Whether `actor` is the one who proposed. */
-export function isProposer(actor: Actor, p: Pick<ProposalCore, "proposer_type" | "proposer_id">): boolean {
+/**
+ * Whether the proposal counts as `actor`'s: they proposed it, or (a person) they created the key
+ * that proposed it. The database's decision guard applies the same rule.
+ */
+export function isProposer(actor: Actor, p: Pick<ProposalCore, "proposer_type" | "proposer_id" | "accountable_user_id">): boolean {
   const me = proposerOf(actor);
-  return me.type === p.proposer_type && me.id === p.proposer_id;
+  if (me.type === p.proposer_type && me.id === p.proposer_id) return true;
+  return actor.kind === "user" && p.accountable_user_id !== null && p.accountable_user_id === actor.userId;
 }
 
 
@@ -174,6 +190,9 @@ async function storeProposal(
   if (refusal) throw refusal;
   const amounts = amountsOf(preview);
   const proposer = proposerOf(ctx.actor);
+  if (!proposer.accountableUserId) {
+    throw new AppError("FORBIDDEN", `service key ${proposer.label} has no recorded creator, so its proposal would count as nobody's; create a new key (keys record the admin who created them)`);
+  }
   const links = kind.links(payload);
   const accountIds = [...new Set(preview.balances.map((b) => b.accountId))];
   const summary = kind.describe(payload).slice(0, 500);
@@ -187,11 +206,11 @@ async function storeProposal(
     const expiresAt = new Date(now.getTime() + policy.effectiveExpiryHours * 3600_000);
     await client.query(
       `INSERT INTO adjustment_proposals (id, kind, status, payload, summary, reason, evidence_url, amounts, account_ids, links, required_approvals, preview,
-         proposer_type, proposer_id, proposer_label, idempotency_key, request_hash, created_at, expires_at, applied_entry_ids)
-       VALUES ($1, $2, 'open', $3::jsonb, $4, $5, $6, $7::jsonb, $8::uuid[], $9::jsonb, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, '{}')`,
+         proposer_type, proposer_id, proposer_label, idempotency_key, request_hash, created_at, expires_at, applied_entry_ids, accountable_user_id)
+       VALUES ($1, $2, 'open', $3::jsonb, $4, $5, $6, $7::jsonb, $8::uuid[], $9::jsonb, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, '{}', $19)`,
       [
         id, kind.kind, JSON.stringify(payload), summary, reason, evidenceUrl, JSON.stringify(amountsToJson(amounts)), accountIds, JSON.stringify(links), required,
-        JSON.stringify(previewToJson(preview)), proposer.type, proposer.id, proposer.label, key, requestHash, now, expiresAt,
+        JSON.stringify(previewToJson(preview)), proposer.type, proposer.id, proposer.label, key, requestHash, now, expiresAt, proposer.accountableUserId,
       ],
     );
     if (file) {
@@ -264,7 +283,8 @@ function requireApprover(actor: Actor): Extract<Actor, { kind: "user" }> {
 /** The checks every decision repeats under the row lock, in this order. */
 function assertDecidable(p: ProposalCore, actor: Actor, now: Date, verb: string): void {
   if (isProposer(actor, p)) {
-    throw new AppError("SELF_APPROVAL", `you proposed ${p.id}; another approver must ${verb} it${verb === "reject" ? " (withdraw it instead)" : ""}`, { details: { proposalId: p.id } });
+    const how = p.proposer_type === "service" ? `a service key you created (${p.proposer_label}) proposed ${p.id}` : `you proposed ${p.id}`;
+    throw new AppError("SELF_APPROVAL", `${how}; another approver must ${verb} it${verb === "reject" && p.proposer_type === "user" ? " (withdraw it instead)" : ""}`, { details: { proposalId: p.id } });
   }
   if (p.status !== "open") throw notOpen(p);
   if (p.expires_at <= now) throw expired(p);
@@ -478,7 +498,7 @@ export async function withdrawProposal(db: Pick<DbHandles, "pool">, ctx: ActorCo
 }
 
 /** Who takes part in the discussion: the proposer and anyone who may propose, approve or change policy. */
-export function canComment(actor: Actor, p: Pick<ProposalCore, "proposer_type" | "proposer_id">): boolean {
+export function canComment(actor: Actor, p: Pick<ProposalCore, "proposer_type" | "proposer_id" | "accountable_user_id">): boolean {
   return isProposer(actor, p) || ["adjustments:propose", "adjustments:approve", "approvals:policy"].some((perm) => actor.permissions.has(perm as never));
 }
 

@@ -19,6 +19,7 @@ import { AppError } from "../errors/app-error";
 import { assertUuid } from "../core/validate";
 import { parsePayload } from "./kinds";
 import { canComment, isProposer, proposerOf, type ActorContext, type ProposalCore } from "./proposals";
+import { conflictingRolesOf } from "../core/permissions";
 import { describeThresholds, readPolicy, requiredApprovalsFor } from "./policy";
 import { computePreview, diffPreviews, type PreviewDifference } from "./preview";
 import {
@@ -122,7 +123,9 @@ export async function listProposals(db: Pick<DbHandles, "pool">, ctx: ActorConte
   // Built on use: every placeholder must appear in the statement.
   const approvedByMe = () => `EXISTS (SELECT 1 FROM adjustment_decisions d WHERE d.proposal_id = a.id AND d.decision = 'approve' AND d.actor_id = ${p(me.id)})`;
   const isOpenNow = () => `a.status = 'open' AND a.expires_at > ${p(now)}`;
-  const isMine = () => `(a.proposer_type = ${p(me.type)} AND a.proposer_id = ${p(me.id)})`;
+  // Mine: proposed by me, or (a person) through a key I created: it counts as mine (four eyes).
+  const isMine = () =>
+    me.type === "user" ? `((a.proposer_type = ${p(me.type)} AND a.proposer_id = ${p(me.id)}) OR a.accountable_user_id = ${p(me.id)})` : `(a.proposer_type = ${p(me.type)} AND a.proposer_id = ${p(me.id)})`;
   switch (input.view) {
     case "waiting_for_me":
       if (!canApprove(ctx.actor)) return { items: [], nextCursor: null };
@@ -192,7 +195,7 @@ export async function countWaitingForMe(db: Pick<DbHandles, "pool">, ctx: ActorC
   const now = ctx.now ?? new Date();
   const rows = await pgRunner(db.pool).query<{ n: number }>(
     `SELECT count(*)::int AS n FROM adjustment_proposals a
-      WHERE a.status = 'open' AND a.expires_at > $1 AND NOT (a.proposer_type = 'user' AND a.proposer_id = $2)
+      WHERE a.status = 'open' AND a.expires_at > $1 AND NOT (a.proposer_type = 'user' AND a.proposer_id = $2) AND a.accountable_user_id IS DISTINCT FROM $2
         AND NOT EXISTS (SELECT 1 FROM adjustment_decisions d WHERE d.proposal_id = a.id AND d.decision = 'approve' AND d.actor_id = $2)`,
     [now, ctx.actor.userId],
   );
@@ -268,7 +271,7 @@ export async function getProposal(db: Pick<DbHandles, "pool">, ctx: ActorContext
   const now = ctx.now ?? new Date();
   const sql = pgRunner(db.pool);
   const rows = await sql.query<DetailRow>(
-    `SELECT id, kind, status, payload, amounts, required_approvals, proposer_type, proposer_id, proposer_label, created_at, expires_at,
+    `SELECT id, kind, status, payload, amounts, required_approvals, proposer_type, proposer_id, proposer_label, accountable_user_id, created_at, expires_at,
             summary, reason, evidence_url, links, preview, closed_at, closed_by_label, close_reason, applied_entry_ids, result, last_failure, failure_count
        FROM adjustment_proposals WHERE id = $1`,
     [id],
@@ -343,7 +346,8 @@ function viewerRights(actor: Actor, p: ProposalCore, status: ProposalStatus, app
   let blocked: string | null = null;
   if (actor.kind !== "user") blocked = "Service keys cannot approve adjustments.";
   else if (!actor.permissions.has("adjustments:approve")) blocked = "Approving needs the approver role.";
-  else if (mine) blocked = "You proposed this adjustment; another approver must decide on it.";
+  else if (conflictingRolesOf(actor.roles)) blocked = `You hold both ${conflictingRolesOf(actor.roles)!.join(" and ")}; a person holding both may not approve (separation of duties).`;
+  else if (mine) blocked = p.proposer_type === "service" ? "A service key you created proposed this adjustment; another approver must decide on it." : "You proposed this adjustment; another approver must decide on it.";
   else if (status !== "open") blocked = p.expires_at <= now && p.status === "open" ? `This proposal expired at ${p.expires_at.toISOString()}.` : `This proposal is ${status}.`;
   else if (approvals.some((a) => a.actorId === actor.userId)) blocked = "You approved this; it waits for a second approver.";
   const isDecider = actor.kind === "user" && actor.permissions.has("adjustments:approve") && !mine && status === "open";

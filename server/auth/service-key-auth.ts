@@ -29,6 +29,7 @@ interface KeyRow {
   name: string;
   prefix: string;
   scopes: string[];
+  createdById: string | null;
   revokedAt: Date | null;
   lastUsedAt: Date | null;
 }
@@ -40,11 +41,11 @@ async function findKey(db: Pick<DbHandles, "pool">, secret: string): Promise<Key
   const generation = keyCacheGeneration();
   const res = await preparedQuery<KeyRow>(
     db.pool,
-    `SELECT id, name, prefix, scopes, revoked_at AS "revokedAt", last_used_at AS "lastUsedAt" FROM service_keys WHERE secret_hash = $1`,
+    `SELECT id, name, prefix, scopes, created_by_id AS "createdById", revoked_at AS "revokedAt", last_used_at AS "lastUsedAt" FROM service_keys WHERE secret_hash = $1`,
     [secretHash],
   );
   const row = res.rows[0] ?? null;
-  if (row && !row.revokedAt) rememberKey(secretHash, { id: row.id, name: row.name, prefix: row.prefix, scopes: row.scopes, lastUsedAt: row.lastUsedAt }, generation, env().SERVICE_KEY_CACHE_MS);
+  if (row && !row.revokedAt) rememberKey(secretHash, { id: row.id, name: row.name, prefix: row.prefix, scopes: row.scopes, createdById: row.createdById, lastUsedAt: row.lastUsedAt }, generation, env().SERVICE_KEY_CACHE_MS);
   return row;
 }
 
@@ -61,7 +62,7 @@ export async function authenticateServiceKey(db: Pick<DbHandles, "prisma" | "poo
     return null;
   }
   await touchLastUsed(prisma, key.id, key.lastUsedAt);
-  return serviceActor({ id: key.id, name: key.name, scopes: key.scopes.filter(isGrantableScope) });
+  return serviceActor({ id: key.id, name: key.name, scopes: key.scopes.filter(isGrantableScope), createdById: key.createdById });
 }
 
 async function touchLastUsed(prisma: DbHandles["prisma"], keyId: string, lastUsedAt: Date | null): Promise<void> {

@@ -16,6 +16,7 @@ export interface CachedKey {
   name: string;
   prefix: string;
   scopes: string[];
+  createdById: string | null;
   lastUsedAt: Date | null;
 }
 

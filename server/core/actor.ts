@@ -18,14 +18,21 @@ export interface AuditActor {
 
 export type Actor =
   | { kind: "user"; userId: string; email: string; name: string; roles: RoleName[]; permissions: Set<Permission> }
-  | { kind: "service"; keyId: string; name: string; permissions: Set<Permission> };
+  | {
+      kind: "service";
+      keyId: string;
+      name: string;
+      permissions: Set<Permission>;
+      /** The person who created the key: what the key proposes counts as theirs (four eyes). */
+      createdById: string | null;
+    };
 
 export function userActor(u: { id: string; email: string; name: string; roles: RoleName[] }): Actor {
   return { kind: "user", userId: u.id, email: u.email, name: u.name, roles: u.roles, permissions: permissionsForRoles(u.roles) };
 }
 
-export function serviceActor(k: { id: string; name: string; scopes: Permission[] }): Actor {
-  return { kind: "service", keyId: k.id, name: k.name, permissions: new Set(k.scopes) };
+export function serviceActor(k: { id: string; name: string; scopes: Permission[]; createdById?: string | null }): Actor {
+  return { kind: "service", keyId: k.id, name: k.name, permissions: new Set(k.scopes), createdById: k.createdById ?? null };
 }
 
 export function auditActorOf(actor: Actor): AuditActor {

@@ -88,7 +88,7 @@ describe("admin.users", () => {
   });
 
   it.each([
-    ["remove own admin role", () => caller().admin.users.setRoles({ userId: adminUser.id, roles: ["viewer"], reason: "oops" }), /your own admin role/],
+    ["remove own admin role", () => caller().admin.users.setRoles({ userId: adminUser.id, roles: [], reason: "oops" }), /your own admin role/],
     ["deactivate self", () => caller().admin.users.setActive({ userId: adminUser.id, isActive: false, reason: "oops" }), /deactivate yourself/],
   ])("an admin cannot %s", async (_label, run, message) => {
     const before = await t.prisma.auditLog.count();
@@ -99,9 +99,17 @@ describe("admin.users", () => {
     expect((await t.prisma.userRole.findMany({ where: { userId: adminUser.id } })).map((r) => r.role)).toEqual(["admin"]);
   });
 
-  it("an admin may add roles to themselves while keeping admin", async () => {
-    const me = await caller().admin.users.setRoles({ userId: adminUser.id, roles: ["admin", "viewer"], reason: "also view" });
-    expect(me.roles).toEqual(["viewer", "admin"]);
+  it("nobody grants themselves a role, not even an admin (issue 14, point 2)", async () => {
+    const before = await t.prisma.auditLog.count();
+    expect(await codeOf(caller().admin.users.setRoles({ userId: adminUser.id, roles: ["admin", "viewer"], reason: "also view" }))).toBe("FORBIDDEN");
+    expect((await t.prisma.userRole.findMany({ where: { userId: adminUser.id } })).map((r) => r.role)).toEqual(["admin"]);
+    expect(await t.prisma.auditLog.count()).toBe(before);
+  });
+
+  it("one person may not hold admin and approver together, however they are assigned", async () => {
+    expect(await codeOf(caller().admin.users.setRoles({ userId: created.id, roles: ["approver", "admin"], reason: "promote" }))).toBe("FORBIDDEN");
+    expect(await codeOf(caller().admin.users.create({ email: "both@example.test", name: "Both", roles: ["admin", "approver"] }))).toBe("FORBIDDEN");
+    expect(await t.prisma.user.count({ where: { email: "both@example.test" } })).toBe(0);
   });
 
   it.each([

@@ -26,8 +26,9 @@ export async function registerPeople(db: DbHandles, ...people: Extract<Actor, { 
   }
 }
 
-export function serviceKey(name: string, scopes: Permission[]): Actor {
-  return serviceActor({ id: randomUUID(), name, scopes });
+/** A key's actor; what it proposes counts as `createdBy`'s (default: a person nobody else is). */
+export function serviceKey(name: string, scopes: Permission[], createdBy: string = randomUUID()): Actor {
+  return serviceActor({ id: randomUUID(), name, scopes, createdById: createdBy });
 }
 
 export function callerAs(db: DbHandles, actor: Actor) {
