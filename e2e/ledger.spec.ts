@@ -1,8 +1,10 @@
 import { expect, test, type Page } from "@playwright/test";
 import { signIn } from "./support/auth";
+import { DEMO_SIGN_INS } from "../server/demo/demo-users";
+import { generateTotpCode } from "../server/auth/totp";
 
 // The demo world (server/demo/seed-ledger.ts) opens EUR wallets customer:0001..0006; this test
-// freezes and unfreezes customer:0002:wallet and leaves it active.
+// freezes customer:0002:wallet, has a second person approve unfreezing it, and leaves it active.
 const WALLET = "customer:0002:wallet";
 
 async function openWalletFromList(page: Page): Promise<void> {
@@ -35,26 +37,43 @@ test.describe("ledger console", () => {
     const postings = page.getByRole("table", { name: /Postings of/ });
     await expect(postings.getByRole("row")).not.toHaveCount(1);
 
-    // A wallet left frozen by an earlier, interrupted run is unfrozen first.
-    if (await page.getByRole("button", { name: "Unfreeze account" }).isVisible()) {
-      await page.getByRole("button", { name: "Unfreeze account" }).click();
-      await page.getByRole("dialog").getByLabel("Reason").fill("e2e: reset after an interrupted run");
-      await page.getByRole("dialog").getByRole("button", { name: "Unfreeze" }).click();
-      await expect(page.getByRole("button", { name: "Freeze account" })).toBeVisible();
-    }
-
     await page.getByRole("button", { name: "Freeze account" }).click();
     const dialog = page.getByRole("dialog", { name: `Freeze account ${WALLET}` });
     await dialog.getByLabel("Reason").fill("e2e: suspected account takeover");
     await dialog.getByRole("button", { name: "Freeze" }).click();
     await expect(page.getByRole("status").filter({ hasText: `Account ${WALLET} is now frozen.` })).toBeVisible();
     await expect(page.getByText("Frozen", { exact: true })).toBeVisible();
-    await expect(page.getByRole("button", { name: "Unfreeze account" })).toBeVisible();
 
-    await page.getByRole("button", { name: "Unfreeze account" }).click();
-    const undo = page.getByRole("dialog", { name: `Unfreeze account ${WALLET}` });
+    // Unfreezing undoes a control: the operator only proposes it, and the wallet stays frozen.
+    await page.getByRole("button", { name: "Propose unfreeze" }).click();
+    const undo = page.getByRole("dialog", { name: `Propose unfreeze ${WALLET}` });
     await undo.getByLabel("Reason").fill("e2e: customer verified by phone");
-    await undo.getByRole("button", { name: "Unfreeze" }).click();
+    await undo.getByRole("button", { name: "Propose" }).click();
+    await expect(page).toHaveURL(/\/approvals\/[0-9a-f-]{36}$/);
+    const proposalUrl = new URL(page.url()).pathname;
+    await expect(page.getByRole("button", { name: /^Approve/ })).toHaveCount(0);
+
+    // A second person (the demo's other approver) sets up an authenticator and approves.
+    const abe = DEMO_SIGN_INS.find((u) => u.email === "approver2@demo.local")!;
+    const approver = await page.context().browser()!.newContext().then((c) => c.newPage());
+    await approver.goto("/signin");
+    await approver.getByLabel("Email").fill(abe.email);
+    await approver.getByLabel("Password").fill(abe.password!);
+    await approver.getByRole("button", { name: "Sign in", exact: true }).click();
+    await expect(approver.getByRole("navigation", { name: "Main" })).toBeVisible();
+    await approver.goto("/settings/security");
+    await approver.getByRole("button", { name: "Set up authenticator" }).click();
+    const secret = (await approver.getByTestId("totp-secret").textContent())!.trim();
+    await approver.getByLabel("Code from the app").fill(generateTotpCode(secret, new Date()));
+    await approver.getByRole("button", { name: "Confirm" }).click();
+    await expect(approver.getByRole("list", { name: "Recovery code list" }).getByRole("listitem")).toHaveCount(10);
+    await approver.goto(proposalUrl);
+    await expect(approver.getByRole("button", { name: /^Approve/ })).toBeEnabled();
+    await approver.getByRole("button", { name: /^Approve/ }).click();
+    await expect(approver.getByText("applied", { exact: true }).first()).toBeVisible();
+    await approver.context().close();
+
+    await openWalletFromList(page);
     await expect(page.getByRole("button", { name: "Freeze account" })).toBeVisible();
     await expect(page.getByText("Active", { exact: true })).toBeVisible();
 

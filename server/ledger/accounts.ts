@@ -182,7 +182,9 @@ export async function createAccount(
 }
 
 /**
- * Freezes or unfreezes an account: a frozen account refuses postings and new holds.
+ * Freezes or unfreezes an account: a frozen account refuses postings and new holds. Unfreezing
+ * undoes a control, so the API never calls this for it directly: an unfreeze is a four-eyes
+ * proposal (server/approvals/account-kinds.ts) that applies setAccountStatusInTransaction.
  * Errors, in order: BAD_INPUT (id, reason, key), IDEMPOTENCY_CONFLICT, NOT_FOUND.
  */
 export async function setAccountStatus(
@@ -196,27 +198,42 @@ export async function setAccountStatus(
   if (typeof input.reason !== "string" || input.reason.trim().length < 3 || input.reason.length > 500) throw new AppError("BAD_INPUT", "a reason of 3-500 characters is required");
   assertCleanText(input.reason, "reason");
   const key = storedIdempotencyKey(actor, opts.idempotencyKey);
-  return withIdempotency(db, key, "set_account_status", { id, status: input.status, reason: input.reason }, async (client) => {
-    const before = await client.query<AccountRowDb>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1 FOR UPDATE`, [id]);
-    const prev = before.rows[0];
-    if (!prev) throw new AppError("NOT_FOUND", `account ${id} does not exist`, { details: { accountId: id } });
-    const res = await client.query<AccountRowDb>(`UPDATE ledger_accounts SET status = $2 WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`, [id, input.status]);
-    const account = toAccount(res.rows[0]!);
-    await appendAudit(pgRunner(client), {
-      actor: toAuditActor(actor),
-      action: input.status === "frozen" ? "ledger.account.freeze" : "ledger.account.unfreeze",
-      targetType: "ledger_account",
-      targetId: id,
-      reason: input.reason,
-      before: { status: prev.status },
-      after: { status: account.status },
-      requestId: opts.requestId ?? null,
-    });
-    await client.query(`INSERT INTO outbox_events (topic, aggregate_id, payload) VALUES ($1, $2, $3::jsonb)`, [
-      `ledger.account.${input.status === "frozen" ? "frozen" : "unfrozen"}`, id, JSON.stringify({ accountId: id, status: account.status, reason: input.reason }),
-    ]);
-    return account;
-  }, accountCodec);
+  return withIdempotency(db, key, "set_account_status", { id, status: input.status, reason: input.reason }, (client) =>
+    setAccountStatusInTransaction(client, actor, { accountId: id, status: input.status, reason: input.reason }, { requestId: opts.requestId ?? null }),
+  accountCodec);
+}
+
+/**
+ * The status change itself on the caller's open transaction: locks the account, updates it, and
+ * writes its audit record and outbox event. Errors: NOT_FOUND.
+ */
+export async function setAccountStatusInTransaction(
+  client: pg.PoolClient,
+  actor: Actor | AuditActor,
+  input: { accountId: string; status: AccountStatus; reason: string },
+  opts: { requestId: string | null; now?: Date },
+): Promise<Account> {
+  const id = input.accountId;
+  const before = await client.query<AccountRowDb>(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1 FOR UPDATE`, [id]);
+  const prev = before.rows[0];
+  if (!prev) throw new AppError("NOT_FOUND", `account ${id} does not exist`, { details: { accountId: id } });
+  const res = await client.query<AccountRowDb>(`UPDATE ledger_accounts SET status = $2 WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`, [id, input.status]);
+  const account = toAccount(res.rows[0]!);
+  await appendAudit(pgRunner(client), {
+    actor: toAuditActor(actor),
+    action: input.status === "frozen" ? "ledger.account.freeze" : "ledger.account.unfreeze",
+    targetType: "ledger_account",
+    targetId: id,
+    reason: input.reason,
+    before: { status: prev.status },
+    after: { status: account.status },
+    requestId: opts.requestId,
+    ...(opts.now ? { at: opts.now } : {}),
+  });
+  await client.query(`INSERT INTO outbox_events (topic, aggregate_id, payload) VALUES ($1, $2, $3::jsonb)`, [
+    `ledger.account.${input.status === "frozen" ? "frozen" : "unfrozen"}`, id, JSON.stringify({ accountId: id, status: account.status, reason: input.reason }),
+  ]);
+  return account;
 }
 
 /** One account with its current balance. Errors: BAD_INPUT, NOT_FOUND. */

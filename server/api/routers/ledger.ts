@@ -11,6 +11,8 @@ import { getBalances } from "../../ledger/balances";
 import { getEntry, listEntries, listHolds, listPostings } from "../../ledger/history";
 import type { LedgerItem } from "../../ledger/types";
 import { getBalanceHistory, MAX_HISTORY_POINTS } from "../../ledger/balance-history";
+import { proposeAdjustment } from "../../approvals/proposals";
+import { adjustmentKinds } from "../../composition";
 
 /** A minor-unit amount: bigint, or a string of digits. Sign and range are checked by the domain. */
 const amount = z.union([z.bigint(), z.string().regex(/^-?\d{1,40}$/, "must be an integer number of minor units")]).transform((v) => (typeof v === "bigint" ? v : BigInt(v)));
@@ -58,9 +60,15 @@ const accountsRouter = createRouter({
   freeze: procedure("accounts:manage")
     .input(z.strictObject({ accountId: uuid, reason: z.string().min(3).max(500), idempotencyKey: key }))
     .mutation(({ ctx, input }) => setAccountStatus(ctx.db, ctx.actor, { accountId: input.accountId, status: "frozen", reason: input.reason }, { idempotencyKey: input.idempotencyKey, requestId: ctx.requestId })),
+  /**
+   * Unfreezing undoes a control: it becomes a four-eyes proposal (kind account_unfreeze) that a
+   * different approver must approve; nothing changes until then. Returns the proposal.
+   */
   unfreeze: procedure("accounts:manage")
     .input(z.strictObject({ accountId: uuid, reason: z.string().min(3).max(500), idempotencyKey: key }))
-    .mutation(({ ctx, input }) => setAccountStatus(ctx.db, ctx.actor, { accountId: input.accountId, status: "active", reason: input.reason }, { idempotencyKey: input.idempotencyKey, requestId: ctx.requestId })),
+    .mutation(({ ctx, input }) =>
+      proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, { kind: "account_unfreeze", payload: { accountId: input.accountId }, reason: input.reason, idempotencyKey: input.idempotencyKey }),
+    ),
   /** The console's list: like list, plus a Previous cursor (keyset on code in both directions). */
   page: procedure("ledger:read")
     .input(z.strictObject({ currency: currency.optional(), type: accountType.optional(), status: accountStatus.optional(), codePrefix: z.string().max(200).optional(), after: z.string().max(200).optional(), before: z.string().max(200).optional(), limit: z.number().int().min(1).max(ACCOUNT_PAGE_MAX).optional() }))
