@@ -2,7 +2,9 @@
 /**
  * Service keys: list (read by the page on the server), create (the secret is shown once, then
  * never again) and revoke (with a reason, confirmed). A revoked key stops working at its next
- * request (in other API processes within SERVICE_KEY_CACHE_MS).
+ * request (in other API processes within SERVICE_KEY_CACHE_MS). A key with a money-moving scope
+ * waits until another approver approves its activation proposal; a key may be limited to account
+ * code prefixes and currencies it may debit.
  */
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
@@ -24,17 +26,37 @@ interface KeysMeta {
 }
 
 const columns: ColumnDef<KeyRow>[] = [
-  { id: "name", header: "Name", cell: ({ row }) => row.original.name },
+  {
+    id: "name",
+    header: "Name",
+    cell: ({ row: { original: k } }) => (
+      <>
+        {k.name}
+        {!k.activatedAt && !k.revokedAt ? (
+          <span className="ml-2">
+            <Badge tone="info">waiting for approval</Badge>
+          </span>
+        ) : null}
+      </>
+    ),
+  },
   { id: "prefix", header: "Prefix", meta: { className: "font-mono text-xs" }, cell: ({ row }) => row.original.prefix },
   {
     id: "scopes",
     header: "Scopes",
-    cell: ({ row }) => (
-      <span className="flex max-w-md flex-wrap gap-1">
-        {row.original.scopes.map((s) => (
-          <Badge key={s}>{s}</Badge>
-        ))}
-      </span>
+    cell: ({ row: { original: k } }) => (
+      <>
+        <span className="flex max-w-md flex-wrap gap-1">
+          {k.scopes.map((s) => (
+            <Badge key={s}>{s}</Badge>
+          ))}
+        </span>
+        {k.debitAccountPrefixes.length > 0 || k.debitCurrencies.length > 0 ? (
+          <span className="mt-1 block text-xs text-zinc-600 dark:text-zinc-400">
+            Debits only {k.debitAccountPrefixes.length > 0 ? k.debitAccountPrefixes.join(", ") : "any account"} in {k.debitCurrencies.length > 0 ? k.debitCurrencies.join(", ") : "any currency"}
+          </span>
+        ) : null}
+      </>
     ),
   },
   { id: "created", header: "Created (UTC)", meta: { className: "font-mono text-xs whitespace-nowrap" }, cell: ({ row }) => formatUtc(row.original.createdAt) },
@@ -62,7 +84,7 @@ export function ServiceKeysSection({ keys, canManage }: { keys: KeyRow[]; canMan
   const toast = useToast();
   const { refresh } = useServerRefresh();
   const [isCreateOpen, setIsCreateOpen] = useState(false);
-  const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
+  const [created, setCreated] = useState<{ name: string; secret: string; activationProposalId: string | null } | null>(null);
   const [revoking, setRevoking] = useState<KeyRow | null>(null);
   const revoke = useMutation(trpc.admin.serviceKeys.revoke.mutationOptions());
   const meta: KeysMeta = { revoke: setRevoking };
@@ -98,10 +120,10 @@ export function ServiceKeysSection({ keys, canManage }: { keys: KeyRow[]; canMan
         <CreateKeyDialog
           isOpen={isCreateOpen}
           onClose={() => setIsCreateOpen(false)}
-          onCreated={(name, secret) => {
+          onCreated={(name, secret, activationProposalId) => {
             setIsCreateOpen(false);
-            setCreated({ name, secret });
-            toast.success(`Created service key ${name}`);
+            setCreated({ name, secret, activationProposalId });
+            toast.success(activationProposalId ? `Created service key ${name}; it works once another approver approves its activation` : `Created service key ${name}`);
             refresh();
           }}
         />
@@ -118,6 +140,16 @@ export function ServiceKeysSection({ keys, canManage }: { keys: KeyRow[]; canMan
               <>
                 This is the only time the secret of <strong>{created.name}</strong> is shown. Store it in the service&apos;s secret store now; it cannot be shown again. If it
                 is lost, revoke the key and create a new one.
+                {created.activationProposalId ? (
+                  <>
+                    {" "}
+                    The key can move money, so it is refused until another approver approves{" "}
+                    <a className="underline" href={`/approvals/${created.activationProposalId}`}>
+                      its activation proposal
+                    </a>
+                    .
+                  </>
+                ) : null}
               </>
             }
           />
@@ -147,7 +179,15 @@ export function ServiceKeysSection({ keys, canManage }: { keys: KeyRow[]; canMan
   );
 }
 
-function CreateKeyDialog({ isOpen, onClose, onCreated }: { isOpen: boolean; onClose: () => void; onCreated: (name: string, secret: string) => void }) {
+function CreateKeyDialog({
+  isOpen,
+  onClose,
+  onCreated,
+}: {
+  isOpen: boolean;
+  onClose: () => void;
+  onCreated: (name: string, secret: string, activationProposalId: string | null) => void;
+}) {
   const trpc = useTRPC();
   const scopes = useQuery({ ...trpc.admin.scopes.queryOptions(), enabled: isOpen, staleTime: Infinity });
   const create = useMutation(trpc.admin.serviceKeys.create.mutationOptions());
@@ -164,8 +204,19 @@ function CreateKeyDialog({ isOpen, onClose, onCreated }: { isOpen: boolean; onCl
     }
     setError(null);
     try {
-      const res = await create.mutateAsync({ name, scopes: chosen, reason: String(data.get("reason") ?? "").trim() || undefined });
-      onCreated(res.key.name, res.secret);
+      const list = (field: string) =>
+        String(data.get(field) ?? "")
+          .split(",")
+          .map((v) => v.trim())
+          .filter((v) => v.length > 0);
+      const res = await create.mutateAsync({
+        name,
+        scopes: chosen,
+        reason: String(data.get("reason") ?? "").trim() || undefined,
+        debitAccountPrefixes: list("debitAccountPrefixes"),
+        debitCurrencies: list("debitCurrencies").map((c) => c.toUpperCase()),
+      });
+      onCreated(res.key.name, res.secret, res.activationProposalId);
     } catch (err) {
       setError(errorMessageOf(err));
     }
@@ -208,6 +259,21 @@ function CreateKeyDialog({ isOpen, onClose, onCreated }: { isOpen: boolean; onCl
             </div>
           )}
         </fieldset>
+        <div>
+          <label htmlFor="new-key-prefixes" className={labelClass}>
+            May debit only accounts starting with (optional, comma-separated)
+          </label>
+          <input id="new-key-prefixes" name="debitAccountPrefixes" maxLength={2000} placeholder="customer:0042:, ops:fees:EUR" className={`${inputClass} mt-1`} />
+        </div>
+        <div>
+          <label htmlFor="new-key-currencies" className={labelClass}>
+            May debit only currencies (optional, comma-separated)
+          </label>
+          <input id="new-key-currencies" name="debitCurrencies" maxLength={200} placeholder="EUR, GBP" className={`${inputClass} mt-1`} />
+        </div>
+        <p className="text-xs text-zinc-600 dark:text-zinc-400">
+          A key with ledger:write, transfers:create, accounts:manage or adjustments:propose works only after another approver approves its activation.
+        </p>
         <div>
           <label htmlFor="new-key-reason" className={labelClass}>
             Reason (optional)

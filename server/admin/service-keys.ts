@@ -7,6 +7,13 @@
  *   record or a list.
  * - Scopes are a non-empty subset of SERVICE_KEY_SCOPES: console-only powers (people, keys,
  *   approvals) can never be given to a machine.
+ * - A key with a money-moving scope (MONEY_MOVING_SCOPES) is created waiting (activated_at null)
+ *   and proposed for activation (approval kind service_key_activation): it works only after a
+ *   different standing approver approves, so one admin alone cannot make a key that moves money.
+ *   Other keys are active from creation.
+ * - A key may be limited to the ledger account code prefixes and currencies it may debit; the
+ *   limits are fixed at creation (part of what the activation approves) and enforced by
+ *   assertMayDebit on every write path.
  * - Revocation is final and takes effect on the key's next request (keys are looked up on every
  *   request, never cached).
  * - Every change is written together with its audit record in one transaction.
@@ -16,7 +23,8 @@ import type { DbHandles } from "../db/client";
 import { prismaRunner } from "../db/sql";
 import { appendAudit } from "../audit/audit-log";
 import { auditActorOf } from "../core/actor";
-import { SERVICE_KEY_SCOPES, type Permission } from "../core/permissions";
+import { MONEY_MOVING_SCOPES, SERVICE_KEY_SCOPES, type Permission } from "../core/permissions";
+import { currencyExponent } from "../money/currencies";
 import { AppError } from "../errors/app-error";
 import { forgetServiceKeys } from "../auth/service-key-cache";
 import { generateServiceKeySecret, hashServiceKeySecret, isGrantableScope } from "../auth/service-key-secret";
@@ -33,6 +41,10 @@ export interface ServiceKeyItem {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  /** Null while the key waits for its activation to be approved. */
+  activatedAt: Date | null;
+  debitAccountPrefixes: string[];
+  debitCurrencies: string[];
 }
 
 const KEY_SELECT = {
@@ -43,6 +55,9 @@ const KEY_SELECT = {
   createdAt: true,
   lastUsedAt: true,
   revokedAt: true,
+  activatedAt: true,
+  debitAccountPrefixes: true,
+  debitCurrencies: true,
 } as const satisfies Prisma.ServiceKeySelect;
 
 type KeyRow = Prisma.ServiceKeyGetPayload<{ select: typeof KEY_SELECT }>;
@@ -69,6 +84,27 @@ function checkScopes(scopes: readonly string[]): Permission[] {
   return [...new Set(scopes as Permission[])].sort();
 }
 
+export const MAX_DEBIT_LIMITS = 20;
+
+/** Validates debit limits: prefixes of 1-200 characters, known currencies; at most 20 of each. */
+function checkDebitLimits(input: { debitAccountPrefixes?: readonly string[]; debitCurrencies?: readonly string[] }): { prefixes: string[]; currencies: string[] } {
+  const prefixes = [...new Set((input.debitAccountPrefixes ?? []).map((p) => p.trim()))];
+  const currencies = [...new Set(input.debitCurrencies ?? [])];
+  if (prefixes.length > MAX_DEBIT_LIMITS || currencies.length > MAX_DEBIT_LIMITS) {
+    throw new AppError("BAD_INPUT", `at most ${MAX_DEBIT_LIMITS} account prefixes and ${MAX_DEBIT_LIMITS} currencies`, { details: { field: "debitAccountPrefixes" } });
+  }
+  for (const p of prefixes) {
+    if (p.length === 0 || p.length > 200) throw new AppError("BAD_INPUT", "an account prefix must be 1 to 200 characters", { details: { field: "debitAccountPrefixes" } });
+  }
+  for (const c of currencies) currencyExponent(c);
+  return { prefixes: prefixes.sort(), currencies: currencies.sort() };
+}
+
+/** Whether a key with these scopes needs a second person's approval before it works. */
+export function isMoneyMoving(scopes: readonly string[]): boolean {
+  return scopes.some((s) => (MONEY_MOVING_SCOPES as readonly string[]).includes(s));
+}
+
 function checkKeyName(name: string): string {
   const n = name.trim();
   if (n.length === 0 || n.length > 100) throw new AppError("BAD_INPUT", "name must be 1 to 100 characters", { details: { field: "name" } });
@@ -82,17 +118,21 @@ export async function listServiceKeys(db: DbHandles): Promise<ServiceKeyItem[]> 
 }
 
 /**
- * Creates a key and returns its secret, once. Errors, in order: BAD_INPUT (name, scopes naming the
- * first bad scope, reason).
+ * Creates a key and returns its secret, once. A key with a money-moving scope is created waiting
+ * (activated_at null: refused until its activation is approved; server/approvals/
+ * service-key-activation.ts proposes it); other keys are active at once.
+ * Errors, in order: BAD_INPUT (name, scopes naming the first bad scope, debit limits, reason).
  */
 export async function createServiceKey(
   db: DbHandles,
   call: AdminCall,
-  input: { name: string; scopes: readonly string[]; reason?: string },
-): Promise<{ key: ServiceKeyItem; secret: string }> {
+  input: { name: string; scopes: readonly string[]; reason?: string; debitAccountPrefixes?: readonly string[]; debitCurrencies?: readonly string[] },
+): Promise<{ key: ServiceKeyItem; secret: string; needsApproval: boolean }> {
   const name = checkKeyName(input.name);
   const scopes = checkScopes(input.scopes);
+  const limits = checkDebitLimits(input);
   const reason = input.reason !== undefined && input.reason.trim().length > 0 ? checkReason(input.reason) : null;
+  const needsApproval = isMoneyMoving(scopes);
   const { secret, prefix } = generateServiceKeySecret();
   const key = await db.prisma.$transaction(async (tx) => {
     const row = await tx.serviceKey.create({
@@ -102,6 +142,9 @@ export async function createServiceKey(
         secretHash: hashServiceKeySecret(secret),
         scopes,
         createdById: call.actor.kind === "user" ? call.actor.userId : null,
+        activatedAt: needsApproval ? null : new Date(),
+        debitAccountPrefixes: limits.prefixes,
+        debitCurrencies: limits.currencies,
       },
       select: KEY_SELECT,
     });
@@ -113,12 +156,12 @@ export async function createServiceKey(
       targetId: item.id,
       reason,
       before: null,
-      after: { name: item.name, prefix: item.prefix, scopes: item.scopes },
+      after: { name: item.name, prefix: item.prefix, scopes: item.scopes, debitAccountPrefixes: item.debitAccountPrefixes, debitCurrencies: item.debitCurrencies, isActive: !needsApproval },
       requestId: call.requestId,
     });
     return item;
   });
-  return { key, secret };
+  return { key, secret, needsApproval };
 }
 
 /** Revokes a key for good. Errors, in order: BAD_INPUT (reason), NOT_FOUND, CONFLICT (already revoked). */

@@ -12,6 +12,10 @@
  *   read into a write.
  * - The actor's permissions are the stored scopes that are still grantable: a scope removed from
  *   SERVICE_KEY_SCOPES stops working without a data migration.
+ * - A key whose activation waits for a second person's approval (activated_at null: it holds a
+ *   money-moving scope) is refused like a revoked one, with its own reason in the security event.
+ * - The actor carries the key's creator (what it proposes counts as theirs) and its debit limits
+ *   (server/auth/debit-limits.ts).
  */
 import type { DbHandles } from "../db/client";
 import { env } from "../env";
@@ -30,6 +34,9 @@ interface KeyRow {
   prefix: string;
   scopes: string[];
   createdById: string | null;
+  debitAccountPrefixes: string[];
+  debitCurrencies: string[];
+  activatedAt: Date | null;
   revokedAt: Date | null;
   lastUsedAt: Date | null;
 }
@@ -37,32 +44,43 @@ interface KeyRow {
 async function findKey(db: Pick<DbHandles, "pool">, secret: string): Promise<KeyRow | null> {
   const secretHash = hashServiceKeySecret(secret);
   const cached = cachedKey(secretHash);
-  if (cached) return { ...cached, revokedAt: null };
+  if (cached) return { ...cached, revokedAt: null, activatedAt: new Date(0) };
   const generation = keyCacheGeneration();
   const res = await preparedQuery<KeyRow>(
     db.pool,
-    `SELECT id, name, prefix, scopes, created_by_id AS "createdById", revoked_at AS "revokedAt", last_used_at AS "lastUsedAt" FROM service_keys WHERE secret_hash = $1`,
+    `SELECT id, name, prefix, scopes, created_by_id AS "createdById", coalesce(debit_account_prefixes, '{}') AS "debitAccountPrefixes",
+            coalesce(debit_currencies, '{}') AS "debitCurrencies", activated_at AS "activatedAt", revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"
+       FROM service_keys WHERE secret_hash = $1`,
     [secretHash],
   );
   const row = res.rows[0] ?? null;
-  if (row && !row.revokedAt) rememberKey(secretHash, { id: row.id, name: row.name, prefix: row.prefix, scopes: row.scopes, createdById: row.createdById, lastUsedAt: row.lastUsedAt }, generation, env().SERVICE_KEY_CACHE_MS);
+  if (row && !row.revokedAt && row.activatedAt) {
+    const { id, name, prefix, scopes, createdById, debitAccountPrefixes, debitCurrencies, lastUsedAt } = row;
+    rememberKey(secretHash, { id, name, prefix, scopes, createdById, debitAccountPrefixes, debitCurrencies, lastUsedAt }, generation, env().SERVICE_KEY_CACHE_MS);
+  }
   return row;
 }
 
 export async function authenticateServiceKey(db: Pick<DbHandles, "prisma" | "pool">, secret: string, ip: string | null): Promise<Actor | null> {
   const prisma = db.prisma;
   const key = secret.length > 0 && secret.length <= 200 ? await findKey(db, secret) : null;
-  if (!key || key.revokedAt) {
+  if (!key || key.revokedAt || !key.activatedAt) {
     await recordSecurityEvent(
       prisma,
       "service_key_rejected",
-      key ? { reason: "revoked", keyId: key.id, prefix: key.prefix } : { reason: "unknown", prefix: prefixOfSecret(secret) },
+      key ? { reason: key.revokedAt ? "revoked" : "pending_approval", keyId: key.id, prefix: key.prefix } : { reason: "unknown", prefix: prefixOfSecret(secret) },
       ip,
     );
     return null;
   }
   await touchLastUsed(prisma, key.id, key.lastUsedAt);
-  return serviceActor({ id: key.id, name: key.name, scopes: key.scopes.filter(isGrantableScope), createdById: key.createdById });
+  return serviceActor({
+    id: key.id,
+    name: key.name,
+    scopes: key.scopes.filter(isGrantableScope),
+    createdById: key.createdById,
+    debitLimits: { accountCodePrefixes: key.debitAccountPrefixes, currencies: key.debitCurrencies },
+  });
 }
 
 async function touchLastUsed(prisma: DbHandles["prisma"], keyId: string, lastUsedAt: Date | null): Promise<void> {

@@ -17,6 +17,8 @@ export interface CachedKey {
   prefix: string;
   scopes: string[];
   createdById: string | null;
+  debitAccountPrefixes: string[];
+  debitCurrencies: string[];
   lastUsedAt: Date | null;
 }
 

@@ -16,6 +16,17 @@ export interface AuditActor {
   label: string;
 }
 
+/**
+ * Where a service key's money may come from: ledger account code prefixes and currencies it may
+ * debit; an empty list means no limit of that kind (server/core/debit-limits.ts applies them).
+ */
+export interface DebitLimits {
+  accountCodePrefixes: readonly string[];
+  currencies: readonly string[];
+}
+
+export const NO_DEBIT_LIMITS: DebitLimits = { accountCodePrefixes: [], currencies: [] };
+
 export type Actor =
   | { kind: "user"; userId: string; email: string; name: string; roles: RoleName[]; permissions: Set<Permission> }
   | {
@@ -25,14 +36,16 @@ export type Actor =
       permissions: Set<Permission>;
       /** The person who created the key: what the key proposes counts as theirs (four eyes). */
       createdById: string | null;
+      /** Where the key's money may come from (server/core/debit-limits.ts). */
+      debitLimits: DebitLimits;
     };
 
 export function userActor(u: { id: string; email: string; name: string; roles: RoleName[] }): Actor {
   return { kind: "user", userId: u.id, email: u.email, name: u.name, roles: u.roles, permissions: permissionsForRoles(u.roles) };
 }
 
-export function serviceActor(k: { id: string; name: string; scopes: Permission[]; createdById?: string | null }): Actor {
-  return { kind: "service", keyId: k.id, name: k.name, permissions: new Set(k.scopes), createdById: k.createdById ?? null };
+export function serviceActor(k: { id: string; name: string; scopes: Permission[]; createdById?: string | null; debitLimits?: DebitLimits }): Actor {
+  return { kind: "service", keyId: k.id, name: k.name, permissions: new Set(k.scopes), createdById: k.createdById ?? null, debitLimits: k.debitLimits ?? NO_DEBIT_LIMITS };
 }
 
 export function auditActorOf(actor: Actor): AuditActor {

@@ -76,6 +76,13 @@ export function isStandingApprover(person: { isActive: boolean; roles: readonly 
   return person.isActive && person.roles.some((r) => (APPROVER_ROLES as readonly string[]).includes(r)) && conflictingRolesOf(person.roles) === null;
 }
 
+/**
+ * Scopes with which a key can move money or propose to: a key holding any of them works only after
+ * a second person approves it (server/admin/service-keys.ts), because it can post the entries the
+ * journal_entry and reversal approval kinds need two people for.
+ */
+export const MONEY_MOVING_SCOPES: readonly Permission[] = ["ledger:write", "transfers:create", "accounts:manage", "adjustments:propose"];
+
 export function permissionsForRoles(roles: readonly RoleName[]): Set<Permission> {
   const out = new Set<Permission>();
   for (const r of roles) for (const p of ROLE_PERMISSIONS[r]) out.add(p);

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DbHandles } from "../db/client";
+import { assertMayDebit, hasDebitLimits } from "../core/debit-limits";
 import type pg from "pg";
 import { runKeyedTransaction } from "../db/transaction";
 import { MicroBatcher } from "../db/micro-batcher";
@@ -94,8 +95,9 @@ export async function ensurePartnerAccount(db: Pick<DbHandles, "pool">, partner:
 /**
  * Creates a transfer, places its hold and enqueues its submission in one transaction.
  *
- * Errors, in order: BAD_INPUT / UNKNOWN_CURRENCY / INVALID_AMOUNT (shape); BAD_INPUT for a partner
- * or rail without a policy; OVERLOADED (retryable: admission is closed, ./admission.ts; a replay
+ * Errors, in order: BAD_INPUT / UNKNOWN_CURRENCY / INVALID_AMOUNT (shape); FORBIDDEN (a service key
+ * whose debit limits do not cover the source account or the currency, server/core/debit-limits.ts);
+ * BAD_INPUT for a partner or rail without a policy; OVERLOADED (retryable: admission is closed, ./admission.ts; a replay
  * still returns the original); IDEMPOTENCY_CONFLICT (key reused for a different request; the same
  * request returns the original with isReplay); NOT_FOUND (source account); CURRENCY_MISMATCH;
  * ACCOUNT_FROZEN; INSUFFICIENT_FUNDS (from the hold). Nothing is written when any is raised.
@@ -110,6 +112,12 @@ export async function createTransfer(
   // transfer can be neither replayed nor blocked with it.
   opts = { ...opts, idempotencyKey: storedIdempotencyKey(actor, opts.idempotencyKey) };
   validateCreateTransfer(input);
+  // A key limited in what it may debit may not take money from another account; the lookup is
+  // made only for such keys (an unknown account is left to the NOT_FOUND below).
+  if (hasDebitLimits(actor)) {
+    const source = await db.pool.query<{ code: string }>(`SELECT code FROM ledger_accounts WHERE id = $1`, [input.sourceAccountId.toLowerCase()]);
+    if (source.rows[0]) assertMayDebit(actor, [{ accountCode: source.rows[0].code, currency: input.currency }]);
+  }
   const request = {
     sourceAccountId: input.sourceAccountId.toLowerCase(),
     counterpartyName: input.counterpartyName.trim(),

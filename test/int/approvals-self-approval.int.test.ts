@@ -9,7 +9,7 @@ import { adjustmentKinds } from "../../server/composition";
 import { randomUUID } from "node:crypto";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { approveProposal, rejectProposal } from "../../server/approvals/proposals";
-import { createServiceKey } from "../../server/admin/service-keys";
+import { createServiceKeyUnderFourEyes } from "../../server/approvals/service-key-activation";
 import { authenticateServiceKey } from "../../server/auth/service-key-auth";
 import { serviceActor, type Actor } from "../../server/core/actor";
 import { appCodeOf, callerAs, enrol, entryPayload, errorOf, miniLedger, person, registerPeople, type MiniLedger } from "./approvals-test-helpers";
@@ -34,7 +34,9 @@ afterAll(async () => {
 /** A real key created by `creator` (an admin at the time), authenticated as a service would be. */
 async function keyOf(creatorId: string): Promise<Actor> {
   const creator = { ...admin, userId: creatorId } as Actor;
-  const { secret } = await createServiceKey(db, { actor: creator, requestId: null }, { name: `recon-${randomUUID().slice(0, 6)}`, scopes: ["adjustments:read", "adjustments:propose"] });
+  const { secret, activationProposalId } = await createServiceKeyUnderFourEyes(db, { actor: creator, requestId: null, kinds: adjustmentKinds }, { name: `recon-${randomUUID().slice(0, 6)}`, scopes: ["adjustments:read", "adjustments:propose"] });
+  // adjustments:propose is a money-moving scope: another approver activates the key first.
+  await approveProposal(db, { actor: other, kinds: adjustmentKinds }, { proposalId: activationProposalId! });
   const actor = await authenticateServiceKey(db, secret, null);
   expect(actor).not.toBeNull();
   return actor!;

@@ -102,6 +102,40 @@ describe("permission matrix", () => {
   });
 });
 
+describe("key limits and the separation of duties (issue 14)", () => {
+  it("covers the procedures added for issue 14", () => {
+    const paths = procedures.map(([p]) => p);
+    expect(paths).toEqual(expect.arrayContaining(["audit.requestVerification", "admin.users.releaseThrottleLock", "ledger.accounts.unfreeze"]));
+  });
+
+  it("money-moving scopes are exactly the ones a key needs a second person for, and all grantable", async () => {
+    const { MONEY_MOVING_SCOPES } = await import("../../server/core/permissions");
+    expect([...MONEY_MOVING_SCOPES].sort()).toEqual(["accounts:manage", "adjustments:propose", "ledger:write", "transfers:create"]);
+    for (const s of MONEY_MOVING_SCOPES) expect(isGrantableScope(s)).toBe(true);
+  });
+
+  it("a key holding transfers:create but limited to other accounts is refused (FORBIDDEN), after the permission check", async () => {
+    const limited = serviceActor({ id: randomUUID(), name: "limited", scopes: ["transfers:create"], debitLimits: { accountCodePrefixes: ["customer:elsewhere:"], currencies: [] } });
+    const account = await t.pool.query<{ id: string }>(
+      `INSERT INTO ledger_accounts (id, code, name, currency, normal_side, type) VALUES (gen_random_uuid(), 'customer:matrix:wallet', 'w', 'EUR', 'credit', 'liability') RETURNING id::text AS id`,
+    );
+    const err = await createCaller({ db: t, actor: limited, requestId: randomUUID(), ip: null })
+      .transfers.create({ sourceAccountId: account.rows[0]!.id, counterpartyName: "J", counterpartyAccount: "DE89370400440532013000", amountMinor: "1", currency: "EUR", rail: "instant", idempotencyKey: randomUUID() })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TRPCError);
+    expect((err as TRPCError).code).toBe("FORBIDDEN");
+    expect((err as TRPCError).message).toMatch(/may not debit account customer:matrix:wallet/);
+  });
+
+  it("people holding admin never pass an approver-only check, even with the approver role", async () => {
+    const both = userActor({ id: randomUUID(), email: "both@matrix.test", name: "both", roles: ["admin", "approver"] });
+    const err = await createCaller({ db: t, actor: both, requestId: randomUUID(), ip: null })
+      .approvals.approve({ proposalId: randomUUID() })
+      .catch((e: unknown) => e);
+    expect((err as TRPCError).code).toBe("FORBIDDEN");
+  });
+});
+
 describe("createRouter", () => {
   it("throws for a procedure without a permission", () => {
     const other = initTRPC.context<Context>().meta<Meta>().create();

@@ -58,7 +58,19 @@ describe("service keys", () => {
     expect((await t.prisma.serviceKey.findUniqueOrThrow({ where: { id: key.id } })).lastUsedAt).toEqual(used.lastUsedAt);
 
     const listed = await caller().admin.serviceKeys.list();
-    expect(listed[0]).toEqual({ id: key.id, name: "payouts", prefix: key.prefix, scopes: ["ledger:read", "transfers:read"], createdAt: key.createdAt, lastUsedAt: used.lastUsedAt, revokedAt: null });
+    expect(listed[0]).toEqual({
+      id: key.id,
+      name: "payouts",
+      prefix: key.prefix,
+      scopes: ["ledger:read", "transfers:read"],
+      createdAt: key.createdAt,
+      lastUsedAt: used.lastUsedAt,
+      revokedAt: null,
+      // A read-only key is active from creation and unlimited.
+      activatedAt: key.activatedAt,
+      debitAccountPrefixes: [],
+      debitCurrencies: [],
+    });
     expect(JSON.stringify(listed)).not.toMatch(/secret|hash/i);
 
     const revoked = await caller().admin.serviceKeys.revoke({ id: key.id, reason: "rotated" });

@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { cachedKey, forgetServiceKeys, keyCacheGeneration, rememberKey, type CachedKey } from "../../server/auth/service-key-cache";
 
-const key: CachedKey = { id: "k1", name: "payouts", prefix: "sk_live_ab", scopes: ["ledger:read"], createdById: null, lastUsedAt: null };
+const key: CachedKey = { id: "k1", name: "payouts", prefix: "sk_live_ab", scopes: ["ledger:read"], createdById: null, debitAccountPrefixes: [], debitCurrencies: [], lastUsedAt: null };
 
 describe("service-key cache", () => {
   beforeEach(() => forgetServiceKeys());

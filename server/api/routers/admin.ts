@@ -8,7 +8,9 @@ import { ROLES, SERVICE_KEY_SCOPES } from "../../core/permissions";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../auth/password";
 import { createUser, listUsers, setUserActive, setUserRoles, USER_LIST_MAX_LIMIT } from "../../admin/users";
 import { REASON_MAX_LENGTH } from "../../core/reasons";
-import { createServiceKey, listServiceKeys, revokeServiceKey } from "../../admin/service-keys";
+import { listServiceKeys, revokeServiceKey } from "../../admin/service-keys";
+import { createServiceKeyUnderFourEyes } from "../../approvals/service-key-activation";
+import { adjustmentKinds } from "../../composition";
 import { releaseThrottleLock } from "../../admin/sign-in-locks";
 
 const reason = z.string().trim().min(1, "give a reason").max(REASON_MAX_LENGTH);
@@ -58,9 +60,14 @@ const serviceKeysRouter = createRouter({
         // Checked against SERVICE_KEY_SCOPES by the domain, whose error names the bad scope.
         scopes: z.array(z.string().max(100)).min(1, "choose at least one scope").max(50),
         reason: reason.optional(),
+        /** Ledger account code prefixes the key may debit; empty or absent: any. */
+        debitAccountPrefixes: z.array(z.string().max(200)).max(20).optional(),
+        /** Currencies the key may debit; empty or absent: any. */
+        debitCurrencies: z.array(z.string().max(8)).max(20).optional(),
       }),
     )
-    .mutation(({ ctx, input }) => createServiceKey(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+    // A key that can move money is created waiting and its activation proposed (four eyes).
+    .mutation(({ ctx, input }) => createServiceKeyUnderFourEyes(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, input)),
 
   revoke: procedure("service_keys:manage")
     .input(z.strictObject({ id: uuid, reason }))
