@@ -3,8 +3,23 @@
  * missing or malformed variable stops the process with a message naming the variable and what is
  * wrong. Every variable is documented in .env.example.
  */
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+
+function isEd25519Key(raw: string, kind: "private" | "public"): boolean {
+  try {
+    const text = raw.trim();
+    const isPem = text.startsWith("-----BEGIN");
+    const key =
+      kind === "private"
+        ? createPrivateKey(isPem ? text : { key: Buffer.from(text, "base64"), format: "der", type: "pkcs8" })
+        : createPublicKey(isPem ? text : { key: Buffer.from(text, "base64"), format: "der", type: "spki" });
+    return key.asymmetricKeyType === "ed25519";
+  } catch {
+    return false;
+  }
+}
 
 const booleanString = z
   .enum(["true", "false", "1", "0"], { message: "must be true or false" })
@@ -174,6 +189,21 @@ const envSchemaBase = z.object({
       .max(2000)
       .refine((v) => v.split(",").map((s) => s.trim()).filter(Boolean).every((s) => ipaddr.isValidCIDR(s)), "must be comma-separated networks in CIDR form (e.g. 10.20.0.0/16)")
       .optional(),
+    /**
+     * Ed25519 private key (PKCS#8 PEM, or base64 of its DER) that signs the audit chain anchors the
+     * worker publishes (server/audit/anchors.ts). Keep it out of the database and its backups.
+     */
+    AUDIT_ANCHOR_SIGNING_KEY: z
+      .string()
+      .refine((v) => isEd25519Key(v, "private"), "must be an Ed25519 private key (PKCS#8 PEM or base64 DER)")
+      .optional(),
+    /** Ed25519 public key (SPKI PEM or base64 DER) that `npm run audit:verify -- --anchors` trusts. */
+    AUDIT_ANCHOR_PUBLIC_KEY: z
+      .string()
+      .refine((v) => isEd25519Key(v, "public"), "must be an Ed25519 public key (SPKI PEM or base64 DER)")
+      .optional(),
+    /** File the worker appends each signed anchor to (one JSON line), besides the outbox event. */
+    AUDIT_ANCHOR_FILE: z.string().min(1).max(1000).optional(),
     /** Approvals: hours until a proposed adjustment expires when the stored policy names none (1-720). */
     APPROVAL_DEFAULT_EXPIRY_HOURS: intString(1, 720).default(72),
     /** Pricing: a reference rate older than this many calendar days (before the requested date) is refused as stale. */

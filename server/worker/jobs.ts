@@ -5,6 +5,7 @@
 import { Gauge, type Registry } from "prom-client";
 import type { DbHandles } from "../db/client";
 import { runAuditVerification } from "../audit/verification-runs";
+import { anchorSigningKey, publishAnchor } from "../audit/anchors";
 import { QUEUES } from "../jobs/queues";
 import { componentLogger } from "../observability/logger";
 import { env } from "../env";
@@ -129,6 +130,22 @@ export const expireApprovalsJob: MaintenanceJob = {
   },
 };
 
+/**
+ * Signs the heads of every audit lane with AUDIT_ANCHOR_SIGNING_KEY and publishes them (outbox
+ * topic audit.anchor, and AUDIT_ANCHOR_FILE), so a chain rewritten by someone who owns the database
+ * is caught by `npm run audit:verify -- --anchors`. Without a signing key nothing is published.
+ */
+export const publishAuditAnchorJob: MaintenanceJob = {
+  name: "audit-anchor",
+  cron: "11 * * * *",
+  async run(db, now) {
+    const e = env();
+    if (!e.AUDIT_ANCHOR_SIGNING_KEY) return { skipped: "AUDIT_ANCHOR_SIGNING_KEY is not set" };
+    const anchor = await publishAnchor(db, { privateKey: anchorSigningKey(e.AUDIT_ANCHOR_SIGNING_KEY), file: e.AUDIT_ANCHOR_FILE ?? null, now });
+    return { keyId: anchor.keyId, lanes: anchor.payload.lanes.length, file: e.AUDIT_ANCHOR_FILE ?? null };
+  },
+};
+
 /** Keeps security_events bounded: rows whose last repeat is older than the retention period go. */
 export const pruneSecurityEventsJob: MaintenanceJob = {
   name: "security-events-prune",
@@ -139,4 +156,4 @@ export const pruneSecurityEventsJob: MaintenanceJob = {
   },
 };
 
-export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob, pruneOutboxJob, expireApprovalsJob, pruneSecurityEventsJob];
+export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob, pruneOutboxJob, expireApprovalsJob, pruneSecurityEventsJob, publishAuditAnchorJob];

@@ -25,6 +25,10 @@ describe("parseEnv", () => {
     [{ AUTH_CREDENTIALS_ENABLED: "yes" }, /AUTH_CREDENTIALS_ENABLED must be true or false/],
     [{ NODE_ENV: "production" }, /NEXTAUTH_SECRET is required in production/],
     [{ NEXTAUTH_URL: "localhost:3000" }, /NEXTAUTH_URL must be an absolute http\(s\) URL/],
+    [{ AUDIT_ANCHOR_SIGNING_KEY: "not-a-key" }, /AUDIT_ANCHOR_SIGNING_KEY must be an Ed25519 private key/],
+    [{ AUDIT_ANCHOR_PUBLIC_KEY: "bm90LWEta2V5" }, /AUDIT_ANCHOR_PUBLIC_KEY must be an Ed25519 public key/],
+    [{ OUTBOX_ALLOWED_NETWORKS: "10.0.0.0/33" }, /OUTBOX_ALLOWED_NETWORKS must be comma-separated networks in CIDR form/],
+    [{ TRUSTED_PROXY_COUNT: "11" }, /TRUSTED_PROXY_COUNT must be at most 10/],
   ])("names the variable and the problem: %o", (vars, message) => {
     expect(() => parseEnv({ ...base, ...vars })).toThrow(ConfigError);
     expect(() => parseEnv({ ...base, ...vars })).toThrow(message);
