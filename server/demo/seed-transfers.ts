@@ -349,8 +349,10 @@ function replayedPartner(outcomes: SubmitOutcome[], clock: Clock, latencyMs: num
       clock.at += latencyMs;
       return outcomes.shift() ?? { kind: "retryable", reason: "no scripted answer left", raw: null, httpStatus: null };
     },
+    // Asked only after a rejection that followed a timed-out attempt (the orchestrator then checks
+    // whether the earlier attempt executed): in the demo's history it never reached the bank.
     async queryStatus() {
-      return { kind: "unavailable", reason: "not asked in the demo history", raw: null };
+      return { kind: "ok", status: "not_found", partnerRef: null, raw: { status: "not_found" } };
     },
     verifyWebhook: unused,
     parseStoredEvent: unused,

@@ -68,7 +68,9 @@ describe("seedDemoTransfers", () => {
 
     // Failures of both kinds: refused at submission, and failed by the bank after accepting.
     const causes = await db.pool.query<{ cause: string }>(`SELECT DISTINCT cause FROM transfer_events WHERE to_state = 'failed'`);
-    expect(causes.rows.map((r) => r.cause).sort()).toEqual(["partner.rejected", "webhook.failed"]);
+    // A rejection after an attempt that timed out asks the partner first (issue 14, point 11): those
+    // fail on its "not found", the others on the rejection itself.
+    expect(causes.rows.map((r) => r.cause).sort()).toEqual(["partner.not_found", "partner.rejected", "webhook.failed"]);
     // Cancelled by the demo operator, with a reason, audited.
     const cancels = await db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_log WHERE action = 'transfer.operator.cancel' AND actor_label = 'operator@demo.local' AND reason IS NOT NULL`);
     expect(Number(cancels.rows[0]!.n)).toBe(s["state:cancelled"]);
