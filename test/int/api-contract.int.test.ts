@@ -13,6 +13,7 @@ import { randomUUID } from "node:crypto";
 import superjson from "superjson";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { APP_ORIGIN, actorOf, httpHandler, makeUser, sessionCookieFor } from "./auth-test-helpers";
+import { approveKeyActivation } from "./approvals-test-helpers";
 import { createCaller, appRouter } from "../../server/api/root";
 import { SERVICE_KEY_SCOPES, type Permission } from "../../server/core/permissions";
 import type { Meta } from "../../server/api/trpc";
@@ -23,6 +24,7 @@ let t: TestDb;
 let handle: (req: Request) => Promise<Response>;
 let bearer: Record<string, string>;
 let session: Record<string, string>;
+let approverSession: Record<string, string>;
 let ids: { bank: string; wallet: string; other: string; usd: string };
 
 /** Tables a refused request may touch by design, and why. */
@@ -36,10 +38,15 @@ let fingerprintSql = "";
 beforeAll(async () => {
   t = await createTestDb({ poolMax: 20 });
   handle = httpHandler(t);
-  const admin = await makeUser(t, "contract.admin@test.local", ["admin", "operator", "approver"]);
+  // Admin and approver are never one person (separation of duties): two sessions.
+  const admin = await makeUser(t, "contract.admin@test.local", ["admin", "operator"]);
+  const approver = await makeUser(t, "contract.approver@test.local", ["approver"]);
   session = { "content-type": "application/json", origin: APP_ORIGIN, cookie: await sessionCookieFor(admin.id) };
+  approverSession = { "content-type": "application/json", origin: APP_ORIGIN, cookie: await sessionCookieFor(approver.id) };
   const caller = createCaller({ db: t, actor: actorOf(admin), requestId: "setup", ip: null });
-  const { secret } = await caller.admin.serviceKeys.create({ name: "contract", scopes: [...SERVICE_KEY_SCOPES], reason: "API contract test" });
+  const { secret, activationProposalId } = await caller.admin.serviceKeys.create({ name: "contract", scopes: [...SERVICE_KEY_SCOPES], reason: "API contract test" });
+  // A key that can move money works once a second person approves its activation.
+  await approveKeyActivation(t, activationProposalId);
   bearer = { "content-type": "application/json", authorization: `Bearer ${secret}` };
   const bank = await openAccount(t, { code: "bank:EUR", type: "asset" });
   const wallet = await openAccount(t, { code: "wallet:contract", type: "liability", isNoOverdraft: true });
@@ -89,6 +96,7 @@ const mutations = Object.entries(appRouter._def.procedures as unknown as Record<
   .sort((a, b) => a.path.localeCompare(b.path));
 
 function headersFor(permission: Meta["permission"]): Record<string, string> {
+  if (permission === "adjustments:approve") return approverSession;
   return permission !== "authenticated" && SERVICE_KEY_SCOPES.includes(permission as Permission) ? bearer : session;
 }
 

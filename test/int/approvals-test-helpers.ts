@@ -7,6 +7,8 @@ import type { DbHandles } from "../../server/db/client";
 import { serviceActor, userActor, type Actor } from "../../server/core/actor";
 import type { Permission, RoleName } from "../../server/core/permissions";
 import { confirmTotpEnrolment, startTotpEnrolment } from "../../server/auth/step-up";
+import { approveProposal } from "../../server/approvals/proposals";
+import { adjustmentKinds } from "../../server/composition";
 import { generateTotpCode } from "../../server/auth/totp";
 import { fund, openAccount } from "../../server/ledger/testing";
 import { createCaller } from "../../server/api/root";
@@ -24,6 +26,19 @@ export async function registerPeople(db: DbHandles, ...people: Extract<Actor, { 
     await db.pool.query(`INSERT INTO users (id, email, name, is_active, updated_at) VALUES ($1, $2, $3, true, now()) ON CONFLICT (id) DO NOTHING`, [p.userId, p.email, p.name]);
     for (const role of p.roles) await db.pool.query(`INSERT INTO user_roles (user_id, role) VALUES ($1, $2::role) ON CONFLICT DO NOTHING`, [p.userId, role]);
   }
+}
+
+/**
+ * Has a second person (a fresh, registered, enrolled approver) approve a money-moving service key's
+ * activation proposal, as an operator would; returns the approver.
+ */
+export async function approveKeyActivation(db: DbHandles, proposalId: string | null): Promise<Extract<Actor, { kind: "user" }>> {
+  if (!proposalId) throw new Error("the key has no activation proposal: it was active from creation");
+  const approver = person("key-approver", ["approver"]);
+  await registerPeople(db, approver);
+  await enrol(db, approver);
+  await approveProposal(db, { actor: approver, kinds: adjustmentKinds }, { proposalId });
+  return approver;
 }
 
 /** A key's actor; what it proposes counts as `createdBy`'s (default: a person nobody else is). */

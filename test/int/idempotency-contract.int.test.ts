@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import superjson from "superjson";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { APP_ORIGIN, actorOf, httpHandler, makeUser } from "./auth-test-helpers";
+import { approveKeyActivation } from "./approvals-test-helpers";
 import { createCaller } from "../../server/api/root";
 import { SERVICE_KEY_SCOPES } from "../../server/core/permissions";
 import { SYSTEM_ACTOR } from "../../server/core/actor";
@@ -49,6 +50,9 @@ beforeAll(async () => {
   const caller = createCaller({ db: t, actor: actorOf(admin), requestId: "setup", ip: null });
   const a = await caller.admin.serviceKeys.create({ name: "service-a", scopes: [...SERVICE_KEY_SCOPES], reason: "idempotency contract" });
   const b = await caller.admin.serviceKeys.create({ name: "service-b", scopes: [...SERVICE_KEY_SCOPES], reason: "idempotency contract" });
+  // Keys that can move money work once a second person approves their activation.
+  await approveKeyActivation(t, a.activationProposalId);
+  await approveKeyActivation(t, b.activationProposalId);
   keyA = { "content-type": "application/json", authorization: `Bearer ${a.secret}` };
   keyB = { "content-type": "application/json", authorization: `Bearer ${b.secret}` };
   keyAId = a.key.id;
