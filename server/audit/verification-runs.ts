@@ -14,7 +14,6 @@
  */
 import type pg from "pg";
 import type { DbHandles } from "../db/client";
-import { enqueue, QUEUES } from "../jobs/queues";
 import { verifyAuditChain, type AuditVerification, type ChainBreak } from "./verify";
 
 export const AUDIT_VERIFY_LOCK = 7_301_126_014n;
@@ -83,10 +82,11 @@ export async function readAuditVerification(db: Pick<DbHandles, "pool">): Promis
 }
 
 /**
- * Asks the worker for a run. Adds a 'requested' row unless one is requested or running, and wakes
- * the worker's audit-verify queue. Returns the state after the request.
+ * Asks the worker for a run. Adds a 'requested' row unless one is requested or running, and then
+ * calls `wakeWorker` (the caller enqueues the worker's audit-verify job: jobs are a neighbour of
+ * this layer). Returns the state after the request.
  */
-export async function requestAuditVerification(db: Pick<DbHandles, "pool">, requestedBy: string): Promise<AuditVerificationState> {
+export async function requestAuditVerification(db: Pick<DbHandles, "pool">, requestedBy: string, wakeWorker: () => Promise<void>): Promise<AuditVerificationState> {
   const client = await db.pool.connect();
   let isNew = false;
   try {
@@ -104,7 +104,7 @@ export async function requestAuditVerification(db: Pick<DbHandles, "pool">, requ
   } finally {
     client.release();
   }
-  if (isNew) await enqueue(db, QUEUES.auditVerify, {});
+  if (isNew) await wakeWorker();
   return readAuditVerification(db);
 }
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type pg from "pg";
-import { checkReadiness } from "../../server/platform/readiness";
+import { checkReadiness } from "../../server/db/readiness";
 
 const SECRET_TEXT = 'password authentication failed for user "console_owner" on db.internal:5432/ledger';
 

@@ -1,7 +1,7 @@
 // Readiness: the database answers and every migration on disk is applied unchanged
-// (server/platform/readiness.ts; never raw database error text).
+// (server/db/readiness.ts; never raw database error text).
 import { db } from "@/server/db/client";
-import { checkReadiness } from "@/server/platform/readiness";
+import { checkReadiness } from "@/server/db/readiness";
 
 export const dynamic = "force-dynamic";
 

@@ -3,6 +3,7 @@ import { procedure, createRouter, NO_INPUT } from "../trpc";
 import { readAuditPage, getAuditRecord, MAX_AUDIT_PAGE_SIZE, DEFAULT_AUDIT_PAGE_SIZE } from "../../audit/query";
 import { readAuditVerification, requestAuditVerification } from "../../audit/verification-runs";
 import { auditActorOf } from "../../core/actor";
+import { enqueue, QUEUES } from "../../jobs/queues";
 
 const auditId = z.string().regex(/^[1-9]\d{0,18}$/, "must be an audit record id (a positive whole number)");
 const text = z.string().trim().min(1).max(200);
@@ -45,5 +46,5 @@ export const auditRouter = createRouter({
   /** Asks the worker to verify the chain now (at most one run requested or running at a time). */
   requestVerification: procedure("audit:read")
     .input(NO_INPUT)
-    .mutation(({ ctx }) => requestAuditVerification(ctx.db, auditActorOf(ctx.actor).label)),
+    .mutation(({ ctx }) => requestAuditVerification(ctx.db, auditActorOf(ctx.actor).label, () => enqueue(ctx.db, QUEUES.auditVerify, {}))),
 });

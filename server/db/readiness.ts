@@ -6,7 +6,7 @@
  * failed in fixed words, and the error itself goes to the log with the request's context.
  */
 import type pg from "pg";
-import { migrationStatus, type MigrationStatus } from "../db/migrate";
+import { migrationStatus, type MigrationStatus } from "./migrate";
 import { componentLogger } from "../observability/logger";
 
 const log = componentLogger("readiness");
