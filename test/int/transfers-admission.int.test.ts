@@ -23,6 +23,7 @@ import { signPayload } from "../../server/core/signature";
 import { partners } from "../../server/composition";
 import { fakePartner } from "../support/fake-partner";
 import { APP_ORIGIN, actorOf, httpHandler, makeUser } from "./auth-test-helpers";
+import { approveKeyActivation } from "./approvals-test-helpers";
 import { createCaller } from "../../server/api/root";
 import { SERVICE_KEY_SCOPES } from "../../server/core/permissions";
 import type { Account } from "../../server/ledger/accounts";
@@ -96,7 +97,9 @@ describe("admission control", () => {
 
   it("over HTTP the refusal is a 503 with Retry-After", async () => {
     const admin = await makeUser(db, "admission.admin@test.local", ["admin"]);
-    const { secret } = await createCaller({ db, actor: actorOf(admin), requestId: "t", ip: null }).admin.serviceKeys.create({ name: "payouts", scopes: [...SERVICE_KEY_SCOPES], reason: "admission test" });
+    const { secret, activationProposalId } = await createCaller({ db, actor: actorOf(admin), requestId: "t", ip: null }).admin.serviceKeys.create({ name: "payouts", scopes: [...SERVICE_KEY_SCOPES], reason: "admission test" });
+    // A key that can move money works once a second person approves its activation (issue 14).
+    await approveKeyActivation(db, activationProposalId);
     const body = { sourceAccountId: wallet.id, counterpartyName: "Jane Doe", counterpartyAccount: "DE89370400440532013000", amountMinor: "100", currency: "EUR", rail: "instant", idempotencyKey: randomUUID() };
     const res = await httpHandler(db)(
       new Request(`${APP_ORIGIN}/api/trpc/transfers.create`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${secret}` }, body: JSON.stringify(superjson.serialize(body)) }),
