@@ -15,7 +15,7 @@
  * - A key whose activation waits for a second person's approval (activated_at null: it holds a
  *   money-moving scope) is refused like a revoked one, with its own reason in the security event.
  * - The actor carries the key's creator (what it proposes counts as theirs) and its debit limits
- *   (server/auth/debit-limits.ts).
+ *   (server/core/debit-limits.ts).
  */
 import type { DbHandles } from "../db/client";
 import { env } from "../env";
