@@ -19,6 +19,8 @@ import type { LedgerCommand, LedgerResult } from "./types";
 
 export interface ApplyOptions {
   idempotencyKey: string;
+  /** The caller's debit limits, for a limited service key (rules.ts checkDebitLimits). */
+  assertMayDebit?: RuleContext["assertMayDebit"];
   expectedVersions?: Record<string, bigint>;
   dryRun?: boolean;
   requestId?: string | null;
@@ -32,6 +34,7 @@ function contextOf(command: LedgerCommand, opts: ApplyOptions): RuleContext {
     items: itemsOf(command),
     now: opts.now ?? new Date(),
     keyOf: (i) => (isBatch ? (command.itemKeys?.[i] ?? `${opts.idempotencyKey}#${i}`) : opts.idempotencyKey),
+    assertMayDebit: opts.assertMayDebit,
   };
 }
 

@@ -21,6 +21,7 @@ export const RULE_ORDER = [
   "checkHoldsAndEntriesExist",
   "checkAccountsExist",
   "checkHoldsAndReversals",
+  "checkDebitLimits",
   "checkCurrencies",
   "checkNotFrozen",
   "checkExpectedVersions",
@@ -34,6 +35,11 @@ export interface RuleContext {
   now: Date;
   /** The idempotency key of item i (the command's own, or a batch item's). */
   keyOf: (i: number) => string;
+  /**
+   * For a service key limited to some accounts or currencies (server/core/debit-limits.ts): refuses
+   * debits outside its limits with FORBIDDEN. Absent for everyone else.
+   */
+  assertMayDebit?: (debits: { accountCode: string; currency: string }[]) => void;
 }
 
 /** What one item does to the ledger. */
@@ -340,6 +346,24 @@ export function itemEffects(
   return { perItem, entries, entryMetadata, holds: holdsById };
 }
 
+/**
+ * Step 11a: FORBIDDEN when a limited service key would debit an account or a currency outside its
+ * limits: every debit posting, and the debit account of a hold it places.
+ */
+export function checkDebitLimits(ctx: RuleContext, effects: Effects, accountOf: AccountOf): void {
+  const assert = ctx.assertMayDebit;
+  if (!assert) return;
+  ctx.items.forEach((it, i) => {
+    const debits = effects.perItem[i]!.postings.filter((p) => p.side === "debit").map((p) => ({ accountCode: accountOf(p.accountId).code, currency: p.currency }));
+    if (it.type === "place_hold") debits.push({ accountCode: accountOf(it.debitAccountId).code, currency: it.currency });
+    try {
+      assert(debits);
+    } catch (e) {
+      fail(ctx, i, e as AppError);
+    }
+  });
+}
+
 /** Step 12: CURRENCY_MISMATCH for a posting or a hold in another currency than an account's. */
 export function checkCurrencies(ctx: RuleContext, effects: Effects, accountOf: AccountOf): void {
   ctx.items.forEach((it, i) => {
@@ -453,6 +477,7 @@ export function decide(ctx: RuleContext, read: ReadState, expectedVersions: Reco
   checkAccountsExist(ctx, read.accounts, read.wholeIds);
   const placedInBatch = checkHoldsAndReversals(ctx, read.placed, read.holds, read.entries);
   const effects = itemEffects(ctx, read.placed, read.holds, placedInBatch, read.entries, accountOf, newEntryId);
+  checkDebitLimits(ctx, effects, accountOf);
   checkCurrencies(ctx, effects, accountOf);
   checkNotFrozen(ctx, effects, accountOf);
   checkExpectedVersions(expectedVersions, accountOf);

@@ -36,6 +36,7 @@ import { assertSystemIdempotencyKey, storedIdempotencyKey } from "../core/idempo
 import { answerFromStored, claimKeys, inProgressError, lockKeysStatement } from "./idempotency";
 import { explainFailure, internalKeyConflict, mapDbRuleError, pgCode, pgConstraint, ReplayResult } from "./failures";
 import { applyCommand, applyGroup, type GroupMember, type Outcome } from "./apply";
+import { assertMayDebit, hasDebitLimits } from "../core/debit-limits";
 import { GroupCommitter, isGroupable, type GroupCommitStats } from "./group-commit";
 import { readBalances } from "./balances";
 import type { Balance, LedgerCommand, LedgerItem, LedgerResult, TransferInput } from "./types";
@@ -85,6 +86,8 @@ function requestOf(command: LedgerCommand, opts: ExecuteOptions): unknown {
  *  9. INVALID_AMOUNT     posting more than the hold's amount
  * 10. CANNOT_REVERSE_REVERSAL  the entry to reverse is itself a reversal
  * 11. ALREADY_REVERSED   the entry was reversed before
+ * 11a. FORBIDDEN        a service key limited to some accounts or currencies debits outside them
+ *                        (server/core/debit-limits.ts; names the account)
  * 12. CURRENCY_MISMATCH  a posting's or hold's currency differs from an account's
  * 13. ACCOUNT_FROZEN     a posting to, or a hold on, a frozen account
  * 14. VERSION_CONFLICT   an account's version differs from expectedVersions
@@ -94,7 +97,12 @@ function requestOf(command: LedgerCommand, opts: ExecuteOptions): unknown {
  */
 export async function executeLedgerCommand(db: Pick<DbHandles, "pool">, actor: Actor | AuditActor, command: LedgerCommand, opts: ExecuteOptions): Promise<LedgerResult> {
   // A request's caller (Actor) keeps its keys in its own scope; internal actors use system keys.
-  const scoped = { ...opts, idempotencyKey: storedIdempotencyKey(actor, opts.idempotencyKey) };
+  const scoped = {
+    ...opts,
+    idempotencyKey: storedIdempotencyKey(actor, opts.idempotencyKey),
+    // A service key limited to some accounts or currencies is held to them on every write.
+    ...(hasDebitLimits(actor) ? { assertMayDebit: (debits: { accountCode: string; currency: string }[]) => assertMayDebit(actor, debits) } : {}),
+  };
   validateCommand(command);
   assertExpectedVersions(scoped);
   const member = { actor: toAuditActor(actor), command, opts: scoped, requestHash: hashRequest(requestOf(command, scoped)) };

@@ -36,6 +36,7 @@ let wallet: Account;
 const partner = fakePartner();
 
 beforeAll(async () => {
+  process.env.TRANSFER_ADMISSION_ENABLED = "true";
   process.env.TRANSFER_ADMISSION_MAX_BACKLOG = String(BOUND);
   process.env.TRANSFER_ADMISSION_SAMPLE_MS = "10";
   process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS = SECRET;
@@ -49,7 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopSender(db.pool);
   await db?.drop();
-  for (const k of ["TRANSFER_ADMISSION_MAX_BACKLOG", "TRANSFER_ADMISSION_SAMPLE_MS", "PARTNER_SANDBOX_WEBHOOK_SECRETS"]) {
+  for (const k of ["TRANSFER_ADMISSION_ENABLED", "TRANSFER_ADMISSION_MAX_BACKLOG", "TRANSFER_ADMISSION_SAMPLE_MS", "PARTNER_SANDBOX_WEBHOOK_SECRETS"]) {
     if (saved[k] === undefined) delete process.env[k];
     else process.env[k] = saved[k];
   }

@@ -93,7 +93,7 @@ const batch = (...items: LedgerItem[]): LedgerCommand => ({ type: "batch", items
 
 describe("the ledger's rules, in their documented order", () => {
   it("names the checks in the order executeLedgerCommand documents", () => {
-    expect(RULE_ORDER).toEqual(["checkHoldsAndEntriesExist", "checkAccountsExist", "checkHoldsAndReversals", "checkCurrencies", "checkNotFrozen", "checkExpectedVersions", "checkFunds"]);
+    expect(RULE_ORDER).toEqual(["checkHoldsAndEntriesExist", "checkAccountsExist", "checkHoldsAndReversals", "checkDebitLimits", "checkCurrencies", "checkNotFrozen", "checkExpectedVersions", "checkFunds"]);
   });
 
   it.each<[string, () => unknown, string]>([
@@ -115,6 +115,25 @@ describe("the ledger's rules, in their documented order", () => {
     ["a void of a pending hold is accepted", () => run({ type: "void_hold", holdId: H.pending }), "accepted"],
   ])("%s", (_label, f, expected) => {
     expect(winner(f)).toBe(expected);
+  });
+
+  it("a key's debit limit is checked after the hold rules and before a currency mismatch", () => {
+    const command: LedgerCommand = batch(transfer(A.usd, A.bank, 1n, "EUR"), transfer(A.wallet, A.bank));
+    const items = command.type === "batch" ? command.items : [];
+    const ctx: RuleContext = {
+      command,
+      items,
+      now: NOW,
+      keyOf: (i) => `k#${i}`,
+      assertMayDebit: (debits) => {
+        const outside = debits.find((d) => d.accountCode !== "acct:03");
+        if (outside) throw new AppError("FORBIDDEN", `may not debit account ${outside.accountCode}`);
+      },
+    };
+    const read: ReadState = { placed: new Map(), holds: new Map(), entries: ENTRIES, accounts: ACCOUNTS, wholeIds: [] };
+    // Item 0 debits its allowed account (in the wrong currency: a later rule); item 1 another account.
+    expect(winner(() => decide(ctx, read, undefined, () => id(900)))).toBe("FORBIDDEN@1");
+    expect(RULE_ORDER.indexOf("checkDebitLimits")).toBeLessThan(RULE_ORDER.indexOf("checkCurrencies"));
   });
 
   it("an insufficient-funds message says what is available and what was asked", () => {
