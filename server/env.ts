@@ -211,6 +211,12 @@ const envSchemaBase = z.object({
     /** Pricing: how long a quote stays locked under its id, in seconds. */
     PRICING_QUOTE_TTL_SECONDS: intString(5, 86_400).default(60),
     /**
+     * Pricing: how long a process reuses what it read of fee schedule versions, customer segments
+     * and reference rates (ms, 0 = no cache). A new fee schedule version takes effect no sooner than
+     * this (plus a second) after its approval, so a cached read never misses a version in force.
+     */
+    PRICING_CACHE_TTL_MS: intString(0, 60_000).default(5_000),
+    /**
      * AES-256-GCM key for TOTP secrets at rest: 64 hex characters or base64 of 32 bytes. Required
      * in production before anyone enrols; in demo mode and tests a key is derived.
      */

@@ -10,7 +10,8 @@
  * - A version is proposed against the version it was based on (0 for a new schedule); if another
  *   version was written meanwhile, approving fails with CONFLICT and nothing is written.
  * - A version never takes effect before it is approved: its effective_from is the later of the
- *   proposed start and the approval time (so no transfer already priced changes its version).
+ *   proposed start and the approval time plus VERSION_ACTIVATION_DELAY (so no transfer already
+ *   priced changes its version, and no process pricing from its cache misses it: cache.ts).
  * - A manual rate never replaces a stored rate: a (currency, date) that already has one is CONFLICT
  *   when proposing and again when approving.
  */
@@ -18,6 +19,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { pgRunner, type SqlRunner } from "../db/sql";
 import { defineKind, type AdjustmentKind } from "../approvals/kinds";
+import { env } from "../env";
 import { AppError } from "../errors/app-error";
 import { parseExactDecimal } from "./exact";
 import { compileFeeSchedule, type FeeScheduleDefinition } from "./fees";
@@ -25,6 +27,15 @@ import { BASE_CURRENCY, isIsoDate } from "./reference-rates";
 import { diffScheduleDefinitions } from "./schedules";
 
 // --- fee_schedule_version ----------------------------------------------------------------------
+
+/**
+ * How long after its approval a version takes effect at the earliest: the pricing cache's TTL plus
+ * a second for clocks that differ between processes (none without a cache).
+ */
+export function versionActivationDelayMs(): number {
+  const ttl = env().PRICING_CACHE_TTL_MS;
+  return ttl === 0 ? 0 : ttl + 1_000;
+}
 
 export const feeScheduleVersionPayload = z.object({
   scheduleCode: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "lower-case letters, digits and . _ - (at most 64)"),
@@ -111,7 +122,8 @@ const feeScheduleVersionKind = defineKind<FeeScheduleVersionPayload>({
       head = { id, code: p.scheduleCode, name: p.name!, rail: p.rail, latest: 0, definition: null };
     }
     const proposed = new Date(p.effectiveFrom);
-    const effectiveFrom = proposed > ctx.now ? proposed : ctx.now;
+    const earliest = new Date(ctx.now.getTime() + versionActivationDelayMs());
+    const effectiveFrom = proposed > earliest ? proposed : earliest;
     const versionId = randomUUID();
     const version = head.latest + 1;
     await client.query(

@@ -11,7 +11,7 @@
  *   charges nothing and says so; a rail with a schedule but no rule for the currency is refused
  *   (FEE_RULE_NOT_FOUND): a missing rule is never read as "free".
  * - A quote row is immutable except for its use, which happens once, before expiry, by one
- *   transfer (useQuoteInTransaction under the row lock, and the database trigger fx_quotes_guard).
+ *   transfer (redeemQuoteInTransaction under the row lock, and the database trigger fx_quotes_guard).
  */
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
@@ -313,15 +313,15 @@ export interface QuoteUse {
   customerId: string | null;
 }
 
-/**
- * Marks a quote used by `transferId`, inside the caller's transaction, after locking it. Errors,
- * in order: QUOTE_NOT_FOUND; QUOTE_MISMATCH (naming each field that differs from the quote);
- * QUOTE_USED; QUOTE_EXPIRED. Returns the quote as it was priced.
- */
-export async function useQuoteInTransaction(client: pg.ClientBase, quoteId: string, use: QuoteUse, transferId: string, now: Date): Promise<Quote> {
-  const rows = await client.query<QuoteRow>(`SELECT ${QUOTE_COLUMNS} FROM fx_quotes WHERE id = $1 FOR UPDATE`, [quoteId]);
-  if (!rows.rows[0]) throw new AppError("QUOTE_NOT_FOUND", `quote ${quoteId} does not exist`, { details: { quoteId } });
-  const q = rowToQuote(rows.rows[0], now);
+/** Why a quote cannot be used at `now` (QUOTE_USED, then QUOTE_EXPIRED), or null when it can. */
+export function quoteUseRefusal(q: Quote, now: Date): AppError | null {
+  if (q.usedAt) return new AppError("QUOTE_USED", `quote ${q.id} was already used by transfer ${q.usedByTransferId}`, { details: { quoteId: q.id, usedByTransferId: q.usedByTransferId } });
+  if (q.expiresAt <= now) return new AppError("QUOTE_EXPIRED", `quote ${q.id} expired at ${q.expiresAt.toISOString()}`, { details: { quoteId: q.id, expiresAt: q.expiresAt.toISOString() } });
+  return null;
+}
+
+/** QUOTE_MISMATCH naming each field of `use` that differs from the quote. */
+export function assertQuoteMatches(q: Quote, use: QuoteUse): void {
   const differences: string[] = [];
   if (q.amountMinor !== use.amountMinor) differences.push(`amount ${formatAmount(use.amountMinor, use.currency)} (quoted ${formatAmount(q.amountMinor, q.fromCurrency)})`);
   if (q.fromCurrency !== use.currency) differences.push(`currency ${use.currency} (quoted ${q.fromCurrency})`);
@@ -329,10 +329,38 @@ export async function useQuoteInTransaction(client: pg.ClientBase, quoteId: stri
   if (q.rail !== use.rail) differences.push(`rail ${use.rail} (quoted ${q.rail})`);
   if (q.customerId !== use.customerId) differences.push(`customer ${use.customerId ?? "(none)"} (quoted ${q.customerId ?? "(none)"})`);
   if (differences.length > 0) {
-    throw new AppError("QUOTE_MISMATCH", `quote ${quoteId} was for a different transfer: ${differences.join("; ")}`, { details: { quoteId, differences } });
+    throw new AppError("QUOTE_MISMATCH", `quote ${q.id} was for a different transfer: ${differences.join("; ")}`, { details: { quoteId: q.id, differences } });
   }
-  if (q.usedAt) throw new AppError("QUOTE_USED", `quote ${quoteId} was already used by transfer ${q.usedByTransferId}`, { details: { quoteId, usedByTransferId: q.usedByTransferId } });
-  if (q.expiresAt <= now) throw new AppError("QUOTE_EXPIRED", `quote ${quoteId} expired at ${q.expiresAt.toISOString()}`, { details: { quoteId, expiresAt: q.expiresAt.toISOString() } });
+}
+
+/**
+ * Marks a quote whose figures the caller already checked (assertQuoteMatches: they never change)
+ * used by `transferId`, inside the caller's transaction: one statement when it is open; otherwise
+ * the precise refusal of redeemQuoteInTransaction (QUOTE_NOT_FOUND, QUOTE_MISMATCH, QUOTE_USED,
+ * QUOTE_EXPIRED).
+ */
+export async function claimQuoteInTransaction(client: pg.ClientBase, quoteId: string, use: QuoteUse, transferId: string, now: Date): Promise<void> {
+  const res = await client.query({
+    name: "pricing_claim_quote",
+    text: `UPDATE fx_quotes SET used_at = $2, used_by_transfer_id = $3 WHERE id = $1 AND used_at IS NULL AND expires_at > $2`,
+    values: [quoteId, now, transferId],
+  });
+  if (res.rowCount === 1) return;
+  await redeemQuoteInTransaction(client, quoteId, use, transferId, now);
+}
+
+/**
+ * Marks a quote used by `transferId`, inside the caller's transaction, after locking it. Errors,
+ * in order: QUOTE_NOT_FOUND; QUOTE_MISMATCH (naming each field that differs from the quote);
+ * QUOTE_USED; QUOTE_EXPIRED. Returns the quote as it was priced.
+ */
+export async function redeemQuoteInTransaction(client: pg.ClientBase, quoteId: string, use: QuoteUse, transferId: string, now: Date): Promise<Quote> {
+  const rows = await client.query<QuoteRow>(`SELECT ${QUOTE_COLUMNS} FROM fx_quotes WHERE id = $1 FOR UPDATE`, [quoteId]);
+  if (!rows.rows[0]) throw new AppError("QUOTE_NOT_FOUND", `quote ${quoteId} does not exist`, { details: { quoteId } });
+  const q = rowToQuote(rows.rows[0], now);
+  assertQuoteMatches(q, use);
+  const refusal = quoteUseRefusal(q, now);
+  if (refusal) throw refusal;
   await client.query(`UPDATE fx_quotes SET used_at = $2, used_by_transfer_id = $3 WHERE id = $1`, [quoteId, now, transferId]);
   return { ...q, status: "used", usedAt: now, usedByTransferId: transferId };
 }

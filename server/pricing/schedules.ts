@@ -77,6 +77,23 @@ export async function findVersionInForce(sql: SqlRunner, rail: string, at: Date)
   return rows[0] ? toVersion(rows[0]) : null;
 }
 
+/** MOST_VERSIONS_AHEAD: versions due after `at` that versionsFrom reads (more is not a real schedule). */
+const MOST_VERSIONS_AHEAD = 100;
+
+/**
+ * The version in force on `rail` at `at` followed by every later one (at most MOST_VERSIONS_AHEAD),
+ * ascending by effective_from then version: what the pricing cache keeps (cache.ts).
+ */
+export async function versionsFrom(sql: SqlRunner, rail: string, at: Date): Promise<ScheduleVersion[]> {
+  const rows = await sql.query<VersionRow>(
+    `(${VERSION_SELECT} WHERE s.rail = $1 AND v.effective_from <= $2 ORDER BY v.effective_from DESC, v.version DESC LIMIT 1)
+     UNION ALL
+     (${VERSION_SELECT} WHERE s.rail = $1 AND v.effective_from > $2 ORDER BY v.effective_from, v.version LIMIT ${MOST_VERSIONS_AHEAD})`,
+    [rail, at],
+  );
+  return rows.map(toVersion).sort((a, b) => a.effectiveFrom.getTime() - b.effectiveFrom.getTime() || a.version - b.version);
+}
+
 /** One version by id. NOT_FOUND when it does not exist. */
 export async function getScheduleVersion(sql: SqlRunner, versionId: string): Promise<ScheduleVersion> {
   const rows = await sql.query<VersionRow>(`${VERSION_SELECT} WHERE v.id = $1`, [versionId]);

@@ -8,6 +8,9 @@
  *   written (INSUFFICIENT_FUNDS and the like are returned to the caller and nothing is stored).
  * - The orchestration job is enqueued in the same transaction, so a committed transfer always has
  *   a job driving it (and the sweeper re-creates one if a worker lost it).
+ * - A transfer is priced when it is created (server/transfers/pricing.ts): the fee by the schedule
+ *   version in force then, a cross-currency transfer by the quote it names, which is marked used
+ *   in the same transaction. Its hold reserves amount + fee. A refused price writes nothing.
  */
 import { randomUUID } from "node:crypto";
 import type { DbHandles } from "../db/client";
@@ -28,6 +31,8 @@ import { createAccount } from "../ledger/accounts";
 import { isCurrencyCode } from "../money";
 import { enqueue, enqueueMany, prepareSender, QUEUES } from "../jobs/queues";
 import { applyTransition, applyTransitions, partnerAccountCode } from "./transition";
+import { priceTransfer, type TransferPrice } from "./pricing";
+import { claimQuoteInTransaction, getQuote, quoteUseRefusal } from "../pricing/quotes";
 import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, type TransferRowRaw } from "./types";
 import { getRailPolicy } from "./rail-policies";
 import { admissionGateFor } from "./admission";
@@ -47,6 +52,10 @@ export interface CreateTransferInput {
   partner: string;
   reference?: string;
   metadata?: Record<string, unknown>;
+  /** The currency the counterparty receives; another than `currency` needs quoteId. */
+  toCurrency?: string;
+  /** A quote (pricing.quote) locking the fee and, across currencies, the conversion. */
+  quoteId?: string;
 }
 
 export interface CreateTransferResult {
@@ -59,6 +68,15 @@ export interface CreateTransferResult {
 export function validateCreateTransfer(input: CreateTransferInput): void {
   assertUuid(input.sourceAccountId, "sourceAccountId");
   if (!isCurrencyCode(input.currency)) throw new AppError("UNKNOWN_CURRENCY", `currency ${input.currency} is not an ISO 4217 code we support`, { details: { currency: input.currency } });
+  if (input.toCurrency !== undefined && !isCurrencyCode(input.toCurrency)) {
+    throw new AppError("UNKNOWN_CURRENCY", `toCurrency ${input.toCurrency} is not an ISO 4217 code we support`, { details: { currency: input.toCurrency } });
+  }
+  if (input.quoteId !== undefined) assertUuid(input.quoteId, "quoteId");
+  if (input.toCurrency !== undefined && input.toCurrency !== input.currency && input.quoteId === undefined) {
+    throw new AppError("BAD_INPUT", `a transfer from ${input.currency} to ${input.toCurrency} executes on a quote: ask pricing.quote for one and pass its quoteId`, {
+      details: { field: "quoteId" },
+    });
+  }
   if (typeof input.amountMinor !== "bigint" || input.amountMinor <= 0n || input.amountMinor > 2n ** 63n - 1n) {
     throw new AppError("INVALID_AMOUNT", `amountMinor must be a positive integer number of minor units, got ${String(input.amountMinor)}`);
   }
@@ -95,12 +113,15 @@ export async function ensurePartnerAccount(db: Pick<DbHandles, "pool">, partner:
 /**
  * Creates a transfer, places its hold and enqueues its submission in one transaction.
  *
- * Errors, in order: BAD_INPUT / UNKNOWN_CURRENCY / INVALID_AMOUNT (shape); FORBIDDEN (a service key
- * whose debit limits do not cover the source account or the currency, server/core/debit-limits.ts);
- * BAD_INPUT for a partner or rail without a policy; OVERLOADED (retryable: admission is closed, ./admission.ts; a replay
- * still returns the original); IDEMPOTENCY_CONFLICT (key reused for a different request; the same
+ * Errors, in order: BAD_INPUT / UNKNOWN_CURRENCY / INVALID_AMOUNT (shape; BAD_INPUT for another
+ * target currency without a quote); FORBIDDEN (a service key whose debit limits do not cover the
+ * source account or the currency, server/core/debit-limits.ts); BAD_INPUT for a partner or rail
+ * without a policy; OVERLOADED (retryable: admission is closed, ./admission.ts; a replay still
+ * returns the original); IDEMPOTENCY_CONFLICT (key reused for a different request; the same
  * request returns the original with isReplay); NOT_FOUND (source account); CURRENCY_MISMATCH;
- * ACCOUNT_FROZEN; INSUFFICIENT_FUNDS (from the hold). Nothing is written when any is raised.
+ * QUOTE_NOT_FOUND; QUOTE_MISMATCH; INVALID_AMOUNT (a quote converting to nothing);
+ * FEE_RULE_NOT_FOUND; QUOTE_USED; QUOTE_EXPIRED; ACCOUNT_FROZEN; INSUFFICIENT_FUNDS (from the hold,
+ * which reserves amount + fee). Nothing is written when any is raised.
  */
 export async function createTransfer(
   db: Pick<DbHandles, "pool">,
@@ -118,6 +139,8 @@ export async function createTransfer(
     const source = await db.pool.query<{ code: string }>(`SELECT code FROM ledger_accounts WHERE id = $1`, [input.sourceAccountId.toLowerCase()]);
     if (source.rows[0]) assertMayDebit(actor, [{ accountCode: source.rows[0].code, currency: input.currency }]);
   }
+  const toCurrency = input.toCurrency ?? input.currency;
+  const quoteId = input.quoteId?.toLowerCase() ?? null;
   const request = {
     sourceAccountId: input.sourceAccountId.toLowerCase(),
     counterpartyName: input.counterpartyName.trim(),
@@ -128,6 +151,9 @@ export async function createTransfer(
     partner: input.partner,
     reference: input.reference ?? "",
     metadata: input.metadata ?? {},
+    // Only when given, so that requests from before pricing keep their hash.
+    ...(toCurrency !== input.currency ? { toCurrency } : {}),
+    ...(quoteId !== null ? { quoteId } : {}),
   };
   const requestHash = hashRequest(request);
   const who = toAuditActor(actor);
@@ -144,9 +170,22 @@ export async function createTransfer(
   }
   await ensurePartnerAccount(db, input.partner, input.currency);
   await prepareSender(db);
-  const pending: PendingCreate = { request, currency: input.currency, rail: input.rail, partner: input.partner, requestHash, who, opts };
-  // A caller-fixed clock (tests, imports) is kept exactly by creating alone.
-  return env().LEDGER_GROUP_COMMIT && !opts.now ? submitCreate(db, pending) : createAlone(db, pending);
+  // The creation time is the pricing time: the version in force then prices the transfer.
+  const createdAt = opts.now ?? new Date();
+  const priced = await priceTransfer(
+    db,
+    { sourceAccountId: request.sourceAccountId, amountMinor: input.amountMinor, currency: input.currency, toCurrency, rail: input.rail, partner: input.partner, quoteId },
+    createdAt,
+  );
+  const pending: PendingCreate = {
+    request, currency: input.currency, rail: input.rail, partner: input.partner, requestHash, who, opts, createdAt,
+    price: "price" in priced ? priced.price : null,
+    refusal: "error" in priced ? priced.error : null,
+  };
+  // A caller-fixed clock (tests, imports) is kept exactly by creating alone; so are a transfer on a
+  // quote (its claim) and one whose price was refused (the key and account are checked first).
+  const isGroupable = env().LEDGER_GROUP_COMMIT && !opts.now && pending.price !== null && pending.price.quoteId === null;
+  return isGroupable ? submitCreate(db, pending) : createAlone(db, pending);
 }
 
 /** A validated create request, ready to write. */
@@ -158,6 +197,12 @@ interface PendingCreate {
   requestHash: string;
   who: AuditActor;
   opts: CreateOptions;
+  /** When the transfer was requested and priced: its created_at. */
+  createdAt: Date;
+  /** The price (null when it was refused). */
+  price: TransferPrice | null;
+  /** Why it could not be priced; raised only after the key and the source account are checked. */
+  refusal: AppError | null;
 }
 
 type CreateOptions = { idempotencyKey: string; requestId?: string | null; now?: Date };
@@ -167,6 +212,8 @@ type CreateOptions = { idempotencyKey: string; requestId?: string | null; now?: 
 function createAlone(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<CreateTransferResult> {
   const { request, opts, who, requestHash } = p;
   return runKeyedTransaction(db.pool, async (client) => {
+    if (!p.price) return answerUnwritten(client, p, p.refusal);
+    const price = p.price;
     const now = opts.now ?? new Date();
     const id = randomUUID();
     // The usual case in one statement: the source account exists in this currency and the key is
@@ -176,28 +223,25 @@ function createAlone(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<Cre
       client,
       `WITH ins AS (
          INSERT INTO transfers AS t (id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor,
-                currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by)
-         SELECT $1, $2, $3, a.id, $5, $6, $7, $8, $9, $10, $11, $12, 'created', $13, $13, $14
+                currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by,
+                fee_minor, fee_schedule_version_id, fee_rule_id, quote_id, converted_currency, converted_minor, spread_minor)
+         SELECT $1, $2, $3, a.id, $5, $6, $7, $8, $9, $10, $11, $12, 'created', $13, $13, $14, $17, $18, $19, $20, $21, $22, $23
            FROM ledger_accounts a WHERE a.id = $4 AND a.currency = $8
-         ON CONFLICT (idempotency_key) DO NOTHING
+         ON CONFLICT DO NOTHING
          RETURNING ${TRANSFER_COLUMNS}),
        ev AS (
          INSERT INTO transfer_events (transfer_id, from_state, to_state, cause, actor_type, actor_id, actor_label, created_at)
          SELECT ins.id, NULL, 'created', 'create', $15, $16, $14, $13 FROM ins)
        SELECT * FROM ins`,
       [id, opts.idempotencyKey, requestHash, request.sourceAccountId, request.counterpartyName, request.counterpartyAccount, request.amountMinor,
-        p.currency, p.rail, p.partner, request.reference, JSON.stringify(request.metadata), now, who.label, who.type, who.id],
+        p.currency, p.rail, p.partner, request.reference, JSON.stringify(request.metadata), p.createdAt, who.label, who.type, who.id,
+        ...pricedColumns(price)],
     );
-    if (!inserted.rows[0]) {
-      const existing = await client.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
-      if (existing.rows[0]) return replayOrConflict(existing.rows[0], requestHash, opts.idempotencyKey);
-      const source = (await client.query<{ currency: string; code: string }>(`SELECT currency, code FROM ledger_accounts WHERE id = $1`, [request.sourceAccountId])).rows[0];
-      if (!source) throw new AppError("NOT_FOUND", `source account ${request.sourceAccountId} does not exist`, { details: { accountId: request.sourceAccountId } });
-      throw new AppError("CURRENCY_MISMATCH", `transfer in ${p.currency} from account ${source.code} which holds ${source.currency.trim()}`, {
-        details: { accountId: request.sourceAccountId, accountCurrency: source.currency.trim(), currency: p.currency },
-      });
-    }
+    // Not written: the key exists, the source account does not match, or (the only other unique
+    // column) the quote already priced another transfer.
+    if (!inserted.rows[0]) return answerUnwritten(client, p, price.quoteId !== null ? await quoteRefusal(client, price.quoteId, now) : null);
     const created = rowToTransfer(inserted.rows[0]);
+    if (price.quoteId !== null) await claimQuoteInTransaction(client, price.quoteId, price.quoteUse!, id, now);
     if (who.type !== "system") await auditCreate(client, p, id, now);
     // The job first: the hold's balance rows stay locked from the reserve to the commit, so the
     // reserve is the last statement before it.
@@ -207,13 +251,47 @@ function createAlone(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<Cre
   });
 }
 
+/** The priced columns' values, in the order the inserts list them. */
+function pricedColumns(price: TransferPrice): (string | null)[] {
+  const c = price.conversion;
+  return [price.feeMinor.toString(), price.feeScheduleVersionId, price.feeRuleId, price.quoteId, c?.currency ?? null, c?.convertedMinor.toString() ?? null, c?.spreadMinor.toString() ?? null];
+}
+
+/** Why a quote cannot price a new transfer now (it was checked to match before). */
+async function quoteRefusal(client: pg.PoolClient, quoteId: string, now: Date): Promise<AppError | null> {
+  return quoteUseRefusal(await getQuote(pgRunner(client), quoteId, now), now);
+}
+
+/**
+ * The answer for a request that wrote nothing, in the documented order: the original transfer (a
+ * replay) or IDEMPOTENCY_CONFLICT when the key exists; NOT_FOUND or CURRENCY_MISMATCH for the source
+ * account; otherwise the refusal of its price.
+ */
+async function answerUnwritten(client: pg.PoolClient, p: PendingCreate, refusal: AppError | null): Promise<CreateTransferResult> {
+  const { request, opts } = p;
+  const existing = await client.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
+  if (existing.rows[0]) return replayOrConflict(existing.rows[0], p.requestHash, opts.idempotencyKey);
+  const source = (await client.query<{ currency: string; code: string }>(`SELECT currency, code FROM ledger_accounts WHERE id = $1`, [request.sourceAccountId])).rows[0];
+  if (!source) throw new AppError("NOT_FOUND", `source account ${request.sourceAccountId} does not exist`, { details: { accountId: request.sourceAccountId } });
+  if (source.currency.trim() !== p.currency || !refusal) {
+    throw new AppError("CURRENCY_MISMATCH", `transfer in ${p.currency} from account ${source.code} which holds ${source.currency.trim()}`, {
+      details: { accountId: request.sourceAccountId, accountCurrency: source.currency.trim(), currency: p.currency },
+    });
+  }
+  throw refusal;
+}
+
 async function auditCreate(client: pg.PoolClient, p: PendingCreate, id: string, now: Date): Promise<void> {
   await appendAudit(pgRunner(client), {
     actor: p.who,
     action: "transfer.create",
     targetType: "transfer",
     targetId: id,
-    after: { amountMinor: p.request.amountMinor, currency: p.currency, rail: p.rail, partner: p.partner, sourceAccountId: p.request.sourceAccountId },
+    after: {
+      amountMinor: p.request.amountMinor, currency: p.currency, rail: p.rail, partner: p.partner, sourceAccountId: p.request.sourceAccountId,
+      feeMinor: p.price!.feeMinor.toString(), feeScheduleVersionId: p.price!.feeScheduleVersionId, quoteId: p.price!.quoteId,
+      ...(p.price!.conversion ? { convertedMinor: p.price!.conversion.convertedMinor.toString(), convertedCurrency: p.price!.conversion.currency } : {}),
+    },
     requestId: p.opts.requestId ?? null,
     at: now,
   });
@@ -305,21 +383,22 @@ async function runCreateGroup(db: Pick<DbHandles, "pool">, group: WaitingCreate[
 /** Writes, enqueues and reserves every create whose key is new and whose source account matches; by idempotency key. */
 async function createMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, ps: readonly PendingCreate[]): Promise<Map<string, Transfer>> {
   const now = new Date();
-  const at = ps.map(() => now.toISOString());
+  // Each transfer was priced when it was requested: that is its creation time.
+  const at = ps.map((p) => p.createdAt.toISOString());
   const ids = ps.map(() => randomUUID());
   const col = <T>(f: (p: PendingCreate, i: number) => T) => ps.map(f);
   const inserted = await preparedQuery<TransferRowRaw>(
     client,
     `WITH v AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[],
-                            $11::text[], $12::jsonb[], $13::timestamptz[], $14::text[], $15::text[], $16::text[])
+                            $11::text[], $12::jsonb[], $13::timestamptz[], $14::text[], $15::text[], $16::text[], $17::bigint[], $18::uuid[], $19::text[])
          AS v(id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor, currency, rail, partner,
-              reference, metadata, at, created_by, actor_type, actor_id)),
+              reference, metadata, at, created_by, actor_type, actor_id, fee_minor, fee_schedule_version_id, fee_rule_id)),
      ins AS (
        INSERT INTO transfers AS t (id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor,
-              currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by)
+              currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by, fee_minor, fee_schedule_version_id, fee_rule_id)
        SELECT v.id, v.idempotency_key, v.request_hash, a.id, v.counterparty_name, v.counterparty_account, v.amount_minor, v.currency, v.rail, v.partner,
-              v.reference, v.metadata, 'created', v.at, v.at, v.created_by
+              v.reference, v.metadata, 'created', v.at, v.at, v.created_by, v.fee_minor, v.fee_schedule_version_id, v.fee_rule_id
          FROM v JOIN ledger_accounts a ON a.id = v.source_account_id AND a.currency = v.currency
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING ${TRANSFER_COLUMNS}),
@@ -331,6 +410,8 @@ async function createMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, ps
       ids, col((p) => p.opts.idempotencyKey), col((p) => p.requestHash), col((p) => p.request.sourceAccountId), col((p) => p.request.counterpartyName),
       col((p) => p.request.counterpartyAccount), col((p) => p.request.amountMinor), col((p) => p.currency), col((p) => p.rail), col((p) => p.partner),
       col((p) => p.request.reference), col((p) => JSON.stringify(p.request.metadata)), at, col((p) => p.who.label), col((p) => p.who.type), col((p) => p.who.id),
+      // Grouped creates are never on a quote (they run alone), so only the fee columns vary.
+      col((p) => p.price!.feeMinor.toString()), col((p) => p.price!.feeScheduleVersionId), col((p) => p.price!.feeRuleId),
     ],
   );
   const created = inserted.rows.map(rowToTransfer);

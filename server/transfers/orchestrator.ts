@@ -26,7 +26,7 @@ import { forwardPath, type TransferState } from "./state-machine";
 import { applyTransition, applyTransitions, lockTransfer, patchTransfer, type TransitionCause, type TransitionRequest } from "./transition";
 import { preparedQuery } from "../db/prepared";
 import { backoffMs, getRailPolicy, type RailPolicy } from "./rail-policies";
-import { rowToTransfer, TRANSFER_COLUMNS, type Transfer, type TransferRowRaw } from "./types";
+import { payoutOf, rowToTransfer, TRANSFER_COLUMNS, type Transfer, type TransferRowRaw } from "./types";
 
 const log = componentLogger("transfers");
 
@@ -129,8 +129,8 @@ interface Claim {
 async function claimMany(db: Pick<DbHandles, "pool">, due: readonly { t: Transfer; policy: RailPolicy }[], now: Date): Promise<Map<string, Claim>> {
   const request = (t: Transfer) => ({
     rail: t.rail,
-    amountMinor: t.amountMinor.toString(),
-    currency: t.currency,
+    amountMinor: payoutOf(t).amountMinor.toString(),
+    currency: payoutOf(t).currency,
     counterpartyName: t.counterpartyName,
     counterpartyAccount: t.counterpartyAccount,
     reference: t.reference,
@@ -177,8 +177,8 @@ async function callPartner(db: Pick<DbHandles, "pool">, t: Transfer, policy: Rai
         transferId: t.id,
         idempotencyKey: t.idempotencyKey,
         rail: t.rail,
-        amountMinor: t.amountMinor,
-        currency: t.currency,
+        // Across currencies the partner pays the counterparty the converted amount.
+        ...payoutOf(t),
         counterpartyName: t.counterpartyName,
         counterpartyAccount: t.counterpartyAccount,
         reference: t.reference,

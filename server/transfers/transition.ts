@@ -10,6 +10,9 @@
  * - Ledger effects use idempotency keys derived from the transfer id and the effect
  *   (`transfer:<id>:reserve|settle|void|return`), so no code path can place, post or release a
  *   transfer's hold twice, even after a crash between steps.
+ * - A priced transfer's hold reserves amount + fee, and settling posts it as the one entry that
+ *   also books the fee and any conversion (server/transfers/pricing.ts); a return reverses that
+ *   whole entry.
  * - The event row, the outbox message and the state change commit together or not at all.
  */
 import { randomUUID } from "node:crypto";
@@ -21,6 +24,8 @@ import { executeLedgerCommandInTransaction } from "../ledger/write-path";
 import { TRANSFERS_ACTOR } from "../core/actor";
 import { preparedQuery } from "../db/prepared";
 import type { LedgerItem } from "../ledger/types";
+import { accountIdByCode, partnerAccountCode } from "./accounts";
+import { holdAmountOf, holdCreditAccountCode, settlementLedgerPostings } from "./pricing";
 import { canTransition, isTerminal, type TransferState } from "./state-machine";
 import { rowToTransfer, TRANSFER_COLUMNS, transferPayload, type Transfer, type TransferRowRaw } from "./types";
 
@@ -52,10 +57,7 @@ export async function lockTransfer(client: pg.PoolClient, transferId: string): P
   return rowToTransfer(row);
 }
 
-/** The ledger account a partner's money moves through: an asset, our balance at the partner. */
-export function partnerAccountCode(partner: string, currency: string): string {
-  return `partner:${partner}:settlement:${currency}`;
-}
+export { partnerAccountCode };
 
 export interface TransitionRequest {
   /** The transfer as locked by the caller (its first request); later requests for it continue from the result. */
@@ -186,7 +188,6 @@ class LedgerEffects {
   private actors: AuditActor[] = [];
   private requestIds: (string | null)[] = [];
   private entryIds = new Map<string, string>();
-  private partnerAccounts = new Map<string, string>();
 
   constructor(
     private readonly client: pg.PoolClient,
@@ -197,17 +198,15 @@ class LedgerEffects {
     const refs: LedgerRefs = { holdId: t.holdId, settlementEntryId: t.settlementEntryId, returnEntryId: t.returnEntryId };
     const key = (effect: string) => `transfer:${t.id}:${effect}`;
     if (to === "reserved") {
-      const code = partnerAccountCode(t.partner, t.currency);
-      let partnerAccountId = this.partnerAccounts.get(code);
-      if (!partnerAccountId) this.partnerAccounts.set(code, (partnerAccountId = await findAccountId(this.client, code)));
+      const creditAccountId = await accountIdByCode(this.client, holdCreditAccountCode(t));
       refs.holdId = t.holdId ?? randomUUID();
       pendingHolds.add(refs.holdId);
       this.add(key("reserve"), c, {
         type: "place_hold",
         holdId: refs.holdId,
         debitAccountId: t.sourceAccountId,
-        creditAccountId: partnerAccountId,
-        amountMinor: t.amountMinor,
+        creditAccountId,
+        amountMinor: holdAmountOf(t),
         currency: t.currency,
         expiresAt: new Date(this.now.getTime() + HOLD_LIFETIME_MS),
         reference: `transfer:${t.id}`,
@@ -215,7 +214,8 @@ class LedgerEffects {
       });
     } else if (to === "settled") {
       if (!t.holdId) throw new AppError("ILLEGAL_TRANSITION", `transfer ${t.id} has no hold to settle`);
-      this.add(key("settle"), c, { type: "post_hold", holdId: t.holdId, description: `transfer ${t.id} settled` });
+      const postings = await settlementLedgerPostings(this.client, t);
+      this.add(key("settle"), c, { type: "post_hold", holdId: t.holdId, description: `transfer ${t.id} settled`, ...(postings ? { postings } : {}) });
       refs.settlementEntryId = `${LATER}${key("settle")}`;
     } else if (to === "failed" || to === "cancelled") {
       if (t.holdId && pendingHolds.has(t.holdId)) {
@@ -367,10 +367,4 @@ export async function patchTransfer(client: pg.PoolClient, transferId: string, p
   const res = await client.query<TransferRowRaw>(`UPDATE transfers t SET ${sets.join(", ")} WHERE t.id = $1 RETURNING ${TRANSFER_COLUMNS}`, params);
   if (!res.rows[0]) throw new AppError("NOT_FOUND", `transfer ${transferId} does not exist`);
   return rowToTransfer(res.rows[0]);
-}
-
-async function findAccountId(client: pg.PoolClient, code: string): Promise<string> {
-  const res = await preparedQuery<{ id: string }>(client, `SELECT id FROM ledger_accounts WHERE code = $1`, [code]);
-  if (!res.rows[0]) throw new AppError("NOT_FOUND", `ledger account ${code} does not exist`, { details: { code } });
-  return res.rows[0].id;
 }

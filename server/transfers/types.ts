@@ -34,6 +34,13 @@ export interface Transfer {
   lastError: string | null;
   attentionReason: string | null;
   version: number;
+  /** Charged on top of amountMinor, in currency; the hold reserves both. */
+  feeMinor: bigint;
+  feeScheduleVersionId: string | null;
+  feeRuleId: string | null;
+  quoteId: string | null;
+  /** Across currencies: what the counterparty receives (the partner is paid this) and the spread earned. */
+  conversion: { currency: string; convertedMinor: bigint; spreadMinor: bigint } | null;
 }
 
 export interface TransferEventRow {
@@ -53,7 +60,8 @@ export interface TransferEventRow {
 export const TRANSFER_COLUMNS = `t.id, t.idempotency_key, t.source_account_id, t.counterparty_name, t.counterparty_account,
   t.amount_minor::text AS amount_minor, t.currency, t.rail, t.partner, t.reference, t.metadata, t.state, t.state_changed_at,
   t.created_at, t.created_by, t.hold_id, t.settlement_entry_id, t.return_entry_id, t.partner_ref, t.attempts,
-  t.next_attempt_at, t.lease_until, t.last_error, t.attention_reason, t.version`;
+  t.next_attempt_at, t.lease_until, t.last_error, t.attention_reason, t.version, t.fee_minor::text AS fee_minor,
+  t.fee_schedule_version_id, t.fee_rule_id, t.quote_id, t.converted_currency, t.converted_minor::text AS converted_minor, t.spread_minor::text AS spread_minor`;
 
 export interface TransferRowRaw {
   id: string;
@@ -81,6 +89,13 @@ export interface TransferRowRaw {
   last_error: string | null;
   attention_reason: string | null;
   version: number;
+  fee_minor: string;
+  fee_schedule_version_id: string | null;
+  fee_rule_id: string | null;
+  quote_id: string | null;
+  converted_currency: string | null;
+  converted_minor: string | null;
+  spread_minor: string | null;
 }
 
 export function rowToTransfer(r: TransferRowRaw): Transfer {
@@ -110,7 +125,17 @@ export function rowToTransfer(r: TransferRowRaw): Transfer {
     lastError: r.last_error,
     attentionReason: r.attention_reason,
     version: r.version,
+    feeMinor: BigInt(r.fee_minor),
+    feeScheduleVersionId: r.fee_schedule_version_id,
+    feeRuleId: r.fee_rule_id,
+    quoteId: r.quote_id,
+    conversion: r.converted_currency === null ? null : { currency: r.converted_currency.trim(), convertedMinor: BigInt(r.converted_minor!), spreadMinor: BigInt(r.spread_minor!) },
   };
+}
+
+/** What the partner pays out, and in which currency: the converted amount across currencies. */
+export function payoutOf(t: Pick<Transfer, "amountMinor" | "currency" | "conversion">): { amountMinor: bigint; currency: string } {
+  return t.conversion ? { amountMinor: t.conversion.convertedMinor, currency: t.conversion.currency } : { amountMinor: t.amountMinor, currency: t.currency };
 }
 
 /** The outbox / webhook view of a transfer: wire-safe (amount as a string). */
@@ -127,5 +152,7 @@ export function transferPayload(t: Transfer): Record<string, unknown> {
     sourceAccountId: t.sourceAccountId,
     partnerRef: t.partnerRef,
     stateChangedAt: t.stateChangedAt.toISOString(),
+    feeMinor: t.feeMinor.toString(),
+    ...(t.conversion ? { convertedMinor: t.conversion.convertedMinor.toString(), convertedCurrency: t.conversion.currency } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { approveProposal } from "../../server/approvals/proposals";
+import { versionActivationDelayMs } from "../../server/pricing/approval-kinds";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { appCodeOf, callerAs, enrol, errorOf, person, serviceKey } from "./approvals-test-helpers";
 import { ECB_HISTORY_CSV } from "../support/fixtures";
@@ -43,7 +44,8 @@ describe("pricing API", () => {
     });
     const sim = await callerAs(db, approver).pricing.simulateProposal({ proposalId: proposal.id, from: new Date(Date.now() - 86_400_000), to: new Date() });
     expect(sim).toMatchObject({ rail: "instant", transfers: 0, rowCount: 0 });
-    await approveProposal(db, { kinds: adjustmentKinds, actor: approver }, { proposalId: proposal.id });
+    // Approved one activation delay ago, so that it is in force now (see approval-kinds.ts).
+    await approveProposal(db, { kinds: adjustmentKinds, actor: approver, now: new Date(Date.now() - versionActivationDelayMs()) }, { proposalId: proposal.id });
     const schedules = await callerAs(db, viewer).pricing.listSchedules();
     expect(schedules).toEqual([expect.objectContaining({ code: "instant-std", versionInForce: 1 })]);
     const explained = await callerAs(db, viewer).pricing.explain({ amountMinor: "10000", currency: "EUR", rail: "instant", customerId: null });
@@ -69,5 +71,11 @@ describe("pricing API", () => {
     expect(appCodeOf(await errorOf(callerAs(db, service).pricing.setSpread({ fromCurrency: "*", toCurrency: "*", spreadBps: "1", reason: "nope" })))).toBe("FORBIDDEN");
     const list = await callerAs(db, viewer).pricing.listQuotes({ limit: 10 });
     expect(list.items.map((x) => x.id)).toContain(q.quote.id);
+  });
+
+  it("explains a transfer's price by id (proven in full in transfers-pricing.int.test.ts), and refuses an unknown one", async () => {
+    const missing = await errorOf(callerAs(db, viewer).pricing.explain({ transferId: randomUUID() }));
+    expect([appCodeOf(missing), (missing as { code: string }).code]).toEqual(["NOT_FOUND", "NOT_FOUND"]);
+    expect(appCodeOf(await errorOf(callerAs(db, viewer).pricing.explain({ transferId: "not-a-uuid" })))).toBe("BAD_REQUEST");
   });
 });

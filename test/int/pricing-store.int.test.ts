@@ -14,7 +14,8 @@ import { formatExact } from "../../server/pricing/exact";
 import { convertWithStoredRates, importReferenceRates, listRates } from "../../server/pricing/rates-store";
 import { RateHistory, convertAmount } from "../../server/pricing/reference-rates";
 import { findVersionInForce, listSchedules } from "../../server/pricing/schedules";
-import { createQuote, priceRequest, useQuoteInTransaction } from "../../server/pricing/quotes";
+import { versionActivationDelayMs } from "../../server/pricing/approval-kinds";
+import { createQuote, priceRequest, redeemQuoteInTransaction } from "../../server/pricing/quotes";
 import { setCustomerSegment, setSpread } from "../../server/pricing/settings";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { enrol, person } from "./approvals-test-helpers";
@@ -149,7 +150,11 @@ describe("fee schedule versions under four eyes", () => {
   });
 
   it("writes version 1, then version 2 in force from its start, never before its approval", async () => {
-    const v1 = await proposeAndApprove("fee_schedule_version", { scheduleCode: "instant-std", name: "Instant standard", rail: "instant", basedOnVersion: 0, effectiveFrom: t0.toISOString(), definition: scheduleDefinition("90") });
+    // Approved one activation delay ago (a version takes effect no sooner than that after its
+    // approval, so that no process's pricing cache misses it), so that it is in force now.
+    const approvedAt = new Date(Date.now() - versionActivationDelayMs());
+    const v1 = await proposeAndApprove("fee_schedule_version", { scheduleCode: "instant-std", name: "Instant standard", rail: "instant", basedOnVersion: 0, effectiveFrom: t0.toISOString(), definition: scheduleDefinition("90") }, approvedAt);
+    expect(v1).toMatchObject({ effectiveFrom: new Date(approvedAt.getTime() + versionActivationDelayMs()).toISOString() });
     expect(v1).toMatchObject({ version: 1 });
     const start2 = new Date(Date.now() + 3600_000);
     const v2 = await proposeAndApprove("fee_schedule_version", { scheduleCode: "instant-std", rail: "instant", basedOnVersion: 1, effectiveFrom: start2.toISOString(), definition: scheduleDefinition("50") });
@@ -158,7 +163,7 @@ describe("fee schedule versions under four eyes", () => {
     expect((await findVersionInForce(sql, "instant", new Date()))!.version).toBe(1);
     expect((await findVersionInForce(sql, "instant", new Date(start2.getTime() + 1)))!.version).toBe(2);
     expect(await findVersionInForce(sql, "batch", new Date())).toBeNull();
-    // v1 was proposed effective 2026-01-01 but approved now: it takes effect at approval.
+    // v1 was proposed effective 2026-01-01 but approved later: it takes effect after its approval.
     expect((await findVersionInForce(sql, "instant", new Date(Date.now() - 3600_000)))).toBeNull();
     const summary = await listSchedules(sql, new Date());
     expect(summary).toEqual([expect.objectContaining({ code: "instant-std", rail: "instant", latestVersion: 2, versionInForce: 1, nextVersion: { version: 2, effectiveFrom: start2 } })]);
@@ -218,15 +223,15 @@ describe("prices and quotes", () => {
     expect(quote.expiresAt.getTime() - at.getTime()).toBe(60_000);
     const use = { amountMinor: 50000n, currency: "EUR", toCurrency: "USD", rail: "batch", customerId: null };
     const within = new Date(at.getTime() + 1000);
-    const mismatch = await runTransaction(db.pool, (c) => useQuoteInTransaction(c, quote.id, { ...use, amountMinor: 50001n }, randomUUID(), within)).catch((e) => e);
+    const mismatch = await runTransaction(db.pool, (c) => redeemQuoteInTransaction(c, quote.id, { ...use, amountMinor: 50001n }, randomUUID(), within)).catch((e) => e);
     expect(mismatch).toMatchObject({ code: "QUOTE_MISMATCH" });
     expect(mismatch.message).toMatch(/amount 500.01 \(quoted 500.00\)/);
-    expect(await codeOf(runTransaction(db.pool, (c) => useQuoteInTransaction(c, quote.id, use, randomUUID(), new Date(at.getTime() + 60_000))))).toBe("QUOTE_EXPIRED");
+    expect(await codeOf(runTransaction(db.pool, (c) => redeemQuoteInTransaction(c, quote.id, use, randomUUID(), new Date(at.getTime() + 60_000))))).toBe("QUOTE_EXPIRED");
     const transferId = randomUUID();
-    const used = await runTransaction(db.pool, (c) => useQuoteInTransaction(c, quote.id, use, transferId, within));
+    const used = await runTransaction(db.pool, (c) => redeemQuoteInTransaction(c, quote.id, use, transferId, within));
     expect(used).toMatchObject({ status: "used", usedByTransferId: transferId });
-    expect(await codeOf(runTransaction(db.pool, (c) => useQuoteInTransaction(c, quote.id, use, randomUUID(), within)))).toBe("QUOTE_USED");
-    expect(await codeOf(runTransaction(db.pool, (c) => useQuoteInTransaction(c, randomUUID(), use, randomUUID(), within)))).toBe("QUOTE_NOT_FOUND");
+    expect(await codeOf(runTransaction(db.pool, (c) => redeemQuoteInTransaction(c, quote.id, use, randomUUID(), within)))).toBe("QUOTE_USED");
+    expect(await codeOf(runTransaction(db.pool, (c) => redeemQuoteInTransaction(c, randomUUID(), use, randomUUID(), within)))).toBe("QUOTE_NOT_FOUND");
     // The database itself refuses a second use and any change to the price.
     expect(await codeOf(db.pool.query(`UPDATE fx_quotes SET used_at = $2, used_by_transfer_id = $3 WHERE id = $1`, [quote.id, within, randomUUID()]))).toBe("PG:PR003");
     const { quote: q2 } = await createQuote(db, SYSTEM, { amountMinor: 50000n, currency: "EUR", toCurrency: "USD", rail: "batch", customerId: null, at }, { idempotencyKey: randomUUID() });

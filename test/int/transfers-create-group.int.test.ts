@@ -99,7 +99,10 @@ describe("grouped transfer creation", () => {
     const committedKey = randomUUID();
     await createTransfer(db, SYSTEM_ACTOR, input(wallets[0]!.id, 500n), { idempotencyKey: committedKey });
     const poor = await openAccount(db, { code: "customer:poor:wallet", type: "liability", isNoOverdraft: true });
-    await fund(db, bank.id, poor.id, 50n);
+    await fund(db, bank.id, poor.id, 60n);
+    // A first transfer from it, so that pricing has read its customer (the pricing cache) and the
+    // refused one below reaches the batcher together with the others.
+    await createTransfer(db, SYSTEM_ACTOR, input(poor.id, 10n), { idempotencyKey: randomUUID() });
     const usd = await openAccount(db, { code: "customer:usd:wallet", type: "liability", currency: "USD", isNoOverdraft: true });
     const createGroupStats = createGroupStatsOf(db);
     const before = { ...createGroupStats };

@@ -3,10 +3,12 @@
  * accepted) and records the call; queryStatus returns a settable status. Only for tests; the
  * product talks to real adapters (server/partners).
  */
-import type { PartnerAdapter, PartnerEvent, PartnerStatus, StatusOutcome, SubmitOutcome } from "../../server/partners/types";
+import type { PartnerAdapter, PartnerEvent, PartnerPayment, PartnerStatus, StatusOutcome, SubmitOutcome } from "../../server/partners/types";
 
 export interface FakePartner extends PartnerAdapter {
   submits: string[];
+  /** Every payment submitted, as sent. */
+  payments: PartnerPayment[];
   script: SubmitOutcome["kind"][];
   status: PartnerStatus | "unavailable";
 }
@@ -16,10 +18,12 @@ export function fakePartner(id = "sandbox"): FakePartner {
     id,
     rails: ["instant", "batch"],
     submits: [],
+    payments: [],
     script: [],
     status: "not_found",
     async submit(p) {
       fp.submits.push(p.idempotencyKey);
+      fp.payments.push(p);
       const kind = fp.script.shift() ?? "accepted";
       switch (kind) {
         case "accepted":

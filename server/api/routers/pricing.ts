@@ -18,6 +18,7 @@ import { diffScheduleDefinitions, getScheduleVersion, listSchedules, listSchedul
 import { setCustomerSegment, setSpread, listSpreads } from "../../pricing/settings";
 import { simulateFeeSchedule, simulationCsv, type SimulationResult } from "../../pricing/simulation";
 import { MAX_RATES_FILE_BYTES } from "../../pricing/ecb-csv";
+import { explainTransferPrice } from "../../transfers/pricing";
 
 const amount = z.union([z.bigint(), z.string().regex(/^\d{1,19}$/, "must be an integer number of minor units")]).transform((v) => (typeof v === "bigint" ? v : BigInt(v)));
 const currency = z.string().regex(/^[A-Z]{3}$/, "three capital letters");
@@ -55,13 +56,17 @@ export const pricingRouter = createRouter({
       const { idempotencyKey, ...req } = input;
       return createQuote(ctx.db, auditActorOf(ctx.actor), req, { idempotencyKey });
     }),
-  /** The explanation of a quote (by id) or of a price computed now without locking it. */
+  /** The explanation of a quote (by id), of a transfer's price (by id), or of a price computed now without locking it. */
   explain: procedure("pricing:read")
-    .input(z.union([z.strictObject({ quoteId: z.uuid() }), priceInput]))
+    .input(z.union([z.strictObject({ quoteId: z.uuid() }), z.strictObject({ transferId: z.uuid() }), priceInput]))
     .query(async ({ ctx, input }) => {
       if ("quoteId" in input) {
         const q = await getQuote(pgRunner(ctx.db.pool), input.quoteId);
         return { quote: q, explanation: q.explanation };
+      }
+      if ("transferId" in input) {
+        const t = await explainTransferPrice(pgRunner(ctx.db.pool), input.transferId);
+        return { quote: null, transfer: t, explanation: t.explanation };
       }
       const price = await priceRequest(pgRunner(ctx.db.pool), input);
       return { quote: null, price, explanation: price.explanation };

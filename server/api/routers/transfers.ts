@@ -54,6 +54,10 @@ export const transfersRouter = createRouter({
         partner: z.string().min(1).max(50).default("sandbox"),
         reference: z.string().max(140).optional(),
         metadata: z.record(z.string(), z.unknown()).optional(),
+        /** The currency the counterparty receives; another than `currency` needs quoteId. */
+        toCurrency: z.string().min(3).max(3).optional(),
+        /** A quote from pricing.quote: the transfer executes on its price (once, before it expires). */
+        quoteId: uuid.optional(),
         idempotencyKey: key,
       }),
     )
