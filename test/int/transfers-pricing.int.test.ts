@@ -10,7 +10,8 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { approveProposal, proposeAdjustment } from "../../server/approvals/proposals";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
+import { adjustmentKinds } from "../../server/composition";
 import { pgRunner } from "../../server/db/sql";
 import { stopSender } from "../../server/jobs/queues";
 import { createAccount, type Account } from "../../server/ledger/accounts";
@@ -100,13 +101,13 @@ beforeAll(async () => {
 
   // Version 1 of the instant rail's schedule, under four eyes, approved at T0 (the batch rail has none).
   approverSecret = await enrol(db, approver, T0);
-  const p = await proposeAdjustment(db, { actor: admin, now: T0 }, {
+  const p = await proposeAdjustment(db, { kinds: adjustmentKinds, actor: admin, now: T0 }, {
     kind: "fee_schedule_version",
     payload: { scheduleCode: "instant-std", name: "Instant standard", rail: "instant", basedOnVersion: 0, effectiveFrom: T0.toISOString(), definition: SCHEDULE },
     reason: "launch pricing",
     idempotencyKey: randomUUID(),
   });
-  const approved = await approveProposal(db, { actor: approver, now: new Date(T0.getTime() + 60_000) }, { proposalId: p.id });
+  const approved = await approveProposal(db, { kinds: adjustmentKinds, actor: approver, now: new Date(T0.getTime() + 60_000) }, { proposalId: p.id });
   expect(approved.status).toBe("applied");
 }, 120_000);
 
@@ -434,14 +435,14 @@ describe("pricing from the per-process cache", () => {
     const v1 = await cachedVersionInForce(db.pool, "instant", new Date(loadedAt), loadedAt);
     expect(v1!.version).toBe(1);
     // A new version approved now takes effect only after every cache loaded before it has expired.
-    const p = await proposeAdjustment(db, { actor: admin }, {
+    const p = await proposeAdjustment(db, { kinds: adjustmentKinds, actor: admin }, {
       kind: "fee_schedule_version",
       payload: { scheduleCode: "instant-std", rail: "instant", basedOnVersion: 1, effectiveFrom: new Date().toISOString(), definition: SCHEDULE },
       reason: "same rules, new version",
       idempotencyKey: randomUUID(),
     });
     const approvedAt = new Date();
-    await approveProposal(db, { actor: approver, now: approvedAt }, { proposalId: p.id, code: generateTotpCode(approverSecret, approvedAt) });
+    await approveProposal(db, { kinds: adjustmentKinds, actor: approver, now: approvedAt }, { proposalId: p.id, code: generateTotpCode(approverSecret, approvedAt) });
     const v2 = await db.pool.query<{ effective_from: Date }>(`SELECT effective_from FROM fee_schedule_versions WHERE version = 2`);
     expect(v2.rows[0]!.effective_from.getTime()).toBe(approvedAt.getTime() + versionActivationDelayMs());
     expect(versionActivationDelayMs()).toBeGreaterThan(env().PRICING_CACHE_TTL_MS);
