@@ -19,7 +19,7 @@ const SECTIONS: (NavItem & { permission: Permission })[] = [
   { href: "/breaks", label: "Breaks", permission: "ledger:read" },
   { href: "/approvals", label: "Approvals", permission: "adjustments:read" },
   { href: "/accounts", label: "Accounts", permission: "ledger:read" },
-  { href: "/pricing", label: "Pricing", permission: "ledger:read" },
+  { href: "/pricing", label: "Pricing", permission: "pricing:read" },
   { href: "/slos", label: "SLOs", permission: "transfers:read" },
   { href: "/audit", label: "Audit", permission: "audit:read" },
   { href: "/admin", label: "Admin", permission: "users:read" },

@@ -79,6 +79,13 @@ export const pricingRouter = createRouter({
   scheduleVersions: procedure("pricing:read")
     .input(z.strictObject({ scheduleCode: z.string().min(1).max(64) }))
     .query(async ({ ctx, input }) => (await listScheduleVersions(pgRunner(ctx.db.pool), input.scheduleCode)).map(({ compiled, ...v }) => ({ ...v, definition: compiled.definition }))),
+  /** One version by id, with its schedule's code (links from a price's explanation). */
+  scheduleVersion: procedure("pricing:read")
+    .input(z.strictObject({ versionId: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const { compiled, ...v } = await getScheduleVersion(pgRunner(ctx.db.pool), input.versionId);
+      return { ...v, definition: compiled.definition };
+    }),
   /** Rule-by-rule differences between two versions (or a version and the one before it). */
   diffVersions: procedure("pricing:read")
     .input(z.strictObject({ versionId: z.uuid(), againstVersionId: z.uuid().optional() }))

@@ -11,11 +11,14 @@ import { UUID_RE } from "../../../../components/ledger/ledger-params";
 import { PreviewView } from "../../../../components/approvals/preview-view";
 import { DecisionPanel } from "../../../../components/approvals/decision-panel";
 import { CommentForm } from "../../../../components/approvals/comment-form";
+import { SimulationPanel } from "../../../../components/pricing/simulation";
 import { STATUS_TONE, formatDeadline, formatDuration } from "../../../../components/approvals/approvals-params";
 
 export const metadata: Metadata = { title: "Proposal" };
 
 const LINK_HREF: Record<string, (id: string) => string> = {
+  fee_schedule: (id) => `/pricing/schedules/${encodeURIComponent(id)}`,
+  fx_rate: (id) => `/pricing/rates?currency=${encodeURIComponent(id.split(":")[0] ?? "")}&to=${encodeURIComponent(id.split(":")[1] ?? "")}`,
   ledger_account: (id) => `/accounts/${id}`,
   journal_entry: (id) => `/entries/${id}`,
   transfer: (id) => `/transfers/${id}`,
@@ -157,6 +160,12 @@ export default async function ProposalPage({ params }: { params: Promise<{ id: s
             ))}
           </ul>
         </section>
+      ) : null}
+
+      {p.kind === "fee_schedule_version" ? (
+        <Card title="Simulation: what this version would have charged">
+          <SimulationPanel idPrefix="proposal-sim" subject={{ kind: "proposal", proposalId: p.id, rail: String(p.payload.rail), definition: p.payload.definition as Record<string, unknown> }} />
+        </Card>
       ) : null}
 
       {p.livePreview ? (

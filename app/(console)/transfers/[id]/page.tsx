@@ -3,7 +3,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePageActor } from "../../../page-access";
 import { isActive, isTerminal } from "../../../../server/transfers/state-machine";
-import { pageCaller } from "../../page-caller";
+import { pageCaller, callErrorMessage } from "../../page-caller";
 import { Card, FactList, PageHeader, formatUtc, linkClass } from "../../../../components/ui";
 import { Money } from "../../../../components/ledger/money";
 import { UUID_RE } from "../../../../components/ledger/ledger-params";
@@ -13,6 +13,8 @@ import { LedgerSection, PartnerRequestsTable, TransferAuditTrail } from "../../.
 import { TransferActions } from "../../../../components/transfers/transfer-actions";
 import { LiveRefresh } from "../../../../components/transfers/live-refresh";
 import { WebhooksSection } from "../../../../components/transfers/webhooks-section";
+import { PriceExplanation } from "../../../../components/pricing/price-explanation";
+import { BookingTable } from "../../../../components/pricing/booking-table";
 
 export const metadata: Metadata = { title: "Transfer" };
 
@@ -28,6 +30,16 @@ export default async function TransferPage({ params }: { params: Promise<{ id: s
   if (!detail) notFound();
   const now = new Date();
   const t = detail.transfer;
+  // Every role reads prices; the explanation is recomputed from the stored version and rule.
+  let price: TransferPriceData | null = null;
+  let priceError: string | null = null;
+  if (actor.permissions.has("pricing:read")) {
+    try {
+      price = (await caller.pricing.explain({ transferId: t.id })).transfer ?? null;
+    } catch (e) {
+      priceError = callErrorMessage(e);
+    }
+  }
   const label = transferLabel(t);
   // Powers are decided here, on the server; client components only get booleans, and the API
   // checks every call again.
@@ -41,6 +53,10 @@ export default async function TransferPage({ params }: { params: Promise<{ id: s
 
   const facts: [string, React.ReactNode][] = [
     ["Amount", <Money key="a" amountMinor={t.amountMinor} currency={t.currency} className="text-base font-semibold" />],
+    ["Fee", <Money key="f" amountMinor={t.feeMinor} currency={t.currency} />],
+    ...(t.conversion
+      ? ([["Counterparty receives", <Money key="cv" amountMinor={t.conversion.convertedMinor} currency={t.conversion.currency} className="font-semibold" />]] as [string, React.ReactNode][])
+      : []),
     [
       "State",
       <span key="s" className="flex flex-wrap items-center gap-2">
@@ -132,6 +148,10 @@ export default async function TransferPage({ params }: { params: Promise<{ id: s
         {isTerminal(t.state) ? <p className="mt-2 text-xs text-zinc-600 dark:text-zinc-400">{t.state} is final: no further transition can happen.</p> : null}
       </Card>
 
+      <Card title="Price">
+        <TransferPrice price={price} error={priceError} canRead={actor.permissions.has("pricing:read")} />
+      </Card>
+
       <Card title="Ledger">
         <LedgerSection detail={detail} />
       </Card>
@@ -146,6 +166,42 @@ export default async function TransferPage({ params }: { params: Promise<{ id: s
 
       {/* The API sends the audit trail only to callers holding audit:read (null otherwise). */}
       <TransferAuditTrail records={detail.audit ?? []} transferId={t.id} canRead={detail.audit !== null} />
+    </>
+  );
+}
+
+type TransferPriceData = NonNullable<Awaited<ReturnType<ReturnType<typeof pageCaller>["pricing"]["explain"]>>["transfer"]>;
+
+/** What the transfer costs and why, line by line, and the entry that books it at settlement. */
+function TransferPrice({ price, error, canRead }: { price: TransferPriceData | null; error: string | null; canRead: boolean }) {
+  if (!canRead) return <p className="text-sm text-zinc-600 dark:text-zinc-400">Reading prices needs the pricing:read permission.</p>;
+  if (error || !price) return <p className="text-sm text-red-700 dark:text-red-400">Could not explain this transfer&apos;s price: {error ?? "no answer"}</p>;
+  const facts: [string, React.ReactNode][] = [
+    ["Fee", <Money key="f" amountMinor={price.feeMinor} currency={price.currency} />],
+    ["Source pays (the hold)", <Money key="t" amountMinor={price.totalDebitMinor} currency={price.currency} />],
+    [
+      "Fee schedule",
+      price.schedule ? (
+        <Link key="s" href={`/pricing/schedules/${encodeURIComponent(price.schedule.scheduleCode)}?version=${price.schedule.version}`} className={linkClass}>
+          {`${price.schedule.scheduleCode} v${price.schedule.version} (rail ${price.schedule.rail})`}
+        </Link>
+      ) : (
+        "none in force when it was created"
+      ),
+    ],
+  ];
+  if (price.conversion) {
+    facts.push(["Counterparty receives", <Money key="c" amountMinor={price.conversion.convertedMinor} currency={price.conversion.currency} />]);
+    facts.push(["Spread earned", <Money key="sp" amountMinor={price.conversion.spreadMinor} currency={price.conversion.currency} />]);
+  }
+  if (price.quoteId) facts.push(["Quote", <span key="q" className="font-mono text-xs">{price.quoteId}</span>]);
+  return (
+    <>
+      <FactList facts={facts} />
+      <PriceExplanation explanation={price.explanation} />
+      <div className="mt-4">
+        <BookingTable rows={price.booking} caption="The settlement entry: one entry, each currency balanced" />
+      </div>
     </>
   );
 }
