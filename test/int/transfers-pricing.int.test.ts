@@ -128,8 +128,16 @@ const input = (source: Account, amountMinor: bigint, over: Partial<CreateTransfe
   ...over,
 });
 
-const create = (i: CreateTransferInput, opts: { key?: string; now?: Date } = {}) =>
-  createTransfer(db, SYSTEM_ACTOR, i, { idempotencyKey: opts.key ?? randomUUID(), ...(opts.now ? { now: opts.now } : {}) });
+/**
+ * Creates a transfer and, as a worker would at once, submits it: a transfer left waiting for
+ * submission would soon close admission (server/transfers/admission.ts) for the rest of the file.
+ * The result is the transfer as created (reserved).
+ */
+async function create(i: CreateTransferInput, opts: { key?: string; now?: Date } = {}) {
+  const r = await createTransfer(db, SYSTEM_ACTOR, i, { idempotencyKey: opts.key ?? randomUUID(), ...(opts.now ? { now: opts.now } : {}) });
+  if (!r.isReplay) expect(await advanceTransfer(db, r.transfer.id, deps)).toMatchObject({ state: "submitted" });
+  return r;
+}
 
 /**
  * The partner's clock for a transfer: a quoted one was created at T (the rates' time), so its
