@@ -24,6 +24,7 @@ import { startEmbeddedPostgres, EmbeddedPostgresError, type EmbeddedServer } fro
 import { applyMigrations, MigrationError } from "../server/db/migrate";
 import { isBuildCurrent, computeSourceStamp, STAMP_FILE } from "../server/platform/build-stamp";
 import { DEMO_SIGN_INS } from "../server/demo/demo-users";
+import { demoRateMaxAgeDays } from "../server/demo/demo-rates";
 
 const root = path.resolve(import.meta.dirname, "..");
 const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
@@ -192,6 +193,9 @@ async function main(): Promise<number> {
       NEXT_TELEMETRY_DISABLED: "1",
       WEBHOOK_TARGET_URL: webhookTargetUrl,
       DEMO_TRAFFIC: isTrafficOn ? "true" : "false",
+      // The demo's reference rates are the ECB history shipped in the repository, which ends on a
+      // past date: in demo mode quotes may use it (each states its rate date), unless set.
+      ...(isDemo && !raw.PRICING_RATE_MAX_AGE_DAYS ? { PRICING_RATE_MAX_AGE_DAYS: String(demoRateMaxAgeDays()) } : {}),
     };
 
     // The children run with NODE_ENV=production: a run that is not the local demo must satisfy the

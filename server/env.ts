@@ -207,7 +207,7 @@ const envSchemaBase = z.object({
     /** Approvals: hours until a proposed adjustment expires when the stored policy names none (1-720). */
     APPROVAL_DEFAULT_EXPIRY_HOURS: intString(1, 720).default(72),
     /** Pricing: a reference rate older than this many calendar days (before the requested date) is refused as stale. */
-    PRICING_RATE_MAX_AGE_DAYS: intString(0, 60).default(4),
+    PRICING_RATE_MAX_AGE_DAYS: intString(0, 3660).default(4),
     /** Pricing: how long a quote stays locked under its id, in seconds. */
     PRICING_QUOTE_TTL_SECONDS: intString(5, 86_400).default(60),
     /**

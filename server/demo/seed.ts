@@ -1,7 +1,7 @@
 /**
  * The demo world for `npm start` on an embedded database: demo users for each role, the demo
- * ledger, a week of demo transfers (cancelled ones by the demo operator) and what later domains
- * add. Every step is idempotent, so a second start reuses what the first one made.
+ * ledger, its pricing (rates, spreads, segments, a fee schedule per rail), a week of demo transfers
+ * (priced; cancelled ones by the demo operator) and what later domains add. Every step is idempotent, so a second start reuses what the first one made.
  */
 import type { DbHandles } from "../db/client";
 import { upsertDemoUser } from "../admin/users";
@@ -9,6 +9,7 @@ import { DEMO_USERS } from "./demo-users";
 import { seedDemoLedger } from "./seed-ledger";
 import { seedDemoTransfers } from "./seed-transfers";
 import { seedDemoApprovals } from "./seed-approvals";
+import { seedDemoPricing } from "./seed-pricing";
 import type { AuditActor } from "../audit/audit-log";
 
 export async function seedDemoWorld(db: DbHandles): Promise<string> {
@@ -20,6 +21,8 @@ export async function seedDemoWorld(db: DbHandles): Promise<string> {
     if (u.email === "operator@demo.local") operator = { type: "user", id: r.user.id, label: r.user.email };
   }
   const ledger = await seedDemoLedger(db);
+  // Before the transfers: the history is priced by the schedules in force when it happened.
+  const pricing = await seedDemoPricing(db);
   const transfers = await seedDemoTransfers(db, { operator });
-  return `demo users: ${created} created, ${DEMO_USERS.length - created} already present; ${ledger}; ${transfers}; ${await seedDemoApprovals(db)}`;
+  return `demo users: ${created} created, ${DEMO_USERS.length - created} already present; ${ledger}; ${pricing}; ${transfers}; ${await seedDemoApprovals(db)}`;
 }

@@ -15,6 +15,10 @@
  * - A refusal (a wallet frozen by an operator, the database restarting) is logged and the next
  *   transfer is tried after the usual pause; nothing is retried in a tight loop.
  * - Stops cleanly: when the signal aborts, the current step finishes and `stopped` resolves.
+ * - Priced like any transfer: the fee comes from the rail's fee schedule. About one transfer in
+ *   CROSS_CURRENCY_ONE_IN pays a payee abroad in another currency: it asks pricing for a quote
+ *   first (createQuote, the path of pricing.quote) and executes on it, as an API client would. A
+ *   refused quote (no rate for the pair, a stale rate) is logged like any refusal.
  */
 import { randomUUID } from "node:crypto";
 import type { DbHandles } from "../db/client";
@@ -26,6 +30,7 @@ import { executeLedgerCommand } from "../ledger/write-path";
 import { componentLogger } from "../observability/logger";
 import type { RailConfig } from "../sandbox/rail-config";
 import { createTransfer } from "../transfers/create";
+import { createQuote } from "../pricing/quotes";
 import type { RailId } from "../transfers/types";
 import { demoAmountMinor, demoPayee, demoReference, type DemoPayee, type DemoWallet, type PickInt } from "./seed-transfers";
 
@@ -43,6 +48,11 @@ export const DEMO_TRAFFIC_ACTOR: AuditActor = { type: "system", id: null, label:
 /** Below this available balance (minor units) a wallet is topped up by TOP_UP before paying. */
 export const WALLET_FLOOR: Record<string, bigint> = { EUR: 100_000n, USD: 120_000n, GBP: 80_000n, JPY: 150_000n, BHD: 300_000n };
 export const TOP_UP: Record<string, bigint> = { EUR: 300_000n, USD: 350_000n, GBP: 250_000n, JPY: 500_000n, BHD: 1_500_000n };
+
+/** One transfer in this many pays a payee in another currency (on a quote). */
+export const CROSS_CURRENCY_ONE_IN = 6;
+/** Where a cross-currency payment may go, from each source currency (pairs with ECB rates; BHD has none). */
+const FOREIGN: Record<string, readonly string[]> = { EUR: ["USD", "GBP", "JPY"], USD: ["EUR", "GBP"], GBP: ["EUR", "USD"], JPY: ["EUR", "USD"] };
 
 /** A payee whose bank refuses payments (the sandbox refuses accounts containing "REJECT"). */
 const REFUSED_PAYEE: DemoPayee = { name: "Nordic Holding (closed account)", account: "SE REJECT 5000 0000 0583" };
@@ -96,6 +106,8 @@ export interface DemoTrafficStats {
   created: number;
   refused: number;
   topUps: number;
+  /** Of `created`, those paid in another currency on a quote. */
+  crossCurrency: number;
 }
 
 export interface DemoTrafficHandle {
@@ -158,7 +170,7 @@ export function startDemoTraffic(db: Pick<DbHandles, "pool">, opts: DemoTrafficO
   const rate = Math.min(MAX_RATE_PER_MINUTE, Math.max(1, opts.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE));
   const meanMs = 60_000 / rate;
   const random = opts.random ?? defaultRandom;
-  const stats: DemoTrafficStats = { created: 0, refused: 0, topUps: 0 };
+  const stats: DemoTrafficStats = { created: 0, refused: 0, topUps: 0, crossCurrency: 0 };
   const sql = pgRunner(db.pool);
   let wallets: DemoWallet[] = [];
   let walletsReadAt = 0;
@@ -199,7 +211,14 @@ export function startDemoTraffic(db: Pick<DbHandles, "pool">, opts: DemoTrafficO
     if (amountMinor > available / 5n) amountMinor = available / 5n;
     if (amountMinor <= 0n) return;
     const rail: RailId = random(5) === 0 ? "batch" : "instant";
-    const payee = random(70) === 0 ? REFUSED_PAYEE : demoPayee(w.currency, random);
+    const foreign = FOREIGN[w.currency];
+    const toCurrency = foreign && random(CROSS_CURRENCY_ONE_IN) === 0 ? foreign[random(foreign.length)]! : w.currency;
+    const payee = random(70) === 0 ? REFUSED_PAYEE : demoPayee(toCurrency, random);
+    // Across currencies, a quote first (its customer is the wallet's: its code), as a client would.
+    const quote =
+      toCurrency === w.currency
+        ? null
+        : (await createQuote(db, DEMO_TRAFFIC_ACTOR, { amountMinor, currency: w.currency, toCurrency, rail, customerId: w.code }, { idempotencyKey: `demo:traffic:quote:${randomUUID()}` })).quote;
     await createTransfer(
       db,
       DEMO_TRAFFIC_ACTOR,
@@ -213,10 +232,12 @@ export function startDemoTraffic(db: Pick<DbHandles, "pool">, opts: DemoTrafficO
         partner: "sandbox",
         reference: demoReference(random, new Date()),
         metadata: { source: "demo-traffic", channel: ["mobile", "web", "api"][random(3)] },
+        ...(quote ? { toCurrency, quoteId: quote.id } : {}),
       },
       { idempotencyKey: `demo:traffic:${randomUUID()}` },
     );
     stats.created++;
+    if (quote) stats.crossCurrency++;
   }
 
   const stopped = (async () => {

@@ -16,6 +16,7 @@
  *   when proposing and again when approving.
  */
 import { randomUUID } from "node:crypto";
+import type pg from "pg";
 import { z } from "zod";
 import { pgRunner, type SqlRunner } from "../db/sql";
 import { defineKind, type AdjustmentKind } from "../approvals/kinds";
@@ -85,6 +86,35 @@ async function checkAgainstStored(sql: SqlRunner, p: FeeScheduleVersionPayload, 
   return head;
 }
 
+/**
+ * Writes a version (and the schedule, for version 1) after checking it against what is stored
+ * (CONFLICT, NOT_FOUND, BAD_INPUT as checkAgainstStored), in the caller's transaction. The one
+ * place versions are written: by an approved proposal (apply above), and by the demo seed, which
+ * sets up the demo world's schedules as the system (no proposal; server/demo/seed-pricing.ts).
+ */
+export async function writeScheduleVersion(
+  client: pg.ClientBase,
+  p: FeeScheduleVersionPayload,
+  opts: { effectiveFrom: Date; proposalId: string | null; createdBy: string; now: Date },
+): Promise<{ scheduleCode: string; version: number; versionId: string; effectiveFrom: string }> {
+  const sql = pgRunner(client);
+  // Stored as validated, defaults filled in (a proposal's payload already is; compiling is idempotent).
+  const definition = compileFeeSchedule(p.definition).definition;
+  let head = await checkAgainstStored(sql, p, true);
+  if (!head) {
+    const id = randomUUID();
+    await client.query(`INSERT INTO fee_schedules (id, code, name, rail, created_at) VALUES ($1, $2, $3, $4, $5)`, [id, p.scheduleCode, p.name, p.rail, opts.now]);
+    head = { id, code: p.scheduleCode, name: p.name!, rail: p.rail, latest: 0, definition: null };
+  }
+  const versionId = randomUUID();
+  const version = head.latest + 1;
+  await client.query(
+    `INSERT INTO fee_schedule_versions (id, schedule_id, version, effective_from, definition, proposal_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)`,
+    [versionId, head.id, version, opts.effectiveFrom, JSON.stringify(definition), opts.proposalId, opts.createdBy, opts.now],
+  );
+  return { scheduleCode: p.scheduleCode, version, versionId, effectiveFrom: opts.effectiveFrom.toISOString() };
+}
+
 const feeScheduleVersionKind = defineKind<FeeScheduleVersionPayload>({
   kind: "fee_schedule_version",
   label: "Fee schedule version",
@@ -114,23 +144,10 @@ const feeScheduleVersionKind = defineKind<FeeScheduleVersionPayload>({
     return lines;
   },
   async apply(client, p, ctx) {
-    const sql = pgRunner(client);
-    let head = await checkAgainstStored(sql, p, true);
-    if (!head) {
-      const id = randomUUID();
-      await client.query(`INSERT INTO fee_schedules (id, code, name, rail, created_at) VALUES ($1, $2, $3, $4, $5)`, [id, p.scheduleCode, p.name, p.rail, ctx.now]);
-      head = { id, code: p.scheduleCode, name: p.name!, rail: p.rail, latest: 0, definition: null };
-    }
     const proposed = new Date(p.effectiveFrom);
     const earliest = new Date(ctx.now.getTime() + versionActivationDelayMs());
-    const effectiveFrom = proposed > earliest ? proposed : earliest;
-    const versionId = randomUUID();
-    const version = head.latest + 1;
-    await client.query(
-      `INSERT INTO fee_schedule_versions (id, schedule_id, version, effective_from, definition, proposal_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)`,
-      [versionId, head.id, version, effectiveFrom, JSON.stringify(p.definition), ctx.proposalId, ctx.actor.label, ctx.now],
-    );
-    return { entryIds: [], result: { scheduleCode: p.scheduleCode, version, versionId, effectiveFrom: effectiveFrom.toISOString() } };
+    const result = await writeScheduleVersion(client, p, { effectiveFrom: proposed > earliest ? proposed : earliest, proposalId: ctx.proposalId, createdBy: ctx.actor.label, now: ctx.now });
+    return { entryIds: [], result };
   },
   requiredApprovals: () => 1,
 });

@@ -15,17 +15,30 @@ import { makeRandom } from "../../server/demo/seed-transfers";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { getBalances } from "../../server/ledger/balances";
 import { SYSTEM_ACTOR } from "../../server/core/actor";
+import { demoRateMaxAgeDays } from "../../server/demo/demo-rates";
+import { resetEnvForTests } from "../../server/env";
 
 let db: TestDb;
 let firstReport: string;
 
+const envBefore = { PRICING_RATE_MAX_AGE_DAYS: process.env.PRICING_RATE_MAX_AGE_DAYS, TRANSFER_ADMISSION_ENABLED: process.env.TRANSFER_ADMISSION_ENABLED };
 beforeAll(async () => {
+  // As `npm start` does in demo mode: quotes may use the shipped ECB history (demo-rates.ts), and
+  // the seed runs without admission control (scripts/db-seed.ts: its past clocks would close it).
+  process.env.PRICING_RATE_MAX_AGE_DAYS = String(demoRateMaxAgeDays());
+  process.env.TRANSFER_ADMISSION_ENABLED = "false";
+  resetEnvForTests();
   db = await createTestDb();
   firstReport = await seedDemoWorld(db);
 }, 180_000);
 afterAll(async () => {
   if (db) await stopSender(db.pool);
   await db?.drop();
+  for (const [k, v] of Object.entries(envBefore)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  resetEnvForTests();
 });
 
 async function snapshot() {
