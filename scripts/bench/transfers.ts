@@ -34,6 +34,8 @@ import { createTransfer } from "../../server/transfers/create";
 import { listTransfers, type TransferFilters } from "../../server/transfers/queries";
 import { stopSender } from "../../server/jobs/queues";
 import { freshBenchDatabase } from "../lib/bench-database";
+import { runTransaction } from "../../server/db/transaction";
+import { writeScheduleVersion } from "../../server/pricing/approval-kinds";
 import { killHard, spawnSandbox, spawnWorker, startWebhookEndpoint } from "../lib/transfer-world";
 import { cpuDelta, cpuSnapshot } from "../lib/cpu-usage";
 import { printTopStatements, STATEMENT_PROFILE_SETTINGS, startStatementProfile } from "../lib/statement-profile";
@@ -49,6 +51,8 @@ interface Flags {
   concurrency: number;
   /** 1: also report pg_stat_statements' top statements and CPU seconds per process for part (1). */
   profile: number;
+  /** 1: the instant rail has a fee schedule in force, so every transfer is priced and settles with its fee (issue 12). */
+  priced: number;
 }
 
 function parseFlags(argv: string[]): Flags {
@@ -66,6 +70,7 @@ function parseFlags(argv: string[]): Flags {
     workers: get("workers", 1),
     concurrency: get("concurrency", 2),
     profile: get("profile", 0),
+    priced: get("priced", 0),
   };
 }
 
@@ -91,7 +96,21 @@ async function baseline(db: DbHandles, seconds: number): Promise<number> {
   return ops / seconds;
 }
 
+/** A fee schedule on the instant rail, in force since a minute ago: 0.20 EUR + 0.30 %, at least 0.25, at most 5.00. */
+async function writeBenchSchedule(db: DbHandles): Promise<void> {
+  const now = new Date();
+  const definition = { rules: [{ id: "eur", currency: "EUR", minMinor: "25", maxMinor: "500", tiers: [{ fromMinor: "0", toMinor: null, fixedMinor: "20", rateBps: "30" }] }] };
+  await runTransaction(db.pool, (client) =>
+    writeScheduleVersion(
+      client,
+      { scheduleCode: "bench-instant", name: "Bench instant", rail: "instant", basedOnVersion: 0, effectiveFrom: new Date(now.getTime() - 60_000).toISOString(), definition },
+      { effectiveFrom: new Date(now.getTime() - 60_000), proposalId: null, createdBy: "bench", now },
+    ),
+  );
+}
+
 async function endToEnd(db: DbHandles, flags: Flags) {
+  if (flags.priced) await writeBenchSchedule(db);
   const bank = await openAccount(db, { code: "bank:EUR", type: "asset" });
   const wallets: { id: string }[] = [];
   for (let i = 0; i < 200; i++) {
@@ -244,7 +263,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void cleanup().finally(() => process.exit(130)));
   try {
     const { url, note: dbNote } = await freshBenchDatabase("transfers", cleanups, flags.profile ? { settings: STATEMENT_PROFILE_SETTINGS } : {});
-    console.log(`transfers benchmark: ${flags.rate}/s for ${flags.duration} s, ${flags.workers} worker process(es) × concurrency ${flags.concurrency}`);
+    console.log(`transfers benchmark: ${flags.rate}/s for ${flags.duration} s, ${flags.workers} worker process(es) × concurrency ${flags.concurrency}${flags.priced ? ", priced (instant rail fee schedule)" : ""}`);
     console.log(`database: ${dbNote}`);
     console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
     await applyMigrations(url);
