@@ -304,6 +304,16 @@ describe("a cross-currency transfer executes on a quote", () => {
     expect(await transferCount()).toBe(n + 1);
   });
 
+  it("leaves its quote open when the hold is refused for funds, writing nothing", async () => {
+    const poor = await openWallet("customer:poor:wallet");
+    await fund(db, bank.id, poor.id, 10_000n);
+    const q = await quote(poor, 20_000n, "USD", poor.code);
+    const n = await transferCount();
+    await expect(create(input(poor, 20_000n, { toCurrency: "USD", quoteId: q.id }), { now: new Date(T.getTime() + 1_000) })).rejects.toMatchObject({ code: "INSUFFICIENT_FUNDS" });
+    expect(await transferCount()).toBe(n);
+    expect((await db.pool.query(`SELECT 1 FROM fx_quotes WHERE id = $1 AND used_at IS NULL`, [q.id])).rowCount).toBe(1);
+  });
+
   it("reverses the whole entry on a return: fee and spread go back too", async () => {
     const q = await quote(plain, 40_000n, "USD", plain.code);
     const revenue = { fees: await posted("ops:fees:EUR"), fx: await posted("ops:fx-revenue:USD") };
