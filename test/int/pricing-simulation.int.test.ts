@@ -12,6 +12,7 @@ import { createTransfer } from "../../server/transfers/create";
 import { simulateFeeSchedule, simulationCsv } from "../../server/pricing/simulation";
 import { setCustomerSegment } from "../../server/pricing/settings";
 import { createTestDb, type TestDb } from "../support/test-db";
+import { resetEnvForTests } from "../../server/env";
 
 let db: TestDb;
 const t0 = new Date("2026-06-01T00:00:00Z");
@@ -19,7 +20,13 @@ const hour = 3600_000;
 
 const flat = (bps: string, minMinor: string | null = null) => ({ rules: [{ id: "eur", currency: "EUR", minMinor, tiers: [{ fromMinor: "0", toMinor: null, rateBps: bps }] }] });
 
+const admissionBefore = process.env.TRANSFER_ADMISSION_ENABLED;
 beforeAll(async () => {
+  // The transfers below are created with past clocks and never submitted (no worker): admission
+  // control would read them as waiting for months and refuse the next one. It is not what this
+  // file tests (transfers-admission.int.test.ts does).
+  process.env.TRANSFER_ADMISSION_ENABLED = "false";
+  resetEnvForTests();
   db = await createTestDb();
   // Version 1 (1%) from t0, version 2 (2%) from t0 + 2h, written directly (the approval flow is
   // tested in pricing-store.int.test.ts).
@@ -48,6 +55,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopSender(db.pool);
   await db?.drop();
+  if (admissionBefore === undefined) delete process.env.TRANSFER_ADMISSION_ENABLED;
+  else process.env.TRANSFER_ADMISSION_ENABLED = admissionBefore;
+  resetEnvForTests();
 });
 
 describe("simulateFeeSchedule", () => {
