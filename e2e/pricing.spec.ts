@@ -78,6 +78,11 @@ test.describe("pricing", () => {
     // The proposer cannot approve it.
     await expect(admin.getByRole("button", { name: /^Approve/ })).toHaveCount(0);
 
+    // Transfers are created by services: a key that may create them, waiting for its activation
+    // (a key that moves money is activated under four eyes too).
+    const key = (await trpc(admin, "admin.serviceKeys.create", { name: `e2e-pricing-${Date.now()}`, scopes: ["transfers:create", "ledger:read"] })) as { secret: string; activationProposalId: string | null };
+    expect(key.activationProposalId).not.toBeNull();
+
     // The approver sees the same simulation on the proposal, sets up an authenticator, approves.
     const approver = await newPage(browser);
     await signInSecondApprover(approver);
@@ -93,6 +98,8 @@ test.describe("pricing", () => {
     await approver.goto(proposalUrl);
     await approver.getByRole("button", { name: /^Approve/ }).click();
     await expect(approver.getByRole("status").filter({ hasText: "Approved and applied" })).toBeVisible();
+    // Within the same verified minutes, the approver also activates the service's key.
+    await trpc(approver, "approvals.approve", { proposalId: key.activationProposalId });
 
     // Version 3 takes effect a few seconds after its approval (the pricing cache's TTL).
     await expect(async () => {
@@ -100,8 +107,7 @@ test.describe("pricing", () => {
       await expect(admin.getByRole("table", { name: "Fee schedules, one per rail" }).getByText(/^v3 since/)).toBeVisible({ timeout: 1_000 });
     }).toPass({ timeout: 30_000 });
 
-    // A service creates a transfer (people do not); it is priced by version 3.
-    const key = (await trpc(admin, "admin.serviceKeys.create", { name: `e2e-pricing-${Date.now()}`, scopes: ["transfers:create", "ledger:read"] })) as { secret: string };
+    // The service creates a transfer (people do not); it is priced by version 3.
     const bearer = { authorization: `Bearer ${key.secret}` };
     const account = await admin.request.get(`/api/trpc/ledger.accounts.get?input=${encodeURIComponent(JSON.stringify({ json: { code: WALLET } }))}`, { headers: bearer });
     expect(account.status()).toBe(200);

@@ -1,11 +1,7 @@
 // `npm run db:seed`: seeds the demo world into DATABASE_URL. Idempotent: a second run changes nothing.
+// First, before any module reads the configuration: the seed runs without admission control.
+import "./lib/seed-admission-off";
 import { env, isProductionDeployment } from "../server/env";
-
-// The seed writes a week of history with past clocks: a transfer it has just reserved "days ago"
-// reads to admission control as one waiting for days, which would close admission for the rest
-// of the seed (server/transfers/admission.ts). Admission protects live traffic; this one-shot
-// process is not live traffic, so it runs without it unless told otherwise.
-process.env.TRANSFER_ADMISSION_ENABLED ??= "false";
 import { db, closeDb } from "../server/db/client";
 import { seedDemoWorld } from "../server/demo/seed";
 import { stopSender } from "../server/jobs/queues";
