@@ -28,7 +28,7 @@ try {
   await db.pool.end().catch(() => {});
   process.exit(1);
 }
-process.stdout.write(`[sandbox] partner sandbox on ${handle.url}, webhooks to ${options.webhookTargetUrl}\n`);
+process.stdout.write(`[sandbox] partner sandbox on ${handle.url}, webhooks to ${options.webhookTargetUrls.join(", ")}\n`);
 let isStopping = false;
 const stop = async () => {
   if (isStopping) return;

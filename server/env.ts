@@ -36,14 +36,19 @@ const postgresUrl = z
     }
   }, "must be a postgres:// or postgresql:// URL");
 
-const httpUrl = z.string().refine((v) => {
+function isHttpUrl(v: string): boolean {
   try {
     const u = new URL(v);
     return u.protocol === "http:" || u.protocol === "https:";
   } catch {
     return false;
   }
-}, "must be an absolute http(s) URL");
+}
+
+const httpUrl = z.string().refine(isHttpUrl, "must be an absolute http(s) URL");
+
+/** Most URLs a comma-separated URL list may hold. */
+export const MAX_URL_LIST = 16;
 
 const intString = (min: number, max: number) =>
   z
@@ -149,8 +154,17 @@ const envSchemaBase = z.object({
       .optional(),
     /** How far a webhook signature's timestamp may be from our clock, either way. */
     WEBHOOK_TOLERANCE_SECONDS: intString(1, 3600).default(300),
-    /** Where the sandbox POSTs its webhooks; default http://127.0.0.1:PORT/api/webhooks/sandbox. */
-    WEBHOOK_TARGET_URL: httpUrl.optional(),
+    /**
+     * Where the sandbox POSTs its webhooks; default http://127.0.0.1:PORT/api/webhooks/sandbox. Several
+     * web processes: their URLs comma-separated, and the sandbox spreads deliveries over them in turn.
+     */
+    WEBHOOK_TARGET_URL: z
+      .string()
+      .refine((v) => {
+        const urls = v.split(",");
+        return urls.length <= MAX_URL_LIST && urls.every((u) => isHttpUrl(u.trim()));
+      }, `must be 1 to ${MAX_URL_LIST} comma-separated absolute http(s) URLs`)
+      .optional(),
     /** Client time limit of one sandbox call, per rail (a longer wait counts as outcome unknown). */
     SANDBOX_TIMEOUT_MS_INSTANT: intString(100, 120_000).default(2_000),
     SANDBOX_TIMEOUT_MS_BATCH: intString(100, 120_000).default(5_000),

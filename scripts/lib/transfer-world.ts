@@ -46,7 +46,7 @@ export async function startTestSandbox(db: DbHandles, webhookBaseUrl: string, se
   return startSandbox({
     pool: db.pool,
     port: 0,
-    webhookTargetUrl: `${webhookBaseUrl}/api/webhooks/sandbox`,
+    webhookTargetUrls: [`${webhookBaseUrl}/api/webhooks/sandbox`],
     webhookSecret: DEMO_SANDBOX_WEBHOOK_SECRET,
     defaultSeed: seed,
     defaultCutoffSeconds: 5,

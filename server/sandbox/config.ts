@@ -8,15 +8,17 @@ import { env, type Env } from "../env";
 import { sandboxSigningSecret } from "../partners/registry";
 import type { SandboxOptions } from "./server";
 
-export function sandboxWebhookTargetUrl(e: Env = env()): string {
-  return e.WEBHOOK_TARGET_URL ?? `http://127.0.0.1:${e.PORT}/api/webhooks/sandbox`;
+/** Where the sandbox sends its webhooks: one URL, or several (one per web process) taken in turn. */
+export function sandboxWebhookTargetUrls(e: Env = env()): string[] {
+  const configured = (e.WEBHOOK_TARGET_URL ?? "").split(",").map((u) => u.trim()).filter((u) => u.length > 0);
+  return configured.length > 0 ? configured : [`http://127.0.0.1:${e.PORT}/api/webhooks/sandbox`];
 }
 
 export function sandboxOptionsFromEnv(pool: pg.Pool, e: Env = env()): SandboxOptions {
   return {
     pool,
     port: e.SANDBOX_PORT,
-    webhookTargetUrl: sandboxWebhookTargetUrl(e),
+    webhookTargetUrls: sandboxWebhookTargetUrls(e),
     webhookSecret: sandboxSigningSecret(e),
     defaultSeed: e.SANDBOX_FAULT_SEED ?? null,
     defaultCutoffSeconds: e.SANDBOX_BATCH_CUTOFF_SECONDS,

@@ -72,7 +72,11 @@ export interface SandboxOptions {
   /** 0: any free port. */
   port: number;
   host?: string;
-  webhookTargetUrl: string;
+  /**
+   * Where webhooks go: one URL, or one per web process behind no load balancer; deliveries are
+   * spread over them in turn (server/sandbox/webhook-sender.ts). At least one.
+   */
+  webhookTargetUrls: readonly string[];
   /** Null: webhooks cannot be signed and stay pending. */
   webhookSecret: string | null;
   defaultSeed: string | null;
@@ -170,7 +174,8 @@ function railOf(v: string): RailId {
 
 export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle> {
   const ctx: BankContext = { pool: opts.pool, defaultSeed: opts.defaultSeed, defaultCutoffSeconds: opts.defaultCutoffSeconds };
-  const sender: SenderConfig = { pool: opts.pool, targetUrl: opts.webhookTargetUrl, secret: opts.webhookSecret, ...(opts.fetch ? { fetch: opts.fetch } : {}) };
+  if (opts.webhookTargetUrls.length === 0) throw new Error("the sandbox needs at least one webhook target URL");
+  const sender: SenderConfig = { pool: opts.pool, targetUrls: opts.webhookTargetUrls, secret: opts.webhookSecret, ...(opts.fetch ? { fetch: opts.fetch } : {}) };
   await ensureRails(ctx, new Date());
   if (!opts.webhookSecret) log.warn("no webhook signing secret: webhooks stay pending (set SANDBOX_WEBHOOK_SECRET)");
 

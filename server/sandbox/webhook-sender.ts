@@ -10,6 +10,9 @@
  *   server/core/signature.ts and carries the event id in x-event-id.
  * - Copies of one payment are sent one after another in the order they became due; different
  *   payments in parallel, at most SEND_CONCURRENCY at a time.
+ * - With several target URLs (one per web process, no load balancer in front), each attempt goes to
+ *   the next URL in turn, as a round-robin load balancer would send it (a retry may reach
+ *   another process). Copies of one payment still go one after another.
  * - Bounded: MAX_DELIVERY_ATTEMPTS per copy (then "abandoned"), REQUEST_TIMEOUT_MS per attempt,
  *   backoff doubling from BACKOFF_BASE_MS up to BACKOFF_MAX_MS with jitter.
  */
@@ -28,7 +31,8 @@ const LEASE_MS = REQUEST_TIMEOUT_MS * 4;
 
 export interface SenderConfig {
   pool: pg.Pool;
-  targetUrl: string;
+  /** At least one; attempts are spread over them in turn. */
+  targetUrls: readonly string[];
   /** Null: nothing can be signed; deliveries stay pending (and the sandbox logs why). */
   secret: string | null;
   fetch?: typeof fetch;
@@ -48,10 +52,19 @@ export function backoffMs(attempts: number, jitter: number): number {
   return Math.round(base * (0.8 + 0.4 * jitter));
 }
 
+const nextTargetIndex = new WeakMap<SenderConfig, number>();
+
+/** The URL the next attempt goes to: the sender's targets in turn (round robin). */
+export function nextTargetUrl(cfg: SenderConfig): string {
+  const i = nextTargetIndex.get(cfg) ?? 0;
+  nextTargetIndex.set(cfg, (i + 1) % cfg.targetUrls.length);
+  return cfg.targetUrls[i]!;
+}
+
 async function sendOne(cfg: SenderConfig, d: Claimed): Promise<{ httpStatus: number | null; error: string | null }> {
   const doFetch = cfg.fetch ?? fetch;
   try {
-    const res = await doFetch(cfg.targetUrl, {
+    const res = await doFetch(nextTargetUrl(cfg), {
       method: "POST",
       headers: {
         "content-type": "application/json",

@@ -227,6 +227,23 @@ describe("webhook delivery", () => {
     expect(row).toEqual({ status: "delivered", attempts: 3 });
   });
 
+  it("spreads deliveries over several targets in turn, each delivered once", async () => {
+    const second = await startReceiver();
+    const spread = await startTestSandbox(db, receiver.url, { webhookTargetUrls: [receiver.url, second.url] });
+    try {
+      const ps = Array.from({ length: 4 }, () => payment());
+      for (const p of ps) await adapterFor(spread).submit(p, signal());
+      await spread.tick();
+      expect(receiver.received).toHaveLength(2);
+      expect(second.received).toHaveLength(2);
+      const keys = [...receiver.received, ...second.received].map((r) => (JSON.parse(r.body) as { data: { idempotency_key: string } }).data.idempotency_key);
+      expect(keys.sort()).toEqual(ps.map((p) => p.idempotencyKey).sort());
+    } finally {
+      await spread.close();
+      await second.close();
+    }
+  });
+
   it("gives up after the attempt limit (abandoned), bounded", async () => {
     receiver.script.push(...Array.from({ length: MAX_DELIVERY_ATTEMPTS + 5 }, () => 500));
     const p = payment();

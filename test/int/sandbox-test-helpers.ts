@@ -61,7 +61,7 @@ export function startTestSandbox(db: DbHandles, targetUrl: string, over: Partial
   return startSandbox({
     pool: db.pool,
     port: 0,
-    webhookTargetUrl: targetUrl,
+    webhookTargetUrls: [targetUrl],
     webhookSecret: TEST_SECRET,
     defaultSeed: "test-seed",
     defaultCutoffSeconds: 3600,

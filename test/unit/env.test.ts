@@ -29,6 +29,8 @@ describe("parseEnv", () => {
     [{ AUDIT_ANCHOR_PUBLIC_KEY: "bm90LWEta2V5" }, /AUDIT_ANCHOR_PUBLIC_KEY must be an Ed25519 public key/],
     [{ OUTBOX_ALLOWED_NETWORKS: "10.0.0.0/33" }, /OUTBOX_ALLOWED_NETWORKS must be comma-separated networks in CIDR form/],
     [{ TRUSTED_PROXY_COUNT: "11" }, /TRUSTED_PROXY_COUNT must be at most 10/],
+    [{ WEBHOOK_TARGET_URL: "http://a:1/x,ftp://b/x" }, /WEBHOOK_TARGET_URL must be 1 to 16 comma-separated absolute http\(s\) URLs/],
+    [{ WEBHOOK_TARGET_URL: Array.from({ length: 17 }, (_, i) => `http://127.0.0.1:${3000 + i}/api/webhooks/sandbox`).join(",") }, /WEBHOOK_TARGET_URL must be 1 to 16/],
   ])("names the variable and the problem: %o", (vars, message) => {
     expect(() => parseEnv({ ...base, ...vars })).toThrow(ConfigError);
     expect(() => parseEnv({ ...base, ...vars })).toThrow(message);
@@ -42,6 +44,11 @@ describe("parseEnv", () => {
       expect((e as ConfigError).issues.join("\n")).toMatch(/PORT/);
       expect((e as ConfigError).issues.join("\n")).toMatch(/DB_POOL_MAX/);
     }
+  });
+
+  it("takes one webhook target URL or several, comma-separated", () => {
+    expect(parseEnv({ ...base, WEBHOOK_TARGET_URL: "http://127.0.0.1:3000/api/webhooks/sandbox" }).WEBHOOK_TARGET_URL).toBe("http://127.0.0.1:3000/api/webhooks/sandbox");
+    expect(parseEnv({ ...base, WEBHOOK_TARGET_URL: "http://127.0.0.1:3001/api/webhooks/sandbox, http://127.0.0.1:3002/api/webhooks/sandbox" }).WEBHOOK_TARGET_URL).toContain(",");
   });
 
   it("treats empty strings as unset", () => {
