@@ -1,22 +1,37 @@
-// The transfers benchmark (issue 4). `npm run bench:transfers [-- --rate=330 --duration=20 --list-rows=1000000]`
+// The transfers benchmark (issues 4 and 17). `npm run bench:transfers [-- --rate=330 --duration=20 --list-rows=1000000]`
 //
 // A fresh durable database (embedded PostgreSQL, fsync on; or a fresh database on DATABASE_URL's
 // server), then:
 //   (0) baseline: the ledger's two-leg transfer() through the service layer, 32 clients, in the
 //       same run, for comparison;
-//   (1) end to end: transfers created through createTransfer at a fixed rate (open loop) for the
-//       duration; a worker process drives them to the partner sandbox (its own process, instant
-//       rail, no faults, no artificial delay), whose signed webhooks come back to the product's
-//       webhook handler (served by node:http here instead of Next) and settle them. Reports
-//       transfers per second from first create to last settle and the create-to-settled latency
-//       p50/p95/p99 (from the transfer's own timestamps). The default offered rate, 330/s, is 10 %
-//       above the 300/s target: measured from first create to last settle, a run offered exactly
-//       300/s can only show slightly less, so the figure would measure the offer, not the capacity;
-//       offered more than it can take, the system shows what it sustains (and its latency);
+//   (1) end to end: transfers offered at a fixed rate (open loop) for the duration; worker
+//       processes drive them to the partner sandbox (its own process, instant rail, no faults, no
+//       artificial delay), whose signed webhooks come back to the product's webhook handler and
+//       settle them. Reports transfers per second from first create to last settle and the
+//       create-to-settled latency p50/p95/p99 (from the transfer's own timestamps). The default
+//       offered rate, 330/s, is 10 % above the 300/s target: measured from first create to last
+//       settle, a run offered exactly 300/s can only show slightly less, so the figure would
+//       measure the offer, not the capacity; offered more than it can take, the system shows what
+//       it sustains (and its latency, and what admission control refused);
 //   (2) the transfers list: 1,000,000 transfers (synthetic rows written by SQL for this read
 //       benchmark, spread over states, rails, currencies, 30 days), then the first page of
 //       listTransfers for several filters, 30 times each: p50/p95, against a primary-key read as
 //       baseline.
+// Where creates and webhooks are served: --webs=0 (the default, as before) creates through
+// createTransfer and serves the webhook route in this process; --webs=M starts M web processes
+// (scripts/bench/http-server.ts: the product's tRPC handler and webhook handler), sends creates to
+// them over HTTP with a service key, spread over them, and has the sandbox spread its webhooks over
+// them. --workers=N starts N worker processes.
+// Other modes (each on a fresh database; (0) and (2) run only in the plain fixed-rate run):
+//   --ramp                 the capacity curve: the offered rate steps up (--ramp-start, --ramp-step,
+//                          --ramp-step-seconds, --ramp-max, --ramp-until) and each step's offered,
+//                          admitted, refused and settled per second and p50/p95/p99 are printed and
+//                          written as JSON and as an SVG chart next to it;
+//   --scale-out=1,2,3      the same run with 1, then 2, then 3 workers, and a table of the results;
+//   --kill-worker-every=5s SIGKILL a worker (restarted at once, as a supervisor would) at that
+//                          interval during the load, then print the crash test's checks: nothing
+//                          lost, each key executed at most once at the partner, books agree, holds
+//                          agree, the ledger verifies (exit code 1 if any fails).
 // Prints PASS/MISS per target and writes bench-results/transfers-<timestamp>.json.
 import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -25,58 +40,33 @@ import { randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import { findFreePort } from "../../server/db/embedded";
 import { applyMigrations } from "../../server/db/migrate";
+import { runTransaction } from "../../server/db/transaction";
+import { writeScheduleVersion } from "../../server/pricing/approval-kinds";
 import { createDbHandles, type DbHandles } from "../../server/db/client";
-import { SYSTEM_ACTOR } from "../../server/core/actor";
+import { SYSTEM_ACTOR, serviceActor } from "../../server/core/actor";
+import { createServiceKey } from "../../server/admin/service-keys";
 import { openAccount, fund } from "../../server/ledger/testing";
 import { transfer } from "../../server/ledger/write-path";
 import { verifyLedger } from "../../server/ledger/verify";
-import { createTransfer } from "../../server/transfers/create";
 import { listTransfers, type TransferFilters } from "../../server/transfers/queries";
 import { stopSender } from "../../server/jobs/queues";
 import { freshBenchDatabase } from "../lib/bench-database";
-import { runTransaction } from "../../server/db/transaction";
-import { writeScheduleVersion } from "../../server/pricing/approval-kinds";
-import { killHard, spawnSandbox, spawnWorker, startWebhookEndpoint } from "../lib/transfer-world";
+import { killHard, spawnSandbox, spawnWeb, spawnWorker, startWebhookEndpoint, stopWeb, type WebhookEndpoint, type WebProcess } from "../lib/transfer-world";
 import { cpuDelta, cpuSnapshot } from "../lib/cpu-usage";
 import { printTopStatements, STATEMENT_PROFILE_SETTINGS, startStatementProfile } from "../lib/statement-profile";
+import { aggregateSteps, isRampDone, percentile, rampRates, readCurve, type CurveReading, type StepFigures, type StepWindow, type TransferTimes } from "../lib/capacity-curve";
+import { describeCurve, renderCapacityChart } from "../lib/capacity-chart";
+import { benchTransferInput, httpTransport, inProcessTransport, OpenLoopGenerator, type CreateTransport } from "../lib/transfer-load";
+import { awaitConvergence, checkExactlyOnce, type Convergence, type ExactlyOnceReport } from "../lib/transfer-checks";
+import { fitPools, isPlainRun, parseTransfersBenchFlags, type PoolPlan, type TransfersBenchFlags } from "../lib/transfers-bench-flags";
 
 const root = path.resolve(import.meta.dirname, "../..");
-
-interface Flags {
-  rate: number;
-  duration: number;
-  baselineSeconds: number;
-  listRows: number;
-  workers: number;
-  concurrency: number;
-  /** 1: also report pg_stat_statements' top statements and CPU seconds per process for part (1). */
-  profile: number;
-  /** 1: the instant rail has a fee schedule in force, so every transfer is priced and settles with its fee (issue 12). */
-  priced: number;
-}
-
-function parseFlags(argv: string[]): Flags {
-  const get = (name: string, dflt: number) => {
-    const raw = argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-    const v = raw === undefined ? dflt : Number(raw);
-    if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a non-negative number`);
-    return v;
-  };
-  return {
-    rate: get("rate", 330),
-    duration: get("duration", 20),
-    baselineSeconds: get("baseline-seconds", 8),
-    listRows: get("list-rows", 1_000_000),
-    workers: get("workers", 1),
-    concurrency: get("concurrency", 2),
-    profile: get("profile", 0),
-    priced: get("priced", 0),
-  };
-}
-
-const MAX_IN_FLIGHT = 48;
+const resultsDir = path.join(root, "bench-results");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+const CPU_ROLES: [string, string][] = [["scripts/worker.ts", "worker"], ["scripts/sandbox.ts", "sandbox"], ["scripts/bench/http-server.ts", "web"]];
+/** The worker's pool when nothing has to shrink it (server/env.ts DB_POOL_MAX's default). */
+const DEFAULT_WORKER_POOL = 20;
+const WALLETS = 200;
 
 async function baseline(db: DbHandles, seconds: number): Promise<number> {
   const bank = await openAccount(db, { code: "baseline:bank", type: "asset" });
@@ -96,6 +86,20 @@ async function baseline(db: DbHandles, seconds: number): Promise<number> {
   return ops / seconds;
 }
 
+// --- The world: sandbox, web processes (or the in-process endpoint), workers. -----------------
+
+interface World {
+  url: string;
+  db: DbHandles;
+  walletIds: string[];
+  transport: CreateTransport;
+  workers: ChildProcess[];
+  webs: WebProcess[];
+  /** Replaces worker i by a fresh process. */
+  respawnWorker(i: number): void;
+  close(): Promise<void>;
+}
+
 /** A fee schedule on the instant rail, in force since a minute ago: 0.20 EUR + 0.30 %, at least 0.25, at most 5.00. */
 async function writeBenchSchedule(db: DbHandles): Promise<void> {
   const now = new Date();
@@ -109,53 +113,140 @@ async function writeBenchSchedule(db: DbHandles): Promise<void> {
   );
 }
 
-async function endToEnd(db: DbHandles, flags: Flags) {
-  if (flags.priced) await writeBenchSchedule(db);
-  const bank = await openAccount(db, { code: "bank:EUR", type: "asset" });
-  const wallets: { id: string }[] = [];
-  for (let i = 0; i < 200; i++) {
-    const w = await openAccount(db, { code: `customer:${i}:wallet`, type: "liability", isNoOverdraft: true });
-    await fund(db, bank.id, w.id, 1_000_000_000n);
-    wallets.push(w);
-  }
-  const total = Math.round(flags.rate * flags.duration);
-  const created: { id: string; at: number }[] = [];
-  const errors: string[] = [];
-  const started = Date.now();
-  let inFlight = 0;
-  for (let i = 0; i < total; i++) {
-    const due = started + (i * 1000) / flags.rate;
-    const wait = due - Date.now();
-    if (wait > 0) await sleep(wait);
-    // Open loop at the requested rate, but never more than MAX_IN_FLIGHT creates waiting at once:
-    // past that the system is saturated and the achieved rate shows it.
-    while (inFlight >= MAX_IN_FLIGHT) await sleep(1);
-    inFlight++;
-    void createTransfer(
+async function startWorld(url: string, flags: TransfersBenchFlags, workerCount: number, pools: PoolPlan): Promise<World> {
+  const db = createDbHandles(url, { max: pools.benchPool, applicationName: "bench" });
+  const stops: (() => Promise<void>)[] = [
+    async () => {
+      await stopSender(db.pool);
+      await db.prisma.$disconnect();
+      await db.pool.end();
+    },
+  ];
+  const close = async () => {
+    for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error(`cleanup: ${(e as Error).message}`));
+    stops.length = 0;
+  };
+  try {
+    if (flags.priced) await writeBenchSchedule(db);
+    const bank = await openAccount(db, { code: "bank:EUR", type: "asset" });
+    const walletIds: string[] = [];
+    for (let i = 0; i < WALLETS; i++) {
+      const w = await openAccount(db, { code: `customer:${i}:wallet`, type: "liability", isNoOverdraft: true });
+      await fund(db, bank.id, w.id, 1_000_000_000n);
+      walletIds.push(w.id);
+    }
+    let endpoint: WebhookEndpoint | null = null;
+    let webs: WebProcess[] = [];
+    let transport: CreateTransport;
+    if (flags.webs === 0) {
+      endpoint = await startWebhookEndpoint(db);
+      stops.push(() => endpoint!.close());
+      transport = inProcessTransport(db);
+    } else {
+      webs = await Promise.all(Array.from({ length: flags.webs }, () => spawnWeb(url, pools.webPool)));
+      stops.push(async () => {
+        await Promise.all(webs.map((w) => stopWeb(w)));
+      });
+      const setup = serviceActor({ id: randomUUID(), name: "bench-setup", scopes: [] });
+      const { secret } = await createServiceKey(db, { actor: setup, requestId: null }, { name: "bench-transfers", scopes: ["transfers:create"] });
+      transport = httpTransport(webs.map((w) => w.url), secret);
+    }
+    stops.push(async () => transport.close());
+    const sandboxPort = await findFreePort();
+    const sandbox = await spawnSandbox(url, sandboxPort, endpoint ? endpoint.url : webs.map((w) => w.url));
+    stops.push(() => killHard(sandbox));
+    // Instant rail, no faults, no artificial settlement delay.
+    const put = await fetch(`http://127.0.0.1:${sandboxPort}/admin/rails/instant/faults`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ settleDelayMsMin: 0, settleDelayMsMax: 0 }),
+    });
+    if (!put.ok) throw new Error(`could not configure the sandbox: ${put.status} ${await put.text()}`);
+    const workerEnv = { WORKER_TRANSFER_CONCURRENCY: String(flags.concurrency), DB_POOL_MAX: String(pools.workerPool) };
+    const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+    const workers: ChildProcess[] = [];
+    for (let i = 0; i < workerCount; i++) workers.push(spawnWorker(url, sandboxUrl, workerEnv));
+    // Killed before the sandbox (stops run in reverse), so nothing calls a sandbox that is gone.
+    stops.push(async () => {
+      for (const w of workers) await killHard(w);
+    });
+    await sleep(3_000);
+    return {
+      url,
       db,
-      SYSTEM_ACTOR,
-      { sourceAccountId: wallets[i % wallets.length]!.id, counterpartyName: `Payee ${i}`, counterpartyAccount: "NL91ABNA0417164300", amountMinor: BigInt(100 + (i % 9000)), currency: "EUR", rail: "instant", partner: "sandbox", reference: `bench-${i}` },
-      { idempotencyKey: `bench:${randomUUID()}` },
-    )
-      .then((r) => created.push({ id: r.transfer.id, at: Date.now() }))
-      .catch((e: Error) => errors.push(e.message))
-      .finally(() => inFlight--);
+      walletIds,
+      transport,
+      workers,
+      webs,
+      respawnWorker(i) {
+        workers[i] = spawnWorker(url, sandboxUrl, workerEnv);
+      },
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
   }
-  while (inFlight > 0) await sleep(10);
-  const createSeconds = (Date.now() - started) / 1000;
-  // Wait for every transfer to settle (or give up after 120 s).
-  const deadline = Date.now() + 120_000;
-  let open = total;
-  while (Date.now() < deadline) {
-    open = Number((await db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM transfers WHERE state NOT IN ('settled', 'failed', 'returned', 'cancelled')`)).rows[0]!.n);
-    if (open === 0) break;
+}
+
+/** SIGKILLs the workers in turn every `everyMs` and restarts each at once; stop() returns the kill count. */
+function startWorkerKiller(world: World, everyMs: number): { stop(): Promise<number> } {
+  let kills = 0;
+  let isStopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<void> = Promise.resolve();
+  const schedule = () => {
+    timer = setTimeout(() => {
+      current = (async () => {
+        const i = kills % world.workers.length;
+        await killHard(world.workers[i]!);
+        kills++;
+        world.respawnWorker(i);
+      })().finally(() => {
+        if (!isStopped) schedule();
+      });
+    }, everyMs);
+  };
+  schedule();
+  return {
+    async stop() {
+      isStopped = true;
+      clearTimeout(timer);
+      await current;
+      return kills;
+    },
+  };
+}
+
+// --- Reading what happened. ---------------------------------------------------------------------
+
+async function countUnfinished(db: DbHandles): Promise<number> {
+  return Number((await db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM transfers WHERE state NOT IN ('settled', 'failed', 'returned', 'cancelled')`)).rows[0]!.n);
+}
+
+/** Waits for every transfer to finish, at most `seconds`; returns how long it took (s) and how many did not. */
+async function awaitFinished(db: DbHandles, seconds: number): Promise<{ seconds: number; unfinished: number }> {
+  const t0 = Date.now();
+  const deadline = t0 + seconds * 1000;
+  let open = await countUnfinished(db);
+  while (open > 0 && Date.now() < deadline) {
     await sleep(250);
+    open = await countUnfinished(db);
   }
+  return { seconds: (Date.now() - t0) / 1000, unfinished: open };
+}
+
+async function transferTimes(db: DbHandles): Promise<TransferTimes[]> {
   const rows = (
-    await db.pool.query<{ created_at: Date; settled_at: Date | null; state: string }>(
-      `SELECT t.created_at, e.created_at AS settled_at, t.state FROM transfers t LEFT JOIN transfer_events e ON e.transfer_id = t.id AND e.to_state = 'settled'`,
+    await db.pool.query<{ id: string; created_ms: number; settled_ms: number | null }>(
+      `SELECT t.id, (EXTRACT(EPOCH FROM t.created_at) * 1000)::float8 AS created_ms, (EXTRACT(EPOCH FROM e.created_at) * 1000)::float8 AS settled_ms
+         FROM transfers t LEFT JOIN transfer_events e ON e.transfer_id = t.id AND e.to_state = 'settled'`,
     )
   ).rows;
+  return rows.map((r) => ({ id: r.id, createdAtMs: r.created_ms, settledAtMs: r.settled_ms }));
+}
+
+async function stageTimes(db: DbHandles) {
   const stages = (
     await db.pool.query<{ stage: string; p50: number; p95: number }>(
       `WITH e AS (SELECT transfer_id, to_state, created_at, lag(created_at) OVER (PARTITION BY transfer_id ORDER BY id) AS prev FROM transfer_events)
@@ -178,29 +269,302 @@ async function endToEnd(db: DbHandles, flags: Flags) {
     )
   ).rows[0]!;
   console.log(`    partner submit calls: ${calls.n}, p50 ${Math.round(calls.p50)} ms, p95 ${Math.round(calls.p95)} ms; webhooks: ${webhooks.n}, received-to-applied p50 ${Math.round(webhooks.p50)} ms, p95 ${Math.round(webhooks.p95)} ms`);
-  const settled = rows.filter((r) => r.settled_at);
-  const latencies = settled.map((r) => r.settled_at!.getTime() - r.created_at.getTime()).sort((a, b) => a - b);
-  const first = Math.min(...rows.map((r) => r.created_at.getTime()));
-  const last = Math.max(...settled.map((r) => r.settled_at!.getTime()));
+  return stages.map((x) => ({ stage: x.stage, p50Ms: Math.round(x.p50), p95Ms: Math.round(x.p95) }));
+}
+
+// --- (1) at a fixed rate. -----------------------------------------------------------------------
+
+interface FixedResult {
+  requested: number;
+  admitted: number;
+  refused: number;
+  retries: number;
+  createErrors: number;
+  firstError?: string;
+  createSeconds: number;
+  settled: number;
+  notSettled: number;
+  perSecond: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Time spent reaching each state from the previous one (ms). */
+  stages: { stage: string; p50Ms: number; p95Ms: number }[];
+}
+
+/** Offers the fixed rate; `onOfferEnd` runs when the last create has been sent (the killer stops there). */
+async function fixedRate(world: World, flags: TransfersBenchFlags, gen: OpenLoopGenerator, onOfferEnd: () => Promise<void>): Promise<FixedResult> {
+  const started = Date.now();
+  await gen.offer(flags.rate, flags.duration);
+  await onOfferEnd();
+  await gen.drain();
+  const createSeconds = (Date.now() - started) / 1000;
+  await awaitFinished(world.db, flags.drainSeconds);
+  const times = await transferTimes(world.db);
+  const stages = await stageTimes(world.db);
+  const settled = times.filter((t) => t.settledAtMs !== null);
+  const latencies = settled.map((t) => t.settledAtMs! - t.createdAtMs).sort((a, b) => a - b);
+  const first = Math.min(...times.map((t) => t.createdAtMs));
+  const last = Math.max(...settled.map((t) => t.settledAtMs!));
   return {
-    requested: total,
-    created: created.length,
-    createErrors: errors.length,
-    firstError: errors[0],
+    requested: Math.round(flags.rate * flags.duration),
+    admitted: gen.admitted.length,
+    refused: gen.tries.filter((t) => t.outcome === "refused").length,
+    retries: gen.tries.filter((t) => t.isRetry).length,
+    createErrors: gen.errors,
+    firstError: gen.firstError,
     createSeconds,
     settled: settled.length,
-    notSettled: rows.length - settled.length,
+    notSettled: times.length - settled.length,
     perSecond: settled.length / ((last - first) / 1000),
-    p50Ms: pct(latencies, 50),
-    p95Ms: pct(latencies, 95),
-    p99Ms: pct(latencies, 99),
+    p50Ms: percentile(latencies, 50),
+    p95Ms: percentile(latencies, 95),
+    p99Ms: percentile(latencies, 99),
     maxMs: latencies[latencies.length - 1] ?? NaN,
-    /** Time spent reaching each state from the previous one (ms). */
-    stages: stages.map((x) => ({ stage: x.stage, p50Ms: Math.round(x.p50), p95Ms: Math.round(x.p95) })),
+    stages,
   };
 }
 
-/** The statements that cost PostgreSQL the most during part (1), per settled transfer. */
+function printFixed(e2e: FixedResult, baselinePerSecond: number | null): void {
+  const ofBaseline = baselinePerSecond ? ` (${(e2e.perSecond / baselinePerSecond).toFixed(2)} of the ledger baseline)` : "";
+  const ms = (x: number) => (Number.isFinite(x) ? Math.round(x) : "n/a");
+  console.log(
+    `(1) end to end: ${e2e.settled}/${e2e.requested} settled, ${e2e.perSecond.toFixed(0)}/s${ofBaseline}, ` +
+      `create-to-settled p50 ${ms(e2e.p50Ms)} ms, p95 ${ms(e2e.p95Ms)} ms, p99 ${ms(e2e.p99Ms)} ms, max ${ms(e2e.maxMs)} ms; ` +
+      `refused ${e2e.refused} (OVERLOADED)${e2e.retries ? `, retried ${e2e.retries}` : ""}; create errors ${e2e.createErrors}${e2e.firstError ? ` (${e2e.firstError})` : ""}`,
+  );
+  console.log(`    time to reach each state: ${e2e.stages.map((x) => `${x.stage} p50 ${x.p50Ms} ms / p95 ${x.p95Ms} ms`).join("; ")}`);
+}
+
+// --- (1) as a ramp: the capacity curve. ---------------------------------------------------------
+
+interface RampResult {
+  steps: StepFigures[];
+  /** Transfers settled in the whole run (the steps and the drain after them). */
+  settledTotal: number;
+  reading: CurveReading;
+  /** After the last step: how long the pipeline took to finish what was admitted. */
+  drainSeconds: number;
+  unfinished: number;
+  retriesAbandoned: number;
+  firstError?: string;
+}
+
+const fmtRate = (x: number) => x.toFixed(x >= 100 ? 0 : 1);
+const fmtMs = (x: number | null) => (x === null ? "—" : String(Math.round(x)));
+
+/** Runs the ramp; `onOfferEnd` runs after the last step (the killer stops there). */
+async function ramp(world: World, flags: TransfersBenchFlags, gen: OpenLoopGenerator, onOfferEnd: () => Promise<void>): Promise<RampResult> {
+  const plan = flags.ramp!;
+  const windows: StepWindow[] = [];
+  let peakSettled = 0;
+  if (plan.warmupSeconds > 0) {
+    await gen.offer(plan.startPerSecond, plan.warmupSeconds);
+    console.log(`    warm-up: ${plan.warmupSeconds} s at ${plan.startPerSecond}/s (not counted)`);
+  }
+  console.log(`    step  offered/s  admitted/s  refused/s  settled/s (so far)  in flight`);
+  for (const rate of rampRates(plan)) {
+    const w = await gen.offer(rate, plan.stepSeconds);
+    windows.push(w);
+    const settledSoFar = Number(
+      (await world.db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM transfer_events WHERE to_state = 'settled' AND created_at >= $1 AND created_at < $2`, [new Date(w.startMs), new Date(w.endMs)])).rows[0]!.n,
+    );
+    const own = gen.tries.filter((t) => t.sentAtMs >= w.startMs && t.sentAtMs < w.endMs);
+    const per = (n: number) => fmtRate(n / plan.stepSeconds);
+    peakSettled = Math.max(peakSettled, settledSoFar / plan.stepSeconds);
+    console.log(
+      `    ${String(windows.length).padStart(4)}  ${fmtRate(rate).padStart(9)}  ${per(own.filter((t) => t.outcome === "admitted").length).padStart(10)}  ${per(own.filter((t) => t.outcome === "refused").length).padStart(9)}  ${per(settledSoFar).padStart(18)}  ${String(gen.inFlightNow).padStart(9)}`,
+    );
+    if (isRampDone(plan, rate, peakSettled)) break;
+  }
+  await onOfferEnd();
+  await gen.drain();
+  const drained = await awaitFinished(world.db, flags.drainSeconds);
+  const times = await transferTimes(world.db);
+  const steps = aggregateSteps(windows, gen.tries, times);
+  return {
+    steps,
+    settledTotal: times.filter((t) => t.settledAtMs !== null).length,
+    reading: readCurve(steps),
+    drainSeconds: drained.seconds,
+    unfinished: drained.unfinished,
+    retriesAbandoned: gen.retriesAbandoned,
+    firstError: gen.firstError,
+  };
+}
+
+function printRamp(r: RampResult): void {
+  console.log(`(1) capacity curve (figures counted inside each step's window; latency of the transfers admitted in it):`);
+  console.log(`    step  offered/s  sent/s  admitted/s  refused/s  settled/s   p50 ms   p95 ms   p99 ms  unsettled  errors  shed`);
+  for (const s of r.steps) {
+    console.log(
+      `    ${String(s.step).padStart(4)}  ${fmtRate(s.offeredPerSecond).padStart(9)}  ${fmtRate(s.sentPerSecond).padStart(6)}  ${fmtRate(s.admittedPerSecond).padStart(10)}  ${fmtRate(s.refusedPerSecond).padStart(9)}  ${fmtRate(s.settledPerSecond).padStart(9)}  ${fmtMs(s.p50Ms).padStart(7)}  ${fmtMs(s.p95Ms).padStart(7)}  ${fmtMs(s.p99Ms).padStart(7)}  ${String(s.unsettled).padStart(9)}  ${String(s.errors).padStart(6)}  ${String(s.shed).padStart(4)}`,
+    );
+  }
+  console.log(`    ${describeCurve(r.reading)}`);
+  console.log(`    after the last step the pipeline finished what it had admitted in ${r.drainSeconds.toFixed(1)} s${r.unfinished ? ` (${r.unfinished} still unfinished at the --drain-seconds limit)` : ""}${r.retriesAbandoned ? `; ${r.retriesAbandoned} refused creates were waiting to retry when the ramp ended` : ""}${r.firstError ? `; first create error: ${r.firstError}` : ""}`);
+}
+
+// --- The kill checks. ---------------------------------------------------------------------------
+
+interface KillChecks {
+  kills: number;
+  everyMs: number;
+  convergence: Convergence;
+  admitted: number;
+  /** Admitted transfers (the generator got their id) missing from the books. */
+  lost: number;
+  /** Admitted transfers not settled once the pipeline converged. */
+  notSettled: number;
+  exactlyOnce: ExactlyOnceReport;
+  isOk: boolean;
+}
+
+async function killChecks(world: World, gen: OpenLoopGenerator, kills: number, everyMs: number, drainSeconds: number): Promise<KillChecks> {
+  const convergence = await awaitConvergence(world.db, drainSeconds * 1000);
+  const ids = gen.admitted.map((a) => a.id);
+  const found = new Map((await world.db.pool.query<{ id: string; state: string }>(`SELECT id, state FROM transfers WHERE id = ANY($1::uuid[])`, [ids])).rows.map((r) => [r.id, r.state]));
+  const lost = ids.filter((id) => !found.has(id)).length;
+  const notSettled = [...found.values()].filter((s) => s !== "settled").length;
+  const exactlyOnce = await checkExactlyOnce(world.db);
+  const isOk =
+    convergence.open === 0 && convergence.unflagged === 0 && convergence.orphaned === 0 && lost === 0 && notSettled === 0 &&
+    exactlyOnce.executedMoreThanOnce.length === 0 && exactlyOnce.failedHereExecutedThere.length === 0 && exactlyOnce.settledThereNotHere.length === 0 &&
+    exactlyOnce.holdMismatches.length === 0 && exactlyOnce.doubleReleases === 0 && exactlyOnce.ledgerDiscrepancies === 0;
+  return { kills, everyMs, convergence, admitted: ids.length, lost, notSettled, exactlyOnce, isOk };
+}
+
+function printKillChecks(k: KillChecks): void {
+  const line = (ok: boolean, text: string) => console.log(`    ${ok ? "PASS" : "FAIL"}  ${text}`);
+  const e = k.exactlyOnce;
+  console.log(`(K) a worker SIGKILLed every ${k.everyMs / 1000} s during the load and restarted at once: ${k.kills} kills`);
+  line(k.convergence.open === 0 && k.convergence.unflagged === 0 && k.convergence.orphaned === 0, `converged: ${k.convergence.open} left created/reserved, ${k.convergence.unflagged} unfinished and not flagged stuck, ${k.convergence.orphaned} stored webhooks orphaned`);
+  line(k.lost === 0, `nothing lost: ${k.admitted} admitted, ${k.admitted - k.lost} of them in the books`);
+  line(k.notSettled === 0, `every admitted transfer settled (${k.notSettled} not; states ${Object.entries(e.states).map(([s, n]) => `${s}=${n}`).join(" ")})`);
+  line(e.executedMoreThanOnce.length === 0, `each key executed at most once at the partner (${e.executedMoreThanOnce.length} more than once${e.executedMoreThanOnce[0] ? `, e.g. ${e.executedMoreThanOnce[0].key} ×${e.executedMoreThanOnce[0].times}` : ""})`);
+  line(e.failedHereExecutedThere.length === 0 && e.settledThereNotHere.length === 0, `books agree with the partner (${e.failedHereExecutedThere.length} failed here but executed there, ${e.settledThereNotHere.length} settled there but not here${(e.failedHereExecutedThere[0] ?? e.settledThereNotHere[0]) ? `, e.g. ${e.failedHereExecutedThere[0] ?? e.settledThereNotHere[0]}` : ""})`);
+  line(e.holdMismatches.length === 0 && e.doubleReleases === 0, `each hold ended once and agrees with its transfer (${e.holdMismatches.length} disagree, ${e.doubleReleases} released twice)`);
+  line(e.ledgerDiscrepancies === 0, `ledger verify clean (${e.ledgerDiscrepancies} discrepancies${e.ledgerFirstDiscrepancy ? `: ${e.ledgerFirstDiscrepancy}` : ""})`);
+}
+
+// --- One run: a fresh database, its world, the load, what it showed. ------------------------------
+
+interface RunResult {
+  workers: number;
+  webs: number;
+  database: string;
+  pools: PoolPlan;
+  baselinePerSecond: number | null;
+  fixed: FixedResult | null;
+  ramp: RampResult | null;
+  chartFile: string | null;
+  kill: KillChecks | null;
+  cpuMsPerSettled: Record<string, number> | null;
+  ledgerOk: boolean;
+  list: Awaited<ReturnType<typeof listBench>> | null;
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, "-");
+}
+
+/** What the current run must stop and remove (also on Ctrl-C). */
+const activeCleanups: (() => Promise<void>)[] = [];
+
+async function runCleanups(): Promise<void> {
+  for (const c of activeCleanups.reverse()) await c().catch((e: unknown) => console.error(`cleanup: ${(e as Error).message}`));
+  activeCleanups.length = 0;
+}
+
+async function runOnce(flags: TransfersBenchFlags, workerCount: number, pools: PoolPlan, fileBase: string): Promise<RunResult> {
+  const cleanups = activeCleanups;
+  try {
+    const { url, note } = await freshBenchDatabase("transfers", cleanups, flags.profile ? { settings: STATEMENT_PROFILE_SETTINGS } : {});
+    await applyMigrations(url);
+    console.log(`\n=== ${workerCount} worker process(es) × concurrency ${flags.concurrency}, ${flags.webs === 0 ? "creates and webhooks in the benchmark process" : `${flags.webs} web process(es)`}; database: ${note}`);
+    console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    let baselinePerSecond: number | null = null;
+    if (isPlainRun(flags) && flags.baselineSeconds > 0) {
+      const db = createDbHandles(url, { max: pools.benchPool, applicationName: "bench-baseline" });
+      baselinePerSecond = await baseline(db, flags.baselineSeconds).finally(async () => {
+        await db.prisma.$disconnect();
+        await db.pool.end();
+      });
+      console.log(`(0) ledger transfer() baseline: ${baselinePerSecond.toFixed(0)}/s`);
+    }
+    const world = await startWorld(url, flags, workerCount, pools);
+    cleanups.push(() => world.close());
+    console.log(`    creates: ${world.transport.describe}; ${flags.retryRefused ? `a refused create is retried up to ${flags.retryRefused} time(s) after its Retry-After` : "a refused create is counted, not retried"}`);
+
+    if (flags.profile) {
+      await startStatementProfile(world.db.pool);
+      // What the world costs with no traffic (polling loops), to tell it apart from per-transfer work.
+      const idleBefore = await cpuSnapshot(CPU_ROLES);
+      await sleep(5_000);
+      const idleAfter = await cpuSnapshot(CPU_ROLES);
+      if (idleBefore && idleAfter) {
+        const idle = cpuDelta(idleBefore, idleAfter);
+        console.log(`    idle CPU (% of one core): ${Object.entries(idle).sort((a, b) => b[1] - a[1]).map(([role, s]) => `${role} ${((s / 5) * 100).toFixed(1)}`).join(", ")}`);
+      }
+    }
+    const gen = new OpenLoopGenerator(world.transport, (n) => benchTransferInput(n, world.walletIds), {
+      maxInFlight: flags.maxInFlight,
+      whenFull: flags.ramp ? "shed" : "wait",
+      retryRefused: flags.retryRefused,
+    });
+    const killer = flags.killWorkerEveryMs > 0 ? startWorkerKiller(world, flags.killWorkerEveryMs) : null;
+    const cpuBefore = await cpuSnapshot(CPU_ROLES);
+    let kills = 0;
+    const onOfferEnd = async () => {
+      kills = killer ? await killer.stop() : 0;
+    };
+    const fixed = flags.ramp ? null : await fixedRate(world, flags, gen, onOfferEnd);
+    const rampResult = flags.ramp ? await ramp(world, flags, gen, onOfferEnd) : null;
+    const cpuAfter = await cpuSnapshot(CPU_ROLES);
+    const settledCount = fixed ? fixed.settled : (rampResult?.settledTotal ?? 0);
+    const cpu = cpuBefore && cpuAfter ? cpuDelta(cpuBefore, cpuAfter) : null;
+    const cpuMsPerSettled = cpu ? Object.fromEntries(Object.entries(cpu).map(([role, s]) => [role, Number(((s * 1000) / Math.max(1, settledCount)).toFixed(2))])) : null;
+    if (cpuMsPerSettled) console.log(`    CPU per settled transfer (ms): ${Object.entries(cpuMsPerSettled).sort((a, b) => b[1] - a[1]).map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(", ")}`);
+    if (flags.profile) await printTopStatements(world.db.pool, settledCount, "settled transfer");
+    if (fixed) printFixed(fixed, baselinePerSecond);
+    let chartFile: string | null = null;
+    if (rampResult) {
+      if (!fixed) await stageTimes(world.db);
+      printRamp(rampResult);
+      chartFile = path.join(resultsDir, `${fileBase}.svg`);
+      const subtitle = `${note.split(" (")[0]}; ${workerCount} worker(s) × concurrency ${flags.concurrency}; ${flags.webs === 0 ? "creates in-process" : `${flags.webs} web process(es)`}; ${flags.ramp!.stepSeconds} s steps${flags.killWorkerEveryMs ? `; a worker killed every ${flags.killWorkerEveryMs / 1000} s` : ""}; ${new Date().toISOString().slice(0, 16)}Z`;
+      await mkdir(resultsDir, { recursive: true });
+      await writeFile(chartFile, renderCapacityChart(rampResult.steps, rampResult.reading, { title: "Transfers: capacity curve (npm run bench:transfers -- --ramp)", subtitle }));
+      console.log(`    chart written to ${path.relative(root, chartFile)}`);
+    }
+    const kill = killer ? await killChecks(world, gen, kills, flags.killWorkerEveryMs, flags.drainSeconds) : null;
+    if (kill) printKillChecks(kill);
+    // Stop the pipeline before verifying and before the list benchmark loads its rows.
+    for (const w of world.workers) await killHard(w);
+    const ledger = await verifyLedger(world.db);
+    const list = isPlainRun(flags) && flags.listRows > 0 ? await listBench(world.db, flags.listRows) : null;
+    return {
+      workers: workerCount,
+      webs: flags.webs,
+      database: note,
+      pools,
+      baselinePerSecond,
+      fixed,
+      ramp: rampResult,
+      chartFile: chartFile ? path.relative(root, chartFile) : null,
+      kill,
+      cpuMsPerSettled,
+      ledgerOk: ledger.isOk,
+      list,
+    };
+  } finally {
+    await runCleanups();
+  }
+}
+
+// --- (2) the list. ------------------------------------------------------------------------------
+
 async function listBench(db: DbHandles, rows: number) {
   const acct = await openAccount(db, { code: "list:source", type: "liability" });
   const t0 = Date.now();
@@ -242,7 +606,7 @@ async function listBench(db: DbHandles, rows: number) {
       times.push(Number(process.hrtime.bigint() - s) / 1e6);
     }
     times.sort((a, b) => a - b);
-    return { p50Ms: pct(times, 50), p95Ms: pct(times, 95) };
+    return { p50Ms: percentile(times, 50), p95Ms: percentile(times, 95) };
   };
   const pk = await measure(() => db.pool.query(`SELECT * FROM transfers WHERE id = $1`, [some]));
   const results = [];
@@ -253,105 +617,97 @@ async function listBench(db: DbHandles, rows: number) {
   return { rows, loadSeconds, primaryKey: pk, results };
 }
 
-async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2));
+// --- main. --------------------------------------------------------------------------------------
+
+async function serverConnectionLimits(): Promise<{ maxConnections: number; reserved: number }> {
+  // Asked of a throwaway database like the runs' (embedded: its own settings, max_connections 300).
   const cleanups: (() => Promise<void>)[] = [];
-  const cleanup = async () => {
-    for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error(`cleanup: ${(e as Error).message}`));
-    cleanups.length = 0;
-  };
-  process.on("SIGINT", () => void cleanup().finally(() => process.exit(130)));
   try {
-    const { url, note: dbNote } = await freshBenchDatabase("transfers", cleanups, flags.profile ? { settings: STATEMENT_PROFILE_SETTINGS } : {});
-    console.log(`transfers benchmark: ${flags.rate}/s for ${flags.duration} s, ${flags.workers} worker process(es) × concurrency ${flags.concurrency}${flags.priced ? ", priced (instant rail fee schedule)" : ""}`);
-    console.log(`database: ${dbNote}`);
-    console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
-    await applyMigrations(url);
-    const db = createDbHandles(url, { max: 24, applicationName: "bench" });
-    cleanups.push(async () => {
-      await stopSender(db.pool);
-      await db.prisma.$disconnect();
+    const { url } = await freshBenchDatabase("transfers-probe", cleanups);
+    const db = createDbHandles(url, { max: 1, applicationName: "bench-probe" });
+    try {
+      const r = (await db.pool.query<{ max: string; reserved: string }>(`SELECT current_setting('max_connections') AS max, current_setting('superuser_reserved_connections') AS reserved`)).rows[0]!;
+      return { maxConnections: Number(r.max), reserved: Number(r.reserved) };
+    } finally {
       await db.pool.end();
-    });
-
-    const baselinePerSecond = await baseline(db, flags.baselineSeconds);
-    console.log(`(0) ledger transfer() baseline: ${baselinePerSecond.toFixed(0)}/s`);
-
-    const endpoint = await startWebhookEndpoint(db);
-    cleanups.push(() => endpoint.close());
-    const sandboxPort = await findFreePort();
-    const sandbox = await spawnSandbox(url, sandboxPort, endpoint.url);
-    cleanups.push(() => killHard(sandbox));
-    // Instant rail, no faults, no artificial settlement delay.
-    const put = await fetch(`http://127.0.0.1:${sandboxPort}/admin/rails/instant/faults`, {
-      method: "PUT",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ settleDelayMsMin: 0, settleDelayMsMax: 0 }),
-    });
-    if (!put.ok) throw new Error(`could not configure the sandbox: ${put.status} ${await put.text()}`);
-    const workers: ChildProcess[] = [];
-    for (let i = 0; i < flags.workers; i++) workers.push(spawnWorker(url, `http://127.0.0.1:${sandboxPort}`, { WORKER_TRANSFER_CONCURRENCY: String(flags.concurrency) }));
-    cleanups.push(async () => {
-      for (const w of workers) await killHard(w);
-    });
-    await sleep(3_000);
-
-    const roles: [string, string][] = [["scripts/worker.ts", "worker"], ["scripts/sandbox.ts", "sandbox"]];
-    if (flags.profile) await startStatementProfile(db.pool);
-    if (flags.profile) {
-      // What the world costs with no traffic (polling loops), to tell it apart from per-transfer work.
-      const idleBefore = await cpuSnapshot(roles);
-      await sleep(5_000);
-      const idleAfter = await cpuSnapshot(roles);
-      if (idleBefore && idleAfter) {
-        const idle = cpuDelta(idleBefore, idleAfter);
-        console.log(`    idle CPU (% of one core): ${Object.entries(idle).sort((a, b) => b[1] - a[1]).map(([role, s]) => `${role} ${((s / 5) * 100).toFixed(1)}`).join(", ")}`);
-      }
     }
-    const cpuBefore = await cpuSnapshot(roles);
-    const e2e = await endToEnd(db, flags);
-    const cpuAfter = await cpuSnapshot(roles);
-    const cpu = cpuBefore && cpuAfter ? cpuDelta(cpuBefore, cpuAfter) : null;
-    if (cpu) {
-      const perTransfer = (s: number) => ((s * 1000) / Math.max(1, e2e.settled)).toFixed(2);
-      console.log(`    CPU per settled transfer (ms): ${Object.entries(cpu).sort((a, b) => b[1] - a[1]).map(([role, s]) => `${role} ${perTransfer(s)}`).join(", ")}`);
-    }
-    if (flags.profile) await printTopStatements(db.pool, e2e.settled, "settled transfer");
-    console.log(
-      `(1) end to end: ${e2e.settled}/${e2e.requested} settled, ${e2e.perSecond.toFixed(0)}/s (${(e2e.perSecond / baselinePerSecond).toFixed(2)} of the ledger baseline), ` +
-        `create-to-settled p50 ${e2e.p50Ms} ms, p95 ${e2e.p95Ms} ms, p99 ${e2e.p99Ms} ms, max ${e2e.maxMs} ms; create errors ${e2e.createErrors}${e2e.firstError ? ` (${e2e.firstError})` : ""}`,
-    );
-    console.log(`    time to reach each state: ${e2e.stages.map((x) => `${x.stage} p50 ${x.p50Ms} ms / p95 ${x.p95Ms} ms`).join("; ")}`);
-    for (const w of workers) await killHard(w);
-    await killHard(sandbox);
-    const ledger = await verifyLedger(db);
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  }
+}
 
-    const list = flags.listRows > 0 ? await listBench(db, flags.listRows) : null;
+async function main(): Promise<void> {
+  let flags: TransfersBenchFlags;
+  try {
+    flags = parseTransfersBenchFlags(process.argv.slice(2));
+  } catch (e) {
+    console.error(`bench:transfers: ${(e as Error).message}`);
+    process.exit(2);
+  }
+  process.on("SIGINT", () => void runCleanups().finally(() => process.exit(130)));
+  const workerCounts = flags.scaleOut.length > 0 ? flags.scaleOut : [flags.workers];
+  const mode = flags.ramp
+    ? `ramp from ${flags.ramp.startPerSecond}/s (after a ${flags.ramp.warmupSeconds} s warm-up) by ${flags.ramp.stepPerSecond}/s every ${flags.ramp.stepSeconds} s, up to ${flags.ramp.maxPerSecond}/s${flags.ramp.untilMultiple ? ` or ${flags.ramp.untilMultiple}× the best settled rate` : ""}`
+    : `${flags.rate}/s for ${flags.duration} s`;
+  console.log(`transfers benchmark: ${mode}; workers ${workerCounts.join(", then ")}; ${flags.webs} web process(es)${flags.killWorkerEveryMs ? `; a worker killed every ${flags.killWorkerEveryMs / 1000} s` : ""}`);
+  const limits = await serverConnectionLimits();
+  const pools = fitPools({ ...limits, benchPool: flags.webs === 0 ? 24 : 8, webs: flags.webs, webPool: flags.webPool, workers: Math.max(...workerCounts), workerPool: DEFAULT_WORKER_POOL });
+  if (pools.note) console.log(`note: ${pools.note}`);
+
+  const startedAt = stamp();
+  const kind = flags.scaleOut.length > 0 ? "transfers-scale-out" : flags.ramp ? "transfers-ramp" : "transfers";
+  const runs: RunResult[] = [];
+  for (const w of workerCounts) {
+    runs.push(await runOnce(flags, w, pools, `${kind}-${startedAt}${workerCounts.length > 1 ? `-w${w}` : ""}`));
+  }
+
+  const verdicts: [string, boolean][] = [];
+  const single = runs.length === 1 ? runs[0]! : null;
+  if (single?.fixed && isPlainRun(flags)) {
+    const e2e = single.fixed;
+    const list = single.list;
     if (list) {
       console.log(`(2) list over ${list.rows.toLocaleString("en")} transfers (loaded in ${list.loadSeconds.toFixed(0)} s); primary-key read p95 ${list.primaryKey.p95Ms.toFixed(2)} ms`);
       for (const r of list.results) console.log(`    ${r.name.padEnd(48)} p50 ${r.p50Ms.toFixed(1).padStart(7)} ms  p95 ${r.p95Ms.toFixed(1).padStart(7)} ms  ${r.p95Ms < 200 ? "PASS" : "MISS"} (< 200 ms)`);
     }
     const worstList = list ? Math.max(...list.results.map((r) => r.p95Ms)) : NaN;
-    const verdicts = [
+    verdicts.push(
       [`end-to-end ≥ 300/s`, e2e.perSecond >= 300],
       [`p99 create-to-settled ≤ 2000 ms`, e2e.p99Ms <= 2000],
       [`list first page p95 < 200 ms (worst filter)`, !list || worstList < 200],
-      [`every transfer settled`, e2e.notSettled === 0 && e2e.createErrors === 0],
-      [`ledger integrity`, ledger.isOk],
-    ] as const;
-    console.log("targets:");
-    for (const [name, ok] of verdicts) console.log(`  ${ok ? "PASS" : "MISS"}  ${name}`);
-    await mkdir(path.join(root, "bench-results"), { recursive: true });
-    const file = path.join(root, "bench-results", `transfers-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-    await writeFile(
-      file,
-      JSON.stringify({ flags, machine: { cpus: os.cpus().length, load: os.loadavg() }, baselinePerSecond, e2e, list, ledgerOk: ledger.isOk, verdicts }, null, 2),
+      [`every admitted transfer settled, no create errors`, e2e.notSettled === 0 && e2e.createErrors === 0],
     );
-    console.log(`written ${path.relative(root, file)}`);
-  } finally {
-    await cleanup();
   }
+  if (flags.scaleOut.length > 0) {
+    const rateOf = (r: RunResult) => (r.fixed ? r.fixed.perSecond : (r.ramp?.reading.capacityPerSecond ?? NaN));
+    const p99Of = (r: RunResult) => (r.fixed ? r.fixed.p99Ms : (r.ramp?.reading.p99MsAtKnee ?? r.ramp?.reading.p99MsMax ?? NaN));
+    const one = rateOf(runs[0]!);
+    console.log(`\nscale-out (${flags.ramp ? "capacity: the best settled rate of a ramp step; p99 up to the knee" : `settled per second at ${flags.rate}/s offered; p99 create-to-settled`}):`);
+    console.log(`  workers  webs  settled/s  × first   p99 ms  refused  CPU ms per settled transfer`);
+    for (const r of runs) {
+      const refused = r.fixed ? r.fixed.refused : (r.ramp?.steps.reduce((n, s) => n + s.refused, 0) ?? 0);
+      const cpu = r.cpuMsPerSettled ? Object.entries(r.cpuMsPerSettled).sort((a, b) => b[1] - a[1]).map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(", ") : "n/a";
+      console.log(`  ${String(r.workers).padStart(7)}  ${String(r.webs).padStart(4)}  ${rateOf(r).toFixed(0).padStart(9)}  ${(rateOf(r) / one).toFixed(2).padStart(7)}  ${fmtMs(Number.isFinite(p99Of(r)) ? p99Of(r) : null).padStart(7)}  ${String(refused).padStart(7)}  ${cpu}`);
+    }
+  }
+  for (const r of runs) {
+    if (r.kill) verdicts.push([`${r.workers} worker(s), ${r.kill.kills} SIGKILLs: nothing lost or duplicated, books agree, ledger clean`, r.kill.isOk]);
+    verdicts.push([`ledger integrity${runs.length > 1 ? ` (${r.workers} worker(s))` : ""}`, r.ledgerOk]);
+  }
+  console.log("targets:");
+  for (const [name, ok] of verdicts) console.log(`  ${ok ? "PASS" : "MISS"}  ${name}`);
+
+  await mkdir(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `${kind}-${startedAt}.json`);
+  const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, load: os.loadavg(), node: process.version };
+  const body =
+    kind === "transfers" && single
+      ? { flags, machine, database: single.database, pools, baselinePerSecond: single.baselinePerSecond, e2e: single.fixed, cpuMsPerSettled: single.cpuMsPerSettled, kill: single.kill, list: single.list, ledgerOk: single.ledgerOk, verdicts }
+      : { flags, machine, pools, runs, verdicts };
+  await writeFile(file, JSON.stringify(body, null, 2));
+  console.log(`written ${path.relative(root, file)}`);
+  if (runs.some((r) => !r.ledgerOk || (r.kill && !r.kill.isOk))) process.exitCode = 1;
 }
 
 await main();
-process.exit(0);
+process.exit(process.exitCode ?? 0);

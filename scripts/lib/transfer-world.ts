@@ -1,11 +1,13 @@
 /**
- * A whole transfer world for integration tests and benchmarks: the partner sandbox (in process),
- * the webhook endpoint (the same handler as the Next route, served by node:http), and worker
- * processes started and killed at will.
+ * A whole transfer world for integration tests and benchmarks: the partner sandbox (in process or
+ * its own process), the webhook endpoint (the same handler as the Next route, served by node:http
+ * in this process), web processes (scripts/bench/http-server.ts: the tRPC API and the webhook
+ * route), and worker processes started and killed at will.
  */
 import http from "node:http";
 import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
 import type { DbHandles } from "../../server/db/client";
 import { startSandbox, type SandboxHandle } from "../../server/sandbox/server";
 import { createWebhookHandler } from "../../server/partners/webhook-http";
@@ -70,11 +72,15 @@ export function killHard(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts `scripts/sandbox.ts` as a child process; resolves once it answers on its port. */
-export async function spawnSandbox(databaseUrl: string, port: number, webhookBaseUrl: string, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
+/**
+ * Starts `scripts/sandbox.ts` as a child process; resolves once it answers on its port. Webhooks go
+ * to `/api/webhooks/sandbox` on the base URL, or on each of several in turn (one per web process).
+ */
+export async function spawnSandbox(databaseUrl: string, port: number, webhookBaseUrls: string | readonly string[], extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
+  const targets = (typeof webhookBaseUrls === "string" ? [webhookBaseUrls] : webhookBaseUrls).map((u) => `${u}/api/webhooks/sandbox`);
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/sandbox.ts")], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: databaseUrl, SANDBOX_PORT: String(port), WEBHOOK_TARGET_URL: `${webhookBaseUrl}/api/webhooks/sandbox`, LOG_LEVEL: "error", ...extraEnv },
+    env: { ...process.env, DATABASE_URL: databaseUrl, SANDBOX_PORT: String(port), WEBHOOK_TARGET_URL: targets.join(","), LOG_LEVEL: "error", ...extraEnv },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const deadline = Date.now() + 30_000;
@@ -89,4 +95,51 @@ export async function spawnSandbox(databaseUrl: string, port: number, webhookBas
     if (Date.now() > deadline) throw new Error("sandbox did not start within 30 s");
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+export interface WebProcess {
+  child: ChildProcess;
+  port: number;
+  /** http://127.0.0.1:<port> */
+  url: string;
+}
+
+/**
+ * Starts a web process (scripts/bench/http-server.ts: the tRPC API at /api/trpc and partner webhooks
+ * at /api/webhooks/<partner>, the product's own handlers) against `databaseUrl`; resolves once it
+ * listens. Stop it with stopWeb (graceful) or killHard.
+ */
+export async function spawnWeb(databaseUrl: string, poolMax: number, extraEnv: Record<string, string> = {}): Promise<WebProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/bench/http-server.ts"), databaseUrl, String(poolMax)], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: "error", ...extraEnv },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new Error("a web process did not start within 60 s")), 60_000);
+    rl.on("line", (line) => {
+      const m = /^LISTENING (\d+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`a web process exited with code ${code} before listening`));
+    });
+  });
+  return { child, port, url: `http://127.0.0.1:${port}` };
+}
+
+/** Stops a web process the way a deployment would (SIGTERM: it closes its server and pool); SIGKILL after 5 s. */
+export async function stopWeb(web: WebProcess): Promise<void> {
+  if (web.child.exitCode !== null || web.child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => web.child.once("exit", () => r()));
+  web.child.stdin?.end();
+  web.child.kill("SIGTERM");
+  const timer = setTimeout(() => web.child.kill("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(timer);
 }
