@@ -514,6 +514,8 @@ async function runOnce(flags: TransfersBenchFlags, workerCount: number, pools: P
       retryRefused: flags.retryRefused,
     });
     const killer = flags.killWorkerEveryMs > 0 ? startWorkerKiller(world, flags.killWorkerEveryMs) : null;
+    // Stopped before the world closes even when the run fails, so it cannot start workers after.
+    if (killer) cleanups.push(async () => void (await killer.stop()));
     const cpuBefore = await cpuSnapshot(CPU_ROLES);
     let kills = 0;
     const onOfferEnd = async () => {

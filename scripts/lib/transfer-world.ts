@@ -17,6 +17,14 @@ import { partners } from "../../server/composition";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
+/**
+ * Every child started here watches this process (scripts/lib/exit-with-parent.mjs) and exits when
+ * it is gone, so a benchmark or test killed hard leaves no workers, web processes or sandboxes
+ * behind on the shared machine.
+ */
+const EXIT_WITH_PARENT = ["--import", path.join(root, "scripts/lib/exit-with-parent.mjs")];
+const parentEnv = () => ({ LAUNCHER_PID: String(process.pid) });
+
 export interface WebhookEndpoint {
   url: string;
   close(): Promise<void>;
@@ -57,9 +65,9 @@ export async function startTestSandbox(db: DbHandles, webhookBaseUrl: string, se
 
 /** Starts `scripts/worker.ts` as a child process against `databaseUrl`. */
 export function spawnWorker(databaseUrl: string, sandboxUrl: string, extraEnv: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/worker.ts")], {
+  return spawn(process.execPath, [...EXIT_WITH_PARENT, "--import", "tsx", path.join(root, "scripts/worker.ts")], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: databaseUrl, SANDBOX_URL: sandboxUrl, WORKER_METRICS_PORT: "0", LOG_LEVEL: "error", DEMO_TRAFFIC: "false", OUTBOX_RELAY_ENABLED: "false", ...extraEnv },
+    env: { ...process.env, ...parentEnv(), DATABASE_URL: databaseUrl, SANDBOX_URL: sandboxUrl, WORKER_METRICS_PORT: "0", LOG_LEVEL: "error", DEMO_TRAFFIC: "false", OUTBOX_RELAY_ENABLED: "false", ...extraEnv },
     stdio: ["ignore", "ignore", "inherit"],
   });
 }
@@ -78,9 +86,9 @@ export function killHard(child: ChildProcess): Promise<void> {
  */
 export async function spawnSandbox(databaseUrl: string, port: number, webhookBaseUrls: string | readonly string[], extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
   const targets = (typeof webhookBaseUrls === "string" ? [webhookBaseUrls] : webhookBaseUrls).map((u) => `${u}/api/webhooks/sandbox`);
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/sandbox.ts")], {
+  const child = spawn(process.execPath, [...EXIT_WITH_PARENT, "--import", "tsx", path.join(root, "scripts/sandbox.ts")], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: databaseUrl, SANDBOX_PORT: String(port), WEBHOOK_TARGET_URL: targets.join(","), LOG_LEVEL: "error", ...extraEnv },
+    env: { ...process.env, ...parentEnv(), DATABASE_URL: databaseUrl, SANDBOX_PORT: String(port), WEBHOOK_TARGET_URL: targets.join(","), LOG_LEVEL: "error", ...extraEnv },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const deadline = Date.now() + 30_000;
@@ -110,9 +118,9 @@ export interface WebProcess {
  * listens. Stop it with stopWeb (graceful) or killHard.
  */
 export async function spawnWeb(databaseUrl: string, poolMax: number, extraEnv: Record<string, string> = {}): Promise<WebProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/bench/http-server.ts"), databaseUrl, String(poolMax)], {
+  const child = spawn(process.execPath, [...EXIT_WITH_PARENT, "--import", "tsx", path.join(root, "scripts/bench/http-server.ts"), databaseUrl, String(poolMax)], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: "error", ...extraEnv },
+    env: { ...process.env, ...parentEnv(), DATABASE_URL: databaseUrl, LOG_LEVEL: "error", ...extraEnv },
     stdio: ["pipe", "pipe", "inherit"],
   });
   const port = await new Promise<number>((resolve, reject) => {
