@@ -38,6 +38,7 @@ import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
+import pg from "pg";
 import { findFreePort } from "../../server/db/embedded";
 import { applyMigrations } from "../../server/db/migrate";
 import { runTransaction } from "../../server/db/transaction";
@@ -396,10 +397,10 @@ async function ramp(world: World, flags: TransfersBenchFlags, gen: OpenLoopGener
 
 function printRamp(r: RampResult): void {
   console.log(`(1) capacity curve (figures counted inside each step's window; latency of the transfers admitted in it):`);
-  console.log(`    step  offered/s  sent/s  admitted/s  refused/s  settled/s   p50 ms   p95 ms   p99 ms  unsettled  errors  shed`);
+  console.log(`    step  offered/s  sent/s  retried/s  admitted/s  refused/s  settled/s   p50 ms   p95 ms   p99 ms  unsettled  errors  shed`);
   for (const s of r.steps) {
     console.log(
-      `    ${String(s.step).padStart(4)}  ${fmtRate(s.offeredPerSecond).padStart(9)}  ${fmtRate(s.sentPerSecond).padStart(6)}  ${fmtRate(s.admittedPerSecond).padStart(10)}  ${fmtRate(s.refusedPerSecond).padStart(9)}  ${fmtRate(s.settledPerSecond).padStart(9)}  ${fmtMs(s.p50Ms).padStart(7)}  ${fmtMs(s.p95Ms).padStart(7)}  ${fmtMs(s.p99Ms).padStart(7)}  ${String(s.unsettled).padStart(9)}  ${String(s.errors).padStart(6)}  ${String(s.shed).padStart(4)}`,
+      `    ${String(s.step).padStart(4)}  ${fmtRate(s.offeredPerSecond).padStart(9)}  ${fmtRate(s.sentPerSecond).padStart(6)}  ${fmtRate(s.retriesPerSecond).padStart(9)}  ${fmtRate(s.admittedPerSecond).padStart(10)}  ${fmtRate(s.refusedPerSecond).padStart(9)}  ${fmtRate(s.settledPerSecond).padStart(9)}  ${fmtMs(s.p50Ms).padStart(7)}  ${fmtMs(s.p95Ms).padStart(7)}  ${fmtMs(s.p99Ms).padStart(7)}  ${String(s.unsettled).padStart(9)}  ${String(s.errors).padStart(6)}  ${String(s.shed).padStart(4)}`,
     );
   }
   console.log(`    ${describeCurve(r.reading)}`);
@@ -448,6 +449,21 @@ function printKillChecks(k: KillChecks): void {
   line(e.ledgerDiscrepancies === 0, `ledger verify clean (${e.ledgerDiscrepancies} discrepancies${e.ledgerFirstDiscrepancy ? `: ${e.ledgerFirstDiscrepancy}` : ""})`);
 }
 
+/** "PostgreSQL 15.20 at 127.0.0.1:5432, jit on by default": which server the figures are from. */
+async function describeServer(url: string, isEmbedded: boolean): Promise<string> {
+  // A plain client, without the product's startup options, so jit shows the server's own default
+  // (the product's connections turn it off for themselves, server/db/client.ts).
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = (await c.query<{ version: string; jit: string; available: boolean }>(`SELECT current_setting('server_version') AS version, current_setting('jit') AS jit, pg_jit_available() AS available`)).rows[0]!;
+    const where = isEmbedded ? "embedded" : `at ${new URL(url).host}`;
+    return `PostgreSQL ${r.version.split(" ")[0]} ${where}, ${r.available ? `jit ${r.jit} by default` : "built without JIT"}`;
+  } finally {
+    await c.end();
+  }
+}
+
 // --- One run: a fresh database, its world, the load, what it showed. ------------------------------
 
 interface RunResult {
@@ -482,7 +498,8 @@ async function runOnce(flags: TransfersBenchFlags, workerCount: number, pools: P
   try {
     const { url, note } = await freshBenchDatabase("transfers", cleanups, flags.profile ? { settings: STATEMENT_PROFILE_SETTINGS } : {});
     await applyMigrations(url);
-    console.log(`\n=== ${workerCount} worker process(es) × concurrency ${flags.concurrency}, ${flags.webs === 0 ? "creates and webhooks in the benchmark process" : `${flags.webs} web process(es)`}; database: ${note}`);
+    const server = await describeServer(url, note.startsWith("embedded"));
+    console.log(`\n=== ${workerCount} worker process(es) × concurrency ${flags.concurrency}, ${flags.webs === 0 ? "creates and webhooks in the benchmark process" : `${flags.webs} web process(es)`}; database: ${note}; ${server}`);
     console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
     let baselinePerSecond: number | null = null;
     if (isPlainRun(flags) && flags.baselineSeconds > 0) {
@@ -535,7 +552,7 @@ async function runOnce(flags: TransfersBenchFlags, workerCount: number, pools: P
       if (!fixed) await stageTimes(world.db);
       printRamp(rampResult);
       chartFile = path.join(resultsDir, `${fileBase}.svg`);
-      const subtitle = `${note.split(" (")[0]}; ${workerCount} worker(s) × concurrency ${flags.concurrency}; ${flags.webs === 0 ? "creates in-process" : `${flags.webs} web process(es)`}; ${flags.ramp!.stepSeconds} s steps${flags.killWorkerEveryMs ? `; a worker killed every ${flags.killWorkerEveryMs / 1000} s` : ""}; ${new Date().toISOString().slice(0, 16)}Z`;
+      const subtitle = `${server}; ${workerCount} worker(s) × concurrency ${flags.concurrency}; ${flags.webs === 0 ? "creates in-process" : `${flags.webs} web process(es)`}; ${flags.ramp!.stepSeconds} s steps${flags.killWorkerEveryMs ? `; a worker killed every ${flags.killWorkerEveryMs / 1000} s` : ""}; ${new Date().toISOString().slice(0, 16)}Z`;
       await mkdir(resultsDir, { recursive: true });
       await writeFile(chartFile, renderCapacityChart(rampResult.steps, rampResult.reading, { title: "Transfers: capacity curve (npm run bench:transfers -- --ramp)", subtitle }));
       console.log(`    chart written to ${path.relative(root, chartFile)}`);
@@ -549,7 +566,7 @@ async function runOnce(flags: TransfersBenchFlags, workerCount: number, pools: P
     return {
       workers: workerCount,
       webs: flags.webs,
-      database: note,
+      database: `${note}; ${server}`,
       pools,
       baselinePerSecond,
       fixed,

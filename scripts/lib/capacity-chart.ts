@@ -18,10 +18,12 @@ export interface ChartText {
 }
 
 const WIDTH = 960;
-const HEIGHT = 560;
-const M = { top: 104, right: 84, bottom: 64, left: 76 };
-const PLOT_W = WIDTH - M.left - M.right;
-const PLOT_H = HEIGHT - M.top - M.bottom;
+const MARGIN = { right: 84, bottom: 64, left: 76 };
+const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
+const PLOT_H = 392;
+/** Characters of 12 px text that fit across the chart (about 6.6 px each). */
+const LINE_CHARS = Math.floor((WIDTH - MARGIN.left - 16) / 6.6);
+const LINE_HEIGHT = 16;
 
 /** The series drawn against the left axis, in legend order. */
 export const RATE_SERIES = [
@@ -55,15 +57,45 @@ export function describeCurve(reading: CurveReading): string {
   return parts.join("; ");
 }
 
+/**
+ * Splits text into lines of at most `maxChars`, preferring the ends of clauses ("; "), then spaces;
+ * a word longer than a line stays whole.
+ */
+export function wrapText(text: string, maxChars: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  const push = (piece: string) => {
+    if (line.length > 0 && line.length + piece.length > maxChars) {
+      lines.push(line.trimEnd());
+      line = piece.trimStart();
+    } else {
+      line += piece;
+    }
+  };
+  for (const clause of text.split(/(?<=; )/)) {
+    if (clause.length <= maxChars) push(clause);
+    else for (const word of clause.split(/(?<= )/)) push(word);
+  }
+  if (line.trim().length > 0) lines.push(line.trimEnd());
+  return lines;
+}
+
 export function renderCapacityChart(steps: readonly StepFigures[], reading: CurveReading, text: ChartText): string {
+  const subtitle = text.subtitle ? wrapText(text.subtitle, LINE_CHARS) : [];
+  const words = wrapText(describeCurve(reading), LINE_CHARS);
+  // The header grows with its lines; the plot keeps its size below it.
+  const M = { ...MARGIN, top: 46 + LINE_HEIGHT * (subtitle.length + words.length) + 38 };
+  const HEIGHT = M.top + PLOT_H + M.bottom;
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
     `<text x="${M.left}" y="26" font-size="17" font-weight="600" fill="#111827">${escapeXml(text.title)}</text>`,
   );
-  if (text.subtitle) out.push(`<text x="${M.left}" y="46" fill="#4b5563">${escapeXml(text.subtitle)}</text>`);
-  out.push(`<text x="${M.left}" y="66" fill="#111827" data-role="reading">${escapeXml(describeCurve(reading))}</text>`);
+  subtitle.forEach((l, i) => out.push(`<text x="${M.left}" y="${46 + LINE_HEIGHT * i}" fill="#4b5563">${escapeXml(l)}</text>`));
+  out.push(`<text x="${M.left}" y="${46 + LINE_HEIGHT * subtitle.length}" fill="#111827" data-role="reading">`);
+  words.forEach((l, i) => out.push(`<tspan x="${M.left}" dy="${i === 0 ? 0 : LINE_HEIGHT}">${escapeXml(l)}</tspan>`));
+  out.push(`</text>`);
   if (steps.length === 0) {
     out.push(`<text x="${WIDTH / 2}" y="${HEIGHT / 2}" text-anchor="middle" fill="#6b7280">no steps were run</text>`, `</svg>`);
     return out.join("\n");

@@ -3,7 +3,7 @@
 // and knee markers, and the reading in words.
 import { describe, expect, it } from "vitest";
 import { DOMParser, type Document, type Element } from "@xmldom/xmldom";
-import { describeCurve, renderCapacityChart, RATE_SERIES } from "../../scripts/lib/capacity-chart";
+import { describeCurve, renderCapacityChart, RATE_SERIES, wrapText } from "../../scripts/lib/capacity-chart";
 import { readCurve, type StepFigures } from "../../scripts/lib/capacity-curve";
 
 function parseSvg(text: string): Document {
@@ -35,7 +35,8 @@ describe("renderCapacityChart", () => {
     const root = doc.documentElement!;
     expect(root.tagName).toBe("svg");
     expect(root.getAttribute("xmlns")).toBe("http://www.w3.org/2000/svg");
-    expect(root.getAttribute("viewBox")).toBe("0 0 960 560");
+    expect(root.getAttribute("viewBox")).toBe(`0 0 ${root.getAttribute("width")} ${root.getAttribute("height")}`);
+    expect(Number(root.getAttribute("width"))).toBe(960);
   });
 
   it("draws offered, admitted, refused and settled per second, one point per step, and p99 where known", () => {
@@ -64,8 +65,8 @@ describe("renderCapacityChart", () => {
     expect(role(doc, "knee")!.textContent).toContain("knee 200/s");
     const kneeX = Number(elements(role(doc, "knee")!, "line")[0]!.getAttribute("x1"));
     expect(Number(elements(role(doc, "overload")!, "rect")[0]!.getAttribute("x"))).toBeCloseTo(kneeX, 0);
-    const words = elements(doc, "text").find((t) => t.getAttribute("data-role") === "reading")!.textContent;
-    expect(words).toBe("capacity ≈ 300 settled/s; knee at 200/s offered; beyond it settled stays at 93–100% of capacity; p99 up to 1.2 s (450 ms up to the knee)");
+    const words = elements(doc, "text").find((t) => t.getAttribute("data-role") === "reading")!;
+    expect(elements(words, "tspan").map((t) => t.textContent).join(" ")).toBe("capacity ≈ 300 settled/s; knee at 200/s offered; beyond it settled stays at 93–100% of capacity; p99 up to 1.2 s (450 ms up to the knee)");
   });
 
   it("has a legend entry per series", () => {
@@ -91,5 +92,23 @@ describe("renderCapacityChart", () => {
     const d = parseSvg(renderCapacityChart([], readCurve([]), { title: "t" }));
     expect(d.documentElement!.textContent).toContain("no steps were run");
     expect(series(d, "settled")).toBeUndefined();
+  });
+});
+
+describe("wrapText", () => {
+  it("breaks at clauses first, then at spaces, and keeps every word", () => {
+    expect(wrapText("aaa bbb; ccc ddd; eee", 10)).toEqual(["aaa bbb;", "ccc ddd;", "eee"]);
+    expect(wrapText("one two three four five", 9)).toEqual(["one two", "three", "four five"]);
+    expect(wrapText("short", 80)).toEqual(["short"]);
+    expect(wrapText("averyveryverylongword x", 5)).toEqual(["averyveryverylongword", "x"]);
+  });
+
+  it("keeps a long header inside the chart: the plot moves down as lines are added", () => {
+    const long = "fresh database bench_transfers_mx5khyli on DATABASE_URL's server; 1 worker(s) × concurrency 2; 2 web process(es); 3 s steps; a worker killed every 5 s; 2026-12-02T03:30Z";
+    const d = parseSvg(renderCapacityChart(steps, reading, { title: "t", subtitle: long }));
+    const texts = elements(d, "text").filter((t) => t.getAttribute("fill") === "#4b5563");
+    expect(texts.length).toBe(2);
+    expect(texts.map((t) => t.textContent).join(" ")).toBe(long);
+    expect(Number(d.documentElement!.getAttribute("height"))).toBeGreaterThan(560);
   });
 });
