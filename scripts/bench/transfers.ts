@@ -152,7 +152,7 @@ async function startWorld(url: string, flags: TransfersBenchFlags, workerCount: 
       // on its own private database the benchmark stands in for both and stores an active key
       // directly, as the ledger benchmark does. Unlimited: it may debit every wallet.
       const { secret, prefix } = generateServiceKeySecret();
-      await db.pool.query(`INSERT INTO service_keys (name, prefix, secret_hash, scopes, activated_at) VALUES ('bench-transfers', $1, $2, ARRAY['transfers:create'], now())`, [prefix, hashServiceKeySecret(secret)]);
+      await db.pool.query(`INSERT INTO service_keys (id, name, prefix, secret_hash, scopes, activated_at) VALUES (gen_random_uuid(), 'bench-transfers', $1, $2, ARRAY['transfers:create'], now())`, [prefix, hashServiceKeySecret(secret)]);
       transport = httpTransport(webs.map((w) => w.url), secret);
     }
     stops.push(async () => transport.close());
