@@ -238,7 +238,7 @@ async function main(): Promise<void> {
     // own private database the benchmark stands in for both and stores an active key directly.
     const { secret, prefix } = generateServiceKeySecret();
     await handles.pool.query(
-      `INSERT INTO service_keys (name, prefix, secret_hash, scopes, activated_at) VALUES ('bench', $1, $2, ARRAY['ledger:read', 'ledger:write'], now())`,
+      `INSERT INTO service_keys (id, name, prefix, secret_hash, scopes, activated_at) VALUES (gen_random_uuid(), 'bench', $1, $2, ARRAY['ledger:read', 'ledger:write'], now())`,
       [prefix, hashServiceKeySecret(secret)],
     );
 
