@@ -98,6 +98,8 @@ interface World {
   webs: WebProcess[];
   /** Replaces worker i by a fresh process. */
   respawnWorker(i: number): void;
+  /** Stops the workers, the sandbox and the web processes; the database handles stay open. */
+  stopProcesses(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -184,6 +186,11 @@ async function startWorld(url: string, flags: TransfersBenchFlags, workerCount: 
       webs,
       respawnWorker(i) {
         workers[i] = spawnWorker(url, sandboxUrl, workerEnv);
+      },
+      async stopProcesses() {
+        for (const w of workers) await killHard(w);
+        await killHard(sandbox);
+        await Promise.all(webs.map((w) => stopWeb(w)));
       },
       close,
     };
@@ -562,8 +569,9 @@ async function runOnce(flags: TransfersBenchFlags, workerCount: number, pools: P
     }
     const kill = killer ? await killChecks(world, gen, kills, flags.killWorkerEveryMs, flags.drainSeconds) : null;
     if (kill) printKillChecks(kill);
-    // Stop the pipeline before verifying and before the list benchmark loads its rows.
-    for (const w of world.workers) await killHard(w);
+    // Stop the pipeline before verifying and before the list benchmark, which then has the
+    // machine to itself as before.
+    await world.stopProcesses();
     const ledger = await verifyLedger(world.db);
     const list = isPlainRun(flags) && flags.listRows > 0 ? await listBench(world.db, flags.listRows) : null;
     return {
