@@ -1,6 +1,4 @@
 // `npm run db:seed`: seeds the demo world into DATABASE_URL. Idempotent: a second run changes nothing.
-// First, before any module reads the configuration: the seed runs without admission control.
-import "./lib/seed-admission-off";
 import { env, isProductionDeployment } from "../server/env";
 import { db, closeDb } from "../server/db/client";
 import { seedDemoWorld } from "../server/demo/seed";
