@@ -25,5 +25,8 @@ export function isConnectionError(e: unknown): boolean {
 export function toAppError(e: unknown): AppError | null {
   if (e instanceof AppError) return e;
   if (isConnectionError(e)) return new AppError("DB_UNAVAILABLE", "the database is unavailable; retry with the same idempotency key", { cause: e, isRetryable: true });
+  // The reconciliation period lock (trigger postings_check_closed_period) refuses postings into a
+  // closed period, whatever path wrote them.
+  if (codeOf(e) === "RC001") return new AppError("PERIOD_CLOSED", (e as Error).message, { cause: e });
   return null;
 }

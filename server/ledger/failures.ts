@@ -75,6 +75,9 @@ export function mapDbRuleError(e: unknown): AppError | null {
       return new AppError("CANNOT_REVERSE_REVERSAL", msg, { cause: e });
     case "LG007":
       return new AppError("HOLD_NOT_PENDING", msg, { cause: e });
+    case "RC001":
+      // The reconciliation period lock (trigger postings_check_closed_period).
+      return new AppError("PERIOD_CLOSED", msg, { cause: e });
     case "23514":
       if (pgConstraint(e) === "account_balances_no_overdraft") return new AppError("INSUFFICIENT_FUNDS", "a no-overdraft account would go negative", { cause: e });
       return null;
