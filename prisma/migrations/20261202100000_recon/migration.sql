@@ -146,7 +146,7 @@ CREATE TABLE "recon_runs" (
 
 -- CreateTable
 CREATE TABLE "recon_matches" (
-    "id" UUID NOT NULL DEFAULT gen_random_uuid(),
+    "id" BIGSERIAL NOT NULL,
     "source_id" UUID NOT NULL,
     "run_id" UUID,
     "kind" TEXT NOT NULL,
@@ -166,17 +166,18 @@ CREATE TABLE "recon_matches" (
 -- CreateTable
 CREATE TABLE "recon_match_lines" (
     "line_id" BIGINT NOT NULL,
-    "match_id" UUID NOT NULL,
+    "match_id" BIGINT NOT NULL,
 
     CONSTRAINT "recon_match_lines_pkey" PRIMARY KEY ("line_id")
 );
 
 -- CreateTable
 CREATE TABLE "recon_match_items" (
+    "source_id" UUID NOT NULL,
     "posting_id" BIGINT NOT NULL,
-    "match_id" UUID NOT NULL,
+    "match_id" BIGINT NOT NULL,
 
-    CONSTRAINT "recon_match_items_pkey" PRIMARY KEY ("posting_id")
+    CONSTRAINT "recon_match_items_pkey" PRIMARY KEY ("source_id","posting_id")
 );
 
 -- CreateTable
@@ -395,7 +396,6 @@ ALTER TABLE "recon_period_closes" ADD CONSTRAINT "recon_period_closes_source_id_
 -- AddForeignKey
 ALTER TABLE "recon_period_closes" ADD CONSTRAINT "recon_period_closes_ledger_account_id_fkey" FOREIGN KEY ("ledger_account_id") REFERENCES "ledger_accounts"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
-
 -- ---------------------------------------------------------------------------------------------
 -- Rules (hand-written)
 
@@ -433,6 +433,7 @@ CREATE TRIGGER "recon_break_events_no_truncate" BEFORE TRUNCATE ON "recon_break_
 CREATE TRIGGER "recon_breaks_no_delete" BEFORE DELETE ON "recon_breaks" FOR EACH ROW EXECUTE FUNCTION refuse_mutation();
 CREATE TRIGGER "recon_breaks_no_truncate" BEFORE TRUNCATE ON "recon_breaks" FOR EACH STATEMENT EXECUTE FUNCTION refuse_mutation();
 CREATE TRIGGER "recon_sources_no_delete" BEFORE DELETE ON "recon_sources" FOR EACH ROW EXECUTE FUNCTION refuse_mutation();
+CREATE TRIGGER "recon_matches_no_delete" BEFORE DELETE ON "recon_matches" FOR EACH ROW EXECUTE FUNCTION refuse_mutation();
 CREATE TRIGGER "recon_rule_sets_no_delete" BEFORE DELETE ON "recon_rule_sets" FOR EACH ROW EXECUTE FUNCTION refuse_mutation();
 CREATE TRIGGER "recon_period_closes_no_delete" BEFORE DELETE ON "recon_period_closes" FOR EACH ROW EXECUTE FUNCTION refuse_mutation();
 
@@ -532,5 +533,5 @@ CREATE TRIGGER "postings_check_closed_period" AFTER INSERT ON "postings" REFEREN
 
 -- The initial matching rules (server/recon/rules.ts DEFAULT_RULES), active from the start.
 INSERT INTO "recon_rule_sets" (version, status, rules, auto_apply_threshold, active_marker, note, created_at, created_by, activated_at)
-VALUES (1, 'active', '[{"kind":"reference","enabled":true,"dateWindowDays":5,"amountToleranceMinor":"0"},{"kind":"many_lines_one_item","enabled":true,"dateWindowDays":5},{"kind":"one_line_many_items","enabled":true,"dateWindowDays":3},{"kind":"reference_tolerance","enabled":true,"dateWindowDays":5,"toleranceMinor":"500","toleranceBps":100},{"kind":"amount_date","enabled":true,"dateWindowDays":3,"requireCounterparty":false}]'::jsonb,
+VALUES (1, 'active', '[{"kind":"reference","enabled":true,"dateWindowDays":7},{"kind":"many_lines_one_item","enabled":true,"dateWindowDays":7,"maxLines":10},{"kind":"one_line_many_items","enabled":true,"dateWindowDays":3,"maxItems":500},{"kind":"reference_tolerance","enabled":true,"dateWindowDays":7,"toleranceMinor":"500","toleranceBps":100},{"kind":"amount_date","enabled":true,"dateWindowDays":3,"minReferenceOverlap":8}]'::jsonb,
         90, true, 'initial rules', now(), 'migration', now());
