@@ -3,6 +3,10 @@
  * (server/approvals/kinds.ts):
  * - recon_rule_set_activation: make a draft rule set the active one (it changes what is matched
  *   without a person).
+ * - recon_break_write_off: post the entry that makes the ledger agree with the statement (to the
+ *   currency's write-off account), match what the break named with it and close the break, all in
+ *   the approval's transaction (server/recon/write-off.ts says what is posted per break type).
+ * - recon_period_reopen: reopen a closed period, so postings into it are accepted again.
  *
  * Invariants kept:
  * - What a proposal names is checked when proposing and again, under row locks, when the
@@ -11,8 +15,12 @@
 import { z } from "zod";
 import { registerAdjustmentKind } from "../approvals/kinds";
 import { AppError } from "../errors/app-error";
-import type { SqlRunner } from "../db/sql";
+import { pgRunner, type SqlRunner } from "../db/sql";
+import { executeLedgerCommandInTransaction } from "../ledger/write-path";
+import { addBreakEvent, matchByHand } from "./breaks";
+import { reopenPeriodInTransaction } from "./periods";
 import { activateRuleSetInTransaction } from "./rule-sets";
+import { planWriteOff, writeOffCommand } from "./write-off";
 
 const activationPayload = z.object({
   version: z.number().int().min(1),
@@ -55,6 +63,80 @@ registerAdjustmentKind<ActivationPayload>({
   async apply(client, p, ctx) {
     const r = await activateRuleSetInTransaction(client, { version: p.version, basedOnActiveVersion: p.basedOnActiveVersion ?? 0, proposalId: ctx.proposalId, now: ctx.now });
     return { entryIds: [], result: { activeVersion: r.active, previousVersion: r.previous } };
+  },
+  requiredApprovals: () => 1,
+});
+
+// --- recon_break_write_off ----------------------------------------------------------------------
+
+const writeOffPayload = z.object({ breakId: z.uuid() });
+type WriteOffPayload = z.infer<typeof writeOffPayload>;
+
+registerAdjustmentKind<WriteOffPayload>({
+  kind: "recon_break_write_off",
+  label: "Write off a reconciliation break",
+  proposePermission: "adjustments:propose",
+  payloadSchema: writeOffPayload,
+  async normalize(sql, p) {
+    const plan = await planWriteOff(sql, p.breakId);
+    return { breakId: plan.breakId };
+  },
+  describe: (p) => `Write off reconciliation break ${p.breakId}`,
+  links: (p) => [{ type: "recon_break", id: p.breakId }],
+  async toLedgerCommand(sql, p, ctx) {
+    return writeOffCommand(await planWriteOff(sql, p.breakId), ctx.proposalId);
+  },
+  async previewChanges(sql, p) {
+    const plan = await planWriteOff(sql, p.breakId);
+    return [{ label: `Break ${p.breakId}`, before: "open", after: `written off to ${plan.writeOffAccountCode} and matched` }];
+  },
+  async apply(client, p, ctx) {
+    // Lock the break first: a concurrent resolution makes this approval fail cleanly.
+    await client.query(`SELECT 1 FROM recon_breaks WHERE id = $1 FOR UPDATE`, [p.breakId]);
+    const sql = pgRunner(client);
+    const plan = await planWriteOff(sql, p.breakId);
+    const result = await executeLedgerCommandInTransaction(client, ctx.actor, writeOffCommand(plan, ctx.proposalId), { idempotencyKey: ctx.idempotencyKey, requestId: ctx.requestId, now: ctx.now });
+    const entryId = result.entries[0]!.entryId;
+    const posting = (await client.query<{ id: string }>(`SELECT id::text FROM postings WHERE entry_id = $1 AND account_id = $2`, [entryId, plan.source.ledgerAccountId])).rows[0]!;
+    await client.query(`UPDATE recon_breaks SET status = 'resolved', resolution = 'written_off', resolved_at = $2, resolved_by = $3, version = version + 1 WHERE id = $1`, [p.breakId, ctx.now, ctx.actor.label]);
+    await addBreakEvent(client, p.breakId, "written_off", ctx.actor, null, { proposalId: ctx.proposalId, entryId }, ctx.now);
+    const match = await matchByHand(null, ctx.actor, { sourceId: plan.source.id, lineIds: plan.lineIds, postingIds: [...plan.postingIds, posting.id], note: `written off by approved proposal ${ctx.proposalId}` }, { client, rule: "write_off", now: ctx.now, requestId: ctx.requestId });
+    return { entryIds: [entryId], result: { breakId: p.breakId, entryId, matchId: match.matchId } };
+  },
+});
+
+// --- recon_period_reopen ------------------------------------------------------------------------
+
+const reopenPayload = z.object({ closeId: z.uuid() });
+type ReopenPayload = z.infer<typeof reopenPayload>;
+
+registerAdjustmentKind<ReopenPayload>({
+  kind: "recon_period_reopen",
+  label: "Reopen a closed reconciliation period",
+  proposePermission: "recon:operate",
+  payloadSchema: reopenPayload,
+  async normalize(sql, p) {
+    const rows = await sql.query<{ id: string; status: string }>(`SELECT id, status FROM recon_period_closes WHERE id = $1`, [p.closeId]);
+    if (!rows[0]) throw new AppError("NOT_FOUND", `closed period ${p.closeId} does not exist`);
+    if (rows[0].status !== "closed") throw new AppError("CONFLICT", `period ${p.closeId} is ${rows[0].status}, not closed`);
+    return { closeId: rows[0].id };
+  },
+  describe: (p) => `Reopen closed reconciliation period ${p.closeId}`,
+  links: (p) => [{ type: "recon_period_close", id: p.closeId }],
+  async toLedgerCommand() {
+    return null;
+  },
+  async previewChanges(sql, p) {
+    const rows = await sql.query<{ code: string; period_from: string; period_to: string }>(
+      `SELECT a.code, c.period_from::text, c.period_to::text FROM recon_period_closes c JOIN ledger_accounts a ON a.id = c.ledger_account_id WHERE c.id = $1`,
+      [p.closeId],
+    );
+    const r = rows[0];
+    return r ? [{ label: `${r.code} ${r.period_from} to ${r.period_to}`, before: "closed (postings refused)", after: "reopened" }] : [];
+  },
+  async apply(client, p, ctx) {
+    const r = await reopenPeriodInTransaction(client, { closeId: p.closeId, proposalId: ctx.proposalId, now: ctx.now });
+    return { entryIds: [], result: { closeId: r.id, status: r.status } };
   },
   requiredApprovals: () => 1,
 });

@@ -372,7 +372,8 @@ async function writeOutcome(c: pg.PoolClient, o: EngineOptions, runId: string, a
        FROM ri
       WHERE (ri.grp IS NULL OR ri.grp IN (SELECT grp FROM pairs WHERE confidence < $4))
         AND ri.d BETWEEN $5::date AND least($6::date, coalesce((SELECT max(period_to) FROM recon_statements WHERE source_id = $1), $5::date - 1))
-        AND NOT EXISTS (SELECT 1 FROM recon_breaks x WHERE x.source_id = $1 AND x.posting_id = ri.id AND x.status <> 'resolved')`,
+        AND NOT EXISTS (SELECT 1 FROM recon_breaks x WHERE x.source_id = $1 AND x.posting_id = ri.id AND x.status <> 'resolved')
+     RETURNING id`,
     [o.source.id, runId, now, thr, o.periodFrom, o.periodTo],
   );
   const opened = [...lineBreaks.rows, ...itemBreaks.rows].map((r) => r.id);

@@ -15,6 +15,8 @@ import { expireDueProposals } from "../approvals/proposals";
 import { readApprovalsHealth } from "../approvals/maintenance";
 import { pruneOutbox } from "../outbox/maintenance";
 import { pruneSecurityEvents } from "../auth/security-events";
+import { escalateOverdueTimingBreaks } from "../recon/breaks";
+import { runScheduledReconciliation } from "../recon/runs";
 
 const log = componentLogger("jobs");
 
@@ -156,4 +158,23 @@ export const pruneSecurityEventsJob: MaintenanceJob = {
   },
 };
 
-export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob, pruneOutboxJob, expireApprovalsJob, pruneSecurityEventsJob, publishAuditAnchorJob];
+/** Reconciliation on a schedule: every active source over its last days (server/recon/runs.ts). */
+export const reconRunJob: MaintenanceJob = {
+  name: "recon-run",
+  cron: "*/15 * * * *",
+  timeoutSeconds: 900,
+  async run(db, now) {
+    return { ...(await runScheduledReconciliation(db, now)) };
+  },
+};
+
+/** Timing differences past their deadline go back to the queue, escalated. */
+export const reconEscalateJob: MaintenanceJob = {
+  name: "recon-escalate-timing",
+  cron: "* * * * *",
+  async run(db, now) {
+    return { escalated: await escalateOverdueTimingBreaks(db, now, 500) };
+  },
+};
+
+export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob, pruneOutboxJob, expireApprovalsJob, pruneSecurityEventsJob, publishAuditAnchorJob, reconRunJob, reconEscalateJob];

@@ -1,0 +1,138 @@
+/**
+ * Runs as a history, and the three ways a run starts: after an import (for the period the import
+ * covers), on a schedule (the worker's recon-run job: every active source over the last
+ * SCHEDULE_LOOKBACK_DAYS days), or by hand.
+ *
+ * Invariants kept:
+ * - Lists are bounded (RUN_PAGE_MAX) and keyset-paged by (started_at, id), newest first.
+ * - A scheduled tick does at most MAX_SOURCES_PER_TICK sources; a failing source is recorded as a
+ *   failed run and does not stop the others.
+ */
+import type { DbHandles } from "../db/client";
+import type { AuditActor } from "../audit/audit-log";
+import { AppError } from "../errors/app-error";
+import { componentLogger } from "../observability/logger";
+import { importStatement, type ImportInput, type ImportOutcome } from "./import";
+import { runReconciliation, type RunResult, type RunSummary } from "./matching";
+
+const log = componentLogger("recon");
+
+export const RUN_PAGE_MAX = 200;
+export const SCHEDULE_LOOKBACK_DAYS = 7;
+export const MAX_SOURCES_PER_TICK = 50;
+
+export interface RunListItem {
+  id: string;
+  sourceId: string;
+  sourceName: string;
+  periodFrom: string;
+  periodTo: string;
+  trigger: string;
+  ruleSetVersion: number;
+  status: string;
+  summary: RunSummary | Record<string, never>;
+  error: string | null;
+  actorLabel: string;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+interface RunRaw {
+  id: string;
+  source_id: string;
+  source_name: string;
+  period_from: string;
+  period_to: string;
+  trigger: string;
+  rule_set_version: number;
+  status: string;
+  summary: RunSummary;
+  error: string | null;
+  actor_label: string;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+const toRun = (r: RunRaw): RunListItem => ({
+  id: r.id,
+  sourceId: r.source_id,
+  sourceName: r.source_name,
+  periodFrom: r.period_from,
+  periodTo: r.period_to,
+  trigger: r.trigger,
+  ruleSetVersion: r.rule_set_version,
+  status: r.status,
+  summary: r.summary,
+  error: r.error,
+  actorLabel: r.actor_label,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+});
+
+const RUN_SELECT = `SELECT r.id, r.source_id, s.name AS source_name, r.period_from::text, r.period_to::text, r.trigger, r.rule_set_version, r.status, r.summary, r.error, r.actor_label, r.started_at, r.finished_at
+  FROM recon_runs r JOIN recon_sources s ON s.id = r.source_id`;
+
+/** Runs, newest first. Errors: BAD_INPUT (malformed cursor). */
+export async function listRuns(db: Pick<DbHandles, "pool">, input: { sourceId?: string; cursor?: string; limit?: number } = {}): Promise<{ items: RunListItem[]; nextCursor: string | null }> {
+  const limit = Math.min(Math.max(input.limit ?? 50, 1), RUN_PAGE_MAX);
+  let after: { t: string; id: string } | null = null;
+  if (input.cursor) {
+    try {
+      after = JSON.parse(Buffer.from(input.cursor, "base64url").toString("utf8")) as { t: string; id: string };
+      if (typeof after.t !== "string" || !/^[0-9a-f-]{36}$/.test(after.id)) throw new Error("shape");
+    } catch {
+      throw new AppError("BAD_INPUT", "cursor is not one this API returned");
+    }
+  }
+  const rows = (
+    await db.pool.query<RunRaw>(
+      `${RUN_SELECT} WHERE ($1::uuid IS NULL OR r.source_id = $1) AND ($2::timestamptz IS NULL OR (r.started_at, r.id) < ($2::timestamptz, $3::uuid))
+        ORDER BY r.started_at DESC, r.id DESC LIMIT $4`,
+      [input.sourceId ?? null, after?.t ?? null, after?.id ?? null, limit + 1],
+    )
+  ).rows;
+  const items = rows.slice(0, limit).map(toRun);
+  const last = rows.length > limit ? items.at(-1) : undefined;
+  return { items, nextCursor: last ? Buffer.from(JSON.stringify({ t: last.startedAt.toISOString(), id: last.id })).toString("base64url") : null };
+}
+
+export async function getRun(db: Pick<DbHandles, "pool">, runId: string): Promise<RunListItem> {
+  if (!/^[0-9a-f-]{36}$/i.test(runId)) throw new AppError("NOT_FOUND", `run ${runId} does not exist`);
+  const r = (await db.pool.query<RunRaw>(`${RUN_SELECT} WHERE r.id = $1`, [runId])).rows[0];
+  if (!r) throw new AppError("NOT_FOUND", `run ${runId} does not exist`);
+  return toRun(r);
+}
+
+export interface ImportAndRunOutcome extends ImportOutcome {
+  run: RunResult | null;
+}
+
+/**
+ * Imports a file and, when it brought new lines, runs matching for the period they cover (plus the
+ * widest rule window around it, inside the run). Errors: as importStatement, then as
+ * runReconciliation.
+ */
+export async function importAndReconcile(db: Pick<DbHandles, "pool">, actor: AuditActor, input: ImportInput, opts: { requestId?: string | null; now?: Date } = {}): Promise<ImportAndRunOutcome> {
+  const outcome = await importStatement(db, actor, input, opts);
+  if (outcome.status !== "imported" || !outcome.sourceId || !outcome.periodFrom || !outcome.periodTo) return { ...outcome, run: null };
+  const run = await runReconciliation(db, actor, { sourceId: outcome.sourceId, periodFrom: outcome.periodFrom, periodTo: outcome.periodTo, trigger: "import" }, opts);
+  return { ...outcome, run };
+}
+
+const dayOf = (d: Date, back = 0) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - back)).toISOString().slice(0, 10);
+
+/** The scheduled run: every active source over the last SCHEDULE_LOOKBACK_DAYS days. */
+export async function runScheduledReconciliation(db: Pick<DbHandles, "pool">, now: Date): Promise<{ sources: number; failed: number }> {
+  const sources = (await db.pool.query<{ id: string; name: string }>(`SELECT id, name FROM recon_sources WHERE is_active ORDER BY name LIMIT $1`, [MAX_SOURCES_PER_TICK])).rows;
+  const actor: AuditActor = { type: "system", id: null, label: "recon-schedule" };
+  let failed = 0;
+  for (const s of sources) {
+    try {
+      await runReconciliation(db, actor, { sourceId: s.id, periodFrom: dayOf(now, SCHEDULE_LOOKBACK_DAYS), periodTo: dayOf(now), trigger: "schedule" }, { now });
+    } catch (e) {
+      failed++;
+      log.error({ source: s.name, err: (e as Error).message }, "scheduled reconciliation run failed");
+    }
+  }
+  return { sources: sources.length, failed };
+}
