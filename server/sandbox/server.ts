@@ -57,6 +57,7 @@ import {
   type PaymentRequest,
 } from "./bank";
 import { faultRoll, rollHits } from "./rail-config";
+import { dailyStatement, readStatementFaults, writeStatementFaults } from "./statements";
 import { CLAIM_BATCH, deliverDueWebhooks, type SenderConfig } from "./webhook-sender";
 
 const log = componentLogger("sandbox");
@@ -274,10 +275,30 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
         const lines = await settlementLines(ctx, rail, date);
         return send(res, 200, formatSettlementCsv(lines), { "content-disposition": `attachment; filename="sandbox-${rail}-${date}.csv"` });
       }
+      if (method === "GET" && parts[1] === "statements" && parts.length === 4) {
+        // The end-of-day camt.053 statement of our account in a currency (server/sandbox/statements.ts).
+        const currency = parts[2]!.toUpperCase();
+        const date = parts[3]!;
+        if (!/^[A-Z]{3}$/.test(currency)) throw new HttpError(400, "invalid_request", "the currency must be a three-letter code");
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw new HttpError(400, "invalid_request", "the date must be YYYY-MM-DD");
+        const st = await dailyStatement(ctx.pool, currency, date);
+        return send(res, 200, st.xml, { "content-type": "application/xml; charset=utf-8", "content-disposition": `attachment; filename="sandbox-${currency}-${date}.camt053.xml"` });
+      }
       throw new HttpError(404, "not_found", `no route ${method} ${path}`);
     }
 
     if (parts[0] === "admin") {
+      if (path === "/admin/statement-faults") {
+        if (method === "GET") return send(res, 200, await readStatementFaults(ctx.pool));
+        if (method === "PUT") {
+          try {
+            return send(res, 200, await writeStatementFaults(ctx.pool, await readJson(req), new Date()));
+          } catch (e) {
+            if (e instanceof z.ZodError) throw new HttpError(400, "invalid_config", zodMessage(e));
+            throw e;
+          }
+        }
+      }
       if (parts[1] === "rails" && parts[3] === "faults" && parts.length === 4) {
         const rail = railOf(parts[2]!);
         if (method === "GET") return send(res, 200, { rail, config: (await readRailConfigs(ctx, { isFresh: true }))[rail], nextCutoffAt: await nextCutoffAt(ctx, rail) });
