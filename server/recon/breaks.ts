@@ -22,6 +22,7 @@ import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import { resolveMatchedBreaks } from "./matching";
+import { normRefSql } from "./references";
 import { getSource } from "./sources";
 
 export const BREAK_TYPES = ["missing_in_ledger", "missing_in_statement", "amount_mismatch", "currency_mismatch", "duplicate", "statement_gap", "balance_mismatch"] as const;
@@ -353,7 +354,7 @@ function toPosting(r: Record<string, unknown>): PostingView {
   };
 }
 
-const norm = (x: string) => `lower(regexp_replace(coalesce(${x}, ''), '[^[:alnum:]]+', '', 'g'))`;
+const norm = normRefSql;
 export const CANDIDATE_LIMIT = 10;
 export const CANDIDATE_WINDOW_DAYS = 10;
 

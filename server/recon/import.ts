@@ -32,9 +32,11 @@ import { AppError, isAppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
 import { formatAmount } from "../money/amount";
 import { readCamt053 } from "./camt053/reader";
+import { RECON_STATEMENT_TIMEOUT } from "./matching";
 import { readCsvFeed } from "./csv-feed";
 import { MAX_STATEMENT_FILE_BYTES, sniffFormat } from "./statement-file";
 import { currentCsvMapping, findSourceByAccount, getSource, normalizeIban, type ReconSource } from "./sources";
+import { referenceKeys } from "./references";
 import { signedBalance, type StatementEntry, type StatementHeader } from "./statement-types";
 
 /** COPY buffers are flushed at this size. */
@@ -91,14 +93,17 @@ interface StatementDraft {
   copy: CopyWriter | null;
 }
 
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
 /** Escapes a value for COPY's text format. */
 function copyValue(v: string | null): string {
   if (v === null) return "\\N";
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
 }
 
 const LINE_COLUMNS =
-  "source_id, statement_id, line_index, amount_minor, currency, direction, is_booked, is_reversal, booking_date, value_date, account_servicer_reference, end_to_end_id, remittance_info, counterparty_name, counterparty_account, bank_transaction_code, details, place";
+  "source_id, statement_id, line_index, amount_minor, currency, direction, is_booked, is_reversal, booking_date, value_date, account_servicer_reference, end_to_end_id, remittance_info, counterparty_name, counterparty_account, bank_transaction_code, details, place, ref_keys";
 
 /** One COPY into recon_lines, fed row by row with backpressure. */
 class CopyWriter {
@@ -205,6 +210,7 @@ export async function importStatement(db: Pick<DbHandles, "pool">, actor: AuditA
   let open: CopyWriter | null = null;
   try {
     await client.query("BEGIN");
+    await client.query(RECON_STATEMENT_TIMEOUT);
     const sql = pgRunner(client);
     const lockSource = async (s: ReconSource) => {
       await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon:import:' || $1, 0))`, [s.id]);
@@ -302,6 +308,8 @@ export async function importStatement(db: Pick<DbHandles, "pool">, actor: AuditA
         e.bankTransactionCode,
         e.details.length > 0 ? JSON.stringify(e.details.map((d) => ({ ...d, amountMinor: d.amountMinor?.toString() ?? null }))) : null,
         e.place,
+        // Normalized references ([a-z0-9] only, so no array quoting is needed).
+        `{${referenceKeys([e.endToEndId, e.accountServicerReference, e.remittanceInfo]).join(",")}}`,
       ]);
     };
 

@@ -30,15 +30,19 @@ import { AppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
 import { parseRules, RULE_CONFIDENCE, widestWindowDays, type Rule, type RuleSet } from "./rules";
 import { getSource, type ReconSource } from "./sources";
+import { MIN_REFERENCE_LENGTH, normRefSql } from "./references";
 
-/** Normalized reference: letters and digits only, lower case ("TR-1 abc" -> "tr1abc"). */
-const norm = (x: string) => `lower(regexp_replace(coalesce(${x}, ''), '[^[:alnum:]]+', '', 'g'))`;
-/** References shorter than this are ignored (too common to identify anything). */
-export const MIN_REFERENCE_LENGTH = 4;
+const norm = normRefSql;
 /** Rounds of ranked pairing per one-to-one rule (each round pairs what the previous left). */
 const PAIRING_ROUNDS = 4;
 /** A run covers at most this many days. */
 export const MAX_RUN_DAYS = 366;
+/**
+ * Statement time-out inside imports, runs and previews: a million lines make statements that
+ * run longer than the API's DB_STATEMENT_TIMEOUT_MS, and they are bounded by the file size and
+ * the period instead.
+ */
+export const RECON_STATEMENT_TIMEOUT = "SET LOCAL statement_timeout = '600s'";
 
 export type RunTrigger = "import" | "schedule" | "manual";
 
@@ -108,24 +112,19 @@ export function checkPeriod(periodFrom: string, periodTo: string): void {
 /** Reads the candidates into temporary tables rl (lines), rl_ref, ri (items), ri_ref, and creates pairs. */
 async function collect(c: pg.PoolClient, o: EngineOptions): Promise<void> {
   const window = widestWindowDays(o.ruleSet.rules);
-  await c.query(`CREATE TEMP SEQUENCE IF NOT EXISTS pair_grp`);
-  await c.query(`CREATE TEMP TABLE rl (id bigint PRIMARY KEY, amount bigint NOT NULL, currency text NOT NULL, direction text NOT NULL, d date NOT NULL, cp text NOT NULL, details jsonb, grp bigint) ON COMMIT DROP`);
+  await c.query(`CREATE TEMP TABLE rl (id bigint PRIMARY KEY, amount bigint NOT NULL, currency text NOT NULL, direction text NOT NULL, d date NOT NULL, cp text NOT NULL, details jsonb, refs text[], grp bigint) WITH (fillfactor = 50) ON COMMIT DROP`);
   await c.query(
-    `INSERT INTO rl (id, amount, currency, direction, d, cp, details)
-     SELECT l.id, l.amount_minor, l.currency::text, l.direction, coalesce(l.value_date, l.booking_date), ${norm("l.counterparty_name")}, l.details
+    `INSERT INTO rl (id, amount, currency, direction, d, cp, details, refs)
+     SELECT l.id, l.amount_minor, l.currency::text, l.direction, coalesce(l.value_date, l.booking_date), ${norm("l.counterparty_name")}, l.details, l.ref_keys
        FROM recon_lines l
       WHERE l.source_id = $1 AND l.booking_date BETWEEN $2::date AND $3::date AND l.is_booked
         AND ($4::boolean OR NOT EXISTS (SELECT 1 FROM recon_match_lines m WHERE m.line_id = l.id))`,
     [o.source.id, o.periodFrom, o.periodTo, o.isFromScratch],
   );
   await c.query(`CREATE TEMP TABLE rl_ref (line_id bigint NOT NULL, ref text NOT NULL) ON COMMIT DROP`);
-  await c.query(
-    `INSERT INTO rl_ref (line_id, ref)
-     SELECT DISTINCT l.id, v.r FROM recon_lines l JOIN rl ON rl.id = l.id
-       CROSS JOIN LATERAL (VALUES (${norm("l.end_to_end_id")}), (${norm("l.account_servicer_reference")}), (${norm("l.remittance_info")})) AS v(r)
-      WHERE length(v.r) >= ${MIN_REFERENCE_LENGTH}`,
-  );
-  await c.query(`CREATE TEMP TABLE ri (id bigint PRIMARY KEY, amount bigint NOT NULL, currency text NOT NULL, direction text NOT NULL, d date NOT NULL, cp text NOT NULL, entry_id uuid NOT NULL, transfer_id uuid, grp bigint) ON COMMIT DROP`);
+  // Lines' references were normalized when imported (recon_lines.ref_keys, distinct per line).
+  await c.query(`INSERT INTO rl_ref (line_id, ref) SELECT rl.id, unnest(rl.refs) FROM rl`);
+  await c.query(`CREATE TEMP TABLE ri (id bigint PRIMARY KEY, amount bigint NOT NULL, currency text NOT NULL, direction text NOT NULL, d date NOT NULL, cp text NOT NULL, entry_id uuid NOT NULL, transfer_id uuid, grp bigint) WITH (fillfactor = 50) ON COMMIT DROP`);
   await c.query(
     `INSERT INTO ri (id, amount, currency, direction, d, cp, entry_id, transfer_id)
      SELECT p.id, p.amount_minor, p.currency::text, CASE WHEN p.side::text = $2 THEN 'credit' ELSE 'debit' END, (e.effective_at AT TIME ZONE 'UTC')::date,
@@ -143,14 +142,16 @@ async function collect(c: pg.PoolClient, o: EngineOptions): Promise<void> {
   await c.query(`CREATE TEMP TABLE ri_ref (item_id bigint NOT NULL, ref text NOT NULL) ON COMMIT DROP`);
   await c.query(
     `INSERT INTO ri_ref (item_id, ref)
-     SELECT DISTINCT ri.id, v.r FROM ri
-       JOIN journal_entries e ON e.id = ri.entry_id
-       LEFT JOIN transfers t ON t.id = ri.transfer_id
-       CROSS JOIN LATERAL (VALUES (${norm("t.idempotency_key")}), (${norm("t.partner_ref")}), (${norm("t.id::text")}), (${norm("t.reference")}),
-                                  (${norm("e.id::text")}), (${norm("e.metadata->>'reference'")})) AS v(r)
-      WHERE length(v.r) >= ${MIN_REFERENCE_LENGTH}`,
+     SELECT DISTINCT x.id, x.r FROM (
+       SELECT ri.id, ${norm("v.raw")} AS r FROM ri
+         JOIN journal_entries e ON e.id = ri.entry_id
+         LEFT JOIN transfers t ON t.id = ri.transfer_id
+         CROSS JOIN LATERAL (VALUES (t.idempotency_key), (t.partner_ref), (t.id::text), (t.reference), (e.metadata->>'reference')) AS v(raw)
+        WHERE v.raw IS NOT NULL) x
+      WHERE length(x.r) >= ${MIN_REFERENCE_LENGTH}`,
   );
-  await c.query(`CREATE INDEX ON rl_ref (ref); CREATE INDEX ON rl_ref (line_id); CREATE INDEX ON ri_ref (ref); CREATE INDEX ON ri_ref (item_id)`);
+  // By line and by item: the corroboration check of amount_date looks up one pair's references.
+  await c.query(`CREATE INDEX ON rl_ref (line_id); CREATE INDEX ON ri_ref (item_id)`);
   await c.query(`ANALYZE rl; ANALYZE rl_ref; ANALYZE ri; ANALYZE ri_ref`);
   await c.query(
     `CREATE TEMP TABLE pairs (grp bigint NOT NULL, line_id bigint NOT NULL, item_id bigint NOT NULL, rule text NOT NULL, confidence int NOT NULL, diff bigint NOT NULL, currency text NOT NULL, step int NOT NULL) ON COMMIT DROP`,
@@ -158,7 +159,8 @@ async function collect(c: pg.PoolClient, o: EngineOptions): Promise<void> {
 }
 
 /** Marks the lines and items `step` paired as taken, so later steps do not see them. */
-async function take(c: pg.PoolClient, step: number): Promise<number> {
+async function take(c: pg.PoolClient, step: number, inserted = 1): Promise<number> {
+  if (inserted === 0) return 0;
   const n = (await c.query(`UPDATE rl SET grp = p.grp FROM pairs p WHERE p.line_id = rl.id AND p.step = $1`, [step])).rowCount ?? 0;
   await c.query(`UPDATE ri SET grp = p.grp FROM pairs p WHERE p.item_id = ri.id AND p.step = $1`, [step]);
   return n;
@@ -174,7 +176,7 @@ async function pairOneToOne(c: pg.PoolClient, rule: string, confidence: number, 
     const step = nextStep();
     const res = await c.query(
       `INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
-       SELECT nextval('pair_grp'), r.line_id, r.item_id, $${params.length + 1}::text, $${params.length + 2}::int, r.diff, r.currency, $${params.length + 3}::int
+       SELECT nextval(pg_get_serial_sequence('recon_matches', 'id')), r.line_id, r.item_id, $${params.length + 1}::text, $${params.length + 2}::int, r.diff, r.currency, $${params.length + 3}::int
          FROM (SELECT k.*, row_number() OVER (PARTITION BY k.line_id ORDER BY abs(k.diff), k.item_id) AS a,
                            row_number() OVER (PARTITION BY k.item_id ORDER BY abs(k.diff), k.line_id) AS b
                  FROM (${candidates}) k) r
@@ -211,23 +213,23 @@ async function applyRule(c: pg.PoolClient, rule: Rule, nextStep: () => number): 
       );
     case "many_lines_one_item": {
       const step = nextStep();
-      await c.query(
+      const res1 = await c.query(
         `WITH c AS (${REF_CANDIDATES("rl.amount < ri.amount")}),
          g AS (SELECT c.item_id, count(*) AS n, sum(rl.amount) AS s FROM c JOIN rl ON rl.id = c.line_id GROUP BY c.item_id),
          ok AS (SELECT c.item_id, c.line_id, c.currency FROM c JOIN g USING (item_id) JOIN ri ON ri.id = c.item_id WHERE g.n BETWEEN 2 AND $2 AND g.s = ri.amount),
          lone AS (SELECT line_id FROM ok GROUP BY line_id HAVING count(*) = 1),
-         grp AS (SELECT item_id, nextval('pair_grp') AS grp FROM ok GROUP BY item_id HAVING bool_and(line_id IN (SELECT line_id FROM lone)))
+         grp AS (SELECT item_id, nextval(pg_get_serial_sequence('recon_matches', 'id')) AS grp FROM ok GROUP BY item_id HAVING bool_and(line_id IN (SELECT line_id FROM lone)))
          INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
          SELECT grp.grp, ok.line_id, ok.item_id, 'many_lines_one_item', $3::int, 0, ok.currency, $4::int FROM ok JOIN grp USING (item_id)`,
         [rule.dateWindowDays, rule.maxLines, RULE_CONFIDENCE.many_lines_one_item, step],
       );
-      await take(c, step);
+      await take(c, step, res1.rowCount ?? 0);
       return;
     }
     case "one_line_many_items": {
       const step = nextStep();
       // A batch entry whose transaction details each name exactly one item, adding up to the line.
-      await c.query(
+      const res2 = await c.query(
         `WITH d AS (SELECT rl.id AS line_id, x.ord AS k, x.e FROM rl CROSS JOIN LATERAL jsonb_array_elements(rl.details) WITH ORDINALITY AS x(e, ord)
                      WHERE rl.grp IS NULL AND rl.details IS NOT NULL),
          dr AS (SELECT d.line_id, d.k, v.r FROM d CROSS JOIN LATERAL (VALUES (${norm("d.e->>'endToEndId'")}), (${norm("d.e->>'accountServicerReference'")}),
@@ -239,30 +241,30 @@ async function applyRule(c: pg.PoolClient, rule: Rule, nextStep: () => number): 
          ok AS (SELECT u.line_id, u.item_id, u.currency FROM u JOIN g USING (line_id) JOIN rl ON rl.id = u.line_id
                  WHERE g.n = jsonb_array_length(rl.details) AND g.nd = g.n AND g.n BETWEEN 2 AND $2 AND g.s = rl.amount),
          lone AS (SELECT item_id FROM ok GROUP BY item_id HAVING count(*) = 1),
-         grp AS (SELECT line_id, nextval('pair_grp') AS grp FROM ok GROUP BY line_id HAVING bool_and(item_id IN (SELECT item_id FROM lone)))
+         grp AS (SELECT line_id, nextval(pg_get_serial_sequence('recon_matches', 'id')) AS grp FROM ok GROUP BY line_id HAVING bool_and(item_id IN (SELECT item_id FROM lone)))
          INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
          SELECT grp.grp, ok.line_id, ok.item_id, 'one_line_many_items', $3::int, 0, ok.currency, $4::int FROM ok JOIN grp USING (line_id)`,
         [rule.dateWindowDays, rule.maxItems, RULE_CONFIDENCE.one_line_many_items, step],
       );
-      await take(c, step);
+      await take(c, step, res2.rowCount ?? 0);
       // Net settlement without details: the line equals the sum of all of that day's unmatched items.
       const netStep = nextStep();
-      await c.query(
+      const res3 = await c.query(
         `WITH day AS (SELECT ri.d, ri.currency, ri.direction, count(*) AS n, sum(ri.amount) AS s FROM ri WHERE ri.grp IS NULL GROUP BY 1, 2, 3 HAVING count(*) BETWEEN 2 AND $1),
          c AS (SELECT rl.id AS line_id, day.d, day.currency, day.direction FROM rl JOIN day ON day.d = rl.d AND day.currency = rl.currency AND day.direction = rl.direction AND day.s = rl.amount
                 WHERE rl.grp IS NULL AND rl.details IS NULL),
-         one AS (SELECT d, currency, direction, min(line_id) AS line_id, nextval('pair_grp') AS grp FROM c GROUP BY 1, 2, 3 HAVING count(*) = 1)
+         one AS (SELECT d, currency, direction, min(line_id) AS line_id, nextval(pg_get_serial_sequence('recon_matches', 'id')) AS grp FROM c GROUP BY 1, 2, 3 HAVING count(*) = 1)
          INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
          SELECT one.grp, one.line_id, ri.id, 'one_line_many_items', $2::int, 0, ri.currency, $3::int
            FROM one JOIN ri ON ri.d = one.d AND ri.currency = one.currency AND ri.direction = one.direction AND ri.grp IS NULL`,
         [rule.maxItems, RULE_CONFIDENCE.one_line_many_items_net, netStep],
       );
-      await take(c, netStep);
+      await take(c, netStep, res3.rowCount ?? 0);
       return;
     }
     case "amount_date": {
       const step = nextStep();
-      await c.query(
+      const res4 = await c.query(
         `WITH c AS (SELECT rl.id AS line_id, ri.id AS item_id, rl.currency, rl.cp AS lcp, ri.cp AS icp
                       FROM rl JOIN ri ON ri.currency = rl.currency AND ri.direction = rl.direction AND ri.amount = rl.amount
                      WHERE rl.grp IS NULL AND ri.grp IS NULL AND abs(rl.d - ri.d) <= $1),
@@ -270,7 +272,7 @@ async function applyRule(c: pg.PoolClient, rule: Rule, nextStep: () => number): 
          ni AS (SELECT item_id FROM c GROUP BY item_id HAVING count(*) = 1),
          u AS (SELECT c.* FROM c JOIN nl USING (line_id) JOIN ni USING (item_id))
          INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
-         SELECT nextval('pair_grp'), u.line_id, u.item_id, 'amount_date',
+         SELECT nextval(pg_get_serial_sequence('recon_matches', 'id')), u.line_id, u.item_id, 'amount_date',
                 CASE WHEN (length(u.lcp) >= 3 AND u.lcp = u.icp)
                        OR EXISTS (SELECT 1 FROM rl_ref a JOIN ri_ref b ON least(length(a.ref), length(b.ref)) >= $2 AND (strpos(a.ref, b.ref) > 0 OR strpos(b.ref, a.ref) > 0)
                                    WHERE a.line_id = u.line_id AND b.item_id = u.item_id)
@@ -278,7 +280,7 @@ async function applyRule(c: pg.PoolClient, rule: Rule, nextStep: () => number): 
            FROM u`,
         [rule.dateWindowDays, rule.minReferenceOverlap, RULE_CONFIDENCE.amount_date_corroborated, RULE_CONFIDENCE.amount_date, step],
       );
-      await take(c, step);
+      await take(c, step, res4.rowCount ?? 0);
       return;
     }
   }
@@ -293,26 +295,51 @@ async function applyRules(c: pg.PoolClient, ruleSet: RuleSet): Promise<void> {
   }
 }
 
-/** Break type for each line still unmatched after the rules (or only suggested), in SQL. */
+/**
+ * Break type for each line still unmatched after the rules (or only suggested), set-based: the
+ * remaining lines (lb), each one's closest same-reference item of another amount (lb_cand, an
+ * amount mismatch), and an earlier or matched line it repeats (lb_dup, a duplicate).
+ */
+async function typeLineBreaks(c: pg.PoolClient, o: EngineOptions, window: number): Promise<void> {
+  const thr = o.ruleSet.autoApplyThreshold;
+  await c.query(
+    `CREATE TEMP TABLE lb ON COMMIT DROP AS
+     SELECT rl.id AS line_id, (SELECT min(p.grp) FROM pairs p WHERE p.line_id = rl.id AND p.confidence < $1) AS suggestion_grp
+       FROM rl WHERE rl.grp IS NULL OR rl.grp IN (SELECT grp FROM pairs WHERE confidence < $1)`,
+    [thr],
+  );
+  await c.query(
+    `CREATE TEMP TABLE lb_cand ON COMMIT DROP AS
+     SELECT DISTINCT ON (rl.id) rl.id AS line_id, ri.id AS item_id, ri.transfer_id
+       FROM lb JOIN rl ON rl.id = lb.line_id JOIN rl_ref lr ON lr.line_id = rl.id JOIN ri_ref ir ON ir.ref = lr.ref JOIN ri ON ri.id = ir.item_id
+      WHERE ri.grp IS NULL AND ri.currency = rl.currency AND ri.direction = rl.direction AND ri.amount <> rl.amount AND abs(ri.d - rl.d) <= $1
+      ORDER BY rl.id, abs(ri.amount - rl.amount), ri.id`,
+    [window],
+  );
+  await c.query(
+    `CREATE TEMP TABLE lb_dup ON COMMIT DROP AS
+     SELECT DISTINCT ON (l.id) l.id AS line_id, l2.id AS duplicate_of
+       FROM lb JOIN recon_lines l ON l.id = lb.line_id
+       JOIN recon_lines l2 ON l2.source_id = l.source_id AND l2.booking_date BETWEEN $1::date - 3 AND $2::date + 3
+        AND l2.amount_minor = l.amount_minor AND l2.direction = l.direction AND l2.currency = l.currency AND l2.id <> l.id
+        AND l2.booking_date BETWEEN l.booking_date - 3 AND l.booking_date + 3
+        AND ((l.end_to_end_id IS NOT NULL AND l2.end_to_end_id = l.end_to_end_id) OR (l.account_servicer_reference IS NOT NULL AND l2.account_servicer_reference = l.account_servicer_reference))
+      WHERE l2.id < l.id OR EXISTS (SELECT 1 FROM recon_match_lines m WHERE m.line_id = l2.id)
+      ORDER BY l.id, l2.id`,
+    [o.periodFrom, o.periodTo],
+  );
+}
+
 const LINE_BREAKS = `
-  SELECT rl.id AS line_id, l.amount_minor, l.currency, l.direction, l.booking_date,
-         CASE WHEN l.currency::text <> $2 THEN 'currency_mismatch'
+  SELECT lb.line_id, l.amount_minor, l.currency, l.direction, l.booking_date,
+         CASE WHEN l.currency::text <> $1 THEN 'currency_mismatch'
               WHEN cand.item_id IS NOT NULL THEN 'amount_mismatch'
-              WHEN dup.id IS NOT NULL THEN 'duplicate'
+              WHEN dup.duplicate_of IS NOT NULL THEN 'duplicate'
               ELSE 'missing_in_ledger' END AS type,
-         cand.item_id, cand.transfer_id, dup.id AS duplicate_of, sug.grp AS suggestion_grp
-    FROM rl JOIN recon_lines l ON l.id = rl.id
-    LEFT JOIN LATERAL (SELECT ri.id AS item_id, ri.transfer_id FROM rl_ref lr JOIN ri_ref ir ON ir.ref = lr.ref JOIN ri ON ri.id = ir.item_id
-                        WHERE lr.line_id = rl.id AND ri.currency = rl.currency AND ri.direction = rl.direction AND ri.amount <> rl.amount AND abs(ri.d - rl.d) <= $3
-                        ORDER BY abs(ri.amount - rl.amount), ri.id LIMIT 1) cand ON true
-    LEFT JOIN LATERAL (SELECT l2.id FROM recon_lines l2
-                        WHERE l2.source_id = l.source_id AND l2.id <> l.id AND l2.amount_minor = l.amount_minor AND l2.direction = l.direction AND l2.currency = l.currency
-                          AND l2.booking_date BETWEEN l.booking_date - 3 AND l.booking_date + 3
-                          AND ((l.end_to_end_id IS NOT NULL AND l2.end_to_end_id = l.end_to_end_id) OR (l.account_servicer_reference IS NOT NULL AND l2.account_servicer_reference = l.account_servicer_reference))
-                          AND (l2.id < l.id OR EXISTS (SELECT 1 FROM recon_match_lines m WHERE m.line_id = l2.id))
-                        ORDER BY l2.id LIMIT 1) dup ON true
-    LEFT JOIN (SELECT DISTINCT p.grp, p.line_id FROM pairs p WHERE p.confidence < $1) sug ON sug.line_id = rl.id
-   WHERE rl.grp IS NULL OR rl.grp IN (SELECT grp FROM pairs WHERE confidence < $1)`;
+         cand.item_id, cand.transfer_id, dup.duplicate_of, lb.suggestion_grp
+    FROM lb JOIN recon_lines l ON l.id = lb.line_id
+    LEFT JOIN lb_cand cand ON cand.line_id = lb.line_id
+    LEFT JOIN lb_dup dup ON dup.line_id = lb.line_id`;
 
 interface WriteCounts {
   autoMatches: number;
@@ -325,21 +352,16 @@ interface WriteCounts {
 /** Writes the run's outcome: matches, suggestions, breaks, resolutions. */
 async function writeOutcome(c: pg.PoolClient, o: EngineOptions, runId: string, actor: AuditActor, now: Date): Promise<WriteCounts> {
   const thr = o.ruleSet.autoApplyThreshold;
-  await c.query(
-    `CREATE TEMP TABLE gm ON COMMIT DROP AS
-     SELECT grp, nextval(pg_get_serial_sequence('recon_matches', 'id')) AS match_id, min(rule) AS rule, min(confidence) AS confidence, min(diff) AS diff, min(currency) AS currency
-       FROM pairs WHERE confidence >= $1 GROUP BY grp`,
-    [thr],
-  );
+  // A group's number was drawn from recon_matches' own sequence: it is the match id.
   const autoMatches = (
     await c.query(
       `INSERT INTO recon_matches (id, source_id, run_id, kind, rule, rule_set_version, confidence, currency, difference_minor, reasons, actor_label, created_at)
-       SELECT match_id, $1, $2, 'auto', rule, $3, confidence, currency, diff, '[]', $4, $5 FROM gm`,
-      [o.source.id, runId, o.ruleSet.version, actor.label, now],
+       SELECT grp, $1, $2, 'auto', min(rule), $3, min(confidence), min(currency), min(diff), '[]', $4, $5 FROM pairs WHERE confidence >= $6 GROUP BY grp`,
+      [o.source.id, runId, o.ruleSet.version, actor.label, now, thr],
     )
   ).rowCount ?? 0;
-  const autoMatchedLines = (await c.query(`INSERT INTO recon_match_lines (line_id, match_id) SELECT DISTINCT p.line_id, gm.match_id FROM pairs p JOIN gm USING (grp)`)).rowCount ?? 0;
-  await c.query(`INSERT INTO recon_match_items (source_id, posting_id, match_id) SELECT DISTINCT $1::uuid, p.item_id, gm.match_id FROM pairs p JOIN gm USING (grp)`, [o.source.id]);
+  const autoMatchedLines = (await c.query(`INSERT INTO recon_match_lines (line_id, match_id) SELECT DISTINCT line_id, grp FROM pairs WHERE confidence >= $1`, [thr])).rowCount ?? 0;
+  await c.query(`INSERT INTO recon_match_items (source_id, posting_id, match_id) SELECT DISTINCT $1::uuid, item_id, grp FROM pairs WHERE confidence >= $2`, [o.source.id, thr]);
 
   const suggestions = (
     await c.query(
@@ -354,15 +376,15 @@ async function writeOutcome(c: pg.PoolClient, o: EngineOptions, runId: string, a
   ).rowCount ?? 0;
 
   // Line-side breaks, one per line that has none open.
-  const window = widestWindowDays(o.ruleSet.rules);
+  await typeLineBreaks(c, o, widestWindowDays(o.ruleSet.rules));
   const lineBreaks = await c.query<{ id: string }>(
     `INSERT INTO recon_breaks (source_id, type, status, amount_minor, currency, direction, line_id, posting_id, transfer_id, run_id, occurred_on, opened_at, detail)
-     SELECT $4, b.type::recon_break_type, 'open', b.amount_minor, b.currency, b.direction, b.line_id, b.item_id, b.transfer_id, $5, b.booking_date, $6,
+     SELECT $2, b.type::recon_break_type, 'open', b.amount_minor, b.currency, b.direction, b.line_id, b.item_id, b.transfer_id, $3, b.booking_date, $4,
             jsonb_strip_nulls(jsonb_build_object('duplicateOfLineId', b.duplicate_of::text, 'hasSuggestion', b.suggestion_grp IS NOT NULL))
        FROM (${LINE_BREAKS}) b
       WHERE NOT EXISTS (SELECT 1 FROM recon_breaks x WHERE x.line_id = b.line_id AND x.status <> 'resolved')
      RETURNING id`,
-    [thr, o.source.currency, window, o.source.id, runId, now],
+    [o.source.currency, o.source.id, runId, now],
   );
   // Ledger-side breaks: items of the period, up to the last date the source's statements cover,
   // that nothing matched, and that no open break already names (an amount mismatch names its item).
@@ -473,6 +495,7 @@ export async function runReconciliation(db: Pick<DbHandles, "pool">, actor: Audi
   let isBroken = false;
   try {
     await client.query("BEGIN");
+    await client.query(RECON_STATEMENT_TIMEOUT);
     await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon:match:' || $1, 0))`, [source.id]);
     const o: EngineOptions = { source, periodFrom: input.periodFrom, periodTo: input.periodTo, ruleSet, isFromScratch: false };
     await collect(client, o);
@@ -521,6 +544,7 @@ export async function previewRuleSet(db: Pick<DbHandles, "pool">, source: ReconS
   let isBroken = false;
   try {
     await client.query("BEGIN");
+    await client.query(RECON_STATEMENT_TIMEOUT);
     await collect(client, { source, periodFrom, periodTo, ruleSet, isFromScratch: true });
     await applyRules(client, ruleSet);
     const thr = ruleSet.autoApplyThreshold;

@@ -10,6 +10,7 @@ import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { openAccount } from "../../server/ledger/testing";
 import { importStatement } from "../../server/recon/import";
 import { runReconciliation } from "../../server/recon/matching";
+import { normalizeReference, normRefSql } from "../../server/recon/references";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { OPERATOR, bankSource, bytes, statementXml, type EntrySpec } from "./recon-test-helpers";
 
@@ -230,6 +231,16 @@ describe("breaks", () => {
 });
 
 describe("matching properties", () => {
+  it("normalizes references in SQL (ledger side) exactly as in TypeScript (statement side)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.string({ maxLength: 24, unit: fc.constantFrom(..."aZ09 -_/.:#éüßÄ\t") }), { minLength: 1, maxLength: 20 }), async (vs) => {
+        const rows = (await db.pool.query<{ k: string }>(`SELECT ${normRefSql("v")} AS k FROM unnest($1::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i`, [vs])).rows;
+        expect(rows.map((r) => r.k)).toEqual(vs.map(normalizeReference));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it("never puts a line or a posting in two matches, never crosses currencies or directions, and exact rules add up (fast-check)", async () => {
     const refs = ["REF-1", "REF-2", "REF-3", null];
     const lineArb = fc.record({

@@ -106,6 +106,7 @@ CREATE TABLE "recon_lines" (
     "bank_transaction_code" TEXT,
     "details" JSONB,
     "place" TEXT NOT NULL,
+    "ref_keys" TEXT[],
 
     CONSTRAINT "recon_lines_pkey" PRIMARY KEY ("id")
 );
@@ -371,15 +372,6 @@ ALTER TABLE "recon_statements" ADD CONSTRAINT "recon_statements_import_id_fkey" 
 
 -- AddForeignKey
 ALTER TABLE "recon_runs" ADD CONSTRAINT "recon_runs_source_id_fkey" FOREIGN KEY ("source_id") REFERENCES "recon_sources"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
-
--- AddForeignKey
-ALTER TABLE "recon_matches" ADD CONSTRAINT "recon_matches_source_id_fkey" FOREIGN KEY ("source_id") REFERENCES "recon_sources"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
-
--- AddForeignKey
-ALTER TABLE "recon_match_lines" ADD CONSTRAINT "recon_match_lines_match_id_fkey" FOREIGN KEY ("match_id") REFERENCES "recon_matches"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
-
--- AddForeignKey
-ALTER TABLE "recon_match_items" ADD CONSTRAINT "recon_match_items_match_id_fkey" FOREIGN KEY ("match_id") REFERENCES "recon_matches"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "recon_suggestions" ADD CONSTRAINT "recon_suggestions_source_id_fkey" FOREIGN KEY ("source_id") REFERENCES "recon_sources"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
