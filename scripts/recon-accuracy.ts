@@ -25,7 +25,7 @@ import type { PartnerAdapter } from "../server/partners/types";
 import { createSource } from "../server/recon/sources";
 import { importAndReconcile } from "../server/recon/runs";
 import { ensureRails, executePayment, settleDue, updateRailConfig, type BankContext } from "../server/sandbox/bank";
-import { buildDailyStatement, bookedPayments, sandboxIban, STATEMENT_FAULTS, type StatementFault, type StatementFaultConfig } from "../server/sandbox/statements";
+import { buildDailyStatement, bookedPayments, sandboxIban, STATEMENT_FAULTS, type StatementFaultConfig } from "../server/sandbox/statements";
 import { createTransfer, ensurePartnerAccount } from "../server/transfers/create";
 import { advanceTransfers } from "../server/transfers/orchestrator";
 import { applyPartnerEventsInTransaction } from "../server/transfers/partner-events";

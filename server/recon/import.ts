@@ -26,7 +26,7 @@ import { once } from "node:events";
 import { z } from "zod";
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
-import { acquireClient, releaseClient } from "../ledger/connection";
+import { acquireClient, releaseClient } from "../db/connection";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { AppError, isAppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";

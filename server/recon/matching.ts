@@ -24,7 +24,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
-import { acquireClient, releaseClient } from "../ledger/connection";
+import { acquireClient, releaseClient } from "../db/connection";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
