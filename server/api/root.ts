@@ -11,6 +11,7 @@ import { approvalsRouter } from "./routers/approvals";
 import { outboxRouter } from "./routers/outbox";
 import { transfersRouter } from "./routers/transfers";
 import { pricingRouter } from "./routers/pricing";
+import { reconRouter } from "./routers/recon";
 
 export const appRouter = createRouter({
   session: sessionRouter,
@@ -21,6 +22,7 @@ export const appRouter = createRouter({
   outbox: outboxRouter,
   transfers: transfersRouter,
   pricing: pricingRouter,
+  recon: reconRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -39,6 +39,9 @@ import { currentCsvMapping, findSourceByAccount, getSource, normalizeIban, type 
 import { referenceKeys } from "./references";
 import { signedBalance, type StatementEntry, type StatementHeader } from "./statement-types";
 
+/** The largest file the API takes (base64 in a JSON body); bigger files are imported from disk. */
+export const API_MAX_IMPORT_BYTES = 8 * 1024 * 1024;
+
 /** COPY buffers are flushed at this size. */
 const COPY_FLUSH_BYTES = 256 * 1024;
 

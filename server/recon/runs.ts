@@ -136,3 +136,50 @@ export async function runScheduledReconciliation(db: Pick<DbHandles, "pool">, no
   }
   return { sources: sources.length, failed };
 }
+
+export interface SeriesPoint {
+  /** YYYY-MM-DD */
+  date: string;
+  lines: number;
+  matchedLines: number;
+  matchRateBps: number;
+  /** Open breaks' amounts per currency at the day's last run (minor units, integer strings). */
+  unreconciledMinorByCurrency: Record<string, string>;
+}
+
+/**
+ * Match rate and unreconciled amount per day, from the last completed run of each source on each
+ * day (summed over sources, or one source). Errors: BAD_INPUT (dates; more than 366 days).
+ */
+export async function runSeries(db: Pick<DbHandles, "pool">, input: { sourceId?: string; from: string; to: string }): Promise<SeriesPoint[]> {
+  const days = (Date.parse(`${input.to}T00:00:00Z`) - Date.parse(`${input.from}T00:00:00Z`)) / 86_400_000;
+  if (!Number.isFinite(days) || days < 0 || days > 366) throw new AppError("BAD_INPUT", `series ${input.from} to ${input.to}: give a range of at most 366 days, start before end`);
+  const rows = (
+    await db.pool.query<{ d: string; summary: RunSummary }>(
+      `SELECT DISTINCT ON (r.source_id, (r.started_at AT TIME ZONE 'UTC')::date) (r.started_at AT TIME ZONE 'UTC')::date::text AS d, r.summary
+         FROM recon_runs r
+        WHERE r.status = 'completed' AND ($1::uuid IS NULL OR r.source_id = $1)
+          AND r.started_at >= ($2::date::timestamp AT TIME ZONE 'UTC') AND r.started_at < (($3::date + 1)::timestamp AT TIME ZONE 'UTC')
+        ORDER BY r.source_id, (r.started_at AT TIME ZONE 'UTC')::date, r.started_at DESC
+        LIMIT 50000`,
+      [input.sourceId ?? null, input.from, input.to],
+    )
+  ).rows;
+  const byDay = new Map<string, { lines: number; matched: number; amounts: Map<string, bigint> }>();
+  for (const r of rows) {
+    const p = byDay.get(r.d) ?? { lines: 0, matched: 0, amounts: new Map<string, bigint>() };
+    byDay.set(r.d, p);
+    p.lines += r.summary.lines ?? 0;
+    p.matched += r.summary.matchedLines ?? 0;
+    for (const [c, v] of Object.entries(r.summary.unreconciledMinorByCurrency ?? {})) p.amounts.set(c, (p.amounts.get(c) ?? 0n) + BigInt(v));
+  }
+  return [...byDay.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([d, p]) => ({
+      date: d,
+      lines: p.lines,
+      matchedLines: p.matched,
+      matchRateBps: p.lines === 0 ? 10_000 : Math.floor((p.matched * 10_000) / p.lines),
+      unreconciledMinorByCurrency: Object.fromEntries([...p.amounts.entries()].map(([c, v]) => [c, v.toString()])),
+    }));
+}

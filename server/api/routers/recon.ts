@@ -1,0 +1,206 @@
+/**
+ * Reconciliation (issue 11): sources, statement import, runs, breaks and their resolution, rule
+ * sets, period close. Thin: each procedure validates with zod, names its permission (recon:read,
+ * recon:operate, recon:rules; four-eyes steps go through the approvals flow with
+ * adjustments:propose / transfers:operate), and calls one function in server/recon. Amounts travel
+ * as bigint (superjson) or integer minor-unit strings, never JS numbers.
+ */
+import { z } from "zod";
+import { procedure, createRouter } from "../trpc";
+import { auditActorOf } from "../../auth/actor";
+import { AppError } from "../../errors/app-error";
+import { proposeAdjustment } from "../../approvals/proposals";
+import "../../approvals/all-kinds";
+import {
+  acceptTimingDifference,
+  addBreakNote,
+  AGE_BUCKETS,
+  assignBreaks,
+  BREAK_PAGE_MAX,
+  BREAK_SORTS,
+  BREAK_STATUSES,
+  BREAK_TYPES,
+  confirmSuggestion,
+  dismissSuggestion,
+  getBreak,
+  linkBreakToTransfer,
+  listBreaks,
+  matchByHand,
+  MAX_BULK_ASSIGN,
+  MAX_MANUAL_MATCH_SIDE,
+  summarizeBreaks,
+  undoMatch,
+} from "../../recon/breaks";
+import { exportBreaksCsv } from "../../recon/export";
+import { API_MAX_IMPORT_BYTES } from "../../recon/import";
+import { runReconciliation } from "../../recon/matching";
+import { closePeriod, listPeriodCloses } from "../../recon/periods";
+import { backtestRuleSet, createDraftRuleSet, getRuleSet, listRuleSets, updateDraftRuleSet } from "../../recon/rule-sets";
+import { getRun, importAndReconcile, listRuns, runSeries, RUN_PAGE_MAX } from "../../recon/runs";
+import { createSource, createSourceInput, getSource, listSources, updateSourceInput, updateSource } from "../../recon/sources";
+import { proposeBreakWriteOff, proposeTransferSettleFromBreak } from "../../recon/write-off";
+
+const uuid = z.uuid();
+const key = z.string().min(1).max(200);
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
+const minor = z.union([z.bigint(), z.string().regex(/^\d{1,19}$/, "must be a whole number of minor units")]).transform((v) => (typeof v === "bigint" ? v : BigInt(v)));
+const reason = z.string().trim().min(3, "a reason of at least 3 characters is required").max(500);
+const note = z.string().trim().min(3, "a note of at least 3 characters is required").max(2000);
+const id = z.string().regex(/^\d{1,19}$/, "an id");
+
+const breakFilters = z.strictObject({
+  types: z.array(z.enum(BREAK_TYPES)).max(BREAK_TYPES.length).optional(),
+  statuses: z.array(z.enum(BREAK_STATUSES)).max(BREAK_STATUSES.length).optional(),
+  ageBucket: z.enum(AGE_BUCKETS).optional(),
+  sourceId: uuid.optional(),
+  currency: z.string().length(3).optional(),
+  amountMinMinor: minor.optional(),
+  amountMaxMinor: minor.optional(),
+  assignee: z.union([uuid, z.literal("unassigned")]).optional(),
+});
+
+const sourcesRouter = createRouter({
+  list: procedure("recon:read").query(({ ctx }) => listSources(ctx.db)),
+  get: procedure("recon:read")
+    .input(z.strictObject({ sourceId: uuid }))
+    .query(({ ctx, input }) => getSource(ctx.db, input.sourceId)),
+  create: procedure("recon:rules")
+    .input(createSourceInput)
+    .mutation(({ ctx, input }) => createSource(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+  update: procedure("recon:rules")
+    .input(updateSourceInput)
+    .mutation(({ ctx, input }) => updateSource(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+});
+
+const runsRouter = createRouter({
+  list: procedure("recon:read")
+    .input(z.strictObject({ sourceId: uuid.optional(), cursor: z.string().max(500).optional(), limit: z.number().int().min(1).max(RUN_PAGE_MAX).optional() }))
+    .query(({ ctx, input }) => listRuns(ctx.db, input)),
+  get: procedure("recon:read")
+    .input(z.strictObject({ runId: uuid }))
+    .query(({ ctx, input }) => getRun(ctx.db, input.runId)),
+  /** Match rate and unreconciled amount per day (the last completed run of each source and day). */
+  series: procedure("recon:read")
+    .input(z.strictObject({ sourceId: uuid.optional(), from: date, to: date }))
+    .query(({ ctx, input }) => runSeries(ctx.db, input)),
+  /** Runs matching for a source and period by hand (re-running changes nothing already settled). */
+  start: procedure("recon:operate")
+    .input(z.strictObject({ sourceId: uuid, periodFrom: date, periodTo: date }))
+    .mutation(({ ctx, input }) => runReconciliation(ctx.db, auditActorOf(ctx.actor), { ...input, trigger: "manual" }, { requestId: ctx.requestId })),
+});
+
+const breaksRouter = createRouter({
+  list: procedure("recon:read")
+    .input(breakFilters.extend({ sort: z.enum(BREAK_SORTS).optional(), cursor: z.string().max(500).optional(), limit: z.number().int().min(1).max(BREAK_PAGE_MAX).optional() }))
+    .query(({ ctx, input }) => {
+      const { sort, cursor, limit, ...filters } = input;
+      return listBreaks(ctx.db, filters, { sort, cursor, limit });
+    }),
+  get: procedure("recon:read")
+    .input(z.strictObject({ breakId: uuid }))
+    .query(({ ctx, input }) => getBreak(ctx.db, input.breakId)),
+  /** Open breaks by age bucket and type. */
+  summary: procedure("recon:read")
+    .input(z.strictObject({ sourceId: uuid.optional() }))
+    .query(({ ctx, input }) => summarizeBreaks(ctx.db, input)),
+  /** The filtered queue as CSV (at most MAX_EXPORT_ROWS rows; amounts as minor units and as decimals). */
+  exportCsv: procedure("recon:read")
+    .input(breakFilters)
+    .query(({ ctx, input }) => exportBreaksCsv(ctx.db, input)),
+  assign: procedure("recon:operate")
+    .input(z.strictObject({ breakIds: z.array(uuid).min(1).max(MAX_BULK_ASSIGN), assigneeId: uuid.nullable(), assigneeLabel: z.string().trim().min(1).max(200).nullable() }))
+    .mutation(({ ctx, input }) => assignBreaks(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+  /** Assigns breaks to the caller. */
+  assignToMe: procedure("recon:operate")
+    .input(z.strictObject({ breakIds: z.array(uuid).min(1).max(MAX_BULK_ASSIGN) }))
+    .mutation(({ ctx, input }) => {
+      if (ctx.actor.kind !== "user") throw new AppError("BAD_INPUT", "a service key cannot take breaks; assign them to a person");
+      return assignBreaks(ctx.db, auditActorOf(ctx.actor), { breakIds: input.breakIds, assigneeId: ctx.actor.userId, assigneeLabel: ctx.actor.email }, { requestId: ctx.requestId });
+    }),
+  note: procedure("recon:operate")
+    .input(z.strictObject({ breakId: uuid, note: z.string().trim().min(1).max(2000) }))
+    .mutation(({ ctx, input }) => addBreakNote(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+  /** Matches statement lines and ledger postings by hand: 1:1, 1:N or N:1, exact unless acceptDifference. */
+  match: procedure("recon:operate")
+    .input(z.strictObject({ sourceId: uuid, lineIds: z.array(id).max(MAX_MANUAL_MATCH_SIDE), postingIds: z.array(id).max(MAX_MANUAL_MATCH_SIDE), note, acceptDifference: z.boolean().optional() }))
+    .mutation(({ ctx, input }) => matchByHand(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+  undoMatch: procedure("recon:operate")
+    .input(z.strictObject({ matchId: id, reason }))
+    .mutation(({ ctx, input }) => undoMatch(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+  confirmSuggestion: procedure("recon:operate")
+    .input(z.strictObject({ suggestionId: uuid, note: z.string().trim().max(2000).optional() }))
+    .mutation(({ ctx, input }) => confirmSuggestion(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+  dismissSuggestion: procedure("recon:operate")
+    .input(z.strictObject({ suggestionId: uuid, reason }))
+    .mutation(({ ctx, input }) => dismissSuggestion(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+  /** Accepts a break as a timing difference until the deadline (it escalates after). */
+  acceptTiming: procedure("recon:operate")
+    .input(z.strictObject({ breakId: uuid, deadlineAt: z.date(), note }))
+    .mutation(({ ctx, input }) => acceptTimingDifference(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+  linkTransfer: procedure("recon:operate")
+    .input(z.strictObject({ breakId: uuid, transferId: uuid }))
+    .mutation(({ ctx, input }) => linkBreakToTransfer(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+  /** Proposes writing the break off (four eyes: a different approver applies it). */
+  proposeWriteOff: procedure("adjustments:propose")
+    .input(z.strictObject({ breakId: uuid, reason, idempotencyKey: key }))
+    .mutation(({ ctx, input }) => proposeBreakWriteOff(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+  /** Proposes force-settling the transfer the break's statement line proves settled (four eyes). */
+  proposeTransferSettle: procedure("transfers:operate")
+    .input(z.strictObject({ breakId: uuid, transferId: uuid.optional(), reason, idempotencyKey: key }))
+    .mutation(({ ctx, input }) => proposeTransferSettleFromBreak(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+});
+
+const rulesRouter = createRouter({
+  list: procedure("recon:read").query(({ ctx }) => listRuleSets(ctx.db)),
+  get: procedure("recon:read")
+    .input(z.strictObject({ version: z.number().int().min(1) }))
+    .query(({ ctx, input }) => getRuleSet(ctx.db.pool, input.version)),
+  createDraft: procedure("recon:rules")
+    .input(z.strictObject({ rules: z.array(z.unknown()).max(10), autoApplyThreshold: z.number().int().min(0).max(100), note: z.string().max(500).optional() }))
+    .mutation(({ ctx, input }) => createDraftRuleSet(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+  updateDraft: procedure("recon:rules")
+    .input(z.strictObject({ version: z.number().int().min(1), rules: z.array(z.unknown()).max(10), autoApplyThreshold: z.number().int().min(0).max(100), note: z.string().max(500).optional() }))
+    .mutation(({ ctx, input }) => updateDraftRuleSet(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+  /** Runs a draft and the active version over a past period, changing nothing, and compares them. */
+  backtest: procedure("recon:rules")
+    .input(z.strictObject({ version: z.number().int().min(1), sourceId: uuid, periodFrom: date, periodTo: date }))
+    .mutation(({ ctx, input }) => backtestRuleSet(ctx.db, input)),
+  /** Proposes activating a draft (four eyes: a different approver applies it). */
+  proposeActivation: procedure("recon:rules")
+    .input(z.strictObject({ version: z.number().int().min(1), basedOnActiveVersion: z.number().int().min(1), reason, idempotencyKey: key }))
+    .mutation(({ ctx, input }) =>
+      proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { kind: "recon_rule_set_activation", payload: { version: input.version, basedOnActiveVersion: input.basedOnActiveVersion }, reason: input.reason, idempotencyKey: input.idempotencyKey }),
+    ),
+});
+
+const periodsRouter = createRouter({
+  list: procedure("recon:read")
+    .input(z.strictObject({ sourceId: uuid.optional() }))
+    .query(({ ctx, input }) => listPeriodCloses(ctx.db, input.sourceId)),
+  close: procedure("recon:operate")
+    .input(z.strictObject({ sourceId: uuid, periodFrom: date, periodTo: date, reason }))
+    .mutation(({ ctx, input }) => closePeriod(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+  /** Proposes reopening a closed period (four eyes). */
+  proposeReopen: procedure("recon:operate")
+    .input(z.strictObject({ closeId: uuid, reason, idempotencyKey: key }))
+    .mutation(({ ctx, input }) => proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { kind: "recon_period_reopen", payload: { closeId: input.closeId }, reason: input.reason, idempotencyKey: input.idempotencyKey })),
+});
+
+export const reconRouter = createRouter({
+  sources: sourcesRouter,
+  runs: runsRouter,
+  breaks: breaksRouter,
+  rules: rulesRouter,
+  periods: periodsRouter,
+  /**
+   * Imports a statement file (camt.053 XML, or CSV for a source with a column mapping), base64,
+   * up to API_MAX_IMPORT_BYTES, and runs matching for the period it covers. The same file again, or
+   * statements already imported, are reported no-ops.
+   */
+  importStatement: procedure("recon:operate")
+    .input(z.strictObject({ sourceId: uuid.nullish(), fileName: z.string().trim().min(1).max(255), contentBase64: z.string().min(1).max(Math.ceil((API_MAX_IMPORT_BYTES * 4) / 3) + 4) }))
+    .mutation(({ ctx, input }) => {
+      const content = Buffer.from(input.contentBase64, "base64");
+      return importAndReconcile(ctx.db, auditActorOf(ctx.actor), { sourceId: input.sourceId ?? null, fileName: input.fileName, content, maxBytes: API_MAX_IMPORT_BYTES }, { requestId: ctx.requestId });
+    }),
+});
