@@ -16,7 +16,8 @@ export const dynamic = "force-dynamic";
 /** The sections, each shown only to people holding the permission it needs. */
 const SECTIONS: (NavItem & { permission: Permission })[] = [
   { href: "/transfers", label: "Transfers", permission: "transfers:read" },
-  { href: "/breaks", label: "Breaks", permission: "ledger:read" },
+  { href: "/breaks", label: "Breaks", permission: "recon:read" },
+  { href: "/reconciliation", label: "Reconciliation", permission: "recon:read" },
   { href: "/approvals", label: "Approvals", permission: "adjustments:read" },
   { href: "/accounts", label: "Accounts", permission: "ledger:read" },
   { href: "/pricing", label: "Pricing", permission: "pricing:read" },

@@ -22,15 +22,12 @@ import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import { resolveMatchedBreaks } from "./matching";
+import { AGE_BUCKETS, BREAK_SORTS, BREAK_STATUSES, BREAK_TYPES, type AgeBucket, type BreakSort, type BreakStatus, type BreakType } from "./break-kinds";
+
+export { AGE_BUCKETS, BREAK_SORTS, BREAK_STATUSES, BREAK_TYPES, type AgeBucket, type BreakSort, type BreakStatus, type BreakType };
 import { normRefSql } from "./references";
 import { getSource } from "./sources";
 
-export const BREAK_TYPES = ["missing_in_ledger", "missing_in_statement", "amount_mismatch", "currency_mismatch", "duplicate", "statement_gap", "balance_mismatch"] as const;
-export type BreakType = (typeof BREAK_TYPES)[number];
-export const BREAK_STATUSES = ["open", "timing", "resolved"] as const;
-export type BreakStatus = (typeof BREAK_STATUSES)[number];
-export const AGE_BUCKETS = ["0-1", "2-3", "4-7", "8+"] as const;
-export type AgeBucket = (typeof AGE_BUCKETS)[number];
 
 export const BREAK_PAGE_MAX = 200;
 export const MAX_BULK_ASSIGN = 200;
@@ -69,8 +66,6 @@ export interface BreakFilters {
   assignee?: string;
 }
 
-export const BREAK_SORTS = ["oldest", "newest", "amount_desc"] as const;
-export type BreakSort = (typeof BREAK_SORTS)[number];
 
 export interface BreakListItem {
   id: string;
