@@ -10,6 +10,7 @@ import { seedDemoLedger } from "./seed-ledger";
 import { seedDemoTransfers } from "./seed-transfers";
 import { seedDemoApprovals } from "./seed-approvals";
 import { seedDemoPricing } from "./seed-pricing";
+import { seedDemoReconciliation } from "./seed-recon";
 import type { AuditActor } from "../audit/audit-log";
 
 export async function seedDemoWorld(db: DbHandles): Promise<string> {
@@ -24,5 +25,5 @@ export async function seedDemoWorld(db: DbHandles): Promise<string> {
   // Before the transfers: the history is priced by the schedules in force when it happened.
   const pricing = await seedDemoPricing(db);
   const transfers = await seedDemoTransfers(db, { operator });
-  return `demo users: ${created} created, ${DEMO_USERS.length - created} already present; ${ledger}; ${pricing}; ${transfers}; ${await seedDemoApprovals(db)}`;
+  return `demo users: ${created} created, ${DEMO_USERS.length - created} already present; ${ledger}; ${pricing}; ${transfers}; ${await seedDemoApprovals(db)}; ${await seedDemoReconciliation(db)}`;
 }

@@ -17,6 +17,8 @@ import { pruneOutbox } from "../outbox/maintenance";
 import { pruneSecurityEvents } from "../auth/security-events";
 import { escalateOverdueTimingBreaks } from "../recon/breaks";
 import { runScheduledReconciliation } from "../recon/runs";
+import { importDemoDailyFiles } from "../demo/seed-recon";
+import { sandboxBaseUrl } from "../partners/registry";
 
 const log = componentLogger("jobs");
 
@@ -177,4 +179,15 @@ export const reconEscalateJob: MaintenanceJob = {
   },
 };
 
-export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob, pruneOutboxJob, expireApprovalsJob, pruneSecurityEventsJob, publishAuditAnchorJob, reconRunJob, reconEscalateJob];
+/** Demo mode only: yesterday's statements and settlement files from the sandbox, imported and matched. */
+export const reconDemoFilesJob: MaintenanceJob = {
+  name: "recon-demo-files",
+  cron: "7 * * * *",
+  timeoutSeconds: 600,
+  async run(db, now) {
+    if (!env().DEMO_TRAFFIC) return { skipped: "not in demo mode" };
+    return { ...(await importDemoDailyFiles(db, sandboxBaseUrl(), now)) };
+  },
+};
+
+export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob, pruneOutboxJob, expireApprovalsJob, pruneSecurityEventsJob, publishAuditAnchorJob, reconRunJob, reconEscalateJob, reconDemoFilesJob];
