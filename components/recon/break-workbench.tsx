@@ -92,8 +92,8 @@ export function BreakWorkbench({ detail, canOperate, canProposeWriteOff, canProp
     if (!own || chosen.length === 0) return;
     const sourceId = detail.sourceId;
     const input = detail.line
-      ? { sourceId, lineIds: [detail.line.id], postingIds: chosen.map((c) => c.id), note, acceptDifference: difference !== 0n ? acceptDifference : undefined }
-      : { sourceId, lineIds: chosen.map((c) => c.id), postingIds: [detail.posting!.id], note, acceptDifference: difference !== 0n ? acceptDifference : undefined };
+      ? { sourceId, lineIds: [detail.line.id], postingIds: chosen.map((c) => c.id), note, acceptDifference: difference !== 0n ? acceptDifference : undefined, idempotencyKey: `console:recon-match:${crypto.randomUUID()}` }
+      : { sourceId, lineIds: chosen.map((c) => c.id), postingIds: [detail.posting!.id], note, acceptDifference: difference !== 0n ? acceptDifference : undefined, idempotencyKey: `console:recon-match:${crypto.randomUUID()}` };
     try {
       await match.mutateAsync(input);
       setPicked(new Set());
@@ -114,7 +114,7 @@ export function BreakWorkbench({ detail, canOperate, canProposeWriteOff, canProp
               disabled={assign.isPending}
               onClick={async () => {
                 try {
-                  await assign.mutateAsync({ breakIds: [detail.id] });
+                  await assign.mutateAsync({ breakIds: [detail.id], idempotencyKey: `console:recon-assign:${crypto.randomUUID()}` });
                   done("Assigned to you");
                 } catch (e) {
                   toast.error(errorMessageOf(e));
@@ -147,7 +147,7 @@ export function BreakWorkbench({ detail, canOperate, canProposeWriteOff, canProp
               disabled={confirm.isPending}
               onClick={async () => {
                 try {
-                  await confirm.mutateAsync({ suggestionId: detail.suggestion!.id });
+                  await confirm.mutateAsync({ suggestionId: detail.suggestion!.id, idempotencyKey: `console:recon-confirm:${crypto.randomUUID()}` });
                   done("Suggestion confirmed: matched");
                 } catch (e) {
                   toast.error(errorMessageOf(e));
@@ -192,8 +192,8 @@ export function BreakWorkbench({ detail, canOperate, canProposeWriteOff, canProp
         confirmLabel="Add note"
         keyScope="recon-note"
         reasonPlaceholder="What you found, who you asked"
-        onConfirm={async ({ reason }) => {
-          await addNote.mutateAsync({ breakId: detail.id, note: reason });
+        onConfirm={async ({ reason, idempotencyKey }) => {
+          await addNote.mutateAsync({ breakId: detail.id, note: reason, idempotencyKey });
           done("Note added");
         }}
       />
@@ -215,7 +215,7 @@ export function BreakWorkbench({ detail, canOperate, canProposeWriteOff, canProp
         done(`Force-settle proposed with the statement line as evidence (proposal ${p.id.slice(0, 8)})`);
       }} />
       <TimingDialog isOpen={dialog === "timing"} onClose={() => setDialog(null)} onConfirm={async (deadlineAt, n) => {
-        await timing.mutateAsync({ breakId: detail.id, deadlineAt, note: n });
+        await timing.mutateAsync({ breakId: detail.id, deadlineAt, note: n, idempotencyKey: `console:recon-timing:${crypto.randomUUID()}` });
         done("Accepted as a timing difference");
       }} />
     </>

@@ -95,7 +95,7 @@ export function BreaksTable({ page, view, exportQuery, empty, canOperate }: { pa
     const open = rows.filter((r) => r.status !== "resolved");
     if (open.length === 0) return;
     try {
-      const r = await assignToMe.mutateAsync({ breakIds: open.map((b) => b.id) });
+      const r = await assignToMe.mutateAsync({ breakIds: open.map((b) => b.id), idempotencyKey: `console:recon-assign:${crypto.randomUUID()}` });
       toast.success(`${r.changed.length} break${r.changed.length === 1 ? "" : "s"} assigned to you`);
       clear?.();
       refresh();
@@ -145,7 +145,7 @@ export function BreaksTable({ page, view, exportQuery, empty, canOperate }: { pa
                     disabled={unassign.isPending}
                     onClick={async () => {
                       try {
-                        const r = await unassign.mutateAsync({ breakIds: selected.filter((b) => b.status !== "resolved").map((b) => b.id), assigneeId: null, assigneeLabel: null });
+                        const r = await unassign.mutateAsync({ breakIds: selected.filter((b) => b.status !== "resolved").map((b) => b.id), assigneeId: null, assigneeLabel: null, idempotencyKey: `console:recon-unassign:${crypto.randomUUID()}` });
                         toast.success(`${r.changed.length} unassigned`);
                         clear();
                         refresh();

@@ -50,7 +50,7 @@ export function ImportForm({ sources }: { sources: { id: string; name: string; i
       setPhase({ step: "reading", pct: 0 });
       const contentBase64 = await readAsBase64(file, (pct) => setPhase({ step: "reading", pct }));
       setPhase({ step: "importing" });
-      setOutcome(await importStatement.mutateAsync({ sourceId: sourceId || null, fileName: file.name, contentBase64 }));
+      setOutcome(await importStatement.mutateAsync({ sourceId: sourceId || null, fileName: file.name, contentBase64, idempotencyKey: `console:recon-import:${crypto.randomUUID()}` }));
     } catch (e) {
       setError(errorMessageOf(e));
     } finally {

@@ -59,7 +59,7 @@ export function RulesPanel({ ruleSets, sources, canEdit }: { ruleSets: RuleSet[]
               e.preventDefault();
               try {
                 const rules = JSON.parse(json) as unknown[];
-                const d = await createDraft.mutateAsync({ rules, autoApplyThreshold: Number(threshold), note });
+                const d = await createDraft.mutateAsync({ rules, autoApplyThreshold: Number(threshold), note, idempotencyKey: `console:recon-rules-draft:${crypto.randomUUID()}` });
                 toast.success(`Draft version ${d.version} saved`);
                 setSelected(d.version);
                 router.refresh();

@@ -17,6 +17,7 @@ import { pruneOutbox } from "../outbox/maintenance";
 import { pruneSecurityEvents } from "../auth/security-events";
 import { escalateOverdueTimingBreaks } from "../recon/breaks";
 import { runScheduledReconciliation } from "../recon/runs";
+import { pruneReconIdempotency } from "../recon/idempotency";
 import { importDemoDailyFiles } from "../demo/seed-recon";
 import { sandboxBaseUrl } from "../partners/registry";
 
@@ -170,12 +171,13 @@ export const reconRunJob: MaintenanceJob = {
   },
 };
 
-/** Timing differences past their deadline go back to the queue, escalated. */
+/** Timing differences past their deadline go back to the queue, escalated; old idempotency answers are pruned. */
 export const reconEscalateJob: MaintenanceJob = {
   name: "recon-escalate-timing",
   cron: "* * * * *",
   async run(db, now) {
-    return { escalated: await escalateOverdueTimingBreaks(db, now, 500) };
+    const olderThan = new Date(now.getTime() - env().IDEMPOTENCY_RETENTION_HOURS * 3600 * 1000);
+    return { escalated: await escalateOverdueTimingBreaks(db, now, 500), idempotencyPruned: await pruneReconIdempotency(db, olderThan, 1000) };
   },
 };
 

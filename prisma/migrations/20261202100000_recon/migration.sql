@@ -388,6 +388,21 @@ ALTER TABLE "recon_period_closes" ADD CONSTRAINT "recon_period_closes_source_id_
 -- AddForeignKey
 ALTER TABLE "recon_period_closes" ADD CONSTRAINT "recon_period_closes_ledger_account_id_fkey" FOREIGN KEY ("ledger_account_id") REFERENCES "ledger_accounts"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
+-- CreateTable
+CREATE TABLE "recon_idempotency" (
+    "actor_key" TEXT NOT NULL,
+    "idempotency_key" TEXT NOT NULL,
+    "request_hash" TEXT NOT NULL,
+    "response" TEXT,
+    "created_at" TIMESTAMPTZ(6) NOT NULL,
+    "completed_at" TIMESTAMPTZ(6),
+
+    CONSTRAINT "recon_idempotency_pkey" PRIMARY KEY ("actor_key","idempotency_key")
+);
+
+-- CreateIndex
+CREATE INDEX "recon_idempotency_created_at_idx" ON "recon_idempotency"("created_at");
+
 -- ---------------------------------------------------------------------------------------------
 -- Rules (hand-written)
 

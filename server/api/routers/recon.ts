@@ -39,6 +39,9 @@ import { backtestRuleSet, createDraftRuleSet, getRuleSet, listRuleSets, updateDr
 import { getRun, importAndReconcile, listRuns, runSeries, RUN_PAGE_MAX } from "../../recon/runs";
 import { createSource, createSourceInput, getSource, listSources, updateSourceInput, updateSource } from "../../recon/sources";
 import { proposeBreakWriteOff, proposeTransferSettleFromBreak } from "../../recon/write-off";
+import { withReconIdempotency } from "../../recon/idempotency";
+import type { Context } from "../trpc";
+import type { Actor } from "../../auth/actor";
 
 const uuid = z.uuid();
 const key = z.string().min(1).max(200);
@@ -47,6 +50,17 @@ const minor = z.union([z.bigint(), z.string().regex(/^\d{1,19}$/, "must be a who
 const reason = z.string().trim().min(3, "a reason of at least 3 characters is required").max(500);
 const note = z.string().trim().min(3, "a note of at least 3 characters is required").max(2000);
 const id = z.string().regex(/^\d{1,19}$/, "an id");
+
+function withoutKey<T extends { idempotencyKey: string }>(input: T): Omit<T, "idempotencyKey"> {
+  const { idempotencyKey: _k, ...rest } = input;
+  return rest;
+}
+
+/** Runs a recon mutation once per (caller, idempotency key, request): server/recon/idempotency.ts. */
+function once<T>(ctx: Context & { actor: Actor }, operation: string, input: { idempotencyKey: string }, work: () => Promise<T>): Promise<T> {
+  const { idempotencyKey, ...request } = input;
+  return withReconIdempotency(ctx.db, auditActorOf(ctx.actor), operation, idempotencyKey, request, work);
+}
 
 const breakFilters = z.strictObject({
   types: z.array(z.enum(BREAK_TYPES)).max(BREAK_TYPES.length).optional(),
@@ -65,11 +79,11 @@ const sourcesRouter = createRouter({
     .input(z.strictObject({ sourceId: uuid }))
     .query(({ ctx, input }) => getSource(ctx.db, input.sourceId)),
   create: procedure("recon:rules")
-    .input(createSourceInput)
-    .mutation(({ ctx, input }) => createSource(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(createSourceInput.extend({ idempotencyKey: key }))
+    .mutation(({ ctx, input }) => once(ctx, "sources.create", input, () => createSource(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
   update: procedure("recon:rules")
-    .input(updateSourceInput)
-    .mutation(({ ctx, input }) => updateSource(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(updateSourceInput.extend({ idempotencyKey: key }))
+    .mutation(({ ctx, input }) => once(ctx, "sources.update", input, () => updateSource(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
 });
 
 const runsRouter = createRouter({
@@ -85,8 +99,8 @@ const runsRouter = createRouter({
     .query(({ ctx, input }) => runSeries(ctx.db, input)),
   /** Runs matching for a source and period by hand (re-running changes nothing already settled). */
   start: procedure("recon:operate")
-    .input(z.strictObject({ sourceId: uuid, periodFrom: date, periodTo: date }))
-    .mutation(({ ctx, input }) => runReconciliation(ctx.db, auditActorOf(ctx.actor), { ...input, trigger: "manual" }, { requestId: ctx.requestId })),
+    .input(z.strictObject({ sourceId: uuid, periodFrom: date, periodTo: date, idempotencyKey: key }))
+    .mutation(({ ctx, input }) => once(ctx, "runs.start", input, () => runReconciliation(ctx.db, auditActorOf(ctx.actor), { ...withoutKey(input), trigger: "manual" }, { requestId: ctx.requestId }))),
 });
 
 const breaksRouter = createRouter({
@@ -108,38 +122,39 @@ const breaksRouter = createRouter({
     .input(breakFilters)
     .query(({ ctx, input }) => exportBreaksCsv(ctx.db, input)),
   assign: procedure("recon:operate")
-    .input(z.strictObject({ breakIds: z.array(uuid).min(1).max(MAX_BULK_ASSIGN), assigneeId: uuid.nullable(), assigneeLabel: z.string().trim().min(1).max(200).nullable() }))
-    .mutation(({ ctx, input }) => assignBreaks(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(z.strictObject({ breakIds: z.array(uuid).min(1).max(MAX_BULK_ASSIGN), assigneeId: uuid.nullable(), assigneeLabel: z.string().trim().min(1).max(200).nullable() , idempotencyKey: key}))
+    .mutation(({ ctx, input }) => once(ctx, "breaks.assign", input, () => assignBreaks(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
   /** Assigns breaks to the caller. */
   assignToMe: procedure("recon:operate")
-    .input(z.strictObject({ breakIds: z.array(uuid).min(1).max(MAX_BULK_ASSIGN) }))
+    .input(z.strictObject({ breakIds: z.array(uuid).min(1).max(MAX_BULK_ASSIGN), idempotencyKey: key }))
     .mutation(({ ctx, input }) => {
-      if (ctx.actor.kind !== "user") throw new AppError("BAD_INPUT", "a service key cannot take breaks; assign them to a person");
-      return assignBreaks(ctx.db, auditActorOf(ctx.actor), { breakIds: input.breakIds, assigneeId: ctx.actor.userId, assigneeLabel: ctx.actor.email }, { requestId: ctx.requestId });
+      const actor = ctx.actor;
+      if (actor.kind !== "user") throw new AppError("BAD_INPUT", "a service key cannot take breaks; assign them to a person");
+      return once(ctx, "breaks.assignToMe", input, () => assignBreaks(ctx.db, auditActorOf(actor), { breakIds: input.breakIds, assigneeId: actor.userId, assigneeLabel: actor.email }, { requestId: ctx.requestId }));
     }),
   note: procedure("recon:operate")
-    .input(z.strictObject({ breakId: uuid, note: z.string().trim().min(1).max(2000) }))
-    .mutation(({ ctx, input }) => addBreakNote(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(z.strictObject({ breakId: uuid, note: z.string().trim().min(1).max(2000) , idempotencyKey: key}))
+    .mutation(({ ctx, input }) => once(ctx, "breaks.note", input, () => addBreakNote(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
   /** Matches statement lines and ledger postings by hand: 1:1, 1:N or N:1, exact unless acceptDifference. */
   match: procedure("recon:operate")
-    .input(z.strictObject({ sourceId: uuid, lineIds: z.array(id).max(MAX_MANUAL_MATCH_SIDE), postingIds: z.array(id).max(MAX_MANUAL_MATCH_SIDE), note, acceptDifference: z.boolean().optional() }))
-    .mutation(({ ctx, input }) => matchByHand(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(z.strictObject({ sourceId: uuid, lineIds: z.array(id).max(MAX_MANUAL_MATCH_SIDE), postingIds: z.array(id).max(MAX_MANUAL_MATCH_SIDE), note, acceptDifference: z.boolean().optional() , idempotencyKey: key}))
+    .mutation(({ ctx, input }) => once(ctx, "breaks.match", input, () => matchByHand(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
   undoMatch: procedure("recon:operate")
-    .input(z.strictObject({ matchId: id, reason }))
-    .mutation(({ ctx, input }) => undoMatch(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(z.strictObject({ matchId: id, reason , idempotencyKey: key}))
+    .mutation(({ ctx, input }) => once(ctx, "breaks.undoMatch", input, () => undoMatch(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
   confirmSuggestion: procedure("recon:operate")
-    .input(z.strictObject({ suggestionId: uuid, note: z.string().trim().max(2000).optional() }))
-    .mutation(({ ctx, input }) => confirmSuggestion(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(z.strictObject({ suggestionId: uuid, note: z.string().trim().max(2000).optional() , idempotencyKey: key}))
+    .mutation(({ ctx, input }) => once(ctx, "breaks.confirmSuggestion", input, () => confirmSuggestion(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
   dismissSuggestion: procedure("recon:operate")
-    .input(z.strictObject({ suggestionId: uuid, reason }))
-    .mutation(({ ctx, input }) => dismissSuggestion(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(z.strictObject({ suggestionId: uuid, reason , idempotencyKey: key}))
+    .mutation(({ ctx, input }) => once(ctx, "breaks.dismissSuggestion", input, () => dismissSuggestion(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
   /** Accepts a break as a timing difference until the deadline (it escalates after). */
   acceptTiming: procedure("recon:operate")
-    .input(z.strictObject({ breakId: uuid, deadlineAt: z.date(), note }))
-    .mutation(({ ctx, input }) => acceptTimingDifference(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(z.strictObject({ breakId: uuid, deadlineAt: z.date(), note , idempotencyKey: key}))
+    .mutation(({ ctx, input }) => once(ctx, "breaks.acceptTiming", input, () => acceptTimingDifference(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
   linkTransfer: procedure("recon:operate")
-    .input(z.strictObject({ breakId: uuid, transferId: uuid }))
-    .mutation(({ ctx, input }) => linkBreakToTransfer(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(z.strictObject({ breakId: uuid, transferId: uuid , idempotencyKey: key}))
+    .mutation(({ ctx, input }) => once(ctx, "breaks.linkTransfer", input, () => linkBreakToTransfer(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
   /** Proposes writing the break off (four eyes: a different approver applies it). */
   proposeWriteOff: procedure("adjustments:propose")
     .input(z.strictObject({ breakId: uuid, reason, idempotencyKey: key }))
@@ -156,11 +171,11 @@ const rulesRouter = createRouter({
     .input(z.strictObject({ version: z.number().int().min(1) }))
     .query(({ ctx, input }) => getRuleSet(ctx.db.pool, input.version)),
   createDraft: procedure("recon:rules")
-    .input(z.strictObject({ rules: z.array(z.unknown()).max(10), autoApplyThreshold: z.number().int().min(0).max(100), note: z.string().max(500).optional() }))
-    .mutation(({ ctx, input }) => createDraftRuleSet(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(z.strictObject({ rules: z.array(z.unknown()).max(10), autoApplyThreshold: z.number().int().min(0).max(100), note: z.string().max(500).optional(), idempotencyKey: key }))
+    .mutation(({ ctx, input }) => once(ctx, "rules.createDraft", input, () => createDraftRuleSet(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
   updateDraft: procedure("recon:rules")
-    .input(z.strictObject({ version: z.number().int().min(1), rules: z.array(z.unknown()).max(10), autoApplyThreshold: z.number().int().min(0).max(100), note: z.string().max(500).optional() }))
-    .mutation(({ ctx, input }) => updateDraftRuleSet(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(z.strictObject({ version: z.number().int().min(1), rules: z.array(z.unknown()).max(10), autoApplyThreshold: z.number().int().min(0).max(100), note: z.string().max(500).optional(), idempotencyKey: key }))
+    .mutation(({ ctx, input }) => once(ctx, "rules.updateDraft", input, () => updateDraftRuleSet(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
   /** Runs a draft and the active version over a past period, changing nothing, and compares them. */
   backtest: procedure("recon:rules")
     .input(z.strictObject({ version: z.number().int().min(1), sourceId: uuid, periodFrom: date, periodTo: date }))
@@ -178,8 +193,8 @@ const periodsRouter = createRouter({
     .input(z.strictObject({ sourceId: uuid.optional() }))
     .query(({ ctx, input }) => listPeriodCloses(ctx.db, input.sourceId)),
   close: procedure("recon:operate")
-    .input(z.strictObject({ sourceId: uuid, periodFrom: date, periodTo: date, reason }))
-    .mutation(({ ctx, input }) => closePeriod(ctx.db, auditActorOf(ctx.actor), input, { requestId: ctx.requestId })),
+    .input(z.strictObject({ sourceId: uuid, periodFrom: date, periodTo: date, reason, idempotencyKey: key }))
+    .mutation(({ ctx, input }) => once(ctx, "periods.close", input, () => closePeriod(ctx.db, auditActorOf(ctx.actor), withoutKey(input), { requestId: ctx.requestId }))),
   /** Proposes reopening a closed period (four eyes). */
   proposeReopen: procedure("recon:operate")
     .input(z.strictObject({ closeId: uuid, reason, idempotencyKey: key }))
@@ -198,9 +213,11 @@ export const reconRouter = createRouter({
    * statements already imported, are reported no-ops.
    */
   importStatement: procedure("recon:operate")
-    .input(z.strictObject({ sourceId: uuid.nullish(), fileName: z.string().trim().min(1).max(255), contentBase64: z.string().min(1).max(Math.ceil((API_MAX_IMPORT_BYTES * 4) / 3) + 4) }))
-    .mutation(({ ctx, input }) => {
-      const content = Buffer.from(input.contentBase64, "base64");
-      return importAndReconcile(ctx.db, auditActorOf(ctx.actor), { sourceId: input.sourceId ?? null, fileName: input.fileName, content, maxBytes: API_MAX_IMPORT_BYTES }, { requestId: ctx.requestId });
-    }),
+    .input(z.strictObject({ sourceId: uuid.nullish(), fileName: z.string().trim().min(1).max(255), contentBase64: z.string().min(1).max(Math.ceil((API_MAX_IMPORT_BYTES * 4) / 3) + 4), idempotencyKey: key }))
+    .mutation(({ ctx, input }) =>
+      once(ctx, "importStatement", input, () => {
+        const content = Buffer.from(input.contentBase64, "base64");
+        return importAndReconcile(ctx.db, auditActorOf(ctx.actor), { sourceId: input.sourceId ?? null, fileName: input.fileName, content, maxBytes: API_MAX_IMPORT_BYTES }, { requestId: ctx.requestId });
+      }),
+    ),
 });
