@@ -406,12 +406,13 @@ export async function importStatement(db: Pick<DbHandles, "pool">, actor: AuditA
       const b = await checkContinuity(client, src, s, now);
       if (b) breaks.push({ ...b, statementRef: s.header.statementId });
     }
+    const gapsFilled = await resolveFilledGaps(client, src, now);
     await appendAudit(sql, {
       actor,
       action: "recon.import",
       targetType: "recon_import",
       targetId: importId,
-      after: { source: src.name, fileName: input.fileName, sha256: sha, sizeBytes: counter.bytes, format: formatName, statements: statements.map((s) => s.header.statementId), lines: lineCount, skipped: skipped.length, breaks: breaks.length },
+      after: { source: src.name, fileName: input.fileName, sha256: sha, sizeBytes: counter.bytes, format: formatName, statements: statements.map((s) => s.header.statementId), lines: lineCount, skipped: skipped.length, breaks: breaks.length, gapsFilled },
       requestId: opts.requestId ?? null,
       at: now,
     });
@@ -485,3 +486,29 @@ async function checkContinuity(client: pg.PoolClient, source: ReconSource, s: St
   );
   return { type, message };
 }
+
+/**
+ * Closes the source's open statement_gap breaks whose missing statements have all arrived (a
+ * statement imported late fills the gap). Returns how many it closed.
+ */
+async function resolveFilledGaps(client: pg.PoolClient, source: ReconSource, now: Date): Promise<number> {
+  const res = await client.query<{ id: string }>(
+    `WITH gaps AS (
+       SELECT b.id, (b.detail->>'previousSequence')::bigint AS from_seq, st.sequence_no AS to_seq
+         FROM recon_breaks b JOIN recon_statements st ON st.id = b.statement_id
+        WHERE b.source_id = $1 AND b.type = 'statement_gap' AND b.status <> 'resolved' AND st.sequence_no IS NOT NULL
+          AND b.detail->>'previousSequence' ~ '^[0-9]{1,18}$'),
+     filled AS (
+       SELECT g.id FROM gaps g
+        WHERE (SELECT count(DISTINCT s.sequence_no) FROM recon_statements s WHERE s.source_id = $1 AND s.sequence_no > g.from_seq AND s.sequence_no < g.to_seq) = g.to_seq - g.from_seq - 1),
+     closed AS (
+       UPDATE recon_breaks b SET status = 'resolved', resolution = 'gap_filled', resolved_at = $2, resolved_by = 'recon-import', version = b.version + 1
+         FROM filled WHERE b.id = filled.id RETURNING b.id)
+     INSERT INTO recon_break_events (break_id, kind, actor_type, actor_id, actor_label, note, detail, created_at)
+     SELECT id, 'resolved', 'system', NULL, 'recon-import', 'the missing statements arrived', '{}', $2 FROM closed
+     RETURNING break_id AS id`,
+    [source.id, now],
+  );
+  return res.rowCount ?? 0;
+}
+

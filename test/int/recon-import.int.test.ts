@@ -129,6 +129,9 @@ describe("camt.053 import", () => {
       { type: "statement_gap", status: "open", amount_minor: "1500", direction: "credit" },
     ]);
     expect(await count(db, "recon_break_events", "break_id IN (SELECT id FROM recon_breaks WHERE source_id = $1) AND kind = 'opened'", [src.id])).toBe(2);
+    // The missing statement arrives late: the gap closes itself.
+    await imp(2, 10_00n, 15_00n);
+    expect((await db.pool.query(`SELECT status, resolution FROM recon_breaks WHERE source_id = $1 AND type = 'statement_gap'`, [src.id])).rows).toEqual([{ status: "resolved", resolution: "gap_filled" }]);
   });
 });
 
