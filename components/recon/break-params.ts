@@ -6,7 +6,7 @@
 import { AGE_BUCKETS, BREAK_SORTS, BREAK_STATUSES, BREAK_TYPES } from "../../server/recon/break-kinds";
 import { parseAmount } from "../../server/money/amount";
 import { isCurrencyCode } from "../../server/money/currencies";
-import { defineUrlState, param, type RawSearchParams, type UrlState } from "../kit/url-state";
+import { defineUrlState, param, type RawSearchParams, type UrlParamWithDefault, type UrlState } from "../kit/url-state";
 import type { RouterInputs } from "../kit/api-types";
 
 export const BREAK_TYPE_LABEL: Record<(typeof BREAK_TYPES)[number], string> = {
@@ -27,9 +27,23 @@ export const BREAK_SORT_OPTIONS = [
 
 export const PAGE_SIZES = [25, 50, 100, 200] as const;
 
+type BreakStatusValue = (typeof BREAK_STATUSES)[number];
+
+/** Statuses: any of the three, in their fixed order; open and timing differences when none is given. */
+const statusesParam: UrlParamWithDefault<BreakStatusValue[]> = {
+  key: "status",
+  parse(values) {
+    const picked = new Set(values.flatMap((v) => v.split(",")).map((v) => v.trim()));
+    const statuses = BREAK_STATUSES.filter((s) => picked.has(s));
+    return statuses.length > 0 ? statuses : undefined;
+  },
+  format: (v) => [...v],
+  default: ["open", "timing"],
+};
+
 export const breakListState = defineUrlState("/breaks", {
   types: param.many(BREAK_TYPES, { key: "type" }),
-  statuses: param.withDefault(param.many(BREAK_STATUSES, { key: "status" }), ["open", "timing"] as (typeof BREAK_STATUSES)[number][]),
+  statuses: statusesParam,
   age: param.oneOf(AGE_BUCKETS),
   source: param.text({ pattern: /^[0-9a-f-]{36}$/ }),
   currency: param.text({ pattern: /^[A-Z]{3}$/, transform: (s) => s.toUpperCase() }),
