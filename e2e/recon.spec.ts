@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { signIn } from "./support/auth";
 import { generateTotpCode } from "../server/auth/totp";
-import { writeCamt053 } from "../server/recon/camt053/writer";
+import { writeCamt053 } from "../server/partners/camt053/writer";
 import { sandboxIban } from "../server/sandbox/statements";
 
 async function newPage(browser: Browser): Promise<Page> {

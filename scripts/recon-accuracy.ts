@@ -17,7 +17,7 @@ import { applyMigrations } from "../server/db/migrate";
 import { createDbHandles, type DbHandles } from "../server/db/client";
 import { findFreePort, startEmbeddedPostgres, tempDataDir } from "../server/db/embedded";
 import { env } from "../server/env";
-import { SYSTEM_ACTOR } from "../server/auth/actor";
+import { SYSTEM_ACTOR } from "../server/core/actor";
 import { fund, openAccount } from "../server/ledger/testing";
 import { runKeyedTransaction } from "../server/db/transaction";
 import { prepareSender, stopSender } from "../server/jobs/queues";

@@ -8,7 +8,7 @@
 import { statSync } from "node:fs";
 import { isAppError } from "../server/errors/app-error";
 import { parseStatementFile, MAX_STATEMENT_FILE_BYTES } from "../server/recon/statement-file";
-import { entryJson, headerJson } from "../server/recon/statement-types";
+import { entryJson, headerJson } from "../server/partners/statement-types";
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);

@@ -3,7 +3,7 @@
 // Streams the file through importStatement and prints {"ms":…,"lines":…,"maxRssBytes":…}.
 import { createReadStream } from "node:fs";
 import { createDbHandles } from "../../server/db/client";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { importStatement } from "../../server/recon/import";
 
 const [url, sourceId, file] = process.argv.slice(2);

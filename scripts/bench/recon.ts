@@ -19,7 +19,7 @@ import { promisify } from "node:util";
 import { from as copyFrom } from "pg-copy-streams";
 import { applyMigrations } from "../../server/db/migrate";
 import { createDbHandles } from "../../server/db/client";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { openAccount } from "../../server/ledger/testing";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import type { LedgerItem } from "../../server/ledger/types";

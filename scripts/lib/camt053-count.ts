@@ -5,7 +5,7 @@
  * memory (test/unit/recon-camt053-memory.test.ts).
  */
 import { createReadStream } from "node:fs";
-import { readCamt053 } from "../../server/recon/camt053/reader";
+import { readCamt053 } from "../../server/partners/camt053/reader";
 
 const file = process.argv[2];
 if (!file) {

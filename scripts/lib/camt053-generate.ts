@@ -4,8 +4,8 @@
  */
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
-import { camt053Chunks } from "../../server/recon/camt053/writer";
-import type { StatementEntry } from "../../server/recon/statement-types";
+import { camt053Chunks } from "../../server/partners/camt053/writer";
+import type { StatementEntry } from "../../server/partners/statement-types";
 
 export interface GeneratedStatement {
   path: string;

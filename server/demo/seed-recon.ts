@@ -26,6 +26,7 @@ import { acceptTimingDifference, listBreaks, matchByHand } from "../recon/breaks
 import { importAndReconcile } from "../recon/runs";
 import { createSource, findSourceByAccount, getSource, type ReconSource } from "../recon/sources";
 import { proposeBreakWriteOff } from "../recon/write-off";
+import { adjustmentKinds } from "../composition";
 import { buildDailyStatement, sandboxIban, type BookedPayment, type StatementFaultConfig } from "../sandbox/statements";
 
 const log = componentLogger("demo");
@@ -203,7 +204,7 @@ async function seedOperatorActions(db: DbHandles, sources: ReconSource[], now: D
     await acceptTimingDifference(db, who, { breakId: missing[0].id, deadlineAt: new Date(now.getTime() + 2 * 86_400_000), note: "the treasury desk books it with tomorrow's batch" }, { now }).then(() => timing++);
   }
   if (missing[1]) {
-    await proposeBreakWriteOff(db, { actor: operator, now }, { breakId: missing[1].id, reason: "unidentified bank credit below the investigation threshold; bank reference on file", idempotencyKey: `demo:recon:write-off:${missing[1].id}` }).then(
+    await proposeBreakWriteOff(db, { actor: operator, now, kinds: adjustmentKinds }, { breakId: missing[1].id, reason: "unidentified bank credit below the investigation threshold; bank reference on file", idempotencyKey: `demo:recon:write-off:${missing[1].id}` }).then(
       () => proposed++,
       (e: unknown) => log.warn({ err: (e as Error).message }, "demo write-off proposal skipped"),
     );

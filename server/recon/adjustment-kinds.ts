@@ -13,7 +13,7 @@
  *   approval applies it: a rule set activated meanwhile makes the approval fail cleanly.
  */
 import { z } from "zod";
-import { registerAdjustmentKind } from "../approvals/kinds";
+import { defineKind, type AdjustmentKind } from "../approvals/kinds";
 import { AppError } from "../errors/app-error";
 import { pgRunner, type SqlRunner } from "../db/sql";
 import { executeLedgerCommandInTransaction } from "../ledger/write-path";
@@ -39,7 +39,7 @@ async function ruleSetStatus(sql: SqlRunner, version: number): Promise<{ status:
   return r;
 }
 
-registerAdjustmentKind<ActivationPayload>({
+const activationKind = defineKind<ActivationPayload>({
   kind: "recon_rule_set_activation",
   label: "Activate a reconciliation rule set",
   proposePermission: "recon:rules",
@@ -72,7 +72,7 @@ registerAdjustmentKind<ActivationPayload>({
 const writeOffPayload = z.object({ breakId: z.uuid() });
 type WriteOffPayload = z.infer<typeof writeOffPayload>;
 
-registerAdjustmentKind<WriteOffPayload>({
+const writeOffKind = defineKind<WriteOffPayload>({
   kind: "recon_break_write_off",
   label: "Write off a reconciliation break",
   proposePermission: "adjustments:propose",
@@ -110,7 +110,7 @@ registerAdjustmentKind<WriteOffPayload>({
 const reopenPayload = z.object({ closeId: z.uuid() });
 type ReopenPayload = z.infer<typeof reopenPayload>;
 
-registerAdjustmentKind<ReopenPayload>({
+const reopenKind = defineKind<ReopenPayload>({
   kind: "recon_period_reopen",
   label: "Reopen a closed reconciliation period",
   proposePermission: "recon:operate",
@@ -140,3 +140,6 @@ registerAdjustmentKind<ReopenPayload>({
   },
   requiredApprovals: () => 1,
 });
+
+/** The reconciliation domain's kinds; the composition root (server/composition/) puts them with the others. */
+export const RECON_KINDS: readonly AdjustmentKind[] = [activationKind, writeOffKind, reopenKind];

@@ -18,7 +18,7 @@ import { z } from "zod";
 import { AppError, isAppError } from "../errors/app-error";
 import { parseAmount } from "../money/amount";
 import { isCurrencyCode } from "../money/currencies";
-import type { Direction, StatementEntry } from "./statement-types";
+import type { Direction, StatementEntry } from "../partners/statement-types";
 
 export const MAX_CSV_FIELD_LENGTH = 1_024;
 export const MAX_CSV_RECORD_BYTES = 16 * 1024;

@@ -31,13 +31,13 @@ import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { AppError, isAppError } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
 import { formatAmount } from "../money/amount";
-import { readCamt053 } from "./camt053/reader";
+import { readCamt053 } from "../partners/camt053/reader";
 import { RECON_STATEMENT_TIMEOUT } from "./matching";
 import { readCsvFeed } from "./csv-feed";
 import { MAX_STATEMENT_FILE_BYTES, sniffFormat } from "./statement-file";
 import { currentCsvMapping, findSourceByAccount, getSource, normalizeIban, type ReconSource } from "./sources";
 import { referenceKeys } from "./references";
-import { signedBalance, type StatementEntry, type StatementHeader } from "./statement-types";
+import { signedBalance, type StatementEntry, type StatementHeader } from "../partners/statement-types";
 
 /** The largest file the API takes (base64 in a JSON body); bigger files are imported from disk. */
 export const API_MAX_IMPORT_BYTES = 8 * 1024 * 1024;

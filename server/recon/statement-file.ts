@@ -9,9 +9,9 @@ import { open } from "node:fs/promises";
 import { basename } from "node:path";
 import { AppError } from "../errors/app-error";
 import { SETTLEMENT_HEADER } from "../partners/settlement-file";
-import { parseCamt053 } from "./camt053/parse";
+import { parseCamt053 } from "../partners/camt053/parse";
 import { BUILT_IN_CSV_MAPPINGS, readCsvFeed } from "./csv-feed";
-import type { ParsedStatement, StatementEntry } from "./statement-types";
+import type { ParsedStatement, StatementEntry } from "../partners/statement-types";
 
 /** The largest statement file accepted anywhere (import, API, statement:parse). */
 export const MAX_STATEMENT_FILE_BYTES = 128 * 1024 * 1024;

@@ -17,13 +17,12 @@ import type { DbHandles } from "../db/client";
 import type { SqlRunner } from "../db/sql";
 import { pgRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
-import { SYSTEM_ACTOR, auditActorOf, type Actor } from "../auth/actor";
+import { SYSTEM_ACTOR, auditActorOf, type Actor } from "../core/actor";
 import { appendAudit } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import { createAccount } from "../ledger/accounts";
 import type { LedgerCommand } from "../ledger/types";
-import { proposeAdjustment } from "../approvals/proposals";
-import "../approvals/all-kinds";
+import { proposeAdjustment, type ActorContext } from "../approvals/proposals";
 import { addBreakEvent, getBreak, lineEvidence } from "./breaks";
 import { getSource, type ReconSource } from "./sources";
 
@@ -126,7 +125,7 @@ export async function ensureWriteOffAccount(db: Pick<DbHandles, "pool">, currenc
  * Proposes writing a break off (four eyes). Errors: as planWriteOff, then as proposeAdjustment
  * (FORBIDDEN without adjustments:propose, IDEMPOTENCY_CONFLICT, the ledger's refusal of the dry run).
  */
-export async function proposeBreakWriteOff(db: Pick<DbHandles, "pool">, ctx: { actor: Actor; requestId?: string | null; now?: Date }, input: { breakId: string; reason: string; idempotencyKey: string }) {
+export async function proposeBreakWriteOff(db: Pick<DbHandles, "pool">, ctx: ActorContext, input: { breakId: string; reason: string; idempotencyKey: string }) {
   const b = await getBreak(db, input.breakId);
   await ensureWriteOffAccount(db, b.currency);
   await planWriteOff(pgRunner(db.pool), input.breakId);
@@ -144,7 +143,7 @@ export async function proposeBreakWriteOff(db: Pick<DbHandles, "pool">, ctx: { a
  * given or linked); then as proposeAdjustment (ILLEGAL_TRANSITION when the transfer is not
  * submitted or acknowledged).
  */
-export async function proposeTransferSettleFromBreak(db: Pick<DbHandles, "pool">, ctx: { actor: Actor; requestId?: string | null; now?: Date }, input: { breakId: string; transferId?: string | null; reason: string; idempotencyKey: string }) {
+export async function proposeTransferSettleFromBreak(db: Pick<DbHandles, "pool">, ctx: ActorContext, input: { breakId: string; transferId?: string | null; reason: string; idempotencyKey: string }) {
   const b = await getBreak(db, input.breakId);
   if (!b.line) throw new AppError("BAD_INPUT", `break ${b.id} has no statement line to prove a transfer settled`);
   const transferId = input.transferId ?? b.transferId;

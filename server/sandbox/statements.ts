@@ -17,8 +17,8 @@
  */
 import type pg from "pg";
 import { z } from "zod";
-import { writeCamt053 } from "../recon/camt053/writer";
-import type { StatementEntry, TransactionDetail } from "../recon/statement-types";
+import { writeCamt053 } from "../partners/camt053/writer";
+import type { StatementEntry, TransactionDetail } from "../partners/statement-types";
 import { faultRoll, rollBetween, rollHits } from "./rail-config";
 
 export const STATEMENT_FAULTS = [

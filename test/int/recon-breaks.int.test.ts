@@ -5,8 +5,9 @@
 // lock attacked with raw SQL.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { approveProposal, proposeAdjustment } from "../../server/approvals/proposals";
+import { adjustmentKinds } from "../../server/composition";
 import { stopSender } from "../../server/jobs/queues";
 import { fund, openAccount } from "../../server/ledger/testing";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
@@ -207,10 +208,10 @@ describe("write-offs under four eyes", () => {
     const b = (await w.openBreaks()).find((x) => x.type === type)!;
     expect(b).toBeDefined();
     const balanceBefore = (await db.pool.query<{ s: string }>(`SELECT coalesce(sum(posted_minor), 0)::text AS s FROM account_balances WHERE account_id = $1`, [w.src.accountId])).rows[0]!.s;
-    const p = await proposeBreakWriteOff(db, { actor: operator }, { breakId: b.id, reason: "bank fee not booked", idempotencyKey: `wo:${randomUUID()}` });
+    const p = await proposeBreakWriteOff(db, { actor: operator, kinds: adjustmentKinds }, { breakId: b.id, reason: "bank fee not booked", idempotencyKey: `wo:${randomUUID()}` });
     expect((await getBreak(db, b.id)).status).toBe("open");
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: operator }, { proposalId: p.id })))).toMatch(/FORBIDDEN|SELF_APPROVAL/);
-    const r = await approveProposal(db, { actor: approver }, { proposalId: p.id });
+    expect(appCodeOf(await errorOf(approveProposal(db, { actor: operator, kinds: adjustmentKinds }, { proposalId: p.id })))).toMatch(/FORBIDDEN|SELF_APPROVAL/);
+    const r = await approveProposal(db, { actor: approver, kinds: adjustmentKinds }, { proposalId: p.id });
     expect(r.status).toBe("applied");
     const after = await getBreak(db, b.id);
     expect(after).toMatchObject({ status: "resolved", resolution: "written_off" });
@@ -231,10 +232,10 @@ describe("write-offs under four eyes", () => {
     await w.statement([{ amountMinor: 9_00n, endToEndId: "RACE-0001" }]);
     await w.run();
     const [b] = await w.openBreaks();
-    const p = await proposeBreakWriteOff(db, { actor: operator }, { breakId: b!.id, reason: "unknown credit", idempotencyKey: `wo:${randomUUID()}` });
+    const p = await proposeBreakWriteOff(db, { actor: operator, kinds: adjustmentKinds }, { breakId: b!.id, reason: "unknown credit", idempotencyKey: `wo:${randomUUID()}` });
     await w.post(9_00n, { reference: "race-0001" });
     await w.run();
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: approver }, { proposalId: p.id })))).toBe("CONFLICT");
+    expect(appCodeOf(await errorOf(approveProposal(db, { actor: approver, kinds: adjustmentKinds }, { proposalId: p.id })))).toBe("CONFLICT");
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM journal_entries WHERE metadata->>'reconBreakId' = $1`, [b!.id])).rows[0]).toEqual({ n: 0 });
   });
 });
@@ -256,16 +257,16 @@ describe("a statement line proves a stuck transfer settled", () => {
     await run();
     const [b] = (await listBreaks(db, { sourceId: src.id, statuses: ["open"] })).items;
     expect(b).toMatchObject({ type: "missing_in_ledger", amountMinor: 25_00n });
-    const proposal = await proposeTransferSettleFromBreak(db, { actor: operator }, { breakId: b!.id, transferId: t.id, reason: "the bank statement shows it paid", idempotencyKey: `fs:${randomUUID()}` });
+    const proposal = await proposeTransferSettleFromBreak(db, { actor: operator, kinds: adjustmentKinds }, { breakId: b!.id, transferId: t.id, reason: "the bank statement shows it paid", idempotencyKey: `fs:${randomUUID()}` });
     const stored = (await db.pool.query(`SELECT kind, payload->>'evidence' AS evidence FROM adjustment_proposals WHERE id = $1`, [proposal.id])).rows[0];
     expect(stored.kind).toBe("transfer_force_settle");
     expect(stored.evidence).toContain(`end-to-end id tr-${tag}`);
     expect((await getBreak(db, b!.id)).transferId).toBe(t.id);
-    await approveProposal(db, { actor: approver }, { proposalId: proposal.id });
+    await approveProposal(db, { actor: approver, kinds: adjustmentKinds }, { proposalId: proposal.id });
     expect((await db.pool.query(`SELECT state FROM transfers WHERE id = $1`, [t.id])).rows[0]).toEqual({ state: "settled" });
     await run();
     expect(await getBreak(db, b!.id)).toMatchObject({ status: "resolved", resolution: "matched" });
-    expect(appCodeOf(await errorOf(proposeTransferSettleFromBreak(db, { actor: operator }, { breakId: b!.id, transferId: randomUUID(), reason: "x", idempotencyKey: `fs:${randomUUID()}` })))).toBe("NOT_FOUND");
+    expect(appCodeOf(await errorOf(proposeTransferSettleFromBreak(db, { actor: operator, kinds: adjustmentKinds }, { breakId: b!.id, transferId: randomUUID(), reason: "x", idempotencyKey: `fs:${randomUUID()}` })))).toBe("NOT_FOUND");
   });
 });
 
@@ -306,9 +307,9 @@ describe("period close", () => {
     await expect(db.pool.query(`UPDATE recon_period_closes SET period_to = '2026-11-10' WHERE id = $1`, [closed.id])).rejects.toThrow(/only reopening it/);
     await expect(db.pool.query(`DELETE FROM recon_period_closes WHERE id = $1`, [closed.id])).rejects.toThrow(/append-only/);
 
-    const p = await proposeAdjustment(db, { actor: operator }, { kind: "recon_period_reopen", payload: { closeId: closed.id }, reason: "late bank correction", idempotencyKey: `ro:${randomUUID()}` });
+    const p = await proposeAdjustment(db, { actor: operator, kinds: adjustmentKinds }, { kind: "recon_period_reopen", payload: { closeId: closed.id }, reason: "late bank correction", idempotencyKey: `ro:${randomUUID()}` });
     expect(((await errorOf(w.post(1_00n, { date: "2026-11-05" }))) as { code: string }).code).toBe("PERIOD_CLOSED");
-    await approveProposal(db, { actor: approver }, { proposalId: p.id });
+    await approveProposal(db, { actor: approver, kinds: adjustmentKinds }, { proposalId: p.id });
     await w.post(1_00n, { date: "2026-11-05" });
     expect((await db.pool.query(`SELECT status, reopen_proposal_id FROM recon_period_closes WHERE id = $1`, [closed.id])).rows[0]).toEqual({ status: "reopened", reopen_proposal_id: p.id });
   });

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { openAccount } from "../../server/ledger/testing";
 import { importStatement } from "../../server/recon/import";

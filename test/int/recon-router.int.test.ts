@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { type TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { openAccount } from "../../server/ledger/testing";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { createTestDb, type TestDb } from "../support/test-db";

@@ -3,8 +3,9 @@
 // nothing; activation is a four-eyes proposal (kind recon_rule_set_activation) applied once.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { approveProposal, proposeAdjustment } from "../../server/approvals/proposals";
+import { adjustmentKinds } from "../../server/composition";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { openAccount } from "../../server/ledger/testing";
 import { importStatement } from "../../server/recon/import";
@@ -79,11 +80,11 @@ describe("activation under four eyes", () => {
   it("is proposed by someone with recon:rules and applied by a different approver; the old version retires", async () => {
     const draft = await createDraftRuleSet(db, ADMIN, { rules: DEFAULT_RULES, autoApplyThreshold: 95 });
     const active = await readRuleSet(db.pool);
-    expect(appCodeOf(await errorOf(proposeAdjustment(db, { actor: operator }, { kind: "recon_rule_set_activation", payload: { version: draft.version }, reason: "stricter auto-apply", idempotencyKey: `k:${randomUUID()}` })))).toBe("FORBIDDEN");
-    const p = await proposeAdjustment(db, { actor: rulesAdmin }, { kind: "recon_rule_set_activation", payload: { version: draft.version, basedOnActiveVersion: active.version }, reason: "stricter auto-apply", idempotencyKey: `k:${randomUUID()}` });
+    expect(appCodeOf(await errorOf(proposeAdjustment(db, { actor: operator, kinds: adjustmentKinds }, { kind: "recon_rule_set_activation", payload: { version: draft.version }, reason: "stricter auto-apply", idempotencyKey: `k:${randomUUID()}` })))).toBe("FORBIDDEN");
+    const p = await proposeAdjustment(db, { actor: rulesAdmin, kinds: adjustmentKinds }, { kind: "recon_rule_set_activation", payload: { version: draft.version, basedOnActiveVersion: active.version }, reason: "stricter auto-apply", idempotencyKey: `k:${randomUUID()}` });
     expect(p).toMatchObject({ status: "open", requiredApprovals: 1 });
     expect((await readRuleSet(db.pool)).version).toBe(active.version);
-    const r = await approveProposal(db, { actor: approver }, { proposalId: p.id });
+    const r = await approveProposal(db, { actor: approver, kinds: adjustmentKinds }, { proposalId: p.id });
     expect(r.status).toBe("applied");
     const now = await readRuleSet(db.pool);
     expect(now).toMatchObject({ version: draft.version, status: "active", autoApplyThreshold: 95 });
@@ -93,16 +94,16 @@ describe("activation under four eyes", () => {
       { version: draft.version, status: "active", proposal_id: p.id },
     ]);
     // A proposal for a version that is no longer a draft is refused.
-    expect(appCodeOf(await errorOf(proposeAdjustment(db, { actor: rulesAdmin }, { kind: "recon_rule_set_activation", payload: { version: draft.version }, reason: "again", idempotencyKey: `k:${randomUUID()}` })))).toBe("CONFLICT");
+    expect(appCodeOf(await errorOf(proposeAdjustment(db, { actor: rulesAdmin, kinds: adjustmentKinds }, { kind: "recon_rule_set_activation", payload: { version: draft.version }, reason: "again", idempotencyKey: `k:${randomUUID()}` })))).toBe("CONFLICT");
   });
 
   it("a proposal overtaken by another activation fails cleanly when approved", async () => {
     const a = await createDraftRuleSet(db, ADMIN, { rules: DEFAULT_RULES, autoApplyThreshold: 91 });
     const b = await createDraftRuleSet(db, ADMIN, { rules: DEFAULT_RULES, autoApplyThreshold: 92 });
-    const pa = await proposeAdjustment(db, { actor: rulesAdmin }, { kind: "recon_rule_set_activation", payload: { version: a.version }, reason: "a", idempotencyKey: `k:${randomUUID()}` });
-    const pb = await proposeAdjustment(db, { actor: rulesAdmin }, { kind: "recon_rule_set_activation", payload: { version: b.version }, reason: "b", idempotencyKey: `k:${randomUUID()}` });
-    await approveProposal(db, { actor: approver }, { proposalId: pa.id });
-    expect(appCodeOf(await errorOf(approveProposal(db, { actor: approver }, { proposalId: pb.id })))).toBe("CONFLICT");
+    const pa = await proposeAdjustment(db, { actor: rulesAdmin, kinds: adjustmentKinds }, { kind: "recon_rule_set_activation", payload: { version: a.version }, reason: "a", idempotencyKey: `k:${randomUUID()}` });
+    const pb = await proposeAdjustment(db, { actor: rulesAdmin, kinds: adjustmentKinds }, { kind: "recon_rule_set_activation", payload: { version: b.version }, reason: "b", idempotencyKey: `k:${randomUUID()}` });
+    await approveProposal(db, { actor: approver, kinds: adjustmentKinds }, { proposalId: pa.id });
+    expect(appCodeOf(await errorOf(approveProposal(db, { actor: approver, kinds: adjustmentKinds }, { proposalId: pb.id })))).toBe("CONFLICT");
     expect((await readRuleSet(db.pool)).version).toBe(a.version);
   });
 });

@@ -4,12 +4,12 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DbHandles } from "../../server/db/client";
-import { SYSTEM_ACTOR } from "../../server/auth/actor";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
 import type { AuditActor } from "../../server/audit/audit-log";
 import { openAccount } from "../../server/ledger/testing";
-import { writeCamt053 } from "../../server/recon/camt053/writer";
+import { writeCamt053 } from "../../server/partners/camt053/writer";
 import { createSource, type ReconSource } from "../../server/recon/sources";
-import type { StatementEntry } from "../../server/recon/statement-types";
+import type { StatementEntry } from "../../server/partners/statement-types";
 
 export const ADMIN: AuditActor = { type: "user", id: randomUUID(), label: "admin@recon.test" };
 export const OPERATOR: AuditActor = { type: "user", id: randomUUID(), label: "operator@recon.test" };

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { parseCamt053File } from "../../server/recon/camt053/parse";
+import { parseCamt053File } from "../../server/partners/camt053/parse";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../../../shared/fixtures/camt053");
 const ROOT = path.resolve(import.meta.dirname, "../..");

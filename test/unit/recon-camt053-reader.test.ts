@@ -1,13 +1,13 @@
-// The camt.053 reader (server/recon/camt053/reader.ts) and writer: every supported version by
+// The camt.053 reader (server/partners/camt053/reader.ts) and writer: every supported version by
 // namespace, unknown versions refused by name, exact amounts per currency exponent, errors that
 // name the element path and line, and the round trip written -> read (fast-check).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../server/errors/app-error";
-import { parseCamt053 } from "../../server/recon/camt053/parse";
-import { SUPPORTED_CAMT053_VERSIONS, type Camt053Version } from "../../server/recon/camt053/reader";
-import { writeCamt053, type Camt053StatementInput } from "../../server/recon/camt053/writer";
-import type { StatementEntry, TransactionDetail } from "../../server/recon/statement-types";
+import { parseCamt053 } from "../../server/partners/camt053/parse";
+import { SUPPORTED_CAMT053_VERSIONS, type Camt053Version } from "../../server/partners/camt053/reader";
+import { writeCamt053, type Camt053StatementInput } from "../../server/partners/camt053/writer";
+import type { StatementEntry, TransactionDetail } from "../../server/partners/statement-types";
 
 function doc(body: string, version = "001.02"): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -135,7 +135,7 @@ describe("entries", () => {
   });
 
   it("hands statements and entries to the sink as they complete, with their totals", async () => {
-    const { readCamt053 } = await import("../../server/recon/camt053/reader");
+    const { readCamt053 } = await import("../../server/partners/camt053/reader");
     const seen: string[] = [];
     await readCamt053([doc(entry("1.00") + entry("0.25", { ind: "DBIT" }))], {
       statement: (h) => void seen.push(`statement ${h.statementId} seq ${h.sequence}`),

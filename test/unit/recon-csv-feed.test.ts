@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { AppError } from "../../server/errors/app-error";
 import { formatSettlementCsv } from "../../server/partners/settlement-file";
 import { BUILT_IN_CSV_MAPPINGS, parseCsvAmount, parseCsvDate, parseCsvMapping, readCsvFeed, type CsvMapping } from "../../server/recon/csv-feed";
-import type { StatementEntry } from "../../server/recon/statement-types";
+import type { StatementEntry } from "../../server/partners/statement-types";
 
 async function read(text: string, mapping: CsvMapping): Promise<StatementEntry[]> {
   const out: StatementEntry[] = [];

@@ -2,8 +2,8 @@
 // (opening + entries = closing) whatever the faults, every fault has the shape it claims, the
 // ground truth lines up with the entries, and the same seed gives the same statement.
 import { describe, expect, it } from "vitest";
-import { parseCamt053 } from "../../server/recon/camt053/parse";
-import { signedBalance } from "../../server/recon/statement-types";
+import { parseCamt053 } from "../../server/partners/camt053/parse";
+import { signedBalance } from "../../server/partners/statement-types";
 import { NO_STATEMENT_FAULTS, STATEMENT_FAULTS, buildDailyStatement, faultOf, mangle, sandboxIban, statementSequence, type BookedPayment, type StatementFaultConfig } from "../../server/sandbox/statements";
 
 const DATE = "2026-11-20";

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requirePageActor } from "../../../server/auth/session";
+import { requirePageActor } from "../../page-access";
 import { AGE_BUCKETS, BREAK_STATUSES, BREAK_TYPES } from "../../../server/recon/break-kinds";
 import { CURRENCY_EXPONENTS } from "../../../server/money/currencies";
 import { pageCaller, callErrorMessage } from "../page-caller";

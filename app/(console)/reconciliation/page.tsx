@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requirePageActor } from "../../../server/auth/session";
+import { requirePageActor } from "../../page-access";
 import { pageCaller } from "../page-caller";
 import { Badge, Card, EmptyState, PageHeader, formatUtc, linkClass } from "../../../components/ui";
 import { ButtonLink } from "../../../components/kit/button";

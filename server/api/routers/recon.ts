@@ -7,10 +7,10 @@
  */
 import { z } from "zod";
 import { procedure, createRouter } from "../trpc";
-import { auditActorOf } from "../../auth/actor";
+import { auditActorOf } from "../../core/actor";
 import { AppError } from "../../errors/app-error";
 import { proposeAdjustment } from "../../approvals/proposals";
-import "../../approvals/all-kinds";
+import { adjustmentKinds } from "../../composition";
 import {
   acceptTimingDifference,
   addBreakNote,
@@ -41,7 +41,7 @@ import { createSource, createSourceInput, getSource, listSources, updateSourceIn
 import { proposeBreakWriteOff, proposeTransferSettleFromBreak } from "../../recon/write-off";
 import { withReconIdempotency } from "../../recon/idempotency";
 import type { Context } from "../trpc";
-import type { Actor } from "../../auth/actor";
+import type { Actor } from "../../core/actor";
 
 const uuid = z.uuid();
 const key = z.string().min(1).max(200);
@@ -158,11 +158,11 @@ const breaksRouter = createRouter({
   /** Proposes writing the break off (four eyes: a different approver applies it). */
   proposeWriteOff: procedure("adjustments:propose")
     .input(z.strictObject({ breakId: uuid, reason, idempotencyKey: key }))
-    .mutation(({ ctx, input }) => proposeBreakWriteOff(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+    .mutation(({ ctx, input }) => proposeBreakWriteOff(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, input)),
   /** Proposes force-settling the transfer the break's statement line proves settled (four eyes). */
   proposeTransferSettle: procedure("transfers:operate")
     .input(z.strictObject({ breakId: uuid, transferId: uuid.optional(), reason, idempotencyKey: key }))
-    .mutation(({ ctx, input }) => proposeTransferSettleFromBreak(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
+    .mutation(({ ctx, input }) => proposeTransferSettleFromBreak(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, input)),
 });
 
 const rulesRouter = createRouter({
@@ -184,7 +184,7 @@ const rulesRouter = createRouter({
   proposeActivation: procedure("recon:rules")
     .input(z.strictObject({ version: z.number().int().min(1), basedOnActiveVersion: z.number().int().min(1), reason, idempotencyKey: key }))
     .mutation(({ ctx, input }) =>
-      proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { kind: "recon_rule_set_activation", payload: { version: input.version, basedOnActiveVersion: input.basedOnActiveVersion }, reason: input.reason, idempotencyKey: input.idempotencyKey }),
+      proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, { kind: "recon_rule_set_activation", payload: { version: input.version, basedOnActiveVersion: input.basedOnActiveVersion }, reason: input.reason, idempotencyKey: input.idempotencyKey }),
     ),
 });
 
@@ -198,7 +198,7 @@ const periodsRouter = createRouter({
   /** Proposes reopening a closed period (four eyes). */
   proposeReopen: procedure("recon:operate")
     .input(z.strictObject({ closeId: uuid, reason, idempotencyKey: key }))
-    .mutation(({ ctx, input }) => proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { kind: "recon_period_reopen", payload: { closeId: input.closeId }, reason: input.reason, idempotencyKey: input.idempotencyKey })),
+    .mutation(({ ctx, input }) => proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, { kind: "recon_period_reopen", payload: { closeId: input.closeId }, reason: input.reason, idempotencyKey: input.idempotencyKey })),
 });
 
 export const reconRouter = createRouter({

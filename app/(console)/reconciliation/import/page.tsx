@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { requirePageActor } from "../../../../server/auth/session";
+import { requirePageActor } from "../../../page-access";
 import { pageCaller } from "../../page-caller";
 import { PageHeader } from "../../../../components/ui";
 import { ImportForm } from "../../../../components/recon/import-form";
