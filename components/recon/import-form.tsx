@@ -15,7 +15,8 @@ import type { RouterOutputs } from "../kit/api-types";
 
 type Outcome = RouterOutputs["recon"]["importStatement"];
 
-const MAX_BYTES = 8 * 1024 * 1024;
+/** API_MAX_IMPORT_BYTES (server/recon/import.ts): the largest file the API takes. */
+const MAX_BYTES = 3_000_000;
 
 function readAsBase64(file: File, onProgress: (pct: number) => void): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -70,7 +71,7 @@ export function ImportForm({ sources }: { sources: { id: string; name: string; i
         >
           <div>
             <label className={labelClass} htmlFor="import-file">
-              File (camt.053 XML or CSV, at most 8 MiB)
+              File (camt.053 XML or CSV, at most 3 MB)
             </label>
             <input id="import-file" type="file" accept=".xml,.csv,.txt,application/xml,text/xml,text/csv" className={inputClass} onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
           </div>
@@ -93,7 +94,7 @@ export function ImportForm({ sources }: { sources: { id: string; name: string; i
               {phase?.step === "reading" ? `Reading… ${phase.pct}%` : phase?.step === "importing" ? "Importing and matching…" : "Import"}
             </Button>
           </div>
-          {tooBig ? <p className="text-sm text-red-700 md:col-span-3 dark:text-red-400">The file is larger than 8 MiB; import it from disk.</p> : null}
+          {tooBig ? <p className="text-sm text-red-700 md:col-span-3 dark:text-red-400">The file is larger than 3 MB; import it from disk.</p> : null}
           {phase ? (
             <progress className="md:col-span-3" aria-label="Upload progress" max={100} value={phase.step === "reading" ? phase.pct : undefined} />
           ) : null}

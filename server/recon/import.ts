@@ -39,8 +39,12 @@ import { currentCsvMapping, findSourceByAccount, getSource, normalizeIban, type 
 import { referenceKeys } from "./references";
 import { signedBalance, type StatementEntry, type StatementHeader } from "../partners/statement-types";
 
-/** The largest file the API takes (base64 in a JSON body); bigger files are imported from disk. */
-export const API_MAX_IMPORT_BYTES = 8 * 1024 * 1024;
+/**
+ * The largest file the API takes: base64 in a JSON body, so 4/3 of it must fit under the API's
+ * body limit (TRPC_MAX_BODY_BYTES, 4 MiB) with room for the rest of the request. Bigger files are
+ * imported from disk.
+ */
+export const API_MAX_IMPORT_BYTES = 3_000_000;
 
 /** COPY buffers are flushed at this size. */
 const COPY_FLUSH_BYTES = 256 * 1024;
