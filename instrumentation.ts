@@ -3,6 +3,17 @@
  * settings in production) stops it before it serves a request, naming each bad variable.
  */
 export async function register(): Promise<void> {
-  const { exitOnInvalidConfiguration } = await import("./server/env");
+  const { env, exitOnInvalidConfiguration, isProductionDeployment } = await import("./server/env");
   exitOnInvalidConfiguration("web");
+  // In production the web process must not connect as the tables' owner (server/db/runtime-role.ts).
+  if (isProductionDeployment(env())) {
+    const { db } = await import("./server/db/client");
+    const { assertConnectsAsRuntimeRole } = await import("./server/db/runtime-role");
+    try {
+      await assertConnectsAsRuntimeRole(db().pool, "web");
+    } catch (err) {
+      process.stderr.write(`[web] error: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  }
 }

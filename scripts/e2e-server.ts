@@ -13,6 +13,7 @@ import path from "node:path";
 import pg from "pg";
 import { startEmbeddedPostgres, findFreePort, tempDataDir, type EmbeddedServer } from "../server/db/embedded";
 import { applyMigrations } from "../server/db/migrate";
+import { grantRuntimeRole, urlAs } from "../server/db/runtime-role";
 import { createDbHandles } from "../server/db/client";
 import { stopSender } from "../server/jobs/queues";
 import { DEMO_PAYEES, seedUnknownOutcomeTransfer } from "../server/demo/seed-transfers";
@@ -68,8 +69,21 @@ async function main() {
   };
   const u = new URL(adminUrl);
   u.pathname = `/${dbName}`;
-  const databaseUrl = u.toString();
-  await applyMigrations(databaseUrl);
+  const ownerUrl = u.toString();
+  await applyMigrations(ownerUrl);
+  // Everything the browser drives runs as the runtime role, which owns no table (as in production).
+  const runtimeRole = `e2e_runtime_${randomBytes(4).toString("hex")}`;
+  const runtimePassword = randomBytes(18).toString("base64url");
+  await grantRuntimeRole(ownerUrl, runtimeRole, { createWithPassword: runtimePassword });
+  const databaseUrl = urlAs(ownerUrl, runtimeRole, runtimePassword);
+  const dropDb = dropDatabase;
+  dropDatabase = async () => {
+    await dropDb?.();
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    await c.query(`DROP ROLE IF EXISTS "${runtimeRole}"`).catch(() => {});
+    await c.end();
+  };
 
   const sandboxPort = await findFreePort();
   const env: NodeJS.ProcessEnv = {

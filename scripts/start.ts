@@ -22,6 +22,10 @@ import path from "node:path";
 import { ConfigError, parseEnv, processEnvSnapshot } from "../server/env";
 import { startEmbeddedPostgres, EmbeddedPostgresError, type EmbeddedServer } from "../server/db/embedded";
 import { applyMigrations, MigrationError } from "../server/db/migrate";
+import { grantRuntimeRole, roleOf, urlAs } from "../server/db/runtime-role";
+
+/** The role the web, worker and sandbox use on the embedded database: it owns no table. */
+const RUNTIME_ROLE = "ledger_app";
 import { isBuildCurrent, computeSourceStamp, STAMP_FILE } from "../server/platform/build-stamp";
 import { DEMO_SIGN_INS } from "../server/demo/demo-users";
 import { demoRateMaxAgeDays } from "../server/demo/demo-rates";
@@ -54,6 +58,21 @@ async function loadOrCreateSecret(dataDir: string): Promise<string> {
   await writeFile(file, secret + "\n", { mode: 0o600 });
   await chmod(file, 0o600);
   return secret;
+}
+
+/** The runtime role's password on this machine's embedded database (kept with the data, 0600). */
+async function loadOrCreateRuntimePassword(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, "runtime-role-password");
+  try {
+    const s = (await readFile(file, "utf8")).trim();
+    if (s.length >= 24) return s;
+  } catch {
+    // First start: create it below.
+  }
+  const password = randomBytes(24).toString("base64url");
+  await writeFile(file, password + "\n", { mode: 0o600 });
+  await chmod(file, 0o600);
+  return password;
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
@@ -131,6 +150,9 @@ async function main(): Promise<number> {
   try {
     await ensurePortFree(config.PORT, "web");
     let databaseUrl: string;
+    /** Where migrations run: the tables' owner. The children connect as databaseUrl's role. */
+    let ownerUrl: string;
+    let runtimePassword: string | null = null;
     let secret = config.NEXTAUTH_SECRET;
     if (isEmbedded) {
       try {
@@ -147,20 +169,26 @@ async function main(): Promise<number> {
       }).unref();
       process.once("SIGINT", () => void stopAll(0));
       process.once("SIGTERM", () => void stopAll(0));
-      databaseUrl = await ensureDatabase(embedded.adminUrl, "console");
+      ownerUrl = await ensureDatabase(embedded.adminUrl, "console");
+      runtimePassword = await loadOrCreateRuntimePassword(dataDir);
+      databaseUrl = urlAs(ownerUrl, RUNTIME_ROLE, runtimePassword);
       secret ??= await loadOrCreateSecret(dataDir);
     } else {
       databaseUrl = config.DATABASE_URL!;
+      ownerUrl = config.DATABASE_MIGRATION_URL ?? databaseUrl;
       process.once("SIGINT", () => void stopAll(0));
       process.once("SIGTERM", () => void stopAll(0));
     }
 
     try {
-      const m = await applyMigrations(databaseUrl, { log: say });
+      const m = await applyMigrations(ownerUrl, { log: say });
       say(`migrations current (${m.alreadyApplied + m.applied.length} applied, ${m.applied.length} new)`);
+      // The web, the worker and the sandbox connect as a role that owns no table.
+      if (runtimePassword !== null) await grantRuntimeRole(ownerUrl, RUNTIME_ROLE, { createWithPassword: runtimePassword });
+      else if (ownerUrl !== databaseUrl && roleOf(ownerUrl) !== roleOf(databaseUrl)) await grantRuntimeRole(ownerUrl, roleOf(databaseUrl));
     } catch (err) {
       if (err instanceof MigrationError) throw new StartError(err.message);
-      throw new StartError(describeDbError(err, databaseUrl));
+      throw new StartError(describeDbError(err, ownerUrl));
     }
 
     // The partner sandbox runs here unless SANDBOX_URL names one elsewhere.

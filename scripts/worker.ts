@@ -1,6 +1,7 @@
 // `npm run start:worker`: the worker process alone (production), against DATABASE_URL. With
 // DEMO_TRAFFIC=true (set by `npm start` in demo mode) it also runs the demo traffic generator.
-import { env } from "../server/env";
+import { env, isProductionDeployment } from "../server/env";
+import { assertConnectsAsRuntimeRole } from "../server/db/runtime-role";
 import { db, closeDb } from "../server/db/client";
 import { startWorker } from "../server/worker/worker";
 import { startDemoTraffic, type DemoTrafficHandle } from "../server/demo/traffic";
@@ -16,6 +17,14 @@ try {
 if (!config.DATABASE_URL) {
   process.stderr.write("[worker] error: DATABASE_URL is required\n");
   process.exit(1);
+}
+if (isProductionDeployment(config)) {
+  try {
+    await assertConnectsAsRuntimeRole(db().pool, "worker");
+  } catch (err) {
+    process.stderr.write(`[worker] error: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
 }
 const handle = await startWorker({ databaseUrl: config.DATABASE_URL, db: db(), metricsPort: config.WORKER_METRICS_PORT });
 const trafficStop = new AbortController();

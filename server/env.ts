@@ -59,8 +59,17 @@ const intString = (min: number, max: number) =>
 
 const envSchemaBase = z.object({
     NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
-    /** PostgreSQL connection string. Set by the embedded launcher when absent at `npm start`. */
+    /**
+     * PostgreSQL connection string of the web and worker processes: a role that owns no table
+     * (server/db/runtime-role.ts). Set by the embedded launcher when absent at `npm start`.
+     */
     DATABASE_URL: postgresUrl.optional(),
+    /**
+     * The same database as the tables' owner, for migrations (`npm run db:migrate`, `npm start`):
+     * they run as it and grant DATABASE_URL's role what it needs. Unset: migrations run as
+     * DATABASE_URL's role (a single-role setup, refused in production).
+     */
+    DATABASE_MIGRATION_URL: postgresUrl.optional(),
     /** Maximum connections per process in the pool. */
     DB_POOL_MAX: intString(1, 500).default(20),
     /** How long to wait for a free pooled connection before failing with DB_UNAVAILABLE. */

@@ -8,6 +8,7 @@ import pg from "pg";
 import { randomBytes } from "node:crypto";
 import { startEmbeddedPostgres, findFreePort, tempDataDir, type EmbeddedServer } from "../../server/db/embedded";
 import { applyMigrations } from "../../server/db/migrate";
+import { grantRuntimeRole } from "../../server/db/runtime-role";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -15,6 +16,9 @@ declare module "vitest" {
     pgTemplateDb: string;
     pgIsEmbedded: boolean;
     pgDataDir: string;
+    /** A role that owns no table, granted the runtime privileges on the template (and so on every test database). */
+    pgRuntimeRole: string;
+    pgRuntimePassword: string;
   }
 }
 
@@ -42,11 +46,17 @@ export default async function setup(project: TestProject) {
   await admin.query(`CREATE DATABASE "${template}"`);
   await admin.end();
   await applyMigrations(withDatabase(adminUrl, template));
+  // The runtime role (server/db/runtime-role.ts), per run: roles are shared by the whole server.
+  const runtimeRole = `t_runtime_${randomBytes(4).toString("hex")}`;
+  const runtimePassword = randomBytes(18).toString("base64url");
+  await grantRuntimeRole(withDatabase(adminUrl, template), runtimeRole, { createWithPassword: runtimePassword });
 
   project.provide("pgAdminUrl", adminUrl);
   project.provide("pgTemplateDb", template);
   project.provide("pgIsEmbedded", !external);
   project.provide("pgDataDir", dataDir);
+  project.provide("pgRuntimeRole", runtimeRole);
+  project.provide("pgRuntimePassword", runtimePassword);
 
   return async () => {
     const c = new pg.Client({ connectionString: adminUrl });
@@ -58,6 +68,7 @@ export default async function setup(project: TestProject) {
       }
     }
     await c.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`).catch(() => {});
+    await c.query(`DROP ROLE IF EXISTS "${runtimeRole}"`).catch(() => {});
     await c.end();
     await server?.stop();
   };

@@ -6,9 +6,12 @@ import { inject } from "vitest";
 import pg from "pg";
 import { randomBytes } from "node:crypto";
 import { createDbHandles, type DbHandles } from "../../server/db/client";
+import { urlAs } from "../../server/db/runtime-role";
 
 export interface TestDb extends DbHandles {
   url: string;
+  /** The same database as the runtime role, which owns no table (server/db/runtime-role.ts). */
+  runtimeUrl: string;
   name: string;
   adminUrl: string;
   drop(): Promise<void>;
@@ -28,6 +31,8 @@ export async function createTestDb(opts: { poolMax?: number } = {}): Promise<Tes
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+    // A clone keeps the template's table privileges, not its database-level ones.
+    await admin.query(`GRANT CONNECT, TEMPORARY, CREATE ON DATABASE "${name}" TO "${inject("pgRuntimeRole")}"`);
   } finally {
     await admin.end();
   }
@@ -36,6 +41,7 @@ export async function createTestDb(opts: { poolMax?: number } = {}): Promise<Tes
   return {
     ...handles,
     url,
+    runtimeUrl: urlAs(url, inject("pgRuntimeRole"), inject("pgRuntimePassword")),
     name,
     adminUrl,
     async drop() {
