@@ -143,7 +143,7 @@ const envSchemaBase = z.object({
     /** New transfers are refused (OVERLOADED) while more than this many wait for submission... */
     TRANSFER_ADMISSION_MAX_BACKLOG: intString(1, 10_000_000).default(2_000),
     /** ...or while the oldest of them has waited longer than this (ms). */
-    TRANSFER_ADMISSION_MAX_WAIT_MS: intString(100, 3_600_000).default(5_000),
+    TRANSFER_ADMISSION_MAX_WAIT_MS: intString(100, 3_600_000).default(30_000),
     /** How often each process samples the backlog (ms). */
     TRANSFER_ADMISSION_SAMPLE_MS: intString(10, 60_000).default(250),
     /** Port the worker serves /metrics and /health on (0 disables). */
