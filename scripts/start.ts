@@ -8,6 +8,13 @@
  * worker also runs the demo traffic generator (DEMO_TRAFFIC). With DATABASE_URL set it uses that
  * database and seeds nothing unless SEED_DEMO=true.
  *
+ * Ctrl-C: the terminal signals the launcher, the sandbox, the web server and the worker (one process
+ * group); the embedded PostgreSQL runs in a group of its own, so it keeps serving while they finish
+ * their work and close their connections, and the launcher stops it last.
+ *
+ * Logs: children write readable coloured lines when the launcher's output is a terminal
+ * (LOG_FORMAT=pretty), JSON lines otherwise or when LOG_FORMAT says so.
+ *
  * Failure handling: configuration errors, a bad DATABASE_URL, a port in use or an unreadable data
  * folder stop the start with one line naming the cause and a non-zero exit. Whatever was started
  * before the failure (embedded server, children) is stopped again. Children watch the launcher
@@ -73,6 +80,21 @@ async function loadOrCreateRuntimePassword(dataDir: string): Promise<string> {
   await writeFile(file, password + "\n", { mode: 0o600 });
   await chmod(file, 0o600);
   return password;
+}
+
+/** The demo's metrics bearer token, kept in the data folder like the session secret. */
+async function loadOrCreateMetricsToken(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, "metrics-token");
+  try {
+    const s = (await readFile(file, "utf8")).trim();
+    if (s.length >= 16) return s;
+  } catch {
+    // First start: create it below.
+  }
+  const token = randomBytes(24).toString("base64url");
+  await writeFile(file, token + "\n", { mode: 0o600 });
+  await chmod(file, 0o600);
+  return token;
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
@@ -161,7 +183,7 @@ async function main(): Promise<number> {
         throw new StartError(`data folder ${dataDir} cannot be created: ${(err as NodeJS.ErrnoException).code}`);
       }
       say(`starting embedded PostgreSQL on 127.0.0.1:${config.EMBEDDED_PG_PORT} (data in ${path.relative(root, dataDir) || dataDir})`);
-      embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT });
+      embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT, isOwnProcessGroup: true });
       // Detached watchdog: stops this PostgreSQL if the launcher dies without cleaning up.
       spawn(process.execPath, [path.join(root, "scripts/lib/reaper.mjs"), String(process.pid), path.join(dataDir, "pg")], {
         detached: true,
@@ -169,6 +191,7 @@ async function main(): Promise<number> {
       }).unref();
       process.once("SIGINT", () => void stopAll(0));
       process.once("SIGTERM", () => void stopAll(0));
+      process.once("SIGHUP", () => void stopAll(0));
       ownerUrl = await ensureDatabase(embedded.adminUrl, "console");
       runtimePassword = await loadOrCreateRuntimePassword(dataDir);
       databaseUrl = urlAs(ownerUrl, RUNTIME_ROLE, runtimePassword);
@@ -206,6 +229,10 @@ async function main(): Promise<number> {
     const sandboxUrl = config.SANDBOX_URL ?? `http://127.0.0.1:${config.SANDBOX_PORT}`;
     // Demo traffic in demo mode, unless DEMO_TRAFFIC says otherwise.
     const isTrafficOn = raw.DEMO_TRAFFIC ? config.DEMO_TRAFFIC : isDemo;
+    // Readable log lines in a terminal unless LOG_FORMAT says otherwise.
+    const logFormat = raw.LOG_FORMAT ? config.LOG_FORMAT : process.stdout.isTTY ? "pretty" : "json";
+    // The demo serves /api/metrics with a token kept in the data folder; elsewhere only when set.
+    const metricsToken = config.METRICS_BEARER_TOKEN ?? (isEmbedded ? await loadOrCreateMetricsToken(dataDir) : undefined);
     const childEnv: NodeJS.ProcessEnv = {
       ...raw,
       NODE_ENV: "production",
@@ -224,6 +251,8 @@ async function main(): Promise<number> {
       // The demo's reference rates are the ECB history shipped in the repository, which ends on a
       // past date: in demo mode quotes may use it (each states its rate date), unless set.
       ...(isDemo && !raw.PRICING_RATE_MAX_AGE_DAYS ? { PRICING_RATE_MAX_AGE_DAYS: String(demoRateMaxAgeDays()) } : {}),
+      LOG_FORMAT: logFormat,
+      ...(metricsToken ? { METRICS_BEARER_TOKEN: metricsToken } : {}),
     };
 
     // The children run with NODE_ENV=production: a run that is not the local demo must satisfy the
@@ -274,6 +303,7 @@ async function main(): Promise<number> {
     }
     say(`console: ${baseUrl}`);
     say(`partner sandbox: ${sandboxUrl}${isSandboxLocal ? ` (webhooks to ${webhookTargetUrl})` : " (external, SANDBOX_URL)"}`);
+    if (metricsToken) say(`metrics: curl -H 'Authorization: Bearer ${config.METRICS_BEARER_TOKEN ? "<METRICS_BEARER_TOKEN>" : metricsToken}' http://127.0.0.1:${config.PORT}/api/metrics`);
     if (isTrafficOn) say("demo traffic: about 20 transfers a minute with modest partner faults (DEMO_TRAFFIC=false turns it off)");
     if (isDemo) {
       say("demo sign-ins (email / password):");

@@ -6,6 +6,7 @@ import { db, closeDb } from "../server/db/client";
 import { startWorker } from "../server/worker/worker";
 import { startDemoTraffic, type DemoTrafficHandle } from "../server/demo/traffic";
 import { sandboxBaseUrl } from "../server/partners/registry";
+import { startTracing, stopTracing } from "../server/observability/tracing";
 
 let config;
 try {
@@ -18,6 +19,8 @@ if (!config.DATABASE_URL) {
   process.stderr.write("[worker] error: DATABASE_URL is required\n");
   process.exit(1);
 }
+// Traces first, so every span of the worker's work is recorded (exported only when configured).
+await startTracing("worker");
 if (isProductionDeployment(config)) {
   try {
     await assertConnectsAsRuntimeRole(db().pool, "worker");
@@ -38,6 +41,7 @@ const stop = async () => {
   // The generator finishes its current transfer while the worker drains; the pool closes last.
   await Promise.all([traffic?.stopped, handle.stop()]);
   await closeDb();
+  await stopTracing();
   process.exit(0);
 };
 process.on("SIGINT", () => void stop());

@@ -116,6 +116,24 @@ const envSchemaBase = z.object({
     /** Allowed Origin for browser mutations; defaults to NEXTAUTH_URL's origin. */
     APP_ORIGIN: httpUrl.optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** json: one JSON object a line (production); pretty: readable coloured lines (`npm start` in a terminal sets it). */
+    LOG_FORMAT: z.enum(["json", "pretty"]).default("json"),
+    /**
+     * OpenTelemetry traces (server/observability/tracing.ts), off by default. On when
+     * OTEL_TRACES_EXPORTER is otlp or console, or an OTLP endpoint is set; OTEL_SDK_DISABLED=true or
+     * OTEL_TRACES_EXPORTER=none keep it off. The OTLP exporter reads its own standard variables
+     * (OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION, ...), as the specification says.
+     */
+    OTEL_SDK_DISABLED: booleanString.default(false),
+    OTEL_TRACES_EXPORTER: z.enum(["otlp", "console", "none"]).optional(),
+    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+    /** service.name of this process's spans; default ledger-console-<web|worker>. */
+    OTEL_SERVICE_NAME: z.string().min(1).max(200).optional(),
+    /** Link from a transfer's page to its trace, with {traceId} in place of the trace id (e.g. https://tempo.example/explore?traceId={traceId}). */
+    TRACE_URL_TEMPLATE: z.string().refine((v) => v.includes("{traceId}") && /^https?:\/\//.test(v), "must be an http(s) URL containing {traceId}").optional(),
+    /** Bearer token Prometheus sends to /api/metrics (at least 16 characters); unset: /api/metrics answers 404. */
+    METRICS_BEARER_TOKEN: z.string().min(16, "must be at least 16 characters").max(512).optional(),
     /** Port for `npm start` and `npm run start:web`. */
     PORT: intString(1, 65535).default(3000),
     /** Folder for the embedded database and local state. */

@@ -24,6 +24,7 @@ import { createRequestContext, requestIdOf, RequestRejectedError } from "./conte
 import { checkRequestOrigin, configuredAppOrigin } from "./csrf";
 import { isConnectionError } from "../errors/db-errors";
 import { AppError } from "../errors/app-error";
+import { CORRELATION_HEADER, correlationIdOf, incomingContext, runInContext, SpanKind, TRACEPARENT_HEADER, withSpan } from "../observability/tracing";
 
 export const TRPC_ENDPOINT = "/api/trpc";
 /** The largest request body: a 1 MiB evidence file in base64 or a 5,000-item ledger batch fits. */
@@ -91,7 +92,26 @@ function retryAfterSecondsOf(cause: unknown): number | null {
   return null;
 }
 
+/**
+ * The handler runs inside the caller's trace (its `traceparent`, else a new one) and a server span;
+ * every answer names its correlation id (x-correlation-id), which a transfer created by the call
+ * keeps as its own.
+ */
 export function createTrpcHttpHandler(opts: TrpcHttpHandlerOptions): (req: Request) => Promise<Response> {
+  const handle = handleTrpc(opts);
+  return (req) =>
+    runInContext(incomingContext(req.headers.get(TRACEPARENT_HEADER)), () =>
+      withSpan(`${req.method.toUpperCase()} ${TRPC_ENDPOINT}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": req.method.toUpperCase(), "url.path": new URL(req.url).pathname } }, async (span) => {
+        const res = await handle(req);
+        span.setAttribute("http.response.status_code", res.status);
+        const correlationId = correlationIdOf();
+        if (correlationId) res.headers.set(CORRELATION_HEADER, correlationId);
+        return res;
+      }),
+    );
+}
+
+function handleTrpc(opts: TrpcHttpHandlerOptions): (req: Request) => Promise<Response> {
   return async (req) => {
     const requestId = requestIdOf(req);
     const appOrigin = opts.appOrigin !== undefined ? opts.appOrigin : configuredAppOrigin();

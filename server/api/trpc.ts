@@ -15,6 +15,8 @@ import type { Permission } from "../core/permissions";
 import { AppError, ERROR_CODE_HTTP, type ErrorCode } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
 import { findBadText } from "../core/text";
+import { SpanKind, withSpan } from "../observability/tracing";
+import { webMetrics } from "../observability/metrics";
 
 export interface Context {
   db: DbHandles;
@@ -96,10 +98,26 @@ const refuseBadText = t.middleware(async ({ getRawInput, next }) => {
   return next();
 });
 
+/**
+ * Observes every procedure call: a span `trpc <path>` (child of the request's trace) and the
+ * latency histogram by procedure and outcome. Outermost, so it sees the final, mapped error.
+ */
+const observe = t.middleware(async ({ path, type, ctx, next }) => {
+  const started = performance.now();
+  return withSpan(`trpc ${path}`, { kind: SpanKind.INTERNAL, attributes: { "rpc.system": "trpc", "rpc.method": path, "rpc.type": type, "request.id": ctx.requestId } }, async (span) => {
+    const result = await next();
+    const outcome = result.ok ? "ok" : result.error.code;
+    if (!result.ok) span.setAttributes({ "rpc.error.code": result.error.code, "error.type": result.error.code });
+    webMetrics().procedureDuration.observe({ procedure: path, type, outcome }, (performance.now() - started) / 1000);
+    return result;
+  });
+});
+
 /** Builds a procedure guarded by `permission`. The only exported procedure builder. */
 export function procedure(permission: Meta["permission"]) {
   return t.procedure
     .meta({ permission })
+    .use(observe)
     .use(mapErrors)
     .use(async ({ ctx, next }) => {
       if (!ctx.actor) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in or send a valid service key" });

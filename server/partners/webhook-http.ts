@@ -13,6 +13,7 @@ import { clientIpOf, recordSecurityEvent } from "../auth/security-events";
 import { isConnectionError } from "../errors/db-errors";
 import { MAX_WEBHOOK_BODY_BYTES, receiveWebhook, type ReceiveOptions } from "./webhooks";
 import { isKnownPartner, type PartnerRegistry } from "./registry";
+import { incomingContext, runInContext, SpanKind, TRACEPARENT_HEADER, withSpan } from "../observability/tracing";
 
 export interface WebhookHandlerOptions {
   getDb: () => DbHandles;
@@ -51,6 +52,19 @@ function json(status: number, body: unknown): Response {
 }
 
 export function createWebhookHandler(opts: WebhookHandlerOptions): (req: Request, partner: string) => Promise<Response> {
+  const handle = receive(opts);
+  // A span per delivery, continuing the partner's trace when it sends one.
+  return (req, partner) =>
+    runInContext(incomingContext(req.headers.get(TRACEPARENT_HEADER)), () =>
+      withSpan("webhook.receive", { kind: SpanKind.SERVER, attributes: { "partner.id": partner.slice(0, 64), "http.request.method": req.method } }, async (span) => {
+        const res = await handle(req, partner);
+        span.setAttribute("http.response.status_code", res.status);
+        return res;
+      }),
+    );
+}
+
+function receive(opts: WebhookHandlerOptions): (req: Request, partner: string) => Promise<Response> {
   return async (req, partner) => {
     const ip = clientIpOf(req.headers);
     let rawBody: string;

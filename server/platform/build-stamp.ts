@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 
-const INPUTS = ["app", "components", "server", "prisma/schema.prisma", "next.config.js", "postcss.config.mjs", "tsconfig.json", "package-lock.json", "package.json"];
+const INPUTS = ["app", "components", "server", "prisma/schema.prisma", "instrumentation.ts", "proxy.ts", "next.config.js", "postcss.config.mjs", "tsconfig.json", "package-lock.json", "package.json"];
 const SKIP = new Set(["node_modules", ".next", "generated", ".data"]);
 
 async function collect(root: string, rel: string, out: string[]): Promise<void> {

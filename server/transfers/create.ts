@@ -37,6 +37,7 @@ import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, typ
 import { getRailPolicy } from "./rail-policies";
 import { admissionGateFor } from "./admission";
 import { preparedQuery } from "../db/prepared";
+import { traceParentOf } from "../observability/tracing";
 
 export const MAX_REFERENCE_LENGTH = 140;
 export const MAX_COUNTERPARTY_LENGTH = 140;
@@ -177,8 +178,11 @@ export async function createTransfer(
     { sourceAccountId: request.sourceAccountId, amountMinor: input.amountMinor, currency: input.currency, toCurrency, rail: input.rail, partner: input.partner, quoteId },
     createdAt,
   );
+  // The creating call's trace: its id is the transfer's correlation id from here on (jobs, partner
+  // calls, webhooks). Taken now, because a grouped create runs in another caller's context.
+  const traceParent = traceParentOf();
   const pending: PendingCreate = {
-    request, currency: input.currency, rail: input.rail, partner: input.partner, requestHash, who, opts, createdAt,
+    request, currency: input.currency, rail: input.rail, partner: input.partner, requestHash, who, opts, createdAt, traceParent,
     price: "price" in priced ? priced.price : null,
     refusal: "error" in priced ? priced.error : null,
   };
@@ -203,6 +207,7 @@ interface PendingCreate {
   price: TransferPrice | null;
   /** Why it could not be priced; raised only after the key and the source account are checked. */
   refusal: AppError | null;
+  traceParent: string | null;
 }
 
 type CreateOptions = { idempotencyKey: string; requestId?: string | null; now?: Date };
@@ -224,8 +229,8 @@ function createAlone(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<Cre
       `WITH ins AS (
          INSERT INTO transfers AS t (id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor,
                 currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by,
-                fee_minor, fee_schedule_version_id, fee_rule_id, quote_id, converted_currency, converted_minor, spread_minor)
-         SELECT $1, $2, $3, a.id, $5, $6, $7, $8, $9, $10, $11, $12, 'created', $13, $13, $14, $17, $18, $19, $20, $21, $22, $23
+                fee_minor, fee_schedule_version_id, fee_rule_id, quote_id, converted_currency, converted_minor, spread_minor, trace_parent)
+         SELECT $1, $2, $3, a.id, $5, $6, $7, $8, $9, $10, $11, $12, 'created', $13, $13, $14, $17, $18, $19, $20, $21, $22, $23, $24
            FROM ledger_accounts a WHERE a.id = $4 AND a.currency = $8
          ON CONFLICT DO NOTHING
          RETURNING ${TRANSFER_COLUMNS}),
@@ -235,7 +240,7 @@ function createAlone(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<Cre
        SELECT * FROM ins`,
       [id, opts.idempotencyKey, requestHash, request.sourceAccountId, request.counterpartyName, request.counterpartyAccount, request.amountMinor,
         p.currency, p.rail, p.partner, request.reference, JSON.stringify(request.metadata), p.createdAt, who.label, who.type, who.id,
-        ...pricedColumns(price)],
+        ...pricedColumns(price), p.traceParent],
     );
     // Not written: the key exists, the source account does not match, or (the only other unique
     // column) the quote already priced another transfer.
@@ -245,7 +250,7 @@ function createAlone(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<Cre
     if (who.type !== "system") await auditCreate(client, p, id, now);
     // The job first: the hold's balance rows stay locked from the reserve to the commit, so the
     // reserve is the last statement before it.
-    await enqueue(db, QUEUES.transferAdvance, { transferId: id }, { client });
+    await enqueue(db, QUEUES.transferAdvance, { transferId: id, traceparent: p.traceParent }, { client });
     const reserved = await applyTransition(client, created, "reserved", { cause: "reserve", actor: TRANSFERS_ACTOR, requestId: opts.requestId }, now);
     return { transfer: reserved, isReplay: false };
   });
@@ -391,14 +396,14 @@ async function createMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, ps
     client,
     `WITH v AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[],
-                            $11::text[], $12::jsonb[], $13::timestamptz[], $14::text[], $15::text[], $16::text[], $17::bigint[], $18::uuid[], $19::text[])
+                            $11::text[], $12::jsonb[], $13::timestamptz[], $14::text[], $15::text[], $16::text[], $17::bigint[], $18::uuid[], $19::text[], $20::text[])
          AS v(id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor, currency, rail, partner,
-              reference, metadata, at, created_by, actor_type, actor_id, fee_minor, fee_schedule_version_id, fee_rule_id)),
+              reference, metadata, at, created_by, actor_type, actor_id, fee_minor, fee_schedule_version_id, fee_rule_id, trace_parent)),
      ins AS (
        INSERT INTO transfers AS t (id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor,
-              currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by, fee_minor, fee_schedule_version_id, fee_rule_id)
+              currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by, fee_minor, fee_schedule_version_id, fee_rule_id, trace_parent)
        SELECT v.id, v.idempotency_key, v.request_hash, a.id, v.counterparty_name, v.counterparty_account, v.amount_minor, v.currency, v.rail, v.partner,
-              v.reference, v.metadata, 'created', v.at, v.at, v.created_by, v.fee_minor, v.fee_schedule_version_id, v.fee_rule_id
+              v.reference, v.metadata, 'created', v.at, v.at, v.created_by, v.fee_minor, v.fee_schedule_version_id, v.fee_rule_id, v.trace_parent
          FROM v JOIN ledger_accounts a ON a.id = v.source_account_id AND a.currency = v.currency
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING ${TRANSFER_COLUMNS}),
@@ -412,6 +417,7 @@ async function createMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, ps
       col((p) => p.request.reference), col((p) => JSON.stringify(p.request.metadata)), at, col((p) => p.who.label), col((p) => p.who.type), col((p) => p.who.id),
       // Grouped creates are never on a quote (they run alone), so only the fee columns vary.
       col((p) => p.price!.feeMinor.toString()), col((p) => p.price!.feeScheduleVersionId), col((p) => p.price!.feeRuleId),
+      col((p) => p.traceParent),
     ],
   );
   const created = inserted.rows.map(rowToTransfer);
@@ -421,7 +427,7 @@ async function createMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, ps
     const p = byId.get(t.id)!;
     if (p.who.type !== "system") await auditCreate(client, p, t.id, now);
   }
-  await enqueueMany(db, QUEUES.transferAdvance, created.map((t) => ({ transferId: t.id })), { client });
+  await enqueueMany(db, QUEUES.transferAdvance, created.map((t) => ({ transferId: t.id, traceparent: t.traceParent })), { client });
   const reserved = await applyTransitions(
     client,
     created.map((t) => ({ transfer: t, to: "reserved" as const, cause: { cause: "reserve", actor: TRANSFERS_ACTOR, requestId: byId.get(t.id)!.opts.requestId } })),

@@ -168,7 +168,7 @@ export async function retryTransfer(db: Pick<DbHandles, "pool">, actor: Actor | 
     }
     await audit(client, toAuditActor(actor), "transfer.retry", cur, reason, { idempotencyKey: key, attentionCleared: cur.attentionReason }, input.requestId, now);
     const next = await patchTransfer(client, id, { nextAttemptAt: null, attentionReason: null });
-    await enqueue(db, QUEUES.transferAdvance, { transferId: id, retry: key }, { client });
+    await enqueue(db, QUEUES.transferAdvance, { transferId: id, retry: key, traceparent: cur.traceParent }, { client });
     return next;
   });
   return t;

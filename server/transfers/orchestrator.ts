@@ -21,6 +21,7 @@ import { runKeyedTransaction } from "../db/transaction";
 import { isAppError } from "../errors/app-error";
 import { enqueue, prepareSender, QUEUES } from "../jobs/queues";
 import { componentLogger } from "../observability/logger";
+import { contextFromTraceParent, runInContext, SpanKind, withSpan, type Context } from "../observability/tracing";
 import type { PartnerAdapter, StatusOutcome, SubmitOutcome } from "../partners/types";
 import { forwardPath, type TransferState } from "./state-machine";
 import { applyTransition, applyTransitions, lockTransfer, patchTransfer, type TransitionCause, type TransitionRequest } from "./transition";
@@ -35,6 +36,16 @@ export const WORKER_ACTOR = { type: "system", id: null, label: "worker" } as con
 export interface OrchestratorDeps {
   adapterFor(partner: string): PartnerAdapter;
   now?: () => Date;
+  /**
+   * The trace context a transfer's work continues (its job's span, from the job payload); default
+   * the trace of the call that created it (transfers.trace_parent).
+   */
+  contextOf?(transferId: string): Context | undefined;
+}
+
+/** The trace context of a transfer's work (see OrchestratorDeps.contextOf). */
+function contextOfTransfer(t: Transfer, deps: OrchestratorDeps): Context {
+  return deps.contextOf?.(t.id) ?? contextFromTraceParent(t.traceParent);
 }
 
 export type AdvanceOutcome =
@@ -88,16 +99,19 @@ export async function advanceTransfers(db: Pick<DbHandles, "pool">, transferIds:
       continue;
     }
     if (t.state === "created") {
-      t = await runKeyedTransaction(db.pool, async (client) => {
-        const locked = await lockTransfer(client, id);
-        if (locked.state !== "created") return locked;
-        return reserveOrFail(client, locked, now());
-      });
+      const created = t;
+      t = await runInContext(contextOfTransfer(created, deps), () =>
+        runKeyedTransaction(db.pool, async (client) => {
+          const locked = await lockTransfer(client, id);
+          if (locked.state !== "created") return locked;
+          return reserveOrFail(client, locked, now());
+        }),
+      );
     }
     if (t.state !== "reserved") outcomes.set(id, { action: "none", state: t.state });
     else if (t.attentionReason) outcomes.set(id, { action: "needs_attention", reason: t.attentionReason });
     else if (t.nextAttemptAt && t.nextAttemptAt.getTime() > now().getTime()) {
-      await enqueue(db, QUEUES.transferAdvance, { transferId: id }, { startAfter: t.nextAttemptAt });
+      await enqueue(db, QUEUES.transferAdvance, { transferId: id, traceparent: t.traceParent }, { startAfter: t.nextAttemptAt });
       outcomes.set(id, { action: "waiting", until: t.nextAttemptAt });
     } else due.push({ t, policy: await getRailPolicy(db, t.partner, t.rail) });
   }
@@ -167,28 +181,38 @@ interface Submission {
   status: StatusOutcome | null;
 }
 
-async function callPartner(db: Pick<DbHandles, "pool">, t: Transfer, policy: RailPolicy, claim: Claim, deps: OrchestratorDeps): Promise<Submission> {
+/** One submission (and, when it must, a status query) in the transfer's own trace. */
+function callPartner(db: Pick<DbHandles, "pool">, t: Transfer, policy: RailPolicy, claim: Claim, deps: OrchestratorDeps): Promise<Submission> {
+  return runInContext(contextOfTransfer(t, deps), () => submitToPartner(db, t, policy, claim, deps));
+}
+
+async function submitToPartner(db: Pick<DbHandles, "pool">, t: Transfer, policy: RailPolicy, claim: Claim, deps: OrchestratorDeps): Promise<Submission> {
   const adapter = deps.adapterFor(t.partner);
   const started = Date.now();
-  let outcome: SubmitOutcome;
-  try {
-    outcome = await adapter.submit(
-      {
-        transferId: t.id,
-        idempotencyKey: t.idempotencyKey,
-        rail: t.rail,
-        // Across currencies the partner pays the counterparty the converted amount.
-        ...payoutOf(t),
-        counterpartyName: t.counterpartyName,
-        counterpartyAccount: t.counterpartyAccount,
-        reference: t.reference,
-      },
-      AbortSignal.timeout(policy.submitTimeoutMs),
-    );
-  } catch (e) {
-    // An adapter must not throw, but if one does we cannot know whether the partner executed.
-    outcome = { kind: "unknown", reason: `adapter error: ${(e as Error).message}`, raw: null };
-  }
+  const outcome = await withSpan("partner.submit", { kind: SpanKind.CLIENT, attributes: partnerSpanAttributes(t, claim.attempt) }, async (span): Promise<SubmitOutcome> => {
+    let o: SubmitOutcome;
+    try {
+      o = await adapter.submit(
+        {
+          transferId: t.id,
+          idempotencyKey: t.idempotencyKey,
+          rail: t.rail,
+          // Across currencies the partner pays the counterparty the converted amount.
+          ...payoutOf(t),
+          counterpartyName: t.counterpartyName,
+          counterpartyAccount: t.counterpartyAccount,
+          reference: t.reference,
+        },
+        AbortSignal.timeout(policy.submitTimeoutMs),
+      );
+    } catch (e) {
+      // An adapter must not throw, but if one does we cannot know whether the partner executed.
+      o = { kind: "unknown", reason: `adapter error: ${(e as Error).message}`, raw: null };
+    }
+    span.setAttribute("partner.outcome", o.kind);
+    if ("httpStatus" in o && o.httpStatus !== null) span.setAttribute("http.response.status_code", o.httpStatus);
+    return o;
+  });
   const durationMs = Date.now() - started;
   const isLast = claim.attempt >= policy.maxSubmitAttempts;
   // Ask the partner before deciding whenever it may hold the payment: on the last attempt after an
@@ -200,6 +224,10 @@ async function callPartner(db: Pick<DbHandles, "pool">, t: Transfer, policy: Rai
   const mayBeExecuted = outcome.kind === "unknown" || (outcome.kind === "retryable" && isLast && (await hadUncertainAttempt(db, t.id, claim.requestId)));
   const status = (mayBeExecuted && isLast) || isRejectedAfterUncertain ? await queryPartner(db, t, adapter, policy, claim.attempt) : null;
   return { t, policy, claim, outcome, durationMs, status };
+}
+
+function partnerSpanAttributes(t: Transfer, attempt: number) {
+  return { "partner.id": t.partner, "partner.rail": t.rail, "transfer.id": t.id, "partner.attempt": attempt };
 }
 
 /** Whether an earlier submission of the transfer may have executed: its outcome was unknown or never recorded. */
@@ -295,7 +323,7 @@ async function decideMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, su
         if (!isLast) {
           const retryAt = new Date(at.getTime() + backoffMs(policy, claim.attempt));
           await patchTransfer(client, t.id, { nextAttemptAt: retryAt, leaseUntil: null, lastError: reason });
-          await enqueue(db, QUEUES.transferAdvance, { transferId: t.id }, { startAfter: retryAt, client });
+          await enqueue(db, QUEUES.transferAdvance, { transferId: t.id, traceparent: t.traceParent }, { startAfter: retryAt, client });
           outcomes.set(t.id, { action: "retry_scheduled", at: retryAt, attempt: claim.attempt });
         } else if (outcome.kind === "retryable" && !status) {
           const why = `partner ${t.partner} unavailable after ${claim.attempt} attempts: ${outcome.reason}`;
@@ -331,12 +359,16 @@ export async function queryPartner(db: Pick<DbHandles, "pool">, t: Transfer, ada
     [t.id, t.partner, attempt, JSON.stringify({ idempotencyKey: t.idempotencyKey })],
   );
   const started = Date.now();
-  let status: StatusOutcome;
-  try {
-    status = await adapter.queryStatus(t.idempotencyKey, AbortSignal.timeout(policy.submitTimeoutMs));
-  } catch (e) {
-    status = { kind: "unavailable", reason: `adapter error: ${(e as Error).message}`, raw: null };
-  }
+  const status = await withSpan("partner.query", { kind: SpanKind.CLIENT, attributes: partnerSpanAttributes(t, attempt) }, async (span): Promise<StatusOutcome> => {
+    let s: StatusOutcome;
+    try {
+      s = await adapter.queryStatus(t.idempotencyKey, AbortSignal.timeout(policy.submitTimeoutMs));
+    } catch (e) {
+      s = { kind: "unavailable", reason: `adapter error: ${(e as Error).message}`, raw: null };
+    }
+    span.setAttribute("partner.outcome", s.kind === "ok" ? `status:${s.status}` : "unavailable");
+    return s;
+  });
   await recordResponse(db.pool, ins.rows[0]!.id, status.kind === "ok" ? { kind: `status:${status.status}`, raw: status.raw } : { kind: "unavailable", raw: status.raw, reason: status.reason }, Date.now() - started);
   return status;
 }
@@ -378,7 +410,7 @@ export async function pollPartnerStatus(db: Pick<DbHandles, "pool">, transferId:
   const t = await load(db, transferId);
   if (!t || (t.state !== "submitted" && t.state !== "acknowledged")) return null;
   const policy = await getRailPolicy(db, t.partner, t.rail);
-  const status = await queryPartner(db, t, deps.adapterFor(t.partner), policy, t.attempts);
+  const status = await runInContext(contextOfTransfer(t, deps), () => queryPartner(db, t, deps.adapterFor(t.partner), policy, t.attempts));
   if (status.kind !== "ok" || status.status === "not_found") return t.state;
   const target: TransferState = status.status;
   const partnerRef = status.partnerRef;

@@ -41,6 +41,8 @@ export interface Transfer {
   quoteId: string | null;
   /** Across currencies: what the counterparty receives (the partner is paid this) and the spread earned. */
   conversion: { currency: string; convertedMinor: bigint; spreadMinor: bigint } | null;
+  /** W3C traceparent of the creating API call; its trace id is the transfer's correlation id. */
+  traceParent: string | null;
 }
 
 export interface TransferEventRow {
@@ -61,7 +63,7 @@ export const TRANSFER_COLUMNS = `t.id, t.idempotency_key, t.source_account_id, t
   t.amount_minor::text AS amount_minor, t.currency, t.rail, t.partner, t.reference, t.metadata, t.state, t.state_changed_at,
   t.created_at, t.created_by, t.hold_id, t.settlement_entry_id, t.return_entry_id, t.partner_ref, t.attempts,
   t.next_attempt_at, t.lease_until, t.last_error, t.attention_reason, t.version, t.fee_minor::text AS fee_minor,
-  t.fee_schedule_version_id, t.fee_rule_id, t.quote_id, t.converted_currency, t.converted_minor::text AS converted_minor, t.spread_minor::text AS spread_minor`;
+  t.fee_schedule_version_id, t.fee_rule_id, t.quote_id, t.converted_currency, t.converted_minor::text AS converted_minor, t.spread_minor::text AS spread_minor, t.trace_parent`;
 
 export interface TransferRowRaw {
   id: string;
@@ -96,6 +98,7 @@ export interface TransferRowRaw {
   converted_currency: string | null;
   converted_minor: string | null;
   spread_minor: string | null;
+  trace_parent: string | null;
 }
 
 export function rowToTransfer(r: TransferRowRaw): Transfer {
@@ -130,6 +133,7 @@ export function rowToTransfer(r: TransferRowRaw): Transfer {
     feeRuleId: r.fee_rule_id,
     quoteId: r.quote_id,
     conversion: r.converted_currency === null ? null : { currency: r.converted_currency.trim(), convertedMinor: BigInt(r.converted_minor!), spreadMinor: BigInt(r.spread_minor!) },
+    traceParent: r.trace_parent ?? null,
   };
 }
 

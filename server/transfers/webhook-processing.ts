@@ -23,6 +23,7 @@ import { auditActorOf, type Actor } from "../core/actor";
 import { checkReason } from "../core/reasons";
 import { AppError } from "../errors/app-error";
 import { componentLogger } from "../observability/logger";
+import { contextFromTraceParent, contextWithSpan, markSpanFailed, runInContext, SpanKind, startSpan, type Span } from "../observability/tracing";
 import { preparedQuery } from "../db/prepared";
 import type { PartnerRegistry } from "../partners/registry";
 import type { PartnerEvent } from "../partners/types";
@@ -60,6 +61,8 @@ interface ClaimedEvent {
   process_attempts: number;
   /** received_at in microseconds since the epoch: JS dates would lose the order within a millisecond. */
   received_us: string;
+  /** The traceparent of the transfer the event names (its correlation), when it exists. */
+  trace_parent: string | null;
 }
 
 export function processBackoffMs(attempts: number): number {
@@ -79,7 +82,6 @@ export async function processPendingWebhooks(
   opts: { now?: () => Date; apply?: ApplyPartnerEvent } = {},
 ): Promise<ProcessResult> {
   const now = opts.now ?? (() => new Date());
-  const apply = opts.apply ?? applyPartnerEvent;
   const take = Math.max(1, Math.min(limit, PROCESS_BATCH_MAX));
   const at = now();
   const claimed = (
@@ -90,7 +92,8 @@ export async function processPendingWebhooks(
           ORDER BY received_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
        UPDATE webhook_events w SET locked_until = $3, process_attempts = w.process_attempts + 1 FROM c WHERE w.id = c.id
        RETURNING w.id::text AS id, w.partner, w.raw_body, w.idempotency_key, w.process_attempts,
-                 (extract(epoch FROM w.received_at) * 1000000)::bigint::text AS received_us`,
+                 (extract(epoch FROM w.received_at) * 1000000)::bigint::text AS received_us,
+                 (SELECT t.trace_parent FROM transfers t WHERE t.idempotency_key = w.idempotency_key AND t.partner = w.partner) AS trace_parent`,
       [at, take, new Date(at.getTime() + PROCESS_LEASE_MS)],
     )
   ).rows;
@@ -102,7 +105,37 @@ export async function processPendingWebhooks(
     return d !== 0n ? (d < 0n ? -1 : 1) : a.id < b.id ? -1 : 1;
   });
   const count = (effect: WebhookEffect) => (result.byEffect[effect] = (result.byEffect[effect] ?? 0) + 1);
-  if (!opts.apply && (await applyAsBatch(db, partners, claimed, now, count))) return result;
+  // Each event is applied in the trace of the transfer it names (one span per event, ended once
+  // its effect is recorded), so the webhook shows in the transfer's trace and logs.
+  const spans = new Map<string, Span>(
+    claimed.map((row) => [
+      row.id,
+      startSpan("webhook.apply", {
+        kind: SpanKind.CONSUMER,
+        parent: contextFromTraceParent(row.trace_parent),
+        attributes: { "partner.id": row.partner, "webhook.event.id": row.id, "webhook.attempt": row.process_attempts },
+      }),
+    ]),
+  );
+  try {
+    return await applyClaimed(db, partners, claimed, result, count, spans, now, opts.apply);
+  } finally {
+    for (const span of spans.values()) span.end();
+  }
+}
+
+async function applyClaimed(
+  db: Pick<DbHandles, "pool">,
+  partners: Pick<PartnerRegistry, "adapterFor">,
+  claimed: ClaimedEvent[],
+  result: ProcessResult,
+  count: (effect: WebhookEffect) => void,
+  spans: Map<string, Span>,
+  now: () => Date,
+  customApply: ApplyPartnerEvent | undefined,
+): Promise<ProcessResult> {
+  const apply = customApply ?? applyPartnerEvent;
+  if (!customApply && (await applyAsBatch(db, partners, claimed, now, count, spans))) return result;
   const lanes = new Map<string, ClaimedEvent[]>();
   for (const e of claimed) {
     const key = `${e.partner}\u0000${e.idempotency_key}`;
@@ -110,7 +143,8 @@ export async function processPendingWebhooks(
   }
   const queue = [...lanes.values()];
 
-  const processOne = async (row: ClaimedEvent) => {
+  const processOne = (row: ClaimedEvent) => runInContext(contextWithSpan(spans.get(row.id)!), () => processOneEvent(row));
+  const processOneEvent = async (row: ClaimedEvent) => {
     let event: PartnerEvent;
     try {
       event = partners.adapterFor(row.partner).parseStoredEvent(row.raw_body);
@@ -126,6 +160,7 @@ export async function processPendingWebhooks(
     try {
       const r = await apply(db, event, { webhookEventId: row.id });
       count(r.effect);
+      spans.get(row.id)?.setAttribute("webhook.effect", r.effect);
       await db.pool.query(
         `UPDATE webhook_events SET effect = $2, effect_detail = $3::jsonb, transfer_id = $4::uuid, processed_at = $5, locked_until = NULL, last_error = NULL
           WHERE id = $1 AND processed_at IS NULL`,
@@ -133,6 +168,7 @@ export async function processPendingWebhooks(
       );
     } catch (e) {
       result.failures++;
+      markSpanFailed(spans.get(row.id)!, e);
       const message = (e as Error).message.slice(0, 1000);
       const isLast = row.process_attempts >= MAX_PROCESS_ATTEMPTS;
       // A typed failure that retrying will not cure is shown on the transfer at once.
@@ -168,7 +204,14 @@ export async function processPendingWebhooks(
  * the batch fails (a ledger refusal, an unparseable event): the caller then applies the events one
  * by one, which isolates the failing one with its own retries.
  */
-async function applyAsBatch(db: Pick<DbHandles, "pool">, partners: Pick<PartnerRegistry, "adapterFor">, claimed: readonly ClaimedEvent[], now: () => Date, count: (effect: WebhookEffect) => void): Promise<boolean> {
+async function applyAsBatch(
+  db: Pick<DbHandles, "pool">,
+  partners: Pick<PartnerRegistry, "adapterFor">,
+  claimed: readonly ClaimedEvent[],
+  now: () => Date,
+  count: (effect: WebhookEffect) => void,
+  spans: ReadonlyMap<string, Span>,
+): Promise<boolean> {
   let items: BatchedPartnerEvent[];
   try {
     items = claimed.map((row) => ({ event: partners.adapterFor(row.partner).parseStoredEvent(row.raw_body), webhookEventId: row.id }));
@@ -195,7 +238,10 @@ async function applyAsBatch(db: Pick<DbHandles, "pool">, partners: Pick<PartnerR
       );
       return applied;
     });
-    for (const r of results) count(r.effect);
+    results.forEach((r, i) => {
+      count(r.effect);
+      spans.get(items[i]!.webhookEventId!)?.setAttribute("webhook.effect", r.effect);
+    });
     return true;
   } catch (e) {
     log.info({ err: (e as Error).message, events: claimed.length }, "applying webhooks as one batch failed; applying them one by one");

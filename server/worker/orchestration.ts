@@ -18,6 +18,14 @@ import { summarizeStuck } from "../transfers/queries";
 import { admissionGateFor } from "../transfers/admission";
 import { processPendingWebhooks } from "../transfers/webhook-processing";
 import { partners } from "../composition";
+import { contextFromTraceParent, contextWithSpan, markSpanFailed, SpanKind, startSpan, type Span } from "../observability/tracing";
+
+/** What a transfer-advance job carries: the transfer, and the trace its work continues. */
+export interface TransferAdvanceJob {
+  transferId: string;
+  /** W3C traceparent of the work that enqueued the job (the creating call, a retry). */
+  traceparent?: string | null;
+}
 
 /** Applies stored partner webhooks, returning how many were claimed. */
 export async function processStoredWebhooks(db: DbHandles, limit: number): Promise<number> {
@@ -74,18 +82,43 @@ export async function startOrchestration(opts: OrchestrationOptions): Promise<{ 
   });
   await createQueues(boss);
 
-  await boss.work<{ transferId: string }>(
+  await boss.work<TransferAdvanceJob>(
     QUEUES.transferAdvance,
     { batchSize: TRANSFER_BATCH_SIZE, localConcurrency: opts.concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
     async (jobs) => {
+      // Each job continues its transfer's trace (the traceparent in its payload): one span per
+      // job, under which that transfer's partner call and decisions are recorded.
+      const spans = new Map<string, Span>();
+      for (const j of jobs) {
+        if (!j.data.traceparent || spans.has(j.data.transferId)) continue;
+        spans.set(
+          j.data.transferId,
+          startSpan(`job ${QUEUES.transferAdvance}`, {
+            kind: SpanKind.CONSUMER,
+            parent: contextFromTraceParent(j.data.traceparent),
+            attributes: { "messaging.system": "pg-boss", "messaging.destination.name": QUEUES.transferAdvance, "messaging.message.id": j.id, "transfer.id": j.data.transferId },
+          }),
+        );
+      }
+      const contextOf = (transferId: string) => {
+        const span = spans.get(transferId);
+        return span ? contextWithSpan(span) : undefined;
+      };
       // One batch: one claim, concurrent partner calls, one decision transaction (advanceTransfers).
+      const ids = jobs.map((j) => j.data.transferId);
       try {
-        const outcomes = await advanceTransfers(db, jobs.map((j) => j.data.transferId), deps);
-        for (const o of outcomes) steps.inc({ action: o.action });
+        const outcomes = await advanceTransfers(db, ids, { ...deps, contextOf });
+        outcomes.forEach((o, i) => {
+          steps.inc({ action: o.action });
+          spans.get(ids[i]!)?.setAttribute("transfer.step", o.action);
+        });
       } catch (e) {
         steps.inc({ action: "error" }, jobs.length);
+        for (const span of spans.values()) markSpanFailed(span, e);
         log.error({ err: (e as Error).message, jobs: jobs.length }, "transfer step failed; pg-boss will retry the batch");
         throw e;
+      } finally {
+        for (const span of spans.values()) span.end();
       }
     },
   );

@@ -15,6 +15,7 @@ import { LiveRefresh } from "../../../../components/transfers/live-refresh";
 import { WebhooksSection } from "../../../../components/transfers/webhooks-section";
 import { PriceExplanation } from "../../../../components/pricing/price-explanation";
 import { BookingTable } from "../../../../components/pricing/booking-table";
+import { traceIdOfTraceParent, traceUrl } from "../../../../server/observability/tracing";
 
 export const metadata: Metadata = { title: "Transfer" };
 
@@ -81,6 +82,7 @@ export default async function TransferPage({ params }: { params: Promise<{ id: s
     ["Partner reference", t.partnerRef ? <span key="pr" className="font-mono text-xs break-all">{t.partnerRef}</span> : "— (not accepted by the partner yet)"],
     ["Idempotency key", <span key="k" className="font-mono text-xs break-all">{t.idempotencyKey}</span>],
     ["Transfer id", <span key="id" className="font-mono text-xs break-all">{t.id}</span>],
+    ["Correlation id", <CorrelationId key="corr" traceId={traceIdOfTraceParent(t.traceParent)} />],
     ["Created (UTC)", <span key="cr" className="font-mono text-xs">{`${formatUtc(t.createdAt)} by ${t.createdBy}`}</span>],
     ["Submission attempts", <span key="at" className="tabular-nums">{`${t.attempts}${policy ? ` of ${policy.maxSubmitAttempts}` : ""}`}</span>],
     ["Next attempt (UTC)", t.nextAttemptAt ? <span key="n" className="font-mono text-xs">{formatUtc(t.nextAttemptAt)}</span> : "—"],
@@ -203,5 +205,27 @@ function TransferPrice({ price, error, canRead }: { price: TransferPriceData | n
         <BookingTable rows={price.booking} caption="The settlement entry: one entry, each currency balanced" />
       </div>
     </>
+  );
+}
+
+/**
+ * The transfer's correlation id (the trace id of the call that created it): every log line, job,
+ * partner call and webhook of the transfer carries it. Links to the trace when TRACE_URL_TEMPLATE
+ * names a tracing UI.
+ */
+function CorrelationId({ traceId }: { traceId: string | null }) {
+  if (!traceId) return <span className="text-zinc-600 dark:text-zinc-400">— (created before correlation ids were recorded)</span>;
+  const url = traceUrl(traceId);
+  return (
+    <span className="flex flex-wrap items-center gap-2">
+      <span className="font-mono text-xs break-all" title="Search the logs for this id (correlationId) to follow the transfer">
+        {traceId}
+      </span>
+      {url ? (
+        <a href={url} className={`${linkClass} text-xs`} target="_blank" rel="noreferrer">
+          Open trace
+        </a>
+      ) : null}
+    </span>
   );
 }

@@ -1,0 +1,109 @@
+/**
+ * What /api/metrics reads from the database at each scrape: transfers by active state and stuck,
+ * the job queues, the webhook backlog, the last ledger and audit integrity checks, and each SLO's
+ * state. One read-only transaction with a short statement timeout, so a slow database makes a
+ * scrape fail fast instead of piling scrapes up.
+ *
+ * Every query reaches rows through an index: active states through (state, ...), the job queues
+ * through pg-boss's own (name, state, ...) indexes, the webhook backlog through
+ * (processed_at, received_at), SLO figures through the per-minute rollups (server/slo).
+ */
+import type pg from "pg";
+import type { DbHandles } from "../db/client";
+import { ACTIVE_STATES } from "../transfers/state-machine";
+import { stuckSql } from "../transfers/queries";
+import { BOSS_SCHEMA } from "../jobs/queues";
+
+/** Statement timeout of a scrape's queries. */
+export const SCRAPE_STATEMENT_TIMEOUT_MS = 5_000;
+
+export interface IntegrityCheck {
+  isOk: boolean;
+  ageSeconds: number;
+}
+
+export interface SloGauge {
+  key: string;
+  sli: number;
+  budgetRemaining: number;
+  burnRates: Record<string, number>;
+  /** 0 ok, 1 ticket, 2 page. */
+  alertLevel: number;
+}
+
+export interface OperationalGauges {
+  transfersActive: Record<string, number>;
+  transfersStuck: Record<string, number>;
+  queues: { queue: string; depth: number; oldestAgeSeconds: number }[];
+  webhookLagSeconds: number;
+  webhookPending: number;
+  ledgerIntegrity: IntegrityCheck | null;
+  auditChain: IntegrityCheck | null;
+  slos: SloGauge[];
+}
+
+/** Extra gauges computed on the same connection (the SLO module registers one; see server/slo). */
+export type GaugeReader = (client: pg.PoolClient, now: Date) => Promise<SloGauge[]>;
+
+let sloReader: GaugeReader | null = null;
+
+/** Registers the reader of the SLO gauges (server/slo registers itself; kept here to avoid a cycle). */
+export function registerSloGaugeReader(reader: GaugeReader): void {
+  sloReader = reader;
+}
+
+async function lastCheck(client: pg.PoolClient, queue: string, okField: string, now: Date): Promise<IntegrityCheck | null> {
+  const res = await client.query<{ ok: string | null; completed_on: Date }>(
+    `SELECT output->>'${okField}' AS ok, completed_on FROM ${BOSS_SCHEMA}.job
+      WHERE name = $1 AND state = 'completed' ORDER BY completed_on DESC LIMIT 1`,
+    [queue],
+  );
+  const row = res.rows[0];
+  if (!row) return null;
+  return { isOk: row.ok === "true", ageSeconds: Math.max(0, (now.getTime() - row.completed_on.getTime()) / 1000) };
+}
+
+/** Reads every gauge in one read-only transaction. Errors: whatever the database reports. */
+export async function readOperationalGauges(db: Pick<DbHandles, "pool">, now: Date): Promise<OperationalGauges> {
+  const client = await db.pool.connect();
+  try {
+    await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${SCRAPE_STATEMENT_TIMEOUT_MS}`);
+    const active = await client.query<{ state: string; n: string }>(
+      `SELECT t.state::text AS state, count(*)::text AS n FROM transfers t WHERE t.state = ANY($1::transfer_state[]) GROUP BY t.state`,
+      [ACTIVE_STATES],
+    );
+    const stuck = await client.query<{ state: string; n: string }>(`SELECT t.state::text AS state, count(*)::text AS n FROM transfers t WHERE ${stuckSql("$1")} GROUP BY t.state`, [now]);
+    // Every queue, with 0 when nothing waits, so its series never vanish.
+    const queues = await client.query<{ name: string; depth: string; oldest: Date | null }>(
+      `SELECT q.name, count(j.id)::text AS depth, min(j.created_on) AS oldest
+         FROM ${BOSS_SCHEMA}.queue q
+         LEFT JOIN ${BOSS_SCHEMA}.job j ON j.name = q.name AND j.state IN ('created', 'retry') AND j.start_after <= $1
+        GROUP BY q.name ORDER BY q.name`,
+      [now],
+    );
+    const webhooks = await client.query<{ n: string; oldest: Date | null }>(
+      `SELECT count(*)::text AS n, min(received_at) AS oldest FROM webhook_events WHERE processed_at IS NULL AND NOT is_duplicate`,
+    );
+    const ledgerIntegrity = await lastCheck(client, "ledger-verify", "isOk", now);
+    const auditChain = await lastCheck(client, "audit-verify", "isIntact", now);
+    const slos = sloReader ? await sloReader(client, now) : [];
+    await client.query("COMMIT");
+    const byState = (rows: { state: string; n: string }[], keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, Number(rows.find((r) => r.state === k)?.n ?? 0)]));
+    const w = webhooks.rows[0]!;
+    return {
+      transfersActive: byState(active.rows, ACTIVE_STATES),
+      transfersStuck: byState(stuck.rows, ACTIVE_STATES),
+      queues: queues.rows.map((q) => ({ queue: q.name, depth: Number(q.depth), oldestAgeSeconds: q.oldest ? Math.max(0, (now.getTime() - q.oldest.getTime()) / 1000) : 0 })),
+      webhookLagSeconds: w.oldest ? Math.max(0, (now.getTime() - w.oldest.getTime()) / 1000) : 0,
+      webhookPending: Number(w.n),
+      ledgerIntegrity,
+      auditChain,
+      slos,
+    };
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}

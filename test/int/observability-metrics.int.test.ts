@@ -1,0 +1,109 @@
+/**
+ * /api/metrics (server/observability/metrics-http.ts) against a real database: refused without
+ * the bearer token (404 when none is configured, 401 when missing or wrong), and with it a body
+ * that parses as Prometheus text and holds the figures the issue lists, read from the database.
+ */
+import { randomUUID } from "node:crypto";
+import parsePrometheusTextFormat, { type PrometheusFamily } from "parse-prometheus-text-format";
+import { Registry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDb, type TestDb } from "../support/test-db";
+import { createCaller } from "../../server/api/root";
+import { serviceActor } from "../../server/auth/actor";
+import { openAccount, fund } from "../../server/ledger/testing";
+import { BOSS_SCHEMA, stopSender } from "../../server/jobs/queues";
+import { PgBoss } from "pg-boss";
+import { createMetricsHandler, isAuthorizedScrape } from "../../server/observability/metrics-http";
+import { webMetrics } from "../../server/observability/metrics";
+
+const TOKEN = "scrape-token-0123456789abcdef";
+let db: TestDb;
+let walletId: string;
+
+beforeAll(async () => {
+  db = await createTestDb();
+  const bank = await openAccount(db, { code: "bank:EUR", type: "asset" });
+  const wallet = await openAccount(db, { code: "customer:metrics:wallet", type: "liability", isNoOverdraft: true });
+  await fund(db, bank.id, wallet.id, 100_000n);
+  walletId = wallet.id;
+});
+afterAll(async () => {
+  await stopSender(db.pool);
+  await db?.drop();
+});
+
+const scrape = (handler: (r: Request) => Promise<Response>, authorization?: string) =>
+  handler(new Request("http://console/api/metrics", { headers: authorization ? { authorization } : {} }));
+
+const value = (families: PrometheusFamily[], name: string, labels: Record<string, string> = {}) => {
+  const family = families.find((f) => f.name === name);
+  const sample = family?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+  return sample?.value === undefined ? undefined : Number(sample.value);
+};
+
+describe("/api/metrics", () => {
+  it("does not exist without a configured token, and refuses a scrape without the right one", async () => {
+    expect((await scrape(createMetricsHandler({ getDb: () => db, token: null }), `Bearer ${TOKEN}`)).status).toBe(404);
+    const handler = createMetricsHandler({ getDb: () => db, token: TOKEN, registry: new Registry() });
+    for (const auth of [undefined, "Bearer", `Bearer ${TOKEN}x`, `Basic ${TOKEN}`, TOKEN]) {
+      const res = await scrape(handler, auth);
+      expect(res.status, String(auth)).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      expect(await res.text()).not.toContain("transfers_active");
+    }
+    expect(isAuthorizedScrape(`bearer   ${TOKEN}`, TOKEN)).toBe(true);
+  });
+
+  it("answers Prometheus text with transfers, queues, webhooks, integrity and procedure latency", async () => {
+    // A procedure call records its latency in the web registry.
+    const caller = createCaller({ db, actor: serviceActor({ id: randomUUID(), name: "payouts", scopes: ["transfers:create", "transfers:read"] }), requestId: "metrics-test", ip: null });
+    await caller.transfers.create({ sourceAccountId: walletId, counterpartyName: "Jane Doe", counterpartyAccount: "DE89370400440532013000", amountMinor: "500", currency: "EUR", rail: "instant", idempotencyKey: randomUUID() });
+    await db.pool.query(`UPDATE transfers SET state_changed_at = now() - interval '2 hours' WHERE state = 'reserved'`).catch(() => undefined);
+
+    const handler = createMetricsHandler({ getDb: () => db, token: TOKEN, registry: webMetrics().registry });
+    const res = await scrape(handler, `Bearer ${TOKEN}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    const families = parsePrometheusTextFormat(text);
+
+    expect(value(families, "console_database_up")).toBe(1);
+    expect(value(families, "transfers_active", { state: "reserved" })).toBe(1);
+    expect(value(families, "transfers_active", { state: "submitted" })).toBe(0);
+    expect(value(families, "transfers_stuck", { state: "reserved" })).toBe(1);
+    expect(value(families, "job_queue_depth", { queue: "transfer-advance" })).toBe(1);
+    expect(value(families, "job_queue_oldest_age_seconds", { queue: "transfer-advance" })).toBeGreaterThanOrEqual(0);
+    expect(value(families, "webhook_lag_seconds")).toBe(0);
+    expect(value(families, "webhook_pending_events")).toBe(0);
+    // No integrity check has run in this database yet.
+    expect(value(families, "ledger_integrity_ok")).toBe(-1);
+    expect(value(families, "audit_chain_intact")).toBe(-1);
+    const latency = families.find((f) => f.name === "trpc_request_duration_seconds");
+    expect(latency?.type).toBe("HISTOGRAM");
+    // (The parser drops a histogram's labels; read the count's line itself.)
+    expect(text).toMatch(/^trpc_request_duration_seconds_count\{procedure="transfers\.create",type="mutation",outcome="ok"\} [1-9]\d*$/m);
+  });
+
+  it("reports the last integrity checks from the worker's jobs", async () => {
+    const boss = new PgBoss({ connectionString: db.url, schema: BOSS_SCHEMA, supervise: false, schedule: false });
+    await boss.start();
+    for (const q of ["ledger-verify", "audit-verify"]) await boss.createQueue(q);
+    await boss.stop({ graceful: false });
+    await db.pool.query(
+      `INSERT INTO pgboss.job (name, state, data, output, completed_on) VALUES ('ledger-verify', 'completed', '{}', '{"isOk": false}', now() - interval '90 seconds'),
+         ('audit-verify', 'completed', '{}', '{"isIntact": true}', now() - interval '30 seconds')`,
+    );
+    const res = await scrape(createMetricsHandler({ getDb: () => db, token: TOKEN, registry: new Registry() }), `Bearer ${TOKEN}`);
+    const families = parsePrometheusTextFormat(await res.text());
+    expect(value(families, "ledger_integrity_ok")).toBe(0);
+    expect(value(families, "ledger_integrity_check_age_seconds")).toBeGreaterThanOrEqual(89);
+    expect(value(families, "audit_chain_intact")).toBe(1);
+  });
+
+  it("still answers, with console_database_up 0, when the database cannot", async () => {
+    const broken = { ...db, pool: { connect: () => Promise.reject(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })) } } as unknown as TestDb;
+    const res = await scrape(createMetricsHandler({ getDb: () => broken, token: TOKEN, registry: new Registry() }), `Bearer ${TOKEN}`);
+    expect(res.status).toBe(200);
+    expect(value(parsePrometheusTextFormat(await res.text()), "console_database_up")).toBe(0);
+  });
+});
