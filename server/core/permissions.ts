@@ -30,6 +30,9 @@ export const PERMISSIONS = [
   "recon:read",
   "recon:operate",
   "recon:rules",
+  "slo:read",
+  "slo:manage",
+  "incidents:manage",
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -37,13 +40,13 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLES = ["viewer", "operator", "approver", "admin"] as const;
 export type RoleName = (typeof ROLES)[number];
 
-const READ: Permission[] = ["session:read", "audit:read", "ledger:read", "transfers:read", "adjustments:read", "pricing:read", "recon:read"];
+const READ: Permission[] = ["session:read", "audit:read", "ledger:read", "transfers:read", "adjustments:read", "pricing:read", "recon:read", "slo:read"];
 
 export const ROLE_PERMISSIONS: Record<RoleName, readonly Permission[]> = {
   viewer: READ,
-  operator: [...READ, "transfers:operate", "adjustments:propose", "accounts:manage", "pricing:quote", "recon:operate"],
+  operator: [...READ, "transfers:operate", "adjustments:propose", "accounts:manage", "pricing:quote", "recon:operate", "incidents:manage"],
   approver: [...READ, "adjustments:approve"],
-  admin: [...READ, "users:read", "users:manage", "service_keys:read", "service_keys:manage", "accounts:manage", "outbox:read", "outbox:manage", "approvals:policy", "partners:manage", "pricing:quote", "pricing:manage", "recon:rules"],
+  admin: [...READ, "users:read", "users:manage", "service_keys:read", "service_keys:manage", "accounts:manage", "outbox:read", "outbox:manage", "approvals:policy", "partners:manage", "pricing:quote", "pricing:manage", "recon:rules", "slo:manage", "incidents:manage"],
 };
 
 /**
@@ -51,7 +54,17 @@ export const ROLE_PERMISSIONS: Record<RoleName, readonly Permission[]> = {
  * subscriptions: a key that could subscribe an endpoint could read every event) are excluded.
  */
 export const SERVICE_KEY_SCOPES: readonly Permission[] = PERMISSIONS.filter(
-  (p) => !p.startsWith("users:") && !p.startsWith("service_keys:") && !p.startsWith("outbox:") && p !== "adjustments:approve" && p !== "approvals:policy" && p !== "partners:manage" && p !== "pricing:manage" && p !== "recon:rules",
+  (p) =>
+    !p.startsWith("users:") &&
+    !p.startsWith("service_keys:") &&
+    !p.startsWith("outbox:") &&
+    p !== "adjustments:approve" &&
+    p !== "approvals:policy" &&
+    p !== "partners:manage" &&
+    p !== "pricing:manage" &&
+    p !== "recon:rules" &&
+    p !== "slo:manage" &&
+    p !== "incidents:manage",
 );
 
 /**

@@ -6,13 +6,15 @@
  *
  * Every query reaches rows through an index: active states through (state, ...), the job queues
  * through pg-boss's own (name, state, ...) indexes, the webhook backlog through
- * (processed_at, received_at), SLO figures through the per-minute rollups (server/slo).
+ * (processed_at, received_at), SLO figures from the state the worker evaluated last (server/slo).
  */
 import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { ACTIVE_STATES } from "../transfers/state-machine";
 import { stuckSql } from "../transfers/queries";
 import { BOSS_SCHEMA } from "../jobs/queues";
+import { readStoredSloStates } from "../slo/evaluate";
+import { alertRank } from "../slo/math";
 
 /** Statement timeout of a scrape's queries. */
 export const SCRAPE_STATEMENT_TIMEOUT_MS = 5_000;
@@ -42,15 +44,6 @@ export interface OperationalGauges {
   slos: SloGauge[];
 }
 
-/** Extra gauges computed on the same connection (the SLO module registers one; see server/slo). */
-export type GaugeReader = (client: pg.PoolClient, now: Date) => Promise<SloGauge[]>;
-
-let sloReader: GaugeReader | null = null;
-
-/** Registers the reader of the SLO gauges (server/slo registers itself; kept here to avoid a cycle). */
-export function registerSloGaugeReader(reader: GaugeReader): void {
-  sloReader = reader;
-}
 
 async function lastCheck(client: pg.PoolClient, queue: string, okField: string, now: Date): Promise<IntegrityCheck | null> {
   const res = await client.query<{ ok: string | null; completed_on: Date }>(
@@ -86,7 +79,8 @@ export async function readOperationalGauges(db: Pick<DbHandles, "pool">, now: Da
     );
     const ledgerIntegrity = await lastCheck(client, "ledger-verify", "isOk", now);
     const auditChain = await lastCheck(client, "audit-verify", "isIntact", now);
-    const slos = sloReader ? await sloReader(client, now) : [];
+    // The worker evaluates every objective once a minute (job slo-evaluate); a scrape reads that.
+    const slos = (await readStoredSloStates(client)).map((s) => ({ key: s.key, sli: s.sli ?? 1, budgetRemaining: s.budgetRemaining, burnRates: s.burnRates, alertLevel: alertRank(s.level) }));
     await client.query("COMMIT");
     const byState = (rows: { state: string; n: string }[], keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, Number(rows.find((r) => r.state === k)?.n ?? 0)]));
     const w = webhooks.rows[0]!;

@@ -11,6 +11,15 @@
  */
 import { AppError } from "../errors/app-error";
 
+/**
+ * Topics of the SLO module (server/slo): an objective's burn-rate alert changed level
+ * (`slo.alert.page`, `slo.alert.ticket`, `slo.alert.ok`; aggregate `slo:<key>`), so an on-call
+ * tool subscribed to `slo.alert.*` hears every page and its resolution; and incidents
+ * (`incident.opened`, `incident.updated`, `incident.resolved`; aggregate `incident:<id>`).
+ */
+export const SLO_ALERT_TOPICS = ["slo.alert.page", "slo.alert.ticket", "slo.alert.ok"] as const;
+export const INCIDENT_TOPICS = ["incident.opened", "incident.updated", "incident.resolved"] as const;
+
 export const MAX_TOPIC_PATTERNS = 20;
 export const MAX_TOPIC_PATTERN_LENGTH = 200;
 

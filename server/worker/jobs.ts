@@ -20,6 +20,10 @@ import { runScheduledReconciliation } from "../recon/runs";
 import { pruneReconIdempotency } from "../recon/idempotency";
 import { importDemoDailyFiles } from "../demo/seed-recon";
 import { sandboxBaseUrl } from "../partners/registry";
+import { ensureDefaultSlos } from "../slo/definitions";
+import { evaluateAndPublish } from "../slo/evaluate";
+import { foldRollups, sampleMinute } from "../slo/rollup";
+import { summarizeStuck } from "../transfers/queries";
 
 const log = componentLogger("jobs");
 
@@ -192,4 +196,32 @@ export const reconDemoFilesJob: MaintenanceJob = {
   },
 };
 
-export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob, pruneOutboxJob, expireApprovalsJob, pruneSecurityEventsJob, publishAuditAnchorJob, reconRunJob, reconEscalateJob, reconDemoFilesJob];
+
+let areDefaultSlosEnsured = false;
+
+/**
+ * The SLO minute (server/slo): folds the write path's rollup deltas, samples stuck transfers and
+ * webhook lag for the minute that ended, then evaluates every objective and publishes alert
+ * changes to the outbox. In this order, so each evaluation sees the minute just sampled.
+ */
+export const sloMinuteJob: MaintenanceJob = {
+  name: "slo-minute",
+  cron: "* * * * *",
+  timeoutSeconds: 55,
+  async run(db, now) {
+    if (!areDefaultSlosEnsured) {
+      await ensureDefaultSlos(db);
+      areDefaultSlosEnsured = true;
+    }
+    const folded = await foldRollups(db);
+    const stuck = await summarizeStuck(db, now);
+    await sampleMinute(db, now, stuck.total);
+    const changes = await evaluateAndPublish(db, now);
+    for (const c of changes) (c.to === "page" ? log.error : log.warn)({ slo: c.key, from: c.from, to: c.to }, "SLO alert changed");
+    return { folded, stuck: stuck.total, alertChanges: changes };
+  },
+};
+
+
+
+export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [verifyAuditJob, verifyLedgerJob, expireHoldsJob, pruneIdempotencyJob, pruneOutboxJob, expireApprovalsJob, pruneSecurityEventsJob, publishAuditAnchorJob, reconRunJob, reconEscalateJob, reconDemoFilesJob, sloMinuteJob];
