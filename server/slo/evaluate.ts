@@ -17,7 +17,7 @@ import type { DbHandles } from "../db/client";
 import { runTransaction } from "../db/transaction";
 import { ALERT_WINDOWS_MINUTES, addCounts, badEventsLeft, budgetRemaining, burnRate, EMPTY_COUNTS, evaluateAlerts, quantileFromHistogram, sliOf, sumTrailingWindows, countAtOrBelow, type AlertEvaluation, type AlertLevel, type Counts } from "./math";
 import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS, readOutcomeSeries, readOverdueSeries, readSampleSeries } from "./rollup";
-import { SLO_ALERT_TOPICS } from "../outbox/topics";
+import type { SLO_ALERT_TOPICS } from "../outbox/topics";
 import { INDICATORS, listSloDefinitions, type IndicatorKind, type SloDefinition } from "./definitions";
 
 type Runner = Pick<pg.Pool | pg.PoolClient, "query">;
