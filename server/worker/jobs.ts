@@ -23,6 +23,7 @@ import { sandboxBaseUrl } from "../partners/registry";
 import { ensureDefaultSlos } from "../slo/definitions";
 import { evaluateAndPublish } from "../slo/evaluate";
 import { foldRollups, sampleMinute } from "../slo/rollup";
+import { samplePartnerMinutes } from "../slo/partner-health";
 import { summarizeStuck } from "../transfers/queries";
 
 const log = componentLogger("jobs");
@@ -200,8 +201,8 @@ export const reconDemoFilesJob: MaintenanceJob = {
 let areDefaultSlosEnsured = false;
 
 /**
- * The SLO minute (server/slo): folds the write path's rollup deltas, samples stuck transfers and
- * webhook lag for the minute that ended, then evaluates every objective and publishes alert
+ * The SLO minute (server/slo): folds the write path's rollup deltas, samples stuck transfers,
+ * webhook lag and partner calls for the minutes that ended, then evaluates every objective and publishes alert
  * changes to the outbox. In this order, so each evaluation sees the minute just sampled.
  */
 export const sloMinuteJob: MaintenanceJob = {
@@ -216,9 +217,10 @@ export const sloMinuteJob: MaintenanceJob = {
     const folded = await foldRollups(db);
     const stuck = await summarizeStuck(db, now);
     await sampleMinute(db, now, stuck.total);
+    const partnerMinutes = await samplePartnerMinutes(db, now);
     const changes = await evaluateAndPublish(db, now);
     for (const c of changes) (c.to === "page" ? log.error : log.warn)({ slo: c.key, from: c.from, to: c.to }, "SLO alert changed");
-    return { folded, stuck: stuck.total, alertChanges: changes };
+    return { folded, stuck: stuck.total, partnerMinutes, alertChanges: changes };
   },
 };
 
