@@ -12,6 +12,7 @@ import { outboxRouter } from "./routers/outbox";
 import { transfersRouter } from "./routers/transfers";
 import { pricingRouter } from "./routers/pricing";
 import { reconRouter } from "./routers/recon";
+import { sloRouter } from "./routers/slo";
 
 export const appRouter = createRouter({
   session: sessionRouter,
@@ -23,6 +24,7 @@ export const appRouter = createRouter({
   transfers: transfersRouter,
   pricing: pricingRouter,
   recon: reconRouter,
+  slo: sloRouter,
 });
 
 export type AppRouter = typeof appRouter;
