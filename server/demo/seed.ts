@@ -11,19 +11,28 @@ import { seedDemoTransfers } from "./seed-transfers";
 import { seedDemoApprovals } from "./seed-approvals";
 import { seedDemoPricing } from "./seed-pricing";
 import { seedDemoReconciliation } from "./seed-recon";
+import { seedDemoSloIncident } from "./seed-slo";
+import { userActor, type Actor } from "../auth/actor";
 import type { AuditActor } from "../audit/audit-log";
 
 export async function seedDemoWorld(db: DbHandles): Promise<string> {
   let created = 0;
   let operator: AuditActor | undefined;
+  let operatorActor: Actor | undefined;
   for (const u of DEMO_USERS) {
     const r = await upsertDemoUser(db, u);
     if (r.isCreated) created++;
-    if (u.email === "operator@demo.local") operator = { type: "user", id: r.user.id, label: r.user.email };
+    if (u.email === "operator@demo.local") {
+      operator = { type: "user", id: r.user.id, label: r.user.email };
+      operatorActor = userActor({ id: r.user.id, email: r.user.email, name: r.user.name, roles: ["operator"] });
+    }
   }
   const ledger = await seedDemoLedger(db);
   // Before the transfers: the history is priced by the schedules in force when it happened.
   const pricing = await seedDemoPricing(db);
   const transfers = await seedDemoTransfers(db, { operator });
-  return `demo users: ${created} created, ${DEMO_USERS.length - created} already present; ${ledger}; ${pricing}; ${transfers}; ${await seedDemoApprovals(db)}; ${await seedDemoReconciliation(db)}`;
+  const approvals = await seedDemoApprovals(db);
+  const reconciliation = await seedDemoReconciliation(db);
+  const incident = await seedDemoSloIncident(db, { operator: operatorActor });
+  return `demo users: ${created} created, ${DEMO_USERS.length - created} already present; ${ledger}; ${pricing}; ${transfers}; ${approvals}; ${reconciliation}; ${incident}`;
 }
