@@ -15,13 +15,14 @@ export const dynamic = "force-dynamic";
 
 /** The sections, each shown only to people holding the permission it needs. */
 const SECTIONS: (NavItem & { permission: Permission })[] = [
+  { href: "/", label: "Overview", permission: "slo:read" },
   { href: "/transfers", label: "Transfers", permission: "transfers:read" },
   { href: "/breaks", label: "Breaks", permission: "recon:read" },
   { href: "/reconciliation", label: "Reconciliation", permission: "recon:read" },
   { href: "/approvals", label: "Approvals", permission: "adjustments:read" },
   { href: "/accounts", label: "Accounts", permission: "ledger:read" },
   { href: "/pricing", label: "Pricing", permission: "pricing:read" },
-  { href: "/slos", label: "SLOs", permission: "transfers:read" },
+  { href: "/slos", label: "SLOs", permission: "slo:read" },
   { href: "/audit", label: "Audit", permission: "audit:read" },
   { href: "/admin", label: "Admin", permission: "users:read" },
 ];
@@ -52,8 +53,8 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
           Skip to content
         </a>
         <div className="flex min-h-screen">
-          <aside className="sticky top-0 flex h-screen w-56 shrink-0 flex-col border-r border-zinc-200 bg-white px-3 py-4 dark:border-zinc-800 dark:bg-zinc-900">
-            <Link href="/transfers" className="mb-5 block rounded px-2 text-sm font-semibold tracking-tight text-zinc-900 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-zinc-50">
+          <aside className="sticky top-0 flex h-screen w-56 shrink-0 flex-col print:hidden border-r border-zinc-200 bg-white px-3 py-4 dark:border-zinc-800 dark:bg-zinc-900">
+            <Link href="/" className="mb-5 block rounded px-2 text-sm font-semibold tracking-tight text-zinc-900 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-zinc-50">
               Ledger Ops Console
             </Link>
             <MainNav items={navItems} />

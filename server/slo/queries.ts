@@ -17,7 +17,7 @@ import { ACTIVE_STATES } from "../transfers/state-machine";
 import { addCounts, burnDown, EMPTY_COUNTS, quantileFromHistogram, sliOf, type Counts } from "./math";
 import { getSloDefinition, listSloDefinitions, INDICATORS, type SloDefinition } from "./definitions";
 import { evaluateSlo, readIndicatorSeries, readStoredSloStates, type SloStatus } from "./evaluate";
-import { LATENCY_BOUNDS_MS, readOutcomeBreakdown, readOutcomeTotal, type BreakdownRow } from "./rollup";
+import { LATENCY_BOUNDS_MS, readOutcomeBreakdown, readOutcomeTotal, readSampleSeries, type BreakdownRow } from "./rollup";
 import { listIncidents, readMonthlyIncidents, type Incident, type MonthlyIncidents } from "./incidents";
 import { readPartnerHealth, type PartnerHealth } from "./partner-health";
 
@@ -92,6 +92,14 @@ export async function readSloSeries(db: Pick<DbHandles, "pool">, key: string, fr
   }
   const total = raw.reduce((acc, p) => addCounts(acc, p.counts), EMPTY_COUNTS);
   return { ...base, isAvailable: true, points, breaches, burnDown: burnDown(raw.map((p) => ({ at: p.at, counts: p.counts })), def.target), total };
+}
+
+/** The worker's minute samples over [from, to) per step: the largest stuck count and webhook lag seen. */
+export async function readSamples(db: Pick<DbHandles, "pool">, from: Date, to: Date): Promise<{ stepMinutes: number; points: { at: Date; stuckMax: number; lagMaxMs: number; sampled: number }[] }> {
+  checkRange(from, to);
+  const stepMinutes = stepFor(from, to);
+  const rows = await readSampleSeries(db.pool, from, to, stepMinutes, {});
+  return { stepMinutes, points: rows.map((r) => ({ at: r.at, stuckMax: r.stuckMax, lagMaxMs: r.lagMaxMs, sampled: r.sampled })) };
 }
 
 /** Every enabled objective evaluated now (live, for the dashboard's header). */

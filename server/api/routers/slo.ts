@@ -7,7 +7,7 @@ import { z } from "zod";
 import { procedure, createRouter } from "../trpc";
 import { REASON_MAX_LENGTH } from "../../admin/users";
 import { createSloDefinition, INDICATOR_KINDS, listSloDefinitions, updateSloDefinition } from "../../slo/definitions";
-import { readBreakdown, readOverview, readSloSeries, readSloStatuses, readWeeklyReport } from "../../slo/queries";
+import { readBreakdown, readOverview, readSamples, readSloSeries, readSloStatuses, readWeeklyReport } from "../../slo/queries";
 import { BLAST_PAGE_MAX, getIncident, INCIDENT_PAGE_MAX, listBlastRadius, listIncidents, listIncidentTransfers, openIncident, readBlastRadius, readMonthlyIncidents, SEVERITIES, updateIncident } from "../../slo/incidents";
 import { readPartnerHealth } from "../../slo/partner-health";
 
@@ -115,6 +115,11 @@ export const sloRouter = createRouter({
   series: procedure("slo:read")
     .input(z.strictObject({ key: z.string().max(63), from: date, to: date }))
     .query(({ ctx, input }) => readSloSeries(ctx.db, input.key, input.from, input.to, new Date())),
+
+  /** The worker's minute samples over a range: stuck count and webhook lag per step. */
+  samples: procedure("slo:read")
+    .input(z.strictObject({ from: date, to: date }))
+    .query(({ ctx, input }) => readSamples(ctx.db, input.from, input.to)),
 
   /** Transfer outcomes per rail and partner over a range. */
   breakdown: procedure("slo:read")
