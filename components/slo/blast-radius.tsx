@@ -64,6 +64,7 @@ export interface BlastScope {
   partner: string | null;
   rail: string | null;
   lateAfterMs: number | null;
+  hit: "failed" | "late" | "both";
   sloKey: string;
   sloName: string;
 }
@@ -86,7 +87,7 @@ export function BlastRadiusPanel({
   const { refresh } = useServerRefresh();
   const [retrying, setRetrying] = useState<HitRow[] | null>(null);
   const [isOpening, setIsOpening] = useState(false);
-  const input = { from: new Date(scope.from), to: new Date(scope.to), partner: scope.partner, rail: scope.rail, lateAfterMs: scope.lateAfterMs };
+  const input = { from: new Date(scope.from), to: new Date(scope.to), partner: scope.partner, rail: scope.rail, lateAfterMs: scope.lateAfterMs, hit: scope.hit };
 
   return (
     <section aria-labelledby="blast-radius" className="mt-6 rounded-lg border border-red-200 bg-red-50/40 p-4 dark:border-red-900 dark:bg-red-950/20">
@@ -97,8 +98,10 @@ export function BlastRadiusPanel({
           </h2>
           <p className="mt-1 text-sm text-zinc-700 dark:text-zinc-300">
             Transfers created in this interval{scope.rail ? ` on the ${scope.rail} rail` : ""}
-            {scope.partner ? ` of ${scope.partner}` : ""} that failed through our or the partner&apos;s fault, settled later than{" "}
-            {scope.lateAfterMs !== null ? `${scope.lateAfterMs / 1000} s` : "30 s"}, or are still moving past it.
+            {scope.partner ? ` of ${scope.partner}` : ""}{" "}
+            {scope.hit === "failed"
+              ? "that failed through our or the partner's fault (failures the customer caused are left out)."
+              : `that ${scope.hit === "both" ? "failed through our or the partner's fault, or " : ""}settled later than ${(scope.lateAfterMs ?? 30_000) / 1000} s, or are still moving past it.`}
           </p>
         </div>
         <div className="flex gap-2">
@@ -240,7 +243,7 @@ function OpenIncidentDialog({ isOpen, onClose, scope, count, onDone }: { isOpen:
             rail: scope.rail,
             sloKey: scope.sloKey,
             notes: reason,
-            linkBlastRadius: { to: new Date(scope.to), lateAfterMs: scope.lateAfterMs },
+            linkBlastRadius: { to: new Date(scope.to), lateAfterMs: scope.lateAfterMs, hit: scope.hit },
           });
           toast.success(`Incident opened with ${incident.linkedTransfers} transfers linked.`);
         } catch (err) {

@@ -26,6 +26,7 @@ import { applyPartnerEvent } from "../transfers/partner-events";
 import { ensureDefaultSlos } from "../slo/definitions";
 import { backfillPartnerMinutes } from "../slo/partner-health";
 import { foldRollups } from "../slo/rollup";
+import { evaluateAndPublish } from "../slo/evaluate";
 import { openIncident } from "../slo/incidents";
 import { readBalances } from "../ledger/balances";
 import { pgRunner } from "../db/sql";
@@ -126,6 +127,8 @@ export async function seedDemoSloIncident(db: DbHandles, opts: { now?: Date; ope
 
   await backfillPartnerMinutes(db.pool, new Date(now.getTime() - 8 * 24 * HOUR_MS), now);
   await foldRollups(db);
+  // Evaluated once now, so the overview shows every objective's state before the worker's first minute.
+  await evaluateAndPublish(db, now);
 
   const existing = await db.pool.query(`SELECT 1 FROM incidents WHERE title = $1`, [DEMO_INCIDENT_TITLE]);
   let incident = "already recorded";
@@ -139,7 +142,7 @@ export async function seedDemoSloIncident(db: DbHandles, opts: { now?: Date; ope
       rail: "instant",
       sloKey: "transfer-success",
       notes: "Every submission to the sandbox's instant rail was answered 503 for an hour. Transfers retried with backoff and failed when their retries ran out; their holds were released, nothing was paid twice. The bank confirmed maintenance without notice.",
-      linkBlastRadius: { to: w.outageTo },
+      linkBlastRadius: { to: w.outageTo, hit: "failed" },
     }, { now: w.outageTo });
     incident = `opened (${i.linkedTransfers} transfers linked)`;
   }

@@ -104,7 +104,16 @@ export interface BlastScope {
   rail?: string | null;
   /** Settled later than this (ms after creation) counts as hit; default DEFAULT_LATE_MS. */
   lateAfterMs?: number | null;
+  /**
+   * What counts as hit: failures through our or the partner's fault (the success objective's bad
+   * events), lateness (settled late or still moving past the threshold: a latency objective's), or
+   * either (default; time-slice objectives and incidents opened by hand).
+   */
+  hit?: BlastHit | null;
 }
+
+export const BLAST_HITS = ["failed", "late", "both"] as const;
+export type BlastHit = (typeof BLAST_HITS)[number];
 
 function checkInterval(from: Date, to: Date, maxHours: number | null): void {
   if (Number.isNaN(from.getTime())) throw bad("from", "is not a date");
@@ -113,16 +122,19 @@ function checkInterval(from: Date, to: Date, maxHours: number | null): void {
   if (maxHours !== null && to.getTime() - from.getTime() > maxHours * 3600_000) throw bad("to", `must be at most ${maxHours} hours after from`);
 }
 
-/** The transfers of an interval that were hit (see the module comment), as SQL over `t`, with $1..$5 = from, to, partner, rail, late ms. */
+/**
+ * The transfers of an interval that were hit (see the module comment), as SQL over `t`, with
+ * $1..$6 = from, to, partner, rail, late ms, what counts (failed | late | both).
+ */
 const HIT_SQL = `t.created_at >= $1 AND t.created_at < $2 AND ($3::text IS NULL OR t.partner = $3) AND ($4::text IS NULL OR t.rail = $4)
   AND (
-    (t.state = 'failed' AND EXISTS (SELECT 1 FROM transfer_events e WHERE e.transfer_id = t.id AND e.to_state = 'failed' AND NOT slo_is_customer_failure(e.cause, e.detail)))
-    OR (t.state IN ('settled', 'returned') AND EXISTS (SELECT 1 FROM transfer_events e WHERE e.transfer_id = t.id AND e.to_state = 'settled' AND e.created_at - t.created_at > make_interval(secs => $5::float8 / 1000)))
-    OR (t.state IN ('created', 'reserved', 'submitted', 'acknowledged') AND now() - t.created_at > make_interval(secs => $5::float8 / 1000))
+    ($6::text <> 'late' AND t.state = 'failed' AND EXISTS (SELECT 1 FROM transfer_events e WHERE e.transfer_id = t.id AND e.to_state = 'failed' AND NOT slo_is_customer_failure(e.cause, e.detail)))
+    OR ($6::text <> 'failed' AND t.state IN ('settled', 'returned') AND EXISTS (SELECT 1 FROM transfer_events e WHERE e.transfer_id = t.id AND e.to_state = 'settled' AND e.created_at - t.created_at > make_interval(secs => $5::float8 / 1000)))
+    OR ($6::text <> 'failed' AND t.state IN ('created', 'reserved', 'submitted', 'acknowledged') AND now() - t.created_at > make_interval(secs => $5::float8 / 1000))
   )`;
 
 function blastParams(s: BlastScope): unknown[] {
-  return [s.from, s.to, s.partner ?? null, s.rail ?? null, s.lateAfterMs ?? DEFAULT_LATE_MS];
+  return [s.from, s.to, s.partner ?? null, s.rail ?? null, s.lateAfterMs ?? DEFAULT_LATE_MS, s.hit ?? "both"];
 }
 
 export interface BlastRadius {
@@ -178,8 +190,8 @@ export async function listBlastRadius(
   if (!Number.isInteger(limit) || limit < 1 || limit > BLAST_PAGE_MAX) throw bad("limit", `must be 1 to ${BLAST_PAGE_MAX}`);
   const res = await db.query<{ id: string; created_at: Date; state: string; amount_minor: string; currency: string; rail: string; partner: string; reference: string; last_error: string | null }>(
     `SELECT t.id, t.created_at, t.state::text AS state, t.amount_minor::text AS amount_minor, t.currency, t.rail, t.partner, t.reference, t.last_error
-       FROM transfers t WHERE ${HIT_SQL} AND ($6::timestamptz IS NULL OR (t.created_at, t.id) < ($6::timestamptz, $7::uuid))
-      ORDER BY t.created_at DESC, t.id DESC LIMIT $8`,
+       FROM transfers t WHERE ${HIT_SQL} AND ($7::timestamptz IS NULL OR (t.created_at, t.id) < ($7::timestamptz, $8::uuid))
+      ORDER BY t.created_at DESC, t.id DESC LIMIT $9`,
     [...blastParams(s), s.after?.createdAt ?? null, s.after?.id ?? null, limit + 1],
   );
   const items = res.rows.slice(0, limit).map((r) => ({ id: r.id, createdAt: r.created_at, state: r.state, amountMinor: BigInt(r.amount_minor), currency: r.currency.trim(), rail: r.rail, partner: r.partner, reference: r.reference, lastError: r.last_error }));
@@ -198,7 +210,7 @@ export interface OpenIncidentInput {
   sloKey?: string | null;
   notes?: string;
   /** Link the transfers hit in [startedAt, blastTo) (the bad interval's blast radius). */
-  linkBlastRadius?: { to: Date; lateAfterMs?: number | null } | null;
+  linkBlastRadius?: { to: Date; lateAfterMs?: number | null; hit?: BlastHit | null } | null;
 }
 
 function checkFields(input: { title?: string; severity?: string; notes?: string; partner?: string | null; rail?: string | null; component?: string | null }): void {
@@ -258,8 +270,13 @@ export async function openIncident(db: Pick<DbHandles, "pool">, actor: Actor, in
     if (input.linkBlastRadius) {
       await c.query(
         `INSERT INTO incident_transfers (incident_id, transfer_id, linked_at)
-         SELECT $6::uuid, t.id, $7 FROM transfers t WHERE ${HIT_SQL} ORDER BY t.created_at, t.id LIMIT $8 ON CONFLICT DO NOTHING`,
-        [...blastParams({ from: input.startedAt, to: input.linkBlastRadius.to, partner: input.partner, rail: input.rail, lateAfterMs: input.linkBlastRadius.lateAfterMs }), id, now, MAX_LINKED_TRANSFERS],
+         SELECT $7::uuid, t.id, $8 FROM transfers t WHERE ${HIT_SQL} ORDER BY t.created_at, t.id LIMIT $9 ON CONFLICT DO NOTHING`,
+        [
+          ...blastParams({ from: input.startedAt, to: input.linkBlastRadius.to, partner: input.partner, rail: input.rail, lateAfterMs: input.linkBlastRadius.lateAfterMs, hit: input.linkBlastRadius.hit }),
+          id,
+          now,
+          MAX_LINKED_TRANSFERS,
+        ],
       );
     }
     const incident = await readIncident(c, id);

@@ -71,6 +71,9 @@ describe("blast radius and incidents", () => {
       { currency: "EUR", count: 2, totalMinor: 6_000n },
       { currency: "JPY", count: 1, totalMinor: 3_000n },
     ]);
+    // The success objective counts failures only; a latency objective lateness only.
+    expect(await readBlastRadius(db.pool, { ...scope, hit: "failed" })).toMatchObject({ count: 1, byCurrency: [{ currency: "EUR", count: 1, totalMinor: 1_000n }] });
+    expect(await readBlastRadius(db.pool, { ...scope, hit: "late" })).toMatchObject({ count: 2, byState: { settled: 1, submitted: 1 } });
     const page1 = await listBlastRadius(db.pool, { ...scope, limit: 2 });
     const page2 = await listBlastRadius(db.pool, { ...scope, limit: 2, after: page1.next });
     expect([...page1.items, ...page2.items].map((t) => t.id)).toEqual([stillMoving.id, late.id, failedByPartner.id]);

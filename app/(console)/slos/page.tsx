@@ -51,6 +51,8 @@ export default async function SlosPage({ searchParams }: { searchParams: Promise
   const ticketThreshold = burnThreshold(ALERT_RULES[ALERT_RULES.length - 1]!, windowMinutes);
   const isLatency = def.indicator === "settlement_latency";
   const lateAfterMs = isLatency ? def.thresholdMs : 30_000;
+  // What the selected objective counts as bad: failures for the success rate, lateness for latency.
+  const hit = def.indicator === "transfer_success" ? "failed" : isLatency ? "late" : "both";
 
   // The selected bad interval's blast radius.
   let blast: React.ReactNode = null;
@@ -59,7 +61,7 @@ export default async function SlosPage({ searchParams }: { searchParams: Promise
     const selTo = new Date(Math.min(new Date(p.selTo).getTime(), selFrom.getTime() + DAY_MS));
     const after = decodeBlastCursor(p.cursor);
     const radius = await caller.slo
-      .blastRadius({ from: selFrom, to: selTo, partner: def.partner, rail: def.rail, lateAfterMs, limit: 50, ...(after ? { after } : {}) })
+      .blastRadius({ from: selFrom, to: selTo, partner: def.partner, rail: def.rail, lateAfterMs, hit, limit: 50, ...(after ? { after } : {}) })
       .catch((e: unknown) => callErrorMessage(e));
     blast =
       typeof radius === "string" ? (
@@ -67,7 +69,7 @@ export default async function SlosPage({ searchParams }: { searchParams: Promise
       ) : (
         <BlastRadiusPanel
           radius={radius}
-          scope={{ from: selFrom.toISOString(), to: selTo.toISOString(), partner: def.partner, rail: def.rail, lateAfterMs, sloKey: def.key, sloName: def.name }}
+          scope={{ from: selFrom.toISOString(), to: selTo.toISOString(), partner: def.partner, rail: def.rail, lateAfterMs, hit, sloKey: def.key, sloName: def.name }}
           pages={{ first: after ? here({ cursor: undefined }) : null, next: radius.next ? here({ cursor: encodeBlastCursor(radius.next) }) : null }}
           canOperate={actor.permissions.has("transfers:operate")}
           canOpenIncident={actor.permissions.has("incidents:manage")}

@@ -8,7 +8,7 @@ import { procedure, createRouter } from "../trpc";
 import { REASON_MAX_LENGTH } from "../../admin/users";
 import { createSloDefinition, INDICATOR_KINDS, listSloDefinitions, updateSloDefinition } from "../../slo/definitions";
 import { readBreakdown, readOverview, readSamples, readSloSeries, readSloStatuses, readWeeklyReport } from "../../slo/queries";
-import { BLAST_PAGE_MAX, getIncident, INCIDENT_PAGE_MAX, listBlastRadius, listIncidents, listIncidentTransfers, openIncident, readBlastRadius, readMonthlyIncidents, SEVERITIES, updateIncident } from "../../slo/incidents";
+import { BLAST_HITS, BLAST_PAGE_MAX, getIncident, INCIDENT_PAGE_MAX, listBlastRadius, listIncidents, listIncidentTransfers, openIncident, readBlastRadius, readMonthlyIncidents, SEVERITIES, updateIncident } from "../../slo/incidents";
 import { readPartnerHealth } from "../../slo/partner-health";
 
 const reason = z.string().trim().min(1, "give a reason").max(REASON_MAX_LENGTH);
@@ -84,7 +84,7 @@ const incidentsRouter = createRouter({
         component: name.nullish(),
         sloKey: z.string().max(63).nullish(),
         notes: z.string().max(10_000).optional(),
-        linkBlastRadius: z.strictObject({ to: date, lateAfterMs: z.number().int().min(0).nullish() }).nullish(),
+        linkBlastRadius: z.strictObject({ to: date, lateAfterMs: z.number().int().min(0).nullish(), hit: z.enum(BLAST_HITS).nullish() }).nullish(),
       }),
     )
     .mutation(({ ctx, input }) => openIncident(ctx.db, ctx.actor, input, { requestId: ctx.requestId })),
@@ -128,7 +128,7 @@ export const sloRouter = createRouter({
 
   /** The blast radius of an interval (at most 24 h): count and exact total per currency, and the first page of hit transfers. */
   blastRadius: procedure("slo:read")
-    .input(z.strictObject({ from: date, to: date, ...scope, lateAfterMs: z.number().int().min(0).nullish(), limit: z.number().int().min(1).max(BLAST_PAGE_MAX).optional(), after: z.strictObject({ createdAt: date, id: z.uuid() }).optional() }))
+    .input(z.strictObject({ from: date, to: date, ...scope, lateAfterMs: z.number().int().min(0).nullish(), hit: z.enum(BLAST_HITS).nullish(), limit: z.number().int().min(1).max(BLAST_PAGE_MAX).optional(), after: z.strictObject({ createdAt: date, id: z.uuid() }).optional() }))
     .query(async ({ ctx, input }) => {
       const [totals, page] = await Promise.all([readBlastRadius(ctx.db.pool, input), listBlastRadius(ctx.db.pool, input)]);
       return { ...totals, ...page };
