@@ -9,6 +9,8 @@
  *   20261202410000_slo). Readers always add the unfolded deltas, so a fold never changes a figure.
  * - Every read is bounded by a time range over the primary keys (minute first); a chart over 28
  *   days reads at most one row per minute and rail and partner.
+ * - Steps are aligned to the UTC clock (origin Monday 2000-01-03 00:00 UTC): a 15-minute step
+ *   starts at :00, :15, :30, :45 and a day at midnight, whatever the range asked for.
  * - LATENCY_BOUNDS_MS and CUSTOMER_FAILURE_REASONS equal their SQL twins in the migration
  *   (test/unit/slo-rollup.test.ts reads the migration).
  */
@@ -89,7 +91,7 @@ function rollupSource(): string {
  */
 export async function readOutcomeSeries(db: Runner, from: Date, to: Date, stepMinutes: number, scope: RollupScope = {}): Promise<OutcomeBucket[]> {
   const res = await db.query<OutcomeRow>(
-    `SELECT date_bin(make_interval(mins => $5), x.minute, $1::timestamptz) AS at,
+    `SELECT date_bin(make_interval(mins => $5), x.minute, '2000-01-03T00:00:00Z'::timestamptz) AS at,
             sum(x.settled)::bigint AS settled, sum(x.failed)::bigint AS failed, sum(x.failed_excluded)::bigint AS failed_excluded,
             sum(x.cancelled)::bigint AS cancelled, ARRAY[${latencySums}] AS latency_counts
        FROM ${rollupSource()}
@@ -140,7 +142,7 @@ export async function readOverdueSeries(db: Runner, from: Date, to: Date, stepMi
   const lateBefore = new Date(Math.min(to.getTime(), now.getTime() - thresholdMs));
   if (lateBefore.getTime() <= from.getTime()) return [];
   const res = await db.query<{ at: Date; n: string }>(
-    `SELECT date_bin(make_interval(mins => $5), date_trunc('minute', t.created_at), $1::timestamptz) AS at, count(*)::bigint AS n
+    `SELECT date_bin(make_interval(mins => $5), date_trunc('minute', t.created_at), '2000-01-03T00:00:00Z'::timestamptz) AS at, count(*)::bigint AS n
        FROM transfers t
       WHERE t.state IN ('created', 'reserved', 'submitted', 'acknowledged') AND t.created_at >= $1 AND t.created_at < $2
         AND ($3::text IS NULL OR t.rail = $3) AND ($4::text IS NULL OR t.partner = $4)
@@ -166,7 +168,7 @@ export interface SampleBucket {
 /** The worker's minute samples in [from, to) per step, judged against the thresholds. */
 export async function readSampleSeries(db: Runner, from: Date, to: Date, stepMinutes: number, thresholds: { stuckCount?: number | null; lagMs?: number | null }): Promise<SampleBucket[]> {
   const res = await db.query<{ at: Date; sampled: string; stuck_ok: string; lag_ok: string; stuck_max: number; lag_max: string }>(
-    `SELECT date_bin(make_interval(mins => $3), s.minute, $1::timestamptz) AS at, count(*)::bigint AS sampled,
+    `SELECT date_bin(make_interval(mins => $3), s.minute, '2000-01-03T00:00:00Z'::timestamptz) AS at, count(*)::bigint AS sampled,
             count(*) FILTER (WHERE s.stuck_count <= coalesce($4::int, 2147483647))::bigint AS stuck_ok,
             count(*) FILTER (WHERE s.webhook_lag_ms <= coalesce($5::bigint, 9223372036854775807))::bigint AS lag_ok,
             max(s.stuck_count) AS stuck_max, max(s.webhook_lag_ms)::bigint AS lag_max

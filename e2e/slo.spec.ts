@@ -1,0 +1,75 @@
+/**
+ * The SLO pages in a real Chromium against the demo world: the overview at / shows its state, the
+ * dashboard draws its charts with the demo incident as a band and the outage as a breach, and
+ * selecting the outage's bad interval lists its transfers with their count and exact total,
+ * matching the API's figures.
+ */
+import { expect, test } from "@playwright/test";
+import { signIn } from "./support/auth";
+import { formatMoneyDisplay } from "../server/money/amount";
+import { demoIncidentWindow, DEMO_INCIDENT_TITLE, DEMO_OUTAGE_TRANSFERS } from "../server/demo/seed-slo";
+
+test("the overview answers 'is money moving?' from the demo world", async ({ page }) => {
+  await signIn(page, "viewer");
+  await page.goto("/");
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await expect(page.getByTestId("overview-headline")).toContainText(/Money is (moving|not moving)/);
+  // The demo world has stuck transfers and the objectives the worker (or the seed) evaluated.
+  await expect(page.getByTestId("overview-stuck")).not.toHaveText("0");
+  const objectives = page.getByRole("table", { name: /Objectives as the worker evaluated them last/ });
+  const success = objectives.getByRole("row").filter({ hasText: "Transfers succeed" });
+  await expect(success).toBeVisible();
+  // The outage spent more than the whole budget of the success objective.
+  await expect(success.getByRole("cell").last()).toContainText("-");
+  await expect(page.getByRole("link", { name: "Stuck queue" })).toHaveAttribute("href", "/transfers/stuck");
+  await expect(page.getByRole("table", { name: /Partners and rails over the last hour/ })).toBeVisible();
+});
+
+test("the dashboard draws the demo incident and the bad interval lists its transfers and total", async ({ page }) => {
+  await signIn(page, "operator");
+  await page.goto("/slos?slo=transfer-success&range=7d");
+  await expect(page.getByRole("heading", { name: /Transfers succeed/ })).toBeVisible();
+  const sli = page.getByRole("figure", { name: /Transfers succeed: good events against the target/ });
+  await expect(sli.locator("svg.recharts-surface")).toBeVisible();
+  // The target as a reference line, the incident as an amber band, breaches as red bands.
+  await expect(sli.locator(".recharts-reference-line")).toHaveCount(1);
+  await expect(sli.locator('.recharts-reference-area path[fill="#f59e0b"]')).toHaveCount(1);
+  await expect(sli.locator('.recharts-reference-area path[fill="#dc2626"]').first()).toBeVisible();
+  for (const name of ["Error budget burn-down", "Burn rates over the alert windows", "Stuck transfers"]) {
+    await expect(page.getByRole("figure", { name }).locator("svg.recharts-surface")).toBeVisible();
+  }
+  await expect(page.getByRole("figure", { name: /Latency to settle/ }).locator("svg.recharts-surface")).toBeVisible();
+
+  // Select the outage's bad interval: the one holding the start of the demo outage.
+  const { outageFrom } = demoIncidentWindow(new Date());
+  const intervals = page.getByRole("region", { name: "Bad intervals in the range" }).getByRole("link");
+  const texts = await intervals.allTextContents();
+  const index = texts.findIndex((text) => {
+    const [from, to] = text.match(/\d{4}-\d\d-\d\dT[\d:.]+Z/g) ?? [];
+    return from !== undefined && to !== undefined && new Date(from) <= outageFrom && outageFrom < new Date(to);
+  });
+  expect(index, texts.join("\n")).toBeGreaterThanOrEqual(0);
+  await intervals.nth(index).click();
+  await expect(page).toHaveURL(/selFrom=/);
+  const radius = page.getByRole("region", { name: /Blast radius/ });
+  await expect(radius).toBeVisible();
+
+  // The figures on the page are the API's, exactly.
+  const url = new URL(page.url());
+  const input = { from: url.searchParams.get("selFrom"), to: url.searchParams.get("selTo"), partner: null, rail: null, lateAfterMs: 30_000, hit: "failed", limit: 50 };
+  const res = await page.request.get(`/api/trpc/slo.blastRadius?input=${encodeURIComponent(JSON.stringify({ json: input, meta: { values: { from: ["Date"], to: ["Date"] } } }))}`);
+  expect(res.ok()).toBe(true);
+  const api = (await res.json()).result.data.json as { count: number; byCurrency: { currency: string; count: number; totalMinor: string }[]; items: unknown[] };
+  expect(api.count).toBeGreaterThanOrEqual(DEMO_OUTAGE_TRANSFERS);
+  await expect(radius.getByTestId("blast-count")).toHaveText(String(api.count));
+  for (const c of api.byCurrency) await expect(radius.getByTestId(`blast-total-${c.currency}`)).toHaveText(formatMoneyDisplay(BigInt(c.totalMinor), c.currency));
+  const table = radius.getByRole("table", { name: "Transfers hit in the selected interval" });
+  await expect(table.getByRole("row")).toHaveCount(Math.min(api.count, 50) + 1);
+  // Bulk actions are offered on the selection, and an incident can be opened from the interval.
+  await expect(radius.getByRole("button", { name: "Open incident from this interval" })).toBeVisible();
+
+  // The demo incident is listed with its linked transfers.
+  await page.goto("/slos/incidents");
+  await page.getByRole("link", { name: DEMO_INCIDENT_TITLE }).click();
+  await expect(page.getByRole("table", { name: /Transfers hit \(\d+ linked\)/ })).toBeVisible();
+});
