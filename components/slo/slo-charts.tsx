@@ -8,6 +8,7 @@
  * Points arrive as plain numbers and ISO strings from the server render.
  */
 import { useRouter } from "next/navigation";
+import { formatMs, pct } from "./format";
 import { Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ReferenceArea, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
 export interface Band {
@@ -25,17 +26,6 @@ function shortTime(ms: number): string {
   return new Date(ms).toISOString().slice(5, 16).replace("T", " ");
 }
 
-function pct(v: number | null | undefined, digits = 2): string {
-  return v === null || v === undefined ? "—" : `${(v * 100).toFixed(digits)}%`;
-}
-
-export function formatMs(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return "—";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
-}
 
 function Figure({ title, caption, children }: { title: string; caption: React.ReactNode; children: React.ReactNode }) {
   return (
@@ -181,9 +171,10 @@ export function BurnRatesChart(props: { title: string; rates: readonly { window:
   );
 }
 
-export function CountChart(props: { title: string; caption: React.ReactNode; points: readonly { at: string; value: number }[]; threshold?: number | null; from: string; to: string; formatValue?: (v: number) => string }) {
+export function CountChart(props: { title: string; caption: React.ReactNode; points: readonly { at: string; value: number }[]; threshold?: number | null; from: string; to: string; unit?: "count" | "ms" }) {
   const rows = props.points.map((p) => ({ t: t(p.at), value: p.value }));
-  const fmt = props.formatValue ?? ((v: number) => String(v));
+  // A unit, not a formatter: the server page renders this client component and cannot pass functions.
+  const fmt = props.unit === "ms" ? (v: number) => formatMs(v) : (v: number) => String(v);
   return (
     <Figure title={props.title} caption={props.caption}>
       <ResponsiveContainer width="100%" height="100%">

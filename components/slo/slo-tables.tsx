@@ -8,11 +8,8 @@ import Link from "next/link";
 import { Badge, formatUtc, linkClass } from "../ui";
 import type { RouterOutputs } from "../kit/api-types";
 import { DataTable, type ColumnDef, type PageLink } from "../kit/data-table";
-import { formatMs } from "./slo-charts";
+import { formatMs, pct } from "./format";
 
-export function pct(v: number | null | undefined, digits = 2): string {
-  return v === null || v === undefined ? "—" : `${(v * 100).toFixed(digits)}%`;
-}
 
 export function LevelBadge({ level }: { level: string }) {
   const tone = level === "page" ? "bad" : level === "ticket" ? "info" : "good";

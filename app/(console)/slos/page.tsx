@@ -6,9 +6,10 @@ import { EmptyState, ErrorNotice, PageHeader, formatUtc, linkClass } from "../..
 import { ButtonLink } from "../../../components/kit/button";
 import type { RawSearchParams } from "../../../components/kit/url-state";
 import { BlastRadiusPanel } from "../../../components/slo/blast-radius";
-import { BurnDownChart, BurnRatesChart, CountChart, LatencyChart, SliChart, formatMs, type Band } from "../../../components/slo/slo-charts";
+import { BurnDownChart, BurnRatesChart, CountChart, LatencyChart, SliChart, type Band } from "../../../components/slo/slo-charts";
+import { pct } from "../../../components/slo/format";
 import { decodeBlastCursor, encodeBlastCursor, RANGES, rangeOf, readSloDashboardParams, sloDashboardState } from "../../../components/slo/slo-params";
-import { BreakdownTable, LevelBadge, SloStatusTable, pct } from "../../../components/slo/slo-tables";
+import { BreakdownTable, LevelBadge, SloStatusTable } from "../../../components/slo/slo-tables";
 import { callErrorMessage, pageCaller } from "../page-caller";
 
 export const metadata: Metadata = { title: "SLOs" };
@@ -142,7 +143,7 @@ export default async function SlosPage({ searchParams }: { searchParams: Promise
               points={samples.points.map((x) => ({ at: x.at.toISOString(), value: x.lagMaxMs }))}
               from={from.toISOString()}
               to={to.toISOString()}
-              formatValue={(v) => formatMs(v)}
+              unit="ms"
             />
             <figure aria-label="Break age" className="rounded-lg border border-zinc-200 bg-white p-3 dark:border-zinc-800 dark:bg-zinc-900">
               <h3 className="mb-2 text-sm font-semibold">Reconciliation break age</h3>

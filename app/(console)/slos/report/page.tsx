@@ -3,7 +3,7 @@ import Link from "next/link";
 import { requirePageActor } from "../../../../server/auth/session";
 import { formatMoneyDisplay } from "../../../../server/money/amount";
 import { linkClass } from "../../../../components/ui";
-import { formatMs } from "../../../../components/slo/slo-charts";
+import { formatMs } from "../../../../components/slo/format";
 import { PrintButton } from "../../../../components/slo/print-button";
 import { pageCaller } from "../../page-caller";
 

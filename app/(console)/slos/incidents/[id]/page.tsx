@@ -7,7 +7,7 @@ import { UUID_RE } from "../../../../../components/ledger/ledger-params";
 import { AuditTrail } from "../../../../../components/kit/audit-trail";
 import { ResolveIncidentButton } from "../../../../../components/slo/incident-actions";
 import { IncidentTransfersTable } from "../../../../../components/slo/incident-transfers";
-import { formatMs } from "../../../../../components/slo/slo-charts";
+import { formatMs } from "../../../../../components/slo/format";
 import { pageCaller } from "../../../page-caller";
 
 export const metadata: Metadata = { title: "Incident" };
