@@ -28,17 +28,17 @@ test("the overview answers 'is money moving?' from the demo world", async ({ pag
 test("the dashboard draws the demo incident and the bad interval lists its transfers and total", async ({ page }) => {
   await signIn(page, "operator");
   await page.goto("/slos?slo=transfer-success&range=7d");
-  await expect(page.getByRole("heading", { name: /Transfers succeed/ })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 2, name: /Transfers succeed/ })).toBeVisible();
   const sli = page.getByRole("figure", { name: /Transfers succeed: good events against the target/ });
-  await expect(sli.locator("svg.recharts-surface")).toBeVisible();
+  await expect(sli.locator("svg.recharts-surface[role='application']")).toBeVisible();
   // The target as a reference line, the incident as an amber band, breaches as red bands.
   await expect(sli.locator(".recharts-reference-line")).toHaveCount(1);
   await expect(sli.locator('.recharts-reference-area path[fill="#f59e0b"]')).toHaveCount(1);
   await expect(sli.locator('.recharts-reference-area path[fill="#dc2626"]').first()).toBeVisible();
   for (const name of ["Error budget burn-down", "Burn rates over the alert windows", "Stuck transfers"]) {
-    await expect(page.getByRole("figure", { name }).locator("svg.recharts-surface")).toBeVisible();
+    await expect(page.getByRole("figure", { name }).locator("svg.recharts-surface[role='application']")).toBeVisible();
   }
-  await expect(page.getByRole("figure", { name: /Latency to settle/ }).locator("svg.recharts-surface")).toBeVisible();
+  await expect(page.getByRole("figure", { name: /Latency to settle/ }).locator("svg.recharts-surface[role='application']")).toBeVisible();
 
   // Select the outage's bad interval: the one holding the start of the demo outage.
   const { outageFrom } = demoIncidentWindow(new Date());

@@ -27,7 +27,7 @@ describe("slo router", () => {
   it("reads status, series, overview, partner health and the weekly report as a viewer", async () => {
     const viewer = as(["viewer"]);
     const status = await viewer.slo.status();
-    expect(status.map((s) => s.definition.key).sort()).toEqual(["batch-settled-10m", "few-stuck-transfers", "instant-settled-30s", "transfer-success", "webhook-lag-30s"]);
+    expect(status.map((s) => s.definition.key).sort()).toEqual(["batch-settled-1d", "few-stuck-transfers", "instant-settled-30s", "transfer-success", "webhook-lag-30s"]);
     expect(status.every((s) => s.alert.level === "ok" && s.isAvailable)).toBe(true);
     const now = new Date();
     const series = await viewer.slo.series({ key: "transfer-success", from: new Date(now.getTime() - 28 * 86_400_000), to: now });

@@ -36,7 +36,9 @@ export default async function SlosPage({ searchParams }: { searchParams: Promise
   }
   const selected = statuses.find((s) => s.definition.key === p.slo) ?? statuses[0]!;
   const def = selected.definition;
-  const latencyKey = def.indicator === "settlement_latency" ? def.key : (statuses.find((s) => s.definition.indicator === "settlement_latency")?.definition.key ?? null);
+  // The latency chart: the selected objective's when it is one, else the instant rail's (the busiest).
+  const latencyObjectives = statuses.filter((s) => s.definition.indicator === "settlement_latency");
+  const latencyKey = def.indicator === "settlement_latency" ? def.key : ((latencyObjectives.find((s) => s.definition.rail === "instant") ?? latencyObjectives[0])?.definition.key ?? null);
   const [series, latency, samples, breakdown] = await Promise.all([
     caller.slo.series({ key: def.key, from, to }),
     latencyKey ? caller.slo.series({ key: latencyKey, from, to }) : Promise.resolve(null),
