@@ -156,6 +156,38 @@ export async function configureDemoFaults(sandboxUrl: string, signal: AbortSigna
   return false;
 }
 
+export type LiveIncidentPhase = "normal" | "outage" | "slow";
+
+/**
+ * The live traffic's recurring partner incident (pure), so the SLO pages always have something
+ * recent to show: every hour (UTC) the bank is down from minute 20 to 24 (every call answered 503:
+ * retries back off, some transfers fail) and its instant rail settles slowly from minute 40 to 49
+ * (a minute or two instead of seconds). The demo week holds the long one (an hour's outage).
+ */
+export function liveIncidentPhase(now: Date): LiveIncidentPhase {
+  const m = now.getUTCMinutes();
+  if (m >= 20 && m < 25) return "outage";
+  if (m >= 40 && m < 50) return "slow";
+  return "normal";
+}
+
+/** The instant rail's settlement delays in each phase (ms). */
+const SETTLE_DELAYS: Record<"normal" | "slow", { settleDelayMsMin: number; settleDelayMsMax: number }> = {
+  normal: { settleDelayMsMin: 100, settleDelayMsMax: 3_000 },
+  slow: { settleDelayMsMin: 60_000, settleDelayMsMax: 150_000 },
+};
+
+/** Puts the sandbox in the phase's state: the outage switch, and the instant rail's settlement delays. */
+async function applyIncidentPhase(sandboxUrl: string, phase: LiveIncidentPhase, signal: AbortSignal, doFetch: typeof fetch = fetch): Promise<void> {
+  const base = sandboxUrl.replace(/\/+$/, "");
+  const send = async (method: "POST" | "PUT", path: string, body: unknown) => {
+    const res = await doFetch(`${base}${path}`, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.any([signal, AbortSignal.timeout(5_000)]) });
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  };
+  await send("POST", "/admin/outage", { isOn: phase === "outage" });
+  await send("PUT", "/admin/rails/instant/faults", SETTLE_DELAYS[phase === "slow" ? "slow" : "normal"]);
+}
+
 /** A delay to the next transfer: exponential around the mean (a Poisson flow), clamped. */
 function nextDelayMs(meanMs: number): number {
   const d = -Math.log(1 - Math.random()) * meanMs;
@@ -243,7 +275,18 @@ export function startDemoTraffic(db: Pick<DbHandles, "pool">, opts: DemoTrafficO
   const stopped = (async () => {
     if (opts.sandboxUrl) await configureDemoFaults(opts.sandboxUrl, opts.signal, opts.fetch);
     log.info({ ratePerMinute: rate }, "demo traffic started");
+    let phase: LiveIncidentPhase | null = null;
     while (!opts.signal.aborted) {
+      const wanted = liveIncidentPhase(new Date());
+      if (opts.sandboxUrl && wanted !== phase) {
+        try {
+          await applyIncidentPhase(opts.sandboxUrl, wanted, opts.signal, opts.fetch);
+          if (phase !== null || wanted !== "normal") log.info({ phase: wanted }, wanted === "normal" ? "demo partner incident over" : `demo partner incident: ${wanted === "outage" ? "the bank is down" : "slow settlements"}`);
+          phase = wanted;
+        } catch (e) {
+          log.warn({ err: (e as Error).message, phase: wanted }, "could not set the demo incident phase on the sandbox");
+        }
+      }
       try {
         await createOne();
       } catch (e) {
@@ -254,6 +297,8 @@ export function startDemoTraffic(db: Pick<DbHandles, "pool">, opts: DemoTrafficO
       }
       await pause(nextDelayMs(meanMs), opts.signal);
     }
+    // Leave the bank up and fast for whoever uses the sandbox next.
+    if (opts.sandboxUrl && phase !== null && phase !== "normal") await applyIncidentPhase(opts.sandboxUrl, "normal", AbortSignal.timeout(5_000), opts.fetch).catch(() => {});
     log.info(stats, "demo traffic stopped");
     return { ...stats };
   })();

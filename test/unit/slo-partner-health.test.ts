@@ -2,6 +2,7 @@
 // merged history of bad intervals, with hand-computed expectations.
 import { describe, expect, it } from "vitest";
 import { classifyHealth, healthIntervals, NO_CALLS, ratesOf, type CallCounts } from "../../server/slo/partner-health";
+import { liveIncidentPhase } from "../../server/demo/traffic";
 
 const calls = (accepted: number, retryable = 0, unknown = 0, rejected = 0): CallCounts => ({ ...NO_CALLS, calls: accepted + retryable + unknown + rejected, accepted, retryable, unknown, rejected });
 
@@ -43,5 +44,19 @@ describe("healthIntervals", () => {
 
   it("is empty for a healthy or idle series", () => {
     expect(healthIntervals([{ minute: at(0), counts: calls(5) }, { minute: at(1), counts: NO_CALLS }])).toEqual([]);
+  });
+});
+
+describe("the live traffic's recurring partner incident", () => {
+  it.each([
+    ["10:19:59", "normal"],
+    ["10:20:00", "outage"],
+    ["10:24:59", "outage"],
+    ["10:25:00", "normal"],
+    ["10:40:00", "slow"],
+    ["10:49:59", "slow"],
+    ["10:50:00", "normal"],
+  ])("%s UTC is %s", (time, phase) => {
+    expect(liveIncidentPhase(new Date(`2026-12-02T${time}Z`))).toBe(phase);
   });
 });
