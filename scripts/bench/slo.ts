@@ -98,18 +98,46 @@ async function timeTerminalEvents(db: DbHandles, ids: string[], batch: number): 
   }
 }
 
+/**
+ * The rollup's cost on the write path, two ways: PostgreSQL's own timing of the trigger function
+ * (track_functions: exact, the figure the target is judged on), and the wall-clock difference of
+ * the same inserts with the trigger off and on, interleaved over ROUNDS rounds (noisy: each
+ * statement commits, and the commit's disk flush dominates).
+ */
+const ROUNDS = 5;
+
 async function writeCost(db: DbHandles, sourceId: string, flags: Flags) {
-  const n = flags.writeStatements * flags.batch;
-  const offIds = await writeTransfers(db, sourceId, "cost-off:", n);
-  const onIds = await writeTransfers(db, sourceId, "cost-on:", n);
+  const perRound = Math.max(flags.batch, Math.floor((flags.writeStatements * flags.batch) / ROUNDS));
   const warm = await writeTransfers(db, sourceId, "cost-warm:", flags.batch * 50);
   await timeTerminalEvents(db, warm, flags.batch);
-  await db.pool.query(`ALTER TABLE transfer_events DISABLE TRIGGER transfer_events_slo_rollup`);
-  const withoutUs = await timeTerminalEvents(db, offIds, flags.batch);
-  await db.pool.query(`ALTER TABLE transfer_events ENABLE TRIGGER transfer_events_slo_rollup`);
-  const withUs = await timeTerminalEvents(db, onIds, flags.batch);
+  await db.pool.query(`SELECT pg_stat_reset()`);
+  const off: number[] = [];
+  const on: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const offIds = await writeTransfers(db, sourceId, `cost-off-${r}:`, perRound);
+    const onIds = await writeTransfers(db, sourceId, `cost-on-${r}:`, perRound);
+    await db.pool.query(`ALTER TABLE transfer_events DISABLE TRIGGER transfer_events_slo_rollup`);
+    off.push(await timeTerminalEvents(db, offIds, flags.batch));
+    await db.pool.query(`ALTER TABLE transfer_events ENABLE TRIGGER transfer_events_slo_rollup`);
+    on.push(await timeTerminalEvents(db, onIds, flags.batch));
+  }
+  // Backends report function statistics when they go idle (at most once a second).
+  await new Promise((r) => setTimeout(r, 1_500));
+  const fn = (await db.pool.query<{ calls: string; total_ms: number }>(`SELECT calls::text AS calls, total_time AS total_ms FROM pg_stat_user_functions WHERE funcname = 'transfer_events_slo_rollup'`)).rows[0];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const events = perRound * ROUNDS;
+  const triggerUsPerEvent = fn ? (fn.total_ms * 1000) / events : NaN;
   const budgetUs = (1_000_000 / 300) * 0.05;
-  return { events: n, batch: flags.batch, withoutTriggerUsPerEvent: withoutUs, withTriggerUsPerEvent: withUs, rollupUsPerEvent: withUs - withoutUs, budgetUsPerEvent: budgetUs };
+  return {
+    events,
+    batch: flags.batch,
+    triggerCalls: fn ? Number(fn.calls) : 0,
+    triggerUsPerEvent,
+    withoutTriggerUsPerEvent: median(off),
+    withTriggerUsPerEvent: median(on),
+    wallClockDifferenceUsPerEvent: median(on) - median(off),
+    budgetUsPerEvent: budgetUs,
+  };
 }
 
 /** History: transfers and their events over `days`, through the trigger, in chunks; then folded. */
@@ -176,7 +204,8 @@ async function main() {
     const { url, note } = await freshBenchDatabase("slo", cleanups);
     console.log(`database: ${note}`);
     await applyMigrations(url);
-    const db = createDbHandles(url, { max: 8, applicationName: "bench-slo" });
+    // track_functions: PostgreSQL times the rollup trigger itself (part 1).
+    const db = createDbHandles(url, { max: 8, applicationName: "bench-slo", serverOptions: "-c track_functions=pl" });
     cleanups.push(async () => {
       await stopSender(db.pool);
       await db.prisma.$disconnect();
@@ -186,8 +215,9 @@ async function main() {
 
     const cost = await writeCost(db, source.id, flags);
     console.log(
-      `(1) rollup write cost: ${cost.events.toLocaleString("en")} settled events in statements of ${cost.batch}: ${cost.withoutTriggerUsPerEvent.toFixed(1)} µs/event without the rollup, ` +
-        `${cost.withTriggerUsPerEvent.toFixed(1)} µs/event with it: ${cost.rollupUsPerEvent.toFixed(1)} µs per event (budget ${cost.budgetUsPerEvent.toFixed(0)} µs = 5% of a transfer at 300/s)`,
+      `(1) rollup write cost: ${cost.events.toLocaleString("en")} settled events in statements of ${cost.batch} (${cost.triggerCalls} trigger calls): ` +
+        `the trigger takes ${cost.triggerUsPerEvent.toFixed(1)} µs per event (PostgreSQL's function timing; budget ${cost.budgetUsPerEvent.toFixed(0)} µs = 5% of a transfer at 300/s); ` +
+        `wall clock ${cost.withoutTriggerUsPerEvent.toFixed(1)} µs/event without, ${cost.withTriggerUsPerEvent.toFixed(1)} with (median of ${ROUNDS} interleaved rounds, commit-bound and noisy)`,
     );
 
     const history = await writeHistory(db, source.id, flags);
@@ -225,7 +255,7 @@ async function main() {
     const worst = Math.max(...results.map((r) => r.p95Ms));
     const verdicts = [
       [`every query p95 < 300 ms (worst ${worst.toFixed(0)} ms)`, worst < 300],
-      [`rollup write cost < 5% of a transfer at 300/s (${cost.rollupUsPerEvent.toFixed(1)} µs of ${cost.budgetUsPerEvent.toFixed(0)} µs)`, cost.rollupUsPerEvent < cost.budgetUsPerEvent],
+      [`rollup write cost < 5% of a transfer at 300/s (${cost.triggerUsPerEvent.toFixed(1)} µs of ${cost.budgetUsPerEvent.toFixed(0)} µs per event)`, cost.triggerUsPerEvent < cost.budgetUsPerEvent],
     ] as const;
     console.log("targets:");
     for (const [name, ok] of verdicts) console.log(`  ${ok ? "PASS" : "MISS"}  ${name}`);

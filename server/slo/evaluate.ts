@@ -16,7 +16,7 @@ import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { runTransaction } from "../db/transaction";
 import { ALERT_WINDOWS_MINUTES, addCounts, badEventsLeft, budgetRemaining, burnRate, EMPTY_COUNTS, evaluateAlerts, quantileFromHistogram, sliOf, sumTrailingWindows, countAtOrBelow, type AlertEvaluation, type AlertLevel, type Counts } from "./math";
-import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS, readOutcomeSeries, readOverdueSeries, readSampleSeries } from "./rollup";
+import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS, readOutcomeSeries, readOutcomeTotal, readOverdueSeries, readSampleSeries, type OutcomeBucket, type RollupScope } from "./rollup";
 import type { SLO_ALERT_TOPICS } from "../outbox/topics";
 import { INDICATORS, listSloDefinitions, type IndicatorKind, type SloDefinition } from "./definitions";
 
@@ -41,13 +41,19 @@ export function registerIndicatorReader(kind: IndicatorKind, reader: IndicatorRe
 
 const scopeOf = (def: SloDefinition) => ({ rail: def.rail, partner: def.partner });
 
+/** Outcomes per step; a step as long as the range is one exact total (a window's figure). */
+async function outcomePoints(db: Runner, from: Date, to: Date, step: number, scope: RollupScope, withLatency: boolean): Promise<OutcomeBucket[]> {
+  if (step * 60_000 >= to.getTime() - from.getTime()) return [{ at: from, ...(await readOutcomeTotal(db, from, to, scope, { withLatency })) }];
+  return readOutcomeSeries(db, from, to, step, scope, { withLatency });
+}
+
 registerIndicatorReader("transfer_success", async (db, def, from, to, step) =>
-  (await readOutcomeSeries(db, from, to, step, scopeOf(def))).map((b) => ({ at: b.at, counts: { good: b.settled, valid: b.settled + b.failed } })),
+  (await outcomePoints(db, from, to, step, scopeOf(def), false)).map((b) => ({ at: b.at, counts: { good: b.settled, valid: b.settled + b.failed } })),
 );
 
 registerIndicatorReader("settlement_latency", async (db, def, from, to, step, now) => {
   const threshold = def.thresholdMs!;
-  const [outcomes, overdue] = await Promise.all([readOutcomeSeries(db, from, to, step, scopeOf(def)), readOverdueSeries(db, from, to, step, threshold, now, scopeOf(def))]);
+  const [outcomes, overdue] = await Promise.all([outcomePoints(db, from, to, step, scopeOf(def), true), readOverdueSeries(db, from, to, step, threshold, now, scopeOf(def))]);
   const byTime = new Map<number, IndicatorPoint>();
   for (const b of outcomes) {
     byTime.set(b.at.getTime(), { at: b.at, counts: { good: countAtOrBelow(LATENCY_BOUNDS_MS, b.latencyCounts, threshold), valid: b.settled }, latencyCounts: b.latencyCounts });
@@ -103,27 +109,34 @@ export function windowLabel(minutes: number): string {
 }
 
 const MINUTE = 60_000;
+/** Alert windows up to this long (minutes) are summed from per-minute counts; longer ones are read as totals. */
+const SHORT_WINDOW_LIMIT = 360;
 
 /** The objective's state at `now`: window SLI and budget, burn rates, alert level. */
 export async function evaluateSlo(db: Runner, def: SloDefinition, now: Date): Promise<SloStatus> {
   const windowMinutes = def.windowDays * 1440;
   const end = new Date(Math.floor(now.getTime() / MINUTE) * MINUTE + MINUTE); // through the current minute
   const windowFrom = new Date(end.getTime() - windowMinutes * MINUTE);
-  const longestAlert = Math.max(...ALERT_WINDOWS_MINUTES);
-  const [whole, recent] = await Promise.all([
+  // The short alert windows (up to 6 h) from per-minute counts; the long ones (1 d, 3 d) as exact
+  // totals, which read whole hours from the hourly rollup: a few hundred rows in all.
+  const shortWindows = ALERT_WINDOWS_MINUTES.filter((w) => w <= SHORT_WINDOW_LIMIT);
+  const longWindows = ALERT_WINDOWS_MINUTES.filter((w) => w > SHORT_WINDOW_LIMIT);
+  const [whole, recent, ...longs] = await Promise.all([
     readIndicatorSeries(db, def, windowFrom, end, windowMinutes, now),
-    readIndicatorSeries(db, def, new Date(end.getTime() - longestAlert * MINUTE), end, 1, now),
+    readIndicatorSeries(db, def, new Date(end.getTime() - Math.max(...shortWindows) * MINUTE), end, 1, now),
+    ...longWindows.map((w) => readIndicatorSeries(db, def, new Date(end.getTime() - w * MINUTE), end, w, now)),
   ]);
   const base = { definition: def, indicatorLabel: INDICATORS[def.indicator].label, windowFrom, windowTo: end };
-  if (!whole || !recent) {
+  if (!whole || !recent || longs.some((l) => !l)) {
     return { ...base, isAvailable: false, counts: EMPTY_COUNTS, sli: null, budgetRemaining: 1, badEventsLeft: 0, burnRates: {}, alert: { level: "ok", rules: [] }, latency: null };
   }
   const counts = whole.reduce((acc, p) => addCounts(acc, p.counts), EMPTY_COUNTS);
   const byWindow = sumTrailingWindows(
     recent.map((p) => ({ minute: p.at, counts: p.counts })),
     end,
-    ALERT_WINDOWS_MINUTES,
+    shortWindows,
   );
+  longWindows.forEach((w, i) => byWindow.set(w, longs[i]!.reduce((acc, p) => addCounts(acc, p.counts), EMPTY_COUNTS)));
   const burnRates = Object.fromEntries(ALERT_WINDOWS_MINUTES.map((w) => [windowLabel(w), burnRate(byWindow.get(w)!, def.target)]));
   let latency: SloStatus["latency"] = null;
   if (def.indicator === "settlement_latency") {

@@ -109,11 +109,24 @@ export interface HealthInterval {
 export function healthIntervals(series: readonly { minute: Date; counts: CallCounts }[], windowMinutes = HEALTH_WINDOW_MINUTES): HealthInterval[] {
   const out: HealthInterval[] = [];
   const sorted = [...series].sort((a, b) => a.minute.getTime() - b.minute.getTime());
+  // A sliding window over the minutes: only the counts the state needs (no histogram).
+  let first = 0;
+  let calls = 0;
+  let failed = 0;
+  let unknown = 0;
   for (let i = 0; i < sorted.length; i++) {
     const end = sorted[i]!.minute.getTime();
-    let acc = NO_CALLS;
-    for (let j = i; j >= 0 && sorted[j]!.minute.getTime() > end - windowMinutes * 60_000; j--) acc = addCalls(acc, sorted[j]!.counts);
-    const state = classifyHealth(acc);
+    const c = sorted[i]!.counts;
+    calls += c.calls;
+    failed += c.retryable + c.unknown;
+    unknown += c.unknown;
+    for (; sorted[first]!.minute.getTime() <= end - windowMinutes * 60_000; first++) {
+      const o = sorted[first]!.counts;
+      calls -= o.calls;
+      failed -= o.retryable + o.unknown;
+      unknown -= o.unknown;
+    }
+    const state = classifyHealth({ ...NO_CALLS, calls, retryable: failed - unknown, unknown });
     if (state !== "outage" && state !== "degraded") continue;
     const from = sorted[i]!.minute;
     const to = new Date(end + 60_000);
@@ -193,7 +206,9 @@ export async function readPartnerHealth(db: Pick<pg.Pool | pg.PoolClient, "query
   const groups = new Map<string, PartnerMinute[]>();
   for (const r of rows) {
     const k = `${r.partner}\u0000${r.rail}`;
-    groups.set(k, [...(groups.get(k) ?? []), r]);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
   }
   const recentFrom = end.getTime() - HEALTH_WINDOW_MINUTES * 60_000;
   return [...groups.values()].map((g) => {

@@ -78,37 +78,65 @@ function toBucket(r: OutcomeRow): OutcomeBucket {
   };
 }
 
-/** Both halves of the rollup (folded minutes and unfolded deltas) for [from, to) and a scope. */
-function rollupSource(): string {
-  const cols = "minute, rail, partner, settled, failed, failed_excluded, cancelled, latency_counts";
-  const where = "minute >= $1 AND minute < $2 AND ($3::text IS NULL OR rail = $3) AND ($4::text IS NULL OR partner = $4)";
-  return `(SELECT ${cols} FROM slo_transfer_minutes WHERE ${where} UNION ALL SELECT ${cols} FROM slo_transfer_deltas WHERE ${where}) x`;
+const COLS = "rail, partner, settled, failed, failed_excluded, cancelled, latency_counts";
+const SCOPE = "($3::text IS NULL OR rail = $3) AND ($4::text IS NULL OR partner = $4)";
+
+/**
+ * The rollup rows for [from, to) and a scope, as `minute` plus the counts, at a resolution:
+ * - "minute": the folded minutes and the unfolded deltas;
+ * - "hour": the folded hours (from the hour holding `from`) and the unfolded deltas by their hour,
+ *   a sixtieth of the rows (charts over days and weeks);
+ * - "exact": [from, to) exactly, reading hours where whole hours fit and minutes at both ends (a
+ *   window's total). $5 and $6 are then the first and last whole hour of the range.
+ */
+function rollupSource(resolution: "minute" | "hour" | "exact"): string {
+  const deltas = `SELECT minute, ${COLS} FROM slo_transfer_deltas WHERE minute >= $1::timestamptz AND minute < $2::timestamptz AND ${SCOPE}`;
+  if (resolution === "minute") return `(SELECT minute, ${COLS} FROM slo_transfer_minutes WHERE minute >= $1 AND minute < $2 AND ${SCOPE} UNION ALL ${deltas}) x`;
+  if (resolution === "hour") {
+    return `(SELECT hour AS minute, ${COLS} FROM slo_transfer_hours WHERE hour >= date_trunc('hour', $1::timestamptz, 'UTC') AND hour < $2 AND ${SCOPE}
+             UNION ALL SELECT date_trunc('hour', minute, 'UTC') AS minute, ${COLS} FROM slo_transfer_deltas
+              WHERE minute >= date_trunc('hour', $1::timestamptz, 'UTC') AND minute < $2 AND ${SCOPE}) x`;
+  }
+  return `(SELECT minute, ${COLS} FROM slo_transfer_minutes WHERE minute >= $1::timestamptz AND minute < least($2::timestamptz, $5::timestamptz) AND ${SCOPE}
+           UNION ALL SELECT hour AS minute, ${COLS} FROM slo_transfer_hours WHERE hour >= $5::timestamptz AND hour < $6::timestamptz AND ${SCOPE}
+           UNION ALL SELECT minute, ${COLS} FROM slo_transfer_minutes WHERE minute >= greatest($5::timestamptz, $6::timestamptz) AND minute < $2::timestamptz AND ${SCOPE}
+           UNION ALL ${deltas}) x`;
 }
+
+const HOUR = 3_600_000;
 
 /**
  * Transfer outcomes in [from, to) summed per step of `stepMinutes` (1 = per minute), by creation
- * time, oldest first; steps without transfers are left out.
+ * time, oldest first; steps without transfers are left out. Steps of whole hours read the hourly
+ * rollup (their first step is the whole UTC hour holding `from`). Without `withLatency` the
+ * histogram is not summed (left empty): the success rate does not need it.
  */
-export async function readOutcomeSeries(db: Runner, from: Date, to: Date, stepMinutes: number, scope: RollupScope = {}): Promise<OutcomeBucket[]> {
+export async function readOutcomeSeries(db: Runner, from: Date, to: Date, stepMinutes: number, scope: RollupScope = {}, opts: { withLatency?: boolean } = {}): Promise<OutcomeBucket[]> {
+  const latency = opts.withLatency === false ? "'{}'::bigint[]" : `ARRAY[${latencySums}]`;
   const res = await db.query<OutcomeRow>(
     `SELECT date_bin(make_interval(mins => $5), x.minute, '2000-01-03T00:00:00Z'::timestamptz) AS at,
             sum(x.settled)::bigint AS settled, sum(x.failed)::bigint AS failed, sum(x.failed_excluded)::bigint AS failed_excluded,
-            sum(x.cancelled)::bigint AS cancelled, ARRAY[${latencySums}] AS latency_counts
-       FROM ${rollupSource()}
+            sum(x.cancelled)::bigint AS cancelled, ${latency} AS latency_counts
+       FROM ${rollupSource(stepMinutes % 60 === 0 ? "hour" : "minute")}
       GROUP BY 1 ORDER BY 1`,
     [from, to, scope.rail ?? null, scope.partner ?? null, stepMinutes],
   );
   return res.rows.map(toBucket);
 }
 
-/** Transfer outcomes in [from, to), one total. */
-export async function readOutcomeTotal(db: Runner, from: Date, to: Date, scope: RollupScope = {}): Promise<TransferOutcomes> {
+/** Transfer outcomes in exactly [from, to), one total (whole hours from the hourly rollup). */
+export async function readOutcomeTotal(db: Runner, from: Date, to: Date, scope: RollupScope = {}, opts: { withLatency?: boolean } = {}): Promise<TransferOutcomes> {
+  const firstHour = new Date(Math.ceil(from.getTime() / HOUR) * HOUR);
+  const lastHour = new Date(Math.max(firstHour.getTime(), Math.floor(to.getTime() / HOUR) * HOUR));
+  const latency =
+    opts.withLatency === false
+      ? "'{}'::bigint[]"
+      : `ARRAY[${Array.from({ length: LATENCY_BUCKETS }, (_, i) => `coalesce(sum(x.latency_counts[${i + 1}]), 0)::bigint`).join(", ")}]`;
   const res = await db.query<OutcomeRow>(
     `SELECT $1::timestamptz AS at, coalesce(sum(x.settled), 0)::bigint AS settled, coalesce(sum(x.failed), 0)::bigint AS failed,
-            coalesce(sum(x.failed_excluded), 0)::bigint AS failed_excluded, coalesce(sum(x.cancelled), 0)::bigint AS cancelled,
-            ARRAY[${Array.from({ length: LATENCY_BUCKETS }, (_, i) => `coalesce(sum(x.latency_counts[${i + 1}]), 0)::bigint`).join(", ")}] AS latency_counts
-       FROM ${rollupSource()}`,
-    [from, to, scope.rail ?? null, scope.partner ?? null],
+            coalesce(sum(x.failed_excluded), 0)::bigint AS failed_excluded, coalesce(sum(x.cancelled), 0)::bigint AS cancelled, ${latency} AS latency_counts
+       FROM ${rollupSource("exact")}`,
+    [from, to, scope.rail ?? null, scope.partner ?? null, firstHour, lastHour],
   );
   const { at: _at, ...totals } = toBucket(res.rows[0]!);
   return totals;
@@ -119,14 +147,16 @@ export interface BreakdownRow extends TransferOutcomes {
   partner: string;
 }
 
-/** Transfer outcomes in [from, to) per rail and partner. */
+/** Transfer outcomes in exactly [from, to) per rail and partner. */
 export async function readOutcomeBreakdown(db: Runner, from: Date, to: Date): Promise<BreakdownRow[]> {
+  const firstHour = new Date(Math.ceil(from.getTime() / HOUR) * HOUR);
+  const lastHour = new Date(Math.max(firstHour.getTime(), Math.floor(to.getTime() / HOUR) * HOUR));
   const res = await db.query<OutcomeRow & { rail: string; partner: string }>(
     `SELECT $1::timestamptz AS at, x.rail, x.partner, sum(x.settled)::bigint AS settled, sum(x.failed)::bigint AS failed,
             sum(x.failed_excluded)::bigint AS failed_excluded, sum(x.cancelled)::bigint AS cancelled, ARRAY[${latencySums}] AS latency_counts
-       FROM ${rollupSource()}
+       FROM ${rollupSource("exact")}
       GROUP BY x.rail, x.partner ORDER BY x.rail, x.partner`,
-    [from, to, null, null],
+    [from, to, null, null, firstHour, lastHour],
   );
   return res.rows.map((r) => {
     const { at: _at, ...b } = toBucket(r);

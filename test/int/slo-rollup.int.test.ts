@@ -94,6 +94,20 @@ describe("the rollup", () => {
     expect(await readOutcomeSeries(db.pool, from, to, 60)).toEqual(before);
     // A second fold with nothing to do.
     expect(await foldRollups(db)).toBe(0);
+    // The hourly rollup the same fold keeps equals the minutes summed by UTC hour.
+    const byHour = new Map<number, { settled: number; failed: number; latency: number[] }>();
+    for (const m of await readOutcomeSeries(db.pool, from, to, 1)) {
+      const h = Math.floor(m.at.getTime() / 3_600_000) * 3_600_000;
+      const cur = byHour.get(h) ?? { settled: 0, failed: 0, latency: new Array<number>(m.latencyCounts.length).fill(0) };
+      byHour.set(h, { settled: cur.settled + m.settled, failed: cur.failed + m.failed, latency: cur.latency.map((n, i) => n + m.latencyCounts[i]!) });
+    }
+    const hours = await readOutcomeSeries(db.pool, from, to, 60);
+    expect(hours.map((h) => [h.at.getTime(), h.settled, h.failed, h.latencyCounts])).toEqual([...byHour].sort((a, b) => a[0] - b[0]).map(([t, v]) => [t, v.settled, v.failed, v.latency]));
+    // A window's exact total reads whole hours and minutes at both ends, and agrees with the minutes.
+    const exactFrom = new Date(from.getTime() + 17 * 60_000);
+    const exact = await readOutcomeTotal(db.pool, exactFrom, to);
+    const viaMinutes = (await readOutcomeSeries(db.pool, exactFrom, to, 1)).reduce((acc, m) => ({ settled: acc.settled + m.settled, failed: acc.failed + m.failed }), { settled: 0, failed: 0 });
+    expect({ settled: exact.settled, failed: exact.failed }).toEqual(viaMinutes);
   });
 });
 

@@ -8,6 +8,7 @@
 -- writers never wait on a rollup row. The worker folds deltas into the minutes table (job
 -- slo-fold); readers add what is not folded yet. Because the bucket is the creation minute, an
 -- outcome that arrives late (a webhook a day late) changes its own transfer's minute.
+-- slo_transfer_hours: the same by UTC hour, kept by the same fold (charts over weeks read it).
 -- slo_minute_samples: what the worker saw once a minute (stuck transfers, webhook lag), for the
 -- time-slice objectives. slo_alert_states: the last evaluated burn-rate alert of each objective.
 
@@ -42,6 +43,19 @@ CREATE TABLE "slo_transfer_minutes" (
     "latency_counts" INTEGER[],
 
     CONSTRAINT "slo_transfer_minutes_pkey" PRIMARY KEY ("minute","rail","partner")
+);
+
+CREATE TABLE "slo_transfer_hours" (
+    "hour" TIMESTAMPTZ(6) NOT NULL,
+    "rail" TEXT NOT NULL,
+    "partner" TEXT NOT NULL,
+    "settled" INTEGER NOT NULL DEFAULT 0,
+    "failed" INTEGER NOT NULL DEFAULT 0,
+    "failed_excluded" INTEGER NOT NULL DEFAULT 0,
+    "cancelled" INTEGER NOT NULL DEFAULT 0,
+    "latency_counts" INTEGER[],
+
+    CONSTRAINT "slo_transfer_hours_pkey" PRIMARY KEY ("hour","rail","partner")
 );
 
 CREATE TABLE "slo_transfer_deltas" (
@@ -90,6 +104,7 @@ ALTER TABLE "slo_definitions" ADD CONSTRAINT "slo_definitions_indicator" CHECK (
 ALTER TABLE "slo_definitions" ADD CONSTRAINT "slo_definitions_thresholds" CHECK (coalesce("threshold_ms", 0) >= 0 AND coalesce("threshold_count", 0) >= 0);
 ALTER TABLE "slo_definitions" ADD CONSTRAINT "slo_definitions_key_shape" CHECK ("key" ~ '^[a-z0-9][a-z0-9-]{0,62}$');
 ALTER TABLE "slo_transfer_minutes" ADD CONSTRAINT "slo_transfer_minutes_latency" CHECK (cardinality("latency_counts") = 24);
+ALTER TABLE "slo_transfer_hours" ADD CONSTRAINT "slo_transfer_hours_latency" CHECK (cardinality("latency_counts") = 24);
 ALTER TABLE "slo_transfer_deltas" ADD CONSTRAINT "slo_transfer_deltas_latency" CHECK (cardinality("latency_counts") = 24);
 ALTER TABLE "slo_alert_states" ADD CONSTRAINT "slo_alert_states_level" CHECK ("level" IN ('ok', 'ticket', 'page'));
 
@@ -170,7 +185,7 @@ END $$;
 CREATE TRIGGER transfer_events_slo_rollup AFTER INSERT ON "transfer_events"
   REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION transfer_events_slo_rollup();
 
--- Folds up to max_rows deltas into the minutes table, oldest first; returns how many it folded.
+-- Folds up to max_rows deltas into the minutes and hours tables, oldest first; returns how many it folded.
 -- One folder at a time (a transaction-level advisory lock; a second caller folds nothing).
 CREATE FUNCTION slo_fold_deltas(max_rows int) RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
@@ -198,6 +213,20 @@ BEGIN
       failed_excluded = slo_transfer_minutes.failed_excluded + excluded.failed_excluded,
       cancelled = slo_transfer_minutes.cancelled + excluded.cancelled,
       latency_counts = ARRAY[slo_transfer_minutes.latency_counts[1] + excluded.latency_counts[1], slo_transfer_minutes.latency_counts[2] + excluded.latency_counts[2], slo_transfer_minutes.latency_counts[3] + excluded.latency_counts[3], slo_transfer_minutes.latency_counts[4] + excluded.latency_counts[4], slo_transfer_minutes.latency_counts[5] + excluded.latency_counts[5], slo_transfer_minutes.latency_counts[6] + excluded.latency_counts[6], slo_transfer_minutes.latency_counts[7] + excluded.latency_counts[7], slo_transfer_minutes.latency_counts[8] + excluded.latency_counts[8], slo_transfer_minutes.latency_counts[9] + excluded.latency_counts[9], slo_transfer_minutes.latency_counts[10] + excluded.latency_counts[10], slo_transfer_minutes.latency_counts[11] + excluded.latency_counts[11], slo_transfer_minutes.latency_counts[12] + excluded.latency_counts[12], slo_transfer_minutes.latency_counts[13] + excluded.latency_counts[13], slo_transfer_minutes.latency_counts[14] + excluded.latency_counts[14], slo_transfer_minutes.latency_counts[15] + excluded.latency_counts[15], slo_transfer_minutes.latency_counts[16] + excluded.latency_counts[16], slo_transfer_minutes.latency_counts[17] + excluded.latency_counts[17], slo_transfer_minutes.latency_counts[18] + excluded.latency_counts[18], slo_transfer_minutes.latency_counts[19] + excluded.latency_counts[19], slo_transfer_minutes.latency_counts[20] + excluded.latency_counts[20], slo_transfer_minutes.latency_counts[21] + excluded.latency_counts[21], slo_transfer_minutes.latency_counts[22] + excluded.latency_counts[22], slo_transfer_minutes.latency_counts[23] + excluded.latency_counts[23], slo_transfer_minutes.latency_counts[24] + excluded.latency_counts[24]]
+  ), hourly AS (
+    SELECT date_trunc('hour', g.minute, 'UTC') AS hour, g.rail, g.partner, sum(g.settled)::int AS settled, sum(g.failed)::int AS failed,
+           sum(g.failed_excluded)::int AS failed_excluded, sum(g.cancelled)::int AS cancelled, ARRAY[sum(g.latency_counts[1])::int, sum(g.latency_counts[2])::int, sum(g.latency_counts[3])::int, sum(g.latency_counts[4])::int, sum(g.latency_counts[5])::int, sum(g.latency_counts[6])::int, sum(g.latency_counts[7])::int, sum(g.latency_counts[8])::int, sum(g.latency_counts[9])::int, sum(g.latency_counts[10])::int, sum(g.latency_counts[11])::int, sum(g.latency_counts[12])::int, sum(g.latency_counts[13])::int, sum(g.latency_counts[14])::int, sum(g.latency_counts[15])::int, sum(g.latency_counts[16])::int, sum(g.latency_counts[17])::int, sum(g.latency_counts[18])::int, sum(g.latency_counts[19])::int, sum(g.latency_counts[20])::int, sum(g.latency_counts[21])::int, sum(g.latency_counts[22])::int, sum(g.latency_counts[23])::int, sum(g.latency_counts[24])::int] AS latency_counts
+      FROM grouped g GROUP BY 1, 2, 3
+  ), upserted_hours AS (
+    INSERT INTO slo_transfer_hours (hour, rail, partner, settled, failed, failed_excluded, cancelled, latency_counts)
+    SELECT hour, rail, partner, settled, failed, failed_excluded, cancelled, latency_counts FROM hourly
+    ORDER BY hour, rail, partner
+    ON CONFLICT (hour, rail, partner) DO UPDATE SET
+      settled = slo_transfer_hours.settled + excluded.settled,
+      failed = slo_transfer_hours.failed + excluded.failed,
+      failed_excluded = slo_transfer_hours.failed_excluded + excluded.failed_excluded,
+      cancelled = slo_transfer_hours.cancelled + excluded.cancelled,
+      latency_counts = ARRAY[slo_transfer_hours.latency_counts[1] + excluded.latency_counts[1], slo_transfer_hours.latency_counts[2] + excluded.latency_counts[2], slo_transfer_hours.latency_counts[3] + excluded.latency_counts[3], slo_transfer_hours.latency_counts[4] + excluded.latency_counts[4], slo_transfer_hours.latency_counts[5] + excluded.latency_counts[5], slo_transfer_hours.latency_counts[6] + excluded.latency_counts[6], slo_transfer_hours.latency_counts[7] + excluded.latency_counts[7], slo_transfer_hours.latency_counts[8] + excluded.latency_counts[8], slo_transfer_hours.latency_counts[9] + excluded.latency_counts[9], slo_transfer_hours.latency_counts[10] + excluded.latency_counts[10], slo_transfer_hours.latency_counts[11] + excluded.latency_counts[11], slo_transfer_hours.latency_counts[12] + excluded.latency_counts[12], slo_transfer_hours.latency_counts[13] + excluded.latency_counts[13], slo_transfer_hours.latency_counts[14] + excluded.latency_counts[14], slo_transfer_hours.latency_counts[15] + excluded.latency_counts[15], slo_transfer_hours.latency_counts[16] + excluded.latency_counts[16], slo_transfer_hours.latency_counts[17] + excluded.latency_counts[17], slo_transfer_hours.latency_counts[18] + excluded.latency_counts[18], slo_transfer_hours.latency_counts[19] + excluded.latency_counts[19], slo_transfer_hours.latency_counts[20] + excluded.latency_counts[20], slo_transfer_hours.latency_counts[21] + excluded.latency_counts[21], slo_transfer_hours.latency_counts[22] + excluded.latency_counts[22], slo_transfer_hours.latency_counts[23] + excluded.latency_counts[23], slo_transfer_hours.latency_counts[24] + excluded.latency_counts[24]]
   )
   -- (A data-modifying CTE runs whether or not it is read.)
   SELECT coalesce(sum(n), 0)::int INTO folded FROM grouped;
@@ -246,3 +275,9 @@ SELECT s.minute, s.rail, s.partner,
      WHERE e.to_state IN ('settled', 'failed', 'cancelled')
   ) s
  GROUP BY s.minute, s.rail, s.partner;
+
+INSERT INTO slo_transfer_hours (hour, rail, partner, settled, failed, failed_excluded, cancelled, latency_counts)
+SELECT date_trunc('hour', m.minute, 'UTC'), m.rail, m.partner, sum(m.settled)::int, sum(m.failed)::int, sum(m.failed_excluded)::int, sum(m.cancelled)::int,
+       ARRAY[sum(m.latency_counts[1])::int, sum(m.latency_counts[2])::int, sum(m.latency_counts[3])::int, sum(m.latency_counts[4])::int, sum(m.latency_counts[5])::int, sum(m.latency_counts[6])::int, sum(m.latency_counts[7])::int, sum(m.latency_counts[8])::int, sum(m.latency_counts[9])::int, sum(m.latency_counts[10])::int, sum(m.latency_counts[11])::int, sum(m.latency_counts[12])::int, sum(m.latency_counts[13])::int, sum(m.latency_counts[14])::int, sum(m.latency_counts[15])::int, sum(m.latency_counts[16])::int, sum(m.latency_counts[17])::int, sum(m.latency_counts[18])::int, sum(m.latency_counts[19])::int, sum(m.latency_counts[20])::int, sum(m.latency_counts[21])::int, sum(m.latency_counts[22])::int, sum(m.latency_counts[23])::int, sum(m.latency_counts[24])::int]
+  FROM slo_transfer_minutes m
+ GROUP BY 1, 2, 3;
