@@ -43,7 +43,8 @@ afterAll(async () => {
 
 async function snapshot() {
   const { rows } = await db.pool.query<{ what: string; n: string }>(
-    `SELECT 'state:' || state::text AS what, count(*)::text AS n FROM transfers GROUP BY state
+    // The demo transfers only: the demo world also seeds the SLO incident's transfers (demo:slo:*).
+    `SELECT 'state:' || state::text AS what, count(*)::text AS n FROM transfers WHERE idempotency_key LIKE 'demo:transfers:%' GROUP BY state
      UNION ALL SELECT 'events', count(*)::text FROM transfer_events
      UNION ALL SELECT 'partner_requests', count(*)::text FROM partner_requests
      UNION ALL SELECT 'entries', count(*)::text FROM journal_entries
@@ -80,7 +81,9 @@ describe("seedDemoTransfers", () => {
     expect(s["state:created"]).toBeUndefined();
 
     // Failures of both kinds: refused at submission, and failed by the bank after accepting.
-    const causes = await db.pool.query<{ cause: string }>(`SELECT DISTINCT cause FROM transfer_events WHERE to_state = 'failed'`);
+    const causes = await db.pool.query<{ cause: string }>(
+      `SELECT DISTINCT e.cause FROM transfer_events e JOIN transfers t ON t.id = e.transfer_id WHERE e.to_state = 'failed' AND t.idempotency_key LIKE 'demo:transfers:%'`,
+    );
     // A rejection after an attempt that timed out asks the partner first (issue 14, point 11): those
     // fail on its "not found", the others on the rejection itself.
     expect(causes.rows.map((r) => r.cause).sort()).toEqual(["partner.not_found", "partner.rejected", "webhook.failed"]);
