@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requirePageActor } from "../../server/auth/session";
+import { requirePageActor } from "../page-access";
 import { Badge, Card, PageHeader, formatUtc, linkClass } from "../../components/ui";
 import { IncidentsTable, OverviewSloTable, PartnerHealthTable } from "../../components/slo/slo-tables";
 import { pageCaller } from "./page-caller";

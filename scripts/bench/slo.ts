@@ -19,7 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { applyMigrations } from "../../server/db/migrate";
 import { createDbHandles, type DbHandles } from "../../server/db/client";
-import { userActor } from "../../server/auth/actor";
+import { userActor } from "../../server/core/actor";
 import { openAccount } from "../../server/ledger/testing";
 import { stopSender } from "../../server/jobs/queues";
 import { ensureDefaultSlos, listSloDefinitions } from "../../server/slo/definitions";

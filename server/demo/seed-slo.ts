@@ -17,8 +17,9 @@
  *   wallet has, so nothing is refused for funds.
  */
 import type { DbHandles } from "../db/client";
-import { userActor, type Actor } from "../auth/actor";
+import { userActor, type Actor } from "../core/actor";
 import { componentLogger } from "../observability/logger";
+import { isAppError } from "../errors/app-error";
 import type { PartnerAdapter, SubmitOutcome } from "../partners/types";
 import { createTransfer } from "../transfers/create";
 import { advanceTransfer } from "../transfers/orchestrator";
@@ -33,6 +34,8 @@ import { pgRunner } from "../db/sql";
 import { DEMO_SEED_ACTOR } from "./seed-transfers";
 
 const log = componentLogger("demo");
+/** Tries of a create refused by admission control while its sample catches up (300 ms apart). */
+const ADMISSION_ATTEMPTS = 40;
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -88,12 +91,24 @@ export async function seedDemoSloIncident(db: DbHandles, opts: { now?: Date; ope
     const wallet = wallets[i % wallets.length]!;
     const amountMinor = 1_000n + BigInt((i * 7919) % 40) * 250n;
     if ((available.get(wallet.id) ?? 0n) / 10n < amountMinor) return null;
-    const r = await createTransfer(
-      db,
-      DEMO_SEED_ACTOR,
-      { sourceAccountId: wallet.id, counterpartyName: "Stadtwerke München GmbH", counterpartyAccount: "DE89 3704 0044 0532 0130 00", amountMinor, currency: "EUR", rail: "instant", partner: "sandbox", reference: `Utility bill ${4_200_000 + i}` },
-      { idempotencyKey: key, now: at },
-    );
+    const create = () =>
+      createTransfer(
+        db,
+        DEMO_SEED_ACTOR,
+        { sourceAccountId: wallet.id, counterpartyName: "Stadtwerke München GmbH", counterpartyAccount: "DE89 3704 0044 0532 0130 00", amountMinor, currency: "EUR", rail: "instant", partner: "sandbox", reference: `Utility bill ${4_200_000 + i}` },
+        { idempotencyKey: key, now: at },
+      );
+    // Admission control judges the backlog by the wall clock: a past-dated transfer still in
+    // backoff looks long overdue until the next sample sees it failed. Wait for that sample.
+    let r: Awaited<ReturnType<typeof create>> | undefined;
+    for (let attempt = 1; !r; attempt++) {
+      try {
+        r = await create();
+      } catch (e) {
+        if (!isAppError(e) || e.code !== "OVERLOADED" || attempt >= ADMISSION_ATTEMPTS) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    }
     if (!r.isReplay) created++;
     return r.transfer;
   };

@@ -12,7 +12,7 @@ import { seedDemoApprovals } from "./seed-approvals";
 import { seedDemoPricing } from "./seed-pricing";
 import { seedDemoReconciliation } from "./seed-recon";
 import { seedDemoSloIncident } from "./seed-slo";
-import { userActor, type Actor } from "../auth/actor";
+import { userActor, type Actor } from "../core/actor";
 import type { AuditActor } from "../audit/audit-log";
 
 export async function seedDemoWorld(db: DbHandles): Promise<string> {

@@ -1,6 +1,6 @@
 /**
  * The web process's Prometheus registry (prom-client), served at /api/metrics
- * (metrics-http.ts). The worker keeps its own registry and port (server/worker/worker.ts).
+ * (server/slo/metrics-http.ts). The worker keeps its own registry and port (server/worker/worker.ts).
  *
  * Invariants kept:
  * - One registry per process, kept on globalThis: Next.js may load this module once per bundle

@@ -17,8 +17,8 @@ import type { DbHandles } from "../db/client";
 import { runTransaction } from "../db/transaction";
 import { pgRunner } from "../db/sql";
 import { appendAudit } from "../audit/audit-log";
-import { toAuditActor, type Actor } from "../auth/actor";
-import { checkReason } from "../admin/users";
+import { toAuditActor, type Actor } from "../core/actor";
+import { checkReason } from "../core/reasons";
 import { AppError } from "../errors/app-error";
 import { LATENCY_BOUNDS_MS } from "./rollup";
 

@@ -1,5 +1,5 @@
 /**
- * /api/metrics (server/observability/metrics-http.ts) against a real database: refused without
+ * /api/metrics (server/slo/metrics-http.ts) against a real database: refused without
  * the bearer token (404 when none is configured, 401 when missing or wrong), and with it a body
  * that parses as Prometheus text and holds the figures the issue lists, read from the database.
  */
@@ -9,11 +9,11 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { createCaller } from "../../server/api/root";
-import { serviceActor } from "../../server/auth/actor";
+import { serviceActor } from "../../server/core/actor";
 import { openAccount, fund } from "../../server/ledger/testing";
 import { BOSS_SCHEMA, stopSender } from "../../server/jobs/queues";
 import { PgBoss } from "pg-boss";
-import { createMetricsHandler, isAuthorizedScrape } from "../../server/observability/metrics-http";
+import { createMetricsHandler, isAuthorizedScrape } from "../../server/slo/metrics-http";
 import { webMetrics } from "../../server/observability/metrics";
 
 const TOKEN = "scrape-token-0123456789abcdef";

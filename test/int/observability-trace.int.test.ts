@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { resetEnvForTests } from "../../server/env";
 import { createCaller } from "../../server/api/root";
-import { serviceActor } from "../../server/auth/actor";
+import { serviceActor } from "../../server/core/actor";
 import { openAccount, fund } from "../../server/ledger/testing";
 import { BOSS_SCHEMA, stopSender } from "../../server/jobs/queues";
-import { resetPartnerAdaptersForTests } from "../../server/partners/registry";
+import { partners } from "../../server/composition";
 import { createSandboxAdapter } from "../../server/partners/sandbox-adapter";
 import { createWebhookHandler } from "../../server/partners/webhook-http";
 import { startWorker, type WorkerHandle } from "../../server/worker/worker";
@@ -35,14 +35,14 @@ const partnerHeaders: Headers[] = [];
 beforeAll(async () => {
   process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS = TEST_SECRET;
   resetEnvForTests();
-  resetPartnerAdaptersForTests();
+  partners.reset();
   stopTracing = await startTracingForTests(exporter);
   db = await createTestDb();
   const bank = await openAccount(db, { code: "bank:EUR", type: "asset" });
   const wallet = await openAccount(db, { code: "customer:trace:wallet", type: "liability", isNoOverdraft: true });
   await fund(db, bank.id, wallet.id, 100_000n);
   walletId = wallet.id;
-  const webhooks = createWebhookHandler({ getDb: () => db });
+  const webhooks = createWebhookHandler({ getDb: () => db, partners });
   receiver = await startReceiver((req) => webhooks(req, "sandbox"));
   sandbox = await startTestSandbox(db, receiver.url, { isTicking: true });
 });
@@ -57,7 +57,7 @@ afterAll(async () => {
   if (savedSecrets === undefined) delete process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS;
   else process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS = savedSecrets;
   resetEnvForTests();
-  resetPartnerAdaptersForTests();
+  partners.reset();
 });
 
 const named = (spans: ReadableSpan[], name: string) => spans.filter((s) => s.name === name);

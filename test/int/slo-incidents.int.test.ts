@@ -14,7 +14,8 @@ import { createTransfer } from "../../server/transfers/create";
 import { advanceTransfer } from "../../server/transfers/orchestrator";
 import { applyPartnerEvent } from "../../server/transfers/partner-events";
 import { stopSender } from "../../server/jobs/queues";
-import { SYSTEM_ACTOR, userActor } from "../../server/auth/actor";
+import { resetEnvForTests } from "../../server/env";
+import { SYSTEM_ACTOR, userActor } from "../../server/core/actor";
 import { listBlastRadius, listIncidents, listIncidentTransfers, openIncident, readBlastRadius, readMonthlyIncidents, updateIncident } from "../../server/slo/incidents";
 import { backfillPartnerMinutes, readPartnerHealth } from "../../server/slo/partner-health";
 import type { Account } from "../../server/ledger/accounts";
@@ -27,7 +28,11 @@ const viewer = userActor({ id: randomUUID(), email: "viewer@example.test", name:
 const base = new Date(Date.now() - 2 * 3600_000);
 const at = (s: number) => new Date(base.getTime() + s * 1000);
 
+const savedAdmission = process.env.TRANSFER_ADMISSION_ENABLED;
 beforeAll(async () => {
+  // Past-dated transfers left in backoff look overdue to admission control's wall clock.
+  process.env.TRANSFER_ADMISSION_ENABLED = "false";
+  resetEnvForTests();
   db = await createTestDb();
   for (const cur of ["EUR", "JPY"]) {
     const bank = await openAccount(db, { code: `bank:${cur}`, type: "asset", currency: cur });
@@ -38,6 +43,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopSender(db.pool);
   await db?.drop();
+  if (savedAdmission === undefined) delete process.env.TRANSFER_ADMISSION_ENABLED;
+  else process.env.TRANSFER_ADMISSION_ENABLED = savedAdmission;
+  resetEnvForTests();
 });
 
 async function transfer(createdAt: Date, amountMinor: bigint, currency = "EUR") {

@@ -14,7 +14,7 @@ import { createTransfer } from "../../server/transfers/create";
 import { advanceTransfer } from "../../server/transfers/orchestrator";
 import { applyPartnerEvent } from "../../server/transfers/partner-events";
 import { stopSender } from "../../server/jobs/queues";
-import { SYSTEM_ACTOR, userActor } from "../../server/auth/actor";
+import { SYSTEM_ACTOR, userActor } from "../../server/core/actor";
 import { foldRollups, readOutcomeTotal, readOutcomeSeries, sampleMinute, LATENCY_BOUNDS_MS } from "../../server/slo/rollup";
 import { ensureDefaultSlos, getSloDefinition, listSloDefinitions, updateSloDefinition } from "../../server/slo/definitions";
 import { evaluateAndPublish, evaluateSlo } from "../../server/slo/evaluate";

@@ -5,8 +5,8 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { createCaller } from "../../server/api/root";
-import { serviceActor, userActor } from "../../server/auth/actor";
-import type { RoleName } from "../../server/auth/permissions";
+import { serviceActor, userActor } from "../../server/core/actor";
+import type { RoleName } from "../../server/core/permissions";
 import { ensureDefaultSlos } from "../../server/slo/definitions";
 import { evaluateAndPublish } from "../../server/slo/evaluate";
 

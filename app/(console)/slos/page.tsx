@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requirePageActor } from "../../../server/auth/session";
+import { requirePageActor } from "../../page-access";
 import { burnThreshold, ALERT_RULES } from "../../../server/slo/math";
 import { EmptyState, ErrorNotice, PageHeader, formatUtc, linkClass } from "../../../components/ui";
 import { ButtonLink } from "../../../components/kit/button";

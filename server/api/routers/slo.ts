@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { procedure, createRouter } from "../trpc";
-import { REASON_MAX_LENGTH } from "../../admin/users";
+import { REASON_MAX_LENGTH } from "../../core/reasons";
 import { createSloDefinition, INDICATOR_KINDS, listSloDefinitions, updateSloDefinition } from "../../slo/definitions";
 import { readBreakdown, readOverview, readSamples, readSloSeries, readSloStatuses, readWeeklyReport } from "../../slo/queries";
 import { BLAST_HITS, BLAST_PAGE_MAX, getIncident, INCIDENT_PAGE_MAX, listBlastRadius, listIncidents, listIncidentTransfers, openIncident, readBlastRadius, readMonthlyIncidents, SEVERITIES, updateIncident } from "../../slo/incidents";

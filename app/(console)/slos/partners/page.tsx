@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requirePageActor } from "../../../../server/auth/session";
+import { requirePageActor } from "../../../page-access";
 import { PageHeader, linkClass } from "../../../../components/ui";
 import type { RawSearchParams } from "../../../../components/kit/url-state";
 import { defineUrlState, param } from "../../../../components/kit/url-state";

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { requirePageActor } from "../../../../server/auth/session";
+import { requirePageActor } from "../../../page-access";
 import { formatMoneyDisplay } from "../../../../server/money/amount";
 import { linkClass } from "../../../../components/ui";
 import { formatMs } from "../../../../components/slo/format";

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { requirePageActor } from "../../../../../server/auth/session";
+import { requirePageActor } from "../../../../page-access";
 import { Badge, Card, FactList, PageHeader, formatUtc, linkClass } from "../../../../../components/ui";
 import { UUID_RE } from "../../../../../components/ledger/ledger-params";
 import { AuditTrail } from "../../../../../components/kit/audit-trail";

@@ -13,8 +13,8 @@ import type { DbHandles } from "../db/client";
 import { ACTIVE_STATES } from "../transfers/state-machine";
 import { stuckSql } from "../transfers/queries";
 import { BOSS_SCHEMA } from "../jobs/queues";
-import { readStoredSloStates } from "../slo/evaluate";
-import { alertRank } from "../slo/math";
+import { readStoredSloStates } from "./evaluate";
+import { alertRank } from "./math";
 
 /** Statement timeout of a scrape's queries. */
 export const SCRAPE_STATEMENT_TIMEOUT_MS = 5_000;

@@ -14,8 +14,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { Gauge, type Registry } from "prom-client";
 import type { DbHandles } from "../db/client";
 import { env } from "../env";
-import { componentLogger } from "./logger";
-import { webMetrics } from "./metrics";
+import { componentLogger } from "../observability/logger";
+import { webMetrics } from "../observability/metrics";
 import { readOperationalGauges, type OperationalGauges } from "./operational-gauges";
 
 const log = componentLogger("metrics");
