@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { requirePageActor } from "../page-access";
 import { Badge, Card, PageHeader, formatUtc, linkClass } from "../../components/ui";
+import { Money } from "../../components/ledger/money";
 import { IncidentsTable, OverviewSloTable, PartnerHealthTable } from "../../components/slo/slo-tables";
 import { pageCaller } from "./page-caller";
 
@@ -47,11 +48,18 @@ export default async function OverviewPage() {
           <p className="text-xs text-zinc-600 dark:text-zinc-400">Proposed adjustments open and not expired.</p>
         </Card>
         <Card title="Reconciliation" actions={<Link href="/breaks" className={linkClass}>Breaks</Link>}>
-          {o.reconciliation.isAvailable ? (
-            <p className="text-3xl font-semibold tabular-nums">{o.reconciliation.openBreaks}</p>
-          ) : (
-            <p className="text-sm text-zinc-600 dark:text-zinc-400">Open breaks and the unreconciled amount appear here once reconciliation is installed.</p>
-          )}
+          <p className="text-3xl font-semibold tabular-nums" data-testid="overview-breaks">
+            {o.reconciliation.openBreaks}
+          </p>
+          <p className="text-xs text-zinc-600 dark:text-zinc-400">
+            {o.reconciliation.openBreaks === 0 ? "No break is open." : "Breaks not resolved; unreconciled: "}
+            {o.reconciliation.unreconciled.map((u, i) => (
+              <span key={u.currency}>
+                {i > 0 ? ", " : ""}
+                <Money amountMinor={u.amountMinor} currency={u.currency} />
+              </span>
+            ))}
+          </p>
         </Card>
         <Card title="Open incidents" actions={<Link href="/slos/incidents" className={linkClass}>Incidents</Link>}>
           <p className="text-3xl font-semibold tabular-nums" data-testid="overview-incidents">

@@ -8,9 +8,9 @@
  *   count). The database checks the shape again (migration 20261202410000_slo).
  * - Changes carry the version they were based on (VERSION_CONFLICT otherwise) and a reason.
  * - Objectives are never deleted, only disabled; their history stays readable.
- * - Indicators are an extension point (INDICATORS): reconciliation's match rate and break age are
- *   declared, and answer "no data source" until the reconciliation module registers its reader
- *   (server/slo/indicators.ts).
+ * - Indicators are an extension point (INDICATORS, and a reader each in evaluate.ts): an indicator
+ *   without a reader answers "no data source". Reconciliation's match rate and break age read its
+ *   runs and breaks (recon-indicators.ts).
  */
 import type pg from "pg";
 import type { DbHandles } from "../db/client";
@@ -325,6 +325,32 @@ export const DEFAULT_SLOS: readonly (SloFields & { key: string; indicator: Indic
     target: 0.999,
     windowDays: 28,
     thresholdMs: 30_000,
+    thresholdCount: null,
+    rail: null,
+    partner: null,
+    isEnabled: true,
+  },
+  {
+    key: "recon-auto-match",
+    indicator: "recon_match_rate",
+    name: "Statement lines match automatically",
+    description: "Bank and partner statement lines matched by the rules, over lines imported (each source's last run of each day).",
+    target: 0.95,
+    windowDays: 28,
+    thresholdMs: null,
+    thresholdCount: null,
+    rail: null,
+    partner: null,
+    isEnabled: true,
+  },
+  {
+    key: "recon-breaks-3d",
+    indicator: "recon_break_age",
+    name: "Breaks resolved within three days",
+    description: "Reconciliation breaks resolved within three days of being opened; one still open after three days counts as late.",
+    target: 0.9,
+    windowDays: 28,
+    thresholdMs: 259_200_000,
     thresholdCount: null,
     rail: null,
     partner: null,

@@ -7,8 +7,8 @@
  * - Counts come only from the rollups and minute samples (server/slo/rollup.ts), plus, for latency,
  *   the transfers still moving past the threshold (already late), so every figure reads a bounded
  *   number of rows whatever the traffic.
- * - An indicator without a data source (reconciliation before its module registers a reader) is
- *   reported as unavailable, never as perfect.
+ * - An indicator without a data source (a reader not registered) is reported as unavailable,
+ *   never as perfect. Reconciliation's two are read from its runs and breaks (recon-indicators.ts).
  * - An alert state change and its outbox event (topic `slo.alert.<level>`, aggregate the SLO key)
  *   commit together, under the state row's lock, so two workers never publish the same change.
  */
@@ -18,6 +18,7 @@ import { runTransaction } from "../db/transaction";
 import { ALERT_WINDOWS_MINUTES, addCounts, badEventsLeft, budgetRemaining, burnRate, EMPTY_COUNTS, evaluateAlerts, quantileFromHistogram, sliOf, sumTrailingWindows, countAtOrBelow, type AlertEvaluation, type AlertLevel, type Counts } from "./math";
 import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS, readOutcomeSeries, readOutcomeTotal, readOverdueSeries, readSampleSeries, type OutcomeBucket, type RollupScope } from "./rollup";
 import type { SLO_ALERT_TOPICS } from "../outbox/topics";
+import { readBreakAgeSeries, readMatchRateSeries } from "./recon-indicators";
 import { INDICATORS, listSloDefinitions, type IndicatorKind, type SloDefinition } from "./definitions";
 
 type Runner = Pick<pg.Pool | pg.PoolClient, "query">;
@@ -72,6 +73,10 @@ registerIndicatorReader("stuck_transfers", async (db, def, from, to, step) =>
 registerIndicatorReader("webhook_lag", async (db, def, from, to, step) =>
   (await readSampleSeries(db, from, to, step, { lagMs: def.thresholdMs })).map((s) => ({ at: s.at, counts: { good: s.lagOk, valid: s.sampled } })),
 );
+
+registerIndicatorReader("recon_match_rate", (db, _def, from, to, step) => readMatchRateSeries(db, from, to, step));
+
+registerIndicatorReader("recon_break_age", (db, def, from, to, step, now) => readBreakAgeSeries(db, from, to, step, def.thresholdMs!, now));
 
 /** Whether the indicator has a data source in this installation. */
 export function isIndicatorAvailable(kind: IndicatorKind): boolean {

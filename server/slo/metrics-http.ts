@@ -56,6 +56,8 @@ interface ScrapeGauges {
   sloBurn: Gauge<"slo" | "window">;
   sloAlert: Gauge<"slo">;
   sloSli: Gauge<"slo">;
+  reconMatchRate: Gauge;
+  reconOpenBreaks: Gauge;
 }
 
 const registered = new WeakMap<Registry, ScrapeGauges>();
@@ -76,6 +78,8 @@ function gaugesOf(registry: Registry): ScrapeGauges {
     ledgerCheckAge: new Gauge({ name: "ledger_integrity_check_age_seconds", help: "Seconds since the last completed ledger integrity check (-1 before the first)", registers: r }),
     auditOk: new Gauge({ name: "audit_chain_intact", help: "1 when the last audit chain verification (worker job audit-verify) found every lane intact, 0 when not, -1 before the first", registers: r }),
     auditCheckAge: new Gauge({ name: "audit_chain_check_age_seconds", help: "Seconds since the last completed audit chain verification (-1 before the first)", registers: r }),
+    reconMatchRate: new Gauge({ name: "recon_match_rate_ratio", help: "Statement lines matched automatically over lines in today's (UTC) reconciliation runs (-1 without lines)", registers: r }),
+    reconOpenBreaks: new Gauge({ name: "recon_open_breaks", help: "Reconciliation breaks not resolved (open or accepted as timing differences)", registers: r }),
     sloSli: new Gauge({ name: "slo_sli_ratio", help: "Good events over valid events in each SLO's window (1 with no events)", labelNames: ["slo"], registers: r }),
     sloBudget: new Gauge({ name: "slo_error_budget_remaining_ratio", help: "Share of each SLO's error budget left in its window (negative when overspent)", labelNames: ["slo"], registers: r }),
     sloBurn: new Gauge({ name: "slo_burn_rate", help: "Error budget burn rate of each SLO over the alerting windows (1 = spending exactly the budget)", labelNames: ["slo", "window"], registers: r }),
@@ -103,6 +107,8 @@ function apply(g: ScrapeGauges, v: OperationalGauges): void {
   g.ledgerCheckAge.set(v.ledgerIntegrity?.ageSeconds ?? -1);
   g.auditOk.set(v.auditChain === null ? -1 : v.auditChain.isOk ? 1 : 0);
   g.auditCheckAge.set(v.auditChain?.ageSeconds ?? -1);
+  g.reconMatchRate.set(v.reconMatchRate ?? -1);
+  g.reconOpenBreaks.set(v.reconOpenBreaks);
   for (const gauge of [g.sloSli, g.sloBudget, g.sloBurn, g.sloAlert]) gauge.reset();
   for (const s of v.slos) {
     g.sloSli.set({ slo: s.key }, s.sli);

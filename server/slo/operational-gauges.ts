@@ -15,6 +15,7 @@ import { stuckSql } from "../transfers/queries";
 import { BOSS_SCHEMA } from "../jobs/queues";
 import { readStoredSloStates } from "./evaluate";
 import { alertRank } from "./math";
+import { readMatchRateSeries, readReconSummary } from "./recon-indicators";
 
 /** Statement timeout of a scrape's queries. */
 export const SCRAPE_STATEMENT_TIMEOUT_MS = 5_000;
@@ -42,6 +43,9 @@ export interface OperationalGauges {
   ledgerIntegrity: IntegrityCheck | null;
   auditChain: IntegrityCheck | null;
   slos: SloGauge[];
+  /** Statement lines matched over lines in today's (UTC) reconciliation runs; null without lines. */
+  reconMatchRate: number | null;
+  reconOpenBreaks: number;
 }
 
 
@@ -81,6 +85,9 @@ export async function readOperationalGauges(db: Pick<DbHandles, "pool">, now: Da
     const auditChain = await lastCheck(client, "audit-verify", "isIntact", now);
     // The worker evaluates every objective once a minute (job slo-evaluate); a scrape reads that.
     const slos = (await readStoredSloStates(client)).map((s) => ({ key: s.key, sli: s.sli ?? 1, budgetRemaining: s.budgetRemaining, burnRates: s.burnRates, alertLevel: alertRank(s.level) }));
+    const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+    const match = (await readMatchRateSeries(client, today, now, 1440)).reduce((acc, p) => ({ good: acc.good + p.counts.good, valid: acc.valid + p.counts.valid }), { good: 0, valid: 0 });
+    const recon = await readReconSummary(client);
     await client.query("COMMIT");
     const byState = (rows: { state: string; n: string }[], keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, Number(rows.find((r) => r.state === k)?.n ?? 0)]));
     const w = webhooks.rows[0]!;
@@ -93,6 +100,8 @@ export async function readOperationalGauges(db: Pick<DbHandles, "pool">, now: Da
       ledgerIntegrity,
       auditChain,
       slos,
+      reconMatchRate: match.valid === 0 ? null : match.good / match.valid,
+      reconOpenBreaks: recon.openBreaks,
     };
   } catch (e) {
     await client.query("ROLLBACK").catch(() => {});

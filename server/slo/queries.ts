@@ -20,6 +20,7 @@ import { evaluateSlo, readIndicatorSeries, readStoredSloStates, type SloStatus }
 import { LATENCY_BOUNDS_MS, readOutcomeBreakdown, readOutcomeTotal, readSampleSeries, type BreakdownRow } from "./rollup";
 import { listIncidents, readMonthlyIncidents, type Incident, type MonthlyIncidents } from "./incidents";
 import { readPartnerHealth, type PartnerHealth } from "./partner-health";
+import { readLargestOpenBreaks, readMatchRateSeries, readReconSummary, type OpenBreak } from "./recon-indicators";
 
 export const MAX_RANGE_DAYS = 90;
 export const MAX_POINTS = 1_500;
@@ -128,13 +129,13 @@ export interface Overview {
   approvalsWaiting: number;
   partners: PartnerHealth[];
   openIncidents: Incident[];
-  /** Reconciliation's open breaks and unreconciled amount, once it is installed. */
-  reconciliation: { isAvailable: false } | { isAvailable: true; openBreaks: number; unreconciled: { currency: string; amountMinor: bigint }[] };
+  /** Reconciliation's breaks not resolved and the amount they leave unreconciled, per currency. */
+  reconciliation: { isAvailable: true; openBreaks: number; unreconciled: { currency: string; amountMinor: bigint }[] };
 }
 
 /** "Is money moving?": each objective's state and budget, stuck transfers, approvals waiting, partner states, open incidents. */
 export async function readOverview(db: Pick<DbHandles, "pool">, now: Date): Promise<Overview> {
-  const [states, defs, stuck, active, approvals, partners, incidents] = await Promise.all([
+  const [states, defs, stuck, active, approvals, partners, incidents, recon] = await Promise.all([
     readStoredSloStates(db.pool),
     listSloDefinitions(db, { isEnabledOnly: true }),
     summarizeStuck(db, now),
@@ -142,6 +143,7 @@ export async function readOverview(db: Pick<DbHandles, "pool">, now: Date): Prom
     db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM adjustment_proposals WHERE status = 'open' AND expires_at > $1`, [now]),
     readPartnerHealth(db.pool, new Date(now.getTime() - 3600_000), now),
     listIncidents(db.pool, { isOpenOnly: true, limit: 20 }),
+    readReconSummary(db.pool),
   ]);
   const evaluated = new Set(states.map((s) => s.key));
   return {
@@ -153,7 +155,7 @@ export async function readOverview(db: Pick<DbHandles, "pool">, now: Date): Prom
     approvalsWaiting: Number(approvals.rows[0]!.n),
     partners,
     openIncidents: incidents.items,
-    reconciliation: { isAvailable: false },
+    reconciliation: { isAvailable: true, ...recon },
   };
 }
 
@@ -176,7 +178,8 @@ export interface WeeklyReport {
   incidents: (Incident & { blastRadiusCount: number })[];
   monthly: MonthlyIncidents[];
   adjustmentsApproved: { id: string; summary: string; amounts: Record<string, string>; closedAt: Date; closedBy: string | null }[];
-  reconciliation: { isAvailable: false } | { isAvailable: true; matchRate: number | null; largestOpenBreaks: unknown[] };
+  /** Statement lines matched automatically in the week, and the largest breaks still open. */
+  reconciliation: { isAvailable: true; matchRate: number | null; lines: number; largestOpenBreaks: OpenBreak[] };
 }
 
 /** Monday 00:00 UTC of the week holding `d`. */
@@ -216,6 +219,9 @@ export async function readWeeklyReport(db: Pick<DbHandles, "pool">, weekStart: D
     incidents: incidents.map((i) => ({ ...i, blastRadiusCount: i.linkedTransfers })),
     monthly: await readMonthlyIncidents(db.pool, now, 6),
     adjustmentsApproved: adjustments.rows.map((r) => ({ id: r.id, summary: r.summary, amounts: r.amounts, closedAt: r.closed_at, closedBy: r.closed_by_label })),
-    reconciliation: { isAvailable: false },
+    reconciliation: await (async () => {
+      const week = (await readMatchRateSeries(db.pool, start, end, 10_080)).reduce((acc, p) => ({ good: acc.good + p.counts.good, valid: acc.valid + p.counts.valid }), { good: 0, valid: 0 });
+      return { isAvailable: true as const, matchRate: sliOf(week), lines: week.valid, largestOpenBreaks: await readLargestOpenBreaks(db.pool, 5) };
+    })(),
   };
 }

@@ -113,7 +113,7 @@ describe("the rollup", () => {
 
 describe("objectives", () => {
   it("are created once, evaluated from the rollups, and page through the outbox once", async () => {
-    expect(await ensureDefaultSlos(db)).toBe(5);
+    expect(await ensureDefaultSlos(db)).toBe(7);
     expect(await ensureDefaultSlos(db)).toBe(0);
     // The last few minutes: 4 settled, 4 failed by the partner (a burn far above 13.44).
     const at = new Date(Date.now() - 2 * 60_000);
@@ -163,6 +163,6 @@ describe("objectives", () => {
     );
     expect(audit.rows).toEqual([{ action: "slo.update", reason: "tighter for Q1", before: expect.objectContaining({ target: 0.995 }), after: expect.objectContaining({ target: 0.999 }) }]);
     await expect(db.pool.query(`DELETE FROM slo_definitions WHERE id = $1`, [def.id])).rejects.toMatchObject({ code: "SL001" });
-    expect((await listSloDefinitions(db)).length).toBe(5);
+    expect((await listSloDefinitions(db)).length).toBe(7);
   });
 });

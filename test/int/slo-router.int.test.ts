@@ -27,7 +27,7 @@ describe("slo router", () => {
   it("reads status, series, overview, partner health and the weekly report as a viewer", async () => {
     const viewer = as(["viewer"]);
     const status = await viewer.slo.status();
-    expect(status.map((s) => s.definition.key).sort()).toEqual(["batch-settled-1d", "few-stuck-transfers", "instant-settled-30s", "transfer-success", "webhook-lag-30s"]);
+    expect(status.map((s) => s.definition.key).sort()).toEqual(["batch-settled-1d", "few-stuck-transfers", "instant-settled-30s", "recon-auto-match", "recon-breaks-3d", "transfer-success", "webhook-lag-30s"]);
     expect(status.every((s) => s.alert.level === "ok" && s.isAvailable)).toBe(true);
     const now = new Date();
     const series = await viewer.slo.series({ key: "transfer-success", from: new Date(now.getTime() - 28 * 86_400_000), to: now });
@@ -35,8 +35,8 @@ describe("slo router", () => {
     await expect(viewer.slo.series({ key: "transfer-success", from: new Date(now.getTime() - 91 * 86_400_000), to: now })).rejects.toMatchObject({ code: "BAD_REQUEST" });
     await expect(viewer.slo.series({ key: "nope", from: new Date(now.getTime() - 3600_000), to: now })).rejects.toMatchObject({ code: "NOT_FOUND" });
     const overview = await viewer.slo.overview();
-    expect(overview.slos).toHaveLength(5);
-    expect(overview.reconciliation).toEqual({ isAvailable: false });
+    expect(overview.slos).toHaveLength(7);
+    expect(overview.reconciliation).toEqual({ isAvailable: true, openBreaks: 0, unreconciled: [] });
     expect(await viewer.slo.partnerHealth()).toEqual([]);
     const report = await viewer.slo.weeklyReport({ weeksOfTrend: 2 });
     expect(report.weeks).toHaveLength(3);
@@ -46,7 +46,7 @@ describe("slo router", () => {
 
   it("lets a service key with slo:read read, never change", async () => {
     const svc = createCaller({ db, actor: serviceActor({ id: randomUUID(), name: "status-page", scopes: ["slo:read"] }), requestId: "r", ip: null });
-    expect((await svc.slo.definitions.list()).length).toBe(5);
+    expect((await svc.slo.definitions.list()).length).toBe(7);
     const err = await svc.slo.definitions.update({ key: "transfer-success", expectedVersion: 1, reason: "x", changes: { target: 0.99 } }).catch((e: unknown) => e);
     expect(codeOf(err)).toBe("FORBIDDEN");
   });

@@ -39,11 +39,13 @@ export default async function SlosPage({ searchParams }: { searchParams: Promise
   // The latency chart: the selected objective's when it is one, else the instant rail's (the busiest).
   const latencyObjectives = statuses.filter((s) => s.definition.indicator === "settlement_latency");
   const latencyKey = def.indicator === "settlement_latency" ? def.key : ((latencyObjectives.find((s) => s.definition.rail === "instant") ?? latencyObjectives[0])?.definition.key ?? null);
-  const [series, latency, samples, breakdown] = await Promise.all([
+  const breakAgeKey = statuses.find((s) => s.definition.indicator === "recon_break_age")?.definition.key ?? null;
+  const [series, latency, samples, breakdown, breakAge] = await Promise.all([
     caller.slo.series({ key: def.key, from, to }),
     latencyKey ? caller.slo.series({ key: latencyKey, from, to }) : Promise.resolve(null),
     caller.slo.samples({ from, to }),
     caller.slo.breakdown({ from, to }),
+    breakAgeKey && breakAgeKey !== def.key ? caller.slo.series({ key: breakAgeKey, from, to }) : Promise.resolve(null),
   ]);
   const here = (patch: Partial<typeof p>) => sloDashboardState.href({ ...p, ...patch });
   const bandHref = (b: { from: Date; to: Date }) => here({ selFrom: b.from.toISOString(), selTo: new Date(Math.min(b.to.getTime(), b.from.getTime() + DAY_MS)).toISOString(), cursor: undefined });
@@ -147,10 +149,17 @@ export default async function SlosPage({ searchParams }: { searchParams: Promise
               to={to.toISOString()}
               unit="ms"
             />
-            <figure aria-label="Break age" className="rounded-lg border border-zinc-200 bg-white p-3 dark:border-zinc-800 dark:bg-zinc-900">
-              <h3 className="mb-2 text-sm font-semibold">Reconciliation break age</h3>
-              <p className="text-sm text-zinc-600 dark:text-zinc-400">Reconciliation is not installed in this environment yet: break age and the automatic match rate appear here once it records breaks.</p>
-            </figure>
+            {breakAge ? (
+              <SliChart
+                title="Reconciliation: breaks resolved in time"
+                points={breakAge.points.map((x) => ({ at: x.at.toISOString(), sli: x.sli, good: x.good, valid: x.valid }))}
+                target={breakAge.definition.target}
+                breaches={[]}
+                incidents={[]}
+                from={from.toISOString()}
+                to={to.toISOString()}
+              />
+            ) : null}
           </div>
         )}
       </section>

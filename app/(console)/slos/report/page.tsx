@@ -80,8 +80,8 @@ export default async function WeeklyReportPage({ searchParams }: { searchParams:
         </div>
         <div className="rounded border border-zinc-200 p-3 dark:border-zinc-800 print:border-zinc-400">
           <dt className="text-sm text-zinc-600 dark:text-zinc-400">Reconciliation accuracy</dt>
-          <dd className="text-2xl font-semibold">{r.reconciliation.isAvailable ? pct(r.reconciliation.matchRate) : "not measured yet"}</dd>
-          <dd className="text-xs">{r.reconciliation.isAvailable ? "Bank statement lines matched automatically." : "Reconciliation with the banks' statements is not running yet, so there is no figure to report."}</dd>
+          <dd className="text-2xl font-semibold">{r.reconciliation.lines === 0 ? "no statements" : pct(r.reconciliation.matchRate)}</dd>
+          <dd className="text-xs">{r.reconciliation.lines === 0 ? "No bank statement line was reconciled this week." : `Of ${r.reconciliation.lines} lines on the banks' statements, the share our books matched without anyone's help.`}</dd>
         </div>
       </dl>
 
@@ -129,8 +129,18 @@ export default async function WeeklyReportPage({ searchParams }: { searchParams:
         </ul>
       )}
 
-      <h2 className="mt-6 text-lg font-semibold">Largest open breaks</h2>
-      <p className="mt-1 text-sm">{r.reconciliation.isAvailable ? "" : "Not available until reconciliation with the banks' statements runs."}</p>
+      <h2 className="mt-6 text-lg font-semibold">Largest differences with the banks still open</h2>
+      {r.reconciliation.largestOpenBreaks.length === 0 ? (
+        <p className="mt-1 text-sm">None: every difference found between our books and the banks' statements is resolved.</p>
+      ) : (
+        <ul className="mt-2 list-disc pl-5 text-sm">
+          {r.reconciliation.largestOpenBreaks.map((b) => (
+            <li key={b.id}>
+              {formatMoneyDisplay(b.amountMinor, b.currency)}, {b.type.replaceAll("_", " ")}, open since {day(b.openedAt)}.
+            </li>
+          ))}
+        </ul>
+      )}
 
       <h2 className="mt-6 text-lg font-semibold">Adjustments approved</h2>
       {r.adjustmentsApproved.length === 0 ? (
