@@ -30,12 +30,18 @@ import { ConfigError, parseEnv, processEnvSnapshot } from "../server/env";
 import { startEmbeddedPostgres, EmbeddedPostgresError, type EmbeddedServer } from "../server/db/embedded";
 import { applyMigrations, MigrationError } from "../server/db/migrate";
 import { grantRuntimeRole, roleOf, urlAs } from "../server/db/runtime-role";
-
-/** The role the web, worker and sandbox use on the embedded database: it owns no table. */
-const RUNTIME_ROLE = "ledger_app";
 import { isBuildCurrent, computeSourceStamp, STAMP_FILE } from "../server/platform/build-stamp";
 import { DEMO_SIGN_INS } from "../server/demo/demo-users";
 import { demoRateMaxAgeDays } from "../server/demo/demo-rates";
+import lockfile from "proper-lockfile";
+
+/** The role the web, worker and sandbox use on the embedded database: it owns no table. */
+const RUNTIME_ROLE = "ledger_app";
+/**
+ * How long a child gets to stop after SIGTERM before it is killed. Longer than the worker's own
+ * graceful stop (its job queue waits up to 20 s for running jobs), so a slow stop still finishes.
+ */
+const CHILD_STOP_GRACE_MS = 30_000;
 
 const root = path.resolve(import.meta.dirname, "..");
 const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
@@ -119,6 +125,33 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   });
 }
 
+/**
+ * Builds the web app when its sources changed since the last build. Two starts in one checkout
+ * (two terminals, or tests) take turns through a lock file: the second waits for the first build,
+ * then finds it current instead of failing on Next.js's own build lock.
+ */
+async function buildIfStale(env: NodeJS.ProcessEnv): Promise<void> {
+  if (await isBuildCurrent(root)) return;
+  const lockOptions = { lockfilePath: path.join(root, ".next-build.lock"), realpath: false, stale: 30_000 };
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(root, lockOptions);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ELOCKED") throw err;
+    say("another npm start is building the web app in this folder; waiting for it");
+    release = await lockfile.lock(root, { ...lockOptions, retries: { retries: 1_200, factor: 1, minTimeout: 500, maxTimeout: 500 } });
+  }
+  try {
+    if (await isBuildCurrent(root)) return;
+    say("building the web app (first start or sources changed; takes a minute or two)");
+    const code = await run(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], env);
+    if (code !== 0) throw new StartError("next build failed (see above)");
+    await writeFile(path.join(root, STAMP_FILE), (await computeSourceStamp(root)) + "\n");
+  } finally {
+    await release();
+  }
+}
+
 function describeDbError(err: unknown, url: string): string {
   const u = new URL(url);
   const where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
@@ -139,6 +172,7 @@ async function main(): Promise<number> {
   const dataDir = path.resolve(root, config.DATA_DIR);
   const isEmbedded = !config.DATABASE_URL;
   const children: ChildProcess[] = [];
+  const names = new Map<ChildProcess, string>();
   let embedded: EmbeddedServer | undefined;
   let isStopping = false;
 
@@ -152,9 +186,10 @@ async function main(): Promise<number> {
           new Promise<void>((resolve) => {
             if (c.exitCode !== null || c.signalCode !== null) return resolve();
             const t = setTimeout(() => {
+              say(`${names.get(c) ?? "a child"} did not stop within ${CHILD_STOP_GRACE_MS / 1000} s; killing it`);
               c.kill("SIGKILL");
               resolve();
-            }, 10_000);
+            }, CHILD_STOP_GRACE_MS);
             c.once("exit", () => {
               clearTimeout(t);
               resolve();
@@ -264,16 +299,12 @@ async function main(): Promise<number> {
       if (code !== 0) throw new StartError("seeding the demo world failed (see above)");
     }
 
-    if (!(await isBuildCurrent(root))) {
-      say("building the web app (first start or sources changed; takes a minute or two)");
-      const code = await run(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], childEnv);
-      if (code !== 0) throw new StartError("next build failed (see above)");
-      await writeFile(path.join(root, STAMP_FILE), (await computeSourceStamp(root)) + "\n");
-    }
+    await buildIfStale(childEnv);
 
     const preload = ["--import", path.join(root, "scripts/lib/exit-with-parent.mjs")];
     const watch = (name: string, child: ChildProcess) => {
       children.push(child);
+      names.set(child, name);
       child.on("exit", (code, signal) => {
         if (isStopping) return;
         say(`${name} exited (${signal ?? code}); stopping everything`);
