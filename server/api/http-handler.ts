@@ -25,6 +25,7 @@ import { checkRequestOrigin, configuredAppOrigin } from "./csrf";
 import { isConnectionError } from "../errors/db-errors";
 import { AppError } from "../errors/app-error";
 import { CORRELATION_HEADER, correlationIdOf, incomingContext, runInContext, SpanKind, TRACEPARENT_HEADER, withSpan } from "../observability/tracing";
+import { BodyTooLargeError, readBoundedRequestBody } from "../core/http-body";
 
 export const TRPC_ENDPOINT = "/api/trpc";
 /** The largest request body: a 1 MiB evidence file in base64 or a 5,000-item ledger batch fits. */
@@ -32,30 +33,14 @@ export const TRPC_MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** The most calls in one batched request (components/trpc-provider.tsx sends at most this many). */
 export const TRPC_MAX_BATCH_SIZE = 10;
 
-class BodyTooLargeError extends Error {}
-
 /**
  * The request with its body read into memory, refusing (BodyTooLargeError) once it passes
  * `maxBytes`: a declared Content-Length over the limit is refused before reading anything.
  */
 async function withBoundedBody(req: Request, maxBytes: number): Promise<Request> {
   if (!req.body) return req;
-  const declared = Number(req.headers.get("content-length") ?? "");
-  if (Number.isFinite(declared) && declared > maxBytes) throw new BodyTooLargeError();
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLargeError();
-    }
-    chunks.push(value);
-  }
-  return new Request(req.url, { method: req.method, headers: req.headers, body: Buffer.concat(chunks), signal: req.signal });
+  const body = await readBoundedRequestBody(req, maxBytes);
+  return new Request(req.url, { method: req.method, headers: req.headers, body, signal: req.signal });
 }
 
 export interface TrpcHttpHandlerOptions {

@@ -21,6 +21,7 @@ import { AppError } from "../errors/app-error";
 import { parseSettlementCsv, SettlementFileError, MAX_SETTLEMENT_FILE_BYTES } from "./settlement-file";
 import { SIGNATURE_HEADER, verifySignature } from "../core/signature";
 import { traceHeaders } from "../observability/tracing";
+import { readBoundedBody } from "../core/http-body";
 import {
   RAIL_IDS,
   WebhookRejected,
@@ -104,25 +105,6 @@ export function parseSandboxEvent(rawBody: string): PartnerEvent {
   };
 }
 
-/** Reads at most `max` bytes of a response body as text; longer bodies throw. */
-async function readText(res: Response, max: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw new Error(`response body larger than ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 function tryJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -179,7 +161,7 @@ export function createSandboxAdapter(cfg: SandboxAdapterConfig): PartnerAdapter 
     const combined = AbortSignal.any([signal, timeout]);
     try {
       const res = await doFetch(`${cfg.baseUrl}${path}`, { ...init, signal: combined });
-      const text = await readText(res, maxBytes);
+      const text = (await readBoundedBody(res.body, maxBytes, "response body")).toString("utf8");
       return { ok: true, status: res.status, text };
     } catch (e) {
       return { ok: false, failure: classifyFetchError(e, timeoutMs, timeout) };

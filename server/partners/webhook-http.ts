@@ -11,6 +11,7 @@
 import type { DbHandles } from "../db/client";
 import { clientIpOf, recordSecurityEvent } from "../auth/security-events";
 import { isConnectionError } from "../errors/db-errors";
+import { BodyTooLargeError, readBoundedRequestBody } from "../core/http-body";
 import { MAX_WEBHOOK_BODY_BYTES, receiveWebhook, type ReceiveOptions } from "./webhooks";
 import { isKnownPartner, type PartnerRegistry } from "./registry";
 import { incomingContext, runInContext, SpanKind, TRACEPARENT_HEADER, withSpan } from "../observability/tracing";
@@ -23,28 +24,9 @@ export interface WebhookHandlerOptions {
   now?: () => Date;
 }
 
-/** A body over the limit (declared or streamed); the handler answers 413. */
-export class BodyTooLarge extends Error {}
-
-/** Reads the body as text, refusing more than `maxBytes` without buffering the excess. */
+/** Reads the body as text, refusing more than `maxBytes` (BodyTooLargeError) without buffering the excess. */
 export async function readRawBody(req: Request, maxBytes: number): Promise<string> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (Number.isFinite(declared) && declared > maxBytes) throw new BodyTooLarge();
-  if (!req.body) return "";
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLarge();
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(Buffer.concat(chunks));
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(await readBoundedRequestBody(req, maxBytes));
 }
 
 function json(status: number, body: unknown): Response {
@@ -71,7 +53,7 @@ function receive(opts: WebhookHandlerOptions): (req: Request, partner: string) =
     try {
       rawBody = await readRawBody(req, MAX_WEBHOOK_BODY_BYTES);
     } catch (e) {
-      if (!(e instanceof BodyTooLarge)) throw e;
+      if (!(e instanceof BodyTooLargeError)) throw e;
       if (isKnownPartner(partner)) {
         await recordSecurityEvent(opts.getDb().prisma, "webhook_rejected", { partner, reason: "body_too_large", eventId: req.headers.get("x-event-id")?.slice(0, 128) ?? null }, ip);
       }

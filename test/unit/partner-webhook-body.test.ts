@@ -1,7 +1,8 @@
 // Reading a webhook's raw body (server/partners/webhook-http.ts): bytes exactly as sent (a BOM and
 // odd whitespace kept), and the 64 KiB limit on declared and on streamed sizes.
 import { describe, expect, it } from "vitest";
-import { BodyTooLarge, readRawBody } from "../../server/partners/webhook-http";
+import { BodyTooLargeError } from "../../server/core/http-body";
+import { readRawBody } from "../../server/partners/webhook-http";
 
 const streamOf = (chunks: Uint8Array[]) =>
   new ReadableStream<Uint8Array>({
@@ -25,12 +26,12 @@ describe("readRawBody", () => {
   });
 
   it("refuses a declared size over the limit without reading", async () => {
-    await expect(readRawBody(req("x", { "content-length": "65537" }), 65_536)).rejects.toBeInstanceOf(BodyTooLarge);
+    await expect(readRawBody(req("x", { "content-length": "65537" }), 65_536)).rejects.toBeInstanceOf(BodyTooLargeError);
   });
 
   it("refuses a streamed body that grows past the limit (no content-length)", async () => {
     const chunk = new Uint8Array(16 * 1024).fill(120);
-    await expect(readRawBody(req(streamOf([chunk, chunk, chunk, chunk, chunk])), 65_536)).rejects.toBeInstanceOf(BodyTooLarge);
+    await expect(readRawBody(req(streamOf([chunk, chunk, chunk, chunk, chunk])), 65_536)).rejects.toBeInstanceOf(BodyTooLargeError);
     expect(await readRawBody(req(streamOf([chunk, chunk, chunk, chunk])), 65_536)).toHaveLength(65_536);
   });
 
