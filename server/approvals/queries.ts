@@ -16,6 +16,7 @@ import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
 import { auditActorOf, type Actor } from "../core/actor";
 import { AppError } from "../errors/app-error";
+import { decodeKeysetCursor, encodeKeysetCursor } from "../core/keyset-cursor";
 import { assertUuid } from "../core/validate";
 import { parsePayload } from "./kinds";
 import { canComment, isProposer, proposerOf, type ActorContext, type ProposalCore } from "./proposals";
@@ -83,19 +84,6 @@ function effectiveStatus(status: ProposalStatus, expiresAt: Date, now: Date): Pr
   return status === "open" && expiresAt <= now ? "expired" : status;
 }
 
-
-/** Encodes a keyset cursor: "<created_at ISO>|<id>". */
-function encodeCursor(r: { created_at: Date; id: string }): string {
-  return `${r.created_at.toISOString()}|${r.id}`;
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = cursor.split("|");
-  const createdAt = new Date(at ?? "");
-  if (!at || Number.isNaN(createdAt.getTime()) || !id) throw new AppError("BAD_INPUT", `cursor ${JSON.stringify(cursor.slice(0, 80))} is not a proposal cursor`);
-  return { createdAt, id: assertUuid(id, "cursor id") };
-}
-
 export interface ListInput {
   view: InboxView;
   status?: ProposalStatus;
@@ -145,8 +133,8 @@ export async function listProposals(db: Pick<DbHandles, "pool">, ctx: ActorConte
   else if (input.status) where.push(`a.status = ${p(input.status)}::adjustment_status`);
   if (input.kind) where.push(`a.kind = ${p(input.kind)}`);
   if (input.cursor) {
-    const c = decodeCursor(input.cursor);
-    where.push(`(a.created_at, a.id) < (${p(c.createdAt)}, ${p(c.id)}::uuid)`);
+    const c = decodeKeysetCursor(input.cursor, "timestamp");
+    where.push(`(a.created_at, a.id) < (${p(c.v)}::timestamptz, ${p(c.id)}::uuid)`);
   }
   const rows = await pgRunner(db.pool).query<ListRow>(
     `SELECT a.id, a.kind, a.status, a.summary, a.amounts, a.required_approvals, a.proposer_label, a.created_at, a.expires_at, a.closed_at,
@@ -160,6 +148,7 @@ export async function listProposals(db: Pick<DbHandles, "pool">, ctx: ActorConte
   );
   const policy = await readPolicy(pgRunner(db.pool));
   const page = rows.slice(0, limit);
+  const last = rows.length > limit ? page.at(-1) : undefined;
   return {
     items: page.map((r) => {
       const amounts = amountsFromJson(r.amounts);
@@ -181,7 +170,7 @@ export async function listProposals(db: Pick<DbHandles, "pool">, ctx: ActorConte
         hasFailure: r.has_failure,
       };
     }),
-    nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
+    nextCursor: last ? encodeKeysetCursor({ v: last.created_at.toISOString(), id: last.id }) : null,
   };
 }
 

@@ -25,7 +25,7 @@ export class BodyTooLargeError extends Error {
  * The bytes of `body` (none for a missing body), refusing with BodyTooLargeError once they pass
  * `maxBytes`; `what` names the body in the error's message ("response body").
  */
-export async function readBoundedBody(body: ReadableStream<Uint8Array> | null, maxBytes: number, what?: string): Promise<Buffer> {
+export async function readBoundedBody(body: ReadableStream<Uint8Array> | null, maxBytes: number, what?: string): Promise<Buffer<ArrayBuffer>> {
   if (!body) return Buffer.alloc(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -44,7 +44,7 @@ export async function readBoundedBody(body: ReadableStream<Uint8Array> | null, m
 }
 
 /** A request's body as readBoundedBody reads it, refused first when its Content-Length is over the limit. */
-export async function readBoundedRequestBody(req: Request, maxBytes: number): Promise<Buffer> {
+export async function readBoundedRequestBody(req: Request, maxBytes: number): Promise<Buffer<ArrayBuffer>> {
   const declared = Number(req.headers.get("content-length") ?? "");
   if (Number.isFinite(declared) && declared > maxBytes) throw new BodyTooLargeError(maxBytes);
   return readBoundedBody(req.body, maxBytes);

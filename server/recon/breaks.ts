@@ -21,6 +21,7 @@ import { pgRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
+import { decodeKeysetCursor, encodeKeysetCursor } from "../core/keyset-cursor";
 import { resolveMatchedBreaks } from "./matching";
 import { AGE_BUCKETS, BREAK_SORTS, BREAK_STATUSES, BREAK_TYPES, type AgeBucket, type BreakSort, type BreakStatus, type BreakType } from "./break-kinds";
 
@@ -154,25 +155,6 @@ function toItem(r: BreakRaw): BreakListItem {
   };
 }
 
-interface Cursor {
-  v: string;
-  id: string;
-}
-
-function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString("base64url");
-}
-
-function decodeCursor(s: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(s, "base64url").toString("utf8")) as Cursor;
-    if (typeof c.v !== "string" || typeof c.id !== "string" || !/^[0-9a-f-]{36}$/.test(c.id)) throw new Error("shape");
-    return c;
-  } catch {
-    throw new AppError("BAD_INPUT", "cursor is not one this API returned");
-  }
-}
-
 export interface BreakPage {
   items: BreakListItem[];
   nextCursor: string | null;
@@ -209,7 +191,7 @@ export async function listBreaks(db: Pick<DbHandles, "pool">, f: BreakFilters, p
   const key = sort === "amount_desc" ? "b.amount_minor" : "b.occurred_on";
   const dir = sort === "oldest" ? "ASC" : "DESC";
   if (page.cursor) {
-    const c = decodeCursor(page.cursor);
+    const c = decodeKeysetCursor(page.cursor, sort === "amount_desc" ? "integer" : "date");
     const cast = sort === "amount_desc" ? "::bigint" : "::date";
     where.push(`(${key}, b.id) ${dir === "ASC" ? ">" : "<"} (${p(c.v)}${cast}, ${p(c.id)}::uuid)`);
   }
@@ -218,7 +200,7 @@ export async function listBreaks(db: Pick<DbHandles, "pool">, f: BreakFilters, p
   ).rows;
   const items = rows.slice(0, limit).map(toItem);
   const last = rows.length > limit ? items.at(-1) : undefined;
-  return { items, nextCursor: last ? encodeCursor({ v: sort === "amount_desc" ? last.amountMinor.toString() : last.occurredOn, id: last.id }) : null };
+  return { items, nextCursor: last ? encodeKeysetCursor({ v: sort === "amount_desc" ? last.amountMinor.toString() : last.occurredOn, id: last.id }) : null };
 }
 
 /** Open and timing breaks by age bucket and type (the SLO work reads it). */

@@ -11,6 +11,7 @@
 import type { DbHandles } from "../db/client";
 import type { AuditActor } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
+import { decodeKeysetCursor, encodeKeysetCursor } from "../core/keyset-cursor";
 import { componentLogger } from "../observability/logger";
 import { importStatement, type ImportInput, type ImportOutcome } from "./import";
 import { runReconciliation, type RunResult, type RunSummary } from "./matching";
@@ -75,25 +76,17 @@ const RUN_SELECT = `SELECT r.id, r.source_id, s.name AS source_name, r.period_fr
 /** Runs, newest first. Errors: BAD_INPUT (malformed cursor). */
 export async function listRuns(db: Pick<DbHandles, "pool">, input: { sourceId?: string; cursor?: string; limit?: number } = {}): Promise<{ items: RunListItem[]; nextCursor: string | null }> {
   const limit = Math.min(Math.max(input.limit ?? 50, 1), RUN_PAGE_MAX);
-  let after: { t: string; id: string } | null = null;
-  if (input.cursor) {
-    try {
-      after = JSON.parse(Buffer.from(input.cursor, "base64url").toString("utf8")) as { t: string; id: string };
-      if (typeof after.t !== "string" || !/^[0-9a-f-]{36}$/.test(after.id)) throw new Error("shape");
-    } catch {
-      throw new AppError("BAD_INPUT", "cursor is not one this API returned");
-    }
-  }
+  const after = input.cursor ? decodeKeysetCursor(input.cursor, "timestamp") : null;
   const rows = (
     await db.pool.query<RunRaw>(
       `${RUN_SELECT} WHERE ($1::uuid IS NULL OR r.source_id = $1) AND ($2::timestamptz IS NULL OR (r.started_at, r.id) < ($2::timestamptz, $3::uuid))
         ORDER BY r.started_at DESC, r.id DESC LIMIT $4`,
-      [input.sourceId ?? null, after?.t ?? null, after?.id ?? null, limit + 1],
+      [input.sourceId ?? null, after?.v ?? null, after?.id ?? null, limit + 1],
     )
   ).rows;
   const items = rows.slice(0, limit).map(toRun);
   const last = rows.length > limit ? items.at(-1) : undefined;
-  return { items, nextCursor: last ? Buffer.from(JSON.stringify({ t: last.startedAt.toISOString(), id: last.id })).toString("base64url") : null };
+  return { items, nextCursor: last ? encodeKeysetCursor({ v: last.startedAt.toISOString(), id: last.id }) : null };
 }
 
 export async function getRun(db: Pick<DbHandles, "pool">, runId: string): Promise<RunListItem> {

@@ -10,6 +10,7 @@
  */
 import type { DbHandles } from "../db/client";
 import { AppError } from "../errors/app-error";
+import { decodeKeysetCursor, encodeKeysetCursor } from "../core/keyset-cursor";
 import { listAudit } from "../audit/query";
 import type { AuditRecord } from "../audit/audit-log";
 import { assertUuid } from "../core/validate";
@@ -75,26 +76,6 @@ function stuckForSql(now: string): string {
   return `CASE WHEN ${stuckSql(now)} THEN GREATEST(0, COALESCE(${overBudgetSql(now)}, 0))::float8 END`;
 }
 
-interface Cursor {
-  v: string;
-  id: string;
-}
-
-function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString("base64url");
-}
-
-function decodeCursor(s: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(s, "base64url").toString("utf8")) as Cursor;
-    if (typeof c.v !== "string" || typeof c.id !== "string") throw new Error("shape");
-    assertUuid(c.id, "cursor");
-    return c;
-  } catch {
-    throw new AppError("BAD_INPUT", "cursor is not one this API returned");
-  }
-}
-
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -145,7 +126,7 @@ export async function listTransfers(
   const isDesc = sort.endsWith("desc");
   const col = isAmount ? "t.amount_minor" : "t.created_at";
   if (page.cursor) {
-    const c = decodeCursor(page.cursor);
+    const c = decodeKeysetCursor(page.cursor, isAmount ? "integer" : "timestamp");
     const v = isAmount ? `${p(c.v)}::bigint` : `${p(c.v)}::timestamptz`;
     where.push(`(${col}, t.id) ${isDesc ? "<" : ">"} (${v}, ${p(c.id)}::uuid)`);
   }
@@ -158,7 +139,7 @@ export async function listTransfers(
   const items = rows.map((r) => withStuck(rowToTransfer(r), r.stuck_for));
   const last = rows[rows.length - 1];
   const nextCursor =
-    res.rows.length > limit && last ? encodeCursor({ v: isAmount ? last.amount_minor : last.created_at.toISOString(), id: last.id }) : null;
+    res.rows.length > limit && last ? encodeKeysetCursor({ v: isAmount ? last.amount_minor : last.created_at.toISOString(), id: last.id }) : null;
   return { items, nextCursor };
 }
 

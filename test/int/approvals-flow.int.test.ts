@@ -100,6 +100,26 @@ describe("propose, preview, approve", () => {
   });
 });
 
+describe("the inbox", () => {
+  it("pages newest first with keyset cursors, each proposal once, and refuses a cursor it did not issue", async () => {
+    const proposer = person("pia", ["operator"]);
+    await registerPeople(db, proposer);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await propose("0.10", { by: proposer })).id);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 5; pages++) {
+      const page = await callerAs(db, proposer).approvals.list({ view: "mine", limit: 2, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((x) => x.id));
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    expect(seen).toEqual([...ids].reverse());
+    const err = await errorOf(callerAs(db, proposer).approvals.list({ view: "mine", limit: 2, cursor: "bm90LWEtY3Vyc29y" }));
+    expect(appCodeOf(err)).toBe("BAD_INPUT");
+  });
+});
+
 describe("evidence", () => {
   it("stores an uploaded file and a link with the proposal; the file reads back byte for byte", async () => {
     const pdf = Buffer.from("%PDF-1.4\n% statement line 118\n");

@@ -93,6 +93,20 @@ describe("recon API", () => {
     expect(m.differenceMinor).toBe(0n);
     expect((await callerAs(db, viewer).recon.breaks.get({ breakId: b.id })).status).toBe("resolved");
     expect(await failure(callerAs(db, operator).recon.breaks.match({ sourceId: source.id, lineIds: [detail.line!.id], postingIds: [detail.candidates[0]!.id], note: "again", idempotencyKey: k() }))).toEqual({ code: "CONFLICT", appCode: "CONFLICT" });
+
+    // Two more runs by hand; the runs list pages newest first, one run a page, each run once.
+    for (let i = 0; i < 2; i++) await callerAs(db, operator).recon.runs.start({ sourceId: source.id, periodFrom: "2026-11-20", periodTo: "2026-11-20", idempotencyKey: k() });
+    const all = (await callerAs(db, viewer).recon.runs.list({ sourceId: source.id })).items.map((r) => r.id);
+    expect(all).toHaveLength(3);
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const onePage = await callerAs(db, viewer).recon.runs.list({ sourceId: source.id, limit: 1, ...(cursor ? { cursor } : {}) });
+      paged.push(...onePage.items.map((r) => r.id));
+      cursor = onePage.nextCursor ?? undefined;
+    } while (cursor && paged.length < 10);
+    expect(paged).toEqual(all);
+    expect(await failure(callerAs(db, viewer).recon.runs.list({ sourceId: source.id, cursor: "bm90LWEtY3Vyc29y" }))).toEqual({ code: "BAD_REQUEST", appCode: "BAD_INPUT" });
   });
 
   it("rules: admins draft and propose; operators and service keys cannot", async () => {
