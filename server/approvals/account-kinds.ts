@@ -16,7 +16,7 @@ import type { SqlRunner } from "../db/sql";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
 import { setAccountStatusInTransaction } from "../ledger/accounts";
-import { defineKind, type AdjustmentKind } from "./kinds";
+import { defineControlKind, type AdjustmentKind } from "./kinds";
 
 const payloadSchema = z.object({ accountId: z.uuid() });
 type UnfreezePayload = z.infer<typeof payloadSchema>;
@@ -29,7 +29,7 @@ async function readFrozen(sql: SqlRunner, accountId: string, lock = false): Prom
   return a;
 }
 
-const accountUnfreezeKind = defineKind<UnfreezePayload>({
+const accountUnfreezeKind = defineControlKind<UnfreezePayload>({
   kind: "account_unfreeze",
   label: "Unfreeze an account",
   proposePermission: "accounts:manage",
@@ -40,9 +40,6 @@ const accountUnfreezeKind = defineKind<UnfreezePayload>({
   },
   describe: (p) => `Unfreeze account ${p.accountId}`,
   links: (p) => [{ type: "ledger_account", id: p.accountId }],
-  async toLedgerCommand() {
-    return null;
-  },
   async previewChanges(sql, p) {
     const rows = await sql.query<{ code: string; status: string }>(`SELECT code, status FROM ledger_accounts WHERE id = $1`, [p.accountId]);
     return [{ label: `Account ${rows[0]?.code ?? p.accountId} status`, before: rows[0]?.status ?? "missing", after: "active" }];
@@ -50,9 +47,8 @@ const accountUnfreezeKind = defineKind<UnfreezePayload>({
   async apply(client, p, ctx) {
     await readFrozen(pgRunner(client), p.accountId, true);
     const account = await setAccountStatusInTransaction(client, ctx.actor, { accountId: p.accountId, status: "active", reason: `approved proposal ${ctx.proposalId}` }, { requestId: ctx.requestId, now: ctx.now });
-    return { entryIds: [], result: { accountId: account.id, status: account.status } };
+    return { accountId: account.id, status: account.status };
   },
-  requiredApprovals: () => 1,
 });
 
 /** The kinds that undo a control on an account (server/composition adds them to the registry). */

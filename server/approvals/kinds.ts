@@ -3,7 +3,9 @@
  * describe it, what it concerns, and what approving it does. Built in: a journal entry, the
  * reversal of an entry, and a change of the approval policy. Other domains define theirs
  * (transfers: force-settle, force-fail; pricing: fee schedule versions and manual rates) as values,
- * and the composition module (server/composition.ts) puts them all in one AdjustmentKinds.
+ * and the composition module (server/composition.ts) puts them all in one AdjustmentKinds. A kind
+ * that moves no money (a policy, a rule set, an account's status...) is written with
+ * defineControlKind, which supplies what every such kind has in common.
  *
  * Invariants kept:
  * - A payload is plain JSON (amounts as decimal strings of minor units): it is stored as proposed
@@ -106,6 +108,29 @@ export class AdjustmentKinds {
 /** A kind with its payload type checked where it is written, stored with the others. */
 export function defineKind<P extends Record<string, unknown>>(kind: AdjustmentKind<P>): AdjustmentKind {
   return kind as unknown as AdjustmentKind;
+}
+
+/**
+ * A kind that changes a control or a setting (the approval policy, a rule set, an account's status,
+ * a service key, a fee schedule, a reference rate) and moves no money: what it omits is fixed for
+ * every such kind.
+ */
+export interface ControlKind<P extends Record<string, unknown>> extends Omit<AdjustmentKind<P>, "toLedgerCommand" | "apply" | "requiredApprovals"> {
+  /** Runs inside the approval transaction; returns what is stored with the proposal (JSON: no bigint). */
+  apply(client: pg.PoolClient, payload: P, ctx: ApplyContext): Promise<Record<string, unknown>>;
+}
+
+/**
+ * A control kind as an adjustment kind: no ledger command (the preview shows only its changes),
+ * no entries when applied, and one approval, since there is no amount for the policy's thresholds.
+ */
+export function defineControlKind<P extends Record<string, unknown>>(kind: ControlKind<P>): AdjustmentKind {
+  return defineKind<P>({
+    ...kind,
+    toLedgerCommand: async () => null,
+    apply: async (client, payload, ctx) => ({ entryIds: [], result: await kind.apply(client, payload, ctx) }),
+    requiredApprovals: () => 1,
+  });
 }
 
 /** Parses a payload with the kind's schema; BAD_INPUT naming each field on failure. */
@@ -232,7 +257,7 @@ function asPolicy(p: PolicyChangeInput): PolicyChangePayload {
   return { basedOnVersion: p.basedOnVersion, thresholdsMinor: p.thresholdsMinor ?? {}, expiryHours: p.expiryHours };
 }
 
-const policyChangeKind = defineKind<PolicyChangeInput>({
+const policyChangeKind = defineControlKind<PolicyChangeInput>({
   kind: "policy_change",
   label: "Approval policy change",
   proposePermission: "approvals:policy",
@@ -255,17 +280,13 @@ const policyChangeKind = defineKind<PolicyChangeInput>({
   },
   describe: (p) => `Change the approval policy (version ${p.basedOnVersion} → ${p.basedOnVersion + 1})`,
   links: () => [{ type: "approval_policy", id: "current" }],
-  async toLedgerCommand() {
-    return null;
-  },
   async previewChanges(sql, p) {
     return policyChanges(await readPolicy(sql), asPolicy(p));
   },
   async apply(client, p, ctx) {
     const policy = await writePolicyVersion(pgRunner(client), asPolicy(p), ctx.proposalId, ctx.now);
-    return { entryIds: [], result: { policyVersion: policy.version } };
+    return { policyVersion: policy.version };
   },
-  requiredApprovals: () => 1,
 });
 
 /** The kinds approvals itself defines. */

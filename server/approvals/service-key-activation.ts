@@ -15,7 +15,7 @@ import { pgRunner, type SqlRunner } from "../db/sql";
 import { appendAudit } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import type { DbHandles } from "../db/client";
-import { defineKind, type AdjustmentKind, type AdjustmentKinds } from "./kinds";
+import { defineControlKind, type AdjustmentKind, type AdjustmentKinds } from "./kinds";
 import { proposeAdjustment } from "./proposals";
 import { forgetServiceKeys } from "../auth/service-key-cache";
 import { createServiceKey, type ServiceKeyItem } from "../admin/service-keys";
@@ -50,7 +50,7 @@ async function readWaiting(sql: SqlRunner, keyId: string, lock = false): Promise
 const limitsText = (k: KeyRow) =>
   `${k.debit_account_prefixes?.length ? `accounts ${k.debit_account_prefixes.join(", ")}` : "any account"}, ${k.debit_currencies?.length ? k.debit_currencies.join(", ") : "any currency"}`;
 
-const serviceKeyActivationKind = defineKind<ActivationPayload>({
+const serviceKeyActivationKind = defineControlKind<ActivationPayload>({
   kind: "service_key_activation",
   label: "Activate a service key that can move money",
   proposePermission: "service_keys:manage",
@@ -61,9 +61,6 @@ const serviceKeyActivationKind = defineKind<ActivationPayload>({
   },
   describe: (p) => `Activate service key ${p.keyId}`,
   links: (p) => [{ type: "service_key", id: p.keyId }],
-  async toLedgerCommand() {
-    return null;
-  },
   async previewChanges(sql, p) {
     const rows = await sql.query<KeyRow>(`SELECT id::text AS id, name, prefix, scopes, debit_account_prefixes, debit_currencies, activated_at, revoked_at FROM service_keys WHERE id = $1`, [p.keyId]);
     const k = rows[0];
@@ -90,9 +87,8 @@ const serviceKeyActivationKind = defineKind<ActivationPayload>({
     });
     // Waiting keys are never cached, but a lookup racing the activation must not keep a stale miss.
     forgetServiceKeys();
-    return { entryIds: [], result: { keyId: k.id, isActive: true } };
+    return { keyId: k.id, isActive: true };
   },
-  requiredApprovals: () => 1,
 });
 
 /** The kind of a money-moving key's activation (server/composition adds it to the registry). */

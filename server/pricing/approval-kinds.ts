@@ -19,7 +19,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { z } from "zod";
 import { pgRunner, type SqlRunner } from "../db/sql";
-import { defineKind, type AdjustmentKind } from "../approvals/kinds";
+import { defineControlKind, type AdjustmentKind } from "../approvals/kinds";
 import { env } from "../env";
 import { AppError } from "../errors/app-error";
 import { parseExactDecimal } from "./exact";
@@ -115,7 +115,7 @@ export async function writeScheduleVersion(
   return { scheduleCode: p.scheduleCode, version, versionId, effectiveFrom: opts.effectiveFrom.toISOString() };
 }
 
-const feeScheduleVersionKind = defineKind<FeeScheduleVersionPayload>({
+const feeScheduleVersionKind = defineControlKind<FeeScheduleVersionPayload>({
   kind: "fee_schedule_version",
   label: "Fee schedule version",
   proposePermission: "pricing:manage",
@@ -130,9 +130,6 @@ const feeScheduleVersionKind = defineKind<FeeScheduleVersionPayload>({
   },
   describe: (p) => `Fee schedule ${p.scheduleCode} (rail ${p.rail}) version ${p.basedOnVersion + 1}, effective ${p.effectiveFrom}`,
   links: (p) => [{ type: "fee_schedule", id: p.scheduleCode, label: `${p.scheduleCode} v${p.basedOnVersion}` }],
-  async toLedgerCommand() {
-    return null;
-  },
   async previewChanges(sql, p) {
     const head = await readScheduleHead(sql, p.scheduleCode, false);
     const changes = diffScheduleDefinitions(head?.definition ?? null, p.definition as unknown as FeeScheduleDefinition);
@@ -146,10 +143,8 @@ const feeScheduleVersionKind = defineKind<FeeScheduleVersionPayload>({
   async apply(client, p, ctx) {
     const proposed = new Date(p.effectiveFrom);
     const earliest = new Date(ctx.now.getTime() + versionActivationDelayMs());
-    const result = await writeScheduleVersion(client, p, { effectiveFrom: proposed > earliest ? proposed : earliest, proposalId: ctx.proposalId, createdBy: ctx.actor.label, now: ctx.now });
-    return { entryIds: [], result };
+    return writeScheduleVersion(client, p, { effectiveFrom: proposed > earliest ? proposed : earliest, proposalId: ctx.proposalId, createdBy: ctx.actor.label, now: ctx.now });
   },
-  requiredApprovals: () => 1,
 });
 
 // --- fx_manual_rate ------------------------------------------------------------------------------
@@ -169,7 +164,7 @@ async function checkNoStoredRate(sql: SqlRunner, p: ManualRatePayload): Promise<
   }
 }
 
-const manualRateKind = defineKind<ManualRatePayload>({
+const manualRateKind = defineControlKind<ManualRatePayload>({
   kind: "fx_manual_rate",
   label: "Reference rate entered by hand",
   proposePermission: "pricing:manage",
@@ -183,9 +178,6 @@ const manualRateKind = defineKind<ManualRatePayload>({
   },
   describe: (p) => `Reference rate by hand: 1 EUR = ${p.rate} ${p.currency} on ${p.date}`,
   links: (p) => [{ type: "fx_rate", id: `${p.currency}:${p.date}` }],
-  async toLedgerCommand() {
-    return null;
-  },
   async previewChanges(sql, p) {
     const rows = await sql.query<{ rate: string }>(`SELECT rate::text FROM fx_reference_rates WHERE currency = $1 AND rate_date = $2::date`, [p.currency, p.date]);
     return [{ label: `Reference rate ${p.currency} on ${p.date}`, before: rows[0] ? `1 EUR = ${rows[0].rate} ${p.currency}` : "none", after: `1 EUR = ${p.rate} ${p.currency}` }];
@@ -198,9 +190,8 @@ const manualRateKind = defineKind<ManualRatePayload>({
       `INSERT INTO fx_reference_rates (currency, rate_date, rate, source, proposal_id, created_at) VALUES ($1, $2::date, $3::numeric, 'manual', $4, $5)`,
       [p.currency, p.date, p.rate, ctx.proposalId, ctx.now],
     );
-    return { entryIds: [], result: { currency: p.currency, date: p.date, rate: p.rate } };
+    return { currency: p.currency, date: p.date, rate: p.rate };
   },
-  requiredApprovals: () => 1,
 });
 
 /** The pricing domain's kinds: a new fee schedule version, a reference rate entered by hand. */

@@ -13,7 +13,7 @@
  *   approval applies it: a rule set activated meanwhile makes the approval fail cleanly.
  */
 import { z } from "zod";
-import { defineKind, type AdjustmentKind } from "../approvals/kinds";
+import { defineControlKind, defineKind, type AdjustmentKind } from "../approvals/kinds";
 import { AppError } from "../errors/app-error";
 import { pgRunner, type SqlRunner } from "../db/sql";
 import { executeLedgerCommandInTransaction } from "../ledger/write-path";
@@ -39,7 +39,7 @@ async function ruleSetStatus(sql: SqlRunner, version: number): Promise<{ status:
   return r;
 }
 
-const activationKind = defineKind<ActivationPayload>({
+const activationKind = defineControlKind<ActivationPayload>({
   kind: "recon_rule_set_activation",
   label: "Activate a reconciliation rule set",
   proposePermission: "recon:rules",
@@ -54,17 +54,13 @@ const activationKind = defineKind<ActivationPayload>({
   },
   describe: (p) => `Activate matching rule set version ${p.version} (replacing version ${p.basedOnActiveVersion})`,
   links: (p) => [{ type: "recon_rule_set", id: String(p.version), label: `rules v${p.version}` }],
-  async toLedgerCommand() {
-    return null;
-  },
   async previewChanges(_sql, p) {
     return [{ label: "Active matching rule set", before: `version ${p.basedOnActiveVersion}`, after: `version ${p.version}` }];
   },
   async apply(client, p, ctx) {
     const r = await activateRuleSetInTransaction(client, { version: p.version, basedOnActiveVersion: p.basedOnActiveVersion ?? 0, proposalId: ctx.proposalId, now: ctx.now });
-    return { entryIds: [], result: { activeVersion: r.active, previousVersion: r.previous } };
+    return { activeVersion: r.active, previousVersion: r.previous };
   },
-  requiredApprovals: () => 1,
 });
 
 // --- recon_break_write_off ----------------------------------------------------------------------
@@ -110,7 +106,7 @@ const writeOffKind = defineKind<WriteOffPayload>({
 const reopenPayload = z.object({ closeId: z.uuid() });
 type ReopenPayload = z.infer<typeof reopenPayload>;
 
-const reopenKind = defineKind<ReopenPayload>({
+const reopenKind = defineControlKind<ReopenPayload>({
   kind: "recon_period_reopen",
   label: "Reopen a closed reconciliation period",
   proposePermission: "recon:operate",
@@ -123,9 +119,6 @@ const reopenKind = defineKind<ReopenPayload>({
   },
   describe: (p) => `Reopen closed reconciliation period ${p.closeId}`,
   links: (p) => [{ type: "recon_period_close", id: p.closeId }],
-  async toLedgerCommand() {
-    return null;
-  },
   async previewChanges(sql, p) {
     const rows = await sql.query<{ code: string; period_from: string; period_to: string }>(
       `SELECT a.code, c.period_from::text, c.period_to::text FROM recon_period_closes c JOIN ledger_accounts a ON a.id = c.ledger_account_id WHERE c.id = $1`,
@@ -136,9 +129,8 @@ const reopenKind = defineKind<ReopenPayload>({
   },
   async apply(client, p, ctx) {
     const r = await reopenPeriodInTransaction(client, { closeId: p.closeId, proposalId: ctx.proposalId, now: ctx.now });
-    return { entryIds: [], result: { closeId: r.id, status: r.status } };
+    return { closeId: r.id, status: r.status };
   },
-  requiredApprovals: () => 1,
 });
 
 /** The reconciliation domain's kinds; the composition root (server/composition/) puts them with the others. */

@@ -7,6 +7,10 @@ import { amountsOf, diffPreviews } from "../../server/approvals/preview";
 import { checkEvidenceFile, checkEvidenceUrl, safeFileName } from "../../server/approvals/evidence";
 import { previewFromJson, previewToJson, type Preview } from "../../server/approvals/types";
 import { formatDeadline, formatDuration, readInboxParams } from "../../components/approvals/approvals-params";
+import { defineControlKind } from "../../server/approvals/kinds";
+import { adjustmentKinds } from "../../server/composition";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
+import { z } from "zod";
 
 const thresholds = new Map([
   ["EUR", 1_000_000n],
@@ -145,5 +149,29 @@ describe("inbox labels and URL state", () => {
     expect(readInboxParams({}, false)).toEqual({ view: "mine" });
     expect(readInboxParams({ view: "waiting_for_me", status: "bogus" }, false)).toEqual({ view: "mine" });
     expect(readInboxParams({ view: "all", status: "applied", cursor: "c" }, false)).toEqual({ view: "all", status: "applied", cursor: "c" });
+  });
+});
+
+describe("control kinds (defineControlKind)", () => {
+  const kind = defineControlKind<{ id: string }>({
+    kind: "test_control",
+    label: "A control",
+    proposePermission: "accounts:manage",
+    payloadSchema: z.object({ id: z.string() }),
+    describe: (p) => `change ${p.id}`,
+    links: () => [],
+    apply: async (_client, p, ctx) => ({ id: p.id, proposalId: ctx.proposalId }),
+  });
+  const ctx = { proposalId: "p1", now: new Date(0), actor: SYSTEM_ACTOR, idempotencyKey: "adjustment:p1", requestId: null, command: null };
+
+  it("moves no money, needs one approval, and stores what apply returns with no entries", async () => {
+    expect(await kind.toLedgerCommand(null as never, { id: "a" }, ctx)).toBeNull();
+    expect(kind.requiredApprovals?.({ id: "a" })).toBe(1);
+    expect(await kind.apply?.(null as never, { id: "a" }, ctx)).toEqual({ entryIds: [], result: { id: "a", proposalId: "p1" } });
+  });
+
+  it("the registry's kinds with a fixed single approval are the seven control kinds", async () => {
+    const control = adjustmentKinds.list().map((k) => adjustmentKinds.get(k.kind)).filter((k) => k.requiredApprovals?.({}) === 1);
+    expect(control.map((k) => k.kind).sort()).toEqual(["account_unfreeze", "fee_schedule_version", "fx_manual_rate", "policy_change", "recon_period_reopen", "recon_rule_set_activation", "service_key_activation"]);
   });
 });
