@@ -18,7 +18,7 @@ import { z } from "zod";
 import { AppError, isAppError } from "../errors/app-error";
 import { parseAmount } from "../money/amount";
 import { isCurrencyCode } from "../money/currencies";
-import type { Direction, StatementEntry } from "../partners/statement-types";
+import type { Direction, StatementEntry, StatementHeader } from "../partners/statement-types";
 
 export const MAX_CSV_FIELD_LENGTH = 1_024;
 export const MAX_CSV_RECORD_BYTES = 16 * 1024;
@@ -155,6 +155,31 @@ export interface CsvReadOptions {
   mapping: CsvMapping;
   /** Receives every entry, in file order; awaited (backpressure). */
   onEntry(entry: StatementEntry): void | Promise<void>;
+}
+
+/**
+ * The header of a CSV feed's one statement: a CSV file carries no statement header (no sequence,
+ * period, account or balances), so the file is one statement named by `statementId` (the file's
+ * name) in the mapping's format ("csv:sandbox_settlement@1").
+ */
+export function csvStatementHeader(format: string, statementId: string): StatementHeader {
+  return {
+    format,
+    messageId: null,
+    statementId,
+    sequence: null,
+    electronicSequenceNumber: null,
+    legalSequenceNumber: null,
+    createdAt: null,
+    fromDateTime: null,
+    toDateTime: null,
+    accountIban: null,
+    accountOtherId: null,
+    accountCurrency: null,
+    openingBalance: null,
+    closingBalance: null,
+    place: "file",
+  };
 }
 
 /**

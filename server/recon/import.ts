@@ -33,7 +33,7 @@ import { toAppError } from "../errors/db-errors";
 import { formatAmount } from "../money/amount";
 import { readCamt053 } from "../partners/camt053/reader";
 import { RECON_STATEMENT_TIMEOUT } from "./matching";
-import { readCsvFeed } from "./csv-feed";
+import { csvStatementHeader, readCsvFeed } from "./csv-feed";
 import { MAX_STATEMENT_FILE_BYTES, sniffFormat } from "./statement-file";
 import { currentCsvMapping, findSourceByAccount, getSource, normalizeIban, type ReconSource } from "./sources";
 import { referenceKeys } from "./references";
@@ -349,24 +349,7 @@ export async function importStatement(db: Pick<DbHandles, "pool">, actor: AuditA
       });
     } else {
       const mapping = await currentCsvMapping(sql, source!);
-      const header: StatementHeader = {
-        format: `csv:${mapping.name}@${mapping.version}`,
-        messageId: null,
-        statementId: input.fileName,
-        sequence: null,
-        electronicSequenceNumber: null,
-        legalSequenceNumber: null,
-        createdAt: null,
-        fromDateTime: null,
-        toDateTime: null,
-        accountIban: null,
-        accountOtherId: null,
-        accountCurrency: null,
-        openingBalance: null,
-        closingBalance: null,
-        place: "file",
-      };
-      await beginStatement(header);
+      await beginStatement(csvStatementHeader(`csv:${mapping.name}@${mapping.version}`, input.fileName));
       await readCsvFeed(stream, { mapping: mapping.mapping, onEntry: (e) => addEntry(e) });
       await endStatement();
     }

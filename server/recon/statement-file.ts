@@ -10,7 +10,7 @@ import { basename } from "node:path";
 import { AppError } from "../errors/app-error";
 import { SETTLEMENT_HEADER } from "../partners/settlement-file";
 import { parseCamt053 } from "../partners/camt053/parse";
-import { BUILT_IN_CSV_MAPPINGS, readCsvFeed } from "./csv-feed";
+import { BUILT_IN_CSV_MAPPINGS, csvStatementHeader, readCsvFeed } from "./csv-feed";
 import type { ParsedStatement, StatementEntry } from "../partners/statement-types";
 
 /** The largest statement file accepted anywhere (import, API, statement:parse). */
@@ -60,23 +60,7 @@ export async function parseStatementFile(path: string, opts: { mapping?: string 
     messageId: null,
     statements: [
       {
-        header: {
-          format,
-          messageId: null,
-          statementId: basename(path),
-          sequence: null,
-          electronicSequenceNumber: null,
-          legalSequenceNumber: null,
-          createdAt: null,
-          fromDateTime: null,
-          toDateTime: null,
-          accountIban: null,
-          accountOtherId: null,
-          accountCurrency: null,
-          openingBalance: null,
-          closingBalance: null,
-          place: "file",
-        },
+        header: csvStatementHeader(format, basename(path)),
         entries,
       },
     ],
