@@ -14,6 +14,7 @@
  */
 import type pg from "pg";
 import type { DbHandles } from "../db/client";
+import { fromRow, type RowOf } from "../core/rows";
 import { verifyAuditChain, type AuditVerification, type ChainBreak } from "./verify";
 
 export const AUDIT_VERIFY_LOCK = 7_301_126_014n;
@@ -33,36 +34,12 @@ export interface AuditVerificationRun {
   error: string | null;
 }
 
-interface RunRow {
-  id: string;
-  status: AuditVerificationRun["status"];
-  trigger: AuditVerificationRun["trigger"];
-  requested_by: string | null;
-  requested_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-  is_intact: boolean | null;
-  checked_count: string | null;
-  first_break: ChainBreak | null;
-  error: string | null;
-}
+type RunRow = RowOf<Omit<AuditVerificationRun, "checkedCount">> & { checked_count: string | null };
 
 const COLUMNS = `id::text AS id, status, trigger, requested_by, requested_at, started_at, finished_at, is_intact, checked_count::text AS checked_count, first_break, error`;
 
 function toRun(r: RunRow): AuditVerificationRun {
-  return {
-    id: r.id,
-    status: r.status,
-    trigger: r.trigger,
-    requestedBy: r.requested_by,
-    requestedAt: r.requested_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    isIntact: r.is_intact,
-    checkedCount: r.checked_count === null ? null : Number(r.checked_count),
-    firstBreak: r.first_break,
-    error: r.error,
-  };
+  return { ...fromRow<Omit<AuditVerificationRun, "checkedCount">>(r), checkedCount: r.checked_count === null ? null : Number(r.checked_count) };
 }
 
 export interface AuditVerificationState {

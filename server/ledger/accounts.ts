@@ -16,6 +16,7 @@ import { AppError } from "../errors/app-error";
 import { currencyExponent } from "../money/currencies";
 import { hashRequest } from "./codec";
 import { assertUuid } from "../core/validate";
+import { fromRow, type RowOf } from "../core/rows";
 import { idempotencyConflict, storedIdempotencyKey } from "../core/idempotency";
 import { assertCleanText, findBadText } from "../core/text";
 import { claimKeys, inProgressError, type StoredRecord } from "./idempotency";
@@ -57,35 +58,11 @@ export function normalSideOf(type: AccountType): NormalSide {
 }
 
 
-interface AccountRowDb {
-  id: string;
-  code: string;
-  name: string;
-  currency: string;
-  normal_side: NormalSide;
-  type: AccountType;
-  is_no_overdraft: boolean;
-  status: AccountStatus;
-  metadata: Record<string, unknown>;
-  created_at: Date;
-}
+type AccountRowDb = RowOf<Account>;
 
 const ACCOUNT_COLUMNS = `id, code, name, currency, normal_side, type, is_no_overdraft, status, metadata, created_at`;
 
-function toAccount(r: AccountRowDb): Account {
-  return {
-    id: r.id,
-    code: r.code,
-    name: r.name,
-    currency: r.currency,
-    normalSide: r.normal_side,
-    type: r.type,
-    isNoOverdraft: r.is_no_overdraft,
-    status: r.status,
-    metadata: r.metadata,
-    createdAt: r.created_at,
-  };
-}
+const toAccount = fromRow<Account>;
 
 /**
  * Runs fn in a transaction under an idempotency key, with the ledger's own scheme

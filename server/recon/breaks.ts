@@ -21,6 +21,7 @@ import { pgRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
+import { fromRow, type RowOf } from "../core/rows";
 import { decodeKeysetCursor, encodeKeysetCursor } from "../core/keyset-cursor";
 import { resolveMatchedBreaks } from "./matching";
 import { AGE_BUCKETS, BREAK_SORTS, BREAK_STATUSES, BREAK_TYPES, type AgeBucket, type BreakSort, type BreakStatus, type BreakType } from "./break-kinds";
@@ -67,7 +68,6 @@ export interface BreakFilters {
   assignee?: string;
 }
 
-
 export interface BreakListItem {
   id: string;
   sourceId: string;
@@ -94,31 +94,7 @@ export interface BreakListItem {
   version: number;
 }
 
-interface BreakRaw {
-  id: string;
-  source_id: string;
-  source_name: string;
-  type: BreakType;
-  status: BreakStatus;
-  amount_minor: string;
-  currency: string;
-  direction: "credit" | "debit" | null;
-  occurred_on: string;
-  opened_at: Date;
-  age_days: number;
-  age_bucket: AgeBucket;
-  assignee_id: string | null;
-  assignee_label: string | null;
-  deadline_at: Date | null;
-  escalated_at: Date | null;
-  line_id: string | null;
-  posting_id: string | null;
-  transfer_id: string | null;
-  reference: string | null;
-  resolution: string | null;
-  resolved_at: Date | null;
-  version: number;
-}
+type BreakRaw = RowOf<Omit<BreakListItem, "amountMinor">> & { amount_minor: string };
 
 const BREAK_SELECT = (now: string) => `
   SELECT b.id, b.source_id, s.name AS source_name, b.type::text AS type, b.status::text AS status, b.amount_minor::text, b.currency::text AS currency, b.direction,
@@ -128,31 +104,7 @@ const BREAK_SELECT = (now: string) => `
     FROM recon_breaks b JOIN recon_sources s ON s.id = b.source_id LEFT JOIN recon_lines l ON l.id = b.line_id`;
 
 function toItem(r: BreakRaw): BreakListItem {
-  return {
-    id: r.id,
-    sourceId: r.source_id,
-    sourceName: r.source_name,
-    type: r.type,
-    status: r.status,
-    amountMinor: BigInt(r.amount_minor),
-    currency: r.currency.trim(),
-    direction: r.direction,
-    occurredOn: r.occurred_on,
-    openedAt: r.opened_at,
-    ageDays: r.age_days,
-    ageBucket: r.age_bucket,
-    assigneeId: r.assignee_id,
-    assigneeLabel: r.assignee_label,
-    deadlineAt: r.deadline_at,
-    escalatedAt: r.escalated_at,
-    lineId: r.line_id,
-    postingId: r.posting_id,
-    transferId: r.transfer_id,
-    reference: r.reference,
-    resolution: r.resolution,
-    resolvedAt: r.resolved_at,
-    version: r.version,
-  };
+  return { ...fromRow<Omit<BreakListItem, "amountMinor">>(r), amountMinor: BigInt(r.amount_minor), currency: r.currency.trim() };
 }
 
 export interface BreakPage {

@@ -16,6 +16,7 @@ import { pgRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
+import { fromRow, type RowOf } from "../core/rows";
 import { checkPeriod } from "./matching";
 import { getSource } from "./sources";
 
@@ -33,37 +34,11 @@ export interface PeriodClose {
   reopenProposalId: string | null;
 }
 
-interface Raw {
-  id: string;
-  source_id: string;
-  ledger_account_id: string;
-  period_from: string;
-  period_to: string;
-  status: "closed" | "reopened";
-  reason: string;
-  closed_at: Date;
-  closed_by: string;
-  reopened_at: Date | null;
-  reopen_proposal_id: string | null;
-}
+type Raw = RowOf<PeriodClose>;
 
 const COLUMNS = "id, source_id, ledger_account_id, period_from::text, period_to::text, status, reason, closed_at, closed_by, reopened_at, reopen_proposal_id";
 
-function toClose(r: Raw): PeriodClose {
-  return {
-    id: r.id,
-    sourceId: r.source_id,
-    ledgerAccountId: r.ledger_account_id,
-    periodFrom: r.period_from,
-    periodTo: r.period_to,
-    status: r.status,
-    reason: r.reason,
-    closedAt: r.closed_at,
-    closedBy: r.closed_by,
-    reopenedAt: r.reopened_at,
-    reopenProposalId: r.reopen_proposal_id,
-  };
-}
+const toClose = fromRow<PeriodClose>;
 
 export async function listPeriodCloses(db: Pick<DbHandles, "pool">, sourceId?: string): Promise<PeriodClose[]> {
   return (await db.pool.query<Raw>(`SELECT ${COLUMNS} FROM recon_period_closes WHERE ($1::uuid IS NULL OR source_id = $1) ORDER BY period_to DESC LIMIT 500`, [sourceId ?? null])).rows.map(toClose);

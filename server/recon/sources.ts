@@ -17,6 +17,7 @@ import { pgRunner, type SqlRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
+import { fromRow, type RowOf } from "../core/rows";
 import { BUILT_IN_CSV_MAPPINGS, parseCsvMapping, type CsvMapping } from "./csv-feed";
 
 export const SOURCE_KINDS = ["bank_account", "partner_rail", "csv_feed"] as const;
@@ -42,48 +43,14 @@ export interface ReconSource {
   updatedAt: Date;
 }
 
-interface SourceRow {
-  id: string;
-  name: string;
-  kind: SourceKind;
-  ledger_account_id: string;
-  code: string;
-  normal_side: "debit" | "credit";
-  currency: string;
-  iban: string | null;
-  external_account_id: string | null;
-  partner: string | null;
-  rail: string | null;
-  csv_mapping_version: number | null;
-  is_active: boolean;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
+type SourceRow = RowOf<ReconSource>;
 
-const SOURCE_SELECT = `SELECT s.id, s.name, s.kind, s.ledger_account_id, a.code, a.normal_side, s.currency, s.iban, s.external_account_id, s.partner, s.rail,
+const SOURCE_SELECT = `SELECT s.id, s.name, s.kind, s.ledger_account_id, a.code AS ledger_account_code, a.normal_side, s.currency, s.iban, s.external_account_id, s.partner, s.rail,
   s.csv_mapping_version, s.is_active, s.version, s.created_at, s.updated_at
   FROM recon_sources s JOIN ledger_accounts a ON a.id = s.ledger_account_id`;
 
 function toSource(r: SourceRow): ReconSource {
-  return {
-    id: r.id,
-    name: r.name,
-    kind: r.kind,
-    ledgerAccountId: r.ledger_account_id,
-    ledgerAccountCode: r.code,
-    normalSide: r.normal_side,
-    currency: r.currency.trim(),
-    iban: r.iban,
-    externalAccountId: r.external_account_id,
-    partner: r.partner,
-    rail: r.rail,
-    csvMappingVersion: r.csv_mapping_version,
-    isActive: r.is_active,
-    version: r.version,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
+  return { ...fromRow<ReconSource>(r), currency: r.currency.trim() };
 }
 
 /** IBANs compare upper case without spaces. */

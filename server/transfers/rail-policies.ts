@@ -7,6 +7,7 @@ import type { DbHandles } from "../db/client";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { prismaRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
+import { fromRow, type RowOf } from "../core/rows";
 import type { ActiveState } from "./state-machine";
 
 export interface RailPolicy {
@@ -20,36 +21,12 @@ export interface RailPolicy {
   updatedAt: Date;
 }
 
-interface RawPolicy {
-  partner: string;
-  rail: string;
-  max_submit_attempts: number;
-  backoff_base_ms: number;
-  backoff_max_ms: number;
-  submit_timeout_ms: number;
-  budget_created_seconds: number;
-  budget_reserved_seconds: number;
-  budget_submitted_seconds: number;
-  budget_acknowledged_seconds: number;
-  updated_at: Date;
-}
+/** A rail_policies row: the policy's fields, with one budget column per active state. */
+type RawPolicy = RowOf<Omit<RailPolicy, "budgetSeconds">> & Record<`budget_${ActiveState}_seconds`, number>;
 
 function toPolicy(r: RawPolicy): RailPolicy {
-  return {
-    partner: r.partner,
-    rail: r.rail,
-    maxSubmitAttempts: r.max_submit_attempts,
-    backoffBaseMs: r.backoff_base_ms,
-    backoffMaxMs: r.backoff_max_ms,
-    submitTimeoutMs: r.submit_timeout_ms,
-    budgetSeconds: {
-      created: r.budget_created_seconds,
-      reserved: r.budget_reserved_seconds,
-      submitted: r.budget_submitted_seconds,
-      acknowledged: r.budget_acknowledged_seconds,
-    },
-    updatedAt: r.updated_at,
-  };
+  const { budget_created_seconds: created, budget_reserved_seconds: reserved, budget_submitted_seconds: submitted, budget_acknowledged_seconds: acknowledged, ...fields } = r;
+  return { ...fromRow<Omit<RailPolicy, "budgetSeconds">>(fields), budgetSeconds: { created, reserved, submitted, acknowledged } };
 }
 
 const CACHE_MS = 5_000;

@@ -22,6 +22,7 @@ import { appendAudit } from "../audit/audit-log";
 import { auditActorOf, type Actor } from "../core/actor";
 import { checkReason } from "../core/reasons";
 import { AppError } from "../errors/app-error";
+import { fromRow, type RowOf } from "../core/rows";
 import { componentLogger } from "../observability/logger";
 import { contextFromTraceParent, contextWithSpan, markSpanFailed, runInContext, SpanKind, startSpan, type Span } from "../observability/tracing";
 import { preparedQuery } from "../db/prepared";
@@ -356,58 +357,6 @@ export interface WebhookEventItem {
   lastReplayedAt: Date | null;
 }
 
-interface EventRow {
-  id: string;
-  partner: string;
-  event_id: string;
-  event_type: string;
-  is_duplicate: boolean;
-  duplicate_of_id: string | null;
-  idempotency_key: string;
-  partner_ref: string;
-  transfer_id: string | null;
-  occurred_at: Date;
-  received_at: Date;
-  signature_result: string;
-  signed_at: Date;
-  headers: Record<string, string>;
-  raw_body: string;
-  effect: WebhookEffect | null;
-  effect_detail: unknown;
-  processed_at: Date | null;
-  process_attempts: number;
-  last_error: string | null;
-  replay_count: number;
-  last_replayed_at: Date | null;
-}
-
-function toItem(r: EventRow): WebhookEventItem {
-  return {
-    id: r.id,
-    partner: r.partner,
-    eventId: r.event_id,
-    eventType: r.event_type,
-    isDuplicate: r.is_duplicate,
-    duplicateOfId: r.duplicate_of_id,
-    idempotencyKey: r.idempotency_key,
-    partnerRef: r.partner_ref,
-    transferId: r.transfer_id,
-    occurredAt: r.occurred_at,
-    receivedAt: r.received_at,
-    signatureResult: r.signature_result,
-    signedAt: r.signed_at,
-    headers: r.headers,
-    rawBody: r.raw_body,
-    effect: r.effect,
-    effectDetail: r.effect_detail,
-    processedAt: r.processed_at,
-    processAttempts: r.process_attempts,
-    lastError: r.last_error,
-    replayCount: r.replay_count,
-    lastReplayedAt: r.last_replayed_at,
-  };
-}
-
 /**
  * A transfer's webhooks (by transfer id, or by partner idempotency key), oldest first, with
  * keyset pagination: pass the last item's id as `after`. Errors: BAD_INPUT (neither or both of
@@ -431,7 +380,7 @@ export async function listWebhookEvents(
       ? `(w.transfer_id = $1::uuid OR (w.partner, w.idempotency_key) = (SELECT t.partner, t.idempotency_key FROM transfers t WHERE t.id = $1::uuid))`
       : `w.idempotency_key = $1`;
   const rows = (
-    await db.pool.query<EventRow>(
+    await db.pool.query<RowOf<WebhookEventItem>>(
       `SELECT w.id::text AS id, w.partner, w.event_id, w.event_type, w.is_duplicate, w.duplicate_of_id::text AS duplicate_of_id, w.idempotency_key,
               w.partner_ref, w.transfer_id::text AS transfer_id, w.occurred_at, w.received_at, w.signature_result, w.signed_at, w.headers, w.raw_body,
               w.effect, w.effect_detail, w.processed_at, w.process_attempts, w.last_error, w.replay_count, w.last_replayed_at
@@ -443,6 +392,6 @@ export async function listWebhookEvents(
       [input.transferId ?? input.idempotencyKey, input.after ?? null, limit + 1],
     )
   ).rows;
-  const items = rows.slice(0, limit).map(toItem);
+  const items = rows.slice(0, limit).map(fromRow<WebhookEventItem>);
   return { items, nextAfter: rows.length > limit ? items[items.length - 1]!.id : null };
 }
