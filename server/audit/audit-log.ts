@@ -18,6 +18,7 @@ export const AUDIT_LANES = 16;
 export const GENESIS_HASH = "0".repeat(64);
 
 import type { ActorType, AuditActor } from "../core/actor";
+import { canonicalJson } from "../core/canonical-json";
 
 export type { ActorType, AuditActor };
 
@@ -34,11 +35,11 @@ export interface AuditInput {
   at?: Date;
 }
 
-export interface AuditRecord {
-  id: string;
+/** What a record's hash covers: everything but its id and its own hash. */
+export interface HashableRecord {
   lane: number;
   laneSeq: string;
-  actorType: ActorType;
+  actorType: string;
   actorId: string | null;
   actorLabel: string;
   action: string;
@@ -50,6 +51,11 @@ export interface AuditRecord {
   requestId: string | null;
   createdAt: Date;
   prevHash: string;
+}
+
+export interface AuditRecord extends HashableRecord {
+  id: string;
+  actorType: ActorType;
   hash: string;
 }
 
@@ -67,36 +73,6 @@ export function redact(value: unknown): unknown {
     return out;
   }
   return value;
-}
-
-/** JSON with object keys sorted at every level: the same value always gives the same text. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || value === undefined) return "null";
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
-export interface HashableRecord {
-  lane: number;
-  laneSeq: string;
-  actorType: string;
-  actorId: string | null;
-  actorLabel: string;
-  action: string;
-  targetType: string;
-  targetId: string | null;
-  reason: string | null;
-  before: unknown;
-  after: unknown;
-  requestId: string | null;
-  createdAt: Date;
-  prevHash: string;
 }
 
 /** The hash of a record: SHA-256 over the previous hash and the record's canonical content. */

@@ -45,24 +45,7 @@ export interface AuditPage {
 type AuditRow = Prisma.AuditLogGetPayload<object>;
 
 function toRecord(r: AuditRow): AuditRecord {
-  return {
-    id: r.id.toString(),
-    lane: r.lane,
-    laneSeq: r.laneSeq.toString(),
-    actorType: r.actorType as ActorType,
-    actorId: r.actorId,
-    actorLabel: r.actorLabel,
-    action: r.action,
-    targetType: r.targetType,
-    targetId: r.targetId,
-    reason: r.reason,
-    before: r.before ?? null,
-    after: r.after ?? null,
-    requestId: r.requestId,
-    createdAt: r.createdAt,
-    prevHash: r.prevHash,
-    hash: r.hash,
-  };
+  return { ...r, id: r.id.toString(), laneSeq: r.laneSeq.toString(), actorType: r.actorType as ActorType, before: r.before ?? null, after: r.after ?? null };
 }
 
 /** Parses an audit id (or cursor) given as a decimal string. Throws BAD_INPUT naming the value. */

@@ -16,7 +16,8 @@
  */
 import pg from "pg";
 import { pgRunner, type SqlRunner } from "../db/sql";
-import { GENESIS_HASH, hashRecord } from "./audit-log";
+import { fromRow, type RowOf } from "../core/rows";
+import { GENESIS_HASH, hashRecord, type HashableRecord } from "./audit-log";
 
 export const VERIFY_BATCH_SIZE = 1000;
 
@@ -43,24 +44,8 @@ export interface AuditVerification {
   firstBreak: ChainBreak | null;
 }
 
-interface LogRow {
-  id: string;
-  lane: number;
-  lane_seq: string;
-  actor_type: string;
-  actor_id: string | null;
-  actor_label: string;
-  action: string;
-  target_type: string;
-  target_id: string | null;
-  reason: string | null;
-  before: unknown;
-  after: unknown;
-  request_id: string | null;
-  created_at: Date | string;
-  prev_hash: string;
-  hash: string;
-}
+/** A record as the walk reads it; created_at comes back as text through some runners. */
+type LogRow = RowOf<Omit<HashableRecord, "createdAt">> & { id: string; hash: string; created_at: Date | string };
 
 interface HeadRow {
   lane: number;
@@ -100,22 +85,7 @@ async function verifyLane(sql: SqlRunner, head: HeadRow, batchSize: number): Pro
       if (r.prev_hash !== prevHash) {
         return fail(r.id, r.lane_seq, `prev_hash does not match the hash of the record before it${lastId ? ` (id ${lastId})` : " (genesis)"}`);
       }
-      const recomputed = hashRecord({
-        lane: r.lane,
-        laneSeq: r.lane_seq,
-        actorType: r.actor_type,
-        actorId: r.actor_id,
-        actorLabel: r.actor_label,
-        action: r.action,
-        targetType: r.target_type,
-        targetId: r.target_id,
-        reason: r.reason,
-        before: r.before ?? null,
-        after: r.after ?? null,
-        requestId: r.request_id,
-        createdAt: asDate(r.created_at),
-        prevHash: r.prev_hash,
-      });
+      const recomputed = hashRecord({ ...fromRow<Omit<HashableRecord, "createdAt">>(r), createdAt: asDate(r.created_at) });
       if (recomputed !== r.hash) return fail(r.id, r.lane_seq, "content does not match its hash (record edited)");
       checked++;
       prevHash = r.hash;

@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { AppError } from "../errors/app-error";
+import { canonicalJson } from "./canonical-json";
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 
@@ -69,19 +70,15 @@ export function isCallerKey(storedKey: string): boolean {
   return CALLER_SCOPE.test(storedKey);
 }
 
-/** JSON with sorted keys, bigints and dates tagged, undefined fields left out. */
+/** Canonical JSON with bigints and dates tagged, so `1n` and `"1"` hash differently. */
 export function canonicalize(value: unknown): string {
-  if (value === undefined || value === null) return "null";
-  if (typeof value === "bigint") return `{"$bigint":"${value.toString()}"}`;
-  if (value instanceof Date) return `{"$date":"${value.toISOString()}"}`;
-  if (Array.isArray(value)) return `[${value.map(canonicalize).join(",")}]`;
-  if (typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalize(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
+  return canonicalJson(value, tagExactValue);
+}
+
+function tagExactValue(v: unknown): string | undefined {
+  if (typeof v === "bigint") return `{"$bigint":"${v.toString()}"}`;
+  if (v instanceof Date) return `{"$date":"${v.toISOString()}"}`;
+  return undefined;
 }
 
 export function hashRequest(value: unknown): string {

@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import superjson from "superjson";
 import type { DbHandles } from "../db/client";
 import type { AuditActor } from "../audit/audit-log";
-import { canonicalJson } from "../audit/audit-log";
+import { canonicalJson } from "../core/canonical-json";
 import { AppError } from "../errors/app-error";
 
 export const CLAIM_TIMEOUT_MS = 10 * 60_000;

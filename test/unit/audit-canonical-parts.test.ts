@@ -1,7 +1,8 @@
 // The audit record's canonical text split for the one-round-trip append (audit_append in SQL):
 // prefix + lane fields + suffix must be exactly what hashRecord hashes, for awkward content too.
 import { describe, expect, it } from "vitest";
-import { canonicalJson, canonicalParts, redact } from "../../server/audit/audit-log";
+import { canonicalParts, redact } from "../../server/audit/audit-log";
+import { canonicalJson } from "../../server/core/canonical-json";
 
 const cases = [
   { name: "plain", before: null, after: { roles: ["viewer"] }, reason: "r", requestId: "req-1", targetId: "t" },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson, hashRecord, redact, GENESIS_HASH, type HashableRecord } from "../../server/audit/audit-log";
+import { hashRecord, redact, GENESIS_HASH, type HashableRecord } from "../../server/audit/audit-log";
+import { canonicalJson } from "../../server/core/canonical-json";
 
 const base: HashableRecord = {
   lane: 3,
