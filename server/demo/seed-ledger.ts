@@ -23,6 +23,7 @@ import { SYSTEM_ACTOR } from "../core/actor";
 import { createAccount, setAccountStatus } from "../ledger/accounts";
 import { executeLedgerCommand } from "../ledger/write-path";
 import type { AccountType } from "../ledger/types";
+import { makeRandom } from "./random";
 
 export const DEMO_CURRENCIES = ["EUR", "USD", "GBP", "JPY", "BHD"] as const;
 type DemoCurrency = (typeof DEMO_CURRENCIES)[number];
@@ -83,18 +84,6 @@ function accountSpecs(): AccountSpec[] {
   }
   CUSTOMERS.forEach((cu, i) => specs.push({ code: walletCode(i), name: `${cu.name} wallet`, currency: cu.currency, type: "liability", isNoOverdraft: true }));
   return specs;
-}
-
-/** mulberry32: a tiny deterministic generator; only picks who pays whom and the proportions. */
-function makeRandom(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n: number) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n) | 0;
-  };
 }
 
 function feeOf(amountMinor: bigint, currency: DemoCurrency): bigint {

@@ -39,6 +39,7 @@ import { advanceTransfer, type AdvanceOutcome } from "../transfers/orchestrator"
 import { applyPartnerEvent } from "../transfers/partner-events";
 import { isTerminal, progressOf, type TransferState } from "../transfers/state-machine";
 import type { RailId } from "../transfers/types";
+import { makeRandom, type PickInt } from "./random";
 
 const log = componentLogger("demo");
 
@@ -99,23 +100,6 @@ const CANCEL_REASONS = [
   "Duplicate of a payment the customer already made by card",
   "Customer entered the wrong beneficiary; will resend",
 ] as const;
-
-// --- Deterministic randomness ----------------------------------------------------------------
-
-/** An integer in [0, n). */
-export type PickInt = (n: number) => number;
-
-/** mulberry32: a tiny deterministic generator; picks proportions, never computes money. */
-export function makeRandom(seed: number): PickInt {
-  let a = seed >>> 0;
-  return (n: number) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n) | 0;
-  };
-}
 
 function hex(random: PickInt, chars: number): string {
   let s = "";

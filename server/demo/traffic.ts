@@ -32,7 +32,8 @@ import type { RailConfig } from "../sandbox/rail-config";
 import { createTransfer } from "../transfers/create";
 import { createQuote } from "../pricing/quotes";
 import type { RailId } from "../transfers/types";
-import { demoAmountMinor, demoPayee, demoReference, type DemoPayee, type DemoWallet, type PickInt } from "./seed-transfers";
+import { demoAmountMinor, demoPayee, demoReference, type DemoPayee, type DemoWallet } from "./seed-transfers";
+import type { PickInt } from "./random";
 
 const log = componentLogger("demo-traffic");
 

@@ -8,7 +8,7 @@ import { seedDemoLedger, DEMO_CURRENCIES } from "../../server/demo/seed-ledger";
 import { seedDemoPricing } from "../../server/demo/seed-pricing";
 import { demoRateMaxAgeDays, demoRatesFile } from "../../server/demo/demo-rates";
 import { startDemoTraffic } from "../../server/demo/traffic";
-import { makeRandom } from "../../server/demo/seed-transfers";
+import { makeRandom } from "../../server/demo/random";
 import { resetEnvForTests } from "../../server/env";
 import { pgRunner } from "../../server/db/sql";
 import { stopSender } from "../../server/jobs/queues";

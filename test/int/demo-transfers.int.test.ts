@@ -11,7 +11,7 @@ import { verifyAuditChain } from "../../server/audit/verify";
 import { listTransfers, summarizeStuck } from "../../server/transfers/queries";
 import { stopSender } from "../../server/jobs/queues";
 import { startDemoTraffic, WALLET_FLOOR } from "../../server/demo/traffic";
-import { makeRandom } from "../../server/demo/seed-transfers";
+import { makeRandom } from "../../server/demo/random";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { getBalances } from "../../server/ledger/balances";
 import { SYSTEM_ACTOR } from "../../server/core/actor";
