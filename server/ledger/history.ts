@@ -7,6 +7,8 @@ import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
 import { assertUuid } from "../core/validate";
 import type { HoldResult, Side } from "./types";
+import { HOLD_COLUMNS, holdFromRow, type HoldDbRow } from "./state";
+import { toHoldResult } from "./planner";
 
 export interface PostingRow {
   id: bigint;
@@ -138,21 +140,11 @@ export async function listEntries(db: Pick<DbHandles, "pool">, input: { accountI
 export async function listHolds(db: Pick<DbHandles, "pool">, input: { accountId: string; status?: HoldResult["status"]; limit?: number }): Promise<HoldResult[]> {
   const accountId = assertUuid(input.accountId, "accountId");
   const limit = Math.min(Math.max(input.limit ?? 50, 1), 200);
-  const rows = await pgRunner(db.pool).query<{ id: string; debit_account_id: string; credit_account_id: string; amount_minor: string; amount_posted_minor: string; currency: string; status: HoldResult["status"]; expires_at: Date; posted_entry_id: string | null }>(
-    `SELECT id, debit_account_id, credit_account_id, amount_minor::text, amount_posted_minor::text, currency, status, expires_at, posted_entry_id
+  const rows = await pgRunner(db.pool).query<HoldDbRow>(
+    `SELECT ${HOLD_COLUMNS}
        FROM holds WHERE (debit_account_id = $1 OR credit_account_id = $1) AND ($2::hold_status IS NULL OR status = $2::hold_status)
       ORDER BY created_at DESC, id LIMIT $3`,
     [accountId, input.status ?? null, limit],
   );
-  return rows.map((r) => ({
-    holdId: r.id,
-    debitAccountId: r.debit_account_id,
-    creditAccountId: r.credit_account_id,
-    amountMinor: BigInt(r.amount_minor),
-    amountPostedMinor: BigInt(r.amount_posted_minor),
-    currency: r.currency,
-    status: r.status,
-    expiresAt: r.expires_at,
-    postedEntryId: r.posted_entry_id,
-  }));
+  return rows.map((r) => toHoldResult(holdFromRow(r)));
 }

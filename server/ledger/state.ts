@@ -13,6 +13,7 @@
  */
 import type pg from "pg";
 import { preparedQuery } from "../db/prepared";
+import { fromRow, type RowOf } from "../core/rows";
 import type { HoldResult, NormalSide, PostingResult } from "./types";
 
 /** Balance rows per account without a balance limit. Fixed: accounts are created with this many. */
@@ -58,35 +59,24 @@ export interface EntryRef {
   postings: PostingResult[];
 }
 
+/** A stored hold as a row: amounts come back as text. */
+export type HoldDbRow = RowOf<Omit<HoldRow, "amountMinor" | "amountPostedMinor" | "isNew" | "isChanged">> & { amount_minor: string; amount_posted_minor: string };
+
+/** The columns holdFromRow reads. */
+export const HOLD_COLUMNS = `id, debit_account_id, credit_account_id, amount_minor::text, amount_posted_minor::text, currency, status,
+  expires_at, posted_entry_id, reference, description, idempotency_key`;
+
+/** A stored hold, as read (neither new nor changed by this transaction). */
+export function holdFromRow(r: HoldDbRow): HoldRow {
+  return { ...fromRow<Omit<HoldRow, "amountMinor" | "amountPostedMinor" | "isNew" | "isChanged">>(r), amountMinor: BigInt(r.amount_minor), amountPostedMinor: BigInt(r.amount_posted_minor), isNew: false, isChanged: false };
+}
+
 /** Locks the holds (FOR UPDATE, in id order) and returns those that exist. */
 export async function lockHolds(client: pg.ClientBase, holdIds: readonly string[]): Promise<Map<string, HoldRow>> {
   const holds = new Map<string, HoldRow>();
   if (holdIds.length === 0) return holds;
-  const res = await preparedQuery(
-    client,
-    `SELECT id, debit_account_id, credit_account_id, amount_minor::text, amount_posted_minor::text, currency, status,
-            expires_at, posted_entry_id, reference, description, idempotency_key
-       FROM holds WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-    [holdIds],
-  );
-  for (const r of res.rows) {
-    holds.set(r.id, {
-      id: r.id,
-      debitAccountId: r.debit_account_id,
-      creditAccountId: r.credit_account_id,
-      amountMinor: BigInt(r.amount_minor),
-      amountPostedMinor: BigInt(r.amount_posted_minor),
-      currency: r.currency,
-      status: r.status,
-      expiresAt: r.expires_at,
-      postedEntryId: r.posted_entry_id,
-      isNew: false,
-      isChanged: false,
-      reference: r.reference,
-      description: r.description,
-      idempotencyKey: r.idempotency_key,
-    });
-  }
+  const res = await preparedQuery<HoldDbRow>(client, `SELECT ${HOLD_COLUMNS} FROM holds WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [holdIds]);
+  for (const r of res.rows) holds.set(r.id, holdFromRow(r));
   return holds;
 }
 

@@ -10,6 +10,7 @@ import { SYSTEM_ACTOR } from "../../server/core/actor";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { getBalances } from "../../server/ledger/balances";
 import { verifyLedger } from "../../server/ledger/verify";
+import { listHolds } from "../../server/ledger/history";
 import { fund, openAccount } from "../../server/ledger/testing";
 import type { Account } from "../../server/ledger/accounts";
 
@@ -36,6 +37,19 @@ async function placeHold(amountMinor: bigint, creditAccountId: string): Promise<
   const r = await run({ type: "place_hold", debitAccountId: wallet.id, creditAccountId, amountMinor, currency: "EUR", expiresAt: new Date(Date.now() + 3600_000) });
   return r.holds[0]!.holdId;
 }
+
+describe("reading holds", () => {
+  it("lists an account's holds exactly as the ledger returned them when placed and posted", async () => {
+    const payer = await openAccount(db, { isNoOverdraft: true });
+    const payee = await openAccount(db, { type: "asset" });
+    await fund(db, (await openAccount(db, { type: "asset" })).id, payer.id, 100n);
+    const placed = await run({ type: "place_hold", debitAccountId: payer.id, creditAccountId: payee.id, amountMinor: 7n, currency: "EUR", expiresAt: new Date(Date.now() + 3600_000) });
+    const hold = placed.holds[0]!;
+    expect(await listHolds(db, { accountId: payee.id, status: "pending" })).toStrictEqual([hold]);
+    const posted = await run({ type: "post_hold", holdId: hold.holdId, amountMinor: 5n });
+    expect(await listHolds(db, { accountId: payer.id })).toStrictEqual([posted.holds[0]]);
+  });
+});
 
 describe("posting a hold with its own postings", () => {
   it("books the payment and its fee in one entry, releasing the reservation", async () => {
