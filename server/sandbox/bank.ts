@@ -23,7 +23,8 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type pg from "pg";
 import { runTransaction } from "../db/transaction";
 import { preparedQuery } from "../db/prepared";
-import type { RailId } from "../partners/types";
+import type { RailId, SettlementLine } from "../partners/types";
+import { fromRow, type RowOf } from "../core/rows";
 import { RAIL_IDS } from "../partners/types";
 import { RAIL_CONFIG_SCHEMA, defaultRailConfig, faultRoll, mergeRailConfig, rollBetween, rollHits, type RailConfig } from "./rail-config";
 
@@ -349,18 +350,30 @@ async function insertLines(c: pg.ClientBase, lines: readonly LineInput[], now: D
 
 const dateOf = (d: Date) => d.toISOString().slice(0, 10);
 
+/**
+ * One plain step of a payment's life: up to STEP_BATCH payments in `from` whose `dueColumn` has
+ * passed move to `to`, stamped `now` in `atColumn`, oldest due first; rows another worker holds are
+ * skipped. Returns the moved payments, in the caller's transaction.
+ */
+async function moveDuePayments(
+  c: pg.PoolClient,
+  now: Date,
+  step: { from: PaymentStatus; dueColumn: "ack_due_at" | "return_due_at"; to: PaymentStatus; atColumn: "acknowledged_at" | "returned_at" },
+): Promise<PaymentRow[]> {
+  const res = await c.query<PaymentRow>(
+    `WITH due AS (SELECT id FROM sandbox_payments WHERE status = '${step.from}' AND ${step.dueColumn} <= $1 ORDER BY ${step.dueColumn} LIMIT $2 FOR UPDATE SKIP LOCKED)
+     UPDATE sandbox_payments p SET status = '${step.to}', ${step.atColumn} = $1 FROM due WHERE p.id = due.id
+     RETURNING ${COLUMNS("p.")}`,
+    [now, STEP_BATCH],
+  );
+  return res.rows;
+}
+
 /** Batch rail: submitted payments whose acknowledgement is due become acknowledged. */
 export async function acknowledgeDue(ctx: BankContext, now: Date): Promise<number> {
   const configs = await readRailConfigs(ctx);
   return runTransaction(ctx.pool, async (c) => {
-    const rows = (
-      await c.query<PaymentRow>(
-        `WITH due AS (SELECT id FROM sandbox_payments WHERE status = 'submitted' AND ack_due_at <= $1 ORDER BY ack_due_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-         UPDATE sandbox_payments p SET status = 'acknowledged', acknowledged_at = $1 FROM due WHERE p.id = due.id
-         RETURNING ${COLUMNS("p.")}`,
-        [now, STEP_BATCH],
-      )
-    ).rows;
+    const rows = await moveDuePayments(c, now, { from: "submitted", dueColumn: "ack_due_at", to: "acknowledged", atColumn: "acknowledged_at" });
     // An out-of-order payment's acknowledgement is sent after its settlement instead (settleDue).
     await insertDeliveries(c, ctx, configs, rows.filter((p) => !p.is_ack_deferred).map((p) => ({ payment: p, type: "acknowledged", occurredAt: now, dueAt: now, reason: null })), now);
     return rows.length;
@@ -441,14 +454,7 @@ export async function settleDue(ctx: BankContext, now: Date, rail?: RailId): Pro
 export async function returnDue(ctx: BankContext, now: Date): Promise<number> {
   const configs = await readRailConfigs(ctx);
   return runTransaction(ctx.pool, async (c) => {
-    const rows = (
-      await c.query<PaymentRow>(
-        `WITH due AS (SELECT id FROM sandbox_payments WHERE status = 'settled' AND return_due_at <= $1 ORDER BY return_due_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-         UPDATE sandbox_payments p SET status = 'returned', returned_at = $1 FROM due WHERE p.id = due.id
-         RETURNING ${COLUMNS("p.")}`,
-        [now, STEP_BATCH],
-      )
-    ).rows;
+    const rows = await moveDuePayments(c, now, { from: "settled", dueColumn: "return_due_at", to: "returned", atColumn: "returned_at" });
     await insertDeliveries(c, ctx, configs, rows.map((p) => ({ payment: p, type: "returned", occurredAt: now, dueAt: now, reason: "returned_by_beneficiary_bank" })), now);
     await insertLines(
       c,
@@ -510,26 +516,19 @@ export async function nextCutoffAt(ctx: BankContext, rail: RailId): Promise<Date
 // ---------------------------------------------------------------------------------------------
 // Settlement files and statistics
 
-export interface StoredLine {
-  partnerRef: string;
-  idempotencyKey: string;
-  reference: string;
-  amountMinor: bigint;
-  currency: string;
-  status: "settled" | "returned";
-  valueDate: string;
-}
+/** A line as stored, before the file gives it a line number. */
+export type StoredLine = Omit<SettlementLine, "lineNumber">;
 
 /** Every line of a rail's file for one value date, in the order they were written. */
 export async function settlementLines(ctx: BankContext, rail: RailId, date: string, limit = 100_000): Promise<StoredLine[]> {
   const rows = (
-    await ctx.pool.query<{ partner_ref: string; idempotency_key: string; reference: string; amount_minor: string; currency: string; status: "settled" | "returned"; value_date: string }>(
+    await ctx.pool.query<RowOf<Omit<StoredLine, "amountMinor">> & { amount_minor: string }>(
       `SELECT partner_ref, idempotency_key, reference, amount_minor::text AS amount_minor, currency, status, value_date::text AS value_date
          FROM sandbox_settlement_lines WHERE rail = $1 AND value_date = $2::date ORDER BY id LIMIT $3`,
       [rail, date, limit],
     )
   ).rows;
-  return rows.map((r) => ({ partnerRef: r.partner_ref, idempotencyKey: r.idempotency_key, reference: r.reference, amountMinor: BigInt(r.amount_minor), currency: r.currency, status: r.status, valueDate: r.value_date }));
+  return rows.map((r) => ({ ...fromRow<Omit<StoredLine, "amountMinor">>(r), amountMinor: BigInt(r.amount_minor) }));
 }
 
 export interface SandboxStats {
