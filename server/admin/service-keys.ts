@@ -20,15 +20,12 @@
  */
 import type { Prisma } from "../db/generated/client";
 import type { DbHandles } from "../db/client";
-import { prismaRunner } from "../db/sql";
-import { appendAudit } from "../audit/audit-log";
-import { auditActorOf } from "../core/actor";
 import { MONEY_MOVING_SCOPES, SERVICE_KEY_SCOPES, type Permission } from "../core/permissions";
 import { currencyExponent } from "../money/currencies";
 import { AppError } from "../errors/app-error";
 import { forgetServiceKeys } from "../auth/service-key-cache";
 import { generateServiceKeySecret, hashServiceKeySecret, isGrantableScope } from "../auth/service-key-secret";
-import { type AdminCall } from "./users";
+import { auditAdminChange, type AdminCall } from "./users";
 import { checkReason } from "../core/reasons";
 
 export const SERVICE_KEY_LIST_LIMIT = 200;
@@ -66,9 +63,17 @@ function toItem(k: KeyRow): ServiceKeyItem {
   return { ...k, scopes: k.scopes.filter(isGrantableScope) };
 }
 
-
-
-
+/** The key as callers see it, with its change recorded in the audit log (in the change's transaction). */
+async function recordKeyChange(
+  tx: Prisma.TransactionClient,
+  call: AdminCall,
+  row: KeyRow,
+  change: { action: string; reason: string | null; before: unknown; after: (item: ServiceKeyItem) => unknown },
+): Promise<ServiceKeyItem> {
+  const item = toItem(row);
+  await auditAdminChange(tx, call, { action: change.action, targetType: "service_key", targetId: item.id, reason: change.reason, before: change.before, after: change.after(item) });
+  return item;
+}
 
 function checkScopes(scopes: readonly string[]): Permission[] {
   if (scopes.length === 0) {
@@ -148,18 +153,12 @@ export async function createServiceKey(
       },
       select: KEY_SELECT,
     });
-    const item = toItem(row);
-    await appendAudit(prismaRunner(tx), {
-      actor: auditActorOf(call.actor),
+    return recordKeyChange(tx, call, row, {
       action: "service_key.created",
-      targetType: "service_key",
-      targetId: item.id,
       reason,
       before: null,
-      after: { name: item.name, prefix: item.prefix, scopes: item.scopes, debitAccountPrefixes: item.debitAccountPrefixes, debitCurrencies: item.debitCurrencies, isActive: !needsApproval },
-      requestId: call.requestId,
+      after: (item) => ({ name: item.name, prefix: item.prefix, scopes: item.scopes, debitAccountPrefixes: item.debitAccountPrefixes, debitCurrencies: item.debitCurrencies, isActive: !needsApproval }),
     });
-    return item;
   });
   return { key, secret, needsApproval };
 }
@@ -183,17 +182,6 @@ export async function revokeServiceKey(db: DbHandles, call: AdminCall, input: { 
       data: { revokedAt: new Date(), revokedById: call.actor.kind === "user" ? call.actor.userId : null },
       select: KEY_SELECT,
     });
-    const item = toItem(row);
-    await appendAudit(prismaRunner(tx), {
-      actor: auditActorOf(call.actor),
-      action: "service_key.revoked",
-      targetType: "service_key",
-      targetId: item.id,
-      reason,
-      before: { revokedAt: null },
-      after: { revokedAt: item.revokedAt },
-      requestId: call.requestId,
-    });
-    return item;
+    return recordKeyChange(tx, call, row, { action: "service_key.revoked", reason, before: { revokedAt: null }, after: (item) => ({ revokedAt: item.revokedAt }) });
   }).finally(forgetServiceKeys);
 }

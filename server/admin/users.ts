@@ -13,7 +13,7 @@
 import type { PrismaClient, Prisma } from "../db/generated/client";
 import type { DbHandles } from "../db/client";
 import { prismaRunner } from "../db/sql";
-import { appendAudit, type AuditActor } from "../audit/audit-log";
+import { appendAudit, type AuditActor, type AuditInput } from "../audit/audit-log";
 import { auditActorOf, SYSTEM_ACTOR, type Actor } from "../core/actor";
 import { conflictingRolesOf, ROLES, type RoleName } from "../core/permissions";
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password";
@@ -37,6 +37,11 @@ export interface UserItem {
 export interface AdminCall {
   actor: Actor;
   requestId: string | null;
+}
+
+/** Records a change made by an admin call, as its actor under its request id, in the change's transaction. */
+export async function auditAdminChange(tx: Prisma.TransactionClient, call: AdminCall, change: Omit<AuditInput, "actor" | "requestId">): Promise<void> {
+  await appendAudit(prismaRunner(tx), { ...change, actor: auditActorOf(call.actor), requestId: call.requestId });
 }
 
 const USER_SELECT = {
@@ -199,33 +204,25 @@ export async function setUserRoles(
   input: { userId: string; roles: readonly string[]; reason: string },
 ): Promise<UserItem> {
   const roles = checkRoles(input.roles);
-  const reason = checkReason(input.reason);
-  return db.prisma.$transaction(async (tx) => {
-    const before = await lockUser(tx, input.userId);
-    if (isSelf(call.actor, input.userId) && roles.some((r) => !before.roles.includes(r))) {
-      // Nobody grants themselves a power: another admin must (four eyes on access).
-      throw new AppError("FORBIDDEN", "you cannot grant yourself a role; ask another admin to do it", { details: { userId: input.userId } });
-    }
-    if (isSelf(call.actor, input.userId) && before.roles.includes("admin") && !roles.includes("admin")) {
-      throw new AppError("FORBIDDEN", "you cannot remove your own admin role; ask another admin to do it", { details: { userId: input.userId } });
-    }
-    if (sameRoles(before.roles, roles)) return before;
-    await tx.userRole.deleteMany({ where: { userId: input.userId, role: { notIn: roles } } });
-    const added = roles.filter((r) => !before.roles.includes(r));
-    if (added.length > 0) await tx.userRole.createMany({ data: added.map((role) => ({ userId: input.userId, role })) });
-    await tx.user.update({ where: { id: input.userId }, data: { updatedAt: new Date() } });
-    const after = await getUser(tx, input.userId);
-    await appendAudit(prismaRunner(tx), {
-      actor: auditActorOf(call.actor),
-      action: "user.roles_changed",
-      targetType: "user",
-      targetId: input.userId,
-      reason,
-      before: { roles: before.roles },
-      after: { roles: after.roles },
-      requestId: call.requestId,
-    });
-    return after;
+  return changeUser(db, call, input, {
+    field: "roles",
+    action: "user.roles_changed",
+    refuse(before) {
+      if (isSelf(call.actor, input.userId) && roles.some((r) => !before.roles.includes(r))) {
+        // Nobody grants themselves a power: another admin must (four eyes on access).
+        throw new AppError("FORBIDDEN", "you cannot grant yourself a role; ask another admin to do it", { details: { userId: input.userId } });
+      }
+      if (isSelf(call.actor, input.userId) && before.roles.includes("admin") && !roles.includes("admin")) {
+        throw new AppError("FORBIDDEN", "you cannot remove your own admin role; ask another admin to do it", { details: { userId: input.userId } });
+      }
+    },
+    isUnchanged: (before) => sameRoles(before.roles, roles),
+    async write(tx, before) {
+      await tx.userRole.deleteMany({ where: { userId: input.userId, role: { notIn: roles } } });
+      const added = roles.filter((r) => !before.roles.includes(r));
+      if (added.length > 0) await tx.userRole.createMany({ data: added.map((role) => ({ userId: input.userId, role })) });
+      await tx.user.update({ where: { id: input.userId }, data: { updatedAt: new Date() } });
+    },
   });
 }
 
@@ -238,25 +235,47 @@ export async function setUserActive(
   call: AdminCall,
   input: { userId: string; isActive: boolean; reason: string },
 ): Promise<UserItem> {
+  return changeUser(db, call, input, {
+    field: "isActive",
+    action: input.isActive ? "user.activated" : "user.deactivated",
+    refuse() {
+      if (isSelf(call.actor, input.userId) && !input.isActive) {
+        throw new AppError("FORBIDDEN", "you cannot deactivate yourself; ask another admin to do it", { details: { userId: input.userId } });
+      }
+    },
+    isUnchanged: (before) => before.isActive === input.isActive,
+    async write(tx) {
+      await tx.user.update({ where: { id: input.userId }, data: { isActive: input.isActive } });
+    },
+  });
+}
+
+/**
+ * One audited change to a user's `field`, in one transaction: checks the reason, locks the user
+ * (NOT_FOUND), lets `refuse` throw for a change the caller may not make, writes nothing when
+ * `isUnchanged`, else `write`s, re-reads the user and records the field before and after.
+ */
+async function changeUser<K extends "roles" | "isActive">(
+  db: DbHandles,
+  call: AdminCall,
+  input: { userId: string; reason: string },
+  change: {
+    field: K;
+    action: string;
+    refuse: (before: UserItem) => void;
+    isUnchanged: (before: UserItem) => boolean;
+    write: (tx: Prisma.TransactionClient, before: UserItem) => Promise<void>;
+  },
+): Promise<UserItem> {
   const reason = checkReason(input.reason);
   return db.prisma.$transaction(async (tx) => {
     const before = await lockUser(tx, input.userId);
-    if (isSelf(call.actor, input.userId) && !input.isActive) {
-      throw new AppError("FORBIDDEN", "you cannot deactivate yourself; ask another admin to do it", { details: { userId: input.userId } });
-    }
-    if (before.isActive === input.isActive) return before;
-    await tx.user.update({ where: { id: input.userId }, data: { isActive: input.isActive } });
+    change.refuse(before);
+    if (change.isUnchanged(before)) return before;
+    await change.write(tx, before);
     const after = await getUser(tx, input.userId);
-    await appendAudit(prismaRunner(tx), {
-      actor: auditActorOf(call.actor),
-      action: input.isActive ? "user.activated" : "user.deactivated",
-      targetType: "user",
-      targetId: input.userId,
-      reason,
-      before: { isActive: before.isActive },
-      after: { isActive: after.isActive },
-      requestId: call.requestId,
-    });
+    const { field } = change;
+    await auditAdminChange(tx, call, { action: change.action, targetType: "user", targetId: input.userId, reason, before: { [field]: before[field] }, after: { [field]: after[field] } });
     return after;
   });
 }

@@ -11,10 +11,7 @@
  */
 import type { Prisma } from "../db/generated/client";
 import type { DbHandles } from "../db/client";
-import { prismaRunner } from "../db/sql";
-import { appendAudit } from "../audit/audit-log";
-import { auditActorOf } from "../core/actor";
-import { type AdminCall } from "../admin/users";
+import { auditAdminChange, type AdminCall } from "../admin/users";
 import { checkReason } from "../core/reasons";
 import { AppError } from "../errors/app-error";
 
@@ -162,15 +159,13 @@ export async function actOnDeadDelivery(db: DbHandles, call: AdminCall, input: {
       await tx.$executeRawUnsafe(`UPDATE outbox_deliveries SET status = 'skipped', finished_at = now() WHERE delivery_id = $1::uuid`, input.deliveryId);
     }
     const after = toItem(await tx.outboxDelivery.findUniqueOrThrow({ where: { deliveryId: input.deliveryId }, select: SELECT }));
-    await appendAudit(prismaRunner(tx), {
-      actor: auditActorOf(call.actor),
+    await auditAdminChange(tx, call, {
       action: input.action === "redeliver" ? "outbox.delivery.redelivered" : "outbox.delivery.skipped",
       targetType: "outbox_delivery",
       targetId: after.deliveryId,
       reason,
       before: auditView(before),
       after: auditView(after),
-      requestId: call.requestId,
     });
     return after;
   });

@@ -21,10 +21,7 @@
 import { randomUUID } from "node:crypto";
 import type { Prisma } from "../db/generated/client";
 import type { DbHandles } from "../db/client";
-import { prismaRunner } from "../db/sql";
-import { appendAudit } from "../audit/audit-log";
-import { auditActorOf } from "../core/actor";
-import { type AdminCall } from "../admin/users";
+import { auditAdminChange, type AdminCall } from "../admin/users";
 import { checkReason } from "../core/reasons";
 import { isIP } from "node:net";
 import { AppError } from "../errors/app-error";
@@ -211,15 +208,13 @@ export async function createSubscription(
       select: SELECT,
     });
     const item = toItem(row);
-    await appendAudit(prismaRunner(tx), {
-      actor: auditActorOf(call.actor),
+    await auditAdminChange(tx, call, {
       action: "outbox.subscription.created",
       targetType: "outbox_subscription",
       targetId: item.id,
       reason,
       before: null,
       after: auditView(item),
-      requestId: call.requestId,
     });
     return item;
   });
@@ -271,15 +266,13 @@ export async function changeSubscriptionStatus(
       );
     }
     const after = toItem(row);
-    await appendAudit(prismaRunner(tx), {
-      actor: auditActorOf(call.actor),
+    await auditAdminChange(tx, call, {
       action: rule.action,
       targetType: "outbox_subscription",
       targetId: after.id,
       reason,
       before: auditView(before),
       after: rule.to === "deleted" ? { ...auditView(after), cancelledDeliveries } : auditView(after),
-      requestId: call.requestId,
     });
     return { ...after, cancelledDeliveries };
   });
