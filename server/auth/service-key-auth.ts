@@ -20,7 +20,7 @@
 import type { DbHandles } from "../db/client";
 import { env } from "../env";
 import { preparedQuery } from "../db/prepared";
-import { cachedKey, keyCacheGeneration, rememberKey } from "./service-key-cache";
+import { cachedKey, keyCacheGeneration, rememberKey, type CachedKey } from "./service-key-cache";
 import { hashServiceKeySecret, isGrantableScope, prefixOfSecret } from "./service-key-secret";
 import { serviceActor, type Actor } from "../core/actor";
 import { recordSecurityEvent } from "./security-events";
@@ -28,17 +28,10 @@ import { recordSecurityEvent } from "./security-events";
 const LAST_USED_INTERVAL_MS = 60_000;
 const lastUsedWrittenAt = new Map<string, number>();
 
-interface KeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  scopes: string[];
-  createdById: string | null;
-  debitAccountPrefixes: string[];
-  debitCurrencies: string[];
+/** A key as looked up: what the cache keeps, and whether it works (revoked, activated). */
+interface KeyRow extends CachedKey {
   activatedAt: Date | null;
   revokedAt: Date | null;
-  lastUsedAt: Date | null;
 }
 
 async function findKey(db: Pick<DbHandles, "pool">, secret: string): Promise<KeyRow | null> {
@@ -55,8 +48,8 @@ async function findKey(db: Pick<DbHandles, "pool">, secret: string): Promise<Key
   );
   const row = res.rows[0] ?? null;
   if (row && !row.revokedAt && row.activatedAt) {
-    const { id, name, prefix, scopes, createdById, debitAccountPrefixes, debitCurrencies, lastUsedAt } = row;
-    rememberKey(secretHash, { id, name, prefix, scopes, createdById, debitAccountPrefixes, debitCurrencies, lastUsedAt }, generation, env().SERVICE_KEY_CACHE_MS);
+    const { activatedAt: _activatedAt, revokedAt: _revokedAt, ...key } = row;
+    rememberKey(secretHash, key, generation, env().SERVICE_KEY_CACHE_MS);
   }
   return row;
 }

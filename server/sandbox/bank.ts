@@ -23,7 +23,7 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type pg from "pg";
 import { runTransaction } from "../db/transaction";
 import { preparedQuery } from "../db/prepared";
-import type { RailId, SettlementLine } from "../partners/types";
+import type { PartnerPayment, RailId, SettlementLine } from "../partners/types";
 import { fromRow, type RowOf } from "../core/rows";
 import { RAIL_IDS } from "../partners/types";
 import { RAIL_CONFIG_SCHEMA, defaultRailConfig, faultRoll, mergeRailConfig, rollBetween, rollHits, type RailConfig } from "./rail-config";
@@ -34,16 +34,8 @@ export const CONFIG_CACHE_MS = 500;
 export type PaymentStatus = "submitted" | "acknowledged" | "settled" | "failed" | "returned";
 export type EventType = "acknowledged" | "settled" | "failed" | "returned";
 
-export interface PaymentRequest {
-  idempotencyKey: string;
-  transferId: string;
-  rail: RailId;
-  amountMinor: bigint;
-  currency: string;
-  counterpartyName: string;
-  counterpartyAccount: string;
-  reference: string;
-}
+/** A submission as the bank receives it: what the product asks a partner to execute, off the wire. */
+export type PaymentRequest = PartnerPayment;
 
 export interface PaymentRow {
   id: string;
