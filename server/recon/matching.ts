@@ -524,8 +524,8 @@ export async function runReconciliation(db: Pick<DbHandles, "pool">, actor: Audi
 // ---------------------------------------------------------------------------------------------
 // Previews (backtests)
 
-export interface PreviewOutcome {
-  ruleSetVersion: number;
+/** What a rule set does to a period's lines and ledger items (auto matches counted per rule). */
+export interface PreviewCounts {
   lines: number;
   items: number;
   autoMatchedLines: number;
@@ -533,6 +533,10 @@ export interface PreviewOutcome {
   unmatchedLines: number;
   unmatchedItems: number;
   byRule: Record<string, number>;
+}
+
+export interface PreviewOutcome extends PreviewCounts {
+  ruleSetVersion: number;
   /** line id -> "rule:item ids" for the auto matches. */
   assignments: Map<string, string>;
 }

@@ -17,7 +17,7 @@ import { pgRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
-import { previewRuleSet, readRuleSet } from "./matching";
+import { previewRuleSet, readRuleSet, type PreviewCounts, type PreviewOutcome } from "./matching";
 import { parseRules, type Rule, type RuleSet } from "./rules";
 import { getSource } from "./sources";
 
@@ -117,15 +117,8 @@ export async function updateDraftRuleSet(db: Pick<DbHandles, "pool">, actor: Aud
 
 export const BACKTEST_DIFF_LIMIT = 200;
 
-export interface BacktestSide {
+export interface BacktestSide extends PreviewCounts {
   version: number;
-  lines: number;
-  items: number;
-  autoMatchedLines: number;
-  suggestedLines: number;
-  unmatchedLines: number;
-  unmatchedItems: number;
-  byRule: Record<string, number>;
 }
 
 export interface BacktestResult {
@@ -169,16 +162,7 @@ export async function backtestRuleSet(db: Pick<DbHandles, "pool">, input: { vers
     else wouldRematch++;
     if (differences.length < BACKTEST_DIFF_LIMIT) differences.push({ lineId: id, active: av, draft: dv });
   }
-  const side = (p: typeof a): BacktestSide => ({
-    version: p.ruleSetVersion,
-    lines: p.lines,
-    items: p.items,
-    autoMatchedLines: p.autoMatchedLines,
-    suggestedLines: p.suggestedLines,
-    unmatchedLines: p.unmatchedLines,
-    unmatchedItems: p.unmatchedItems,
-    byRule: p.byRule,
-  });
+  const side = ({ ruleSetVersion, assignments: _assignments, ...counts }: PreviewOutcome): BacktestSide => ({ version: ruleSetVersion, ...counts });
   return { sourceId: source.id, periodFrom: input.periodFrom, periodTo: input.periodTo, active: side(a), draft: side(d), wouldMatch, wouldUnmatch, wouldRematch, differences };
 }
 

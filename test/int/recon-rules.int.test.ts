@@ -64,6 +64,7 @@ describe("backtest", () => {
     const bt = await backtestRuleSet(db, { version: draft.version, sourceId: src.id, periodFrom: "2026-11-19", periodTo: "2026-11-21" });
     expect(await snapshot()).toEqual(before);
     expect(bt.active).toMatchObject({ version: 1, lines: 3, items: 4, autoMatchedLines: 3, unmatchedLines: 0, unmatchedItems: 1, byRule: { reference: 2, amount_date: 1 } });
+    expect(Object.keys(bt.active).sort()).toEqual(["autoMatchedLines", "byRule", "items", "lines", "suggestedLines", "unmatchedItems", "unmatchedLines", "version"]);
     // Without the reference rules the first line is still found by amount and date (its reference
     // corroborates it), the second is ambiguous (two items of 20.00) and the third unchanged.
     expect(bt.draft).toMatchObject({ version: draft.version, lines: 3, autoMatchedLines: 2, unmatchedLines: 1, byRule: { amount_date: 2 } });
