@@ -43,16 +43,10 @@ export const MAX_REFERENCE_LENGTH = 140;
 export const MAX_COUNTERPARTY_LENGTH = 140;
 export const MAX_METADATA_BYTES = 4096;
 
-export interface CreateTransferInput {
-  sourceAccountId: string;
-  counterpartyName: string;
-  counterpartyAccount: string;
-  amountMinor: bigint;
-  currency: string;
-  rail: RailId;
-  partner: string;
-  reference?: string;
-  metadata?: Record<string, unknown>;
+/** What a caller gives: the transfer's own fields (reference and metadata optional), and how it is priced. */
+export interface CreateTransferInput
+  extends Pick<Transfer, "sourceAccountId" | "counterpartyName" | "counterpartyAccount" | "amountMinor" | "currency" | "rail" | "partner">,
+    Partial<Pick<Transfer, "reference" | "metadata">> {
   /** The currency the counterparty receives; another than `currency` needs quoteId. */
   toCurrency?: string;
   /** A quote (pricing.quote) locking the fee and, across currencies, the conversion. */
@@ -63,7 +57,6 @@ export interface CreateTransferResult {
   transfer: Transfer;
   isReplay: boolean;
 }
-
 
 /** Checks the request's shape (pure). Errors: BAD_INPUT, UNKNOWN_CURRENCY, INVALID_AMOUNT. */
 export function validateCreateTransfer(input: CreateTransferInput): void {

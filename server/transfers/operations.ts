@@ -26,7 +26,7 @@ import { assertIdempotencyKey, storedIdempotencyKey } from "../core/idempotency"
 import { checkReason } from "../core/reasons";
 import type { PartnerAdapter } from "../partners/types";
 import { forwardPath, isTerminal } from "./state-machine";
-import { applyTransition, lockTransfer, patchTransfer } from "./transition";
+import { applyTransition, lockTransfer, patchTransfer, type TransitionPatch } from "./transition";
 import { queryPartner, resolveUnknown } from "./orchestrator";
 import { getRailPolicy } from "./rail-policies";
 import type { Transfer } from "./types";
@@ -41,7 +41,6 @@ export interface OperationInput {
   requestId?: string | null;
   now?: Date;
 }
-
 
 /** The transfer id, the trimmed reason and the key as stored (a caller's in its own scope). */
 function checkInput(actor: Actor | AuditActor, input: OperationInput): { id: string; reason: string; key: string } {
@@ -85,19 +84,7 @@ async function audit(client: pg.PoolClient, actor: AuditActor, action: string, t
  * submission may have reached the partner: query the partner first).
  */
 export async function cancelTransfer(db: Pick<DbHandles, "pool">, actor: Actor | AuditActor, input: OperationInput): Promise<Transfer> {
-  const { id, reason, key } = checkInput(actor, input);
-  return runTransaction(db.pool, async (client) => {
-    const t = await lockTransfer(client, id);
-    if (await isReplay(client, id, key)) return t;
-    const now = input.now ?? new Date();
-    if (t.state !== "created" && t.state !== "reserved") {
-      throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${t.state}; only created or reserved transfers can be cancelled`, { details: { transferId: id, state: t.state } });
-    }
-    if (await mayBeAtPartner(client, t, now)) {
-      throw new AppError("CONFLICT", `transfer ${id} may already be at ${t.partner}; query the partner for its status before cancelling`, { details: { transferId: id } });
-    }
-    return applyTransition(client, t, "cancelled", { cause: "operator.cancel", actor: toAuditActor(actor), reason, detail: { idempotencyKey: key }, requestId: input.requestId }, now);
-  });
+  return stopBeforeSubmission(db, actor, input, { to: "cancelled", cause: "operator.cancel", whenSubmitted: "only created or reserved transfers can be cancelled", queryFirst: "before cancelling" });
 }
 
 /**
@@ -105,18 +92,39 @@ export async function cancelTransfer(db: Pick<DbHandles, "pool">, actor: Actor |
  * Errors: as cancelTransfer. After submission this needs markFailedAfterSubmission (approver).
  */
 export async function markTransferFailed(db: Pick<DbHandles, "pool">, actor: Actor | AuditActor, input: OperationInput): Promise<Transfer> {
+  return stopBeforeSubmission(db, actor, input, {
+    to: "failed",
+    cause: "operator.mark_failed",
+    whenSubmitted: "after submission failing it needs an approver",
+    queryFirst: "first",
+    patch: (reason) => ({ lastError: `marked failed: ${reason}` }),
+  });
+}
+
+/**
+ * One operator's stop of a transfer the partner does not have: under the transfer's lock, a replay
+ * of the key returns it as it is; a transfer past reserved is ILLEGAL_TRANSITION (`whenSubmitted`
+ * says why) and one whose submission may have reached the partner is CONFLICT; otherwise it moves
+ * `to` its final state, voiding the hold, with the key in its event.
+ */
+async function stopBeforeSubmission(
+  db: Pick<DbHandles, "pool">,
+  actor: Actor | AuditActor,
+  input: OperationInput,
+  stop: { to: "cancelled" | "failed"; cause: string; whenSubmitted: string; queryFirst: string; patch?: (reason: string) => TransitionPatch },
+): Promise<Transfer> {
   const { id, reason, key } = checkInput(actor, input);
   return runTransaction(db.pool, async (client) => {
     const t = await lockTransfer(client, id);
     if (await isReplay(client, id, key)) return t;
     const now = input.now ?? new Date();
     if (t.state !== "created" && t.state !== "reserved") {
-      throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${t.state}; after submission failing it needs an approver`, { details: { transferId: id, state: t.state } });
+      throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${t.state}; ${stop.whenSubmitted}`, { details: { transferId: id, state: t.state } });
     }
     if (await mayBeAtPartner(client, t, now)) {
-      throw new AppError("CONFLICT", `transfer ${id} may already be at ${t.partner}; query the partner for its status first`, { details: { transferId: id } });
+      throw new AppError("CONFLICT", `transfer ${id} may already be at ${t.partner}; query the partner for its status ${stop.queryFirst}`, { details: { transferId: id } });
     }
-    return applyTransition(client, t, "failed", { cause: "operator.mark_failed", actor: toAuditActor(actor), reason, detail: { idempotencyKey: key }, requestId: input.requestId }, now, { lastError: `marked failed: ${reason}` });
+    return applyTransition(client, t, stop.to, { cause: stop.cause, actor: toAuditActor(actor), reason, detail: { idempotencyKey: key }, requestId: input.requestId }, now, stop.patch?.(reason) ?? {});
   });
 }
 
