@@ -20,7 +20,7 @@ import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
-import { appendAudit } from "../audit/audit-log";
+import { appendAudit, type AuditInput } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import { auditActorOf, type Actor } from "../core/actor";
 import { authThrottle } from "./throttle";
@@ -111,6 +111,18 @@ export async function getStepUpStatus(db: Pick<DbHandles, "pool">, actor: Actor,
   };
 }
 
+/** Records an event of `userId`'s authenticator, done by `actor`, in the caller's transaction. */
+async function auditFactorEvent(
+  client: pg.PoolClient,
+  actor: Actor,
+  userId: string,
+  event: Pick<AuditInput, "action" | "reason" | "before" | "after">,
+  requestId: string | null,
+  now: Date,
+): Promise<void> {
+  await appendAudit(pgRunner(client), { ...event, actor: auditActorOf(actor), targetType: "user", targetId: userId, requestId, at: now });
+}
+
 /**
  * Starts (or restarts) enrolment: a new secret, returned once with its otpauth:// URI, stored
  * encrypted and pending until confirmed with a code.
@@ -131,14 +143,7 @@ export async function startTotpEnrolment(db: Pick<DbHandles, "pool">, actor: Act
     if (f.locked_at) throw lockedError(user.userId);
     if (f.confirmed_at) throw new AppError("CONFLICT", "you already have an authenticator; ask an admin to reset it if it is lost");
     await client.query(`UPDATE totp_factors SET secret_ciphertext = $2, updated_at = $3 WHERE user_id = $1`, [user.userId, ciphertext, now]);
-    await appendAudit(pgRunner(client), {
-      actor: auditActorOf(actor),
-      action: "auth.totp.enrolment_start",
-      targetType: "user",
-      targetId: user.userId,
-      requestId: opts.requestId ?? null,
-      at: now,
-    });
+    await auditFactorEvent(client, actor, user.userId, { action: "auth.totp.enrolment_start" }, opts.requestId ?? null, now);
   });
   return { secret, uri: totpUri(secret, user.email) };
 }
@@ -168,17 +173,8 @@ async function recordFailure(client: pg.PoolClient, actor: UserActor, f: FactorR
       JSON.stringify({ userId: actor.userId, email: actor.email, failedAttempts: failed }),
       now,
     ]);
-    await appendAudit(pgRunner(client), {
-      actor: auditActorOf(actor),
-      action: "auth.step_up.lock",
-      targetType: "user",
-      targetId: actor.userId,
-      reason: `${failed} wrong or replayed codes in a row`,
-      before: { isLocked: false, failedAttempts: f.failed_attempts },
-      after: { isLocked: true, failedAttempts: failed },
-      requestId,
-      at: now,
-    });
+    const lock = { action: "auth.step_up.lock", reason: `${failed} wrong or replayed codes in a row`, before: { isLocked: false, failedAttempts: f.failed_attempts }, after: { isLocked: true, failedAttempts: failed } };
+    await auditFactorEvent(client, actor, actor.userId, lock, requestId, now);
     return lockedError(actor.userId);
   }
   const message =
@@ -254,15 +250,7 @@ export async function confirmTotpEnrolment(
       `INSERT INTO totp_recovery_codes (user_id, code_hash, created_at) SELECT $1, h, $3 FROM unnest($2::text[]) AS h`,
       [user.userId, codes.map(hashRecoveryCode), now],
     );
-    await appendAudit(pgRunner(client), {
-      actor: auditActorOf(actor),
-      action: "auth.totp.enrol",
-      targetType: "user",
-      targetId: user.userId,
-      after: { isEnrolled: true, codesIssued: codes.length },
-      requestId: opts.requestId ?? null,
-      at: now,
-    });
+    await auditFactorEvent(client, actor, user.userId, { action: "auth.totp.enrol", after: { isEnrolled: true, codesIssued: codes.length } }, opts.requestId ?? null, now);
     return { ok: true, value: { recoveryCodes: codes, stepUpUntil: until } };
   }, opts.ip ?? null);
 }
@@ -302,14 +290,7 @@ export async function verifyStepUp(
       );
       if (used.rowCount === 0) return { ok: false, error: await recordFailure(client, user, f, "wrong_code", now, opts.requestId ?? null) };
       usedRecoveryCode = true;
-      await appendAudit(pgRunner(client), {
-        actor: auditActorOf(actor),
-        action: "auth.totp.recovery_code_use",
-        targetType: "user",
-        targetId: user.userId,
-        requestId: opts.requestId ?? null,
-        at: now,
-      });
+      await auditFactorEvent(client, actor, user.userId, { action: "auth.totp.recovery_code_use" }, opts.requestId ?? null, now);
     } else {
       return { ok: false, error: await recordFailure(client, user, f, "not_a_code", now, opts.requestId ?? null) };
     }
@@ -390,17 +371,7 @@ export async function adminChangeStepUp(
       await client.query(`DELETE FROM totp_recovery_codes WHERE user_id = $1`, [input.userId]);
     }
     const after = input.action === "unlock" ? { ...before, isLocked: false, failedAttempts: 0 } : { isLocked: false, failedAttempts: 0, isEnrolled: false };
-    await appendAudit(pgRunner(client), {
-      actor: auditActorOf(actor),
-      action: input.action === "unlock" ? "auth.step_up.unlock" : "auth.totp.reset",
-      targetType: "user",
-      targetId: input.userId,
-      reason,
-      before,
-      after,
-      requestId: opts.requestId ?? null,
-      at: now,
-    });
+    await auditFactorEvent(client, actor, input.userId, { action: input.action === "unlock" ? "auth.step_up.unlock" : "auth.totp.reset", reason, before, after }, opts.requestId ?? null, now);
     return { userId: input.userId, isLocked: false, isEnrolled: after.isEnrolled };
   });
 }
