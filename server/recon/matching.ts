@@ -196,6 +196,19 @@ const REF_CANDIDATES = (extra: string) => `
    WHERE rl.grp IS NULL AND ri.grp IS NULL AND rl.currency = ri.currency AND rl.direction = ri.direction
      AND abs(rl.d - ri.d) <= $1 AND ${extra}`;
 
+/**
+ * The end of a group rule's statement: from `ok` (line_id, item_id, currency: the members that add
+ * up, keyed by `groupBy`), keep the groups whose members are claimed by no other group, give each a
+ * match id and insert its pairs under `rule` with confidence $3 and step $4.
+ */
+const GROUP_PAIRS = (groupBy: "item_id" | "line_id", rule: "many_lines_one_item" | "one_line_many_items") => {
+  const member = groupBy === "item_id" ? "line_id" : "item_id";
+  return `lone AS (SELECT ${member} FROM ok GROUP BY ${member} HAVING count(*) = 1),
+         grp AS (SELECT ${groupBy}, nextval(pg_get_serial_sequence('recon_matches', 'id')) AS grp FROM ok GROUP BY ${groupBy} HAVING bool_and(${member} IN (SELECT ${member} FROM lone)))
+         INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
+         SELECT grp.grp, ok.line_id, ok.item_id, '${rule}', $3::int, 0, ok.currency, $4::int FROM ok JOIN grp USING (${groupBy})`;
+};
+
 async function applyRule(c: pg.PoolClient, rule: Rule, nextStep: () => number): Promise<void> {
   switch (rule.kind) {
     case "reference":
@@ -217,10 +230,7 @@ async function applyRule(c: pg.PoolClient, rule: Rule, nextStep: () => number): 
         `WITH c AS (${REF_CANDIDATES("rl.amount < ri.amount")}),
          g AS (SELECT c.item_id, count(*) AS n, sum(rl.amount) AS s FROM c JOIN rl ON rl.id = c.line_id GROUP BY c.item_id),
          ok AS (SELECT c.item_id, c.line_id, c.currency FROM c JOIN g USING (item_id) JOIN ri ON ri.id = c.item_id WHERE g.n BETWEEN 2 AND $2 AND g.s = ri.amount),
-         lone AS (SELECT line_id FROM ok GROUP BY line_id HAVING count(*) = 1),
-         grp AS (SELECT item_id, nextval(pg_get_serial_sequence('recon_matches', 'id')) AS grp FROM ok GROUP BY item_id HAVING bool_and(line_id IN (SELECT line_id FROM lone)))
-         INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
-         SELECT grp.grp, ok.line_id, ok.item_id, 'many_lines_one_item', $3::int, 0, ok.currency, $4::int FROM ok JOIN grp USING (item_id)`,
+         ${GROUP_PAIRS("item_id", "many_lines_one_item")}`,
         [rule.dateWindowDays, rule.maxLines, RULE_CONFIDENCE.many_lines_one_item, step],
       );
       await take(c, step, res1.rowCount ?? 0);
@@ -240,10 +250,7 @@ async function applyRule(c: pg.PoolClient, rule: Rule, nextStep: () => number): 
          g AS (SELECT u.line_id, count(*) AS n, count(DISTINCT u.item_id) AS nd, sum(ri.amount) AS s FROM u JOIN ri ON ri.id = u.item_id GROUP BY u.line_id),
          ok AS (SELECT u.line_id, u.item_id, u.currency FROM u JOIN g USING (line_id) JOIN rl ON rl.id = u.line_id
                  WHERE g.n = jsonb_array_length(rl.details) AND g.nd = g.n AND g.n BETWEEN 2 AND $2 AND g.s = rl.amount),
-         lone AS (SELECT item_id FROM ok GROUP BY item_id HAVING count(*) = 1),
-         grp AS (SELECT line_id, nextval(pg_get_serial_sequence('recon_matches', 'id')) AS grp FROM ok GROUP BY line_id HAVING bool_and(item_id IN (SELECT item_id FROM lone)))
-         INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
-         SELECT grp.grp, ok.line_id, ok.item_id, 'one_line_many_items', $3::int, 0, ok.currency, $4::int FROM ok JOIN grp USING (line_id)`,
+         ${GROUP_PAIRS("line_id", "one_line_many_items")}`,
         [rule.dateWindowDays, rule.maxItems, RULE_CONFIDENCE.one_line_many_items, step],
       );
       await take(c, step, res2.rowCount ?? 0);
