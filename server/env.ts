@@ -57,6 +57,18 @@ const intString = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
+/** A TCP port to listen on or connect to. */
+const port = intString(1, 65535);
+
+/** An AES-256-GCM key: 64 hex characters or base64 of 32 bytes. */
+const aes256Key = z
+  .string()
+  .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || (/^[A-Za-z0-9+/_-]{43}=?$/.test(v) && Buffer.from(v, "base64").length === 32), "must be 64 hex characters or base64 of 32 bytes");
+
+/** An Ed25519 key: private as PKCS#8, public as SPKI, each PEM or base64 of its DER. */
+const ed25519Key = (kind: "private" | "public") =>
+  z.string().refine((v) => isEd25519Key(v, kind), kind === "private" ? "must be an Ed25519 private key (PKCS#8 PEM or base64 DER)" : "must be an Ed25519 public key (SPKI PEM or base64 DER)");
+
 const envSchemaBase = z.object({
     NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
     /**
@@ -135,11 +147,11 @@ const envSchemaBase = z.object({
     /** Bearer token Prometheus sends to /api/metrics (at least 16 characters); unset: /api/metrics answers 404. */
     METRICS_BEARER_TOKEN: z.string().min(16, "must be at least 16 characters").max(512).optional(),
     /** Port for `npm start` and `npm run start:web`. */
-    PORT: intString(1, 65535).default(3000),
+    PORT: port.default(3000),
     /** Folder for the embedded database and local state. */
     DATA_DIR: z.string().min(1).default(".data"),
     /** Port of the embedded PostgreSQL that `npm start` runs when DATABASE_URL is unset. */
-    EMBEDDED_PG_PORT: intString(1, 65535).default(54329),
+    EMBEDDED_PG_PORT: port.default(54329),
     /** Seed the demo world on start even with DATABASE_URL set. */
     SEED_DEMO: booleanString.default(false),
     /** The worker runs the demo traffic generator (server/demo/traffic.ts); `npm start` sets it in demo mode. */
@@ -169,7 +181,7 @@ const envSchemaBase = z.object({
     /** Batches of transfer-advance jobs each worker process runs at once (each batch up to 32 jobs, submitted concurrently). */
     WORKER_TRANSFER_CONCURRENCY: intString(1, 64).default(2),
     /** Partner sandbox (server/sandbox): the port its process listens on (127.0.0.1). */
-    SANDBOX_PORT: intString(1, 65535).default(4010),
+    SANDBOX_PORT: port.default(4010),
     /** Where the sandbox adapter reaches the sandbox; default http://127.0.0.1:SANDBOX_PORT. */
     SANDBOX_URL: httpUrl.optional(),
     /** The secret the sandbox signs its webhooks with; unset: a fixed demo secret outside production. */
@@ -202,10 +214,7 @@ const envSchemaBase = z.object({
     /** Outbox relay (server/outbox): the worker delivers outbox events to subscribed endpoints. */
     OUTBOX_RELAY_ENABLED: booleanString.default(true),
     /** AES-256-GCM key for subscription signing secrets: 64 hex characters or base64 of 32 bytes. */
-    OUTBOX_SECRET_KEY: z
-      .string()
-      .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || (/^[A-Za-z0-9+/_-]{43}=?$/.test(v) && Buffer.from(v, "base64").length === 32), "must be 64 hex characters or base64 of 32 bytes")
-      .optional(),
+    OUTBOX_SECRET_KEY: aes256Key.optional(),
     /** Attempts per delivery before it is dead (the first try counts). */
     OUTBOX_MAX_ATTEMPTS: intString(1, 100).default(12),
     /** Backoff before the second attempt; doubles per attempt (with jitter) up to OUTBOX_BACKOFF_MAX_MS. */
@@ -234,15 +243,9 @@ const envSchemaBase = z.object({
      * Ed25519 private key (PKCS#8 PEM, or base64 of its DER) that signs the audit chain anchors the
      * worker publishes (server/audit/anchors.ts). Keep it out of the database and its backups.
      */
-    AUDIT_ANCHOR_SIGNING_KEY: z
-      .string()
-      .refine((v) => isEd25519Key(v, "private"), "must be an Ed25519 private key (PKCS#8 PEM or base64 DER)")
-      .optional(),
+    AUDIT_ANCHOR_SIGNING_KEY: ed25519Key("private").optional(),
     /** Ed25519 public key (SPKI PEM or base64 DER) that `npm run audit:verify -- --anchors` trusts. */
-    AUDIT_ANCHOR_PUBLIC_KEY: z
-      .string()
-      .refine((v) => isEd25519Key(v, "public"), "must be an Ed25519 public key (SPKI PEM or base64 DER)")
-      .optional(),
+    AUDIT_ANCHOR_PUBLIC_KEY: ed25519Key("public").optional(),
     /** File the worker appends each signed anchor to (one JSON line), besides the outbox event. */
     AUDIT_ANCHOR_FILE: z.string().min(1).max(1000).optional(),
     /** Approvals: hours until a proposed adjustment expires when the stored policy names none (1-720). */
@@ -261,10 +264,7 @@ const envSchemaBase = z.object({
      * AES-256-GCM key for TOTP secrets at rest: 64 hex characters or base64 of 32 bytes. Required
      * in production before anyone enrols; in demo mode and tests a key is derived.
      */
-    TOTP_ENCRYPTION_KEY: z
-      .string()
-      .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || (/^[A-Za-z0-9+/_-]{43}=?$/.test(v) && Buffer.from(v, "base64").length === 32), "must be 64 hex characters or base64 of 32 bytes")
-      .optional(),
+    TOTP_ENCRYPTION_KEY: aes256Key.optional(),
 });
 
 const envSchema = envSchemaBase.superRefine((env, ctx) => {
