@@ -3,7 +3,7 @@
  * retryable IDEMPOTENCY_IN_PROGRESS, or the domain error for a database refusal.
  */
 import type pg from "pg";
-import { AppError } from "../errors/app-error";
+import { AppError, type ErrorCode } from "../errors/app-error";
 import { toAppError } from "../errors/db-errors";
 import { answerFromStored, findStored, inProgressError } from "./idempotency";
 import type { LedgerCommand, LedgerResult } from "./types";
@@ -60,32 +60,28 @@ export async function explainFailure(pool: pg.Pool, command: LedgerCommand, idem
   return mapDbRuleError(e) ?? e;
 }
 
+/**
+ * The SQLSTATEs the ledger's triggers raise (migrations), each with the domain error it means; the
+ * trigger's message is kept. RC001 is the reconciliation period lock (postings_check_closed_period).
+ */
+const TRIGGER_ERRORS: ReadonlyMap<string, ErrorCode> = new Map([
+  ["LG001", "CURRENCY_MISMATCH"],
+  ["LG002", "ACCOUNT_FROZEN"],
+  ["LG004", "UNBALANCED"],
+  ["LG005", "CANNOT_REVERSE_REVERSAL"],
+  ["LG007", "HOLD_NOT_PENDING"],
+  ["RC001", "PERIOD_CLOSED"],
+]);
+
 /** Maps the ledger migration's SQLSTATEs and CHECK names to domain errors. */
 export function mapDbRuleError(e: unknown): AppError | null {
   if (e instanceof AppError) return e;
-  const msg = (e as Error | null)?.message ?? "";
-  switch (pgCode(e)) {
-    case "LG001":
-      return new AppError("CURRENCY_MISMATCH", msg, { cause: e });
-    case "LG002":
-      return new AppError("ACCOUNT_FROZEN", msg, { cause: e });
-    case "LG004":
-      return new AppError("UNBALANCED", msg, { cause: e });
-    case "LG005":
-      return new AppError("CANNOT_REVERSE_REVERSAL", msg, { cause: e });
-    case "LG007":
-      return new AppError("HOLD_NOT_PENDING", msg, { cause: e });
-    case "RC001":
-      // The reconciliation period lock (trigger postings_check_closed_period).
-      return new AppError("PERIOD_CLOSED", msg, { cause: e });
-    case "23514":
-      if (pgConstraint(e) === "account_balances_no_overdraft") return new AppError("INSUFFICIENT_FUNDS", "a no-overdraft account would go negative", { cause: e });
-      return null;
-    case "22003":
-      return new AppError("INVALID_AMOUNT", "an amount or balance would exceed the BIGINT range", { cause: e });
-    default:
-      return null;
-  }
+  const code = pgCode(e);
+  const triggerError = code === undefined ? undefined : TRIGGER_ERRORS.get(code);
+  if (triggerError) return new AppError(triggerError, (e as Error | null)?.message ?? "", { cause: e });
+  if (code === "23514" && pgConstraint(e) === "account_balances_no_overdraft") return new AppError("INSUFFICIENT_FUNDS", "a no-overdraft account would go negative", { cause: e });
+  if (code === "22003") return new AppError("INVALID_AMOUNT", "an amount or balance would exceed the BIGINT range", { cause: e });
+  return null;
 }
 
 /** IDEMPOTENCY_CONFLICT for a system key already used by another entry or hold (from the 23505). */
