@@ -16,6 +16,18 @@ const numericId = z.string().regex(/^[1-9]\d{0,18}$/, "must be a positive whole 
 const text = z.string().trim().min(1).max(200);
 const deliveryStatus = z.enum(["pending", "delivered", "dead", "skipped", "cancelled"]);
 
+/** A subscription's status change (pause, resume, delete): same input, same permission, one domain call. */
+const statusChange = (change: "pause" | "resume" | "delete") =>
+  procedure("outbox:manage")
+    .input(z.strictObject({ id: uuid, reason }))
+    .mutation(({ ctx, input }) => changeSubscriptionStatus(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { ...input, change }));
+
+/** What an admin does with a dead delivery (redeliver, skip). */
+const deadDeliveryAction = (action: "redeliver" | "skip") =>
+  procedure("outbox:manage")
+    .input(z.strictObject({ deliveryId: uuid, reason }))
+    .mutation(({ ctx, input }) => actOnDeadDelivery(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { ...input, action }));
+
 const subscriptionsRouter = createRouter({
   /** Subscriptions that are not deleted (or all with includeDeleted), newest first, at most 200, with their backlog; never secrets. */
   list: procedure("outbox:read")
@@ -35,18 +47,10 @@ const subscriptionsRouter = createRouter({
     )
     .mutation(({ ctx, input }) => createSubscription(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, input)),
 
-  pause: procedure("outbox:manage")
-    .input(z.strictObject({ id: uuid, reason }))
-    .mutation(({ ctx, input }) => changeSubscriptionStatus(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { ...input, change: "pause" })),
-
-  resume: procedure("outbox:manage")
-    .input(z.strictObject({ id: uuid, reason }))
-    .mutation(({ ctx, input }) => changeSubscriptionStatus(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { ...input, change: "resume" })),
-
+  pause: statusChange("pause"),
+  resume: statusChange("resume"),
   /** Final: erases the secret and cancels the subscription's pending and dead deliveries. */
-  delete: procedure("outbox:manage")
-    .input(z.strictObject({ id: uuid, reason }))
-    .mutation(({ ctx, input }) => changeSubscriptionStatus(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { ...input, change: "delete" })),
+  delete: statusChange("delete"),
 });
 
 const deliveriesRouter = createRouter({
@@ -69,14 +73,9 @@ const deliveriesRouter = createRouter({
     }),
 
   /** A dead delivery goes out again (same delivery id, fresh attempts), ahead of its aggregate's later events. */
-  redeliver: procedure("outbox:manage")
-    .input(z.strictObject({ deliveryId: uuid, reason }))
-    .mutation(({ ctx, input }) => actOnDeadDelivery(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { ...input, action: "redeliver" })),
-
+  redeliver: deadDeliveryAction("redeliver"),
   /** A dead delivery is given up for good; its aggregate's later events proceed. */
-  skip: procedure("outbox:manage")
-    .input(z.strictObject({ deliveryId: uuid, reason }))
-    .mutation(({ ctx, input }) => actOnDeadDelivery(ctx.db, { actor: ctx.actor, requestId: ctx.requestId }, { ...input, action: "skip" })),
+  skip: deadDeliveryAction("skip"),
 });
 
 export const outboxRouter = createRouter({
