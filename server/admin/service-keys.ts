@@ -26,7 +26,7 @@ import { AppError } from "../errors/app-error";
 import { forgetServiceKeys } from "../auth/service-key-cache";
 import { generateServiceKeySecret, hashServiceKeySecret, isGrantableScope } from "../auth/service-key-secret";
 import { auditAdminChange, type AdminCall } from "./users";
-import { checkReason } from "../core/reasons";
+import { checkOptionalReason, checkReason } from "../core/reasons";
 
 export const SERVICE_KEY_LIST_LIMIT = 200;
 
@@ -136,7 +136,7 @@ export async function createServiceKey(
   const name = checkKeyName(input.name);
   const scopes = checkScopes(input.scopes);
   const limits = checkDebitLimits(input);
-  const reason = input.reason !== undefined && input.reason.trim().length > 0 ? checkReason(input.reason) : null;
+  const reason = checkOptionalReason(input.reason);
   const needsApproval = isMoneyMoving(scopes);
   const { secret, prefix } = generateServiceKeySecret();
   const key = await db.prisma.$transaction(async (tx) => {

@@ -41,7 +41,7 @@ import { auditActorOf, SYSTEM_ACTOR, type Actor } from "../core/actor";
 import { requireStepUp } from "../auth/step-up";
 import { conflictingRolesOf, isStandingApprover } from "../core/permissions";
 import { AppError } from "../errors/app-error";
-import { checkReason } from "../core/reasons";
+import { checkOptionalReason, checkReason } from "../core/reasons";
 import { encodeResult, hashRequest } from "../ledger/codec";
 import { assertUuid } from "../core/validate";
 import { storedIdempotencyKey } from "../core/idempotency";
@@ -482,7 +482,7 @@ export async function rejectProposal(db: Pick<DbHandles, "pool">, ctx: ActorCont
  */
 export async function withdrawProposal(db: Pick<DbHandles, "pool">, ctx: ActorContext, input: { proposalId: string; reason?: string | null }): Promise<{ proposalId: string; status: ProposalStatus }> {
   const id = assertUuid(input.proposalId, "proposalId");
-  const reason = input.reason && input.reason.trim() ? checkReason(input.reason, { what: "the reason", max: MAX_REASON_LENGTH }) : null;
+  const reason = checkOptionalReason(input.reason, { what: "the reason", max: MAX_REASON_LENGTH });
   const now = ctx.now ?? new Date();
   return runTransaction(db.pool, async (client) => {
     const sql = pgRunner(client);

@@ -21,3 +21,8 @@ export function checkReason(reason: unknown, opts: { field?: string; what?: stri
   if (bad) throw new AppError("BAD_INPUT", `${what} ${bad}`, { details: { field } });
   return r;
 }
+
+/** For an action where a reason is optional: null when none (or only blanks) is given, else as checkReason. */
+export function checkOptionalReason(reason: string | null | undefined, opts: Parameters<typeof checkReason>[1] = {}): string | null {
+  return reason !== undefined && reason !== null && reason.trim().length > 0 ? checkReason(reason, opts) : null;
+}

@@ -22,7 +22,7 @@ import { randomUUID } from "node:crypto";
 import type { Prisma } from "../db/generated/client";
 import type { DbHandles } from "../db/client";
 import { auditAdminChange, type AdminCall } from "../admin/users";
-import { checkReason } from "../core/reasons";
+import { checkOptionalReason, checkReason } from "../core/reasons";
 import { isIP } from "node:net";
 import { AppError } from "../errors/app-error";
 import { encryptSecret, generateSigningSecret } from "./secrets";
@@ -187,7 +187,7 @@ export async function createSubscription(
   const policy = opts.policy ?? endpointPolicyFromEnv();
   checkEndpointUrl(input.url, policy);
   const topics = checkTopicPatterns(input.topics);
-  const reason = input.reason !== undefined && input.reason.trim().length > 0 ? checkReason(input.reason) : null;
+  const reason = checkOptionalReason(input.reason);
   const url = await checkEndpoint(input.url, policy, opts.resolver);
   const { secret, prefix } = generateSigningSecret();
   const subscription = await db.prisma.$transaction(async (tx) => {

@@ -4,18 +4,16 @@
  */
 import { z } from "zod";
 import { procedure, createRouter } from "../trpc";
+import { reason, uuid } from "../inputs";
 import { ROLES, SERVICE_KEY_SCOPES } from "../../core/permissions";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../auth/password";
 import { createUser, listUsers, setUserActive, setUserRoles, USER_LIST_MAX_LIMIT } from "../../admin/users";
-import { REASON_MAX_LENGTH } from "../../core/reasons";
 import { listServiceKeys, revokeServiceKey } from "../../admin/service-keys";
 import { createServiceKeyUnderFourEyes } from "../../approvals/service-key-activation";
 import { adjustmentKinds } from "../../composition";
 import { releaseThrottleLock } from "../../admin/sign-in-locks";
 
-const reason = z.string().trim().min(1, "give a reason").max(REASON_MAX_LENGTH);
 const roles = z.array(z.enum(ROLES)).max(ROLES.length * 2);
-const uuid = z.uuid();
 
 const usersRouter = createRouter({
   /** Users ordered by email; `cursor` is the last email of the previous page. */

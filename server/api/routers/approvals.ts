@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { adjustmentKinds } from "../../composition";
 import { procedure, createRouter, NO_INPUT } from "../trpc";
+import { idempotencyKey as key, reasonText, uuid } from "../inputs";
 import { approveProposal, commentOnProposal, proposeAdjustment, rejectProposal, withdrawProposal, MAX_COMMENT_LENGTH, MAX_REASON_LENGTH } from "../../approvals/proposals";
 import { countWaitingForMe, getEvidenceFile, getPolicySummary, getProposal, listProposals, INBOX_VIEWS, MAX_PAGE_SIZE } from "../../approvals/queries";
 import { previewDraft } from "../../approvals/drafts";
@@ -13,11 +14,9 @@ import { PROPOSAL_STATUSES } from "../../approvals/types";
 import { MAX_EVIDENCE_BYTES } from "../../approvals/evidence";
 import { adminChangeStepUp, confirmTotpEnrolment, getStepUpStatus, listLockedApprovers, startTotpEnrolment, verifyStepUp } from "../../auth/step-up";
 
-const uuid = z.uuid();
-const key = z.string().min(1).max(200);
 const kindName = z.string().min(1).max(50);
+const reason = reasonText({ max: MAX_REASON_LENGTH });
 const code = z.string().trim().min(1).max(40);
-const reason = z.string().trim().min(1, "give a reason").max(MAX_REASON_LENGTH);
 const evidenceFile = z.strictObject({
   fileName: z.string().min(1).max(255),
   contentType: z.string().min(1).max(100),

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { procedure, createRouter } from "../trpc";
+import { idempotencyKey as key, minorUnits as amount, uuid } from "../inputs";
 import { ACCOUNT_PAGE_MAX, createAccount, getAccount, listAccounts, setAccountStatus } from "../../ledger/accounts";
 import { executeLedgerCommand } from "../../ledger/write-path";
 import { getBalances } from "../../ledger/balances";
@@ -15,10 +16,7 @@ import { proposeAdjustment } from "../../approvals/proposals";
 import { adjustmentKinds } from "../../composition";
 
 /** A minor-unit amount: bigint, or a string of digits. Sign and range are checked by the domain. */
-const amount = z.union([z.bigint(), z.string().regex(/^-?\d{1,40}$/, "must be an integer number of minor units")]).transform((v) => (typeof v === "bigint" ? v : BigInt(v)));
-const uuid = z.uuid();
 const side = z.enum(["debit", "credit"]);
-const key = z.string().min(1).max(200);
 const currency = z.string().min(1).max(8);
 const description = z.string().max(500).optional();
 const metadata = z.record(z.string(), z.unknown()).optional();

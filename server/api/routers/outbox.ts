@@ -5,13 +5,11 @@
  */
 import { z } from "zod";
 import { procedure, createRouter } from "../trpc";
-import { REASON_MAX_LENGTH } from "../../core/reasons";
+import { reason, uuid } from "../inputs";
 import { changeSubscriptionStatus, createSubscription, listSubscriptions, SUBSCRIPTION_NAME_MAX_LENGTH, SUBSCRIPTION_URL_MAX_LENGTH } from "../../outbox/subscriptions";
 import { actOnDeadDelivery, listDeliveries, DELIVERY_PAGE_DEFAULT, DELIVERY_PAGE_MAX } from "../../outbox/deliveries";
 import { MAX_TOPIC_PATTERN_LENGTH, MAX_TOPIC_PATTERNS } from "../../outbox/topics";
 
-const uuid = z.uuid();
-const reason = z.string().trim().min(1, "give a reason").max(REASON_MAX_LENGTH);
 const numericId = z.string().regex(/^[1-9]\d{0,18}$/, "must be a positive whole number");
 const text = z.string().trim().min(1).max(200);
 const deliveryStatus = z.enum(["pending", "delivered", "dead", "skipped", "cancelled"]);

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { adjustmentKinds } from "../../composition";
 import { createRouter, procedure } from "../trpc";
+import { idempotencyKey as key, isoDate as date, operatorReason as reason, unsignedMinorUnits as amount } from "../inputs";
 import { auditActorOf } from "../../core/actor";
 import { proposeAdjustment } from "../../approvals/proposals";
 import { getProposal } from "../../approvals/queries";
@@ -20,11 +21,7 @@ import { simulateFeeSchedule, simulationCsv, type SimulationResult } from "../..
 import { MAX_RATES_FILE_BYTES } from "../../pricing/ecb-csv";
 import { explainTransferPrice } from "../../transfers/pricing";
 
-const amount = z.union([z.bigint(), z.string().regex(/^\d{1,19}$/, "must be an integer number of minor units")]).transform((v) => (typeof v === "bigint" ? v : BigInt(v)));
 const currency = z.string().regex(/^[A-Z]{3}$/, "three capital letters");
-const key = z.string().min(1).max(200);
-const reason = z.string().trim().min(3, "a reason of at least 3 characters is required").max(500);
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "YYYY-MM-DD");
 const cursor = z.strictObject({ createdAt: z.date(), id: z.uuid() });
 
 const priceInput = z.strictObject({

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { procedure, createRouter } from "../trpc";
+import { idempotencyKey as key, isoDate as date, operatorReason as reason, unsignedMinorUnits as minor, uuid } from "../inputs";
 import { auditActorOf } from "../../core/actor";
 import { AppError } from "../../errors/app-error";
 import { proposeAdjustment } from "../../approvals/proposals";
@@ -43,11 +44,6 @@ import { withReconIdempotency } from "../../recon/idempotency";
 import type { Context } from "../trpc";
 import type { Actor } from "../../core/actor";
 
-const uuid = z.uuid();
-const key = z.string().min(1).max(200);
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
-const minor = z.union([z.bigint(), z.string().regex(/^\d{1,19}$/, "must be a whole number of minor units")]).transform((v) => (typeof v === "bigint" ? v : BigInt(v)));
-const reason = z.string().trim().min(3, "a reason of at least 3 characters is required").max(500);
 const note = z.string().trim().min(3, "a note of at least 3 characters is required").max(2000);
 const id = z.string().regex(/^\d{1,19}$/, "an id");
 

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { adjustmentKinds, partners } from "../../composition";
 import { procedure, createRouter } from "../trpc";
+import { idempotencyKey as key, minorUnits as amount, operatorReason as reason, uuid } from "../inputs";
 import { admissionGateFor } from "../../transfers/admission";
 import { createTransfer } from "../../transfers/create";
 import { getTransferDetail, listTransfers, summarizeStuck, TRANSFER_PAGE_MAX, TRANSFER_SORTS } from "../../transfers/queries";
@@ -17,10 +18,6 @@ import { RAILS } from "../../transfers/types";
 import { replayWebhookEvent } from "../../transfers/webhook-processing";
 import { auditActorOf } from "../../core/actor";
 
-const amount = z.union([z.bigint(), z.string().regex(/^-?\d{1,40}$/, "must be an integer number of minor units")]).transform((v) => (typeof v === "bigint" ? v : BigInt(v)));
-const uuid = z.uuid();
-const key = z.string().min(1).max(200);
-const reason = z.string().trim().min(3, "a reason of at least 3 characters is required").max(500);
 const rail = z.enum(RAILS as [string, ...string[]]).transform((r) => r as (typeof RAILS)[number]);
 const state = z.enum(TRANSFER_STATES);
 
