@@ -6,9 +6,7 @@
  * line by line on its page and a link to the version.
  */
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { generateTotpCode } from "../server/auth/totp";
-import { DEMO_SIGN_INS } from "../server/demo/demo-users";
-import { signIn } from "./support/auth";
+import { createApprover, enrolAuthenticator, signIn, signInWith } from "./support/auth";
 
 /** A demo EUR wallet in no segment: the default EUR rule prices it. */
 const WALLET = "customer:0003:wallet";
@@ -24,16 +22,6 @@ function flatEurDefinition(current: { rules: { id: string }[] }) {
 
 async function newPage(browser: Browser): Promise<Page> {
   return (await browser.newContext()).newPage();
-}
-
-/** Signs in as approver2@demo.local: the approvals spec sets up approver@demo.local's authenticator. */
-async function signInSecondApprover(page: Page): Promise<void> {
-  const u = DEMO_SIGN_INS.find((d) => d.email === "approver2@demo.local")!;
-  await page.goto("/signin");
-  await page.getByLabel("Email").fill(u.email);
-  await page.getByLabel("Password").fill(u.password);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
 }
 
 async function trpc(page: Page, path: string, input: unknown, headers: Record<string, string> = {}) {
@@ -85,16 +73,15 @@ test.describe("pricing", () => {
 
     // The approver sees the same simulation on the proposal, sets up an authenticator, approves.
     const approver = await newPage(browser);
-    await signInSecondApprover(approver);
+    const credentials = await createApprover(admin, "Pia Pricing Approver");
+    await signInWith(approver, credentials.email, credentials.password);
     await approver.goto(proposalUrl);
+    // Nothing changed between proposing and reviewing: no "the preview changed" warning.
+    await expect(approver.getByRole("alert", { name: "The preview changed" })).toHaveCount(0);
     await approver.getByRole("button", { name: "Simulate", exact: true }).click();
     await expect(approver.getByRole("region", { name: "Simulation result" }).getByRole("table", { name: "Totals per currency" })).toBeVisible();
-    await approver.getByRole("link", { name: "Set up your authenticator" }).click();
-    await approver.getByRole("button", { name: "Set up authenticator" }).click();
-    const secret = (await approver.getByTestId("totp-secret").textContent())!.trim();
-    await approver.getByLabel("Code from the app").fill(generateTotpCode(secret, new Date()));
-    await approver.getByRole("button", { name: "Confirm" }).click();
-    await expect(approver.getByRole("list", { name: "Recovery code list" }).getByRole("listitem")).toHaveCount(10);
+    await expect(approver.getByRole("link", { name: "Set up your authenticator" })).toBeVisible();
+    await enrolAuthenticator(approver);
     await approver.goto(proposalUrl);
     await approver.getByRole("button", { name: /^Approve/ }).click();
     await expect(approver.getByRole("status").filter({ hasText: "Approved and applied" })).toBeVisible();

@@ -10,8 +10,7 @@ import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { signIn } from "./support/auth";
-import { generateTotpCode } from "../server/auth/totp";
+import { createApprover, enrolAuthenticator, signIn, signInWith } from "./support/auth";
 import { writeCamt053 } from "../server/partners/camt053/writer";
 import { sandboxIban } from "../server/sandbox/statements";
 
@@ -117,26 +116,12 @@ test.describe("reconciliation", () => {
     // A different person approves: a fresh approver with a real authenticator.
     const admin = await newPage(browser);
     await signIn(admin, "admin");
-    const email = `recon-approver-${tag.toLowerCase()}@demo.local`;
-    const password = `recon-approver-${randomUUID()}`;
-    const created = await admin.request.post("/api/trpc/admin.users.create", {
-      headers: { "Content-Type": "application/json", Origin: new URL(admin.url()).origin },
-      data: { json: { email, name: "Rita Recon Approver", roles: ["approver"], password } },
-    });
-    expect(created.status()).toBe(200);
+    const credentials = await createApprover(admin, "Rita Recon Approver");
     const approver = await newPage(browser);
-    await approver.goto("/signin");
-    await approver.getByLabel("Email").fill(email);
-    await approver.getByLabel("Password").fill(password);
-    await approver.getByRole("button", { name: "Sign in", exact: true }).click();
-    await expect(approver.getByRole("navigation", { name: "Main" })).toBeVisible();
+    await signInWith(approver, credentials.email, credentials.password);
     await approver.goto(`/approvals/${detail.writeOffProposalId}`);
-    await approver.getByRole("link", { name: "Set up your authenticator" }).click();
-    await approver.getByRole("button", { name: "Set up authenticator" }).click();
-    const secret = (await approver.getByTestId("totp-secret").textContent())!.trim();
-    await approver.getByLabel("Code from the app").fill(generateTotpCode(secret, new Date()));
-    await approver.getByRole("button", { name: "Confirm" }).click();
-    await expect(approver.getByRole("list", { name: "Recovery code list" }).getByRole("listitem")).toHaveCount(10);
+    await expect(approver.getByRole("link", { name: "Set up your authenticator" })).toBeVisible();
+    await enrolAuthenticator(approver);
     await approver.goto(`/approvals/${detail.writeOffProposalId}`);
     await expect(approver.getByRole("button", { name: /^Approve/ })).toBeEnabled();
     await approver.keyboard.press("a");

@@ -11,6 +11,7 @@
  *   was proposed; compiled versions are cached by version id (rows never change), at most
  *   COMPILED_CACHE_MAX of them.
  */
+import { canonicalJson } from "../core/canonical-json";
 import type { SqlRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
 import { compileFeeSchedule, type CompiledFeeSchedule, type FeeRuleDefinition, type ScheduleRef } from "./fees";
@@ -145,7 +146,10 @@ export async function listSchedules(sql: SqlRunner, at: Date): Promise<ScheduleS
 export interface RuleChange {
   ruleId: string;
   change: "added" | "removed" | "changed";
-  /** For "changed": each field that differs, before -> after (JSON text). */
+  /**
+   * For "changed": each field that differs, before -> after (canonical JSON text: a definition read
+   * back from jsonb has its keys in another order than the one proposed, which is no change).
+   */
   fields: { field: string; before: string; after: string }[];
 }
 
@@ -164,7 +168,7 @@ export function diffScheduleDefinitions(before: { rules: readonly FeeRuleDefinit
     }
     const keys = [...new Set([...Object.keys(o), ...Object.keys(r)])].sort();
     const fields = keys
-      .map((k) => ({ field: k, before: JSON.stringify(o[k] ?? null), after: JSON.stringify(r[k] ?? null) }))
+      .map((k) => ({ field: k, before: canonicalJson(o[k] ?? null), after: canonicalJson(r[k] ?? null) }))
       .filter((f) => f.before !== f.after);
     if (fields.length > 0) out.push({ ruleId: id, change: "changed", fields });
   }
