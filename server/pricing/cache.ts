@@ -1,7 +1,9 @@
 /**
- * What pricing reads on a transfer's hot path, cached per process for PRICING_CACHE_TTL_MS: the
- * fee schedule versions of a rail, and a source account's customer and segment. A transfer is then
- * priced without a database round trip in the steady state.
+ * What pricing reads on a transfer's and a quote's hot path, cached per process for
+ * PRICING_CACHE_TTL_MS: the fee schedule versions of a rail, a source account's customer and
+ * segment, and for quotes a customer's segment, the spread of a pair and the pair's reference
+ * rates (cachedLookup). A transfer or a quote is then priced without a database round trip in the
+ * steady state.
  *
  * Invariants kept:
  * - Versions: an entry holds, as read at time L, the version in force on the rail at L and every
@@ -13,8 +15,10 @@
  * - Customers: a source account's customer id (its metadata.customerId, else its code) and that
  *   customer's segment are at most TTL old. A segment change therefore prices transfers created
  *   within TTL after it with the old segment (documented in docs/runbooks/pricing.md).
+ * - Quotes' lookups: a segment or spread is at most TTL old in another process (the process that
+ *   changed it forgets its own at once); rates are immutable, a newly stored day is seen within TTL.
  * - Entries are per pool (a WeakMap), so two databases (tests) never share one; each map is
- *   bounded (MAX_ENTRIES, emptied when full). Misses are never cached.
+ *   bounded (MAX_ENTRIES, emptied when full). A missing account and a failed read are never cached.
  */
 import type pg from "pg";
 import { pgRunner } from "../db/sql";
@@ -43,17 +47,58 @@ export interface PricingCustomer {
   segment: string | null;
 }
 
+interface LookupEntry {
+  expiresAt: number;
+  value: Promise<unknown>;
+}
+
 interface PoolCache {
   versions: Map<string, VersionsEntry>;
   customers: Map<string, CustomerEntry>;
+  /** Quotes' reads (cachedLookup), keyed by kind and arguments. */
+  lookups: Map<string, LookupEntry>;
 }
 
 const caches = new WeakMap<pg.Pool, PoolCache>();
 
 function cacheOf(pool: pg.Pool): PoolCache {
   let c = caches.get(pool);
-  if (!c) caches.set(pool, (c = { versions: new Map(), customers: new Map() }));
+  if (!c) caches.set(pool, (c = { versions: new Map(), customers: new Map(), lookups: new Map() }));
   return c;
+}
+
+/** What a quote reads besides the schedule: a customer's segment, a spread, a pair's rate history. */
+export type LookupKind = "segment" | "spread" | "rates";
+
+/**
+ * `load()`'s answer for `key`, read at most once per TTL per process (concurrent callers share the
+ * read in flight). Answers that say "none" (no segment, no spread) are answers and are kept; a
+ * failed read is not kept. A spread or segment changed in this process is seen at once
+ * (forgetLookups); other processes see it within the TTL, as they see a segment for transfers.
+ * Reference rates never change once stored; a new day's rates are seen within the TTL.
+ */
+export async function cachedLookup<V>(pool: pg.Pool, kind: LookupKind, key: string, load: () => Promise<V>, now = Date.now()): Promise<V> {
+  const ttl = env().PRICING_CACHE_TTL_MS;
+  if (ttl === 0) return load();
+  const map = cacheOf(pool).lookups;
+  const k = `${kind}\u0000${key}`;
+  const hit = map.get(k);
+  if (hit && hit.expiresAt > now) return hit.value as Promise<V>;
+  const value = load();
+  put(map, k, { expiresAt: now + ttl, value });
+  value.catch(() => {
+    if (map.get(k)?.value === value) map.delete(k);
+  });
+  return value;
+}
+
+/** Drops this process's cached lookups of `kind` (after a change of spreads or segments). */
+export function forgetLookups(pool: pg.Pool, kind: LookupKind): void {
+  const c = caches.get(pool);
+  if (!c) return;
+  for (const k of c.lookups.keys()) if (k.startsWith(`${kind}\u0000`)) c.lookups.delete(k);
+  // Transfers' customers carry their segment too.
+  if (kind === "segment") c.customers.clear();
 }
 
 function put<V>(map: Map<string, V>, key: string, value: V): void {

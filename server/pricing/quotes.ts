@@ -24,10 +24,13 @@ import { currencyExponent, formatAmount } from "../money";
 import { assertPositiveMinor } from "../money/amount";
 import { hashRequest } from "../ledger/codec";
 import { assertIdempotencyKey } from "../ledger/validate";
+import { MicroBatcher } from "../db/micro-batcher";
+import { toAppError } from "../errors/db-errors";
 import { ZERO, formatExact, parseExactDecimal, type RoundingMode } from "./exact";
 import { computeFee, selectFeeRule, type ExplanationLine, type FeeResult, type ScheduleRef } from "./fees";
-import { convertWithStoredRates } from "./rates-store";
-import type { ConversionResult } from "./reference-rates";
+import { cachedLookup, cachedVersionInForce } from "./cache";
+import { convertWithStoredRates, loadPairHistory } from "./rates-store";
+import type { ConversionResult, RateHistory } from "./reference-rates";
 import { findVersionInForce, scheduleRefOf, type ScheduleVersion } from "./schedules";
 
 export const MAX_CUSTOMER_ID_LENGTH = 128;
@@ -99,19 +102,50 @@ export async function findSpread(sql: SqlRunner, from: string, to: string, segme
 }
 
 /**
+ * What pricing reads from the database. Stored reads go to the database every time (the API's
+ * explanations, simulations, tests); quotes read through the process cache (cache.ts), whose
+ * answers are at most PRICING_CACHE_TTL_MS old and, for the schedule, exactly the stored ones.
+ */
+export interface PricingReads {
+  segment(customerId: string | null): Promise<string | null>;
+  versionInForce(rail: string, at: Date): Promise<ScheduleVersion | null>;
+  spread(from: string, to: string, segment: string | null): Promise<{ bps: string; matched: string } | null>;
+  pairHistory(currencies: string[], on: string, maxAgeDays: number): Promise<RateHistory>;
+}
+
+export function storedReads(sql: SqlRunner): PricingReads {
+  return {
+    segment: (customerId) => segmentOf(sql, customerId),
+    versionInForce: (rail, at) => findVersionInForce(sql, rail, at),
+    spread: (from, to, segment) => findSpread(sql, from, to, segment),
+    pairHistory: (currencies, on, maxAgeDays) => loadPairHistory(sql, currencies, on, maxAgeDays),
+  };
+}
+
+export function cachedReads(pool: pg.Pool): PricingReads {
+  const sql = pgRunner(pool);
+  return {
+    segment: (customerId) => (customerId === null ? Promise.resolve(null) : cachedLookup(pool, "segment", customerId, () => segmentOf(sql, customerId))),
+    versionInForce: (rail, at) => cachedVersionInForce(pool, rail, at),
+    spread: (from, to, segment) => cachedLookup(pool, "spread", `${from}/${to}/${segment ?? ""}`, () => findSpread(sql, from, to, segment)),
+    pairHistory: (currencies, on, maxAgeDays) => cachedLookup(pool, "rates", `${currencies.join(",")}/${on}/${maxAgeDays}`, () => loadPairHistory(sql, currencies, on, maxAgeDays)),
+  };
+}
+
+/**
  * Prices a request. Errors, in order: UNKNOWN_CURRENCY, INVALID_AMOUNT, BAD_INPUT (customer id);
  * FEE_RULE_NOT_FOUND (the rail's version in force has no rule for the currency); RATE_NOT_FOUND,
  * RATE_STALE (across currencies).
  */
-export async function priceRequest(sql: SqlRunner, req: PriceRequest): Promise<PriceResult> {
+export async function priceRequest(sql: SqlRunner, req: PriceRequest, reads: PricingReads = storedReads(sql)): Promise<PriceResult> {
   const toCurrency = req.toCurrency ?? req.currency;
   currencyExponent(req.currency);
   currencyExponent(toCurrency);
   assertPositiveMinor(req.amountMinor, "amount");
   const customerId = checkCustomerId(req.customerId);
   const at = req.at ?? new Date();
-  const [segment, version] = await Promise.all([segmentOf(sql, customerId), findVersionInForce(sql, req.rail, at)]);
-  return priceWith(sql, { ...req, toCurrency, customerId, at }, segment, version);
+  const [segment, version] = await Promise.all([reads.segment(customerId), reads.versionInForce(req.rail, at)]);
+  return priceWith(sql, { ...req, toCurrency, customerId, at }, segment, version, reads);
 }
 
 /** priceRequest with the segment and version already chosen (simulations pass a draft version). */
@@ -120,6 +154,7 @@ export async function priceWith(
   req: PriceRequest & { toCurrency: string; at: Date },
   segment: string | null,
   version: ScheduleVersion | null,
+  reads: PricingReads = storedReads(sql),
 ): Promise<PriceResult> {
   const c = req.currency;
   let fee: FeeResult | null = null;
@@ -134,7 +169,7 @@ export async function priceWith(
   let spreadBps = "0";
   const links: PriceExplanation["links"] = schedule ? [{ type: "fee_schedule_version", id: schedule.versionId!, label: `${schedule.scheduleCode} v${schedule.version}` }] : [];
   if (req.toCurrency !== c) {
-    const spread = await findSpread(sql, c, req.toCurrency, segment);
+    const spread = await reads.spread(c, req.toCurrency, segment);
     spreadBps = spread?.bps ?? "0";
     conversion = await convertWithStoredRates(sql, {
       amountMinor: req.amountMinor,
@@ -145,7 +180,7 @@ export async function priceWith(
       maxAgeDays: env().PRICING_RATE_MAX_AGE_DAYS,
       spread: spread ? parseExactDecimal(spread.bps, { what: "spread", code: "INTERNAL", allowZero: true }).div(10_000n) : ZERO,
       spreadText: spread ? `${spread.bps} bps for ${spread.matched}` : "no spread configured",
-    });
+    }, reads.pairHistory);
     for (const r of conversion.ratesUsed) links.push({ type: "fx_rate", id: `${r.currency}:${r.date}`, label: `1 EUR = ${r.perEur} ${r.currency} on ${r.date}` });
   }
   const receivedMinor = conversion ? conversion.convertedMinor : req.amountMinor;
@@ -246,33 +281,113 @@ export async function createQuote(
   const key = `${actor.type}:${actor.id ?? actor.label}:${assertIdempotencyKey(opts.idempotencyKey)}`;
   const requestHash = hashRequest({ amountMinor: String(req.amountMinor), currency: req.currency, toCurrency: req.toCurrency ?? req.currency, rail: req.rail, customerId: req.customerId });
   const now = req.at ?? new Date();
-  const replay = await findQuoteByKey(db, key, requestHash, now);
-  if (replay) return { quote: replay, isReplay: true };
-  const price = await priceRequest(pgRunner(db.pool), { ...req, at: now });
-  const id = randomUUID();
+  // New keys are the common case: price and insert first (one statement when the reads are
+  // cached); an existing key shows as a conflict on insert and is answered from the stored quote.
+  let price: PriceResult;
+  try {
+    price = await priceRequest(pgRunner(db.pool), { ...req, at: now }, cachedReads(db.pool));
+  } catch (e) {
+    // A replay gets the first quote even when pricing it now fails (its rates aged, say).
+    const replay = await findQuoteByKey(db, key, requestHash, now);
+    if (replay) return { quote: replay, isReplay: true };
+    throw e;
+  }
   const expiresAt = new Date(now.getTime() + env().PRICING_QUOTE_TTL_SECONDS * 1000);
   const cv = price.conversion;
-  const rows = await db.pool.query<QuoteRow>({
-    name: "pricing_insert_quote",
-    text: `INSERT INTO fx_quotes (id, customer_id, segment, rail, from_currency, to_currency, amount_minor, fee_minor, converted_minor, mid_converted_minor, spread_minor,
-             mid_rate, customer_rate, spread_bps, rate_date, schedule_version_id, explanation, created_by, created_at, expires_at, idempotency_key, request_hash)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::date, $16, $17::jsonb, $18, $19, $20, $21, $22)
-           ON CONFLICT (idempotency_key) DO NOTHING
-           RETURNING ${QUOTE_COLUMNS}`,
-    values: [
-      id, price.customerId, price.segment, price.rail, price.currency, price.toCurrency, price.amountMinor.toString(), price.feeMinor.toString(),
-      (cv?.convertedMinor ?? price.amountMinor).toString(), (cv?.midConvertedMinor ?? price.amountMinor).toString(), (cv?.spreadMinor ?? 0n).toString(),
-      cv ? formatExact(cv.midRate) : "1", cv ? formatExact(cv.customerRate) : "1", price.spreadBps, cv?.rateDate ?? null, price.schedule?.versionId ?? null,
-      JSON.stringify(price.explanation), actor.label, now, expiresAt, key, requestHash,
-    ],
-  });
-  if (!rows.rows[0]) {
-    // A concurrent request with the same key won the insert.
-    const raced = await findQuoteByKey(db, key, requestHash, now);
-    if (raced) return { quote: raced, isReplay: true };
+  const values: QuoteValues = [
+    randomUUID(), price.customerId, price.segment, price.rail, price.currency, price.toCurrency, price.amountMinor.toString(), price.feeMinor.toString(),
+    (cv?.convertedMinor ?? price.amountMinor).toString(), (cv?.midConvertedMinor ?? price.amountMinor).toString(), (cv?.spreadMinor ?? 0n).toString(),
+    cv ? formatExact(cv.midRate) : "1", cv ? formatExact(cv.customerRate) : "1", price.spreadBps, cv?.rateDate ?? null, price.schedule?.versionId ?? null,
+    JSON.stringify(price.explanation), actor.label, now.toISOString(), expiresAt.toISOString(), key, requestHash,
+  ];
+  const row = await quoteWriterOf(db.pool).insert(key, values);
+  if (!row) {
+    // The key was used before (or by a concurrent request that won the insert).
+    const replay = await findQuoteByKey(db, key, requestHash, now);
+    if (replay) return { quote: replay, isReplay: true };
     throw new AppError("INTERNAL", `quote with key ${opts.idempotencyKey} was neither written nor found`);
   }
-  return { quote: rowToQuote(rows.rows[0], now), isReplay: false };
+  return { quote: rowToQuote(row, now), isReplay: false };
+}
+
+/** A quote row's values in INSERT_COLUMNS order. */
+type QuoteValues = [string, ...unknown[]];
+
+const INSERT_COLUMNS: [string, string][] = [
+  ["id", "uuid"], ["customer_id", "text"], ["segment", "text"], ["rail", "text"], ["from_currency", "text"], ["to_currency", "text"], ["amount_minor", "bigint"],
+  ["fee_minor", "bigint"], ["converted_minor", "bigint"], ["mid_converted_minor", "bigint"], ["spread_minor", "bigint"], ["mid_rate", "text"], ["customer_rate", "text"],
+  ["spread_bps", "text"], ["rate_date", "date"], ["schedule_version_id", "uuid"], ["explanation", "jsonb"], ["created_by", "text"], ["created_at", "timestamptz"],
+  ["expires_at", "timestamptz"], ["idempotency_key", "text"], ["request_hash", "text"],
+];
+
+/**
+ * The statement that writes quotes: one row per quote, many quotes per statement (unnest of one
+ * array per column). A key already used writes nothing and returns no row for it.
+ */
+const INSERT_QUOTES = `INSERT INTO fx_quotes (${INSERT_COLUMNS.map(([c]) => c).join(", ")})
+  SELECT * FROM unnest(${INSERT_COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(", ")})
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING ${QUOTE_COLUMNS}, idempotency_key`;
+
+interface PendingQuote {
+  key: string;
+  values: QuoteValues;
+  resolve: (row: QuoteRow | null) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Quote group commit: concurrent new quotes are written by one statement (one commit, one WAL
+ * flush) instead of one each, as the ledger groups transfers (micro-batcher.ts, same window and
+ * sizes). A quote is answered only after the statement that wrote it committed. A failed group
+ * statement (a row the database refuses) writes each quote alone, so one bad row fails only itself;
+ * DB_UNAVAILABLE reaches every caller.
+ */
+class QuoteWriter {
+  private readonly batcher: MicroBatcher<PendingQuote>;
+
+  constructor(private readonly pool: pg.Pool) {
+    const e = env();
+    this.batcher = new MicroBatcher<PendingQuote>(
+      { windowMs: e.LEDGER_GROUP_COMMIT_WINDOW_MS, maxItems: e.LEDGER_GROUP_COMMIT_MAX, maxInFlight: e.LEDGER_GROUP_COMMIT_IN_FLIGHT, minSplit: 8 },
+      (p) => p.key,
+      (group) => this.write(group),
+    );
+  }
+
+  /** The written row, or null when the key was already used. */
+  insert(key: string, values: QuoteValues): Promise<QuoteRow | null> {
+    return new Promise((resolve, reject) => {
+      const pending = { key, values, resolve, reject };
+      if (!this.batcher.add(pending)) void this.write([pending]);
+    });
+  }
+
+  private async write(group: PendingQuote[]): Promise<void> {
+    try {
+      const res = await this.pool.query<QuoteRow & { idempotency_key: string }>({
+        name: "pricing_insert_quotes",
+        text: INSERT_QUOTES,
+        values: INSERT_COLUMNS.map((_, i) => group.map((p) => p.values[i] ?? null)),
+      });
+      const byKey = new Map(res.rows.map((r) => [r.idempotency_key, r]));
+      for (const p of group) p.resolve(byKey.get(p.key) ?? null);
+    } catch (e) {
+      if (group.length === 1 || toAppError(e)?.code === "DB_UNAVAILABLE") {
+        for (const p of group) p.reject(e);
+        return;
+      }
+      await Promise.all(group.map((p) => this.write([p])));
+    }
+  }
+}
+
+const writers = new WeakMap<pg.Pool, QuoteWriter>();
+
+function quoteWriterOf(pool: pg.Pool): QuoteWriter {
+  let w = writers.get(pool);
+  if (!w) writers.set(pool, (w = new QuoteWriter(pool)));
+  return w;
 }
 
 async function findQuoteByKey(db: Pick<DbHandles, "pool">, key: string, requestHash: string, now: Date): Promise<Quote | null> {

@@ -135,7 +135,7 @@ function newRates(file: RatesFile, stored: Map<string, string>): { currency: str
 }
 
 /** Loads the rows a conversion of `from`/`to` on `on` may use: the pair's rates within `maxAgeDays`. */
-async function loadPairHistory(sql: SqlRunner, currencies: string[], on: string, maxAgeDays: number): Promise<RateHistory> {
+export async function loadPairHistory(sql: SqlRunner, currencies: string[], on: string, maxAgeDays: number): Promise<RateHistory> {
   const rows = await sql.query<{ currency: string; rate_date: string; rate: string }>(
     `SELECT currency, rate_date::text, rate::text FROM fx_reference_rates
       WHERE currency = ANY($1::text[]) AND rate_date <= $2::date AND rate_date >= $2::date - $3::int`,
@@ -155,14 +155,19 @@ export function historyFromRows(rows: readonly { currency: string; rate_date: st
 }
 
 /**
- * convertAmount over the stored rates. Loads only the pair's rows within the age limit; when that
+ * convertAmount over the stored rates. Loads only the pair's rows within the age limit (through
+ * `load`, which a caller may cache: rates never change once stored); when that
  * finds nothing usable, looks for the newest older common date so the refusal says RATE_STALE
  * (with the date) rather than RATE_NOT_FOUND when rates exist but are too old.
  */
-export async function convertWithStoredRates(sql: SqlRunner, req: ConversionRequest & { maxAgeDays: number }): Promise<ConversionResult> {
+export async function convertWithStoredRates(
+  sql: SqlRunner,
+  req: ConversionRequest & { maxAgeDays: number },
+  load: (currencies: string[], on: string, maxAgeDays: number) => Promise<RateHistory> = (c, on, age) => loadPairHistory(sql, c, on, age),
+): Promise<ConversionResult> {
   if (req.from === req.to || !isIsoDate(req.on)) return convertAmount(new RateHistory([]), req);
   const currencies = [req.from, req.to].filter((c) => c !== BASE_CURRENCY);
-  const history = await loadPairHistory(sql, currencies, req.on, req.maxAgeDays);
+  const history = await load(currencies, req.on, req.maxAgeDays);
   try {
     return convertAmount(history, req);
   } catch (e) {

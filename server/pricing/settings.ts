@@ -4,7 +4,8 @@
  * (server/pricing/approval-kinds.ts).
  *
  * Invariants kept:
- * - Each change and its audit record (before and after) are written in one transaction.
+ * - Each change and its audit record (before and after) are written in one transaction; this
+ *   process's pricing cache forgets the old value at once, others within PRICING_CACHE_TTL_MS.
  * - A spread is an exact decimal number of basis points, 0 <= bps < 10000 (also a database check);
  *   a pair is two different known currencies, or "*"/"*" for any pair.
  */
@@ -14,6 +15,7 @@ import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import { currencyExponent } from "../money";
+import { forgetLookups } from "./cache";
 import { exactInteger, parseExactDecimal } from "./exact";
 import { MAX_CUSTOMER_ID_LENGTH } from "./quotes";
 
@@ -24,7 +26,7 @@ export async function setCustomerSegment(db: Pick<DbHandles, "pool">, actor: Aud
   if (input.customerId.length === 0 || input.customerId.length > MAX_CUSTOMER_ID_LENGTH) throw new AppError("BAD_INPUT", `customerId must be 1 to ${MAX_CUSTOMER_ID_LENGTH} characters`);
   if (input.segment !== null && !SEGMENT.test(input.segment)) throw new AppError("BAD_INPUT", `segment ${JSON.stringify(input.segment)} must be letters, digits and . _ : - (at most 64)`);
   const now = input.now ?? new Date();
-  return runTransaction(db.pool, async (client) => {
+  const changed = await runTransaction(db.pool, async (client) => {
     const sql = pgRunner(client);
     const before = (await sql.query<{ segment: string }>(`SELECT segment FROM pricing_customers WHERE customer_id = $1 FOR UPDATE`, [input.customerId]))[0]?.segment ?? null;
     if (input.segment === null) await client.query(`DELETE FROM pricing_customers WHERE customer_id = $1`, [input.customerId]);
@@ -38,6 +40,8 @@ export async function setCustomerSegment(db: Pick<DbHandles, "pool">, actor: Aud
     await appendAudit(sql, { actor, action: "pricing.customer.segment", targetType: "pricing_customer", targetId: input.customerId, reason: input.reason, before: { segment: before }, after: { segment: input.segment }, at: now });
     return { customerId: input.customerId, segment: input.segment };
   });
+  forgetLookups(db.pool, "segment");
+  return changed;
 }
 
 export interface SpreadInput {
@@ -65,7 +69,7 @@ export async function setSpread(db: Pick<DbHandles, "pool">, actor: AuditActor, 
   }
   const now = input.now ?? new Date();
   const key = [input.fromCurrency, input.toCurrency, input.segment];
-  return runTransaction(db.pool, async (client) => {
+  const changed = await runTransaction(db.pool, async (client) => {
     const sql = pgRunner(client);
     const before = (await sql.query<{ bps: string }>(`SELECT spread_bps::text AS bps FROM fx_spreads WHERE from_currency = $1 AND to_currency = $2 AND segment = $3 FOR UPDATE`, key))[0]?.bps ?? null;
     if (input.spreadBps === null) await client.query(`DELETE FROM fx_spreads WHERE from_currency = $1 AND to_currency = $2 AND segment = $3`, key);
@@ -81,6 +85,8 @@ export async function setSpread(db: Pick<DbHandles, "pool">, actor: AuditActor, 
     });
     return { fromCurrency: input.fromCurrency, toCurrency: input.toCurrency, segment: input.segment, spreadBps: input.spreadBps };
   });
+  forgetLookups(db.pool, "spread");
+  return changed;
 }
 
 /** Every spread row (small: pairs x segments), for the console. */

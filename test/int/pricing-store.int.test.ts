@@ -237,4 +237,59 @@ describe("prices and quotes", () => {
     const { quote: q2 } = await createQuote(db, SYSTEM, { amountMinor: 50000n, currency: "EUR", toCurrency: "USD", rail: "batch", customerId: null, at }, { idempotencyKey: randomUUID() });
     expect(await codeOf(db.pool.query(`UPDATE fx_quotes SET converted_minor = 1, used_at = $2, used_by_transfer_id = $3 WHERE id = $1`, [q2.id, within, randomUUID()]))).toBe("PG:PR003");
   });
+
+  it("writes concurrent quotes by shared statements, each its own row; one key sent at once is one quote", async () => {
+    const at = new Date("2024-03-15T12:00:00Z");
+    const req = (amountMinor: bigint) => ({ amountMinor, currency: "EUR", toCurrency: "USD", rail: "batch", customerId: null, at });
+    const sharedKey = randomUUID();
+    const [distinct, same] = await Promise.all([
+      Promise.all(Array.from({ length: 40 }, (_, i) => createQuote(db, SYSTEM, req(10_000n + BigInt(i)), { idempotencyKey: randomUUID() }))),
+      Promise.all(Array.from({ length: 5 }, () => createQuote(db, SYSTEM, req(777_00n), { idempotencyKey: sharedKey }))),
+    ]);
+    expect(new Set(distinct.map((q) => q.quote.id)).size).toBe(40);
+    expect(distinct.every((q) => !q.isReplay)).toBe(true);
+    expect(distinct.map((q) => q.quote.amountMinor)).toEqual(Array.from({ length: 40 }, (_, i) => 10_000n + BigInt(i)));
+    expect(new Set(same.map((q) => q.quote.id)).size).toBe(1);
+    expect(same.filter((q) => !q.isReplay)).toHaveLength(1);
+    // Rows written by one statement share its transaction id: fewer transactions than quotes.
+    const ids = [...distinct.map((q) => q.quote.id), same[0]!.quote.id];
+    const tx = await db.pool.query<{ quotes: number; transactions: number }>(`SELECT count(*)::int AS quotes, count(DISTINCT xmin::text)::int AS transactions FROM fx_quotes WHERE id = ANY($1::uuid[])`, [ids]);
+    expect(tx.rows[0]!.quotes).toBe(41);
+    expect(tx.rows[0]!.transactions).toBeLessThan(41);
+  });
+
+  it("fails only the quote the database refuses when it was written together with others", async () => {
+    await db.pool.query(`CREATE FUNCTION test_refuse_4242() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.amount_minor = 4242 THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$`);
+    await db.pool.query(`CREATE TRIGGER test_refuse_4242 BEFORE INSERT ON fx_quotes FOR EACH ROW EXECUTE FUNCTION test_refuse_4242()`);
+    try {
+      const at = new Date("2024-03-15T12:00:00Z");
+      const amounts = [1000n, 1001n, 4242n, 1002n, 1003n, 1004n, 1005n, 1006n, 1007n, 1008n];
+      const outcomes = await Promise.allSettled(amounts.map((amountMinor) => createQuote(db, SYSTEM, { amountMinor, currency: "EUR", toCurrency: "USD", rail: "batch", customerId: null, at }, { idempotencyKey: randomUUID() })));
+      expect(outcomes.map((o) => o.status)).toEqual(amounts.map((a) => (a === 4242n ? "rejected" : "fulfilled")));
+      expect(String((outcomes[2] as PromiseRejectedResult).reason)).toMatch(/refused by test/);
+    } finally {
+      await db.pool.query(`DROP TRIGGER test_refuse_4242 ON fx_quotes; DROP FUNCTION test_refuse_4242()`);
+    }
+  });
+
+  it("answers a replay with the first quote even when pricing it now would be refused", async () => {
+    const key = randomUUID();
+    const request = { amountMinor: 30000n, currency: "EUR", toCurrency: "USD", rail: "batch", customerId: null };
+    const first = await createQuote(db, SYSTEM, { ...request, at: new Date("2024-03-15T12:00:00Z") }, { idempotencyKey: key });
+    // On this date the newest rate is too old: a new quote would be RATE_STALE.
+    const later = new Date("2025-06-30T00:00:00Z");
+    expect(await codeOf(createQuote(db, SYSTEM, { ...request, at: later }, { idempotencyKey: randomUUID() }))).toBe("RATE_STALE");
+    const replay = await createQuote(db, SYSTEM, { ...request, at: later }, { idempotencyKey: key });
+    expect([replay.isReplay, replay.quote.id]).toEqual([true, first.quote.id]);
+  });
+
+  it("quotes with a spread changed in this process at once", async () => {
+    const at = new Date("2024-03-15T12:00:00Z");
+    const quote = () => createQuote(db, SYSTEM, { amountMinor: 10000n, currency: "EUR", toCurrency: "GBP", rail: "batch", customerId: null, at }, { idempotencyKey: randomUUID() });
+    expect((await quote()).quote.spreadBps).toBe("50");
+    await setSpread(db, SYSTEM, { fromCurrency: "EUR", toCurrency: "GBP", segment: "", spreadBps: "25", reason: "cheaper GBP" });
+    expect((await quote()).quote.spreadBps).toBe("25");
+    await setSpread(db, SYSTEM, { fromCurrency: "EUR", toCurrency: "GBP", segment: "", spreadBps: null, reason: "back to the default" });
+    expect((await quote()).quote.spreadBps).toBe("50");
+  });
 });
