@@ -97,12 +97,14 @@ export async function enqueue(db: Pick<DbHandles, "pool">, queue: QueueName, dat
   await boss.send(queue, data, send);
 }
 
-/** Enqueues many jobs of one queue in one statement inside the caller's open transaction. */
-export async function enqueueMany(db: Pick<DbHandles, "pool">, queue: QueueName, data: readonly object[], opts: { client: pg.PoolClient }): Promise<void> {
+/** Enqueues many jobs of one queue in one statement, inside the caller's open transaction when given one. */
+export async function enqueueMany(db: Pick<DbHandles, "pool">, queue: QueueName, data: readonly object[], opts: { client?: pg.PoolClient } = {}): Promise<void> {
   if (data.length === 0) return;
   const boss = await senderFor(db.pool);
   const client = opts.client;
-  await boss.insert(queue, data.map((d) => ({ data: d })), { db: { executeSql: (text, values) => sendSql(client, text, values as unknown[]) } });
+  const jobs = data.map((d) => ({ data: d }));
+  if (client) await boss.insert(queue, jobs, { db: { executeSql: (text, values) => sendSql(client, text, values as unknown[]) } });
+  else await boss.insert(queue, jobs);
 }
 
 /** pg-boss statement texts run as named prepared statements so far; see sendSql. */

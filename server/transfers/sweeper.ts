@@ -4,7 +4,7 @@
  * again. Handlers are idempotent, so a spurious extra job costs one read.
  */
 import type { DbHandles } from "../db/client";
-import { enqueue, QUEUES } from "../jobs/queues";
+import { BOSS_SCHEMA, enqueueMany, QUEUES } from "../jobs/queues";
 import { componentLogger } from "../observability/logger";
 import { pollPartnerStatus, type OrchestratorDeps } from "./orchestrator";
 import { stuckSql } from "./queries";
@@ -18,18 +18,27 @@ export const POLL_INTERVAL_SECONDS = 60;
 export const SWEEP_GRACE_MS = 20_000;
 export const SWEEP_LIMIT = 500;
 
-/** Re-enqueues created and reserved transfers that nothing has touched within the grace period. */
+/**
+ * Re-enqueues created and reserved transfers that nothing has touched within the grace period and
+ * that have no job waiting or running. Without that last condition a backlog longer than the grace
+ * period (an overload, a slow partner) had every waiting transfer enqueued again every sweep, up to
+ * SWEEP_LIMIT at a time: duplicate jobs the workers then fetched and discarded while the real ones
+ * waited behind them, the retransmission storm of a congestion collapse.
+ */
 export async function sweepTransfers(db: Pick<DbHandles, "pool">, now = new Date()): Promise<{ enqueued: number }> {
   const cutoff = new Date(now.getTime() - SWEEP_GRACE_MS);
   const res = await db.pool.query<{ id: string }>(
-    `SELECT id FROM transfers
-      WHERE state IN ('created', 'reserved') AND attention_reason IS NULL
-        AND (lease_until IS NULL OR lease_until < $1)
-        AND COALESCE(next_attempt_at, state_changed_at) < $2
-      ORDER BY state_changed_at LIMIT $3`,
-    [now, cutoff, SWEEP_LIMIT],
+    `SELECT t.id FROM transfers t
+      WHERE t.state IN ('created', 'reserved') AND t.attention_reason IS NULL
+        AND (t.lease_until IS NULL OR t.lease_until < $1)
+        AND COALESCE(t.next_attempt_at, t.state_changed_at) < $2
+        AND t.id::text NOT IN (
+          SELECT j.data->>'transferId' FROM ${BOSS_SCHEMA}.job j
+           WHERE j.name = $4 AND j.state IN ('created', 'retry', 'active') AND j.data->>'transferId' IS NOT NULL)
+      ORDER BY t.state_changed_at LIMIT $3`,
+    [now, cutoff, SWEEP_LIMIT, QUEUES.transferAdvance],
   );
-  for (const r of res.rows) await enqueue(db, QUEUES.transferAdvance, { transferId: r.id, swept: true });
+  if (res.rows.length > 0) await enqueueMany(db, QUEUES.transferAdvance, res.rows.map((r) => ({ transferId: r.id, swept: true })));
   return { enqueued: res.rows.length };
 }
 
