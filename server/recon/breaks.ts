@@ -29,6 +29,7 @@ import { AGE_BUCKETS, BREAK_SORTS, BREAK_STATUSES, BREAK_TYPES, type AgeBucket, 
 export { AGE_BUCKETS, BREAK_SORTS, BREAK_STATUSES, BREAK_TYPES, type AgeBucket, type BreakSort, type BreakStatus, type BreakType };
 import { normRefSql } from "./references";
 import { getSource } from "./sources";
+import { listTransfersOfBreak, type LinkedTransfer } from "./transfer-links";
 
 
 export const BREAK_PAGE_MAX = 200;
@@ -234,6 +235,11 @@ export interface BreakDetail extends BreakListItem {
   candidates: Candidate[];
   events: BreakEventView[];
   suggestion: { id: string; rule: string; confidence: number; lineIds: string[]; postingIds: string[] } | null;
+  /**
+   * The transfers the break concerns (the one it names, its posting's, those its line's or
+   * posting's match explains), each with its correlation id (transfer-links.ts).
+   */
+  transfers: LinkedTransfer[];
 }
 
 const LINE_SELECT = `SELECT l.id::text, l.statement_id, st.statement_ref, l.place, l.amount_minor::text, l.currency::text, l.direction, l.booking_date::text, l.value_date::text,
@@ -389,6 +395,11 @@ export async function getBreak(db: Pick<DbHandles, "pool">, breakId: string, opt
     candidates: [],
     events,
     suggestion: sug ? { id: sug.id, rule: sug.rule, confidence: sug.confidence, lineIds: sug.line_ids, postingIds: sug.posting_ids } : null,
+    transfers: await listTransfersOfBreak(db.pool, {
+      transferId: raw.transfer_id,
+      postingId: raw.posting_id,
+      matchIds: [line?.matchId, posting?.matchId].filter((m): m is string => typeof m === "string"),
+    }),
   };
   if (raw.status !== "resolved" && (line === null || line.matchId === null) && (posting === null || posting.matchId === null || line !== null)) {
     detail.candidates = await candidatesFor(db.pool, detail, source.normalSide, source.ledgerAccountId);

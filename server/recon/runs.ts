@@ -14,7 +14,8 @@ import { AppError } from "../errors/app-error";
 import { decodeKeysetCursor, encodeKeysetCursor } from "../core/keyset-cursor";
 import { componentLogger } from "../observability/logger";
 import { importStatement, type ImportInput, type ImportOutcome } from "./import";
-import { runReconciliation, type RunResult, type RunSummary } from "./matching";
+import type { RunResult, RunSummary } from "./matching";
+import { runTracedReconciliation } from "./run-trace";
 
 const log = componentLogger("recon");
 
@@ -102,13 +103,13 @@ export interface ImportAndRunOutcome extends ImportOutcome {
 
 /**
  * Imports a file and, when it brought new lines, runs matching for the period they cover (plus the
- * widest rule window around it, inside the run). Errors: as importStatement, then as
- * runReconciliation.
+ * widest rule window around it, inside the run), traced (run-trace.ts). Errors: as importStatement,
+ * then as runReconciliation.
  */
 export async function importAndReconcile(db: Pick<DbHandles, "pool">, actor: AuditActor, input: ImportInput, opts: { requestId?: string | null; now?: Date } = {}): Promise<ImportAndRunOutcome> {
   const outcome = await importStatement(db, actor, input, opts);
   if (outcome.status !== "imported" || !outcome.sourceId || !outcome.periodFrom || !outcome.periodTo) return { ...outcome, run: null };
-  const run = await runReconciliation(db, actor, { sourceId: outcome.sourceId, periodFrom: outcome.periodFrom, periodTo: outcome.periodTo, trigger: "import" }, opts);
+  const run = await runTracedReconciliation(db, actor, { sourceId: outcome.sourceId, periodFrom: outcome.periodFrom, periodTo: outcome.periodTo, trigger: "import" }, opts);
   return { ...outcome, run };
 }
 
@@ -121,7 +122,7 @@ export async function runScheduledReconciliation(db: Pick<DbHandles, "pool">, no
   let failed = 0;
   for (const s of sources) {
     try {
-      await runReconciliation(db, actor, { sourceId: s.id, periodFrom: dayOf(now, SCHEDULE_LOOKBACK_DAYS), periodTo: dayOf(now), trigger: "schedule" }, { now });
+      await runTracedReconciliation(db, actor, { sourceId: s.id, periodFrom: dayOf(now, SCHEDULE_LOOKBACK_DAYS), periodTo: dayOf(now), trigger: "schedule" }, { now });
     } catch (e) {
       failed++;
       log.error({ source: s.name, err: (e as Error).message }, "scheduled reconciliation run failed");

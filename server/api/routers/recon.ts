@@ -34,10 +34,11 @@ import {
 } from "../../recon/breaks";
 import { exportBreaksCsv } from "../../recon/export";
 import { API_MAX_IMPORT_BYTES } from "../../recon/import";
-import { runReconciliation } from "../../recon/matching";
 import { closePeriod, listPeriodCloses } from "../../recon/periods";
 import { backtestRuleSet, createDraftRuleSet, getRuleSet, listRuleSets, updateDraftRuleSet } from "../../recon/rule-sets";
 import { getRun, importAndReconcile, listRuns, runSeries, RUN_PAGE_MAX } from "../../recon/runs";
+import { runTracedReconciliation } from "../../recon/run-trace";
+import { listMatchesOfTransfer } from "../../recon/transfer-links";
 import { createSource, createSourceInput, getSource, listSources, updateSourceInput, updateSource } from "../../recon/sources";
 import { proposeBreakWriteOff, proposeTransferSettleFromBreak } from "../../recon/write-off";
 import { withReconIdempotency } from "../../recon/idempotency";
@@ -96,7 +97,14 @@ const runsRouter = createRouter({
   /** Runs matching for a source and period by hand (re-running changes nothing already settled). */
   start: procedure("recon:operate")
     .input(z.strictObject({ sourceId: uuid, periodFrom: date, periodTo: date, idempotencyKey: key }))
-    .mutation(({ ctx, input }) => once(ctx, "runs.start", input, () => runReconciliation(ctx.db, auditActorOf(ctx.actor), { ...withoutKey(input), trigger: "manual" }, { requestId: ctx.requestId }))),
+    .mutation(({ ctx, input }) => once(ctx, "runs.start", input, () => runTracedReconciliation(ctx.db, auditActorOf(ctx.actor), { ...withoutKey(input), trigger: "manual" }, { requestId: ctx.requestId }))),
+});
+
+const matchesRouter = createRouter({
+  /** The matches that explain a transfer's settlement or return, with their statement lines. */
+  ofTransfer: procedure("recon:read")
+    .input(z.strictObject({ transferId: uuid }))
+    .query(({ ctx, input }) => listMatchesOfTransfer(ctx.db, input.transferId)),
 });
 
 const breaksRouter = createRouter({
@@ -200,6 +208,7 @@ const periodsRouter = createRouter({
 export const reconRouter = createRouter({
   sources: sourcesRouter,
   runs: runsRouter,
+  matches: matchesRouter,
   breaks: breaksRouter,
   rules: rulesRouter,
   periods: periodsRouter,

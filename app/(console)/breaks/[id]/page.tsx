@@ -8,6 +8,7 @@ import { Money } from "../../../../components/ledger/money";
 import { AuditTrail } from "../../../../components/kit/audit-trail";
 import { BreakWorkbench } from "../../../../components/recon/break-workbench";
 import { BREAK_TYPE_LABEL } from "../../../../components/recon/break-params";
+import { CorrelationId } from "../../../../components/transfers/correlation-id";
 
 export const metadata: Metadata = { title: "Break" };
 
@@ -84,6 +85,25 @@ export default async function BreakPage({ params }: { params: Promise<{ id: stri
           )}
         </Card>
       </div>
+      {detail.transfers.length > 0 ? (
+        <Card title="Transfers and traces">
+          <ul className="space-y-2 text-sm">
+            {detail.transfers.map((t) => (
+              <li key={t.transferId} className="flex flex-wrap items-center gap-x-3 gap-y-1">
+                <Link href={`/transfers/${t.transferId}`} className={linkClass}>
+                  {t.reference || t.transferId.slice(0, 8)}
+                </Link>
+                <Badge tone="neutral">{t.state}</Badge>
+                <span className="text-xs text-zinc-600 dark:text-zinc-400">
+                  {t.via === "break" ? "named by this break" : t.via === "posting" ? "this break's posting is its entry" : `explained by match #${t.matchId}`}
+                </span>
+                <span className="text-xs text-zinc-600 dark:text-zinc-400">correlation id</span>
+                <CorrelationId traceId={t.traceId} label={t.reference || t.transferId} />
+              </li>
+            ))}
+          </ul>
+        </Card>
+      ) : null}
       <BreakWorkbench
         detail={detail}
         canOperate={actor.permissions.has("recon:operate")}

@@ -15,7 +15,9 @@ import { LiveRefresh } from "../../../../components/transfers/live-refresh";
 import { WebhooksSection } from "../../../../components/transfers/webhooks-section";
 import { PriceExplanation } from "../../../../components/pricing/price-explanation";
 import { BookingTable } from "../../../../components/pricing/booking-table";
-import { traceIdOfTraceParent, traceUrl } from "../../../../server/observability/tracing";
+import { traceIdOfTraceParent } from "../../../../server/observability/tracing";
+import { CorrelationId } from "../../../../components/transfers/correlation-id";
+import { ReconciliationSection } from "../../../../components/transfers/reconciliation-section";
 
 export const metadata: Metadata = { title: "Transfer" };
 
@@ -51,6 +53,13 @@ export default async function TransferPage({ params }: { params: Promise<{ id: s
   const policy = rails.find((r) => r.partner === t.partner && r.rail === t.rail);
   const budgetSeconds = policy && isActive(t.state) ? policy.budgetSeconds[t.state] : null;
   const isMoving = isActive(t.state);
+  // The statement lines that explain the settlement or return (read at display time).
+  const recon = actor.permissions.has("recon:read")
+    ? await caller.recon.matches.ofTransfer({ transferId: t.id }).then(
+        (matches) => ({ matches, error: null }),
+        (e: unknown) => ({ matches: [], error: callErrorMessage(e) }),
+      )
+    : null;
 
   const facts: [string, React.ReactNode][] = [
     ["Amount", <Money key="a" amountMinor={t.amountMinor} currency={t.currency} className="text-base font-semibold" />],
@@ -158,6 +167,10 @@ export default async function TransferPage({ params }: { params: Promise<{ id: s
         <LedgerSection detail={detail} />
       </Card>
 
+      <Card title="Reconciliation">
+        <ReconciliationSection recon={recon} state={t.state} />
+      </Card>
+
       <Card title="Partner requests">
         <PartnerRequestsTable requests={detail.partnerRequests} partner={t.partner} />
       </Card>
@@ -208,24 +221,3 @@ function TransferPrice({ price, error, canRead }: { price: TransferPriceData | n
   );
 }
 
-/**
- * The transfer's correlation id (the trace id of the call that created it): every log line, job,
- * partner call and webhook of the transfer carries it. Links to the trace when TRACE_URL_TEMPLATE
- * names a tracing UI.
- */
-function CorrelationId({ traceId }: { traceId: string | null }) {
-  if (!traceId) return <span className="text-zinc-600 dark:text-zinc-400">— (created before correlation ids were recorded)</span>;
-  const url = traceUrl(traceId);
-  return (
-    <span className="flex flex-wrap items-center gap-2">
-      <span className="font-mono text-xs break-all" title="Search the logs for this id (correlationId) to follow the transfer">
-        {traceId}
-      </span>
-      {url ? (
-        <a href={url} className={`${linkClass} text-xs`} target="_blank" rel="noreferrer">
-          Open trace
-        </a>
-      ) : null}
-    </span>
-  );
-}
