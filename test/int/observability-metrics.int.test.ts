@@ -1,7 +1,9 @@
 /**
  * /api/metrics (server/slo/metrics-http.ts) against a real database: refused without
  * the bearer token (404 when none is configured, 401 when missing or wrong), and with it a body
- * that parses as Prometheus text and holds the figures the issue lists, read from the database.
+ * that parses as Prometheus text and holds the figures the issue lists, read from the database:
+ * transfers, queues, webhooks, integrity, procedure latency, and each objective's SLI, budget, burn
+ * rates and alert state and reconciliation's match rate and open breaks against a known state.
  */
 import { randomUUID } from "node:crypto";
 import parsePrometheusTextFormat, { type PrometheusFamily } from "parse-prometheus-text-format";
@@ -15,6 +17,17 @@ import { BOSS_SCHEMA, stopSender } from "../../server/jobs/queues";
 import { PgBoss } from "pg-boss";
 import { createMetricsHandler, isAuthorizedScrape } from "../../server/slo/metrics-http";
 import { webMetrics } from "../../server/observability/metrics";
+import { SYSTEM_ACTOR } from "../../server/core/actor";
+import { executeLedgerCommand } from "../../server/ledger/write-path";
+import { importStatement } from "../../server/recon/import";
+import { runReconciliation } from "../../server/recon/matching";
+import { ensureDefaultSlos } from "../../server/slo/definitions";
+import { evaluateAndPublish } from "../../server/slo/evaluate";
+import { createTransfer } from "../../server/transfers/create";
+import { advanceTransfer } from "../../server/transfers/orchestrator";
+import { applyPartnerEvent } from "../../server/transfers/partner-events";
+import { fakePartner, partnerEvent } from "../support/fake-partner";
+import { OPERATOR, bankSource, bytes, statementXml } from "./recon-test-helpers";
 
 const TOKEN = "scrape-token-0123456789abcdef";
 let db: TestDb;
@@ -105,5 +118,68 @@ describe("/api/metrics", () => {
     const res = await scrape(createMetricsHandler({ getDb: () => broken, token: TOKEN, registry: new Registry() }), `Bearer ${TOKEN}`);
     expect(res.status).toBe(200);
     expect(value(parsePrometheusTextFormat(await res.text()), "console_database_up")).toBe(0);
+  });
+
+  it("exports each objective's SLI, budget, burn rates and alert state, and reconciliation's match rate and open breaks, as evaluated", { timeout: 60_000 }, async () => {
+    // A database of its own, so every figure is known: 4 transfers settled and 4 failed by the
+    // partner two minutes ago; one statement of 2 lines of which one matches a ledger posting.
+    const own = await createTestDb();
+    try {
+      const bank = await openAccount(own, { code: "bank:EUR", type: "asset" });
+      const wallet = await openAccount(own, { code: "customer:gauges:wallet", type: "liability", isNoOverdraft: true });
+      await fund(own, bank.id, wallet.id, 1_000_000n);
+      expect(await ensureDefaultSlos(own)).toBe(7);
+      const partner = fakePartner();
+      const at = new Date(Date.now() - 2 * 60_000);
+      for (let i = 0; i < 8; i++) {
+        const { transfer } = await createTransfer(own, SYSTEM_ACTOR, { sourceAccountId: wallet.id, counterpartyName: "Jane Doe", counterpartyAccount: "DE89370400440532013000", amountMinor: 1_000n, currency: "EUR", rail: "instant", partner: "sandbox" }, { idempotencyKey: randomUUID(), now: at });
+        await advanceTransfer(own, transfer.id, { adapterFor: () => partner, now: () => at });
+        const done = new Date(at.getTime() + 1_000);
+        if (i % 2 === 0) await applyPartnerEvent(own, partnerEvent(transfer.idempotencyKey, "settled", 1), { webhookEventId: null, now: done });
+        else await applyPartnerEvent(own, { ...partnerEvent(transfer.idempotencyKey, "failed", 1), reason: "bank_internal_error" }, { webhookEventId: null, now: done });
+      }
+      const src = await bankSource(own);
+      const today = new Date().toISOString().slice(0, 10);
+      const counter = await openAccount(own, { code: "clearing:gauges", type: "liability" });
+      await executeLedgerCommand(
+        own,
+        SYSTEM_ACTOR,
+        { type: "post_entry", entry: { effectiveAt: new Date(`${today}T00:00:01Z`), metadata: { reference: "gauge-0001" }, postings: [{ accountId: src.accountId, side: "debit", amountMinor: 12_00n, currency: "EUR" }, { accountId: counter.id, side: "credit", amountMinor: 12_00n, currency: "EUR" }] } },
+        { idempotencyKey: `gauge:${randomUUID()}` },
+      );
+      await importStatement(own, OPERATOR, { sourceId: src.id, fileName: "g.xml", content: bytes(statementXml([{ iban: src.iban!, sequence: null, date: today, entries: [{ amountMinor: 12_00n, endToEndId: "GAUGE-0001" }, { amountMinor: 7_00n, endToEndId: "GAUGE-0002" }] }])) });
+      const run = await runReconciliation(own, OPERATOR, { sourceId: src.id, periodFrom: today, periodTo: today, trigger: "manual" });
+      expect(run.summary).toMatchObject({ lines: 2, matchedLines: 1 });
+      const now = new Date();
+      await evaluateAndPublish(own, now);
+
+      const res = await scrape(createMetricsHandler({ getDb: () => own, token: TOKEN, registry: new Registry(), now: () => now }), `Bearer ${TOKEN}`);
+      const text = await res.text();
+      const families = parsePrometheusTextFormat(text);
+      // Transfer success: 4 good of 8 valid, target 99.5%: budget 1 - 4 / (0.005 * 8) = -99, burning
+      // 0.5 / 0.005 = 100 times the budget in every window (all events are two minutes old): page (2).
+      expect(value(families, "slo_sli_ratio", { slo: "transfer-success" })).toBeCloseTo(0.5, 9);
+      expect(value(families, "slo_error_budget_remaining_ratio", { slo: "transfer-success" })).toBeCloseTo(-99, 6);
+      for (const window of ["5m", "1h", "6h"]) expect(value(families, "slo_burn_rate", { slo: "transfer-success", window }), window).toBeCloseTo(100, 6);
+      expect(value(families, "slo_alert_state", { slo: "transfer-success" })).toBe(2);
+      // Webhook lag: no minute was sampled in this database: no events, nothing burnt, ok (0).
+      expect(value(families, "slo_sli_ratio", { slo: "webhook-lag-30s" })).toBe(1);
+      expect(value(families, "slo_error_budget_remaining_ratio", { slo: "webhook-lag-30s" })).toBe(1);
+      expect(value(families, "slo_burn_rate", { slo: "webhook-lag-30s", window: "1h" })).toBe(0);
+      expect(value(families, "slo_alert_state", { slo: "webhook-lag-30s" })).toBe(0);
+      // Reconciliation: 1 of 2 lines matched today; the other line is an open break. The match-rate
+      // objective (95%) reads the same run: budget 1 - 1 / (0.05 * 2) = -9.
+      expect(value(families, "recon_match_rate_ratio")).toBeCloseTo(0.5, 9);
+      expect(value(families, "recon_open_breaks")).toBe(1);
+      expect(value(families, "slo_sli_ratio", { slo: "recon-auto-match" })).toBeCloseTo(0.5, 9);
+      expect(value(families, "slo_error_budget_remaining_ratio", { slo: "recon-auto-match" })).toBeCloseTo(-9, 6);
+      // Every default objective is exported, each with its alert state.
+      expect(families.find((f) => f.name === "slo_alert_state")?.metrics.map((m) => m.labels?.["slo"]).sort()).toEqual(
+        ["batch-settled-1d", "few-stuck-transfers", "instant-settled-30s", "recon-auto-match", "recon-breaks-3d", "transfer-success", "webhook-lag-30s"],
+      );
+    } finally {
+      await stopSender(own.pool);
+      await own.drop();
+    }
   });
 });
