@@ -2,7 +2,8 @@
  * The SLO pages in a real Chromium against the demo world: the overview at / shows its state, the
  * dashboard draws its charts with the demo incident as a band and the outage as a breach, and
  * selecting the outage's bad interval lists its transfers with their count and exact total,
- * matching the API's figures.
+ * matching the API's figures; objectives are read-only for an operator, and an admin creates and
+ * changes one in a dialog that shows the server's refusal on its field.
  */
 import { expect, test } from "@playwright/test";
 import { signIn } from "./support/auth";
@@ -72,4 +73,54 @@ test("the dashboard draws the demo incident and the bad interval lists its trans
   await page.goto("/slos/incidents");
   await page.getByRole("link", { name: DEMO_INCIDENT_TITLE }).click();
   await expect(page.getByRole("table", { name: /Transfers hit \(\d+ linked\)/ })).toBeVisible();
+});
+
+test("objectives are read-only for an operator", async ({ page }) => {
+  await signIn(page, "operator");
+  await page.goto("/slos/objectives");
+  const table = page.getByRole("table", { name: "Objectives, enabled first" });
+  await expect(table.getByRole("row").filter({ hasText: "transfer-success" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "New objective" })).toHaveCount(0);
+  await expect(table.getByRole("button")).toHaveCount(0);
+});
+
+test("an admin creates and changes an objective in the console; a refusal shows by its field", async ({ page }) => {
+  await signIn(page, "admin");
+  await page.goto("/slos/objectives");
+  const key = `e2e-${Date.now().toString(36)}`;
+  const name = `Webhooks applied within a minute (${key})`;
+  await page.getByRole("button", { name: "New objective" }).click();
+  const create = page.getByRole("dialog", { name: "New objective" });
+  await create.getByLabel("Key", { exact: true }).fill(key);
+  await create.getByLabel("Indicator", { exact: true }).selectOption({ label: "Webhook processing lag" });
+  await create.getByLabel("Name", { exact: true }).fill(name);
+  await create.getByLabel("Target (%)").fill("99.9");
+  await create.getByLabel("Window (days)").fill("120");
+  await create.getByLabel("Threshold (milliseconds)").fill("60000");
+  await create.getByLabel("Reason", { exact: true }).fill("on-call asked for a looser webhook objective");
+  await create.getByRole("button", { name: "Create objective" }).click();
+  // The server refuses the window (1 to 90 days): the dialog stays open, the message is on that field.
+  const windowField = create.getByLabel("Window (days)");
+  await expect(windowField).toHaveAttribute("aria-invalid", "true");
+  await expect(windowField).toHaveAccessibleDescription(/windowDays must be a whole number of days from 1 to 90/);
+  await expect(create.getByLabel("Target (%)")).not.toHaveAttribute("aria-invalid", "true");
+  await windowField.fill("28");
+  await create.getByRole("button", { name: "Create objective" }).click();
+  await expect(create).toBeHidden();
+  const row = page.getByRole("row").filter({ hasText: key });
+  await expect(row).toContainText("99.90%");
+  await expect(row).toContainText("28 d");
+  await expect(row).toContainText("enabled");
+
+  // A change against the version it was based on, with a reason.
+  await row.getByRole("button", { name: `Edit ${name}` }).click();
+  const edit = page.getByRole("dialog", { name: `Change ${name}` });
+  await edit.getByLabel("Target (%)").fill("99.5");
+  await edit.getByLabel(/^Enabled/).uncheck();
+  await edit.getByLabel("Reason", { exact: true }).fill("too noisy; disabled until the partner fixes its retries");
+  await edit.getByRole("button", { name: "Save changes" }).click();
+  await expect(edit).toBeHidden();
+  await expect(row).toContainText("99.50%");
+  await expect(row).toContainText("disabled");
+  await expect(row.getByRole("cell").nth(7)).toHaveText("2");
 });

@@ -72,7 +72,13 @@ export function SloStatusTable({ statuses, selectedKey }: { statuses: Status[]; 
       getRowId={(s) => s.definition.key}
       caption="Objectives, their state and error budget"
       rowClassName={(s) => (s.definition.key === selectedKey ? "bg-sky-50 dark:bg-sky-950/40" : undefined)}
-      empty={<p>No objective is enabled. An admin defines them (slo.definitions.create); the worker creates the defaults at start.</p>}
+      empty={<p>
+          No objective is enabled. An admin defines or enables them on{" "}
+          <Link href="/slos/objectives" className={linkClass}>
+            Objectives
+          </Link>
+          ; the worker creates the defaults at start.
+        </p>}
       keyboard={{ noun: "objective", rowHref: (s) => `/slos?slo=${s.definition.key}` }}
     />
   );

@@ -89,6 +89,7 @@ export default async function SlosPage({ searchParams }: { searchParams: Promise
         description="Whether money moves as promised: each objective against its target, its error budget and how fast it burns; partner health and incidents alongside."
         actions={
           <div className="flex gap-2">
+            <ButtonLink href="/slos/objectives">Objectives</ButtonLink>
             <ButtonLink href="/slos/partners">Partner health</ButtonLink>
             <ButtonLink href="/slos/incidents">Incidents</ButtonLink>
             <ButtonLink href="/slos/report">Weekly report</ButtonLink>
