@@ -81,13 +81,17 @@ export default async function WeeklyReportPage({ searchParams }: { searchParams:
         <div className="rounded border border-zinc-200 p-3 dark:border-zinc-800 print:border-zinc-400">
           <dt className="text-sm text-zinc-600 dark:text-zinc-400">Reconciliation accuracy</dt>
           <dd className="text-2xl font-semibold">{r.reconciliation.lines === 0 ? "no statements" : pct(r.reconciliation.matchRate)}</dd>
-          <dd className="text-xs">{r.reconciliation.lines === 0 ? "No bank statement line was reconciled this week." : `Of ${r.reconciliation.lines} lines on the banks' statements, the share our books matched without anyone's help.`}</dd>
+          <dd className="text-xs">
+            {r.reconciliation.lines === 0 ? "No bank statement line was reconciled this week." : `Of ${r.reconciliation.lines} lines on the banks' statements, the share our books matched without anyone's help`}
+            {r.reconciliation.lines > 0 && trend(thisWeek.reconMatchRate, lastWeek?.reconMatchRate ?? null, true) ? ` · ${trend(thisWeek.reconMatchRate, lastWeek?.reconMatchRate ?? null, true)}` : ""}
+            {r.reconciliation.lines > 0 ? "." : ""}
+          </dd>
         </div>
       </dl>
 
       <h2 className="mt-6 text-lg font-semibold">The last weeks</h2>
       <table className="mt-2 w-full text-sm">
-        <caption className="sr-only">Weekly figures, oldest first</caption>
+        <caption className="sr-only">Weekly figures, oldest first: payments that went through, how long they took, incidents and the statement lines our books matched</caption>
         <thead>
           <tr className="border-b border-zinc-300 text-left">
             <th className="py-1">Week of</th>
@@ -95,6 +99,7 @@ export default async function WeeklyReportPage({ searchParams }: { searchParams:
             <th className="py-1 text-right">Typical time</th>
             <th className="py-1 text-right">95 in 100 within</th>
             <th className="py-1 text-right">Incidents</th>
+            <th className="py-1 text-right">Matched by our books</th>
           </tr>
         </thead>
         <tbody>
@@ -105,6 +110,7 @@ export default async function WeeklyReportPage({ searchParams }: { searchParams:
               <td className="py-1 text-right tabular-nums">{formatMs(w.latencyMsP50)}</td>
               <td className="py-1 text-right tabular-nums">{formatMs(w.latencyMsP95)}</td>
               <td className="py-1 text-right tabular-nums">{w.incidents}</td>
+              <td className="py-1 text-right tabular-nums">{w.reconLines === 0 ? "no statements" : pct(w.reconMatchRate)}</td>
             </tr>
           ))}
         </tbody>
