@@ -2,8 +2,9 @@
  * The SLO pages in a real Chromium against the demo world: the overview at / shows its state, the
  * dashboard draws its charts with the demo incident as a band and the outage as a breach, and
  * selecting the outage's bad interval lists its transfers with their count and exact total,
- * matching the API's figures; objectives are read-only for an operator, and an admin creates and
- * changes one in a dialog that shows the server's refusal on its field.
+ * matching the API's figures; the overview's reconciliation, approvals and incidents cards show the
+ * API's figures; objectives are read-only for an operator, and an admin creates and changes one in
+ * a dialog that shows the server's refusal on its field.
  */
 import { expect, test } from "@playwright/test";
 import { signIn } from "./support/auth";
@@ -73,6 +74,34 @@ test("the dashboard draws the demo incident and the bad interval lists its trans
   await page.goto("/slos/incidents");
   await page.getByRole("link", { name: DEMO_INCIDENT_TITLE }).click();
   await expect(page.getByRole("table", { name: /Transfers hit \(\d+ linked\)/ })).toBeVisible();
+});
+
+test("the overview's cards show the demo world's breaks and unreconciled amounts, approvals waiting and open incidents, each linking to its queue", async ({ page }) => {
+  await signIn(page, "viewer");
+  const res = await page.request.get("/api/trpc/slo.overview");
+  expect(res.ok()).toBe(true);
+  const api = (await res.json()).result.data.json as {
+    approvalsWaiting: number;
+    openIncidents: { title: string }[];
+    reconciliation: { openBreaks: number; unreconciled: { currency: string; amountMinor: string }[] };
+  };
+  // The demo world's statements leave breaks open (its statement faults); its incident is resolved.
+  expect(api.reconciliation.openBreaks).toBeGreaterThan(0);
+  expect(api.reconciliation.unreconciled.length).toBeGreaterThan(0);
+  expect(api.openIncidents).toEqual([]);
+
+  await page.goto("/");
+  const breaks = page.getByTestId("overview-breaks");
+  await expect(breaks).toHaveText(String(api.reconciliation.openBreaks));
+  for (const u of api.reconciliation.unreconciled) await expect(breaks.locator("..")).toContainText(formatMoneyDisplay(BigInt(u.amountMinor), u.currency));
+  await expect(page.getByTestId("overview-approvals")).toHaveText(String(api.approvalsWaiting));
+  await expect(page.getByTestId("overview-incidents")).toHaveText("0");
+  await expect(page.getByText("No incident is open.")).toBeVisible();
+  // Each card links to its queue (the main navigation has links of the same names).
+  const main = page.getByRole("main");
+  await expect(main.getByRole("link", { name: "Breaks", exact: true })).toHaveAttribute("href", "/breaks");
+  await expect(main.getByRole("link", { name: "Approvals", exact: true })).toHaveAttribute("href", "/approvals");
+  await expect(main.getByRole("link", { name: "Incidents", exact: true })).toHaveAttribute("href", "/slos/incidents");
 });
 
 test("objectives are read-only for an operator", async ({ page }) => {
