@@ -153,3 +153,47 @@ test("an admin creates and changes an objective in the console; a refusal shows 
   await expect(row).toContainText("disabled");
   await expect(row.getByRole("cell").nth(7)).toHaveText("2");
 });
+
+test("a settled transfer's page shows the statement line that matched it, and a break names its transfer with its correlation id", async ({ page }) => {
+  await signIn(page, "operator");
+  const query = async <T>(procedure: string, input: unknown): Promise<T> => {
+    const res = await page.request.get(`/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`);
+    expect(res.status(), procedure).toBe(200);
+    return ((await res.json()) as { result: { data: { json: T } } }).result.data.json;
+  };
+  type Match = { matchId: string; sourceName: string; lines: { reference: string | null }[] };
+  // The demo world's settlement files match its settled transfers: find one through the API.
+  const settled = await query<{ items: { id: string }[] }>("transfers.list", { states: ["settled"], limit: 100 });
+  let found: { transferId: string; matches: Match[] } | null = null;
+  for (const t of settled.items) {
+    const matches = await query<Match[]>("recon.matches.ofTransfer", { transferId: t.id });
+    if (matches.length > 0) {
+      found = { transferId: t.id, matches };
+      break;
+    }
+  }
+  expect(found, "a settled demo transfer with a reconciliation match").not.toBeNull();
+  await page.goto(`/transfers/${found!.transferId}`);
+  const table = page.getByRole("table", { name: /Statement lines matched to this transfer's ledger entries/ });
+  await expect(table.getByRole("row")).toHaveCount(found!.matches.length + 1);
+  const first = found!.matches[0]!;
+  await expect(table).toContainText(`#${first.matchId}`);
+  await expect(table).toContainText(first.sourceName);
+  if (first.lines[0]?.reference) await expect(table).toContainText(first.lines[0].reference);
+
+  // A break whose posting or match concerns a transfer names it, with its correlation id.
+  const breaks = await query<{ items: { id: string }[] }>("recon.breaks.list", { limit: 200 });
+  let target: { breakId: string; transfer: { transferId: string; reference: string; traceId: string | null } } | null = null;
+  for (const b of breaks.items) {
+    const detail = await query<{ transfers: { transferId: string; reference: string; traceId: string | null }[] }>("recon.breaks.get", { breakId: b.id });
+    if (detail.transfers.length > 0) {
+      target = { breakId: b.id, transfer: detail.transfers[0]! };
+      break;
+    }
+  }
+  expect(target, "a demo break that concerns a transfer").not.toBeNull();
+  await page.goto(`/breaks/${target!.breakId}`);
+  const item = page.getByRole("listitem").filter({ has: page.getByRole("link", { name: target!.transfer.reference || target!.transfer.transferId.slice(0, 8), exact: true }) });
+  await expect(item.getByRole("link").first()).toHaveAttribute("href", `/transfers/${target!.transfer.transferId}`);
+  await expect(item).toContainText(target!.transfer.traceId ?? "created before correlation ids were recorded");
+});
