@@ -4,7 +4,8 @@
  * selecting the outage's bad interval lists its transfers with their count and exact total,
  * matching the API's figures; the overview's reconciliation, approvals and incidents cards show the
  * API's figures; objectives are read-only for an operator, and an admin creates and changes one in
- * a dialog that shows the server's refusal on its field.
+ * a dialog that shows the server's refusal on its field; a settled transfer's page shows the
+ * statement line that matched it and a break names its transfer with its correlation id.
  */
 import { expect, test } from "@playwright/test";
 import { signIn } from "./support/auth";
