@@ -99,6 +99,19 @@ export default tseslint.config(
     },
   },
   {
+    // Every table and button of the console is the kit's (components/kit/: DataTable, Button), so
+    // that tables sort, page, export and read the same way everywhere and buttons look alike.
+    files: ["**/*.tsx"],
+    ignores: ["components/kit/**"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        { selector: 'JSXOpeningElement[name.name="table"]', message: "Use the kit's DataTable (components/kit/data-table.tsx), not a hand-written <table>." },
+        { selector: 'JSXOpeningElement[name.name="button"]', message: "Use the kit's Button (components/kit/button.tsx), not a hand-written <button>." },
+      ],
+    },
+  },
+  {
     // Domain code never imports tRPC or Next.
     files: ["server/**/*.ts"],
     ignores: ["server/api/**"],

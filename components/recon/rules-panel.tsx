@@ -5,7 +5,7 @@
  * (nothing changes: both versions run from scratch and are compared line by line), and propose
  * its activation (four eyes: an approver applies it).
  */
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useToast } from "../toast";
@@ -13,13 +13,21 @@ import { useTRPC, errorMessageOf } from "../trpc-provider";
 import { Card, inputClass, labelClass } from "../ui";
 import { Button } from "../kit/button";
 import { ReasonDialog } from "../kit/reason-dialog";
+import { DataTable, type ColumnDef } from "../kit/data-table";
 import type { RouterOutputs } from "../kit/api-types";
 
 type RuleSet = RouterOutputs["recon"]["rules"]["list"][number];
 type Backtest = RouterOutputs["recon"]["rules"]["backtest"];
 
+interface RuleDiffRow {
+  kind: string;
+  active: string;
+  draft: string;
+  isChanged: boolean;
+}
+
 /** Per rule kind: the active and the draft parameters, for the diff. */
-export function ruleDiff(active: RuleSet | undefined, draft: RuleSet): { kind: string; active: string; draft: string; isChanged: boolean }[] {
+export function ruleDiff(active: RuleSet | undefined, draft: RuleSet): RuleDiffRow[] {
   const kinds = [...new Set([...(active?.rules ?? []).map((r) => r.kind), ...draft.rules.map((r) => r.kind)])];
   const text = (rs: RuleSet | undefined, kind: string) => {
     const i = rs?.rules.findIndex((r) => r.kind === kind) ?? -1;
@@ -27,9 +35,18 @@ export function ruleDiff(active: RuleSet | undefined, draft: RuleSet): { kind: s
     const { kind: _k, ...rest } = rs.rules[i]!;
     return `#${i + 1} ${JSON.stringify(rest)}`;
   };
-  const rows: { kind: string; active: string; draft: string; isChanged: boolean }[] = kinds.map((k) => ({ kind: k, active: text(active, k), draft: text(draft, k), isChanged: text(active, k) !== text(draft, k) }));
+  const rows: RuleDiffRow[] = kinds.map((k) => ({ kind: k, active: text(active, k), draft: text(draft, k), isChanged: text(active, k) !== text(draft, k) }));
   rows.push({ kind: "auto-apply threshold", active: String(active?.autoApplyThreshold ?? "—"), draft: String(draft.autoApplyThreshold), isChanged: active?.autoApplyThreshold !== draft.autoApplyThreshold });
   return rows;
+}
+
+/** The diff's columns, whose headers name the two versions. */
+function diffColumns(activeVersion: number | undefined, draftVersion: number | undefined): ColumnDef<RuleDiffRow>[] {
+  return [
+    { id: "kind", header: "Rule", meta: { isRowHeader: true }, cell: ({ row }) => row.original.kind },
+    { id: "active", header: `Active (v${activeVersion ?? "—"})`, meta: { className: "font-mono text-xs" }, cell: ({ row }) => row.original.active },
+    { id: "draft", header: `Draft (v${draftVersion ?? "—"})`, meta: { className: "font-mono text-xs" }, cell: ({ row }) => row.original.draft },
+  ];
 }
 
 export function RulesPanel({ ruleSets, sources, canEdit }: { ruleSets: RuleSet[]; sources: { id: string; name: string }[]; canEdit: boolean }) {
@@ -48,6 +65,8 @@ export function RulesPanel({ ruleSets, sources, canEdit }: { ruleSets: RuleSet[]
   const backtest = useMutation(trpc.recon.rules.backtest.mutationOptions());
   const propose = useMutation(trpc.recon.rules.proposeActivation.mutationOptions());
   const draft = ruleSets.find((r) => r.version === selected && r.status === "draft");
+  // Memoised: a new column array per render would remount the table's cells.
+  const columns = useMemo(() => diffColumns(active?.version, draft?.version), [active?.version, draft?.version]);
 
   return (
     <div className="space-y-4">
@@ -109,25 +128,13 @@ export function RulesPanel({ ruleSets, sources, canEdit }: { ruleSets: RuleSet[]
           </select>
           {draft ? (
             <>
-              <table className="w-full text-xs">
-                <caption className="sr-only">Active version and draft, rule by rule</caption>
-                <thead>
-                  <tr className="text-left">
-                    <th>Rule</th>
-                    <th>Active (v{active?.version})</th>
-                    <th>Draft (v{draft.version})</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {ruleDiff(active, draft).map((d) => (
-                    <tr key={d.kind} className={d.isChanged ? "bg-amber-50 dark:bg-amber-950/30" : undefined}>
-                      <td className="pr-2 font-medium">{d.kind}</td>
-                      <td className="pr-2 font-mono">{d.active}</td>
-                      <td className="font-mono">{d.draft}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DataTable
+                columns={columns}
+                rows={ruleDiff(active, draft)}
+                getRowId={(d) => d.kind}
+                caption="Active version and draft, rule by rule"
+                rowClassName={(d) => (d.isChanged ? "bg-amber-50 dark:bg-amber-950/30" : undefined)}
+              />
               {canEdit ? (
                 <form
                   className="flex flex-wrap items-end gap-2"

@@ -5,6 +5,7 @@ import { formatMoneyDisplay } from "../../../../server/money/amount";
 import { linkClass } from "../../../../components/ui";
 import { formatMs } from "../../../../components/slo/format";
 import { PrintButton } from "../../../../components/slo/print-button";
+import { ReportWeeksTable } from "../../../../components/slo/report-weeks-table";
 import { pageCaller } from "../../page-caller";
 
 export const metadata: Metadata = { title: "Weekly report" };
@@ -90,31 +91,7 @@ export default async function WeeklyReportPage({ searchParams }: { searchParams:
       </dl>
 
       <h2 className="mt-6 text-lg font-semibold">The last weeks</h2>
-      <table className="mt-2 w-full text-sm">
-        <caption className="sr-only">Weekly figures, oldest first: payments that went through, how long they took, incidents and the statement lines our books matched</caption>
-        <thead>
-          <tr className="border-b border-zinc-300 text-left">
-            <th className="py-1">Week of</th>
-            <th className="py-1 text-right">Went through</th>
-            <th className="py-1 text-right">Typical time</th>
-            <th className="py-1 text-right">95 in 100 within</th>
-            <th className="py-1 text-right">Incidents</th>
-            <th className="py-1 text-right">Matched by our books</th>
-          </tr>
-        </thead>
-        <tbody>
-          {r.weeks.map((w) => (
-            <tr key={w.weekStart.toISOString()} className="border-b border-zinc-200 dark:border-zinc-800">
-              <td className="py-1">{day(w.weekStart)}</td>
-              <td className="py-1 text-right tabular-nums">{pct(w.successRate)}</td>
-              <td className="py-1 text-right tabular-nums">{formatMs(w.latencyMsP50)}</td>
-              <td className="py-1 text-right tabular-nums">{formatMs(w.latencyMsP95)}</td>
-              <td className="py-1 text-right tabular-nums">{w.incidents}</td>
-              <td className="py-1 text-right tabular-nums">{w.reconLines === 0 ? "no statements" : pct(w.reconMatchRate)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ReportWeeksTable weeks={r.weeks} />
 
       <h2 className="mt-6 text-lg font-semibold">What went wrong</h2>
       {r.incidents.length === 0 ? (
