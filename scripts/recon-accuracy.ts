@@ -26,7 +26,8 @@ import { createSource } from "../server/recon/sources";
 import { importAndReconcile } from "../server/recon/runs";
 import { ensureRails, executePayment, settleDue, updateRailConfig, type BankContext } from "../server/sandbox/bank";
 import { buildDailyStatement, bookedPayments, sandboxIban, STATEMENT_FAULTS, type StatementFaultConfig } from "../server/sandbox/statements";
-import { createTransfer, ensurePartnerAccount } from "../server/transfers/create";
+import { createTransfer } from "../server/transfers/create";
+import { ensurePartnerAccount } from "../server/transfers/accounts";
 import { advanceTransfers } from "../server/transfers/orchestrator";
 import { applyPartnerEventsInTransaction } from "../server/transfers/partner-events";
 

@@ -35,6 +35,7 @@ import {
   type ProposalLink,
   type ProposalStatus,
 } from "./types";
+import { sqlParams } from "../core/sql-params";
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 25;
@@ -102,11 +103,7 @@ export async function listProposals(db: Pick<DbHandles, "pool">, ctx: ActorConte
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) throw new AppError("BAD_INPUT", `limit ${limit} is outside 1..${MAX_PAGE_SIZE}`);
   if (!INBOX_VIEWS.includes(input.view)) throw new AppError("BAD_INPUT", `unknown view ${JSON.stringify(input.view)}`);
   const me = proposerOf(ctx.actor);
-  const params: unknown[] = [];
-  const p = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
+  const { values: params, add: p } = sqlParams();
   const where: string[] = [];
   // Built on use: every placeholder must appear in the statement.
   const approvedByMe = () => `EXISTS (SELECT 1 FROM adjustment_decisions d WHERE d.proposal_id = a.id AND d.decision = 'approve' AND d.actor_id = ${p(me.id)})`;

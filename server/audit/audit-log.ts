@@ -19,6 +19,7 @@ export const GENESIS_HASH = "0".repeat(64);
 
 import type { ActorType, AuditActor } from "../core/actor";
 import { canonicalJson } from "../core/canonical-json";
+import { sqlParams } from "../core/sql-params";
 
 export type { ActorType, AuditActor };
 
@@ -166,11 +167,8 @@ export function auditAppendManyCall(inputs: readonly AuditInput[], param: (value
  * The lane head stays locked until the transaction ends, so call this late in the transaction.
  */
 export async function appendAudit(sql: SqlRunner, input: AuditInput): Promise<{ id: string; hash: string }> {
-  const params: unknown[] = [];
-  const call = auditAppendCall(input, (v) => {
-    params.push(v);
-    return `$${params.length}`;
-  });
+  const { values: params, add } = sqlParams();
+  const call = auditAppendCall(input, add);
   const rows = await sql.query<{ id: string; hash: string }>(`SELECT id::text AS id, hash FROM ${call}`, params);
   const row = rows[0];
   if (!row) throw new Error("audit_append returned no row");

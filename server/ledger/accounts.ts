@@ -24,6 +24,7 @@ import { runTransaction } from "../db/transaction";
 import { BALANCE_SLOTS } from "./state";
 import { readBalances } from "./balances";
 import type { AccountStatus, AccountType, Balance, NormalSide } from "./types";
+import { sqlParams } from "../core/sql-params";
 
 export interface Account {
   id: string;
@@ -259,11 +260,8 @@ export async function listAccounts(db: Pick<DbHandles, "pool">, input: ListAccou
   const limit = Math.min(Math.max(input.limit ?? 50, 1), ACCOUNT_PAGE_MAX);
   const isBackward = Boolean(input.beforeCode);
   const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (cond: string, v: unknown) => {
-    params.push(v);
-    where.push(cond.replace("?", `$${params.length}`));
-  };
+  const { values: params, add: p } = sqlParams();
+  const add = (cond: string, v: unknown) => where.push(cond.replace("?", p(v)));
   if (input.currency) add("currency = ?", input.currency);
   if (input.type) add("type = ?::account_type", input.type);
   if (input.status) add("status = ?::account_status", input.status);

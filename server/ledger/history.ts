@@ -9,6 +9,7 @@ import { assertUuid } from "../core/validate";
 import type { HoldResult, Side } from "./types";
 import { HOLD_COLUMNS, holdFromRow, type HoldDbRow } from "./state";
 import { toHoldResult } from "./planner";
+import { sqlParams } from "../core/sql-params";
 
 export interface PostingRow {
   id: bigint;
@@ -35,12 +36,9 @@ export interface ListPostingsInput {
 export async function listPostings(db: Pick<DbHandles, "pool">, input: ListPostingsInput): Promise<{ items: PostingRow[]; nextCursor: bigint | null }> {
   const accountId = assertUuid(input.accountId, "accountId");
   const limit = Math.min(Math.max(input.limit ?? 50, 1), 500);
-  const params: unknown[] = [accountId];
+  const { values: params, add: p } = sqlParams([accountId]);
   const where = ["p.account_id = $1"];
-  const add = (cond: string, v: unknown) => {
-    params.push(v);
-    where.push(cond.replace("?", `$${params.length}`));
-  };
+  const add = (cond: string, v: unknown) => where.push(cond.replace("?", p(v)));
   if (input.beforeId !== undefined) add("p.id < ?::bigint", input.beforeId.toString());
   if (input.side) add("p.side = ?::posting_side", input.side);
   if (input.effectiveFrom) add("e.effective_at >= ?", input.effectiveFrom);

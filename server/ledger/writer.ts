@@ -13,13 +13,10 @@ import type pg from "pg";
 import { auditAppendCall, auditAppendManyCall } from "../audit/audit-log";
 import { preparedQuery } from "../db/prepared";
 import type { WritePlan } from "./planner";
+import { sqlParams } from "../core/sql-params";
 
 export async function writePlan(client: pg.ClientBase, plan: WritePlan): Promise<void> {
-  const params: unknown[] = [];
-  const p = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
+  const { values: params, add: p } = sqlParams();
   const ctes: string[] = [];
   if (plan.entries.length > 0) {
     const rows = plan.entries;

@@ -30,6 +30,7 @@ export { AGE_BUCKETS, BREAK_SORTS, BREAK_STATUSES, BREAK_TYPES, type AgeBucket, 
 import { normRefSql } from "./references";
 import { getSource } from "./sources";
 import { listTransfersOfBreak, type LinkedTransfer } from "./transfer-links";
+import { sqlParams } from "../core/sql-params";
 
 
 export const BREAK_PAGE_MAX = 200;
@@ -122,12 +123,8 @@ export async function listBreaks(db: Pick<DbHandles, "pool">, f: BreakFilters, p
   const limit = Math.min(Math.max(page.limit ?? 50, 1), BREAK_PAGE_MAX);
   const sort = page.sort ?? "oldest";
   if (f.amountMinMinor !== undefined && f.amountMaxMinor !== undefined && f.amountMinMinor > f.amountMaxMinor) throw new AppError("BAD_INPUT", "amountMinMinor is above amountMaxMinor");
-  const params: unknown[] = [now];
+  const { values: params, add: p } = sqlParams([now]);
   const where: string[] = [];
-  const p = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
   if (f.types?.length) where.push(`b.type::text = ANY(${p(f.types)}::text[])`);
   if (f.statuses?.length) where.push(`b.status::text = ANY(${p(f.statuses)}::text[])`);
   if (f.sourceId) where.push(`b.source_id = ${p(f.sourceId)}::uuid`);

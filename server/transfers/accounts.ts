@@ -13,6 +13,7 @@
 import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { preparedQuery } from "../db/prepared";
+import { TRANSFERS_ACTOR } from "../core/actor";
 import { AppError, isAppError } from "../errors/app-error";
 import { createAccount } from "../ledger/accounts";
 import type { AccountType } from "../ledger/types";
@@ -73,7 +74,7 @@ export async function ensureAccount(db: Pick<DbHandles, "pool">, spec: AccountSp
     try {
       await createAccount(
         db,
-        { type: "system", id: null, label: "transfers" },
+        TRANSFERS_ACTOR,
         { code: spec.code, name: spec.name, currency: spec.currency, type: spec.type, isNoOverdraft: false, metadata: spec.metadata ?? {} },
         { idempotencyKey: `open:${spec.code}` },
       );
@@ -85,4 +86,9 @@ export async function ensureAccount(db: Pick<DbHandles, "pool">, spec: AccountSp
   }
   if (seen.size >= MAX_CACHED) seen.clear();
   seen.add(spec.code);
+}
+
+/** Opens the partner's settlement account for a currency if it does not exist (idempotent). */
+export function ensurePartnerAccount(db: Pick<DbHandles, "pool">, partner: string, currency: string): Promise<void> {
+  return ensureAccount(db, { code: partnerAccountCode(partner, currency), name: `${partner} settlement ${currency}`, currency, type: "asset", metadata: { partner } });
 }

@@ -27,10 +27,10 @@ import { AppError } from "../errors/app-error";
 import { hashRequest, storedIdempotencyKey } from "../core/idempotency";
 import { assertCleanText, findBadText } from "../core/text";
 import { assertUuid } from "../core/validate";
-import { createAccount } from "../ledger/accounts";
 import { isCurrencyCode } from "../money";
 import { enqueue, enqueueMany, prepareSender, QUEUES } from "../jobs/queues";
-import { applyTransition, applyTransitions, partnerAccountCode } from "./transition";
+import { applyTransition, applyTransitions } from "./transition";
+import { ensurePartnerAccount } from "./accounts";
 import { priceTransfer, type TransferPrice } from "./pricing";
 import { claimQuoteInTransaction, getQuote, quoteUseRefusal } from "../pricing/quotes";
 import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, type TransferRowRaw } from "./types";
@@ -85,23 +85,6 @@ export function validateCreateTransfer(input: CreateTransferInput): void {
   const badMetadata = input.metadata === undefined ? null : findBadText(input.metadata, "metadata");
   if (badMetadata) throw new AppError("BAD_INPUT", `${badMetadata.path} ${badMetadata.reason}`, { details: { field: badMetadata.path } });
   if (input.metadata && JSON.stringify(input.metadata).length > MAX_METADATA_BYTES) throw new AppError("BAD_INPUT", `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`);
-}
-
-const ensured = new WeakMap<object, Set<string>>();
-
-/** Opens the partner's settlement account for a currency if it does not exist (idempotent). */
-export async function ensurePartnerAccount(db: Pick<DbHandles, "pool">, partner: string, currency: string): Promise<void> {
-  const code = partnerAccountCode(partner, currency);
-  let seen = ensured.get(db.pool);
-  if (!seen) ensured.set(db.pool, (seen = new Set()));
-  if (seen.has(code)) return;
-  await createAccount(
-    db,
-    TRANSFERS_ACTOR,
-    { code, name: `${partner} settlement ${currency}`, currency, type: "asset", isNoOverdraft: false, metadata: { partner } },
-    { idempotencyKey: `open:${code}` },
-  );
-  seen.add(code);
 }
 
 /**

@@ -32,7 +32,7 @@ import { getScheduleVersion, scheduleRefOf } from "../pricing/schedules";
 import {
   feeRevenueAccountCode, fxPositionAccountCode, fxRevenueAccountCode, holdAmountMinor, settlementPostings, type BookingPosting,
 } from "../pricing/transfer-pricing";
-import { accountIdByCode, ensureAccount, partnerAccountCode } from "./accounts";
+import { accountIdByCode, ensureAccount, ensurePartnerAccount, partnerAccountCode } from "./accounts";
 import { rowToTransfer, TRANSFER_COLUMNS, type Transfer, type TransferRowRaw } from "./types";
 
 export interface TransferPrice {
@@ -127,7 +127,7 @@ async function openBookingAccounts(db: Pick<DbHandles, "pool">, input: PriceTran
       ensureAccount(db, { code: fxPositionAccountCode(s), name: `FX position ${s}`, currency: s, type: "asset" }),
       ensureAccount(db, { code: fxPositionAccountCode(t), name: `FX position ${t}`, currency: t, type: "asset" }),
       ensureAccount(db, { code: fxRevenueAccountCode(t), name: `FX revenue ${t}`, currency: t, type: "revenue" }),
-      ensureAccount(db, { code: partnerAccountCode(input.partner, t), name: `${input.partner} settlement ${t}`, currency: t, type: "asset", metadata: { partner: input.partner } }),
+      ensurePartnerAccount(db, input.partner, t),
     );
   }
   await Promise.all(opening);

@@ -19,6 +19,7 @@ import { listWebhookEvents, type WebhookEventItem } from "./webhook-processing";
 import { ACTIVE_STATES, TRANSFER_STATES, type TransferState } from "./state-machine";
 import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, type TransferEventRow, type TransferRowRaw } from "./types";
 import { listRailPolicies } from "./rail-policies";
+import { sqlParams } from "../core/sql-params";
 
 export const TRANSFER_PAGE_MAX = 200;
 export const TRANSFER_SORTS = ["created_desc", "created_asc", "amount_desc", "amount_asc"] as const;
@@ -96,12 +97,8 @@ export async function listTransfers(
   for (const s of filters.states ?? []) if (!TRANSFER_STATES.includes(s)) throw new AppError("BAD_INPUT", `unknown state ${s}`);
   if (filters.rail && !RAILS.includes(filters.rail)) throw new AppError("BAD_INPUT", `unknown rail ${filters.rail}`);
 
-  const params: unknown[] = [now];
+  const { values: params, add: p } = sqlParams([now]);
   const where: string[] = [];
-  const p = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
   if (filters.states?.length) where.push(`t.state = ANY(${p(filters.states)}::transfer_state[])`);
   if (filters.rail) where.push(`t.rail = ${p(filters.rail)}`);
   if (filters.partner) where.push(`t.partner = ${p(filters.partner)}`);

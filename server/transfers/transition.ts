@@ -28,6 +28,7 @@ import { accountIdByCode, partnerAccountCode } from "./accounts";
 import { holdAmountOf, holdCreditAccountCode, settlementLedgerPostings } from "./pricing";
 import { canTransition, isTerminal, type TransferState } from "./state-machine";
 import { rowToTransfer, TRANSFER_COLUMNS, transferPayload, type Transfer, type TransferRowRaw } from "./types";
+import { sqlParams } from "../core/sql-params";
 
 /** How long a transfer's hold lives: far beyond any rail's settlement time. */
 export const HOLD_LIFETIME_MS = 30 * 24 * 3600 * 1000;
@@ -353,11 +354,8 @@ async function writeTransitions(client: pg.PoolClient, steps: readonly Transitio
 /** Changes bookkeeping columns of a locked transfer without a state change (no event). */
 export async function patchTransfer(client: pg.PoolClient, transferId: string, patch: TransitionPatch & { nextAttemptAt?: Date | null; leaseUntil?: Date | null }): Promise<Transfer> {
   const sets: string[] = [];
-  const params: unknown[] = [transferId];
-  const set = (col: string, v: unknown) => {
-    params.push(v);
-    sets.push(`${col} = $${params.length}`);
-  };
+  const { values: params, add: p } = sqlParams([transferId]);
+  const set = (col: string, v: unknown) => sets.push(`${col} = ${p(v)}`);
   if ("partnerRef" in patch) set("partner_ref", patch.partnerRef);
   if ("attentionReason" in patch) set("attention_reason", patch.attentionReason);
   if ("lastError" in patch) set("last_error", patch.lastError);
