@@ -78,11 +78,6 @@ export async function pruneSecurityEvents(db: Pick<DbHandles, "pool">, olderThan
   return total;
 }
 
-/** Test hook: forget the per-address counts. */
-export function resetSecurityEventLimiterForTests(): void {
-  limiter = undefined;
-}
-
 /**
  * The client's address from X-Forwarded-For, trusting exactly `trustedProxies` hops: each proxy
  * appends the address it received the request from, so the entry `trustedProxies` from the right

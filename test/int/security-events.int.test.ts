@@ -4,9 +4,9 @@
  * the worker's retention job deletes rows older than the configured age; the database allows
  * nothing else.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
-import { recordSecurityEvent, resetSecurityEventLimiterForTests } from "../../server/auth/security-events";
+import { recordSecurityEvent } from "../../server/auth/security-events";
 import { authenticateServiceKey } from "../../server/auth/service-key-auth";
 import { pruneSecurityEventsJob } from "../../server/worker/jobs";
 import { env } from "../../server/env";
@@ -18,7 +18,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.drop();
 });
-beforeEach(() => resetSecurityEventLimiterForTests());
+// The per-address limit counts per kind and client address, in this file's own module instance
+// (vitest isolates files): each test uses an address of its own, so each starts with nothing
+// counted, and no hook in the production module is needed to forget the counts.
 
 async function rowsFrom(ip: string) {
   return (await t.pool.query<{ kind: string; detail: Record<string, unknown>; count: number }>(`SELECT kind, detail, count FROM security_events WHERE ip = $1 ORDER BY id`, [ip])).rows;
