@@ -112,11 +112,15 @@ export default tseslint.config(
     },
   },
   {
-    // Domain code never imports tRPC or Next.
+    // Domain code never imports tRPC, Next or React (next-auth, the auth configuration in
+    // server/auth/auth-options.ts, is not Next itself and stays allowed).
     files: ["server/**/*.ts"],
     ignores: ["server/api/**"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["@trpc/*", "next", "next/*"], message: "Domain code must not depend on transport; see STYLE.md." }] }],
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["@trpc/*", "next", "next/*", "react", "react/*", "react-dom", "react-dom/*"], message: "Domain code must not depend on transport or UI; see STYLE.md." }] },
+      ],
     },
   },
 );

@@ -31,6 +31,19 @@ describe("the layers of server/ point one way", () => {
     expect(await ruleIds("server/transfers/probe.ts", `import { transfer } from "../ledger/write-path";\nexport const x = transfer;\n`)).toEqual([]);
   }, 60_000);
 
+  it.each([
+    ["tRPC", `import { TRPCError } from "@trpc/server";\nexport const x = TRPCError;\n`],
+    ["Next", `import { headers } from "next/headers";\nexport const x = headers;\n`],
+    ["React", `import { createElement } from "react";\nexport const x = createElement;\n`],
+    ["React DOM", `import { renderToStaticMarkup } from "react-dom/server";\nexport const x = renderToStaticMarkup;\n`],
+  ])("lint refuses %s in domain code", async (_label, code) => {
+    expect(await ruleIds("server/transfers/probe.ts", code)).toContain("no-restricted-imports");
+  }, 60_000);
+
+  it("the API layer may import tRPC", async () => {
+    expect(await ruleIds("server/api/probe.ts", `import { TRPCError } from "@trpc/server";\nexport const x = TRPCError;\n`)).not.toContain("no-restricted-imports");
+  }, 60_000);
+
   it("lint refuses an import that closes a cycle", async () => {
     // rules.ts is imported by apply.ts; importing apply.ts back from rules.ts closes a cycle.
     expect(await ruleIds("server/ledger/rules.ts", `import { applyCommand } from "./apply";\nexport const x = applyCommand;\n`)).toContain("import-x/no-cycle");
