@@ -4,7 +4,7 @@
  * nothing.
  */
 import type pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { createCaller } from "../../server/api/root";
 import { userActor } from "../../server/core/actor";
@@ -61,8 +61,7 @@ describe("audit verification runs", () => {
     };
     const first = runAuditVerification(t, { trigger: "schedule", verify: slowVerify });
     // Wait until the first run holds the lock and walks.
-    for (let i = 0; i < 100 && walks === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(walks).toBe(1);
+    await vi.waitFor(() => expect(walks).toBe(1), { timeout: 2_000, interval: 20 });
     expect(await runAuditVerification(t, { trigger: "schedule", verify: slowVerify })).toBeNull();
     release();
     expect((await first)?.status).toBe("done");

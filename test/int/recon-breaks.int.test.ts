@@ -206,7 +206,7 @@ describe("write-offs under four eyes", () => {
     else await w.statement([{ amountMinor: 1n, endToEndId: "COVER-ONLY" }]);
     await w.run();
     const b = (await w.openBreaks()).find((x) => x.type === type)!;
-    expect(b).toBeDefined();
+    expect(b).toMatchObject({ type, status: "open" });
     const balanceBefore = (await db.pool.query<{ s: string }>(`SELECT coalesce(sum(posted_minor), 0)::text AS s FROM account_balances WHERE account_id = $1`, [w.src.accountId])).rows[0]!.s;
     const p = await proposeBreakWriteOff(db, { actor: operator, kinds: adjustmentKinds }, { breakId: b.id, reason: "bank fee not booked", idempotencyKey: `wo:${randomUUID()}` });
     expect((await getBreak(db, b.id)).status).toBe("open");

@@ -55,7 +55,7 @@ describe("Ctrl-C under npm start", () => {
 
     // The demo's metrics token is printed at start; the endpoint refuses a scrape without it.
     const token = /Authorization: Bearer ([A-Za-z0-9_-]{16,})'/.exec(out)?.[1];
-    expect(token, out).toBeDefined();
+    expect(token, out).toMatch(/^[A-Za-z0-9_-]{16,}$/);
     const metricsUrl = `http://127.0.0.1:${ports.PORT}/api/metrics`;
     expect((await fetch(metricsUrl)).status).toBe(401);
     const scraped = await fetch(metricsUrl, { headers: { authorization: `Bearer ${token}` } });

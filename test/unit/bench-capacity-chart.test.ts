@@ -42,7 +42,7 @@ describe("renderCapacityChart", () => {
   it("draws offered, admitted, refused and settled per second, one point per step, and p99 where known", () => {
     for (const r of RATE_SERIES) {
       const g = series(doc, r.key);
-      expect(g, r.key).toBeDefined();
+      expect(g?.getAttribute("data-series"), r.key).toBe(r.key);
       expect(elements(g!, "path")[0]!.getAttribute("d")).toMatch(/^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+){4}$/);
       expect(elements(g!, "circle").map((c) => c.getAttribute("data-value"))).toEqual(steps.map((s) => String(Math.round(r.value(s)))));
     }

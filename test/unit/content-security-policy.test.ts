@@ -37,7 +37,8 @@ describe("page Content-Security-Policy", () => {
       const res = proxy(new NextRequest("http://console.test/transfers?x=1"));
       const policy = res.headers.get("content-security-policy") ?? "";
       const nonce = /'nonce-([^']+)'/.exec(policy)?.[1];
-      expect(nonce).toBeDefined();
+      // 16 random bytes, base64.
+      expect(nonce).toMatch(/^[A-Za-z0-9+/]{22}==$/);
       expect(directive(policy, "script-src")).not.toContain("'unsafe-inline'");
       // NextResponse.next({ request: { headers } }) carries the request's new headers this way.
       expect(res.headers.get("x-middleware-request-x-nonce")).toBe(nonce);

@@ -70,7 +70,7 @@ describe("camt.053 fixtures", () => {
     const doc = await parseCamt053File(xml);
     for (const want of expected) {
       const statement = doc.statements.find((s) => s.header.statementId === want.statementId);
-      expect(statement, `statement ${want.statementId}`).toBeDefined();
+      expect(statement?.header.statementId, `statement ${want.statementId}`).toBe(want.statementId);
       const got = statement!.entries[want.index]!;
       expect({ amountMinor: got.amountMinor, currency: got.currency, direction: got.direction, bookingDate: got.bookingDate, valueDate: got.valueDate }).toEqual({
         amountMinor: want.amountMinor,
