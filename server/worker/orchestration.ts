@@ -84,7 +84,11 @@ export async function startOrchestration(opts: OrchestrationOptions): Promise<{ 
 
   await boss.work<TransferAdvanceJob>(
     QUEUES.transferAdvance,
-    { batchSize: TRANSFER_BATCH_SIZE, localConcurrency: opts.concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
+    // burstWhenBatchFull: fetch again at once while fetches come back full. Without it each batch
+    // waited for a NOTIFY (a new job) or the 5 s backstop before its next fetch, so a backlog with
+    // no new creates (admission closed, or the load over) drained at localConcurrency × 32 per 5 s:
+    // about 51/s, the congestion collapse of issue 17.
+    { batchSize: TRANSFER_BATCH_SIZE, localConcurrency: opts.concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5, burstWhenBatchFull: true },
     async (jobs) => {
       // Each job continues its transfer's trace (the traceparent in its payload): one span per
       // job, under which that transfer's partner call and decisions are recorded.
