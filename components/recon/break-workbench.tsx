@@ -2,8 +2,8 @@
 /**
  * The working part of a break's page: ranked candidates for the other side with the running
  * difference of what is picked, matching by hand (exact, or with the difference accepted and a
- * note), and the actions (assign to me, note, timing difference, write-off proposal, transfer
- * settlement proposal, confirm the suggestion). Nothing changes on screen until the server
+ * note), and the actions (assign to me, note, timing difference, write-off or suspense correction
+ * proposal, transfer settlement proposal, confirm the suggestion). Nothing changes on screen until the server
  * confirmed; then the page is re-read from the server.
  */
 import { useMemo, useState } from "react";
@@ -39,13 +39,16 @@ export function BreakWorkbench({ detail, canOperate, canProposeWriteOff, canProp
   const [picked, setPicked] = useState<Set<string>>(new Set());
   const [note, setNote] = useState("");
   const [acceptDifference, setAcceptDifference] = useState(false);
-  const [dialog, setDialog] = useState<null | "timing" | "writeOff" | "transfer" | "note">(null);
+  const [dialog, setDialog] = useState<null | "timing" | "writeOff" | "suspense" | "transfer" | "note">(null);
   const match = useMutation(trpc.recon.breaks.match.mutationOptions());
   const assign = useMutation(trpc.recon.breaks.assignToMe.mutationOptions());
   const confirm = useMutation(trpc.recon.breaks.confirmSuggestion.mutationOptions());
   const addNote = useMutation(trpc.recon.breaks.note.mutationOptions());
   const timing = useMutation(trpc.recon.breaks.acceptTiming.mutationOptions());
   const writeOff = useMutation(trpc.recon.breaks.proposeWriteOff.mutationOptions());
+  const suspense = useMutation(trpc.recon.breaks.proposeSuspenseCorrection.mutationOptions());
+  // One four-eyes adjustment at a time: once either is proposed, the approver decides first.
+  const canAdjust = canProposeWriteOff && ["missing_in_ledger", "duplicate", "missing_in_statement", "amount_mismatch"].includes(detail.type) && !detail.writeOffProposalId && !detail.suspenseProposalId;
   const settle = useMutation(trpc.recon.breaks.proposeTransferSettle.mutationOptions());
   const isOpen = detail.status !== "resolved";
   const own = detail.line ?? detail.posting;
@@ -132,10 +135,15 @@ export function BreakWorkbench({ detail, canOperate, canProposeWriteOff, canProp
               Accept as timing difference
             </Button>
           ) : null}
-          {canProposeWriteOff && ["missing_in_ledger", "duplicate", "missing_in_statement", "amount_mismatch"].includes(detail.type) && !detail.writeOffProposalId ? (
-            <Button variant="danger" onClick={() => setDialog("writeOff")}>
-              Propose write-off
-            </Button>
+          {canAdjust ? (
+            <>
+              <Button variant="danger" onClick={() => setDialog("writeOff")}>
+                Propose write-off
+              </Button>
+              <Button variant="secondary" onClick={() => setDialog("suspense")}>
+                Propose correction to suspense
+              </Button>
+            </>
           ) : null}
           {canProposeTransfer && detail.line ? (
             <Button variant="secondary" onClick={() => setDialog("transfer")}>
@@ -208,6 +216,18 @@ export function BreakWorkbench({ detail, canOperate, canProposeWriteOff, canProp
         onConfirm={async ({ reason, idempotencyKey }) => {
           const p = await writeOff.mutateAsync({ breakId: detail.id, reason, idempotencyKey });
           done(`Write-off proposed (proposal ${p.id.slice(0, 8)}); an approver decides`);
+        }}
+      />
+      <ReasonDialog
+        isOpen={dialog === "suspense"}
+        onClose={() => setDialog(null)}
+        title="Propose a correction to suspense"
+        description={<>An approver must approve it. Approving posts the entry against the suspense account ops:recon:suspense:{detail.currency}, matches and closes this break in one transaction; the suspense balance stays to be cleared.</>}
+        confirmLabel="Propose correction"
+        keyScope="recon-suspense"
+        onConfirm={async ({ reason, idempotencyKey }) => {
+          const p = await suspense.mutateAsync({ breakId: detail.id, reason, idempotencyKey });
+          done(`Correction to suspense proposed (proposal ${p.id.slice(0, 8)}); an approver decides`);
         }}
       />
       <TransferDialog isOpen={dialog === "transfer"} onClose={() => setDialog(null)} defaultTransferId={detail.transferId} onConfirm={async (transferId, reason, idempotencyKey) => {

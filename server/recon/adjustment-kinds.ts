@@ -6,6 +6,9 @@
  * - recon_break_write_off: post the entry that makes the ledger agree with the statement (to the
  *   currency's write-off account), match what the break named with it and close the break, all in
  *   the approval's transaction (server/recon/write-off.ts says what is posted per break type).
+ * - recon_break_suspense_correction: the same, against the currency's suspense account
+ *   (ops:recon:suspense:<CCY>), for a difference someone must still clear; the break closes as
+ *   corrected_to_suspense.
  * - recon_period_reopen: reopen a closed period, so postings into it are accepted again.
  *
  * Invariants kept:
@@ -20,7 +23,7 @@ import { executeLedgerCommandInTransaction } from "../ledger/write-path";
 import { addBreakEvent, matchByHand } from "./breaks";
 import { reopenPeriodInTransaction } from "./periods";
 import { activateRuleSetInTransaction } from "./rule-sets";
-import { planWriteOff, writeOffCommand } from "./write-off";
+import { BREAK_ADJUSTMENTS, planWriteOff, writeOffCommand, type BreakAdjustmentTarget } from "./write-off";
 
 const activationPayload = z.object({
   version: z.number().int().min(1),
@@ -63,43 +66,50 @@ const activationKind = defineControlKind<ActivationPayload>({
   },
 });
 
-// --- recon_break_write_off ----------------------------------------------------------------------
+// --- recon_break_write_off, recon_break_suspense_correction ------------------------------------
 
-const writeOffPayload = z.object({ breakId: z.uuid() });
-type WriteOffPayload = z.infer<typeof writeOffPayload>;
+const breakPayload = z.object({ breakId: z.uuid() });
+type BreakPayload = z.infer<typeof breakPayload>;
 
-const writeOffKind = defineKind<WriteOffPayload>({
-  kind: "recon_break_write_off",
-  label: "Write off a reconciliation break",
-  proposePermission: "adjustments:propose",
-  payloadSchema: writeOffPayload,
-  async normalize(sql, p) {
-    const plan = await planWriteOff(sql, p.breakId);
-    return { breakId: plan.breakId };
-  },
-  describe: (p) => `Write off reconciliation break ${p.breakId}`,
-  links: (p) => [{ type: "recon_break", id: p.breakId }],
-  async toLedgerCommand(sql, p, ctx) {
-    return writeOffCommand(await planWriteOff(sql, p.breakId), ctx.proposalId);
-  },
-  async previewChanges(sql, p) {
-    const plan = await planWriteOff(sql, p.breakId);
-    return [{ label: `Break ${p.breakId}`, before: "open", after: `written off to ${plan.writeOffAccountCode} and matched` }];
-  },
-  async apply(client, p, ctx) {
-    // Lock the break first: a concurrent resolution makes this approval fail cleanly.
-    await client.query(`SELECT 1 FROM recon_breaks WHERE id = $1 FOR UPDATE`, [p.breakId]);
-    const sql = pgRunner(client);
-    const plan = await planWriteOff(sql, p.breakId);
-    const result = await executeLedgerCommandInTransaction(client, ctx.actor, writeOffCommand(plan, ctx.proposalId), { idempotencyKey: ctx.idempotencyKey, requestId: ctx.requestId, now: ctx.now });
-    const entryId = result.entries[0]!.entryId;
-    const posting = (await client.query<{ id: string }>(`SELECT id::text FROM postings WHERE entry_id = $1 AND account_id = $2`, [entryId, plan.source.ledgerAccountId])).rows[0]!;
-    await client.query(`UPDATE recon_breaks SET status = 'resolved', resolution = 'written_off', resolved_at = $2, resolved_by = $3, version = version + 1 WHERE id = $1`, [p.breakId, ctx.now, ctx.actor.label]);
-    await addBreakEvent(client, p.breakId, "written_off", ctx.actor, null, { proposalId: ctx.proposalId, entryId }, ctx.now);
-    const match = await matchByHand(null, ctx.actor, { sourceId: plan.source.id, lineIds: plan.lineIds, postingIds: [...plan.postingIds, posting.id], note: `written off by approved proposal ${ctx.proposalId}` }, { client, rule: "write_off", now: ctx.now, requestId: ctx.requestId });
-    return { entryIds: [entryId], result: { breakId: p.breakId, entryId, matchId: match.matchId } };
-  },
-});
+/** The four-eyes adjustment of a break against the write-off or the suspense account. */
+function breakAdjustmentKind(target: BreakAdjustmentTarget, label: string, verb: string) {
+  const spec = BREAK_ADJUSTMENTS[target];
+  return defineKind<BreakPayload>({
+    kind: spec.kind,
+    label,
+    proposePermission: "adjustments:propose",
+    payloadSchema: breakPayload,
+    async normalize(sql, p) {
+      const plan = await planWriteOff(sql, p.breakId, target);
+      return { breakId: plan.breakId };
+    },
+    describe: (p) => `${verb} reconciliation break ${p.breakId}`,
+    links: (p) => [{ type: "recon_break", id: p.breakId }],
+    async toLedgerCommand(sql, p, ctx) {
+      return writeOffCommand(await planWriteOff(sql, p.breakId, target), ctx.proposalId);
+    },
+    async previewChanges(sql, p) {
+      const plan = await planWriteOff(sql, p.breakId, target);
+      return [{ label: `Break ${p.breakId}`, before: "open", after: `${spec.done} (${plan.counterAccountCode}) and matched` }];
+    },
+    async apply(client, p, ctx) {
+      // Lock the break first: a concurrent resolution makes this approval fail cleanly.
+      await client.query(`SELECT 1 FROM recon_breaks WHERE id = $1 FOR UPDATE`, [p.breakId]);
+      const sql = pgRunner(client);
+      const plan = await planWriteOff(sql, p.breakId, target);
+      const result = await executeLedgerCommandInTransaction(client, ctx.actor, writeOffCommand(plan, ctx.proposalId), { idempotencyKey: ctx.idempotencyKey, requestId: ctx.requestId, now: ctx.now });
+      const entryId = result.entries[0]!.entryId;
+      const posting = (await client.query<{ id: string }>(`SELECT id::text FROM postings WHERE entry_id = $1 AND account_id = $2`, [entryId, plan.source.ledgerAccountId])).rows[0]!;
+      await client.query(`UPDATE recon_breaks SET status = 'resolved', resolution = $4, resolved_at = $2, resolved_by = $3, version = version + 1 WHERE id = $1`, [p.breakId, ctx.now, ctx.actor.label, spec.resolution]);
+      await addBreakEvent(client, p.breakId, spec.resolution, ctx.actor, null, { proposalId: ctx.proposalId, entryId, account: plan.counterAccountCode }, ctx.now);
+      const match = await matchByHand(null, ctx.actor, { sourceId: plan.source.id, lineIds: plan.lineIds, postingIds: [...plan.postingIds, posting.id], note: `${spec.done} by approved proposal ${ctx.proposalId}` }, { client, rule: spec.rule, now: ctx.now, requestId: ctx.requestId });
+      return { entryIds: [entryId], result: { breakId: p.breakId, entryId, matchId: match.matchId, account: plan.counterAccountCode } };
+    },
+  });
+}
+
+const writeOffKind = breakAdjustmentKind("write_off", "Write off a reconciliation break", "Write off");
+const suspenseKind = breakAdjustmentKind("suspense", "Correct a reconciliation break to suspense", "Correct to suspense");
 
 // --- recon_period_reopen ------------------------------------------------------------------------
 
@@ -134,4 +144,4 @@ const reopenKind = defineControlKind<ReopenPayload>({
 });
 
 /** The reconciliation domain's kinds; the composition root (server/composition/) puts them with the others. */
-export const RECON_KINDS: readonly AdjustmentKind[] = [activationKind, writeOffKind, reopenKind];
+export const RECON_KINDS: readonly AdjustmentKind[] = [activationKind, writeOffKind, suspenseKind, reopenKind];

@@ -226,6 +226,7 @@ export interface BreakEventView {
 export interface BreakDetail extends BreakListItem {
   detail: Record<string, unknown>;
   writeOffProposalId: string | null;
+  suspenseProposalId: string | null;
   resolvedBy: string | null;
   line: LineView | null;
   posting: PostingView | null;
@@ -371,12 +372,12 @@ function rank(rows: { side: "ledger" | "statement"; id: string; amountMinor: big
 export async function getBreak(db: Pick<DbHandles, "pool">, breakId: string, opts: { now?: Date } = {}): Promise<BreakDetail> {
   const now = opts.now ?? new Date();
   if (!/^[0-9a-f-]{36}$/i.test(breakId)) throw new AppError("NOT_FOUND", `break ${breakId} does not exist`);
-  const raw = (await db.pool.query<BreakRaw & { detail: Record<string, unknown>; write_off_proposal_id: string | null; resolved_by: string | null }>(`${BREAK_SELECT("$1")} WHERE b.id = $2`.replace("b.resolution,", "b.resolution, b.detail, b.write_off_proposal_id, b.resolved_by,"), [now, breakId])).rows[0];
+  const raw = (await db.pool.query<BreakRaw & { detail: Record<string, unknown>; write_off_proposal_id: string | null; suspense_proposal_id: string | null; resolved_by: string | null }>(`${BREAK_SELECT("$1")} WHERE b.id = $2`.replace("b.resolution,", "b.resolution, b.detail, b.write_off_proposal_id, b.suspense_proposal_id, b.resolved_by,"), [now, breakId])).rows[0];
   if (!raw) throw new AppError("NOT_FOUND", `break ${breakId} does not exist`, { details: { breakId } });
   const source = await getSource(db, raw.source_id);
   const line = raw.line_id ? toLine((await db.pool.query(`${LINE_SELECT} WHERE l.id = $1`, [raw.line_id])).rows[0]) : null;
   const posting = raw.posting_id ? toPosting((await db.pool.query(`${POSTING_SELECT("$2", "$3")} WHERE p.id = $1`, [raw.posting_id, source.normalSide, source.id])).rows[0]) : null;
-  const events = (await db.pool.query<{ id: string; kind: string; actor_label: string; note: string | null; detail: unknown; created_at: Date }>(`SELECT id::text, kind, actor_label, note, detail, created_at FROM recon_break_events WHERE break_id = $1 ORDER BY id LIMIT 500`, [breakId])).rows.map(
+  const events = (await db.pool.query<{ id: string; kind: string; actor_label: string; note: string | null; detail: unknown; created_at: Date }>(`SELECT e.id::text, e.kind, e.actor_label, e.note, e.detail, e.created_at FROM recon_break_events e WHERE e.break_id = $1 ORDER BY e.id LIMIT 500`, [breakId])).rows.map(
     (e) => ({ id: e.id, kind: e.kind, actorLabel: e.actor_label, note: e.note, detail: e.detail, createdAt: e.created_at }),
   );
   const sug = raw.line_id
@@ -386,6 +387,7 @@ export async function getBreak(db: Pick<DbHandles, "pool">, breakId: string, opt
     ...toItem(raw),
     detail: raw.detail,
     writeOffProposalId: raw.write_off_proposal_id,
+    suspenseProposalId: raw.suspense_proposal_id,
     resolvedBy: raw.resolved_by,
     line,
     posting,
@@ -534,6 +536,13 @@ export interface ManualMatchInput {
 }
 
 /**
+ * The match rules of approved adjustments (server/recon/write-off.ts): such a match may have no
+ * statement line and mixes directions (the entry offsets the posting), and only a reversal of its
+ * entry undoes it.
+ */
+export const ADJUSTMENT_MATCH_RULES: readonly string[] = ["write_off", "suspense"];
+
+/**
  * Matches lines and postings of a source by hand: one line to one or more postings, or several
  * lines to one posting. Closes the breaks of what it matched and marks suggestions that named
  * them stale. Errors, in order: BAD_INPUT (shape: both sides, 1:1 / 1:N / N:1, at most
@@ -545,7 +554,8 @@ export async function matchByHand(db: Pick<DbHandles, "pool"> | null, actor: Aud
   const lineIds = [...new Set(input.lineIds)];
   const postingIds = [...new Set(input.postingIds)];
   if (lineIds.length === 0 && postingIds.length === 0) throw new AppError("BAD_INPUT", "pick the statement lines and ledger postings to match");
-  if (opts.rule !== "write_off" && (lineIds.length === 0 || postingIds.length === 0)) throw new AppError("BAD_INPUT", "a match needs at least one statement line and one ledger posting");
+  const isAdjustment = ADJUSTMENT_MATCH_RULES.includes(opts.rule ?? "manual");
+  if (!isAdjustment && (lineIds.length === 0 || postingIds.length === 0)) throw new AppError("BAD_INPUT", "a match needs at least one statement line and one ledger posting");
   if (lineIds.length > 1 && postingIds.length > 1) throw new AppError("BAD_INPUT", "match one line to many postings, or many lines to one posting, not many to many");
   if (lineIds.length > MAX_MANUAL_MATCH_SIDE || postingIds.length > MAX_MANUAL_MATCH_SIDE) throw new AppError("BAD_INPUT", `at most ${MAX_MANUAL_MATCH_SIDE} on each side`);
   const note = input.note.trim();
@@ -578,7 +588,7 @@ export async function matchByHand(db: Pick<DbHandles, "pool"> | null, actor: Aud
     const currencies = new Set([...lines, ...items].map((x) => x.currency.trim()));
     if (currencies.size > 1) throw new AppError("CURRENCY_MISMATCH", `a match stays in one currency; these are in ${[...currencies].sort().join(" and ")}`);
     const signed = (x: { amount_minor: string; direction: string }) => (x.direction === "credit" ? BigInt(x.amount_minor) : -BigInt(x.amount_minor));
-    if (opts.rule !== "write_off" && new Set([...lines, ...items].map((x) => x.direction)).size > 1) throw new AppError("BAD_INPUT", "money in and money out do not match each other: the lines and postings must all be credits or all debits");
+    if (!isAdjustment && new Set([...lines, ...items].map((x) => x.direction)).size > 1) throw new AppError("BAD_INPUT", "money in and money out do not match each other: the lines and postings must all be credits or all debits");
     const difference = lines.reduce((s, l) => s + signed(l), 0n) - items.reduce((s, i) => s + signed(i), 0n);
     if (difference !== 0n && !input.acceptDifference) {
       throw new AppError("BAD_INPUT", `a difference of ${difference} minor units remains; pick other candidates or accept the difference explicitly`, { details: { differenceMinor: difference.toString() } });
@@ -662,8 +672,8 @@ export async function dismissSuggestion(db: Pick<DbHandles, "pool">, actor: Audi
 
 /**
  * Undoes a match: its lines and postings are free again (the next run opens breaks for what stays
- * unmatched). Errors: NOT_FOUND; CONFLICT (already undone, or a write-off's match, which only a
- * reversal undoes).
+ * unmatched). Errors: NOT_FOUND; CONFLICT (already undone, or the match of a write-off or a
+ * correction to suspense, which only a reversal undoes).
  */
 export async function undoMatch(db: Pick<DbHandles, "pool">, actor: AuditActor, input: { matchId: string; reason: string }, opts: { now?: Date; requestId?: string | null } = {}): Promise<void> {
   const now = opts.now ?? new Date();
@@ -672,7 +682,7 @@ export async function undoMatch(db: Pick<DbHandles, "pool">, actor: AuditActor, 
     const m = (await c.query<{ id: string; source_id: string; undone_at: Date | null; rule: string }>(`SELECT id::text, source_id, undone_at, rule FROM recon_matches WHERE id = $1::bigint FOR UPDATE`, [input.matchId])).rows[0];
     if (!m) throw new AppError("NOT_FOUND", `match ${input.matchId} does not exist`);
     if (m.undone_at) throw new AppError("CONFLICT", `match ${m.id} was already undone`);
-    if (m.rule === "write_off") throw new AppError("CONFLICT", `match ${m.id} records a write-off; reverse the write-off entry instead`);
+    if (ADJUSTMENT_MATCH_RULES.includes(m.rule)) throw new AppError("CONFLICT", `match ${m.id} records an approved ${m.rule === "suspense" ? "correction to suspense" : "write-off"}; reverse its entry instead`);
     await c.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon:match:' || $1, 0))`, [m.source_id]);
     const lines = (await c.query<{ line_id: string }>(`DELETE FROM recon_match_lines WHERE match_id = $1 RETURNING line_id::text`, [m.id])).rows.map((r) => r.line_id);
     const items = (await c.query<{ posting_id: string }>(`DELETE FROM recon_match_items WHERE match_id = $1 RETURNING posting_id::text`, [m.id])).rows.map((r) => r.posting_id);

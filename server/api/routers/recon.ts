@@ -40,7 +40,7 @@ import { getRun, importAndReconcile, listRuns, runSeries, RUN_PAGE_MAX } from ".
 import { runTracedReconciliation } from "../../recon/run-trace";
 import { listMatchesOfTransfer } from "../../recon/transfer-links";
 import { createSource, createSourceInput, getSource, listSources, updateSourceInput, updateSource } from "../../recon/sources";
-import { proposeBreakWriteOff, proposeTransferSettleFromBreak } from "../../recon/write-off";
+import { proposeBreakSuspenseCorrection, proposeBreakWriteOff, proposeTransferSettleFromBreak } from "../../recon/write-off";
 import { withReconIdempotency } from "../../recon/idempotency";
 import type { Context } from "../trpc";
 import type { Actor } from "../../core/actor";
@@ -163,6 +163,10 @@ const breaksRouter = createRouter({
   proposeWriteOff: procedure("adjustments:propose")
     .input(z.strictObject({ breakId: uuid, reason, idempotencyKey: key }))
     .mutation(({ ctx, input }) => proposeBreakWriteOff(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, input)),
+  /** Proposes correcting the break to the currency's suspense account (four eyes, as a write-off). */
+  proposeSuspenseCorrection: procedure("adjustments:propose")
+    .input(z.strictObject({ breakId: uuid, reason, idempotencyKey: key }))
+    .mutation(({ ctx, input }) => proposeBreakSuspenseCorrection(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, input)),
   /** Proposes force-settling the transfer the break's statement line proves settled (four eyes). */
   proposeTransferSettle: procedure("transfers:operate")
     .input(z.strictObject({ breakId: uuid, transferId: uuid.optional(), reason, idempotencyKey: key }))

@@ -49,6 +49,7 @@ export default async function BreakPage({ params }: { params: Promise<{ id: stri
               ...(detail.escalatedAt ? ([["Escalated (UTC)", formatUtc(detail.escalatedAt)]] as const) : []),
               ...(detail.resolution ? ([["Resolution", `${detail.resolution} by ${detail.resolvedBy ?? "?"} at ${formatUtc(detail.resolvedAt)}`]] as const) : []),
               ...(detail.writeOffProposalId ? ([["Write-off proposal", <Link key="w" href={`/approvals/${detail.writeOffProposalId}`} className={linkClass}>{detail.writeOffProposalId.slice(0, 8)}</Link>]] as const) : []),
+              ...(detail.suspenseProposalId ? ([["Suspense correction proposal", <Link key="s" href={`/approvals/${detail.suspenseProposalId}`} className={linkClass}>{detail.suspenseProposalId.slice(0, 8)}</Link>]] as const) : []),
               ...(detail.transferId ? ([["Transfer", <Link key="t" href={`/transfers/${detail.transferId}`} className={linkClass}>{detail.transferId.slice(0, 8)}</Link>]] as const) : []),
             ]}
           />
