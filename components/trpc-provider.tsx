@@ -55,6 +55,19 @@ export function TRPCProvider({ children }: { children: ReactNode }) {
   );
 }
 
+/**
+ * The server's errors by input field (`data.fieldErrors` of server/api/trpc.ts: zod's issues, or a
+ * domain error's `details.field`), keyed by the field's path ("iban", "periodTo"). Empty when the
+ * error names no field; show errorMessageOf then.
+ */
+export function fieldErrorsOf(err: unknown): Record<string, string> {
+  const data = err && typeof err === "object" && "data" in err ? (err as { data?: { fieldErrors?: unknown } }).data : undefined;
+  const list = Array.isArray(data?.fieldErrors) ? (data.fieldErrors as { path?: unknown; message?: unknown }[]) : [];
+  const out: Record<string, string> = {};
+  for (const f of list) if (typeof f.path === "string" && typeof f.message === "string" && !(f.path in out)) out[f.path] = f.message;
+  return out;
+}
+
 /** The server's message for a failed call, for toasts and inline errors. */
 export function errorMessageOf(err: unknown): string {
   if (err && typeof err === "object" && "message" in err && typeof err.message === "string" && err.message) return err.message;

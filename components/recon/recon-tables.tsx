@@ -1,10 +1,11 @@
 "use client";
-/** The Reconciliation page's tables (kit DataTable): sources and the latest runs with their summaries. */
+/** The Reconciliation page's tables (kit DataTable): sources (editable by admins) and the latest runs with their summaries. */
 import Link from "next/link";
 import { Badge, formatUtc, linkClass } from "../ui";
 import type { RouterOutputs } from "../kit/api-types";
 import { DataTable, type ColumnDef } from "../kit/data-table";
 import { formatAmount } from "../../server/money/amount";
+import { EditSourceButton } from "./recon-actions";
 
 type Source = RouterOutputs["recon"]["sources"]["list"][number];
 type Run = RouterOutputs["recon"]["runs"]["list"]["items"][number];
@@ -44,8 +45,11 @@ const runColumns: ColumnDef<Run>[] = [
   { id: "rules", header: "Rules", cell: ({ row }) => `v${row.original.ruleSetVersion}` },
 ];
 
-export function SourcesTable({ sources }: { sources: Source[] }) {
-  return <DataTable columns={sourceColumns} rows={sources} getRowId={(s) => s.id} caption="Reconciliation sources" />;
+const editColumn: ColumnDef<Source> = { id: "edit", header: "", cell: ({ row }) => <EditSourceButton source={row.original} /> };
+
+/** With canEdit (recon:rules), each row has its Edit dialog. */
+export function SourcesTable({ sources, canEdit = false }: { sources: Source[]; canEdit?: boolean }) {
+  return <DataTable columns={canEdit ? [...sourceColumns, editColumn] : sourceColumns} rows={sources} getRowId={(s) => s.id} caption="Reconciliation sources" />;
 }
 
 export function RunsTable({ runs }: { runs: Run[] }) {

@@ -103,7 +103,7 @@ export async function listSources(db: Pick<DbHandles, "pool">): Promise<ReconSou
 function resolveMapping(input: CsvMappingInput): { name: string; mapping: CsvMapping } {
   if ("builtIn" in input) {
     const b = BUILT_IN_CSV_MAPPINGS[input.builtIn];
-    if (!b) throw new AppError("BAD_INPUT", `unknown built-in CSV mapping ${JSON.stringify(input.builtIn)}; built in: ${Object.keys(BUILT_IN_CSV_MAPPINGS).join(", ")}`);
+    if (!b) throw new AppError("BAD_INPUT", `unknown built-in CSV mapping ${JSON.stringify(input.builtIn)}; built in: ${Object.keys(BUILT_IN_CSV_MAPPINGS).join(", ")}`, { details: { field: "csvMapping" } });
     return { name: input.builtIn, mapping: b.mapping };
   }
   return { name: "custom", mapping: parseCsvMapping(input.mapping) };
@@ -128,16 +128,16 @@ async function insertMapping(c: pg.ClientBase, sourceId: string, m: { name: stri
 export async function createSource(db: Pick<DbHandles, "pool">, actor: AuditActor, input: CreateSourceInput, opts: { requestId?: string | null; now?: Date } = {}): Promise<ReconSource> {
   const now = opts.now ?? new Date();
   const iban = input.iban ? normalizeIban(input.iban) : null;
-  if (input.kind === "bank_account" && !iban && !input.externalAccountId) throw new AppError("BAD_INPUT", "a bank account source needs the IBAN (or the bank's other account id) its statements name");
-  if (iban && !IBAN.test(iban)) throw new AppError("BAD_INPUT", `iban ${JSON.stringify(input.iban)} is not an IBAN`);
-  if (input.kind === "partner_rail" && !input.partner) throw new AppError("BAD_INPUT", "a partner rail source needs its partner");
-  if (input.kind === "csv_feed" && !input.csvMapping) throw new AppError("BAD_INPUT", "a CSV feed needs a column mapping (csvMapping)");
+  if (input.kind === "bank_account" && !iban && !input.externalAccountId) throw new AppError("BAD_INPUT", "a bank account source needs the IBAN (or the bank's other account id) its statements name", { details: { field: "iban" } });
+  if (iban && !IBAN.test(iban)) throw new AppError("BAD_INPUT", `iban ${JSON.stringify(input.iban)} is not an IBAN`, { details: { field: "iban" } });
+  if (input.kind === "partner_rail" && !input.partner) throw new AppError("BAD_INPUT", "a partner rail source needs its partner", { details: { field: "partner" } });
+  if (input.kind === "csv_feed" && !input.csvMapping) throw new AppError("BAD_INPUT", "a CSV feed needs a column mapping (csvMapping)", { details: { field: "csvMapping" } });
   const mapping = input.csvMapping ? resolveMapping(input.csvMapping) : null;
   return runTransaction(db.pool, async (c) => {
     const acct = (
       await c.query<{ id: string; code: string; currency: string }>(`SELECT id, code, currency FROM ledger_accounts WHERE code = $1 OR id::text = $1`, [input.ledgerAccount])
     ).rows[0];
-    if (!acct) throw new AppError("NOT_FOUND", `ledger account ${input.ledgerAccount} does not exist`, { details: { ledgerAccount: input.ledgerAccount } });
+    if (!acct) throw new AppError("NOT_FOUND", `ledger account ${input.ledgerAccount} does not exist`, { details: { field: "ledgerAccount", ledgerAccount: input.ledgerAccount } });
     const clash = (
       await c.query<{ name: string }>(
         `SELECT name FROM recon_sources WHERE name = $1 OR (iban = $2 AND $2 IS NOT NULL) OR (external_account_id = $3 AND $3 IS NOT NULL) LIMIT 1`,
@@ -203,7 +203,7 @@ export async function updateSource(db: Pick<DbHandles, "pool">, actor: AuditActo
     }
     if (input.name && input.name !== before.name) {
       const clash = await c.query(`SELECT 1 FROM recon_sources WHERE name = $1 AND id <> $2`, [input.name, before.id]);
-      if (clash.rowCount) throw new AppError("CONFLICT", `another source is already named ${input.name}`);
+      if (clash.rowCount) throw new AppError("CONFLICT", `another source is already named ${input.name}`, { details: { field: "name" } });
     }
     await c.query(`UPDATE recon_sources SET name = $2, is_active = $3, csv_mapping_version = $4, version = version + 1, updated_at = $5 WHERE id = $1`, [
       before.id,

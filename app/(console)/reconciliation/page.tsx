@@ -6,6 +6,7 @@ import { Badge, Card, EmptyState, PageHeader, formatUtc, linkClass } from "../..
 import { ButtonLink } from "../../../components/kit/button";
 import { MatchRateChart, UnreconciledChart } from "../../../components/recon/recon-charts";
 import { RunsTable, SourcesTable } from "../../../components/recon/recon-tables";
+import { CreateSourceButton, OperatorActions, ProposeReopenButton } from "../../../components/recon/recon-actions";
 
 export const metadata: Metadata = { title: "Reconciliation" };
 
@@ -25,6 +26,8 @@ export default async function ReconciliationPage() {
   ]);
   const active = rules.find((r) => r.status === "active");
   const canOperate = actor.permissions.has("recon:operate");
+  const canManageSources = actor.permissions.has("recon:rules");
+  const sourceName = (id: string) => sources.find((s) => s.id === id)?.name ?? id;
   return (
     <>
       <PageHeader
@@ -38,6 +41,7 @@ export default async function ReconciliationPage() {
             <ButtonLink href="/reconciliation/rules" variant="secondary">
               Rules {active ? `(v${active.version})` : ""}
             </ButtonLink>
+            {canOperate ? <OperatorActions sources={sources.filter((s) => s.isActive).map((s) => ({ id: s.id, name: s.name }))} /> : null}
             {canOperate ? <ButtonLink href="/reconciliation/import">Import a statement</ButtonLink> : null}
           </>
         }
@@ -46,13 +50,13 @@ export default async function ReconciliationPage() {
         <MatchRateChart points={series} />
         <UnreconciledChart points={series} />
       </div>
-      <Card title="Sources">
+      <Card title="Sources" actions={canManageSources ? <CreateSourceButton /> : undefined}>
         {sources.length === 0 ? (
           <EmptyState title="No source yet">
-            <p>An admin adds a source for each bank account or partner whose statements are reconciled (recon.sources.create).</p>
+            <p>{canManageSources ? "Add a source for each bank account or partner whose statements are reconciled." : "An admin adds a source for each bank account or partner whose statements are reconciled."}</p>
           </EmptyState>
         ) : (
-          <SourcesTable sources={sources} />
+          <SourcesTable sources={sources} canEdit={canManageSources} />
         )}
       </Card>
       <div className="mt-4">
@@ -73,8 +77,11 @@ export default async function ReconciliationPage() {
           ) : (
             <ul className="space-y-1 text-sm">
               {periods.map((p) => (
-                <li key={p.id}>
-                  <Badge tone={p.status === "closed" ? "info" : "neutral"}>{p.status}</Badge> {p.periodFrom} to {p.periodTo} ({sources.find((s) => s.id === p.sourceId)?.name ?? p.sourceId}) — closed by {p.closedBy} at {formatUtc(p.closedAt)}: {p.reason}
+                <li key={p.id} className="flex flex-wrap items-center gap-2">
+                  <span>
+                    <Badge tone={p.status === "closed" ? "info" : "neutral"}>{p.status}</Badge> {p.periodFrom} to {p.periodTo} ({sourceName(p.sourceId)}) — closed by {p.closedBy} at {formatUtc(p.closedAt)}: {p.reason}
+                  </span>
+                  {canOperate && p.status === "closed" ? <ProposeReopenButton period={p} label={`${sourceName(p.sourceId)} ${p.periodFrom} to ${p.periodTo}`} /> : null}
                 </li>
               ))}
             </ul>
