@@ -1,16 +1,17 @@
 /**
- * Reconciliation in a real browser: an operator imports a camt.053 statement of the sandbox bank,
- * finds the break its unexplained line became, and matches it by hand to the ledger posting it
- * belongs to (picked among the ranked candidates); the same operator proposes writing another
- * line off, a different person (an approver, setting up a real authenticator) approves it, the
- * break closes and the ledger shows the write-off entry.
+ * Reconciliation in a real browser, as the issue tells it: an operator imports a camt.053
+ * statement of the sandbox bank, finds the break its unexplained line became among the queue's
+ * rows, and matches it by hand to the ledger posting it belongs to (picked among the ranked
+ * candidates); another operator finds the other new line's break in the queue and proposes writing
+ * it off; an approver (setting up a real authenticator) approves it, the break closes and the
+ * ledger shows the write-off entry.
  */
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createApprover, enrolAuthenticator, signIn, signInWith } from "./support/auth";
+import { createApprover, createPerson, enrolAuthenticator, signIn, signInWith } from "./support/auth";
 import { writeCamt053 } from "../server/partners/camt053/writer";
 import { sandboxIban } from "../server/sandbox/statements";
 
@@ -26,7 +27,7 @@ async function query<T>(page: Page, procedure: string, input: unknown): Promise<
 }
 
 test.describe("reconciliation", () => {
-  test("import a statement, match a break by hand, write another off under four eyes", async ({ browser }) => {
+  test("import a statement, match a break by hand; another operator proposes a write-off, an approver approves", async ({ browser }) => {
     const operator = await newPage(browser);
     await signIn(operator, "operator");
 
@@ -85,15 +86,10 @@ test.describe("reconciliation", () => {
     await expect(result).toBeVisible({ timeout: 30_000 });
     await expect(result).toContainText("breaks opened");
 
-    // Find the break in the queue (filtered to the source) and match it by hand.
+    // Find the break among the queue's rows (filtered to the source and type) and open it.
     await operator.goto(`/breaks?source=${bank.id}&type=missing_in_ledger`);
-    const lineBreaks = await query<{ items: { id: string; reference: string | null; amountMinor: string }[] }>(operator, "recon.breaks.list", { sourceId: bank.id, types: ["missing_in_ledger"], statuses: ["open"], limit: 200 });
-    const toMatch = lineBreaks.items.find((b) => b.reference === `E2E-${tag}-MATCH`)!;
-    const toWriteOff = lineBreaks.items.find((b) => b.reference === `E2E-${tag}-WRITEOFF`)!;
-    expect(toMatch).toBeDefined();
-    expect(toWriteOff).toBeDefined();
-    await operator.getByRole("link", { name: "Missing in ledger" }).first().waitFor();
-    await operator.goto(`/breaks/${toMatch.id}`);
+    await operator.getByRole("row").filter({ hasText: `E2E-${tag}-MATCH` }).getByRole("link", { name: "Missing in ledger" }).click();
+    await expect(operator).toHaveURL(/\/breaks\/[0-9a-f-]{36}$/);
     await expect(operator.getByRole("heading", { name: /Missing in ledger/, level: 1 })).toBeVisible();
     await operator.getByRole("checkbox", { name: `Pick posting ${target.postingId}` }).check();
     await expect(operator.getByText(/running difference 0\.00 EUR \(exact\)/)).toBeVisible();
@@ -104,18 +100,28 @@ test.describe("reconciliation", () => {
     const after = await query<{ status: string; resolution: string | null }>(operator, "recon.breaks.get", { breakId: target.id });
     expect(after).toMatchObject({ status: "resolved", resolution: "matched" });
 
-    // Propose writing the other line off.
-    await operator.goto(`/breaks/${toWriteOff.id}`);
-    await operator.getByRole("button", { name: "Propose write-off" }).click();
-    await operator.getByLabel("Reason").fill("Unidentified bank credit of 13.37 EUR, below the investigation threshold (e2e)");
-    await operator.getByRole("button", { name: "Propose write-off" }).last().click();
-    await expect(operator.getByText(/Write-off proposed/)).toBeVisible({ timeout: 15_000 });
-    const detail = await query<{ writeOffProposalId: string | null }>(operator, "recon.breaks.get", { breakId: toWriteOff.id });
-    expect(detail.writeOffProposalId).toMatch(/^[0-9a-f-]{36}$/);
-
-    // A different person approves: a fresh approver with a real authenticator.
+    // Another operator finds the other line's break in the queue and proposes writing it off.
     const admin = await newPage(browser);
     await signIn(admin, "admin");
+    const second = await createPerson(admin, "Otto Second Operator", "operator");
+    const operator2 = await newPage(browser);
+    await signInWith(operator2, second.email, second.password);
+    await operator2.goto(`/breaks?source=${bank.id}&type=missing_in_ledger`);
+    await operator2.getByRole("row").filter({ hasText: `E2E-${tag}-WRITEOFF` }).getByRole("link", { name: "Missing in ledger" }).click();
+    await expect(operator2).toHaveURL(/\/breaks\/[0-9a-f-]{36}$/);
+    const writeOffBreakId = operator2.url().split("/").pop()!;
+    await operator2.getByRole("button", { name: "Propose write-off" }).click();
+    await operator2.getByLabel("Reason").fill("Unidentified bank credit of 13.37 EUR, below the investigation threshold (e2e)");
+    await operator2.getByRole("button", { name: "Propose write-off" }).last().click();
+    await expect(operator2.getByText(/Write-off proposed/)).toBeVisible({ timeout: 15_000 });
+    const detail = await query<{ writeOffProposalId: string | null; reference: string | null }>(operator2, "recon.breaks.get", { breakId: writeOffBreakId });
+    expect(detail.reference).toBe(`E2E-${tag}-WRITEOFF`);
+    expect(detail.writeOffProposalId).toMatch(/^[0-9a-f-]{36}$/);
+    // The write-off is proposed by the second operator, not by the one who matched.
+    const proposal = await query<{ proposer: { label: string } }>(operator2, "approvals.get", { id: detail.writeOffProposalId });
+    expect(proposal.proposer.label).toBe(second.email);
+
+    // A different person approves: a fresh approver with a real authenticator.
     const credentials = await createApprover(admin, "Rita Recon Approver");
     const approver = await newPage(browser);
     await signInWith(approver, credentials.email, credentials.password);
@@ -128,11 +134,11 @@ test.describe("reconciliation", () => {
     await expect(approver.getByRole("status").filter({ hasText: "Approved and applied to the ledger." })).toBeVisible({ timeout: 15_000 });
 
     // The break is closed, written off; the ledger shows the entry.
-    await operator.goto(`/breaks/${toWriteOff.id}`);
+    await operator.goto(`/breaks/${writeOffBreakId}`);
     await expect(operator.getByText(/written_off by/)).toBeVisible();
     await approver.getByRole("link", { name: /^Entry [0-9a-f-]{36}$/ }).click();
     await expect(approver.getByText("ops:recon:write-off:EUR").first()).toBeVisible();
     await expect(approver.getByText(/13\.37 EUR/).first()).toBeVisible();
-    for (const p of [operator, admin, approver]) await p.context().close();
+    for (const p of [operator, operator2, admin, approver]) await p.context().close();
   });
 });

@@ -35,11 +35,16 @@ export async function signInWith(page: Page, email: string, password: string): P
  * so a demo approver's authenticator may already be set up (or its step-up fresh) by another spec.
  */
 export async function createApprover(admin: Page, name: string): Promise<{ email: string; password: string }> {
+  return createPerson(admin, name, "approver");
+}
+
+/** A new person with one role and a password, created by the signed-in admin on `admin`. */
+export async function createPerson(admin: Page, name: string, role: DemoRole): Promise<{ email: string; password: string }> {
   const email = `${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${randomUUID().slice(0, 8)}@demo.local`;
   const password = `e2e-${randomUUID()}`;
   const created = await admin.request.post("/api/trpc/admin.users.create", {
     headers: { "Content-Type": "application/json", Origin: new URL(admin.url()).origin },
-    data: { json: { email, name, roles: ["approver"], password } },
+    data: { json: { email, name, roles: [role], password } },
   });
   expect(created.status(), await created.text()).toBe(200);
   return { email, password };
