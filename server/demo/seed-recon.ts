@@ -26,6 +26,10 @@ import { acceptTimingDifference, listBreaks, matchByHand } from "../recon/breaks
 import { importAndReconcile } from "../recon/runs";
 import { createSource, findSourceByAccount, getSource, type ReconSource } from "../recon/sources";
 import { proposeBreakWriteOff } from "../recon/write-off";
+import { upsertDemoUser } from "../admin/users";
+import { approveProposal } from "../approvals/proposals";
+import { confirmTotpEnrolment, startTotpEnrolment } from "../auth/step-up";
+import { generateTotpCode } from "../auth/totp";
 import { adjustmentKinds } from "../composition";
 import { buildDailyStatement, sandboxIban, type BookedPayment, type StatementFaultConfig } from "../sandbox/statements";
 
@@ -178,7 +182,29 @@ export async function seedDemoReconciliation(db: DbHandles, opts: { now?: Date }
   return `reconciliation: ${imported} files imported (${lines} lines), ${actions}`;
 }
 
-/** The demo operator has already worked a few breaks: two matched by hand, one timing difference, one write-off proposed. */
+/**
+ * Who approved the demo's past write-off: an approver of the demo's history, not a sign-in. The
+ * seed sets up their authenticator with a secret it then forgets, so the approval goes through the
+ * same four-eyes path and step-up as any other, and nobody can approve as them afterwards. Not in
+ * DEMO_USERS: the demo approvers people sign in as keep their own authenticator set-up.
+ */
+export const DEMO_HISTORY_APPROVER = { email: "recon.approver@demo.local", name: "Rhea Recon Approver", roles: ["approver"] as const, password: null };
+
+async function historyApprover(db: DbHandles, now: Date) {
+  const { user } = await upsertDemoUser(db, { ...DEMO_HISTORY_APPROVER, roles: [...DEMO_HISTORY_APPROVER.roles] });
+  const actor = await loadUserActor(db.prisma, user.id);
+  if (!actor || actor.kind !== "user") return null;
+  const factor = await db.pool.query(`SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL`, [user.id]);
+  if (factor.rowCount) return null;
+  const { secret } = await startTotpEnrolment(db, actor, { now });
+  await confirmTotpEnrolment(db, actor, { code: generateTotpCode(secret, now) }, { now });
+  return actor;
+}
+
+/**
+ * The demo operator has already worked a few breaks: two matched by hand, one timing difference,
+ * one write-off proposed (waiting for an approver) and one written off (approved and applied).
+ */
 async function seedOperatorActions(db: DbHandles, sources: ReconSource[], now: Date): Promise<string> {
   if (sources.length === 0) return "no sandbox bank source";
   const done = await db.pool.query(`SELECT 1 FROM recon_matches WHERE source_id = ANY($1::uuid[]) AND kind = 'manual' LIMIT 1`, [sources.map((s) => s.id)]);
@@ -197,7 +223,7 @@ async function seedOperatorActions(db: DbHandles, sources: ReconSource[], now: D
       (e: unknown) => log.warn({ err: (e as Error).message }, "demo manual match skipped"),
     );
   }
-  const missing = (await listBreaks(db, { types: ["missing_in_ledger"], statuses: ["open"] }, { limit: 50, now })).items.filter((b) => ids.has(b.sourceId)).slice(0, 2);
+  const missing = (await listBreaks(db, { types: ["missing_in_ledger"], statuses: ["open"] }, { limit: 50, now })).items.filter((b) => ids.has(b.sourceId)).slice(0, 3);
   let timing = 0;
   let proposed = 0;
   if (missing[0]) {
@@ -209,7 +235,18 @@ async function seedOperatorActions(db: DbHandles, sources: ReconSource[], now: D
       (e: unknown) => log.warn({ err: (e as Error).message }, "demo write-off proposal skipped"),
     );
   }
-  return `${matched} matched by hand, ${timing} timing difference, ${proposed} write-off proposed`;
+  let writtenOff = 0;
+  if (missing[2]) {
+    const b = missing[2];
+    await (async () => {
+      const p = await proposeBreakWriteOff(db, { actor: operator, now, kinds: adjustmentKinds }, { breakId: b.id, reason: "bank charge booked by the bank only; below the write-off limit", idempotencyKey: `demo:recon:write-off:${b.id}` });
+      const approver = await historyApprover(db, now);
+      if (!approver) throw new Error("the demo history approver is missing or already set up");
+      await approveProposal(db, { actor: approver, now, kinds: adjustmentKinds }, { proposalId: p.id });
+      writtenOff++;
+    })().catch((e: unknown) => log.warn({ err: (e as Error).message }, "demo write-off skipped"));
+  }
+  return `${matched} matched by hand, ${timing} timing difference, ${proposed} write-off proposed, ${writtenOff} written off`;
 }
 
 /**

@@ -21,7 +21,8 @@ describe("demo approvals", () => {
     const second = await seedDemoWorld(db);
     expect(second).toMatch(/demo approvals: 0 proposed, 3 already present/);
     const page = await listProposals(db, { kinds: adjustmentKinds, actor: person("ada", ["approver"]) }, { view: "waiting_for_me" });
-    // The demo reconciliation world adds one write-off of a break (server/demo/seed-recon.ts).
+    // The demo reconciliation world adds two write-offs of a break (server/demo/seed-recon.ts): one
+    // waiting for an approver, one already approved and applied.
     expect(page.items.filter((p) => p.kind === "recon_break_write_off")).toHaveLength(1);
     expect(page.items.filter((p) => p.kind !== "recon_break_write_off").map((p) => [p.summary, p.requiredApprovals, p.status]).sort()).toEqual([
       ["Credit unidentified SEPA payment to the customer it belongs to", 2, "open"],
@@ -29,6 +30,6 @@ describe("demo approvals", () => {
       ["Refund duplicate fee on DEMO-0042", 1, "open"],
     ]);
     const audit = await db.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'adjustment.propose'`);
-    expect(audit.rows[0].n).toBe(4);
+    expect(audit.rows[0].n).toBe(5);
   });
 });
