@@ -1,7 +1,8 @@
 /**
  * The Reconciliation page's actions in a real browser: an admin adds a source through its dialog
  * (a bad IBAN is refused under the IBAN field), an operator imports a statement for it, starts a
- * run by hand, closes the period and proposes reopening it; a viewer sees none of the buttons.
+ * run by hand, closes the period and proposes reopening it, and proposes correcting a break of the
+ * next day to suspense from its break page; a viewer sees none of the buttons.
  * The source is new and its period lies in 2020, so nothing another spec posts is affected.
  */
 import { expect, test, type Browser, type Page } from "@playwright/test";
@@ -31,7 +32,7 @@ function freshIban(): string {
 }
 
 test.describe("reconciliation console actions", () => {
-  test("add a source, start a run by hand, close the period and propose reopening it", async ({ browser }) => {
+  test("add a source, start a run by hand, close the period and propose reopening it; propose a correction to suspense", async ({ browser }) => {
     const tag = randomUUID().slice(0, 8);
     const name = `E2E bank ${tag}`;
     const iban = freshIban();
@@ -132,6 +133,51 @@ test.describe("reconciliation console actions", () => {
     await close.getByLabel("Reason").fill("e2e: twice");
     await close.getByRole("button", { name: "Close period" }).click();
     await expect(close.getByRole("alert")).toContainText("is already closed for");
+
+    // A line of the next day nobody explains: its break page offers a write-off and a correction
+    // to suspense; proposing the correction hides both until an approver decides.
+    const next = "2020-01-16";
+    const xml2 = writeCamt053({
+      version: "001.08",
+      messageId: `E2E-SUSP-${tag}`,
+      createdAt: `${next}T23:00:00Z`,
+      statements: [
+        {
+          statementId: `E2E-SUSP-${tag}`,
+          electronicSequenceNumber: "2",
+          accountIban: iban,
+          accountCurrency: "EUR",
+          openingBalance: { amountMinor: 0n, currency: "EUR", direction: "credit", date: next },
+          closingBalance: { amountMinor: 7_77n, currency: "EUR", direction: "credit", date: next },
+          entries: [
+            {
+              amountMinor: 7_77n, currency: "EUR", direction: "credit", status: "BOOK", isReversal: false, bookingDate: next, valueDate: next,
+              accountServicerReference: null, endToEndId: `SUSP-${tag}`, remittanceInfo: null, counterpartyName: null, counterpartyAccount: null,
+              bankTransactionCode: "PMNT/RCDT/ESCT", additionalInfo: null, details: [],
+            },
+          ],
+        },
+      ],
+    });
+    const file2 = path.join(tmpdir(), `e2e-susp-${tag}.camt053.xml`);
+    writeFileSync(file2, xml2);
+    await operator.goto("/reconciliation/import");
+    await operator.getByLabel(/^File/).setInputFiles(file2);
+    await operator.getByRole("button", { name: "Import", exact: true }).click();
+    await expect(operator.getByRole("status").filter({ hasText: /Imported 1 line/ })).toBeVisible({ timeout: 30_000 });
+    const created = (await query<{ id: string; name: string }[]>(operator, "recon.sources.list", {})).find((s) => s.name === name)!;
+    await operator.goto(`/breaks?source=${created.id}&type=missing_in_ledger`);
+    await operator.getByRole("row").filter({ hasText: `SUSP-${tag}` }).getByRole("link", { name: "Missing in ledger" }).click();
+    await expect(operator.getByRole("button", { name: "Propose write-off" })).toBeVisible();
+    await operator.getByRole("button", { name: "Propose correction to suspense" }).click();
+    const suspense = operator.getByRole("dialog", { name: "Propose a correction to suspense" });
+    await expect(suspense).toContainText("ops:recon:suspense:EUR");
+    await suspense.getByLabel("Reason").fill("e2e: unidentified credit, parked until treasury finds the payer");
+    await suspense.getByRole("button", { name: "Propose correction" }).click();
+    await expect(operator.getByText(/Correction to suspense proposed \(proposal [0-9a-f]{8}\)/)).toBeVisible({ timeout: 15_000 });
+    await expect(operator.getByText("Suspense correction proposal")).toBeVisible();
+    await expect(operator.getByRole("button", { name: "Propose write-off" })).toHaveCount(0);
+    await expect(operator.getByRole("button", { name: "Propose correction to suspense" })).toHaveCount(0);
     for (const p of [viewer, admin, operator]) await p.context().close();
   });
 });
