@@ -52,6 +52,28 @@ describe("a service key's debit limits on the ledger", () => {
     expect(await getBalances(db, treasury.id)).toEqual(before);
   });
 
+  // ledger.holds.post runs this command: posting a hold debits the held account, so a limited key
+  // may post only holds on accounts it may debit, whoever placed them.
+  const placeHold = async (debitAccountId: string) =>
+    (await run(unlimited, { type: "place_hold", debitAccountId, creditAccountId: bank.id, amountMinor: 9n, currency: "EUR", expiresAt: new Date(Date.now() + 60_000) })).holds[0]!.holdId;
+
+  it("refuses posting a hold placed by another key on an account outside its limits, writing nothing", async () => {
+    const holdId = await placeHold(treasury.id);
+    const before = await getBalances(db, treasury.id);
+    await expect(run(limited, { type: "post_hold", holdId })).rejects.toMatchObject({ code: "FORBIDDEN", message: expect.stringContaining("may not debit account treasury:main") });
+    expect(await getBalances(db, treasury.id)).toEqual(before);
+    const hold = await db.pool.query<{ status: string }>(`SELECT status FROM holds WHERE id = $1`, [holdId]);
+    expect(hold.rows[0]!.status).toBe("pending");
+  });
+
+  it("posts a hold placed by another key on an account inside its limits", async () => {
+    const holdId = await placeHold(payouts.id);
+    const before = await getBalances(db, payouts.id);
+    const result = await run(limited, { type: "post_hold", holdId });
+    expect(result.entries[0]!.postings).toContainEqual(expect.objectContaining({ accountId: payouts.id, side: "debit", amountMinor: 9n }));
+    expect((await getBalances(db, payouts.id)).postedMinor).toBe(before.postedMinor - 9n);
+  });
+
   it("refuses a currency outside its limits, even on its own prefix", async () => {
     await expect(run(limited, { type: "transfer", debitAccountId: usd.id, creditAccountId: bank.id, amountMinor: 1n, currency: "USD" })).rejects.toMatchObject({ code: "FORBIDDEN", message: expect.stringContaining("may not debit USD") });
   });
