@@ -5,7 +5,6 @@
 import { randomUUID } from "node:crypto";
 import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
-import { auditActorOf } from "../core/actor";
 import { AppError } from "../errors/app-error";
 import { parsePayload } from "./kinds";
 import { readPolicy, requiredApprovalsFor } from "./policy";
@@ -35,7 +34,7 @@ export async function previewDraft(db: Pick<DbHandles, "pool">, ctx: ActorContex
   if (!ctx.actor.permissions.has(kind.proposePermission)) throw new AppError("FORBIDDEN", `proposing a ${kind.kind} needs the ${kind.proposePermission} permission`);
   const sql = pgRunner(db.pool);
   const payload = kind.normalize ? await kind.normalize(sql, raw) : raw;
-  const { preview } = await computePreview(db, auditActorOf(ctx.actor), kind, payload, { proposalId: `draft-${randomUUID()}`, now });
+  const { preview } = await computePreview(db, ctx.actor, kind, payload, { proposalId: `draft-${randomUUID()}`, now });
   const policy = await readPolicy(sql);
   const amounts = amountsOf(preview);
   return {

@@ -17,6 +17,7 @@ import type { DbHandles } from "../db/client";
 import { pgRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
 import type { AuditActor } from "../audit/audit-log";
+import type { Actor } from "../core/actor";
 import { AppError } from "../errors/app-error";
 import { formatMoneyDisplay } from "../money/amount";
 import { readBalances } from "../ledger/balances";
@@ -37,8 +38,10 @@ const figures = (b: Balance): BalanceFigures => ({ postedMinor: b.postedMinor, p
  * Runs the kind's command through the ledger's dry run and reads the balances before, in one
  * snapshot. Errors: whatever the kind throws while building its command (NOT_FOUND, BAD_INPUT);
  * DB_UNAVAILABLE. The ledger's refusals are returned in `refusal`, not thrown.
+ * A proposer's preview runs as the proposer (an Actor): a service key limited in what it may debit
+ * is held to its limits by the dry run (FORBIDDEN naming the account, the ledger's step 11a).
  */
-export async function computePreview(db: Pick<DbHandles, "pool">, actor: AuditActor, kind: AdjustmentKind, payload: Record<string, unknown>, ctx: KindContext): Promise<PreviewOutcome> {
+export async function computePreview(db: Pick<DbHandles, "pool">, actor: Actor | AuditActor, kind: AdjustmentKind, payload: Record<string, unknown>, ctx: KindContext): Promise<PreviewOutcome> {
   return runTransaction(db.pool, async (client) => {
     await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
     const sql = pgRunner(client);

@@ -37,7 +37,8 @@ import type { DbHandles } from "../db/client";
 import { pgRunner, type SqlRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
-import { auditActorOf, SYSTEM_ACTOR, type Actor } from "../core/actor";
+import { auditActorOf, serviceActor, SYSTEM_ACTOR, type Actor } from "../core/actor";
+import { assertMayDebit, hasDebitLimits } from "../core/debit-limits";
 import { requireStepUp } from "../auth/step-up";
 import { conflictingRolesOf, isStandingApprover } from "../core/permissions";
 import { AppError } from "../errors/app-error";
@@ -154,8 +155,10 @@ async function readCore(sql: SqlRunner, id: string, lock: boolean): Promise<Prop
  *  3. IDEMPOTENCY_CONFLICT the key was used with a different request
  *  4. NOT_FOUND, INVALID_AMOUNT, UNKNOWN_CURRENCY, CONFLICT   from resolving the payload (unknown
  *                          account or entry, "8.855" EUR, a policy change against an old version)
- *  5. the ledger's refusal of the dry run: UNBALANCED, CURRENCY_MISMATCH, ALREADY_REVERSED,
- *     CANNOT_REVERSE_REVERSAL, ACCOUNT_FROZEN, INSUFFICIENT_FUNDS, ... (nothing is stored)
+ *  5. the ledger's refusal of the dry run, which runs as the proposer: UNBALANCED,
+ *     ALREADY_REVERSED, CANNOT_REVERSE_REVERSAL, FORBIDDEN (a service key limited in what it may
+ *     debit, naming the account), CURRENCY_MISMATCH, ACCOUNT_FROZEN, INSUFFICIENT_FUNDS, ...
+ *     (nothing is stored)
  */
 export async function proposeAdjustment(db: Pick<DbHandles, "pool">, ctx: ActorContext, input: ProposeInput): Promise<ProposeResult> {
   const now = ctx.now ?? new Date();
@@ -186,7 +189,9 @@ async function storeProposal(
   const id = randomUUID();
   const payload = kind.normalize ? await kind.normalize(pgRunner(db.pool), raw) : raw;
   const actor = auditActorOf(ctx.actor);
-  const { preview, refusal } = await computePreview(db, actor, kind, payload, { proposalId: id, now });
+  // The dry run runs as the proposer: a key limited in what it may debit is refused here, naming
+  // the account, before anything is stored.
+  const { preview, refusal } = await computePreview(db, ctx.actor, kind, payload, { proposalId: id, now });
   if (refusal) throw refusal;
   const amounts = amountsOf(preview);
   const proposer = proposerOf(ctx.actor);
@@ -313,8 +318,10 @@ class ApplyRefused extends Error {
  *                        longer standing approvers are not counted, see countStandingApprovals)
  *  8. STEP_UP_REQUIRED, STEP_UP_LOCKED, STEP_UP_INVALID   (no code and no open window, locked,
  *                        wrong or replayed code; see server/auth/step-up.ts)
- *  9. the ledger's refusal when applying (INSUFFICIENT_FUNDS, ACCOUNT_FROZEN, ALREADY_REVERSED, ...)
- *     or CONFLICT for a policy change overtaken by another; recorded on the proposal, which stays open
+ *  9. the ledger's refusal when applying (INSUFFICIENT_FUNDS, ACCOUNT_FROZEN, ALREADY_REVERSED, ...),
+ *     CONFLICT for a policy change overtaken by another, or FORBIDDEN when what it posts debits an
+ *     account or currency outside the limits of the service key that proposed it
+ *     (assertProposerMayDebit); recorded on the proposal, which stays open
  * Checks 3-7 run again under the row lock after the step-up.
  */
 export async function approveProposal(db: Pick<DbHandles, "pool">, ctx: ActorContext, input: { proposalId: string; code?: string | null }): Promise<ApproveResult> {
@@ -358,6 +365,7 @@ export async function approveProposal(db: Pick<DbHandles, "pool">, ctx: ActorCon
       let outcome: ApplyOutcome;
       try {
         outcome = await applyKind(client, kind, payload, { proposalId: id, now, actor, idempotencyKey: `adjustment:${id}`, requestId: ctx.requestId ?? null });
+        if (p.proposer_type === "service") await assertProposerMayDebit(sql, p.proposer_id, outcome.entryIds);
       } catch (e) {
         // Database retry signals (raw errors) go to runTransaction; a domain refusal is final.
         if (e instanceof AppError && !e.isRetryable) throw new ApplyRefused(e);
@@ -429,6 +437,33 @@ async function applyKind(client: pg.PoolClient, kind: AdjustmentKind, payload: R
   if (!command) throw new AppError("INTERNAL", `adjustment kind ${kind.kind} has neither a ledger command nor an apply step`);
   const result = await executeLedgerCommandInTransaction(client, ctx.actor, command, { idempotencyKey: ctx.idempotencyKey, requestId: ctx.requestId, now: ctx.now });
   return { entryIds: result.entries.map((e) => e.entryId), result: { ledger: encodeResult(result) } };
+}
+
+/**
+ * The apply-time half of a service key's debit limits: the entries an approved proposal posted
+ * (journal entry, reversal, write-off, force-settle: whatever the kind's apply did) may debit only
+ * what the key that proposed it may debit, read again from service_keys. The propose-time dry run
+ * already refused such a proposal; this catches one stored before that rule, or a kind whose
+ * postings are decided only when applied. FORBIDDEN (names the account) rolls the approval back.
+ */
+async function assertProposerMayDebit(sql: SqlRunner, keyId: string, entryIds: readonly string[]): Promise<void> {
+  if (entryIds.length === 0) return;
+  const keys = await sql.query<{ name: string; prefixes: string[]; currencies: string[] }>(
+    `SELECT name, coalesce(debit_account_prefixes, '{}') AS prefixes, coalesce(debit_currencies, '{}') AS currencies FROM service_keys WHERE id = $1`,
+    [keyId],
+  );
+  const k = keys[0];
+  // Keys are revoked, never deleted (nothing in the product deletes a service_keys row), so a key
+  // that authenticated has its row; one without a row never had limits recorded anywhere.
+  if (!k) return;
+  const key = serviceActor({ id: keyId, name: k.name, scopes: [], debitLimits: { accountCodePrefixes: k.prefixes, currencies: k.currencies } });
+  if (!hasDebitLimits(key)) return;
+  const debits = await sql.query<{ accountCode: string; currency: string }>(
+    `SELECT a.code AS "accountCode", p.currency FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
+      WHERE p.entry_id = ANY($1::uuid[]) AND p.side = 'debit' ORDER BY p.entry_id, p.id`,
+    [entryIds],
+  );
+  assertMayDebit(key, debits);
 }
 
 /** Records a refused application on the open proposal and in the audit log (its own transaction). */

@@ -143,7 +143,9 @@ async function runAttempt(client: pg.PoolClient, actor: AuditActor, command: Led
  * atomically: a transfer's state and its hold, an approved adjustment and its entry. It neither
  * commits nor rolls back; on any error the caller's transaction must be rolled back.
  *
- * Same checks, in the same order, as executeLedgerCommand. The key is one of the system's own
+ * Same checks, in the same order, as executeLedgerCommand, including a limited service key's debit
+ * limits (step 11a) when `actor` is one (an adjustment's preview dry-runs as its proposer; the
+ * system's own actors are never limited). The key is one of the system's own
  * (callers' keys come through executeLedgerCommand) and is claimed first: the same key and request
  * return the stored result (isReplay), a different request is IDEMPOTENCY_CONFLICT, a request with
  * the same key still running elsewhere is waited for. A dryRun claims nothing, runs inside a
@@ -166,9 +168,10 @@ export async function executeLedgerCommandInTransaction(client: pg.PoolClient, a
     }
     if (stored) return answerFromStored(stored, requestHash);
   }
+  const limited = hasDebitLimits(actor) ? { ...opts, assertMayDebit: (debits: { accountCode: string; currency: string }[]) => assertMayDebit(actor, debits) } : opts;
   try {
     if (opts.dryRun) await client.query("SAVEPOINT ledger_dry_run");
-    const { result, accountIds } = await applyCommand(client, toAuditActor(actor), command, opts, requestHash);
+    const { result, accountIds } = await applyCommand(client, toAuditActor(actor), command, limited, requestHash);
     if (opts.dryRun) {
       await client.query("SET CONSTRAINTS ALL IMMEDIATE");
       result.balances = await readBalances(pgRunner(client), accountIds);
