@@ -1,10 +1,12 @@
 /**
- * Pricing settings changed directly by admins (audited, no four eyes): a customer's segment and
- * the FX spread per pair and segment. Fee schedules and manual rates go through approvals instead
- * (server/pricing/approval-kinds.ts).
+ * Pricing settings changed directly by admins (audited, no four eyes; docs/separation-of-duties.md
+ * says why): a customer's segment and the FX spread per pair and segment. Fee schedules and manual
+ * rates go through approvals instead (server/pricing/approval-kinds.ts).
  *
  * Invariants kept:
- * - Each change and its audit record (before and after) are written in one transaction; this
+ * - Every change says why: a reason of 3 to 500 characters is required here, whoever calls
+ *   (API, seed, script), and stored in the audit record.
+ * - Each change and its audit record (before and after, reason) are written in one transaction; this
  *   process's pricing cache forgets the old value at once, others within PRICING_CACHE_TTL_MS.
  * - A spread is an exact decimal number of basis points, 0 <= bps < 10000 (also a database check);
  *   a pair is two different known currencies, or "*"/"*" for any pair.
@@ -14,6 +16,7 @@ import { pgRunner, type SqlRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
+import { checkReason } from "../core/reasons";
 import { currencyExponent } from "../money";
 import { forgetLookups } from "./cache";
 import { exactInteger, parseExactDecimal } from "./exact";
@@ -21,10 +24,14 @@ import { MAX_CUSTOMER_ID_LENGTH } from "./quotes";
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
-/** Puts a customer in a segment (null removes them: no segment). Errors: BAD_INPUT. */
+/** The reason a pricing setting changes: as the API's operator reason (3 to 500 characters). */
+const checkSettingReason = (reason: unknown) => checkReason(reason, { min: 3 });
+
+/** Puts a customer in a segment (null removes them: no segment). Errors, in order: BAD_INPUT (customerId, segment, reason). */
 export async function setCustomerSegment(db: Pick<DbHandles, "pool">, actor: AuditActor, input: { customerId: string; segment: string | null; reason: string; now?: Date }) {
   if (input.customerId.length === 0 || input.customerId.length > MAX_CUSTOMER_ID_LENGTH) throw new AppError("BAD_INPUT", `customerId must be 1 to ${MAX_CUSTOMER_ID_LENGTH} characters`);
   if (input.segment !== null && !SEGMENT.test(input.segment)) throw new AppError("BAD_INPUT", `segment ${JSON.stringify(input.segment)} must be letters, digits and . _ : - (at most 64)`);
+  const reason = checkSettingReason(input.reason);
   const now = input.now ?? new Date();
   const changed = await runTransaction(db.pool, async (client) => {
     const sql = pgRunner(client);
@@ -37,7 +44,7 @@ export async function setCustomerSegment(db: Pick<DbHandles, "pool">, actor: Aud
         [input.customerId, input.segment, now, actor.label],
       );
     }
-    await appendAudit(sql, { actor, action: "pricing.customer.segment", targetType: "pricing_customer", targetId: input.customerId, reason: input.reason, before: { segment: before }, after: { segment: input.segment }, at: now });
+    await appendAudit(sql, { actor, action: "pricing.customer.segment", targetType: "pricing_customer", targetId: input.customerId, reason, before: { segment: before }, after: { segment: input.segment }, at: now });
     return { customerId: input.customerId, segment: input.segment };
   });
   forgetLookups(db.pool, "segment");
@@ -54,7 +61,7 @@ export interface SpreadInput {
   now?: Date;
 }
 
-/** Sets (or removes) the spread of a pair and segment. Errors: BAD_INPUT, UNKNOWN_CURRENCY. */
+/** Sets (or removes) the spread of a pair and segment. Errors, in order: UNKNOWN_CURRENCY, BAD_INPUT (pair, segment, spreadBps, reason). */
 export async function setSpread(db: Pick<DbHandles, "pool">, actor: AuditActor, input: SpreadInput) {
   const isAny = input.fromCurrency === "*" && input.toCurrency === "*";
   if (!isAny) {
@@ -67,6 +74,7 @@ export async function setSpread(db: Pick<DbHandles, "pool">, actor: AuditActor, 
     const bps = parseExactDecimal(input.spreadBps, { what: "spreadBps", code: "BAD_INPUT", allowZero: true });
     if (bps.compare(exactInteger(10_000n)) >= 0) throw new AppError("BAD_INPUT", `spreadBps ${input.spreadBps} must be below 10000 (100%)`);
   }
+  const reason = checkSettingReason(input.reason);
   const now = input.now ?? new Date();
   const key = [input.fromCurrency, input.toCurrency, input.segment];
   const changed = await runTransaction(db.pool, async (client) => {
@@ -81,7 +89,7 @@ export async function setSpread(db: Pick<DbHandles, "pool">, actor: AuditActor, 
       );
     }
     await appendAudit(sql, {
-      actor, action: "pricing.spread.set", targetType: "fx_spread", targetId: key.join("/"), reason: input.reason, before: { spreadBps: before }, after: { spreadBps: input.spreadBps }, at: now,
+      actor, action: "pricing.spread.set", targetType: "fx_spread", targetId: key.join("/"), reason, before: { spreadBps: before }, after: { spreadBps: input.spreadBps }, at: now,
     });
     return { fromCurrency: input.fromCurrency, toCurrency: input.toCurrency, segment: input.segment, spreadBps: input.spreadBps };
   });

@@ -283,6 +283,28 @@ describe("prices and quotes", () => {
     expect([replay.isReplay, replay.quote.id]).toEqual([true, first.quote.id]);
   });
 
+  it("a spread or a segment changes only with a reason, which the audit record keeps (issue 14)", async () => {
+    const pair = { fromCurrency: "EUR", toCurrency: "CHF", segment: "" };
+    for (const reason of ["", "  ", "ok"]) {
+      const e = (await setSpread(db, SYSTEM, { ...pair, spreadBps: "30", reason }).catch((x: unknown) => x)) as AppError;
+      expect([e.code, e.details]).toEqual(["BAD_INPUT", { field: "reason" }]);
+      const s = (await setCustomerSegment(db, SYSTEM, { customerId: customer, segment: "gold", reason }).catch((x: unknown) => x)) as AppError;
+      expect([s.code, s.details]).toEqual(["BAD_INPUT", { field: "reason" }]);
+    }
+    expect((await db.pool.query(`SELECT 1 FROM fx_spreads WHERE from_currency = 'EUR' AND to_currency = 'CHF'`)).rowCount).toBe(0);
+    await setSpread(db, SYSTEM, { ...pair, spreadBps: "30", reason: "  CHF corridor launch  " });
+    await setCustomerSegment(db, SYSTEM, { customerId: customer, segment: "gold", reason: "signed gold contract" });
+    const audit = await db.pool.query<{ action: string; reason: string }>(
+      `SELECT action, reason FROM audit_log WHERE (action = 'pricing.spread.set' AND target_id = 'EUR/CHF/') OR (action = 'pricing.customer.segment' AND target_id = $1 AND after->>'segment' = 'gold') ORDER BY action`,
+      [customer],
+    );
+    expect(audit.rows).toEqual([
+      { action: "pricing.customer.segment", reason: "signed gold contract" },
+      { action: "pricing.spread.set", reason: "CHF corridor launch" },
+    ]);
+    await setCustomerSegment(db, SYSTEM, { customerId: customer, segment: "vip", reason: "back to vip" });
+  });
+
   it("quotes with a spread changed in this process at once", async () => {
     const at = new Date("2024-03-15T12:00:00Z");
     const quote = () => createQuote(db, SYSTEM, { amountMinor: 10000n, currency: "EUR", toCurrency: "GBP", rail: "batch", customerId: null, at }, { idempotencyKey: randomUUID() });
