@@ -244,6 +244,12 @@ const envSchemaBase = z.object({
      * worker publishes (server/audit/anchors.ts). Keep it out of the database and its backups.
      */
     AUDIT_ANCHOR_SIGNING_KEY: ed25519Key("private").optional(),
+    /**
+     * The documented opt-out of anchoring in production: true lets a production deployment start
+     * without AUDIT_ANCHOR_SIGNING_KEY (then no anchors are published and a rewritten audit chain
+     * is caught only by `audit:verify` against the database itself). Say why wherever you set it.
+     */
+    AUDIT_ANCHORS_OPTIONAL: booleanString.default(false),
     /** Ed25519 public key (SPKI PEM or base64 DER) that `npm run audit:verify -- --anchors` trusts. */
     AUDIT_ANCHOR_PUBLIC_KEY: ed25519Key("public").optional(),
     /** File the worker appends each signed anchor to (one JSON line), besides the outbox event. */
@@ -310,7 +316,8 @@ export function isProductionDeployment(e: Pick<Env, "NODE_ENV" | "DEMO_LAUNCHER"
 /**
  * What a production deployment must not run with, each naming its variable: the demo (its
  * sign-ins, world and traffic), the public sandbox secret, password sign-in that nobody switched
- * on, and keys derived from the session secret instead of configured.
+ * on, keys derived from the session secret instead of configured, and an audit chain published
+ * nowhere (no anchor signing key, unless AUDIT_ANCHORS_OPTIONAL says so).
  */
 function productionIssues(e: z.infer<typeof envSchemaBase>): { variable: string; message: string }[] {
   const out: { variable: string; message: string }[] = [];
@@ -329,6 +336,9 @@ function productionIssues(e: z.infer<typeof envSchemaBase>): { variable: string;
   if (!e.OUTBOX_SECRET_KEY) add("OUTBOX_SECRET_KEY", "is required in production: without it webhook signing secrets are encrypted under a key derived from NEXTAUTH_SECRET");
   if (!e.OUTBOX_ALLOWED_HOSTS) add("OUTBOX_ALLOWED_HOSTS", "is required in production: outbound webhooks may go only to the hosts it lists");
   if (!e.TOTP_ENCRYPTION_KEY) add("TOTP_ENCRYPTION_KEY", "is required in production: without it approvers' TOTP secrets are encrypted under a derived key");
+  if (!e.AUDIT_ANCHOR_SIGNING_KEY && !e.AUDIT_ANCHORS_OPTIONAL) {
+    add("AUDIT_ANCHOR_SIGNING_KEY", "is required in production: without it no signed audit chain anchors are published, so a rewritten chain goes unnoticed (set AUDIT_ANCHORS_OPTIONAL=true to run without anchors knowingly)");
+  }
   return out;
 }
 

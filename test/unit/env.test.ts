@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ConfigError, ENV_VARIABLES, isCredentialsSignInEnabled, isProductionDeployment, parseEnv } from "../../server/env";
 
 const base = { NODE_ENV: "development" };
+/** A fresh Ed25519 private key (PKCS#8 PEM), as AUDIT_ANCHOR_SIGNING_KEY takes it. */
+const anchorKey = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 
 describe("parseEnv", () => {
   it("accepts an empty environment with defaults", () => {
@@ -59,7 +62,7 @@ describe("parseEnv", () => {
   });
 
   it("keeps credentials sign-in off in production unless explicitly enabled", () => {
-    const prod = { NODE_ENV: "production", NEXTAUTH_SECRET: "x".repeat(40), OUTBOX_SECRET_KEY: "ab".repeat(32), OUTBOX_ALLOWED_HOSTS: "hooks.internal", TOTP_ENCRYPTION_KEY: "cd".repeat(32) };
+    const prod = { NODE_ENV: "production", NEXTAUTH_SECRET: "x".repeat(40), OUTBOX_SECRET_KEY: "ab".repeat(32), OUTBOX_ALLOWED_HOSTS: "hooks.internal", TOTP_ENCRYPTION_KEY: "cd".repeat(32), AUDIT_ANCHOR_SIGNING_KEY: anchorKey };
     expect(isCredentialsSignInEnabled(parseEnv(prod))).toBe(false);
     expect(isCredentialsSignInEnabled(parseEnv({ ...prod, AUTH_CREDENTIALS_ENABLED: "true" }))).toBe(true);
     expect(isCredentialsSignInEnabled(parseEnv({ ...base, DEMO_MODE: "true" }))).toBe(true);
@@ -78,6 +81,7 @@ describe("production refuses demo settings (issue 14, point 13)", () => {
     OUTBOX_SECRET_KEY: hexKey,
     OUTBOX_ALLOWED_HOSTS: "*.svc.internal",
     TOTP_ENCRYPTION_KEY: "cd".repeat(32),
+    AUDIT_ANCHOR_SIGNING_KEY: anchorKey,
   };
 
   it("accepts a complete production configuration", () => {
@@ -95,10 +99,20 @@ describe("production refuses demo settings (issue 14, point 13)", () => {
     ["a derived TOTP key", { TOTP_ENCRYPTION_KEY: "" }, /TOTP_ENCRYPTION_KEY is required in production/],
     ["outbound webhooks without an allow-list", { OUTBOX_ALLOWED_HOSTS: "" }, /OUTBOX_ALLOWED_HOSTS is required in production/],
     ["no session secret", { NEXTAUTH_SECRET: "" }, /NEXTAUTH_SECRET is required in production/],
+    ["no audit anchor signing key", { AUDIT_ANCHOR_SIGNING_KEY: "" }, /AUDIT_ANCHOR_SIGNING_KEY is required in production: .*AUDIT_ANCHORS_OPTIONAL=true/],
+    ["no audit anchor signing key, the opt-out set to false", { AUDIT_ANCHOR_SIGNING_KEY: "", AUDIT_ANCHORS_OPTIONAL: "false" }, /AUDIT_ANCHOR_SIGNING_KEY is required in production/],
     ["the demo launcher's mark on a remote database", { DEMO_LAUNCHER: "true", DEMO_MODE: "true" }, /DEMO_MODE must not be true in production/],
   ])("stops at start naming the setting: %s", (_label, vars, message) => {
     expect(() => parseEnv({ ...production, ...vars })).toThrow(ConfigError);
     expect(() => parseEnv({ ...production, ...vars })).toThrow(message);
+  });
+
+  it("runs without anchors only when AUDIT_ANCHORS_OPTIONAL=true says so explicitly", () => {
+    const e = parseEnv({ ...production, AUDIT_ANCHOR_SIGNING_KEY: "", AUDIT_ANCHORS_OPTIONAL: "true" });
+    expect([e.AUDIT_ANCHOR_SIGNING_KEY, e.AUDIT_ANCHORS_OPTIONAL]).toEqual([undefined, true]);
+    expect(parseEnv(production).AUDIT_ANCHORS_OPTIONAL).toBe(false);
+    // Outside production the key stays optional: development and tests publish no anchors.
+    expect(parseEnv(base).AUDIT_ANCHOR_SIGNING_KEY).toBeUndefined();
   });
 
   it("password sign-in switched on explicitly is allowed", () => {

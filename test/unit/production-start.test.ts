@@ -4,6 +4,7 @@
  * (no database is reached: the configuration is checked first).
  */
 import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -17,6 +18,7 @@ const production = {
   OUTBOX_SECRET_KEY: "ab".repeat(32),
   OUTBOX_ALLOWED_HOSTS: "*.svc.internal",
   TOTP_ENCRYPTION_KEY: "cd".repeat(32),
+  AUDIT_ANCHOR_SIGNING_KEY: generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
   WORKER_METRICS_PORT: "0",
 };
 
@@ -49,6 +51,13 @@ describe("a production process with demo settings does not start", () => {
     const r = await run(["-e", `import("./instrumentation.ts").then((m) => m.register()).then(() => process.exit(0))`], withoutKey);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/\[web\] error: invalid configuration: OUTBOX_SECRET_KEY is required in production/);
+  });
+
+  it("the worker names AUDIT_ANCHOR_SIGNING_KEY when it is missing", async () => {
+    const { AUDIT_ANCHOR_SIGNING_KEY: _unset, ...withoutKey } = production;
+    const r = await run(["scripts/worker.ts"], withoutKey);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\[worker\] error: invalid configuration: AUDIT_ANCHOR_SIGNING_KEY is required in production/);
   });
 
   it("the demo seed refuses a production database", async () => {
