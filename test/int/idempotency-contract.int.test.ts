@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import superjson from "superjson";
 import { createTestDb, type TestDb } from "../support/test-db";
-import { APP_ORIGIN, actorOf, httpHandler, makeUser } from "./auth-test-helpers";
+import { APP_ORIGIN, actorOf, httpHandler, makeUser, sessionCookieFor } from "./auth-test-helpers";
 import { approveKeyActivation } from "./approvals-test-helpers";
 import { createCaller } from "../../server/api/root";
 import { SERVICE_KEY_SCOPES } from "../../server/core/permissions";
@@ -37,6 +37,8 @@ let keyA: Record<string, string>;
 let keyB: Record<string, string>;
 let keyAId: string;
 let bankId: string;
+/** A signed-in admin's browser (approvals.policy.propose is a person's power; no key holds it). */
+let adminHeaders: Record<string, string>;
 const partner = fakePartner();
 
 beforeAll(async () => {
@@ -56,6 +58,7 @@ beforeAll(async () => {
   keyA = { "content-type": "application/json", authorization: `Bearer ${a.secret}` };
   keyB = { "content-type": "application/json", authorization: `Bearer ${b.secret}` };
   keyAId = a.key.id;
+  adminHeaders = { "content-type": "application/json", origin: APP_ORIGIN, cookie: await sessionCookieFor(admin.id) };
   bankId = (await openAccount(t, { code: "bank:EUR", type: "asset" })).id;
 });
 afterAll(async () => {
@@ -94,12 +97,15 @@ function drain(walletId: string, count: number, amountMinor: bigint): Promise<An
   );
 }
 
-/** What an answer identifies: the first entry, hold, transfer, account or proposal it returns. */
+/**
+ * What an answer identifies: the first entry or hold it returns, else the transfer, account,
+ * proposal or comment; a bulk answer as a whole.
+ */
 function identity(path: string, a: Answer): unknown {
+  if (Array.isArray(a.data)) return JSON.stringify(a.data);
   const d = a.data as { id?: string; transfer?: { id: string }; entries?: { entryId: string }[]; holds?: { holdId: string }[] };
-  if (path === "ledger.accounts.create" || path === "approvals.propose") return d.id;
   if (path === "transfers.create") return d.transfer!.id;
-  return d.entries?.[0]?.entryId ?? d.holds?.[0]?.holdId;
+  return d.entries?.[0]?.entryId ?? d.holds?.[0]?.holdId ?? d.id;
 }
 
 const DUPLICATES = 12;
@@ -107,6 +113,8 @@ const ROUNDS = 3;
 
 interface Scenario {
   path: string;
+  /** Who sends the duplicates (default: service A). */
+  headers?: () => Record<string, string>;
   /** Prepares one round: the request to duplicate, and the table rows that must exist once. */
   setup: () => Promise<{ input: Record<string, unknown>; walletId: string; countOnce: () => Promise<number> }>;
 }
@@ -232,14 +240,114 @@ const scenarios: Scenario[] = [
       };
     },
   },
+  // Issue 16 gap 1: the keyed mutations the first version of this table did not cover.
+  {
+    path: "ledger.accounts.freeze",
+    setup: async () => {
+      const walletId = await wallet(1_000n);
+      const key = randomUUID();
+      return { walletId, input: { accountId: walletId, reason: "suspected takeover", idempotencyKey: key }, countOnce: recordCount(key) };
+    },
+  },
+  {
+    path: "ledger.accounts.unfreeze",
+    setup: async () => {
+      const walletId = await wallet(1_000n);
+      expect((await call("ledger.accounts.freeze", { accountId: walletId, reason: "suspected takeover", idempotencyKey: randomUUID() }, keyA)).status).toBe(200);
+      const key = randomUUID();
+      return { walletId, input: { accountId: walletId, reason: "customer verified", idempotencyKey: key }, countOnce: proposalCount(key) };
+    },
+  },
+  {
+    path: "transfers.cancel",
+    setup: async () => {
+      const { walletId, transferId } = await reservedTransfer();
+      const key = randomUUID();
+      return { walletId, input: { transferId, reason: "customer asked", idempotencyKey: key }, countOnce: eventCount(transferId, "cancelled") };
+    },
+  },
+  {
+    path: "transfers.retry",
+    setup: async () => {
+      const { walletId, transferId } = await reservedTransfer();
+      const key = randomUUID();
+      return { walletId, input: { transferId, reason: "partner is back", idempotencyKey: key }, countOnce: auditCount(transferId, "transfer.retry") };
+    },
+  },
+  {
+    path: "transfers.bulkRetry",
+    setup: async () => {
+      const { walletId, transferId } = await reservedTransfer();
+      const key = randomUUID();
+      return { walletId, input: { transferIds: [transferId], reason: "partner is back", idempotencyKey: key }, countOnce: auditCount(transferId, "transfer.retry") };
+    },
+  },
+  {
+    path: "transfers.markFailed",
+    setup: async () => {
+      const { walletId, transferId } = await reservedTransfer();
+      const key = randomUUID();
+      return { walletId, input: { transferId, reason: "beneficiary closed the account", idempotencyKey: key }, countOnce: eventCount(transferId, "failed") };
+    },
+  },
+  {
+    path: "transfers.proposeForceOutcome",
+    setup: async () => {
+      const { walletId, transferId } = await reservedTransfer();
+      await advanceTransfer(t, transferId, { adapterFor: () => partner });
+      const key = randomUUID();
+      return { walletId, input: { transferId, outcome: "settled", evidence: "statement line 12", reason: "the bank statement shows it paid", idempotencyKey: key }, countOnce: proposalCount(key) };
+    },
+  },
+  {
+    path: "approvals.comment",
+    setup: async () => {
+      const walletId = await wallet(1_000n);
+      const code = (await t.pool.query<{ code: string }>(`SELECT code FROM ledger_accounts WHERE id = $1`, [walletId])).rows[0]!.code;
+      const payload = { description: "correction", postings: [{ accountCode: code, side: "debit", amount: "1.00", currency: "EUR" }, { accountCode: "bank:EUR", side: "credit", amount: "1.00", currency: "EUR" }] };
+      const proposed = await call("approvals.propose", { kind: "journal_entry", payload, reason: "to comment on", idempotencyKey: randomUUID() }, keyA);
+      const key = randomUUID();
+      return {
+        walletId,
+        input: { proposalId: proposed.data!.id, body: "the statement line is attached", idempotencyKey: key },
+        countOnce: async () => Number((await t.pool.query(`SELECT count(*) FROM adjustment_comments WHERE idempotency_key = ANY($1::text[])`, [stored(key)])).rows[0].count),
+      };
+    },
+  },
+  {
+    path: "approvals.policy.propose",
+    headers: () => adminHeaders,
+    setup: async () => {
+      const walletId = await wallet(1_000n);
+      const version = Number((await t.pool.query(`SELECT max(version) AS v FROM approval_policies`)).rows[0].v);
+      const key = randomUUID();
+      return {
+        walletId,
+        input: { basedOnVersion: version, thresholds: { EUR: "10000.00" }, expiryHours: 48, reason: "raise the EUR threshold", idempotencyKey: key },
+        countOnce: async () => Number((await t.pool.query(`SELECT count(*) FROM adjustment_proposals WHERE idempotency_key LIKE '%/' || $1`, [key])).rows[0].count),
+      };
+    },
+  },
 ];
+
+/** A transfer from a fresh wallet, reserved and not yet submitted. */
+async function reservedTransfer(): Promise<{ walletId: string; transferId: string }> {
+  const walletId = await wallet(10_000n);
+  const created = await call("transfers.create", { sourceAccountId: walletId, counterpartyName: "Jane Doe", counterpartyAccount: "DE89370400440532013000", amountMinor: "500", currency: "EUR", rail: "instant", idempotencyKey: randomUUID() }, keyA);
+  expect(created.status, JSON.stringify(created.error)).toBe(200);
+  return { walletId, transferId: (created.data!.transfer as { id: string }).id };
+}
+const recordCount = (key: string) => async () => Number((await t.pool.query(`SELECT count(*) FROM idempotency_records WHERE key = ANY($1::text[])`, [stored(key)])).rows[0].count);
+const proposalCount = (key: string) => async () => Number((await t.pool.query(`SELECT count(*) FROM adjustment_proposals WHERE idempotency_key = ANY($1::text[])`, [stored(key)])).rows[0].count);
+const eventCount = (transferId: string, toState: string) => async () => Number((await t.pool.query(`SELECT count(*) FROM transfer_events WHERE transfer_id = $1 AND to_state = $2::transfer_state`, [transferId, toState])).rows[0].count);
+const auditCount = (transferId: string, action: string) => async () => Number((await t.pool.query(`SELECT count(*) FROM audit_log WHERE target_type = 'transfer' AND target_id = $1 AND action = $2`, [transferId, action])).rows[0].count);
 
 describe("identical requests with one key, at once, while other traffic drains the account", () => {
   it.each(scenarios.map((s) => [s.path, s] as const))("%s: every answer is the stored result or IN_PROGRESS, and the effect happens once", async (path, scenario) => {
     for (let round = 0; round < ROUNDS; round++) {
       const { input, walletId, countOnce } = await scenario.setup();
       const answers = await Promise.all([
-        ...Array.from({ length: DUPLICATES }, () => call(path, input, keyA)),
+        ...Array.from({ length: DUPLICATES }, () => call(path, input, scenario.headers?.() ?? keyA)),
         ...drain(walletId, 8, 20n),
       ]).then((all) => all.slice(0, DUPLICATES));
       const ok = answers.filter((a) => a.status === 200);
@@ -311,6 +419,79 @@ describe("keys belong to their caller", () => {
     expect(row.state).toBe("submitted");
     expect(row.last_error).toMatch(/IDEMPOTENCY_CONFLICT: idempotency key transfer:.*:settle was already used/);
     expect(row.attention_reason).toMatch(/reported settled, which cannot be booked \(IDEMPOTENCY_CONFLICT\)/);
+  });
+});
+
+describe("a person's keys are the person's own (usr:<user id>/…)", () => {
+  let alice: { id: string; headers: Record<string, string> };
+  let bob: { id: string; headers: Record<string, string> };
+  const asPerson = async (email: string) => {
+    const u = await makeUser(t, email, ["operator"]);
+    return { id: u.id, headers: { "content-type": "application/json", origin: APP_ORIGIN, cookie: await sessionCookieFor(u.id) } };
+  };
+  beforeAll(async () => {
+    alice = await asPerson("idem.alice@test.local");
+    bob = await asPerson("idem.bob@test.local");
+  });
+
+  /** A journal entry proposal moving `amount` (decimal EUR) out of a fresh wallet, under `key`. */
+  const proposal = async (amount: string, key: string) => {
+    const walletId = await wallet(10_000n);
+    const code = (await t.pool.query<{ code: string }>(`SELECT code FROM ledger_accounts WHERE id = $1`, [walletId])).rows[0]!.code;
+    const payload = { description: "scoped key", postings: [{ accountCode: code, side: "debit", amount, currency: "EUR" }, { accountCode: "bank:EUR", side: "credit", amount, currency: "EUR" }] };
+    return { kind: "journal_entry", payload, reason: "person-scoped idempotency key", idempotencyKey: key };
+  };
+  const storedKeyOf = async (proposalId: string) => (await t.pool.query<{ k: string }>(`SELECT idempotency_key AS k FROM adjustment_proposals WHERE id = $1`, [proposalId])).rows[0]!.k;
+
+  it("a person, another person and a service key may use one key for different requests; each replays its own", async () => {
+    const key = `shared-${randomUUID()}`;
+    const callers = [
+      { who: alice.headers, scope: `usr:${alice.id}`, input: await proposal("1.00", key) },
+      { who: bob.headers, scope: `usr:${bob.id}`, input: await proposal("2.00", key) },
+      { who: keyA, scope: `svc:${keyAId}`, input: await proposal("3.00", key) },
+    ];
+    const first = [];
+    for (const c of callers) {
+      const a = await call("approvals.propose", c.input, c.who);
+      expect(a.status, JSON.stringify(a.error)).toBe(200);
+      expect(await storedKeyOf(a.data!.id as string)).toBe(`${c.scope}/${key}`);
+      first.push(a.data!.id as string);
+    }
+    expect(new Set(first).size).toBe(3);
+    for (const [i, c] of callers.entries()) {
+      const again = await call("approvals.propose", c.input, c.who);
+      expect([again.data!.id, again.data!.isReplay]).toEqual([first[i], true]);
+    }
+    // Within one person the key still binds one request.
+    const conflict = await call("approvals.propose", callers[1]!.input, alice.headers);
+    expect(conflict.error!.data.appCode).toBe("IDEMPOTENCY_CONFLICT");
+  });
+
+  it("a person who writes another caller's scope into a key reaches only their own scope", async () => {
+    const input = await proposal("4.00", `k-${randomUUID()}`);
+    const byKey = await call("approvals.propose", input, keyA);
+    const forged = `svc:${keyAId}/${input.idempotencyKey}`;
+    const byAlice = await call("approvals.propose", { ...input, idempotencyKey: forged }, alice.headers);
+    expect([byKey.status, byAlice.status]).toEqual([200, 200]);
+    expect(byAlice.data!.isReplay).toBe(false);
+    expect(byAlice.data!.id).not.toBe(byKey.data!.id);
+    expect(await storedKeyOf(byAlice.data!.id as string)).toBe(`usr:${alice.id}/${forged}`);
+  });
+
+  it("a person cannot write the system's keys: a freeze keyed transfer:<id>:settle does not stop the settlement", async () => {
+    const walletId = await wallet(10_000n);
+    const other = await wallet(100n);
+    const created = await call("transfers.create", { sourceAccountId: walletId, counterpartyName: "Jane Doe", counterpartyAccount: "DE89370400440532013000", amountMinor: "500", currency: "EUR", rail: "instant", idempotencyKey: randomUUID() }, keyA);
+    const transfer = created.data!.transfer as { id: string; idempotencyKey: string };
+    const systemKey = `transfer:${transfer.id}:settle`;
+    const squat = await call("ledger.accounts.freeze", { accountId: other, reason: "squatting the settlement key", idempotencyKey: systemKey }, alice.headers);
+    expect(squat.status, JSON.stringify(squat.error)).toBe(200);
+    expect((await t.pool.query(`SELECT 1 FROM idempotency_records WHERE key = $1`, [`usr:${alice.id}/${systemKey}`])).rowCount).toBe(1);
+    await advanceTransfer(t, transfer.id, { adapterFor: () => partner });
+    await deliver(transfer.idempotencyKey, "settled");
+    const row = (await t.pool.query<{ state: string; last_error: string | null }>(`SELECT state, last_error FROM transfers WHERE id = $1`, [transfer.id])).rows[0]!;
+    expect(row).toEqual({ state: "settled", last_error: null });
+    expect((await t.pool.query(`SELECT 1 FROM journal_entries WHERE idempotency_key = $1`, [systemKey])).rowCount).toBe(1);
   });
 });
 
