@@ -8,10 +8,13 @@
  * - A code is accepted at most once: the matched time step must be later than the last step used
  *   (a replayed or older code is refused), and a recovery code is marked used in the same
  *   transaction that accepts it.
- * - Every refused code is counted in the same transaction that refuses it (committed even though
- *   the request fails) and written as a security event. MAX_STEP_UP_FAILURES consecutive failures
- *   lock step-up for the user: approvals stop until an admin unlocks. The lock is audited, logged
- *   at error level and counted by the worker's step_up_locked_users gauge, so it alerts.
+ * - Every refused code is counted per person through rate-limiter-flexible's Postgres store
+ *   (StepUpThrottle in ./throttle.ts, the library and table sign-in uses), in the transaction
+ *   that holds the person's factor row, so one person's attempts are counted one after another;
+ *   that transaction commits although the request fails, and each refusal is a security event. MAX_STEP_UP_FAILURES consecutive
+ *   failures lock step-up for the user: approvals stop until an admin unlocks (the count never
+ *   expires by itself). The lock and the unlock are audited; the lock is logged at error level and
+ *   counted by the worker's step_up_locked_users gauge, so it alerts.
  * - A good code opens a step-up window of STEP_UP_WINDOW_SECONDS: approvals within it need no
  *   further code (a batch of approvals with one code). The window never outlives a lock.
  * - Secrets never leave this module except once, at enrolment start, to the user enrolling.
@@ -23,7 +26,7 @@ import { runTransaction } from "../db/transaction";
 import { appendAudit, type AuditInput } from "../audit/audit-log";
 import { AppError } from "../errors/app-error";
 import { auditActorOf, type Actor } from "../core/actor";
-import { authThrottle } from "./throttle";
+import { authThrottle, StepUpThrottle } from "./throttle";
 import {
   decryptTotpSecret,
   encryptTotpSecret,
@@ -38,6 +41,9 @@ import {
 
 export const STEP_UP_WINDOW_SECONDS = 300;
 export const MAX_STEP_UP_FAILURES = 5;
+
+/** The per-person count of wrong codes (rate-limiter-flexible, table auth_throttle). */
+const personThrottle = new StepUpThrottle(MAX_STEP_UP_FAILURES);
 
 /**
  * The logger is loaded on first use: server/observability/logger.ts reads the configuration when
@@ -66,8 +72,6 @@ interface FactorRow {
   secret_ciphertext: string | null;
   confirmed_at: Date | null;
   last_used_step: string;
-  failed_attempts: number;
-  locked_at: Date | null;
   step_up_until: Date | null;
 }
 
@@ -78,7 +82,7 @@ function requireUser(actor: Actor): UserActor {
 
 async function lockFactor(client: pg.PoolClient, userId: string): Promise<FactorRow | undefined> {
   const res = await client.query<FactorRow>(
-    `SELECT user_id, secret_ciphertext, confirmed_at, last_used_step::text, failed_attempts, locked_at, step_up_until
+    `SELECT user_id, secret_ciphertext, confirmed_at, last_used_step::text, step_up_until
        FROM totp_factors WHERE user_id = $1 FOR UPDATE`,
     [userId],
   );
@@ -93,19 +97,21 @@ function lockedError(userId: string): AppError {
 export async function getStepUpStatus(db: Pick<DbHandles, "pool">, actor: Actor, now: Date = new Date()): Promise<StepUpStatus> {
   const user = requireUser(actor);
   const res = await db.pool.query<FactorRow & { codes_left: string }>(
-    `SELECT f.*, f.last_used_step::text,
+    `SELECT f.user_id, f.secret_ciphertext, f.confirmed_at, f.last_used_step::text, f.step_up_until,
             (SELECT count(*) FROM totp_recovery_codes c WHERE c.user_id = f.user_id AND c.used_at IS NULL)::text AS codes_left
        FROM totp_factors f WHERE f.user_id = $1`,
     [user.userId],
   );
   const f = res.rows[0];
   if (!f) return { isEnrolled: false, hasPendingEnrolment: false, isLocked: false, failedAttempts: 0, stepUpUntil: null, recoveryCodesLeft: 0 };
-  const isOpen = f.step_up_until !== null && f.step_up_until > now && f.locked_at === null;
+  const failedAttempts = await personThrottle.failuresOf(db.pool, user.userId);
+  const locked = personThrottle.isLocking(failedAttempts);
+  const isOpen = f.step_up_until !== null && f.step_up_until > now && !locked;
   return {
     isEnrolled: f.confirmed_at !== null,
     hasPendingEnrolment: f.confirmed_at === null && f.secret_ciphertext !== null,
-    isLocked: f.locked_at !== null,
-    failedAttempts: f.failed_attempts,
+    isLocked: locked,
+    failedAttempts,
     stepUpUntil: isOpen ? f.step_up_until : null,
     recoveryCodesLeft: Number(f.codes_left),
   };
@@ -140,7 +146,7 @@ export async function startTotpEnrolment(db: Pick<DbHandles, "pool">, actor: Act
       [user.userId, now],
     );
     const f = (await lockFactor(client, user.userId))!;
-    if (f.locked_at) throw lockedError(user.userId);
+    if (await isLocked(client, user.userId)) throw lockedError(user.userId);
     if (f.confirmed_at) throw new AppError("CONFLICT", "you already have an authenticator; ask an admin to reset it if it is lost");
     await client.query(`UPDATE totp_factors SET secret_ciphertext = $2, updated_at = $3 WHERE user_id = $1`, [user.userId, ciphertext, now]);
     await auditFactorEvent(client, actor, user.userId, { action: "auth.totp.enrolment_start" }, opts.requestId ?? null, now);
@@ -150,18 +156,26 @@ export async function startTotpEnrolment(db: Pick<DbHandles, "pool">, actor: Act
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: AppError };
 
+/** Whether the person's step-up is locked (MAX_STEP_UP_FAILURES wrong codes in a row). */
+async function isLocked(store: pg.Pool | pg.PoolClient, userId: string): Promise<boolean> {
+  return personThrottle.isLocking(await personThrottle.failuresOf(store, userId));
+}
+
 /**
- * Counts a refused code on the locked row and writes the security event; locks step-up at the
- * limit (audited). Returns the error the caller throws after the transaction commits.
+ * Counts a refused code (StepUpThrottle) in the transaction that holds the person's factor row,
+ * and writes the security event; locks step-up at the limit (audited, the open window closed).
+ * Returns the error the caller throws after the transaction commits.
  */
-async function recordFailure(client: pg.PoolClient, actor: UserActor, f: FactorRow, reason: "wrong_code" | "replayed" | "not_a_code", now: Date, requestId: string | null): Promise<AppError> {
-  const failed = f.failed_attempts + 1;
-  const isLocking = failed >= MAX_STEP_UP_FAILURES;
-  await client.query(
-    `UPDATE totp_factors SET failed_attempts = $2, locked_at = CASE WHEN $3 THEN $4::timestamptz ELSE locked_at END,
-            step_up_until = CASE WHEN $3 THEN NULL ELSE step_up_until END, updated_at = $4 WHERE user_id = $1`,
-    [actor.userId, failed, isLocking, now],
-  );
+async function recordFailure(
+  client: pg.PoolClient,
+  actor: UserActor,
+  reason: "wrong_code" | "replayed" | "not_a_code",
+  now: Date,
+  requestId: string | null,
+): Promise<AppError> {
+  const failed = await personThrottle.recordFailure(client, actor.userId);
+  const isLocking = personThrottle.isLocking(failed);
+  if (isLocking) await client.query(`UPDATE totp_factors SET step_up_until = NULL, updated_at = $2 WHERE user_id = $1`, [actor.userId, now]);
   await client.query(`INSERT INTO security_events (kind, detail, created_at) VALUES ($1, $2::jsonb, $3)`, [
     "step_up_failed",
     JSON.stringify({ userId: actor.userId, email: actor.email, reason, failedAttempts: failed }),
@@ -173,7 +187,7 @@ async function recordFailure(client: pg.PoolClient, actor: UserActor, f: FactorR
       JSON.stringify({ userId: actor.userId, email: actor.email, failedAttempts: failed }),
       now,
     ]);
-    const lock = { action: "auth.step_up.lock", reason: `${failed} wrong or replayed codes in a row`, before: { isLocked: false, failedAttempts: f.failed_attempts }, after: { isLocked: true, failedAttempts: failed } };
+    const lock = { action: "auth.step_up.lock", reason: `${failed} wrong or replayed codes in a row`, before: { isLocked: false, failedAttempts: failed - 1 }, after: { isLocked: true, failedAttempts: failed } };
     await auditFactorEvent(client, actor, actor.userId, lock, requestId, now);
     return lockedError(actor.userId);
   }
@@ -236,15 +250,16 @@ export async function confirmTotpEnrolment(
   const code = String(input.code ?? "").trim();
   return withFactor(db, user, async (client, f) => {
     if (!f || f.confirmed_at || !f.secret_ciphertext) throw new AppError("CONFLICT", "no authenticator enrolment is pending; start one first");
-    if (f.locked_at) throw lockedError(user.userId);
+    if (await isLocked(client, user.userId)) throw lockedError(user.userId);
     const step = matchTotpStep(decryptTotpSecret(f.secret_ciphertext, user.userId), code, now);
-    if (step === null) return { ok: false, error: await recordFailure(client, user, f, isTotpCodeShape(code) ? "wrong_code" : "not_a_code", now, opts.requestId ?? null) };
+    if (step === null) return { ok: false, error: await recordFailure(client, user, isTotpCodeShape(code) ? "wrong_code" : "not_a_code", now, opts.requestId ?? null) };
     const codes = generateRecoveryCodes();
     const until = new Date(now.getTime() + STEP_UP_WINDOW_SECONDS * 1000);
     await client.query(
-      `UPDATE totp_factors SET confirmed_at = $2, last_used_step = $3, failed_attempts = 0, step_up_until = $4, updated_at = $2 WHERE user_id = $1`,
+      `UPDATE totp_factors SET confirmed_at = $2, last_used_step = $3, step_up_until = $4, updated_at = $2 WHERE user_id = $1`,
       [user.userId, now, step, until],
     );
+    await personThrottle.clear(client, user.userId);
     await client.query(`DELETE FROM totp_recovery_codes WHERE user_id = $1`, [user.userId]);
     await client.query(
       `INSERT INTO totp_recovery_codes (user_id, code_hash, created_at) SELECT $1, h, $3 FROM unnest($2::text[]) AS h`,
@@ -274,30 +289,31 @@ export async function verifyStepUp(
     if (!f || !f.confirmed_at || !f.secret_ciphertext) {
       throw new AppError("STEP_UP_REQUIRED", "approving needs an authenticator: set one up under Settings → Security first", { details: { reason: "not_enrolled" } });
     }
-    if (f.locked_at) throw lockedError(user.userId);
+    if (await isLocked(client, user.userId)) throw lockedError(user.userId);
     const until = new Date(now.getTime() + STEP_UP_WINDOW_SECONDS * 1000);
     let usedRecoveryCode = false;
     let newStep: number | null = null;
     if (isTotpCodeShape(code)) {
       const step = matchTotpStep(decryptTotpSecret(f.secret_ciphertext, user.userId), code, now);
-      if (step === null) return { ok: false, error: await recordFailure(client, user, f, "wrong_code", now, opts.requestId ?? null) };
-      if (BigInt(step) <= BigInt(f.last_used_step)) return { ok: false, error: await recordFailure(client, user, f, "replayed", now, opts.requestId ?? null) };
+      if (step === null) return { ok: false, error: await recordFailure(client, user, "wrong_code", now, opts.requestId ?? null) };
+      if (BigInt(step) <= BigInt(f.last_used_step)) return { ok: false, error: await recordFailure(client, user, "replayed", now, opts.requestId ?? null) };
       newStep = step;
     } else if (normalizeRecoveryCode(code)) {
       const used = await client.query(
         `UPDATE totp_recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING id`,
         [user.userId, hashRecoveryCode(code), now],
       );
-      if (used.rowCount === 0) return { ok: false, error: await recordFailure(client, user, f, "wrong_code", now, opts.requestId ?? null) };
+      if (used.rowCount === 0) return { ok: false, error: await recordFailure(client, user, "wrong_code", now, opts.requestId ?? null) };
       usedRecoveryCode = true;
       await auditFactorEvent(client, actor, user.userId, { action: "auth.totp.recovery_code_use" }, opts.requestId ?? null, now);
     } else {
-      return { ok: false, error: await recordFailure(client, user, f, "not_a_code", now, opts.requestId ?? null) };
+      return { ok: false, error: await recordFailure(client, user, "not_a_code", now, opts.requestId ?? null) };
     }
     await client.query(
-      `UPDATE totp_factors SET last_used_step = COALESCE($2::bigint, last_used_step), failed_attempts = 0, step_up_until = $3, updated_at = $4 WHERE user_id = $1`,
+      `UPDATE totp_factors SET last_used_step = COALESCE($2::bigint, last_used_step), step_up_until = $3, updated_at = $4 WHERE user_id = $1`,
       [user.userId, newStep, until, now],
     );
+    await personThrottle.clear(client, user.userId);
     return { ok: true, value: { stepUpUntil: until, usedRecoveryCode } };
   }, opts.ip ?? null);
 }
@@ -314,12 +330,12 @@ export async function requireStepUp(db: Pick<DbHandles, "pool">, actor: Actor, i
     await verifyStepUp(db, actor, { code: input.code }, opts);
     return;
   }
-  const res = await db.pool.query<Pick<FactorRow, "confirmed_at" | "locked_at" | "step_up_until">>(`SELECT confirmed_at, locked_at, step_up_until FROM totp_factors WHERE user_id = $1`, [user.userId]);
+  const res = await db.pool.query<Pick<FactorRow, "confirmed_at" | "step_up_until">>(`SELECT confirmed_at, step_up_until FROM totp_factors WHERE user_id = $1`, [user.userId]);
   const f = res.rows[0];
   if (!f || !f.confirmed_at) {
     throw new AppError("STEP_UP_REQUIRED", "approving needs an authenticator: set one up under Settings → Security first", { details: { reason: "not_enrolled" } });
   }
-  if (f.locked_at) throw lockedError(user.userId);
+  if (await isLocked(db.pool, user.userId)) throw lockedError(user.userId);
   if (!f.step_up_until || f.step_up_until <= now) {
     throw new AppError("STEP_UP_REQUIRED", "enter the current code from your authenticator to approve", { details: { reason: "code_needed" } });
   }
@@ -333,13 +349,23 @@ export interface LockedApprover {
   failedAttempts: number;
 }
 
-/** Users whose step-up is locked, most recent first (at most 200). */
+/**
+ * Users whose step-up is locked, most recent lock first (at most 200). The lock's time is that of
+ * its audit record (auth.step_up.lock).
+ */
 export async function listLockedApprovers(db: Pick<DbHandles, "pool">): Promise<LockedApprover[]> {
-  const res = await db.pool.query<{ user_id: string; email: string | null; name: string | null; locked_at: Date; failed_attempts: number }>(
-    `SELECT f.user_id, u.email, u.name, f.locked_at, f.failed_attempts FROM totp_factors f LEFT JOIN users u ON u.id = f.user_id
-      WHERE f.locked_at IS NOT NULL ORDER BY f.locked_at DESC LIMIT 200`,
+  const locked = await personThrottle.locked(db.pool, 200);
+  if (locked.length === 0) return [];
+  const res = await db.pool.query<{ user_id: string; email: string | null; name: string | null; locked_at: Date | null }>(
+    `SELECT l.user_id, u.email, u.name,
+            (SELECT max(a.created_at) FROM audit_log a WHERE a.action = 'auth.step_up.lock' AND a.target_type = 'user' AND a.target_id = l.user_id) AS locked_at
+       FROM unnest($1::text[]) AS l(user_id) LEFT JOIN users u ON u.id::text = l.user_id`,
+    [locked.map((l) => l.userId)],
   );
-  return res.rows.map((r) => ({ userId: r.user_id, email: r.email, name: r.name, lockedAt: r.locked_at, failedAttempts: r.failed_attempts }));
+  const failures = new Map(locked.map((l) => [l.userId, l.failures]));
+  return res.rows
+    .map((r) => ({ userId: r.user_id, email: r.email, name: r.name, lockedAt: r.locked_at ?? new Date(0), failedAttempts: failures.get(r.user_id) ?? 0 }))
+    .sort((a, b) => b.lockedAt.getTime() - a.lockedAt.getTime());
 }
 
 /**
@@ -360,18 +386,18 @@ export async function adminChangeStepUp(
   return runTransaction(db.pool, async (client) => {
     const f = await lockFactor(client, input.userId);
     if (!f) throw new AppError("NOT_FOUND", `user ${input.userId} has no authenticator`, { details: { userId: input.userId } });
-    const before = { isLocked: f.locked_at !== null, failedAttempts: f.failed_attempts, isEnrolled: f.confirmed_at !== null };
+    const failedAttempts = await personThrottle.failuresOf(client, input.userId);
+    const before = { isLocked: personThrottle.isLocking(failedAttempts), failedAttempts, isEnrolled: f.confirmed_at !== null };
     if (input.action === "unlock") {
-      await client.query(`UPDATE totp_factors SET locked_at = NULL, failed_attempts = 0, updated_at = $2 WHERE user_id = $1`, [input.userId, now]);
+      await client.query(`UPDATE totp_factors SET updated_at = $2 WHERE user_id = $1`, [input.userId, now]);
     } else {
-      await client.query(
-        `UPDATE totp_factors SET secret_ciphertext = NULL, confirmed_at = NULL, step_up_until = NULL, locked_at = NULL, failed_attempts = 0, updated_at = $2 WHERE user_id = $1`,
-        [input.userId, now],
-      );
+      await client.query(`UPDATE totp_factors SET secret_ciphertext = NULL, confirmed_at = NULL, step_up_until = NULL, updated_at = $2 WHERE user_id = $1`, [input.userId, now]);
       await client.query(`DELETE FROM totp_recovery_codes WHERE user_id = $1`, [input.userId]);
     }
     const after = input.action === "unlock" ? { ...before, isLocked: false, failedAttempts: 0 } : { isLocked: false, failedAttempts: 0, isEnrolled: false };
     await auditFactorEvent(client, actor, input.userId, { action: input.action === "unlock" ? "auth.step_up.unlock" : "auth.totp.reset", reason, before, after }, opts.requestId ?? null, now);
+    // In the same transaction as the audit record: the release and its record commit together.
+    await personThrottle.clear(client, input.userId);
     return { userId: input.userId, isLocked: false, isEnrolled: after.isEnrolled };
   });
 }

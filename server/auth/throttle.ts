@@ -14,6 +14,8 @@
  *   one address, within AUTH_THROTTLE_LOCK_MINUTES lock it for AUTH_THROTTLE_LOCK_MINUTES. The
  *   moment of the lock and an admin's release are audited (auth.throttle.lock / .release) and
  *   written as security events; a success clears the account's count.
+ * - A person's step-up codes are counted here too (StepUpThrottle, keys auth:person:totp:<user
+ *   id>): MAX_STEP_UP_FAILURES in a row lock until an admin releases them.
  */
 import type pg from "pg";
 import { RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
@@ -137,6 +139,76 @@ export class AuthThrottle {
   }
 }
 
+/**
+ * A person's step-up (TOTP) failures, in the same store and through the same library:
+ * `maxFailures` wrong or replayed codes in a row lock that person's approvals until an admin
+ * releases them. The count never expires by itself (duration 0): an approver locked out is a
+ * security event someone must look at, unlike a sign-in lock, which lifts after
+ * AUTH_THROTTLE_LOCK_MINUTES. A good code clears the count.
+ *
+ * Every call takes the connection to work on: server/auth/step-up.ts passes its transaction's
+ * client, so a count changes in the same transaction as the factor row it locked (one person's
+ * attempts are counted one after another, and a release commits with its audit record), and no
+ * second connection is needed while the row is locked.
+ */
+export class StepUpThrottle {
+  static readonly KEY_PREFIX = "auth:person";
+
+  constructor(readonly maxFailures: number) {}
+
+  private limiter(store: pg.Pool | pg.ClientBase): RateLimiterPostgres {
+    return new RateLimiterPostgres({
+      storeClient: store,
+      storeType: "client",
+      tableName: AUTH_THROTTLE_TABLE,
+      tableCreated: true,
+      // Expired rows are deleted by the sign-in throttle's own limiter; these rows never expire.
+      clearExpiredByTimeout: false,
+      keyPrefix: StepUpThrottle.KEY_PREFIX,
+      // The failure that reaches the limit is the one that locks.
+      points: Math.max(this.maxFailures - 1, 0),
+      duration: 0,
+    });
+  }
+
+  private key(userId: string): string {
+    return `totp:${userId}`;
+  }
+
+  /** Wrong or replayed codes since the last good one (or the last release). */
+  async failuresOf(store: pg.Pool | pg.ClientBase, userId: string): Promise<number> {
+    return (await this.limiter(store).get(this.key(userId)))?.consumedPoints ?? 0;
+  }
+
+  isLocking(failures: number): boolean {
+    return failures >= this.maxFailures;
+  }
+
+  /** Counts one refused code; returns the count after it. */
+  async recordFailure(store: pg.Pool | pg.ClientBase, userId: string): Promise<number> {
+    try {
+      return (await this.limiter(store).consume(this.key(userId))).consumedPoints;
+    } catch (e) {
+      if (!(e instanceof RateLimiterRes)) throw e;
+      return e.consumedPoints;
+    }
+  }
+
+  /** A good code, an admin's release or a reset: the count starts again from zero. */
+  async clear(store: pg.Pool | pg.ClientBase, userId: string): Promise<void> {
+    await this.limiter(store).delete(this.key(userId));
+  }
+
+  /** The people locked out now, with their counts (at most `limit`). */
+  async locked(store: pg.Pool | pg.ClientBase, limit: number): Promise<{ userId: string; failures: number }[]> {
+    const res = await store.query<{ key: string; points: number }>(
+      `SELECT key, points FROM ${AUTH_THROTTLE_TABLE} WHERE key LIKE $1 AND points >= $2 AND (expire IS NULL OR expire > $3) ORDER BY key LIMIT $4`,
+      [`${StepUpThrottle.KEY_PREFIX}:totp:%`, this.maxFailures, Date.now(), limit],
+    );
+    return res.rows.map((r) => ({ userId: r.key.slice(`${StepUpThrottle.KEY_PREFIX}:totp:`.length), failures: r.points }));
+  }
+}
+
 const byPool = new WeakMap<pg.Pool, AuthThrottle>();
 
 /** The throttle of a database (one per pool, limits from the configuration). */
@@ -145,3 +217,4 @@ export function authThrottle(db: Pick<DbHandles, "pool">): AuthThrottle {
   if (!t) byPool.set(db.pool, (t = new AuthThrottle(db.pool, throttleLimitsFromEnv())));
   return t;
 }
+

@@ -10,6 +10,7 @@ import { getStepUpStatus, MAX_STEP_UP_FAILURES, STEP_UP_WINDOW_SECONDS, startTot
 import { generateTotpCode, TOTP_PERIOD_SECONDS } from "../../server/auth/totp";
 import { appCodeOf, callerAs, entryPayload, errorOf, miniLedger, person, type MiniLedger } from "./approvals-test-helpers";
 import { adjustmentKinds } from "../../server/composition";
+import { readApprovalsHealth } from "../../server/approvals/maintenance";
 
 let db: TestDb;
 let L: MiniLedger;
@@ -30,6 +31,11 @@ afterAll(async () => {
 async function propose(now: Date): Promise<string> {
   const p = await proposeAdjustment(db, { kinds: adjustmentKinds, actor: operator, now }, { kind: "journal_entry", payload: entryPayload(L.bank.code, L.wallet.code, "0.50"), reason: "step-up test", idempotencyKey: `su:${randomUUID()}` });
   return p.id;
+}
+
+/** The person's step-up count in rate-limiter-flexible's table (server/auth/throttle.ts StepUpThrottle). */
+function throttleRow(userId: string) {
+  return db.pool.query<{ points: number; expire: string | null }>(`SELECT points, expire FROM auth_throttle WHERE key = $1`, [`auth:person:totp:${userId}`]);
 }
 
 async function securityEvents(userId: string): Promise<string[]> {
@@ -126,6 +132,11 @@ describe("lock-out", () => {
     expect((await securityEvents(eve.userId)).filter((k) => k === "step_up_locked")).toHaveLength(1);
     const lockAudit = await db.pool.query(`SELECT action FROM audit_log WHERE action = 'auth.step_up.lock' AND target_id = $1`, [eve.userId]);
     expect(lockAudit.rows).toHaveLength(1);
+    // The count lives in rate-limiter-flexible's store (as sign-in's), with no expiry: the lock
+    // lifts only when an admin releases it. Refusals while locked are not counted again.
+    expect((await throttleRow(eve.userId)).rows).toEqual([{ points: MAX_STEP_UP_FAILURES, expire: null }]);
+    // The worker's step_up_locked_users gauge reads the same store.
+    expect((await readApprovalsHealth(db, t)).lockedApprovers).toBeGreaterThanOrEqual(1);
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM adjustment_decisions WHERE proposal_id = $1`, [id])).rows[0].n).toBe(0);
 
     const locked = await callerAs(db, admin).approvals.stepUp.locked();
@@ -134,8 +145,27 @@ describe("lock-out", () => {
     await callerAs(db, admin).approvals.stepUp.unlock({ userId: eve.userId, reason: "verified by phone, new phone clock fixed" });
     const unlockAudit = await db.pool.query(`SELECT reason, actor_label FROM audit_log WHERE action = 'auth.step_up.unlock' AND target_id = $1`, [eve.userId]);
     expect(unlockAudit.rows).toEqual([{ reason: "verified by phone, new phone clock fixed", actor_label: admin.email }]);
+    expect((await throttleRow(eve.userId)).rowCount).toBe(0);
+    expect(await callerAs(db, admin).approvals.stepUp.locked()).not.toContainEqual(expect.objectContaining({ userId: eve.userId }));
     const t2 = new Date(t.getTime() + TOTP_PERIOD_SECONDS * 1000);
     expect((await approveProposal(db, { kinds: adjustmentKinds, actor: eve, now: t2 }, { proposalId: id, code: generateTotpCode(secret, t2) })).status).toBe("applied");
+  });
+
+  it("counts wrong codes sent at once one by one: exactly one lock, audited once, whatever the interleaving", async () => {
+    const gus = person("gus", ["approver"]);
+    const { secret } = await startTotpEnrolment(db, gus, { now: T0 });
+    await confirmTotpEnrolment(db, gus, { code: generateTotpCode(secret, T0) }, { now: T0 });
+    const t = at(STEP_UP_WINDOW_SECONDS + TOTP_PERIOD_SECONDS * 8);
+    const id = await propose(t);
+    const wrong = generateTotpCode(secret, t) === "111111" ? "222222" : "111111";
+    const tries = MAX_STEP_UP_FAILURES + 3;
+    const codes = await Promise.all(Array.from({ length: tries }, async () => appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: gus, now: t }, { proposalId: id, code: wrong })))));
+    expect(codes.filter((c) => c === "STEP_UP_INVALID")).toHaveLength(MAX_STEP_UP_FAILURES - 1);
+    expect(codes.filter((c) => c === "STEP_UP_LOCKED")).toHaveLength(tries - (MAX_STEP_UP_FAILURES - 1));
+    expect((await throttleRow(gus.userId)).rows).toEqual([{ points: MAX_STEP_UP_FAILURES, expire: null }]);
+    const lockAudit = await db.pool.query(`SELECT after FROM audit_log WHERE action = 'auth.step_up.lock' AND target_id = $1`, [gus.userId]);
+    expect(lockAudit.rows).toEqual([{ after: { isLocked: true, failedAttempts: MAX_STEP_UP_FAILURES } }]);
+    expect(await getStepUpStatus(db, gus, t)).toMatchObject({ isLocked: true, failedAttempts: MAX_STEP_UP_FAILURES });
   });
 
   it("accepts a recovery code once instead of a TOTP code", async () => {
