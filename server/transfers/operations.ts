@@ -215,7 +215,13 @@ export async function bulkRetryTransfers(
  * between (a new attempt that may have executed) or any other change makes the answer stale, and
  * a stale "not found" must not release money the new attempt may have paid. A stale answer is
  * audited and returned with `isApplied: false`; nothing else changes (ask again).
- * Errors: BAD_INPUT; NOT_FOUND; ILLEGAL_TRANSITION (created or final).
+ *
+ * Idempotent by key like the other operations: a repeat with the key (sequential, or a duplicate
+ * that was in flight at the same time and reaches the row lock second) gets the first query's
+ * answer (its audit record: partner status and whether it was applied) with the transfer as it is
+ * now, and writes nothing.
+ * Errors: BAD_INPUT; NOT_FOUND; ILLEGAL_TRANSITION (created or final; a repeat of an answered
+ * query is answered first).
  */
 export async function queryTransferAtPartner(
   db: Pick<DbHandles, "pool">,
@@ -224,15 +230,20 @@ export async function queryTransferAtPartner(
   adapterFor: (partner: string) => PartnerAdapter,
 ): Promise<{ transfer: Transfer; partnerStatus: string; isApplied: boolean }> {
   const { id, reason, key } = checkInput(actor, input);
-  const first = await runTransaction(db.pool, (c) => lockTransfer(c, id));
+  const { first, stored } = await runTransaction(db.pool, async (c) => ({ first: await lockTransfer(c, id), stored: await storedQueryAnswer(c, id, key) }));
+  if (stored) return { transfer: first, ...stored };
   if (first.state === "created" || isTerminal(first.state)) {
     throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${first.state}; the partner has nothing to say about it`, { details: { transferId: id, state: first.state } });
   }
   const policy = await getRailPolicy(db, first.partner, first.rail);
   const status = await queryPartner(db, first, adapterFor(first.partner), policy, first.attempts);
   let isApplied = false;
+  let replayed: { partnerStatus: string; isApplied: boolean } | null = null;
   const transfer = await runTransaction(db.pool, async (client) => {
     const cur = await lockTransfer(client, id);
+    // A duplicate that asked the partner at the same time as the first: the first's answer stands.
+    replayed = await storedQueryAnswer(client, id, key);
+    if (replayed) return cur;
     const now = input.now ?? new Date();
     const isStale = cur.attempts !== first.attempts || cur.version !== first.version;
     isApplied = status.kind === "ok" && !isStale;
@@ -266,5 +277,18 @@ export async function queryTransferAtPartner(
     }
     return next;
   });
+  if (replayed) return { transfer, ...(replayed as { partnerStatus: string; isApplied: boolean }) };
   return { transfer, partnerStatus: status.kind === "ok" ? status.status : "unavailable", isApplied };
+}
+
+/** The answer of an earlier query of the transfer under this key (from its audit record), or null. */
+async function storedQueryAnswer(client: pg.PoolClient, transferId: string, key: string): Promise<{ partnerStatus: string; isApplied: boolean } | null> {
+  const res = await client.query<{ after: { partnerStatus?: string; isApplied?: boolean } }>(
+    `SELECT after FROM audit_log WHERE target_type = 'transfer' AND target_id = $1 AND action = 'transfer.query_partner' AND after->>'idempotencyKey' = $2 LIMIT 1`,
+    [transferId, key],
+  );
+  const after = res.rows[0]?.after;
+  if (!after) return null;
+  const partnerStatus = String(after.partnerStatus ?? "unavailable");
+  return { partnerStatus: partnerStatus.startsWith("unavailable") ? "unavailable" : partnerStatus, isApplied: after.isApplied === true };
 }

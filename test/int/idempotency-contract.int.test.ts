@@ -15,17 +15,20 @@ import { APP_ORIGIN, actorOf, httpHandler, makeUser, sessionCookieFor } from "./
 import { approveKeyActivation } from "./approvals-test-helpers";
 import { createCaller } from "../../server/api/root";
 import { SERVICE_KEY_SCOPES } from "../../server/core/permissions";
-import { SYSTEM_ACTOR } from "../../server/core/actor";
+import { serviceActor, SYSTEM_ACTOR } from "../../server/core/actor";
 import { resetEnvForTests } from "../../server/env";
 import { openAccount, fund } from "../../server/ledger/testing";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { stopSender } from "../../server/jobs/queues";
 import { advanceTransfer } from "../../server/transfers/orchestrator";
+import { queryTransferAtPartner } from "../../server/transfers/operations";
 import { signPayload } from "../../server/core/signature";
 import { partners } from "../../server/composition";
 import { createWebhookHandler } from "../../server/partners/webhook-http";
 import { processPendingWebhooks } from "../../server/transfers/webhook-processing";
 import { fakePartner } from "../support/fake-partner";
+import { randomIban, statementXml } from "./recon-test-helpers";
+import type { Actor } from "../../server/core/actor";
 
 const WEBHOOK_SECRET = "whsec_idempotency_contract_0123456789";
 const savedSecrets = process.env.PARTNER_SANDBOX_WEBHOOK_SECRETS;
@@ -39,6 +42,7 @@ let keyAId: string;
 let bankId: string;
 /** A signed-in admin's browser (approvals.policy.propose is a person's power; no key holds it). */
 let adminHeaders: Record<string, string>;
+let adminActor: Actor;
 const partner = fakePartner();
 
 beforeAll(async () => {
@@ -59,6 +63,7 @@ beforeAll(async () => {
   keyB = { "content-type": "application/json", authorization: `Bearer ${b.secret}` };
   keyAId = a.key.id;
   adminHeaders = { "content-type": "application/json", origin: APP_ORIGIN, cookie: await sessionCookieFor(admin.id) };
+  adminActor = actorOf(admin);
   bankId = (await openAccount(t, { code: "bank:EUR", type: "asset" })).id;
 });
 afterAll(async () => {
@@ -102,7 +107,9 @@ function drain(walletId: string, count: number, amountMinor: bigint): Promise<An
  * proposal or comment; a bulk answer as a whole.
  */
 function identity(path: string, a: Answer): unknown {
+  if (a.data === undefined || a.data === null) return null;
   if (Array.isArray(a.data)) return JSON.stringify(a.data);
+  if (path === "recon.importStatement") return (a.data as { importId: string }).importId;
   const d = a.data as { id?: string; transfer?: { id: string }; entries?: { entryId: string }[]; holds?: { holdId: string }[] };
   if (path === "transfers.create") return d.transfer!.id;
   return d.entries?.[0]?.entryId ?? d.holds?.[0]?.holdId ?? d.id;
@@ -328,7 +335,49 @@ const scenarios: Scenario[] = [
       };
     },
   },
+  // Recon's own scheme (server/recon/idempotency.ts): a duplicate in flight is answered
+  // IDEMPOTENCY_IN_PROGRESS at once, without waiting.
+  {
+    path: "recon.importStatement",
+    setup: async () => {
+      const walletId = await wallet(1_000n);
+      const { sourceId, iban } = await reconSource();
+      const xml = statementXml([{ iban, entries: [{ amountMinor: 12_34n, remittanceInfo: "duplicate import" }] }]);
+      const key = randomUUID();
+      return {
+        walletId,
+        input: { fileName: "s.xml", contentBase64: Buffer.from(xml).toString("base64"), idempotencyKey: key },
+        countOnce: async () => Number((await t.pool.query(`SELECT count(*) FROM recon_imports WHERE source_id = $1`, [sourceId])).rows[0].count),
+      };
+    },
+  },
+  {
+    path: "recon.breaks.note",
+    setup: async () => {
+      const walletId = await wallet(1_000n);
+      const { sourceId, iban } = await reconSource();
+      const xml = statementXml([{ iban, entries: [{ amountMinor: 56_78n, remittanceInfo: "nobody knows" }] }]);
+      const imported = await call("recon.importStatement", { fileName: "b.xml", contentBase64: Buffer.from(xml).toString("base64"), idempotencyKey: randomUUID() }, keyA);
+      expect(imported.status, JSON.stringify(imported.error)).toBe(200);
+      const breakId = (await t.pool.query<{ id: string }>(`SELECT b.id FROM recon_breaks b WHERE b.source_id = $1 AND b.status = 'open' LIMIT 1`, [sourceId])).rows[0]!.id;
+      const key = randomUUID();
+      return {
+        walletId,
+        input: { breakId, note: "asked the bank", idempotencyKey: key },
+        countOnce: async () => Number((await t.pool.query(`SELECT count(*) FROM recon_break_events WHERE break_id = $1 AND kind = 'note'`, [breakId])).rows[0].count),
+      };
+    },
+  },
 ];
+
+/** A bank-account reconciliation source on a fresh ledger account (a rules admin's work). */
+async function reconSource(): Promise<{ sourceId: string; iban: string }> {
+  const account = await openAccount(t, { code: `bank:recon:${randomUUID().slice(0, 8)}`, type: "asset" });
+  const iban = randomIban();
+  const caller = createCaller({ db: t, actor: adminActor, requestId: "setup", ip: null });
+  const source = await caller.recon.sources.create({ name: `Idem bank ${randomUUID().slice(0, 8)}`, kind: "bank_account", ledgerAccount: account.code, iban, idempotencyKey: randomUUID() });
+  return { sourceId: source.id, iban };
+}
 
 /** A transfer from a fresh wallet, reserved and not yet submitted. */
 async function reservedTransfer(): Promise<{ walletId: string; transferId: string }> {
@@ -361,6 +410,27 @@ describe("identical requests with one key, at once, while other traffic drains t
       expect(await countOnce(), `${path}: applied once`).toBe(1);
     }
   }, 60_000);
+});
+
+describe("transfers.queryPartner with one key, at once", () => {
+  // The route calls queryTransferAtPartner with the configured partner adapters; here the same
+  // function gets a scripted partner, so the answer is known.
+  it("every duplicate gets the first query's answer, and the query is recorded once", async () => {
+    const { transferId } = await reservedTransfer();
+    const scripted = fakePartner();
+    scripted.status = "not_found";
+    const actor = serviceActor({ id: keyAId, name: "service-a", scopes: [...SERVICE_KEY_SCOPES] });
+    const input = { transferId, reason: "where is it", idempotencyKey: randomUUID() };
+    const ask = () => queryTransferAtPartner(t, actor, input, () => scripted);
+    const answers = await Promise.all(Array.from({ length: DUPLICATES }, ask));
+    const shape = (a: Awaited<ReturnType<typeof ask>>) => JSON.stringify([a.transfer.id, a.transfer.state, a.transfer.version.toString(), a.partnerStatus, a.isApplied]);
+    expect(new Set(answers.map(shape)).size).toBe(1);
+    const recorded = await t.pool.query(`SELECT 1 FROM audit_log WHERE target_type = 'transfer' AND target_id = $1 AND action = 'transfer.query_partner'`, [transferId]);
+    expect(recorded.rowCount).toBe(1);
+    // A later repeat with the key is answered from the record too.
+    expect(shape(await ask())).toBe(shape(answers[0]!));
+    expect((await t.pool.query(`SELECT 1 FROM audit_log WHERE target_type = 'transfer' AND target_id = $1 AND action = 'transfer.query_partner'`, [transferId])).rowCount).toBe(1);
+  });
 });
 
 describe("keys belong to their caller", () => {
