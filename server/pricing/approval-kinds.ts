@@ -1,6 +1,7 @@
 /**
  * Pricing changes that need four eyes, as approval kinds: a new fee schedule version
- * (fee_schedule_version) and a reference rate entered by hand (fx_manual_rate). An admin
+ * (fee_schedule_version), a reference rate entered by hand (fx_manual_rate) and a change of an FX
+ * spread (fx_spread_change: it changes what customers are charged on conversions). An admin
  * proposes; a different approver approves; approving writes the row inside the approval
  * transaction. Listed in PRICING_KINDS, which the composition root (server/composition/) puts with the others.
  *
@@ -26,6 +27,7 @@ import { parseExactDecimal } from "./exact";
 import { compileFeeSchedule, type FeeScheduleDefinition } from "./fees";
 import { BASE_CURRENCY, isIsoDate } from "./reference-rates";
 import { diffScheduleDefinitions } from "./schedules";
+import { checkSpreadChange, readSpread, writeSpreadInTransaction } from "./settings";
 
 // --- fee_schedule_version ----------------------------------------------------------------------
 
@@ -194,5 +196,40 @@ const manualRateKind = defineControlKind<ManualRatePayload>({
   },
 });
 
-/** The pricing domain's kinds: a new fee schedule version, a reference rate entered by hand. */
-export const PRICING_KINDS: readonly AdjustmentKind[] = [feeScheduleVersionKind, manualRateKind];
+// --- fx_spread_change -----------------------------------------------------------------------------
+
+export const spreadChangePayload = z.strictObject({
+  /** "*" and "*" for any pair. */
+  fromCurrency: z.string().min(1).max(3),
+  toCurrency: z.string().min(1).max(3),
+  /** "" for any segment. */
+  segment: z.string().max(64),
+  /** Exact decimal basis points below 10000; null removes the row. */
+  spreadBps: z.string().max(40).nullable(),
+});
+export type SpreadChangePayload = z.infer<typeof spreadChangePayload>;
+
+const pairLabel = (p: SpreadChangePayload) => `${p.fromCurrency === "*" ? "any pair" : `${p.fromCurrency}/${p.toCurrency}`}, ${p.segment === "" ? "any segment" : `segment ${p.segment}`}`;
+const bpsLabel = (bps: string | null) => (bps === null ? "none (the next broader row applies)" : `${bps} bps`);
+
+const spreadChangeKind = defineControlKind<SpreadChangePayload>({
+  kind: "fx_spread_change",
+  label: "FX spread change",
+  proposePermission: "pricing:manage",
+  payloadSchema: spreadChangePayload,
+  async normalize(_sql, p) {
+    return checkSpreadChange(p);
+  },
+  describe: (p) => `FX spread ${pairLabel(p)}: ${bpsLabel(p.spreadBps)}`,
+  links: (p) => [{ type: "fx_spread", id: `${p.fromCurrency}/${p.toCurrency}/${p.segment}` }],
+  async previewChanges(sql, p) {
+    return [{ label: `FX spread ${pairLabel(p)}`, before: bpsLabel(await readSpread(sql, p)), after: bpsLabel(p.spreadBps) }];
+  },
+  async apply(client, p, ctx) {
+    // Quotes see it within PRICING_CACHE_TTL_MS in every process (server/pricing/cache.ts).
+    return writeSpreadInTransaction(client, ctx.actor, checkSpreadChange(p), { reason: `approved proposal ${ctx.proposalId}`, now: ctx.now, proposalId: ctx.proposalId });
+  },
+});
+
+/** The pricing domain's kinds: a new fee schedule version, a reference rate entered by hand, a spread change. */
+export const PRICING_KINDS: readonly AdjustmentKind[] = [feeScheduleVersionKind, manualRateKind, spreadChangeKind];

@@ -1,7 +1,9 @@
 /**
- * Pricing settings changed directly by admins (audited, no four eyes; docs/separation-of-duties.md
- * says why): a customer's segment and the FX spread per pair and segment. Fee schedules and manual
- * rates go through approvals instead (server/pricing/approval-kinds.ts).
+ * Pricing settings: a customer's segment, changed directly by an admin (audited, no four eyes;
+ * docs/separation-of-duties.md says why), and the FX spread per pair and segment, which the API
+ * only proposes (kind fx_spread_change, server/pricing/approval-kinds.ts): approving it writes the
+ * spread with writeSpreadInTransaction; setSpread is for the system's own callers (demo seed,
+ * benchmark). Fee schedules and manual rates go through approvals too.
  *
  * Invariants kept:
  * - Every change says why: a reason of 3 to 500 characters is required here, whoever calls
@@ -11,6 +13,7 @@
  * - A spread is an exact decimal number of basis points, 0 <= bps < 10000 (also a database check);
  *   a pair is two different known currencies, or "*"/"*" for any pair.
  */
+import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { pgRunner, type SqlRunner } from "../db/sql";
 import { runTransaction } from "../db/transaction";
@@ -61,8 +64,11 @@ export interface SpreadInput {
   now?: Date;
 }
 
-/** Sets (or removes) the spread of a pair and segment. Errors, in order: UNKNOWN_CURRENCY, BAD_INPUT (pair, segment, spreadBps, reason). */
-export async function setSpread(db: Pick<DbHandles, "pool">, actor: AuditActor, input: SpreadInput) {
+/** A spread change as stored in a proposal (no reason: the proposal carries it). */
+export type SpreadChange = Pick<SpreadInput, "fromCurrency" | "toCurrency" | "segment" | "spreadBps">;
+
+/** Checks a spread change. Errors, in order: UNKNOWN_CURRENCY, BAD_INPUT (pair, segment, spreadBps). */
+export function checkSpreadChange(input: SpreadChange): SpreadChange {
   const isAny = input.fromCurrency === "*" && input.toCurrency === "*";
   if (!isAny) {
     currencyExponent(input.fromCurrency);
@@ -74,27 +80,57 @@ export async function setSpread(db: Pick<DbHandles, "pool">, actor: AuditActor, 
     const bps = parseExactDecimal(input.spreadBps, { what: "spreadBps", code: "BAD_INPUT", allowZero: true });
     if (bps.compare(exactInteger(10_000n)) >= 0) throw new AppError("BAD_INPUT", `spreadBps ${input.spreadBps} must be below 10000 (100%)`);
   }
+  return { fromCurrency: input.fromCurrency, toCurrency: input.toCurrency, segment: input.segment, spreadBps: input.spreadBps };
+}
+
+/** The spread stored for a pair and segment now (exact decimal bps), or null. */
+export async function readSpread(sql: SqlRunner, change: Pick<SpreadChange, "fromCurrency" | "toCurrency" | "segment">): Promise<string | null> {
+  const rows = await sql.query<{ bps: string }>(`SELECT spread_bps::text AS bps FROM fx_spreads WHERE from_currency = $1 AND to_currency = $2 AND segment = $3`, [change.fromCurrency, change.toCurrency, change.segment]);
+  return rows[0]?.bps ?? null;
+}
+
+/**
+ * Sets (or removes) the spread of a pair and segment. For the system's own callers (seed,
+ * benchmark); the API proposes instead (fx_spread_change). Errors, in order: UNKNOWN_CURRENCY,
+ * BAD_INPUT (pair, segment, spreadBps, reason).
+ */
+export async function setSpread(db: Pick<DbHandles, "pool">, actor: AuditActor, input: SpreadInput) {
+  const change = checkSpreadChange(input);
   const reason = checkSettingReason(input.reason);
   const now = input.now ?? new Date();
-  const key = [input.fromCurrency, input.toCurrency, input.segment];
-  const changed = await runTransaction(db.pool, async (client) => {
-    const sql = pgRunner(client);
-    const before = (await sql.query<{ bps: string }>(`SELECT spread_bps::text AS bps FROM fx_spreads WHERE from_currency = $1 AND to_currency = $2 AND segment = $3 FOR UPDATE`, key))[0]?.bps ?? null;
-    if (input.spreadBps === null) await client.query(`DELETE FROM fx_spreads WHERE from_currency = $1 AND to_currency = $2 AND segment = $3`, key);
-    else {
-      await client.query(
-        `INSERT INTO fx_spreads (from_currency, to_currency, segment, spread_bps, updated_at, updated_by) VALUES ($1, $2, $3, $4::numeric, $5, $6)
-         ON CONFLICT (from_currency, to_currency, segment) DO UPDATE SET spread_bps = EXCLUDED.spread_bps, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by`,
-        [...key, input.spreadBps, now, actor.label],
-      );
-    }
-    await appendAudit(sql, {
-      actor, action: "pricing.spread.set", targetType: "fx_spread", targetId: key.join("/"), reason, before: { spreadBps: before }, after: { spreadBps: input.spreadBps }, at: now,
-    });
-    return { fromCurrency: input.fromCurrency, toCurrency: input.toCurrency, segment: input.segment, spreadBps: input.spreadBps };
-  });
+  const changed = await runTransaction(db.pool, (client) => writeSpreadInTransaction(client, actor, change, { reason, now }));
   forgetLookups(db.pool, "spread");
   return changed;
+}
+
+/**
+ * Writes a checked spread change and its audit record (before and after) in the caller's
+ * transaction: setSpread's, or an approved fx_spread_change's.
+ */
+export async function writeSpreadInTransaction(client: pg.PoolClient, actor: AuditActor, input: SpreadChange, opts: { reason: string; now: Date; proposalId?: string }) {
+  const { reason, now } = opts;
+  const key = [input.fromCurrency, input.toCurrency, input.segment];
+  const sql = pgRunner(client);
+  const before = (await sql.query<{ bps: string }>(`SELECT spread_bps::text AS bps FROM fx_spreads WHERE from_currency = $1 AND to_currency = $2 AND segment = $3 FOR UPDATE`, key))[0]?.bps ?? null;
+  if (input.spreadBps === null) await client.query(`DELETE FROM fx_spreads WHERE from_currency = $1 AND to_currency = $2 AND segment = $3`, key);
+  else {
+    await client.query(
+      `INSERT INTO fx_spreads (from_currency, to_currency, segment, spread_bps, updated_at, updated_by) VALUES ($1, $2, $3, $4::numeric, $5, $6)
+       ON CONFLICT (from_currency, to_currency, segment) DO UPDATE SET spread_bps = EXCLUDED.spread_bps, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by`,
+      [...key, input.spreadBps, now, actor.label],
+    );
+  }
+  await appendAudit(sql, {
+    actor,
+    action: "pricing.spread.set",
+    targetType: "fx_spread",
+    targetId: key.join("/"),
+    reason,
+    before: { spreadBps: before },
+    after: { spreadBps: input.spreadBps, ...(opts.proposalId ? { proposalId: opts.proposalId } : {}) },
+    at: now,
+  });
+  return { fromCurrency: input.fromCurrency, toCurrency: input.toCurrency, segment: input.segment, spreadBps: input.spreadBps };
 }
 
 /** Every spread row (small: pairs x segments), for the console. */

@@ -53,7 +53,6 @@ describe("pricing API", () => {
   });
 
   it("quotes for a service key, explains the quote, and maps typed errors", async () => {
-    await callerAs(db, admin).pricing.setSpread({ fromCurrency: "*", toCurrency: "*", spreadBps: "25", reason: "default spread" });
     const key = randomUUID();
     // The newest rates are of 2025-05-09; quoting "now" would be stale, so the domain's clock is not
     // used here: a quote within the age limit is proven in pricing-store.int.test.ts. Here: stale.
@@ -68,9 +67,28 @@ describe("pricing API", () => {
     expect(appCodeOf(await errorOf(callerAs(db, service).pricing.quote({ amountMinor: 10000n, currency: "XXX", rail: "instant", idempotencyKey: randomUUID() })))).toBe("UNKNOWN_CURRENCY");
     expect(appCodeOf(await errorOf(callerAs(db, service).pricing.quote({ amountMinor: "1.5", currency: "EUR", rail: "instant", idempotencyKey: randomUUID() })))).toBe("BAD_REQUEST");
     expect(appCodeOf(await errorOf(callerAs(db, service).pricing.quote({ amountMinor: 10000n, currency: "GBP", rail: "instant", idempotencyKey: randomUUID() })))).toBe("FEE_RULE_NOT_FOUND");
-    expect(appCodeOf(await errorOf(callerAs(db, service).pricing.setSpread({ fromCurrency: "*", toCurrency: "*", spreadBps: "1", reason: "nope" })))).toBe("FORBIDDEN");
+    expect(appCodeOf(await errorOf(callerAs(db, service).pricing.proposeSpread({ fromCurrency: "*", toCurrency: "*", spreadBps: "1", reason: "nope", idempotencyKey: randomUUID() })))).toBe("FORBIDDEN");
     const list = await callerAs(db, viewer).pricing.listQuotes({ limit: 10 });
     expect(list.items.map((x) => x.id)).toContain(q.quote.id);
+  });
+
+  it("a spread change is four-eyes (issue 14): proposed, nothing changes until an approver approves; then audited as the approver's", async () => {
+    const spreadOf = async () => (await callerAs(db, viewer).pricing.listSpreads()).find((x) => x.fromCurrency === "EUR" && x.toCurrency === "USD" && x.segment === "")?.spreadBps ?? null;
+    const before = await spreadOf();
+    const p = await callerAs(db, admin).pricing.proposeSpread({ fromCurrency: "EUR", toCurrency: "USD", spreadBps: "35", reason: "EUR/USD is the most liquid pair", idempotencyKey: randomUUID() });
+    expect(p).toMatchObject({ status: "open", requiredApprovals: 1 });
+    expect(await spreadOf()).toBe(before);
+    const detail = await callerAs(db, approver).approvals.get({ id: p.id });
+    expect(detail.proposedPreview.changes).toEqual([{ label: "FX spread EUR/USD, any segment", before: before === null ? "none (the next broader row applies)" : `${before} bps`, after: "35 bps" }]);
+    // The proposing admin cannot approve (an admin holds no approver role); another approver applies it.
+    expect(appCodeOf(await errorOf(approveProposal(db, { kinds: adjustmentKinds, actor: admin }, { proposalId: p.id })))).toBe("FORBIDDEN");
+    expect(await approveProposal(db, { kinds: adjustmentKinds, actor: approver }, { proposalId: p.id })).toMatchObject({ status: "applied" });
+    expect(await spreadOf()).toBe("35");
+    const audit = await db.pool.query(`SELECT actor_label, after FROM audit_log WHERE action = 'pricing.spread.set' AND target_id = 'EUR/USD/'`);
+    expect(audit.rows).toEqual([{ actor_label: approver.email, after: { spreadBps: "35", proposalId: p.id } }]);
+    // Bad input is refused when proposing, naming what is wrong; nothing is stored.
+    expect(appCodeOf(await errorOf(callerAs(db, admin).pricing.proposeSpread({ fromCurrency: "EUR", toCurrency: "USD", spreadBps: "10000", reason: "too much", idempotencyKey: randomUUID() })))).toBe("BAD_INPUT");
+    expect(appCodeOf(await errorOf(callerAs(db, admin).pricing.proposeSpread({ fromCurrency: "EUR", toCurrency: "EUR", spreadBps: "1", reason: "same pair", idempotencyKey: randomUUID() })))).toBe("BAD_INPUT");
   });
 
   it("explains a transfer's price by id (proven in full in transfers-pricing.int.test.ts), and refuses an unknown one", async () => {

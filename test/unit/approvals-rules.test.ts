@@ -170,8 +170,8 @@ describe("control kinds (defineControlKind)", () => {
     expect(await kind.apply?.(null as never, { id: "a" }, ctx)).toEqual({ entryIds: [], result: { id: "a", proposalId: "p1" } });
   });
 
-  it("the registry's kinds with a fixed single approval are the seven control kinds", async () => {
+  it("the registry's kinds with a fixed single approval are the eight control kinds", async () => {
     const control = adjustmentKinds.list().map((k) => adjustmentKinds.get(k.kind)).filter((k) => k.requiredApprovals?.({}) === 1);
-    expect(control.map((k) => k.kind).sort()).toEqual(["account_unfreeze", "fee_schedule_version", "fx_manual_rate", "policy_change", "recon_period_reopen", "recon_rule_set_activation", "service_key_activation"]);
+    expect(control.map((k) => k.kind).sort()).toEqual(["account_unfreeze", "fee_schedule_version", "fx_manual_rate", "fx_spread_change", "policy_change", "recon_period_reopen", "recon_rule_set_activation", "service_key_activation"]);
   });
 });

@@ -13,7 +13,7 @@ export const metadata: Metadata = { title: "Pricing" };
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
 const QUOTES_PAGE = 25;
-const PRICING_KINDS = ["fee_schedule_version", "fx_manual_rate"] as const;
+const PRICING_KINDS = ["fee_schedule_version", "fx_manual_rate", "fx_spread_change"] as const;
 
 export default async function PricingPage({ searchParams }: { searchParams: SearchParams }) {
   const params = pricingState.read(await searchParams);

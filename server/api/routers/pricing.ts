@@ -16,7 +16,7 @@ import { AppError } from "../../errors/app-error";
 import { importReferenceRates, listRateImports, listRates } from "../../pricing/rates-store";
 import { createQuote, getQuote, listQuotes, priceRequest } from "../../pricing/quotes";
 import { diffScheduleDefinitions, getScheduleVersion, listSchedules, listScheduleVersions } from "../../pricing/schedules";
-import { setCustomerSegment, setSpread, listSpreads } from "../../pricing/settings";
+import { setCustomerSegment, listSpreads } from "../../pricing/settings";
 import { simulateFeeSchedule, simulationCsv, type SimulationResult } from "../../pricing/simulation";
 import { MAX_RATES_FILE_BYTES } from "../../pricing/ecb-csv";
 import { explainTransferPrice } from "../../transfers/pricing";
@@ -145,10 +145,16 @@ export const pricingRouter = createRouter({
     }),
 
   listSpreads: procedure("pricing:read").query(({ ctx }) => listSpreads(pgRunner(ctx.db.pool))),
-  /** Sets or (spreadBps null) removes a spread. The pair and segment are the key, so a repeat is harmless. */
-  setSpread: procedure("pricing:manage")
-    .input(z.strictObject({ fromCurrency: z.string().min(1).max(3), toCurrency: z.string().min(1).max(3), segment: z.string().max(64).default(""), spreadBps: z.string().max(40).nullable(), reason }))
-    .mutation(({ ctx, input }) => setSpread(ctx.db, auditActorOf(ctx.actor), input)),
+  /**
+   * Proposes setting or (spreadBps null) removing a spread (four eyes: kind fx_spread_change; an
+   * approver applies it through approvals.approve). Returns the proposal.
+   */
+  proposeSpread: procedure("pricing:manage")
+    .input(z.strictObject({ fromCurrency: z.string().min(1).max(3), toCurrency: z.string().min(1).max(3), segment: z.string().max(64).default(""), spreadBps: z.string().max(40).nullable(), reason, idempotencyKey: key }))
+    .mutation(({ ctx, input }) => {
+      const { reason: why, idempotencyKey, ...payload } = input;
+      return proposeAdjustment(ctx.db, { actor: ctx.actor, requestId: ctx.requestId, kinds: adjustmentKinds }, { kind: "fx_spread_change", payload, reason: why, idempotencyKey });
+    }),
   /** Puts a customer in a segment (null: none). Setting the same value again changes nothing. */
   setCustomerSegment: procedure("pricing:manage")
     .input(z.strictObject({ customerId: z.string().min(1).max(128), segment: z.string().min(1).max(64).nullable(), reason }))
