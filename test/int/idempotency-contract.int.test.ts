@@ -1,10 +1,12 @@
 /**
- * The idempotency contract under concurrency, through the HTTP API with service keys:
+ * The idempotency contract under concurrency, through the HTTP API with service keys and signed-in
+ * people:
  * - identical requests with one key, fired at once at every mutation that takes a key while other
  *   traffic drains the same account, are each answered with the stored result or the retryable
  *   IDEMPOTENCY_IN_PROGRESS, never a business error, and the effect happens exactly once;
- * - a key belongs to its caller: another caller's same key is a different request, and no caller
- *   can use or collide with the system's keys (transfer:<id>:settle cannot block a settlement);
+ * - a key belongs to its caller (svc:<key id>/…, usr:<user id>/…): another caller's same key is a
+ *   different request, writing another scope into a key reaches only one's own, and no caller can
+ *   use or collide with the system's keys (transfer:<id>:settle cannot block a settlement);
  * - an internal idempotency conflict is a typed failure that surfaces on the transfer.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
