@@ -1,7 +1,7 @@
 /**
  * A service key limited in what it may debit (account code prefixes, currencies) is held to its
- * limits on what it proposes too (issue 14, point 1): a journal entry, a reversal or a
- * force-settle that would debit outside them is refused when proposed, FORBIDDEN naming the
+ * limits on what it proposes too (issue 14, point 1): a journal entry, a reversal, a
+ * reconciliation write-off or a force-settle that would debit outside them is refused when proposed, FORBIDDEN naming the
  * account, and nothing is stored; inside them it is proposed and applied as usual. Approving
  * re-checks what the application posted against the proposing key's limits, read from
  * service_keys, so a proposal stored before the rule cannot slip through.
@@ -16,10 +16,13 @@ import { authenticateServiceKey } from "../../server/auth/service-key-auth";
 import { serviceActor, SYSTEM_ACTOR, type Actor } from "../../server/core/actor";
 import { executeLedgerCommand } from "../../server/ledger/write-path";
 import { getBalances } from "../../server/ledger/balances";
-import { fund } from "../../server/ledger/testing";
+import { fund, openAccount } from "../../server/ledger/testing";
 import { stopSender } from "../../server/jobs/queues";
 import { advanceTransfer } from "../../server/transfers/orchestrator";
 import { fakePartner } from "../support/fake-partner";
+import { createSource } from "../../server/recon/sources";
+import { importAndReconcile } from "../../server/recon/runs";
+import { randomIban, statementXml } from "./recon-test-helpers";
 import { appCodeOf, approveKeyActivation, callerAs, enrol, entryPayload, errorOf, miniLedger, person, registerPeople, type MiniLedger } from "./approvals-test-helpers";
 
 let db: TestDb;
@@ -93,6 +96,21 @@ describe("a limited service key's proposals are held to its debit limits", () =>
     const p = await propose(kind, payload);
     expect(p.status).toBe("open");
     expect(await approve(p.id)).toMatchObject({ status: "applied" });
+  });
+
+  it("refuses a reconciliation write-off it proposes, whose entry debits outside its limits; nothing is stored", async () => {
+    // An unexplained credit on a bank statement: writing it off posts between the bank account and
+    // the write-off account, neither of which the key may debit.
+    const bank = await openAccount(db, { code: `bank:recon:${randomUUID().slice(0, 8)}`, type: "asset" });
+    const iban = randomIban();
+    await createSource(db, SYSTEM_ACTOR, { name: `Limits bank ${randomUUID().slice(0, 8)}`, kind: "bank_account", ledgerAccount: bank.code, iban });
+    await importAndReconcile(db, SYSTEM_ACTOR, { fileName: "s.xml", content: Buffer.from(statementXml([{ iban, entries: [{ amountMinor: 4_00n, remittanceInfo: "unexplained" }] }])) });
+    const b = (await db.pool.query<{ id: string }>(`SELECT b.id FROM recon_breaks b JOIN recon_sources s ON s.id = b.source_id WHERE s.ledger_account_id = $1 AND b.status = 'open'`, [bank.id])).rows[0]!;
+    const before = await proposalsOfKey();
+    const err = await errorOf(callerAs(db, key).recon.breaks.proposeWriteOff({ breakId: b.id, reason: "bank fee not booked", idempotencyKey: `t:${randomUUID()}` }));
+    expect(appCodeOf(err)).toBe("FORBIDDEN");
+    expect((err as Error).message).toMatch(/may not debit account (bank:recon:|ops:recon:write-off:)/);
+    expect(await proposalsOfKey()).toBe(before);
   });
 
   it("re-checks at approval: a proposal stored without the check is refused when applied, naming the account; nothing is posted and it stays open", async () => {
