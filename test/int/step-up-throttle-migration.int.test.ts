@@ -1,5 +1,5 @@
 /**
- * Migration 20261202430000_step_up_throttle moves approvers' step-up counts from the hand-written
+ * Migration 20261203060000_step_up_throttle moves approvers' step-up counts from the hand-written
  * columns (totp_factors.failed_attempts, locked_at) into rate-limiter-flexible's store: a person
  * locked before the upgrade is still locked after it, a partial count carries over, and the old
  * columns are gone.
@@ -15,7 +15,7 @@ import { createDbHandles } from "../../server/db/client";
 import { userActor } from "../../server/core/actor";
 import { getStepUpStatus, MAX_STEP_UP_FAILURES } from "../../server/auth/step-up";
 
-const MIGRATION = "20261202430000_step_up_throttle";
+const MIGRATION = "20261203060000_step_up_throttle";
 const created: string[] = [];
 
 afterAll(async () => {
