@@ -180,8 +180,11 @@ export function alertTopic(level: AlertLevel): (typeof SLO_ALERT_TOPICS)[number]
  */
 export async function evaluateAndPublish(db: Pick<DbHandles, "pool">, now: Date): Promise<AlertChange[]> {
   const changes: AlertChange[] = [];
-  for (const def of await listSloDefinitions(db, { isEnabledOnly: true })) {
-    const status = await evaluateSlo(db.pool, def, now);
+  // Evaluated together (reads only), then recorded one by one, each with its outbox event.
+  const defs = await listSloDefinitions(db, { isEnabledOnly: true });
+  const statuses = await Promise.all(defs.map((def) => evaluateSlo(db.pool, def, now)));
+  for (const [i, def] of defs.entries()) {
+    const status = statuses[i]!;
     const change = await runTransaction(db.pool, async (c) => {
       const prev = (await c.query<{ level: AlertLevel; since: Date }>(`SELECT level, since FROM slo_alert_states WHERE slo_id = $1 FOR UPDATE`, [def.id])).rows[0];
       const level = status.alert.level;
