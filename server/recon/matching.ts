@@ -3,7 +3,9 @@
  * never a loop per line. A run reads its candidates into temporary tables, applies the rule set's
  * rules in priority order (each rule a handful of statements whatever the number of lines), then
  * writes matches, suggestions and breaks, and closes the breaks whose line or posting is now
- * matched.
+ * matched. Sized for a million lines in one run (docs/performance.md): the tables are written
+ * whole by CREATE TABLE AS, a step that takes most of what is left rebuilds them without it, and
+ * sorts and hashes stay in memory (RECON_MATCH_SETTINGS).
  *
  * Ledger items are the postings on the source's ledger account (for a partner rail source, only
  * those of transfers on its rail), with the references of the transfer they settle or return:
@@ -33,6 +35,12 @@ import { getSource, type ReconSource } from "./sources";
 import { MIN_REFERENCE_LENGTH, normRefSql } from "./references";
 
 const norm = normRefSql;
+/**
+ * The next match id, from recon_matches' own sequence. The sequence is looked up once per
+ * statement (an InitPlan): nextval(pg_get_serial_sequence(...)) looked it up for every row, 4 µs
+ * each, four seconds for a million pairs.
+ */
+const NEXT_MATCH_ID = "nextval((SELECT pg_get_serial_sequence('recon_matches', 'id')::regclass))";
 /** Rounds of ranked pairing per one-to-one rule (each round pairs what the previous left). */
 const PAIRING_ROUNDS = 4;
 /** A run covers at most this many days. */
@@ -43,6 +51,17 @@ export const MAX_RUN_DAYS = 366;
  * the period instead.
  */
 export const RECON_STATEMENT_TIMEOUT = "SET LOCAL statement_timeout = '600s'";
+
+/**
+ * The settings of a matching transaction (runs and previews), besides RECON_STATEMENT_TIMEOUT.
+ * work_mem: the engine's sorts and hashes are over the period's lines and items (a million lines
+ * sort and hash in about 100 MB; at PostgreSQL's default 4 MB they spilled to disk), and the
+ * setting lasts only for this transaction. jit off: the product's connections already start with
+ * it (PRODUCT_SERVER_OPTIONS), and it is set again here so that a matching transaction never
+ * compiles, whatever pool it runs on; its statements are few and each is dominated by reading
+ * and writing rows, which JIT does not speed up.
+ */
+export const RECON_MATCH_SETTINGS = "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off";
 
 export type RunTrigger = "import" | "schedule" | "manual";
 
@@ -109,92 +128,170 @@ export function checkPeriod(periodFrom: string, periodTo: string): void {
 // ---------------------------------------------------------------------------------------------
 // The engine
 
-/** Reads the candidates into temporary tables rl (lines), rl_ref, ri (items), ri_ref, and creates pairs. */
-async function collect(c: pg.PoolClient, o: EngineOptions): Promise<void> {
+/**
+ * How many candidates the temporary tables hold now; a step that takes a large share of them
+ * rebuilds the tables without what it took (compact) rather than marking each taken row.
+ */
+interface Candidates {
+  lines: number;
+  items: number;
+}
+
+/** A run's state while its rules apply: its transaction, what is left, and the step counter. */
+interface Engine {
+  c: pg.PoolClient;
+  cand: Candidates;
+  threshold: number;
+  nextStep: () => number;
+  /**
+   * Whether some candidate left in rl or ri is marked taken (grp set). Until one is, every row of
+   * rl_ref and ri_ref belongs to a free line or item, and the reference rules read those two
+   * tables alone.
+   */
+  isMarked: boolean;
+}
+
+/** An item's references: its transfer's idempotency key, partner reference, id and reference, and its entry's metadata reference. */
+const RI_REFERENCE_COLUMNS = ["t_key", "t_partner_ref", "transfer_id::text", "t_reference", "meta_ref"] as const;
+
+/** A step that takes at least this many rows, and at least a quarter of the lines or items left, compacts. */
+const COMPACT_MIN_ROWS = 5_000;
+
+/**
+ * Reads the candidates into temporary tables rl (lines), rl_ref, ri (items), ri_ref, and creates
+ * pairs. Each is written by one CREATE TABLE AS, without indexes (every join over them is a hash
+ * join). The reference tables carry their line's or item's amount, currency, direction and date,
+ * so that the reference rules join them alone; the counterparty names are kept raw: only
+ * amount_date reads them, normalized then for the few pairs it considers.
+ */
+async function collect(c: pg.PoolClient, o: EngineOptions): Promise<Candidates> {
   const window = widestWindowDays(o.ruleSet.rules);
-  await c.query(`CREATE TEMP TABLE rl (id bigint PRIMARY KEY, amount bigint NOT NULL, currency text NOT NULL, direction text NOT NULL, d date NOT NULL, cp text NOT NULL, details jsonb, refs text[], grp bigint) WITH (fillfactor = 50) ON COMMIT DROP`);
-  await c.query(
-    `INSERT INTO rl (id, amount, currency, direction, d, cp, details, refs)
-     SELECT l.id, l.amount_minor, l.currency::text, l.direction, coalesce(l.value_date, l.booking_date), ${norm("l.counterparty_name")}, l.details, l.ref_keys
+  // What earlier runs matched is left out, unless the source has no match at all (a first run):
+  // then there is nothing to leave out, and the anti-joins (planned as a scan of the empty match
+  // tables per line: a second per million) are not written. Runs and manual matches of a source
+  // hold its advisory lock, so no match can appear meanwhile.
+  const hasMatches =
+    !o.isFromScratch && (await c.query<{ x: boolean }>(`SELECT EXISTS (SELECT 1 FROM recon_matches WHERE source_id = $1) AS x`, [o.source.id])).rows[0]!.x;
+  // A plain NOT EXISTS (not "$x OR NOT EXISTS") so that the planner can make it an anti-join.
+  const isLineOpen = hasMatches ? "AND NOT EXISTS (SELECT 1 FROM recon_match_lines m WHERE m.line_id = l.id)" : "";
+  const isItemOpen = hasMatches ? "AND NOT EXISTS (SELECT 1 FROM recon_match_items m WHERE m.source_id = $6 AND m.posting_id = p.id)" : "";
+  const lines = await c.query(
+    `CREATE TEMP TABLE rl ON COMMIT DROP AS
+     SELECT l.id, l.amount_minor AS amount, l.currency::text AS currency, l.direction, coalesce(l.value_date, l.booking_date) AS d, l.counterparty_name AS cp, l.details, l.ref_keys AS refs, NULL::bigint AS grp
        FROM recon_lines l
-      WHERE l.source_id = $1 AND l.booking_date BETWEEN $2::date AND $3::date AND l.is_booked
-        AND ($4::boolean OR NOT EXISTS (SELECT 1 FROM recon_match_lines m WHERE m.line_id = l.id))`,
-    [o.source.id, o.periodFrom, o.periodTo, o.isFromScratch],
+      WHERE l.source_id = $1 AND l.booking_date BETWEEN $2::date AND $3::date AND l.is_booked ${isLineOpen}`,
+    [o.source.id, o.periodFrom, o.periodTo],
   );
-  await c.query(`CREATE TEMP TABLE rl_ref (line_id bigint NOT NULL, ref text NOT NULL) ON COMMIT DROP`);
   // Lines' references were normalized when imported (recon_lines.ref_keys, distinct per line).
-  await c.query(`INSERT INTO rl_ref (line_id, ref) SELECT rl.id, unnest(rl.refs) FROM rl`);
-  await c.query(`CREATE TEMP TABLE ri (id bigint PRIMARY KEY, amount bigint NOT NULL, currency text NOT NULL, direction text NOT NULL, d date NOT NULL, cp text NOT NULL, entry_id uuid NOT NULL, transfer_id uuid, grp bigint) WITH (fillfactor = 50) ON COMMIT DROP`);
-  await c.query(
-    `INSERT INTO ri (id, amount, currency, direction, d, cp, entry_id, transfer_id)
-     SELECT p.id, p.amount_minor, p.currency::text, CASE WHEN p.side::text = $2 THEN 'credit' ELSE 'debit' END, (e.effective_at AT TIME ZONE 'UTC')::date,
-            ${norm("coalesce(ts.counterparty_name, tr.counterparty_name)")}, e.id, coalesce(ts.id, tr.id)
+  await c.query(`CREATE TEMP TABLE rl_ref ON COMMIT DROP AS SELECT rl.id AS line_id, unnest(rl.refs) AS ref, rl.amount, rl.currency, rl.direction, rl.d FROM rl`);
+  // An item's transfer is the one its entry settles, else the one it returns; its references are
+  // carried raw (t_*, meta_ref) to be normalized into ri_ref.
+  const items = await c.query(
+    `CREATE TEMP TABLE ri ON COMMIT DROP AS
+     SELECT p.id, p.amount_minor AS amount, p.currency::text AS currency, CASE WHEN p.side::text = $2 THEN 'credit' ELSE 'debit' END AS direction, (e.effective_at AT TIME ZONE 'UTC')::date AS d,
+            coalesce(ts.counterparty_name, tr.counterparty_name) AS cp, e.id AS entry_id, coalesce(ts.id, tr.id) AS transfer_id,
+            CASE WHEN ts.id IS NOT NULL THEN ts.idempotency_key ELSE tr.idempotency_key END AS t_key,
+            CASE WHEN ts.id IS NOT NULL THEN ts.partner_ref ELSE tr.partner_ref END AS t_partner_ref,
+            CASE WHEN ts.id IS NOT NULL THEN ts.reference ELSE tr.reference END AS t_reference,
+            e.metadata->>'reference' AS meta_ref, NULL::bigint AS grp
        FROM postings p
        JOIN journal_entries e ON e.id = p.entry_id
        LEFT JOIN transfers ts ON ts.settlement_entry_id = e.id
        LEFT JOIN transfers tr ON tr.return_entry_id = e.id
       WHERE p.account_id = $1
         AND e.effective_at >= ($3::date::timestamp AT TIME ZONE 'UTC') AND e.effective_at < ($4::date::timestamp AT TIME ZONE 'UTC')
-        AND ($5::text IS NULL OR coalesce(ts.rail, tr.rail) = $5)
-        AND ($6::boolean OR NOT EXISTS (SELECT 1 FROM recon_match_items m WHERE m.source_id = $7 AND m.posting_id = p.id))`,
-    [o.source.ledgerAccountId, o.source.normalSide, addDays(o.periodFrom, -window), addDays(o.periodTo, window + 1), o.source.kind === "partner_rail" ? o.source.rail : null, o.isFromScratch, o.source.id],
+        AND ($5::text IS NULL OR coalesce(ts.rail, tr.rail) = $5) ${isItemOpen}`,
+    [o.source.ledgerAccountId, o.source.normalSide, addDays(o.periodFrom, -window), addDays(o.periodTo, window + 1), o.source.kind === "partner_rail" ? o.source.rail : null, ...(hasMatches ? [o.source.id] : [])],
   );
-  await c.query(`CREATE TEMP TABLE ri_ref (item_id bigint NOT NULL, ref text NOT NULL) ON COMMIT DROP`);
+  // One branch per reference column (a scan of ri each: cheaper than a row of five values per
+  // item). OFFSET 0 keeps the subquery whole, so each reference is normalized once rather than
+  // again in the length filter. An item may list the same key twice (its transfer's reference is
+  // also its entry's); every reader of ri_ref is DISTINCT over its pairs.
   await c.query(
-    `INSERT INTO ri_ref (item_id, ref)
-     SELECT DISTINCT x.id, x.r FROM (
-       SELECT ri.id, ${norm("v.raw")} AS r FROM ri
-         JOIN journal_entries e ON e.id = ri.entry_id
-         LEFT JOIN transfers t ON t.id = ri.transfer_id
-         CROSS JOIN LATERAL (VALUES (t.idempotency_key), (t.partner_ref), (t.id::text), (t.reference), (e.metadata->>'reference')) AS v(raw)
-        WHERE v.raw IS NOT NULL) x
-      WHERE length(x.r) >= ${MIN_REFERENCE_LENGTH}`,
+    `CREATE TEMP TABLE ri_ref ON COMMIT DROP AS
+     SELECT x.* FROM (
+       ${RI_REFERENCE_COLUMNS.map((col) => `SELECT ri.id AS item_id, ${norm(`ri.${col}`)} AS ref, ri.amount, ri.currency, ri.direction, ri.d FROM ri WHERE ri.${col} IS NOT NULL`).join("\n       UNION ALL ")}
+       OFFSET 0) x
+      WHERE length(x.ref) >= ${MIN_REFERENCE_LENGTH}`,
   );
-  // By line and by item: the corroboration check of amount_date looks up one pair's references.
-  await c.query(`CREATE INDEX ON rl_ref (line_id); CREATE INDEX ON ri_ref (item_id)`);
   await c.query(`ANALYZE rl; ANALYZE rl_ref; ANALYZE ri; ANALYZE ri_ref`);
   await c.query(
     `CREATE TEMP TABLE pairs (grp bigint NOT NULL, line_id bigint NOT NULL, item_id bigint NOT NULL, rule text NOT NULL, confidence int NOT NULL, diff bigint NOT NULL, currency text NOT NULL, step int NOT NULL) ON COMMIT DROP`,
   );
+  return { lines: lines.rowCount ?? 0, items: items.rowCount ?? 0 };
 }
 
-/** Marks the lines and items `step` paired as taken, so later steps do not see them. */
-async function take(c: pg.PoolClient, step: number, inserted = 1): Promise<number> {
-  if (inserted === 0) return 0;
-  const n = (await c.query(`UPDATE rl SET grp = p.grp FROM pairs p WHERE p.line_id = rl.id AND p.step = $1`, [step])).rowCount ?? 0;
-  await c.query(`UPDATE ri SET grp = p.grp FROM pairs p WHERE p.item_id = ri.id AND p.step = $1`, [step]);
-  return n;
+/**
+ * Takes what `step` paired (`inserted` pair rows) out of the candidates, so later steps do not see
+ * it. A small step marks its lines and items with their group (rl.grp, ri.grp). A large one (the
+ * reference rule's first round usually pairs nearly everything) rebuilds rl, ri, rl_ref and ri_ref
+ * without the lines and items of its automatic matches (confidence at or above the threshold) and
+ * marks the rest; later steps and the breaks then read tables of what is left. Either way: a
+ * candidate with grp NULL is free, one with a group is taken (an automatic match when that
+ * group's confidence reaches the threshold), and one that is gone was matched automatically.
+ */
+async function take(e: Engine, step: number, inserted: number): Promise<void> {
+  const { c, cand } = e;
+  if (inserted === 0) return;
+  const isLarge = inserted >= COMPACT_MIN_ROWS && (inserted * 4 >= cand.lines || inserted * 4 >= cand.items);
+  if (!isLarge) {
+    await c.query(`UPDATE rl SET grp = p.grp FROM pairs p WHERE p.line_id = rl.id AND p.step = $1`, [step]);
+    await c.query(`UPDATE ri SET grp = p.grp FROM pairs p WHERE p.item_id = ri.id AND p.step = $1`, [step]);
+    e.isMarked = true;
+    return;
+  }
+  const hasSuggestions = ((await c.query(`SELECT 1 FROM pairs WHERE step = $1 AND confidence < $2 LIMIT 1`, [step, e.threshold])).rowCount ?? 0) > 0;
+  for (const [t, key] of [["rl", "line_id"], ["ri", "item_id"]] as const) {
+    const kept = await c.query(
+      `CREATE TEMP TABLE ${t}_next ON COMMIT DROP AS
+       SELECT ${t}.* FROM ${t} WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.${key} = ${t}.id AND p.step = $1 AND p.confidence >= $2)`,
+      [step, e.threshold],
+    );
+    // What the step paired and kept is its suggestions: marked with their group.
+    if (hasSuggestions) await c.query(`UPDATE ${t}_next SET grp = p.grp FROM pairs p WHERE p.${key} = ${t}_next.id AND p.step = $1`, [step]);
+    await c.query(`CREATE TEMP TABLE ${t}_ref_next ON COMMIT DROP AS SELECT r.* FROM ${t}_ref r WHERE EXISTS (SELECT 1 FROM ${t}_next x WHERE x.id = r.${key})`);
+    await c.query(`DROP TABLE ${t}, ${t}_ref; ALTER TABLE ${t}_next RENAME TO ${t}; ALTER TABLE ${t}_ref_next RENAME TO ${t}_ref`);
+    await c.query(`ANALYZE ${t}; ANALYZE ${t}_ref`);
+    if (t === "rl") cand.lines = kept.rowCount ?? 0;
+    else cand.items = kept.rowCount ?? 0;
+  }
+  if (hasSuggestions) e.isMarked = true;
 }
 
 /**
  * One-to-one ranked pairing over candidate (line, item, diff) rows given by `candidates` (a
- * SELECT over rl/ri with `rl.grp IS NULL AND ri.grp IS NULL`): a pair is taken when each is the
- * other's first candidate; repeated so that a line whose first choice went elsewhere gets its next.
+ * SELECT over free lines and items, written for the engine's state at each round): a pair is taken
+ * when each is the other's first candidate; repeated so that a line whose first choice went
+ * elsewhere gets its next.
  */
-async function pairOneToOne(c: pg.PoolClient, rule: string, confidence: number, candidates: string, params: unknown[], nextStep: () => number): Promise<void> {
+async function pairOneToOne(e: Engine, rule: string, confidence: number, candidates: (e: Engine) => string, params: unknown[]): Promise<void> {
   for (let round = 0; round < PAIRING_ROUNDS; round++) {
-    const step = nextStep();
-    const res = await c.query(
+    const step = e.nextStep();
+    const res = await e.c.query(
       `INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
-       SELECT nextval(pg_get_serial_sequence('recon_matches', 'id')), r.line_id, r.item_id, $${params.length + 1}::text, $${params.length + 2}::int, r.diff, r.currency, $${params.length + 3}::int
+       SELECT ${NEXT_MATCH_ID}, r.line_id, r.item_id, $${params.length + 1}::text, $${params.length + 2}::int, r.diff, r.currency, $${params.length + 3}::int
          FROM (SELECT k.*, row_number() OVER (PARTITION BY k.line_id ORDER BY abs(k.diff), k.item_id) AS a,
                            row_number() OVER (PARTITION BY k.item_id ORDER BY abs(k.diff), k.line_id) AS b
-                 FROM (${candidates}) k) r
+                 FROM (${candidates(e)}) k) r
         WHERE r.a = 1 AND r.b = 1`,
       [...params, rule, confidence, step],
     );
     if ((res.rowCount ?? 0) === 0) break;
-    await take(c, step);
+    await take(e, step, res.rowCount ?? 0);
   }
 }
 
-/** Candidate pairs sharing a normalized reference, same currency and direction, within the window. */
-const REF_CANDIDATES = (extra: string) => `
-  SELECT DISTINCT lr.line_id, ir.item_id, (CASE WHEN rl.direction = 'credit' THEN 1 ELSE -1 END) * (rl.amount - ri.amount) AS diff, rl.currency, ri.amount AS item_amount
-    FROM rl_ref lr JOIN ri_ref ir ON ir.ref = lr.ref
-    JOIN rl ON rl.id = lr.line_id JOIN ri ON ri.id = ir.item_id
-   WHERE rl.grp IS NULL AND ri.grp IS NULL AND rl.currency = ri.currency AND rl.direction = ri.direction
-     AND abs(rl.d - ri.d) <= $1 AND ${extra}`;
+/**
+ * Candidate pairs of a free line and a free item sharing a normalized reference, same currency and
+ * direction, within the window, and `extra` (over lr.amount and ir.amount). The reference tables
+ * carry what is compared; rl and ri are read only to leave out what is marked taken.
+ */
+const REF_CANDIDATES = (e: Engine, extra: string) => `
+  SELECT DISTINCT lr.line_id, ir.item_id, (CASE WHEN lr.direction = 'credit' THEN 1 ELSE -1 END) * (lr.amount - ir.amount) AS diff, lr.currency, lr.amount AS line_amount, ir.amount AS item_amount
+    FROM rl_ref lr JOIN ri_ref ir ON ir.ref = lr.ref AND ir.currency = lr.currency AND ir.direction = lr.direction
+   WHERE abs(lr.d - ir.d) <= $1 AND ${extra}${
+     e.isMarked ? `\n     AND lr.line_id IN (SELECT rl.id FROM rl WHERE rl.grp IS NULL) AND ir.item_id IN (SELECT ri.id FROM ri WHERE ri.grp IS NULL)` : ""
+   }`;
 
 /**
  * The end of a group rule's statement: from `ok` (line_id, item_id, currency: the members that add
@@ -204,36 +301,36 @@ const REF_CANDIDATES = (extra: string) => `
 const GROUP_PAIRS = (groupBy: "item_id" | "line_id", rule: "many_lines_one_item" | "one_line_many_items") => {
   const member = groupBy === "item_id" ? "line_id" : "item_id";
   return `lone AS (SELECT ${member} FROM ok GROUP BY ${member} HAVING count(*) = 1),
-         grp AS (SELECT ${groupBy}, nextval(pg_get_serial_sequence('recon_matches', 'id')) AS grp FROM ok GROUP BY ${groupBy} HAVING bool_and(${member} IN (SELECT ${member} FROM lone)))
+         grp AS (SELECT ${groupBy}, ${NEXT_MATCH_ID} AS grp FROM ok GROUP BY ${groupBy} HAVING bool_and(${member} IN (SELECT ${member} FROM lone)))
          INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
          SELECT grp.grp, ok.line_id, ok.item_id, '${rule}', $3::int, 0, ok.currency, $4::int FROM ok JOIN grp USING (${groupBy})`;
 };
 
-async function applyRule(c: pg.PoolClient, rule: Rule, nextStep: () => number): Promise<void> {
+async function applyRule(e: Engine, rule: Rule): Promise<void> {
+  const { c, nextStep } = e;
   switch (rule.kind) {
     case "reference":
-      return pairOneToOne(c, "reference", RULE_CONFIDENCE.reference, REF_CANDIDATES("rl.amount = ri.amount"), [rule.dateWindowDays], nextStep);
+      return pairOneToOne(e, "reference", RULE_CONFIDENCE.reference, (x) => REF_CANDIDATES(x, "lr.amount = ir.amount"), [rule.dateWindowDays]);
     case "reference_tolerance":
       // The bank kept a fee: the line is worse for us than the item (signed difference < 0), by at most the tolerance.
       return pairOneToOne(
-        c,
+        e,
         "reference_tolerance",
         RULE_CONFIDENCE.reference_tolerance,
-        `SELECT * FROM (${REF_CANDIDATES("rl.amount <> ri.amount")}) k0
+        (x) => `SELECT * FROM (${REF_CANDIDATES(x, "lr.amount <> ir.amount")}) k0
           WHERE k0.diff < 0 AND -k0.diff::numeric <= greatest($2::numeric, k0.item_amount::numeric * $3 / 10000)`,
         [rule.dateWindowDays, rule.toleranceMinor, rule.toleranceBps],
-        nextStep,
       );
     case "many_lines_one_item": {
       const step = nextStep();
       const res1 = await c.query(
-        `WITH c AS (${REF_CANDIDATES("rl.amount < ri.amount")}),
-         g AS (SELECT c.item_id, count(*) AS n, sum(rl.amount) AS s FROM c JOIN rl ON rl.id = c.line_id GROUP BY c.item_id),
-         ok AS (SELECT c.item_id, c.line_id, c.currency FROM c JOIN g USING (item_id) JOIN ri ON ri.id = c.item_id WHERE g.n BETWEEN 2 AND $2 AND g.s = ri.amount),
+        `WITH c AS (${REF_CANDIDATES(e, "lr.amount < ir.amount")}),
+         g AS (SELECT c.item_id, count(*) AS n, sum(c.line_amount) AS s FROM c GROUP BY c.item_id),
+         ok AS (SELECT c.item_id, c.line_id, c.currency FROM c JOIN g USING (item_id) WHERE g.n BETWEEN 2 AND $2 AND g.s = c.item_amount),
          ${GROUP_PAIRS("item_id", "many_lines_one_item")}`,
         [rule.dateWindowDays, rule.maxLines, RULE_CONFIDENCE.many_lines_one_item, step],
       );
-      await take(c, step, res1.rowCount ?? 0);
+      await take(e, step, res1.rowCount ?? 0);
       return;
     }
     case "one_line_many_items": {
@@ -253,20 +350,20 @@ async function applyRule(c: pg.PoolClient, rule: Rule, nextStep: () => number): 
          ${GROUP_PAIRS("line_id", "one_line_many_items")}`,
         [rule.dateWindowDays, rule.maxItems, RULE_CONFIDENCE.one_line_many_items, step],
       );
-      await take(c, step, res2.rowCount ?? 0);
+      await take(e, step, res2.rowCount ?? 0);
       // Net settlement without details: the line equals the sum of all of that day's unmatched items.
       const netStep = nextStep();
       const res3 = await c.query(
         `WITH day AS (SELECT ri.d, ri.currency, ri.direction, count(*) AS n, sum(ri.amount) AS s FROM ri WHERE ri.grp IS NULL GROUP BY 1, 2, 3 HAVING count(*) BETWEEN 2 AND $1),
          c AS (SELECT rl.id AS line_id, day.d, day.currency, day.direction FROM rl JOIN day ON day.d = rl.d AND day.currency = rl.currency AND day.direction = rl.direction AND day.s = rl.amount
                 WHERE rl.grp IS NULL AND rl.details IS NULL),
-         one AS (SELECT d, currency, direction, min(line_id) AS line_id, nextval(pg_get_serial_sequence('recon_matches', 'id')) AS grp FROM c GROUP BY 1, 2, 3 HAVING count(*) = 1)
+         one AS (SELECT d, currency, direction, min(line_id) AS line_id, ${NEXT_MATCH_ID} AS grp FROM c GROUP BY 1, 2, 3 HAVING count(*) = 1)
          INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
          SELECT one.grp, one.line_id, ri.id, 'one_line_many_items', $2::int, 0, ri.currency, $3::int
            FROM one JOIN ri ON ri.d = one.d AND ri.currency = one.currency AND ri.direction = one.direction AND ri.grp IS NULL`,
         [rule.maxItems, RULE_CONFIDENCE.one_line_many_items_net, netStep],
       );
-      await take(c, netStep, res3.rowCount ?? 0);
+      await take(e, netStep, res3.rowCount ?? 0);
       return;
     }
     case "amount_date": {
@@ -277,28 +374,29 @@ async function applyRule(c: pg.PoolClient, rule: Rule, nextStep: () => number): 
                      WHERE rl.grp IS NULL AND ri.grp IS NULL AND abs(rl.d - ri.d) <= $1),
          nl AS (SELECT line_id FROM c GROUP BY line_id HAVING count(*) = 1),
          ni AS (SELECT item_id FROM c GROUP BY item_id HAVING count(*) = 1),
-         u AS (SELECT c.* FROM c JOIN nl USING (line_id) JOIN ni USING (item_id))
+         u AS (SELECT c.line_id, c.item_id, c.currency, ${norm("c.lcp")} AS lcp, ${norm("c.icp")} AS icp FROM c JOIN nl USING (line_id) JOIN ni USING (item_id)),
+         -- Corroborated by a reference: one of the line's contains one of the item's (or the reverse), both long enough.
+         corroborated AS (SELECT DISTINCT u.line_id FROM u JOIN rl_ref a ON a.line_id = u.line_id JOIN ri_ref b ON b.item_id = u.item_id
+                           WHERE least(length(a.ref), length(b.ref)) >= $2 AND (strpos(a.ref, b.ref) > 0 OR strpos(b.ref, a.ref) > 0))
          INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
-         SELECT nextval(pg_get_serial_sequence('recon_matches', 'id')), u.line_id, u.item_id, 'amount_date',
-                CASE WHEN (length(u.lcp) >= 3 AND u.lcp = u.icp)
-                       OR EXISTS (SELECT 1 FROM rl_ref a JOIN ri_ref b ON least(length(a.ref), length(b.ref)) >= $2 AND (strpos(a.ref, b.ref) > 0 OR strpos(b.ref, a.ref) > 0)
-                                   WHERE a.line_id = u.line_id AND b.item_id = u.item_id)
+         SELECT ${NEXT_MATCH_ID}, u.line_id, u.item_id, 'amount_date',
+                CASE WHEN (length(u.lcp) >= 3 AND u.lcp = u.icp) OR u.line_id IN (SELECT line_id FROM corroborated)
                      THEN $3::int ELSE $4::int END, 0, u.currency, $5::int
            FROM u`,
         [rule.dateWindowDays, rule.minReferenceOverlap, RULE_CONFIDENCE.amount_date_corroborated, RULE_CONFIDENCE.amount_date, step],
       );
-      await take(c, step, res4.rowCount ?? 0);
+      await take(e, step, res4.rowCount ?? 0);
       return;
     }
   }
 }
 
 /** Runs the engine's rules on the collected candidates; pairs holds the outcome. */
-async function applyRules(c: pg.PoolClient, ruleSet: RuleSet): Promise<void> {
+async function applyRules(c: pg.PoolClient, ruleSet: RuleSet, cand: Candidates): Promise<void> {
   let step = 0;
-  const nextStep = () => ++step;
+  const e: Engine = { c, cand, threshold: ruleSet.autoApplyThreshold, nextStep: () => ++step, isMarked: false };
   for (const rule of ruleSet.rules) {
-    if (rule.enabled) await applyRule(c, rule, nextStep);
+    if (rule.enabled) await applyRule(e, rule);
   }
 }
 
@@ -359,16 +457,23 @@ interface WriteCounts {
 /** Writes the run's outcome: matches, suggestions, breaks, resolutions. */
 async function writeOutcome(c: pg.PoolClient, o: EngineOptions, runId: string, actor: AuditActor, now: Date): Promise<WriteCounts> {
   const thr = o.ruleSet.autoApplyThreshold;
-  // A group's number was drawn from recon_matches' own sequence: it is the match id.
+  // With statistics the planner sorts pairs once for each DISTINCT below (without, it guessed a
+  // few hundred rows and hashed a million, then sorted them again for the insert order).
+  await c.query(`ANALYZE pairs`);
+  // A group's number was drawn from recon_matches' own sequence: it is the match id, and its rows
+  // agree on rule, confidence, currency and difference (each step writes them so), so any one of
+  // them describes the match. Each table is written in the order of its primary key: a million
+  // rows inserted in key order append to the right edge of each index, where the same rows in hash
+  // order touched every page of it (about three times the time).
   const autoMatches = (
     await c.query(
       `INSERT INTO recon_matches (id, source_id, run_id, kind, rule, rule_set_version, confidence, currency, difference_minor, reasons, actor_label, created_at)
-       SELECT grp, $1, $2, 'auto', min(rule), $3, min(confidence), min(currency), min(diff), '[]', $4, $5 FROM pairs WHERE confidence >= $6 GROUP BY grp`,
+       SELECT DISTINCT ON (grp) grp, $1, $2, 'auto', rule, $3, confidence, currency, diff, '[]', $4, $5 FROM pairs WHERE confidence >= $6 ORDER BY grp`,
       [o.source.id, runId, o.ruleSet.version, actor.label, now, thr],
     )
   ).rowCount ?? 0;
-  const autoMatchedLines = (await c.query(`INSERT INTO recon_match_lines (line_id, match_id) SELECT DISTINCT line_id, grp FROM pairs WHERE confidence >= $1`, [thr])).rowCount ?? 0;
-  await c.query(`INSERT INTO recon_match_items (source_id, posting_id, match_id) SELECT DISTINCT $1::uuid, item_id, grp FROM pairs WHERE confidence >= $2`, [o.source.id, thr]);
+  const autoMatchedLines = (await c.query(`INSERT INTO recon_match_lines (line_id, match_id) SELECT DISTINCT line_id, grp FROM pairs WHERE confidence >= $1 ORDER BY line_id, grp`, [thr])).rowCount ?? 0;
+  await c.query(`INSERT INTO recon_match_items (source_id, posting_id, match_id) SELECT DISTINCT $1::uuid, item_id, grp FROM pairs WHERE confidence >= $2 ORDER BY item_id, grp`, [o.source.id, thr]);
 
   const suggestions = (
     await c.query(
@@ -503,10 +608,11 @@ export async function runReconciliation(db: Pick<DbHandles, "pool">, actor: Audi
   try {
     await client.query("BEGIN");
     await client.query(RECON_STATEMENT_TIMEOUT);
+    await client.query(RECON_MATCH_SETTINGS);
     await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon:match:' || $1, 0))`, [source.id]);
     const o: EngineOptions = { source, periodFrom: input.periodFrom, periodTo: input.periodTo, ruleSet, isFromScratch: false };
-    await collect(client, o);
-    await applyRules(client, ruleSet);
+    const cand = await collect(client, o);
+    await applyRules(client, ruleSet, cand);
     const counts = await writeOutcome(client, o, runId, actor, now);
     const summary = await summarize(client, source, input.periodFrom, input.periodTo, counts);
     await client.query(`UPDATE recon_runs SET status = 'completed', summary = $2, finished_at = clock_timestamp() WHERE id = $1`, [runId, JSON.stringify(summary)]);
@@ -556,13 +662,16 @@ export async function previewRuleSet(db: Pick<DbHandles, "pool">, source: ReconS
   try {
     await client.query("BEGIN");
     await client.query(RECON_STATEMENT_TIMEOUT);
-    await collect(client, { source, periodFrom, periodTo, ruleSet, isFromScratch: true });
-    await applyRules(client, ruleSet);
+    await client.query(RECON_MATCH_SETTINGS);
+    const cand = await collect(client, { source, periodFrom, periodTo, ruleSet, isFromScratch: true });
+    // Counted before the rules: a large step takes its automatic matches out of rl and ri.
+    const items = (await client.query<{ n: string }>(`SELECT count(*) AS n FROM ri WHERE d BETWEEN $1::date AND $2::date`, [periodFrom, periodTo])).rows[0]!.n;
+    const lines = cand.lines;
+    await applyRules(client, ruleSet, cand);
     const thr = ruleSet.autoApplyThreshold;
     const counts = (
-      await client.query<{ lines: string; items: string; auto: string; sug: string; ul: string; ui: string }>(
-        `SELECT (SELECT count(*) FROM rl) AS lines, (SELECT count(*) FROM ri WHERE d BETWEEN $2::date AND $3::date) AS items,
-                (SELECT count(DISTINCT line_id) FROM pairs WHERE confidence >= $1) AS auto, (SELECT count(DISTINCT line_id) FROM pairs WHERE confidence < $1) AS sug,
+      await client.query<{ auto: string; sug: string; ul: string; ui: string }>(
+        `SELECT (SELECT count(DISTINCT line_id) FROM pairs WHERE confidence >= $1) AS auto, (SELECT count(DISTINCT line_id) FROM pairs WHERE confidence < $1) AS sug,
                 (SELECT count(*) FROM rl WHERE grp IS NULL) AS ul, (SELECT count(*) FROM ri WHERE grp IS NULL AND d BETWEEN $2::date AND $3::date) AS ui`,
         [thr, periodFrom, periodTo],
       )
@@ -581,8 +690,8 @@ export async function previewRuleSet(db: Pick<DbHandles, "pool">, source: ReconS
     await client.query("ROLLBACK");
     return {
       ruleSetVersion: ruleSet.version,
-      lines: Number(counts.lines),
-      items: Number(counts.items),
+      lines,
+      items: Number(items),
       autoMatchedLines: Number(counts.auto),
       suggestedLines: Number(counts.sug),
       unmatchedLines: Number(counts.ul),
