@@ -87,6 +87,8 @@ try {
   for (let r = 0; r < runs; r++) {
     await admin.query(`DROP DATABASE IF EXISTS prof_trial`);
     await admin.query(`CREATE DATABASE prof_trial TEMPLATE "${base}"`);
+    // A database prepared before a newer migration gets it here.
+    await applyMigrations(server.urlFor("prof_trial"));
     if (explainMs > 0) {
       await admin.query(`ALTER DATABASE prof_trial SET session_preload_libraries = 'auto_explain'`);
       for (const s of [`auto_explain.log_min_duration = ${explainMs}`, "auto_explain.log_analyze = on", "auto_explain.log_buffers = on", "auto_explain.log_nested_statements = on"]) {

@@ -600,8 +600,7 @@ export async function matchByHand(db: Pick<DbHandles, "pool"> | null, actor: Aud
         [source.id, opts.rule ?? "manual", currency, difference.toString(), JSON.stringify([note]), actor.label, now],
       )
     ).rows[0]!.id;
-    if (lineIds.length) await c.query(`INSERT INTO recon_match_lines (line_id, match_id) SELECT unnest($1::bigint[]), $2`, [lineIds, matchId]);
-    if (postingIds.length) await c.query(`INSERT INTO recon_match_items (source_id, posting_id, match_id) SELECT $1, unnest($2::bigint[]), $3`, [source.id, postingIds, matchId]);
+    await insertMembers(c, matchId, source.id, lineIds, postingIds);
     await c.query(`UPDATE recon_suggestions SET status = 'stale' WHERE source_id = $1 AND status = 'open' AND (line_ids && $2::bigint[] OR posting_ids && $3::bigint[])`, [source.id, lineIds, postingIds]);
     const breaksResolved = await resolveMatchedBreaks(c, source.id, actor, now, { matchId, by: "hand" });
     await appendAudit(pgRunner(c), {
@@ -620,6 +619,17 @@ export async function matchByHand(db: Pick<DbHandles, "pool"> | null, actor: Aud
   if (!db) throw new Error("matchByHand needs a database handle or an open transaction");
   return runTransaction(db.pool, work);
 }
+
+/** Who a new match names: a row per line, a row per posting (recon_match_members). */
+async function insertMembers(c: pg.PoolClient, matchId: string, sourceId: string, lineIds: readonly string[], postingIds: readonly string[]): Promise<void> {
+  await c.query(
+    `INSERT INTO recon_match_members (match_id, source_id, line_id, posting_id)
+     SELECT $1::bigint, NULL::uuid, unnest($3::bigint[]), NULL::bigint UNION ALL SELECT $1::bigint, $2::uuid, NULL::bigint, unnest($4::bigint[])`,
+    [matchId, sourceId, lineIds, postingIds],
+  );
+}
+
+const byNumber = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
 
 /**
  * Confirms a suggestion: its lines and postings become a match (kind confirmed) if none of them
@@ -648,8 +658,7 @@ export async function confirmSuggestion(db: Pick<DbHandles, "pool">, actor: Audi
         [s.source_id, s.rule, s.rule_set_version, s.confidence, s.currency.trim(), s.difference_minor, JSON.stringify(input.note ? [input.note] : []), actor.label, now],
       )
     ).rows[0]!.id;
-    await c.query(`INSERT INTO recon_match_lines (line_id, match_id) SELECT unnest($1::bigint[]), $2`, [s.line_ids, matchId]);
-    await c.query(`INSERT INTO recon_match_items (source_id, posting_id, match_id) SELECT $1, unnest($2::bigint[]), $3`, [s.source_id, s.posting_ids, matchId]);
+    await insertMembers(c, matchId, s.source_id, s.line_ids, s.posting_ids);
     await c.query(`UPDATE recon_suggestions SET status = 'confirmed' WHERE id = $1`, [s.id]);
     await resolveMatchedBreaks(c, s.source_id, actor, now, { matchId, suggestionId: s.id });
     await appendAudit(pgRunner(c), { actor, action: "recon.suggestion.confirm", targetType: "recon_suggestion", targetId: s.id, after: { matchId, lineIds: s.line_ids, postingIds: s.posting_ids }, requestId: opts.requestId ?? null, at: now });
@@ -684,8 +693,10 @@ export async function undoMatch(db: Pick<DbHandles, "pool">, actor: AuditActor, 
     if (m.undone_at) throw new AppError("CONFLICT", `match ${m.id} was already undone`);
     if (ADJUSTMENT_MATCH_RULES.includes(m.rule)) throw new AppError("CONFLICT", `match ${m.id} records an approved ${m.rule === "suspense" ? "correction to suspense" : "write-off"}; reverse its entry instead`);
     await c.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon:match:' || $1, 0))`, [m.source_id]);
-    const lines = (await c.query<{ line_id: string }>(`DELETE FROM recon_match_lines WHERE match_id = $1 RETURNING line_id::text`, [m.id])).rows.map((r) => r.line_id);
-    const items = (await c.query<{ posting_id: string }>(`DELETE FROM recon_match_items WHERE match_id = $1 RETURNING posting_id::text`, [m.id])).rows.map((r) => r.posting_id);
+    // A member row may name a line and a posting both (an automatic one-to-one match).
+    const members = (await c.query<{ line_id: string | null; posting_id: string | null }>(`DELETE FROM recon_match_members WHERE match_id = $1 RETURNING line_id::text, posting_id::text`, [m.id])).rows;
+    const lines = members.flatMap((r) => (r.line_id === null ? [] : [r.line_id])).sort(byNumber);
+    const items = members.flatMap((r) => (r.posting_id === null ? [] : [r.posting_id])).sort(byNumber);
     await c.query(`UPDATE recon_matches SET undone_at = $2 WHERE id = $1`, [m.id, now]);
     await appendAudit(pgRunner(c), { actor, action: "recon.match.undo", targetType: "recon_match", targetId: m.id, reason: input.reason, before: { lineIds: lines, postingIds: items }, requestId: opts.requestId ?? null, at: now });
   });

@@ -14,8 +14,8 @@
  * Invariants kept:
  * - A line or ledger item is in at most one match: candidates are resolved so each line and each
  *   item belongs to one group (ranked pairing, groups whose members are claimed once), every step
- *   excludes what earlier steps took, and the database enforces it again (recon_match_lines keyed
- *   by line, recon_match_items by source and posting).
+ *   excludes what earlier steps took, and the database enforces it again (recon_match_members:
+ *   unique line, unique source and posting).
  * - Nothing matches across currencies or directions: every rule joins on both.
  * - Idempotent: a run only considers what is still unmatched and opens a break only where none is
  *   open for the same line or posting; running twice changes nothing the second time.
@@ -216,7 +216,8 @@ async function collect(c: pg.PoolClient, o: EngineOptions): Promise<Candidates> 
   );
   await c.query(`ANALYZE rl; ANALYZE rl_ref; ANALYZE ri; ANALYZE ri_ref`);
   await c.query(
-    `CREATE TEMP TABLE pairs (grp bigint NOT NULL, line_id bigint NOT NULL, item_id bigint NOT NULL, rule text NOT NULL, confidence int NOT NULL, diff bigint NOT NULL, currency text NOT NULL, step int NOT NULL) ON COMMIT DROP`,
+    `CREATE TEMP TABLE pairs (grp bigint NOT NULL, line_id bigint NOT NULL, item_id bigint NOT NULL, rule text NOT NULL, confidence int NOT NULL, diff bigint NOT NULL, currency text NOT NULL, step int NOT NULL,
+                              is_pair boolean NOT NULL) ON COMMIT DROP`,
   );
   return { lines: lines.rowCount ?? 0, items: items.rowCount ?? 0 };
 }
@@ -268,8 +269,8 @@ async function pairOneToOne(e: Engine, rule: string, confidence: number, candida
   for (let round = 0; round < PAIRING_ROUNDS; round++) {
     const step = e.nextStep();
     const res = await e.c.query(
-      `INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
-       SELECT ${NEXT_MATCH_ID}, r.line_id, r.item_id, $${params.length + 1}::text, $${params.length + 2}::int, r.diff, r.currency, $${params.length + 3}::int
+      `INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step, is_pair)
+       SELECT ${NEXT_MATCH_ID}, r.line_id, r.item_id, $${params.length + 1}::text, $${params.length + 2}::int, r.diff, r.currency, $${params.length + 3}::int, true
          FROM (SELECT k.*, row_number() OVER (PARTITION BY k.line_id ORDER BY abs(k.diff), k.item_id) AS a,
                            row_number() OVER (PARTITION BY k.item_id ORDER BY abs(k.diff), k.line_id) AS b
                  FROM (${candidates(e)}) k) r
@@ -302,8 +303,8 @@ const GROUP_PAIRS = (groupBy: "item_id" | "line_id", rule: "many_lines_one_item"
   const member = groupBy === "item_id" ? "line_id" : "item_id";
   return `lone AS (SELECT ${member} FROM ok GROUP BY ${member} HAVING count(*) = 1),
          grp AS (SELECT ${groupBy}, ${NEXT_MATCH_ID} AS grp FROM ok GROUP BY ${groupBy} HAVING bool_and(${member} IN (SELECT ${member} FROM lone)))
-         INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
-         SELECT grp.grp, ok.line_id, ok.item_id, '${rule}', $3::int, 0, ok.currency, $4::int FROM ok JOIN grp USING (${groupBy})`;
+         INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step, is_pair)
+         SELECT grp.grp, ok.line_id, ok.item_id, '${rule}', $3::int, 0, ok.currency, $4::int, false FROM ok JOIN grp USING (${groupBy})`;
 };
 
 async function applyRule(e: Engine, rule: Rule): Promise<void> {
@@ -358,8 +359,8 @@ async function applyRule(e: Engine, rule: Rule): Promise<void> {
          c AS (SELECT rl.id AS line_id, day.d, day.currency, day.direction FROM rl JOIN day ON day.d = rl.d AND day.currency = rl.currency AND day.direction = rl.direction AND day.s = rl.amount
                 WHERE rl.grp IS NULL AND rl.details IS NULL),
          one AS (SELECT d, currency, direction, min(line_id) AS line_id, ${NEXT_MATCH_ID} AS grp FROM c GROUP BY 1, 2, 3 HAVING count(*) = 1)
-         INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
-         SELECT one.grp, one.line_id, ri.id, 'one_line_many_items', $2::int, 0, ri.currency, $3::int
+         INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step, is_pair)
+         SELECT one.grp, one.line_id, ri.id, 'one_line_many_items', $2::int, 0, ri.currency, $3::int, false
            FROM one JOIN ri ON ri.d = one.d AND ri.currency = one.currency AND ri.direction = one.direction AND ri.grp IS NULL`,
         [rule.maxItems, RULE_CONFIDENCE.one_line_many_items_net, netStep],
       );
@@ -378,10 +379,10 @@ async function applyRule(e: Engine, rule: Rule): Promise<void> {
          -- Corroborated by a reference: one of the line's contains one of the item's (or the reverse), both long enough.
          corroborated AS (SELECT DISTINCT u.line_id FROM u JOIN rl_ref a ON a.line_id = u.line_id JOIN ri_ref b ON b.item_id = u.item_id
                            WHERE least(length(a.ref), length(b.ref)) >= $2 AND (strpos(a.ref, b.ref) > 0 OR strpos(b.ref, a.ref) > 0))
-         INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step)
+         INSERT INTO pairs (grp, line_id, item_id, rule, confidence, diff, currency, step, is_pair)
          SELECT ${NEXT_MATCH_ID}, u.line_id, u.item_id, 'amount_date',
                 CASE WHEN (length(u.lcp) >= 3 AND u.lcp = u.icp) OR u.line_id IN (SELECT line_id FROM corroborated)
-                     THEN $3::int ELSE $4::int END, 0, u.currency, $5::int
+                     THEN $3::int ELSE $4::int END, 0, u.currency, $5::int, true
            FROM u`,
         [rule.dateWindowDays, rule.minReferenceOverlap, RULE_CONFIDENCE.amount_date_corroborated, RULE_CONFIDENCE.amount_date, step],
       );
@@ -462,9 +463,10 @@ async function writeOutcome(c: pg.PoolClient, o: EngineOptions, runId: string, a
   await c.query(`ANALYZE pairs`);
   // A group's number was drawn from recon_matches' own sequence: it is the match id, and its rows
   // agree on rule, confidence, currency and difference (each step writes them so), so any one of
-  // them describes the match. Each table is written in the order of its primary key: a million
-  // rows inserted in key order append to the right edge of each index, where the same rows in hash
-  // order touched every page of it (about three times the time).
+  // them describes the match. Both tables are written in match id order: a million rows inserted
+  // in key order append to the right edge of each index, where the same rows in hash order touched
+  // every page of it (about three times the time). A one-to-one group (is_pair: the 1:1 rules)
+  // is one member row naming its line and its posting; the others, a row per line and per posting.
   const autoMatches = (
     await c.query(
       `INSERT INTO recon_matches (id, source_id, run_id, kind, rule, rule_set_version, confidence, currency, difference_minor, reasons, actor_label, created_at)
@@ -472,8 +474,17 @@ async function writeOutcome(c: pg.PoolClient, o: EngineOptions, runId: string, a
       [o.source.id, runId, o.ruleSet.version, actor.label, now, thr],
     )
   ).rowCount ?? 0;
-  const autoMatchedLines = (await c.query(`INSERT INTO recon_match_lines (line_id, match_id) SELECT DISTINCT line_id, grp FROM pairs WHERE confidence >= $1 ORDER BY line_id, grp`, [thr])).rowCount ?? 0;
-  await c.query(`INSERT INTO recon_match_items (source_id, posting_id, match_id) SELECT DISTINCT $1::uuid, item_id, grp FROM pairs WHERE confidence >= $2 ORDER BY item_id, grp`, [o.source.id, thr]);
+  await c.query(
+    `INSERT INTO recon_match_members (match_id, source_id, line_id, posting_id)
+     SELECT grp, $1::uuid, line_id, item_id FROM pairs WHERE confidence >= $2 AND is_pair
+     UNION ALL SELECT DISTINCT grp, NULL::uuid, line_id, NULL::bigint FROM pairs WHERE confidence >= $2 AND NOT is_pair
+     UNION ALL SELECT DISTINCT grp, $1::uuid, NULL::bigint, item_id FROM pairs WHERE confidence >= $2 AND NOT is_pair
+     ORDER BY 1`,
+    [o.source.id, thr],
+  );
+  const autoMatchedLines = Number(
+    (await c.query<{ n: string }>(`SELECT count(*) FILTER (WHERE is_pair) + count(DISTINCT line_id) FILTER (WHERE NOT is_pair) AS n FROM pairs WHERE confidence >= $1`, [thr])).rows[0]!.n,
+  );
 
   const suggestions = (
     await c.query(

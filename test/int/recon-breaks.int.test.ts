@@ -143,6 +143,22 @@ describe("match by hand", () => {
     expect((await w.openBreaks()).map((x) => x.type).sort()).toEqual(["missing_in_ledger", "missing_in_statement", "missing_in_statement"]);
   });
 
+  it("undoing an automatic one-to-one match frees its line and its posting, both in the audit record", async () => {
+    const w = await world();
+    const p = await w.post(12_34n, { reference: "AUTO-UNDO-1" });
+    await w.statement([{ amountMinor: 12_34n, endToEndId: "AUTO-UNDO-1" }]);
+    expect((await w.run()).summary).toMatchObject({ autoMatches: 1, autoMatchedLines: 1 });
+    const [line] = await w.lineIds();
+    const match = (await db.pool.query<{ id: string }>(`SELECT id::text FROM recon_matches WHERE source_id = $1 AND kind = 'auto'`, [w.src.id])).rows[0]!;
+    await undoMatch(db, OPERATOR, { matchId: match.id, reason: "matched the wrong way round" });
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM recon_match_members WHERE match_id = $1`, [match.id])).rows[0]!.n).toBe(0);
+    const audit = (await db.pool.query(`SELECT before FROM audit_log WHERE action = 'recon.match.undo' AND target_id = $1`, [match.id])).rows[0]!;
+    expect(audit.before).toEqual({ lineIds: [line], postingIds: [p] });
+    // Free again: the next run matches them anew, and a hand match of the two is possible before it.
+    const again = await matchByHand(db, OPERATOR, { sourceId: w.src.id, lineIds: [line!], postingIds: [p], note: "by hand this time" });
+    expect(again.differenceMinor).toBe(0n);
+  });
+
   it("two lines to one posting with an accepted difference, recorded on the match; refusals in order", async () => {
     const w = await world();
     const p = await w.post(50_00n);

@@ -225,8 +225,13 @@ describe("breaks", () => {
     await run(w);
     const m = (await db.pool.query(`SELECT m.id, ml.line_id, mi.posting_id FROM recon_matches m JOIN recon_match_lines ml ON ml.match_id = m.id JOIN recon_match_items mi ON mi.match_id = m.id WHERE m.source_id = $1`, [w.src.id])).rows[0]!;
     const other = (await db.pool.query(`INSERT INTO recon_matches (source_id, kind, rule, confidence, currency, difference_minor, actor_label, created_at) VALUES ($1, 'manual', 'manual', 100, 'EUR', 0, 'x', now()) RETURNING id`, [w.src.id])).rows[0]!;
-    await expect(db.pool.query(`INSERT INTO recon_match_lines (line_id, match_id) VALUES ($1, $2)`, [m.line_id, other.id])).rejects.toThrow(/recon_match_lines_pkey/);
-    await expect(db.pool.query(`INSERT INTO recon_match_items (source_id, posting_id, match_id) VALUES ($1, $2, $3)`, [w.src.id, m.posting_id, other.id])).rejects.toThrow(/recon_match_items_pkey/);
+    await expect(db.pool.query(`INSERT INTO recon_match_lines (line_id, match_id) VALUES ($1, $2)`, [m.line_id, other.id])).rejects.toThrow(/recon_match_members_line_id_key/);
+    await expect(db.pool.query(`INSERT INTO recon_match_items (source_id, posting_id, match_id) VALUES ($1, $2, $3)`, [w.src.id, m.posting_id, other.id])).rejects.toThrow(/recon_match_members_source_id_posting_id_key/);
+    // The automatic one-to-one match is one member row naming both; a row naming either again is refused too.
+    const members = (await db.pool.query(`SELECT line_id, posting_id, source_id FROM recon_match_members WHERE match_id = $1`, [m.id])).rows;
+    expect(members).toEqual([{ line_id: m.line_id, posting_id: m.posting_id, source_id: w.src.id }]);
+    await expect(db.pool.query(`INSERT INTO recon_match_members (match_id, source_id, line_id, posting_id) VALUES ($1, NULL, $2, NULL)`, [other.id, m.line_id])).rejects.toThrow(/recon_match_members_line_id_key/);
+    await expect(db.pool.query(`INSERT INTO recon_match_members (match_id, source_id, line_id, posting_id) VALUES ($1, NULL, NULL, $2)`, [other.id, m.posting_id])).rejects.toThrow(/recon_match_members_shape/);
   });
 });
 
