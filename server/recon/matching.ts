@@ -597,6 +597,13 @@ export interface RunInput {
   trigger: RunTrigger;
 }
 
+/** Opens a matching transaction: the run's statement time-out and the matching settings. */
+async function beginMatching(client: pg.PoolClient): Promise<void> {
+  await client.query("BEGIN");
+  await client.query(RECON_STATEMENT_TIMEOUT);
+  await client.query(RECON_MATCH_SETTINGS);
+}
+
 /**
  * Runs matching for a source and period with the active rule set, recorded as a run (running ->
  * completed, or failed with its error). Runs of one source are serialised (advisory lock).
@@ -617,9 +624,7 @@ export async function runReconciliation(db: Pick<DbHandles, "pool">, actor: Audi
   const client = await acquireClient(db.pool);
   let isBroken = false;
   try {
-    await client.query("BEGIN");
-    await client.query(RECON_STATEMENT_TIMEOUT);
-    await client.query(RECON_MATCH_SETTINGS);
+    await beginMatching(client);
     await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon:match:' || $1, 0))`, [source.id]);
     const o: EngineOptions = { source, periodFrom: input.periodFrom, periodTo: input.periodTo, ruleSet, isFromScratch: false };
     const cand = await collect(client, o);
@@ -671,9 +676,7 @@ export async function previewRuleSet(db: Pick<DbHandles, "pool">, source: ReconS
   const client = await acquireClient(db.pool);
   let isBroken = false;
   try {
-    await client.query("BEGIN");
-    await client.query(RECON_STATEMENT_TIMEOUT);
-    await client.query(RECON_MATCH_SETTINGS);
+    await beginMatching(client);
     const cand = await collect(client, { source, periodFrom, periodTo, ruleSet, isFromScratch: true });
     // Counted before the rules: a large step takes its automatic matches out of rl and ri.
     const items = (await client.query<{ n: string }>(`SELECT count(*) AS n FROM ri WHERE d BETWEEN $1::date AND $2::date`, [periodFrom, periodTo])).rows[0]!.n;
