@@ -409,9 +409,12 @@ async function applyRules(c: pg.PoolClient, ruleSet: RuleSet, cand: Candidates):
 async function typeLineBreaks(c: pg.PoolClient, o: EngineOptions, window: number): Promise<void> {
   const thr = o.ruleSet.autoApplyThreshold;
   await c.query(
+    // A join, not a subquery per line: pairs has no index, and a subquery per remaining line read
+    // all of it (a hundred thousand breaks among a million pairs would never finish).
     `CREATE TEMP TABLE lb ON COMMIT DROP AS
-     SELECT rl.id AS line_id, (SELECT min(p.grp) FROM pairs p WHERE p.line_id = rl.id AND p.confidence < $1) AS suggestion_grp
-       FROM rl WHERE rl.grp IS NULL OR rl.grp IN (SELECT grp FROM pairs WHERE confidence < $1)`,
+     SELECT rl.id AS line_id, s.grp AS suggestion_grp
+       FROM rl LEFT JOIN (SELECT line_id, min(grp) AS grp FROM pairs WHERE confidence < $1 GROUP BY line_id) s ON s.line_id = rl.id
+      WHERE rl.grp IS NULL OR rl.grp IN (SELECT grp FROM pairs WHERE confidence < $1)`,
     [thr],
   );
   await c.query(
