@@ -336,14 +336,16 @@ async function applyRule(e: Engine, rule: Rule): Promise<void> {
     }
     case "one_line_many_items": {
       const step = nextStep();
-      // A batch entry whose transaction details each name exactly one item, adding up to the line.
+      // A batch entry whose transaction details each name exactly one item, adding up to the line;
+      // a detail that states its amount in the line's currency must state the item's amount.
       const res2 = await c.query(
         `WITH d AS (SELECT rl.id AS line_id, x.ord AS k, x.e FROM rl CROSS JOIN LATERAL jsonb_array_elements(rl.details) WITH ORDINALITY AS x(e, ord)
                      WHERE rl.grp IS NULL AND rl.details IS NOT NULL),
-         dr AS (SELECT d.line_id, d.k, v.r FROM d CROSS JOIN LATERAL (VALUES (${norm("d.e->>'endToEndId'")}), (${norm("d.e->>'accountServicerReference'")}),
+         dr AS (SELECT d.line_id, d.k, d.e->>'amountMinor' AS amt, d.e->>'currency' AS cur, v.r FROM d CROSS JOIN LATERAL (VALUES (${norm("d.e->>'endToEndId'")}), (${norm("d.e->>'accountServicerReference'")}),
                   (${norm("d.e->>'instructionId'")}), (${norm("d.e->>'transactionId'")})) AS v(r) WHERE length(v.r) >= ${MIN_REFERENCE_LENGTH}),
          c AS (SELECT DISTINCT dr.line_id, dr.k, ir.item_id, rl.currency FROM dr JOIN ri_ref ir ON ir.ref = dr.r JOIN rl ON rl.id = dr.line_id JOIN ri ON ri.id = ir.item_id
-                WHERE ri.grp IS NULL AND ri.currency = rl.currency AND ri.direction = rl.direction AND abs(rl.d - ri.d) <= $1),
+                WHERE ri.grp IS NULL AND ri.currency = rl.currency AND ri.direction = rl.direction AND abs(rl.d - ri.d) <= $1
+                  AND (dr.amt IS NULL OR (dr.cur IS NOT NULL AND dr.cur <> rl.currency) OR dr.amt::bigint = ri.amount)),
          u AS (SELECT line_id, k, min(item_id) AS item_id, min(currency) AS currency FROM c GROUP BY line_id, k HAVING count(*) = 1),
          g AS (SELECT u.line_id, count(*) AS n, count(DISTINCT u.item_id) AS nd, sum(ri.amount) AS s FROM u JOIN ri ON ri.id = u.item_id GROUP BY u.line_id),
          ok AS (SELECT u.line_id, u.item_id, u.currency FROM u JOIN g USING (line_id) JOIN rl ON rl.id = u.line_id
