@@ -29,20 +29,25 @@ if (isProductionDeployment(config)) {
     process.exit(1);
   }
 }
-const handle = await startWorker({ databaseUrl: config.DATABASE_URL, db: db(), metricsPort: config.WORKER_METRICS_PORT });
+// Ctrl-C can arrive while the worker is still starting (npm start announces the console once the
+// web answers): the signal handlers are installed before the start, and stopping waits for it, so
+// the worker always stops gracefully and says so instead of dying on the default signal action.
 const trafficStop = new AbortController();
 let traffic: DemoTrafficHandle | undefined;
-if (config.DEMO_TRAFFIC) traffic = startDemoTraffic(db(), { signal: trafficStop.signal, sandboxUrl: sandboxBaseUrl(config) });
 let isStopping = false;
+const starting = startWorker({ databaseUrl: config.DATABASE_URL, db: db(), metricsPort: config.WORKER_METRICS_PORT });
 const stop = async () => {
   if (isStopping) return;
   isStopping = true;
   trafficStop.abort();
+  const handle = await starting.catch(() => null);
   // The generator finishes its current transfer while the worker drains; the pool closes last.
-  await Promise.all([traffic?.stopped, handle.stop()]);
+  await Promise.all([traffic?.stopped, handle?.stop()]);
   await closeDb();
   await stopTracing();
   process.exit(0);
 };
 process.on("SIGINT", () => void stop());
 process.on("SIGTERM", () => void stop());
+await starting;
+if (config.DEMO_TRAFFIC && !isStopping) traffic = startDemoTraffic(db(), { signal: trafficStop.signal, sandboxUrl: sandboxBaseUrl(config) });

