@@ -42,6 +42,8 @@ const RUNTIME_ROLE = "ledger_app";
  * graceful stop (its job queue waits up to 20 s for running jobs), so a slow stop still finishes.
  */
 const CHILD_STOP_GRACE_MS = 30_000;
+/** How long the web server and the worker may take to start (a loaded CI machine needs tens of seconds). */
+const CHILD_START_TIMEOUT_MS = 120_000;
 
 const root = path.resolve(import.meta.dirname, "..");
 const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
@@ -324,14 +326,36 @@ async function main(): Promise<number> {
       if (!isUp) throw new StartError(`the partner sandbox did not answer on ${sandboxUrl} within 30 s`);
     }
     watch("web", spawn(process.execPath, [...preload, path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(config.PORT), "-H", "127.0.0.1"], { cwd: root, env: childEnv, stdio: "inherit" }));
-    watch("worker", spawn(process.execPath, [...preload, "--import", "tsx", path.join(root, "scripts/worker.ts")], { cwd: root, env: childEnv, stdio: "inherit" }));
+    // The worker says when it has started over an IPC channel (scripts/worker.ts), so that the
+    // console is announced only once the worker too runs with its signal handlers in place: a
+    // Ctrl-C right after "press Ctrl-C" then stops it gracefully instead of killing it mid-import.
+    const worker = spawn(process.execPath, [...preload, "--import", "tsx", path.join(root, "scripts/worker.ts")], {
+      cwd: root,
+      env: childEnv,
+      stdio: ["inherit", "inherit", "inherit", "ipc"],
+    });
+    watch("worker", worker);
+    const workerReady = new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), CHILD_START_TIMEOUT_MS);
+      worker.on("message", (m) => {
+        if ((m as { type?: string } | null)?.type !== "worker-ready") return;
+        clearTimeout(t);
+        resolve(true);
+      });
+      worker.once("exit", () => {
+        clearTimeout(t);
+        resolve(false);
+      });
+    });
 
     // Announce the console only once it answers, so the printed URL works when it is printed.
-    for (let i = 0; i < 600 && !isStopping; i++) {
+    for (let i = 0; i < CHILD_START_TIMEOUT_MS / 100 && !isStopping; i++) {
       const res = await fetch(`http://127.0.0.1:${config.PORT}/api/health`).catch(() => null);
       if (res?.ok) break;
       await new Promise((r) => setTimeout(r, 100));
     }
+    if (!(await workerReady) && !isStopping) throw new StartError(`the worker did not start within ${CHILD_START_TIMEOUT_MS / 1000} s`);
+    if (isStopping) return await new Promise<number>(() => {});
     say(`console: ${baseUrl}`);
     say(`partner sandbox: ${sandboxUrl}${isSandboxLocal ? ` (webhooks to ${webhookTargetUrl})` : " (external, SANDBOX_URL)"}`);
     if (metricsToken) say(`metrics: curl -H 'Authorization: Bearer ${config.METRICS_BEARER_TOKEN ? "<METRICS_BEARER_TOKEN>" : metricsToken}' http://127.0.0.1:${config.PORT}/api/metrics`);

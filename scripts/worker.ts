@@ -51,3 +51,6 @@ process.on("SIGINT", () => void stop());
 process.on("SIGTERM", () => void stop());
 await starting;
 if (config.DEMO_TRAFFIC && !isStopping) traffic = startDemoTraffic(db(), { signal: trafficStop.signal, sandboxUrl: sandboxBaseUrl(config) });
+// Under npm start: tell the launcher the worker runs (it announces the console after this), then
+// close the channel so that it holds nothing open.
+if (process.send) process.send({ type: "worker-ready" }, () => process.disconnect?.());
