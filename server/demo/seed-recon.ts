@@ -6,6 +6,9 @@
  * The bank's books for the demo week are our settled and returned demo transfers (the demo seed
  * replays the bank's answers rather than running the sandbox); from then on the running demo's
  * sandbox writes its own statements, which the worker imports each day (importDemoDailyFiles).
+ * The seed records the week's last closing as the sandbox's opening for today
+ * (writeStatementOpening), so the sandbox's first statement continues the seeded chain; this holds
+ * when the sandbox keeps its books in our database (npm start's own sandbox, not SANDBOX_URL).
  *
  * Invariants kept:
  * - Only the reconciliation domain's functions write (createSource, importAndReconcile,
@@ -13,7 +16,8 @@
  * - Idempotent: sources are created when missing; statements are imported once (their id and
  *   sequence), files once (their hash); the operator's actions only when none was taken yet.
  * - Deterministic: faults come from seeded dice; one day's statement is left out (a gap) and one
- *   opens off the previous closing (a balance break) on purpose.
+ *   opens off the previous closing (a balance break) on purpose; no other break in the chain of
+ *   statements, also where the sandbox's own statements take over.
  */
 import type { DbHandles } from "../db/client";
 import type { AuditActor } from "../audit/audit-log";
@@ -31,7 +35,7 @@ import { approveProposal } from "../approvals/proposals";
 import { confirmTotpEnrolment, startTotpEnrolment } from "../auth/step-up";
 import { generateTotpCode } from "../auth/totp";
 import { adjustmentKinds } from "../composition";
-import { buildDailyStatement, sandboxIban, type BookedPayment, type StatementFaultConfig } from "../sandbox/statements";
+import { buildDailyStatement, sandboxIban, writeStatementOpening, type BookedPayment, type StatementFaultConfig } from "../sandbox/statements";
 
 const log = componentLogger("demo");
 
@@ -97,7 +101,12 @@ async function bankBookings(db: Pick<DbHandles, "pool">, from: string, to: strin
   }));
 }
 
-async function ensureSources(db: Pick<DbHandles, "pool">, currencies: string[]): Promise<{ banks: Map<string, ReconSource>; rails: Map<string, ReconSource> }> {
+/**
+ * The demo's reconciliation sources, created when missing: per currency whose sandbox settlement
+ * account exists, the sandbox bank's statement source; for EUR also one settlement-file source per
+ * rail. The daily files job (importDemoDailyFiles) imports into these by name.
+ */
+export async function ensureDemoReconSources(db: Pick<DbHandles, "pool">, currencies: readonly string[]): Promise<{ banks: Map<string, ReconSource>; rails: Map<string, ReconSource> }> {
   const banks = new Map<string, ReconSource>();
   const rails = new Map<string, ReconSource>();
   for (const c of currencies) {
@@ -130,7 +139,7 @@ export async function seedDemoReconciliation(db: DbHandles, opts: { now?: Date }
   const last = dayOf(now, 1);
   const bookings = await bankBookings(db, first, last);
   const currencies = [...new Set(bookings.map((b) => b.currency))].sort();
-  const { banks, rails } = await ensureSources(db, currencies);
+  const { banks, rails } = await ensureDemoReconSources(db, currencies);
   let imported = 0;
   let lines = 0;
   const gapDay = dayOf(now, 4);
@@ -160,6 +169,9 @@ export async function seedDemoReconciliation(db: DbHandles, opts: { now?: Date }
         lines += out.lineCount;
       }
     }
+    // The sandbox's own statements start today, and its books hold none of the history above:
+    // they open with this week's last closing, so the chain goes on without a break.
+    await writeStatementOpening(db.pool, currency, dayOf(now), opening, now);
   }
   // The EUR rails' settlement files, each with the sandbox's own file faults: a withheld line and an extra one per rail.
   for (const [rail, source] of rails) {

@@ -391,21 +391,63 @@ export async function openingBalance(pool: pg.Pool, currency: string, date: stri
 /** How far back the bank replays its statements to find a day's opening balance. */
 export const MAX_REPLAY_DAYS = 400;
 
+export const STATEMENT_OPENINGS_SETTING = "statement_openings";
+
+const STATEMENT_OPENINGS = z.record(
+  z.string().regex(/^[A-Z]{3}$/),
+  z.object({ date: z.iso.date(), openingMinor: z.string().regex(/^-?(0|[1-9]\d{0,18})$/) }).strict(),
+);
+type StatementOpenings = z.infer<typeof STATEMENT_OPENINGS>;
+
+/** The recorded openings by currency (writeStatementOpening); empty when none was recorded. */
+export async function readStatementOpenings(pool: pg.Pool): Promise<StatementOpenings> {
+  const row = (await pool.query<{ value: unknown }>(`SELECT value FROM sandbox_settings WHERE key = $1`, [STATEMENT_OPENINGS_SETTING])).rows[0];
+  return row ? STATEMENT_OPENINGS.parse(row.value) : {};
+}
+
+/**
+ * Records our account's balance in `currency` at the start of `date` as statements written before
+ * the sandbox's own books closed it (the demo seed's week of history, built from transfers the
+ * sandbox never executed). The bank's statements from `date` on continue from it rather than from
+ * its books, so the chain of statements has no break where the history ends. A later call for the
+ * same currency replaces the earlier one.
+ */
+export async function writeStatementOpening(pool: pg.Pool, currency: string, date: string, openingMinor: bigint, now: Date): Promise<void> {
+  const entry = STATEMENT_OPENINGS.parse({ [currency]: { date, openingMinor: openingMinor.toString() } });
+  await pool.query(
+    `INSERT INTO sandbox_settings (key, value, updated_at) VALUES ($1, $2, $3)
+     ON CONFLICT (key) DO UPDATE SET value = sandbox_settings.value || EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
+    [STATEMENT_OPENINGS_SETTING, JSON.stringify(entry), now],
+  );
+}
+
+const nextDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+
 /**
  * The camt.053 statement of `date` for our account in `currency`, with the configured faults.
  * Faults are what the bank really booked (a fee it kept, an entry it booked twice), so its opening
  * balance is the closing of its previous statement: the statements of the days before are replayed
- * (at most MAX_REPLAY_DAYS; before that, the bank's books without faults).
+ * from the recorded opening (writeStatementOpening) when one is on or before `date` and at most
+ * MAX_REPLAY_DAYS back, else from the bank's books (at most MAX_REPLAY_DAYS; before that, the
+ * books without faults).
  */
 export async function dailyStatement(pool: pg.Pool, currency: string, date: string): Promise<DailyStatement> {
   const faults = await readStatementFaults(pool);
-  const first = (await pool.query<{ d: string | null }>(`SELECT min(value_date)::text AS d FROM sandbox_payments WHERE currency = $1 AND value_date IS NOT NULL`, [currency])).rows[0]!.d;
   const earliest = new Date(Date.parse(`${date}T00:00:00Z`) - MAX_REPLAY_DAYS * 86_400_000).toISOString().slice(0, 10);
-  let day = first === null || first > date ? date : first < earliest ? earliest : first;
-  let opening = await openingBalance(pool, currency, day);
+  const recorded = (await readStatementOpenings(pool))[currency];
+  let day: string;
+  let opening: bigint;
+  if (recorded && recorded.date <= date && recorded.date >= earliest) {
+    day = recorded.date;
+    opening = BigInt(recorded.openingMinor);
+  } else {
+    const first = (await pool.query<{ d: string | null }>(`SELECT min(value_date)::text AS d FROM sandbox_payments WHERE currency = $1 AND value_date IS NOT NULL`, [currency])).rows[0]!.d;
+    day = first === null || first > date ? date : first < earliest ? earliest : first;
+    opening = await openingBalance(pool, currency, day);
+  }
   while (day < date) {
     opening = buildDailyStatement({ currency, date: day, openingMinor: opening, payments: await bookedPayments(pool, currency, day), faults }).closingMinor;
-    day = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    day = nextDay(day);
   }
   return buildDailyStatement({ currency, date, openingMinor: opening, payments: await bookedPayments(pool, currency, date), faults });
 }
