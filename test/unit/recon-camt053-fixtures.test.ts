@@ -7,54 +7,11 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { parseCamt053File } from "../../server/partners/camt053/parse";
+import { CAMT053_FIXTURES, genkgoExpectedEntries } from "../support/fixtures";
 
-const FIXTURES = path.resolve(import.meta.dirname, "../../../shared/fixtures/camt053");
+const FIXTURES = CAMT053_FIXTURES;
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
-
-interface ExpectedEntry {
-  statementId: string;
-  index: number;
-  amountMinor: bigint;
-  currency: string;
-  direction: "credit" | "debit";
-  bookingDate: string | null;
-  valueDate: string | null;
-}
-
-type Json = null | undefined | string | number | boolean | Json[] | { [k: string]: Json };
-
-/**
- * Every Genkgo Entry in the expected reading, with its statement id. The dump marks repeated
- * objects as "__RECURSIVITY__", so an entry is found where it is first printed.
- */
-function expectedEntries(json: Json): ExpectedEntry[] {
-  const out: ExpectedEntry[] = [];
-  const date = (v: Json): string | null => (v && typeof v === "object" && !Array.isArray(v) ? String(v["0"]).slice(0, 10) : null);
-  const walk = (v: Json) => {
-    if (Array.isArray(v)) return v.forEach(walk);
-    if (!v || typeof v !== "object") return;
-    if (v["__CLASS__"] === "Genkgo\\Camt\\DTO\\Entry") {
-      const amount = v["getAmount"] as { getAmount: string; getCurrency: { getCode: string } };
-      const record = v["getRecord"] as { getId: string };
-      const signed = BigInt(amount.getAmount);
-      out.push({
-        statementId: record.getId,
-        index: v["getIndex"] as number,
-        amountMinor: signed < 0n ? -signed : signed,
-        currency: amount.getCurrency.getCode,
-        direction: v["getCreditDebitIndicator"] === "CRDT" ? "credit" : "debit",
-        bookingDate: date(v["getBookingDate"]),
-        valueDate: date(v["getValueDate"]),
-      });
-      // The sign of Genkgo's amount and the indicator must agree, or the fixture is misread.
-      expect(signed < 0n).toBe(v["getCreditDebitIndicator"] === "DBIT");
-    }
-    for (const child of Object.values(v)) walk(child);
-  };
-  walk(json);
-  return out;
-}
 
 const fixtures = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((f) => f.endsWith(".expected.json")) : [];
 
@@ -65,7 +22,7 @@ describe("camt.053 fixtures", () => {
 
   it.each(fixtures)("%s: entries agree on amount, currency, direction and dates", async (expectedFile) => {
     const xml = path.join(FIXTURES, expectedFile.replace(/\.expected\.json$/, ".xml"));
-    const expected = expectedEntries(JSON.parse(readFileSync(path.join(FIXTURES, expectedFile), "utf8")) as Json);
+    const expected = genkgoExpectedEntries(JSON.parse(readFileSync(path.join(FIXTURES, expectedFile), "utf8")));
     expect(expected.length).toBeGreaterThan(0);
     const doc = await parseCamt053File(xml);
     for (const want of expected) {
