@@ -1,12 +1,14 @@
 /**
- * The breaks queue keeps its state in the URL (components/kit/url-state.ts): filters, sort, page
- * size and the keyset cursor, so a view can be linked, saved as a preset and walked back. Amounts
+ * The breaks queue keeps its state in the URL (components/kit/url-state.ts; the definition is
+ * server/recon/break-list-view.ts, which saved views share): filters, sort, page size and the keyset
+ * cursor, so a view can be linked, saved (a preset, or a person's saved view) and walked back. Amounts
  * typed as decimals are parsed exactly with the chosen currency's exponent (server/money).
  */
-import { AGE_BUCKETS, BREAK_SORTS, BREAK_STATUSES, BREAK_TYPES } from "../../server/recon/break-kinds";
+import type { BREAK_TYPES } from "../../server/recon/break-kinds";
 import { parseAmount } from "../../server/money/amount";
 import { isCurrencyCode } from "../../server/money/currencies";
-import { defineUrlState, param, type RawSearchParams, type UrlParamWithDefault, type UrlState } from "../kit/url-state";
+import { BREAK_PAGE_SIZES, breakListState, type BreakListView } from "../../server/recon/break-list-view";
+import type { RawSearchParams } from "../kit/url-state";
 import type { RouterInputs } from "../kit/api-types";
 
 export const BREAK_TYPE_LABEL: Record<(typeof BREAK_TYPES)[number], string> = {
@@ -25,38 +27,9 @@ export const BREAK_SORT_OPTIONS = [
   { value: "amount_desc", label: "Largest amount first" },
 ] as const;
 
-export const PAGE_SIZES = [25, 50, 100, 200] as const;
+export { breakListState, type BreakListView };
 
-type BreakStatusValue = (typeof BREAK_STATUSES)[number];
-
-/** Statuses: any of the three, in their fixed order; open and timing differences when none is given. */
-const statusesParam: UrlParamWithDefault<BreakStatusValue[]> = {
-  key: "status",
-  parse(values) {
-    const picked = new Set(values.flatMap((v) => v.split(",")).map((v) => v.trim()));
-    const statuses = BREAK_STATUSES.filter((s) => picked.has(s));
-    return statuses.length > 0 ? statuses : undefined;
-  },
-  format: (v) => [...v],
-  default: ["open", "timing"],
-};
-
-export const breakListState = defineUrlState("/breaks", {
-  types: param.many(BREAK_TYPES, { key: "type" }),
-  statuses: statusesParam,
-  age: param.oneOf(AGE_BUCKETS),
-  source: param.text({ pattern: /^[0-9a-f-]{36}$/ }),
-  currency: param.text({ pattern: /^[A-Z]{3}$/, transform: (s) => s.toUpperCase() }),
-  min: param.text({ max: 45 }),
-  max: param.text({ max: 45 }),
-  /** "me", "unassigned" or a user id. */
-  assignee: param.text({ pattern: /^(me|unassigned|[0-9a-f-]{36})$/ }),
-  sort: param.withDefault(param.oneOf(BREAK_SORTS), "oldest" as (typeof BREAK_SORTS)[number]),
-  limit: param.withDefault(param.int(PAGE_SIZES), 50 as (typeof PAGE_SIZES)[number]),
-  cursor: param.cursor({ pattern: /^[A-Za-z0-9_-]+$/ }),
-});
-
-export type BreakListView = UrlState<typeof breakListState.params>;
+export const PAGE_SIZES = BREAK_PAGE_SIZES;
 
 export function readBreakListView(raw: RawSearchParams): BreakListView {
   return breakListState.read(raw);

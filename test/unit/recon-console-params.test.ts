@@ -2,7 +2,8 @@
 // dropped, defaults fill in, a view round-trips through its href, presets are recognised, and the
 // list input parses amounts exactly in the chosen currency (or says why not).
 import { describe, expect, it } from "vitest";
-import { BREAK_PRESETS, breaksHref, hasBreakFilters, matchingPreset, readBreakListView, toBreakListInput } from "../../components/recon/break-params";
+import { canonicalQuery } from "../../server/core/url-state";
+import { BREAK_PRESETS, breakListState, breaksHref, hasBreakFilters, matchingPreset, readBreakListView, toBreakListInput } from "../../components/recon/break-params";
 
 describe("breaks queue URL state", () => {
   it("reads known params, drops the rest, fills defaults", () => {
@@ -35,5 +36,16 @@ describe("breaks queue URL state", () => {
     expect(toBreakListInput(readBreakListView({ min: "10" }), null).error).toMatch(/choose a currency/);
     expect(toBreakListInput(readBreakListView({ assignee: "me" }), "0b6f0001-1c2d-4e5f-8a9b-000000000001").input).toMatchObject({ assignee: "0b6f0001-1c2d-4e5f-8a9b-000000000001" });
     expect(toBreakListInput(readBreakListView({ assignee: "me" }), null).error).toMatch(/service key/);
+  });
+
+  it("keeps a view in one canonical form: junk and the cursor dropped, declaration order, defaults left out", () => {
+    const canonical = (q: string) => canonicalQuery(breakListState, q, ["cursor"]);
+    expect(canonical("?limit=100&evil=<script>&type=duplicate&type=nonsense&currency=eur&cursor=abc_123&sort=oldest&status=open,timing")).toBe("type=duplicate&currency=EUR&limit=100");
+    expect(canonical("assignee=me&status=resolved&status=open")).toBe("status=open&status=resolved&assignee=me");
+    expect(canonical("")).toBe("");
+    expect(canonical("source=not-a-uuid&age=forever&limit=7")).toBe("");
+    // Canonical forms are fixed points, and the cursor survives only when it is not omitted.
+    for (const q of ["type=duplicate&currency=EUR&limit=100", "status=open&status=resolved&assignee=me", "age=8%2B&sort=amount_desc"]) expect(canonical(q)).toBe(q);
+    expect(canonicalQuery(breakListState, "cursor=abc_123&age=0-1")).toBe("age=0-1&cursor=abc_123");
   });
 });
