@@ -27,7 +27,7 @@ const SERVER_LAYERS = [
   ["pricing"],
   ["transfers"],
   ["recon"],
-  ["slo"],
+  ["slo", "views"],
   ["composition"],
   ["sandbox"],
   ["demo"],

@@ -13,6 +13,7 @@ import { transfersRouter } from "./routers/transfers";
 import { pricingRouter } from "./routers/pricing";
 import { reconRouter } from "./routers/recon";
 import { sloRouter } from "./routers/slo";
+import { savedViewsRouter } from "./routers/saved-views";
 
 export const appRouter = createRouter({
   session: sessionRouter,
@@ -25,6 +26,7 @@ export const appRouter = createRouter({
   pricing: pricingRouter,
   recon: reconRouter,
   slo: sloRouter,
+  savedViews: savedViewsRouter,
 });
 
 export type AppRouter = typeof appRouter;

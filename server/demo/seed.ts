@@ -1,7 +1,8 @@
 /**
  * The demo world for `npm start` on an embedded database: demo users for each role, the demo
  * ledger, its pricing (rates, spreads, segments, a fee schedule per rail), a week of demo transfers
- * (priced; cancelled ones by the demo operator) and what later domains add. Every step is idempotent, so a second start reuses what the first one made.
+ * (priced; cancelled ones by the demo operator), what later domains add, and the demo operator's
+ * saved views of the breaks queue. Every step is idempotent, so a second start reuses what the first one made.
  */
 import type { DbHandles } from "../db/client";
 import { upsertDemoUser } from "../admin/users";
@@ -12,6 +13,7 @@ import { seedDemoApprovals } from "./seed-approvals";
 import { seedDemoPricing } from "./seed-pricing";
 import { seedDemoReconciliation } from "./seed-recon";
 import { seedDemoSloIncident } from "./seed-slo";
+import { seedDemoSavedViews } from "./seed-views";
 import { userActor, type Actor } from "../core/actor";
 import type { AuditActor } from "../audit/audit-log";
 
@@ -34,5 +36,6 @@ export async function seedDemoWorld(db: DbHandles): Promise<string> {
   const approvals = await seedDemoApprovals(db);
   const reconciliation = await seedDemoReconciliation(db);
   const incident = await seedDemoSloIncident(db, { operator: operatorActor });
-  return `demo users: ${created} created, ${DEMO_USERS.length - created} already present; ${ledger}; ${pricing}; ${transfers}; ${approvals}; ${reconciliation}; ${incident}`;
+  const savedViews = await seedDemoSavedViews(db);
+  return `demo users: ${created} created, ${DEMO_USERS.length - created} already present; ${ledger}; ${pricing}; ${transfers}; ${approvals}; ${reconciliation}; ${incident}; ${savedViews}`;
 }
