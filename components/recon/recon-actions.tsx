@@ -7,15 +7,14 @@
  * field it names (fieldErrorsOf) or above the buttons, and closes only once the server confirmed;
  * then the page is read again. The page renders a button only for who holds the permission.
  */
-import { useId, useState, type FormEvent, type ReactNode } from "react";
+import { useState } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useToast } from "../toast";
-import { errorMessageOf, fieldErrorsOf, useTRPC } from "../trpc-provider";
-import { inputClass, labelClass } from "../ui";
+import { useTRPC } from "../trpc-provider";
 import type { RouterOutputs } from "../kit/api-types";
 import { Button } from "../kit/button";
-import { Dialog } from "../kit/dialog";
+import { FormDialog, FormField as Field } from "../kit/form-dialog";
 import { ReasonDialog } from "../kit/reason-dialog";
 
 type Source = RouterOutputs["recon"]["sources"]["list"][number];
@@ -23,117 +22,6 @@ type PeriodClose = RouterOutputs["recon"]["periods"]["list"][number];
 type SourceRef = Pick<Source, "id" | "name">;
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-/** A form dialog: one idempotency key per opening, errors by field, closes when the server confirmed. */
-function FormDialog({
-  isOpen,
-  onClose,
-  title,
-  description,
-  confirmLabel,
-  keyScope,
-  onSubmit,
-  children,
-}: {
-  isOpen: boolean;
-  onClose: () => void;
-  title: string;
-  description?: ReactNode;
-  confirmLabel: string;
-  keyScope: string;
-  /** Reads the form; returns errors by field to refuse locally, or resolves when the server confirmed. */
-  onSubmit: (data: FormData, idempotencyKey: string) => Promise<Record<string, string> | void>;
-  children: (errors: Record<string, string>) => ReactNode;
-}) {
-  const [isPending, setIsPending] = useState(false);
-  return (
-    <Dialog isOpen={isOpen} onClose={onClose} title={title} description={description} isDismissable={!isPending}>
-      {isOpen ? <FormBody onClose={onClose} confirmLabel={confirmLabel} keyScope={keyScope} onSubmit={onSubmit} onPendingChange={setIsPending} render={children} /> : null}
-    </Dialog>
-  );
-}
-
-function FormBody({
-  onClose,
-  confirmLabel,
-  keyScope,
-  onSubmit,
-  onPendingChange,
-  render,
-}: {
-  onClose: () => void;
-  confirmLabel: string;
-  keyScope: string;
-  onSubmit: (data: FormData, idempotencyKey: string) => Promise<Record<string, string> | void>;
-  onPendingChange: (v: boolean) => void;
-  render: (errors: Record<string, string>) => ReactNode;
-}) {
-  const [idempotencyKey] = useState(() => `console:${keyScope}:${crypto.randomUUID()}`);
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [message, setMessage] = useState<string | null>(null);
-  const [isPending, setIsPending] = useState(false);
-  const pending = (v: boolean) => {
-    setIsPending(v);
-    onPendingChange(v);
-  };
-  async function submit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    if (isPending) return;
-    setErrors({});
-    setMessage(null);
-    pending(true);
-    try {
-      const local = await onSubmit(new FormData(e.currentTarget), idempotencyKey);
-      pending(false);
-      if (local && Object.keys(local).length) {
-        setErrors(local);
-        return;
-      }
-      onClose();
-    } catch (err) {
-      pending(false);
-      const byField = fieldErrorsOf(err);
-      setErrors(byField);
-      if (Object.keys(byField).length === 0) setMessage(errorMessageOf(err));
-    }
-  }
-  return (
-    <form onSubmit={submit} className="space-y-3" aria-busy={isPending} noValidate>
-      {render(errors)}
-      {message ? (
-        <p role="alert" className="text-sm text-red-700 dark:text-red-400">
-          {message}
-        </p>
-      ) : null}
-      <div className="flex justify-end gap-2">
-        <Button onClick={onClose} disabled={isPending}>
-          Close
-        </Button>
-        <Button type="submit" variant="primary" disabled={isPending}>
-          {isPending ? "Working…" : confirmLabel}
-        </Button>
-      </div>
-    </form>
-  );
-}
-
-/** A labelled field with its error under it (announced, and tied to the input by aria-describedby). */
-function Field({ name, label, error, children }: { name: string; label: string; error?: string; children: (props: { id: string; name: string; "aria-invalid": boolean; "aria-describedby"?: string; className: string }) => ReactNode }) {
-  const id = `${useId()}-${name}`;
-  return (
-    <div>
-      <label htmlFor={id} className={labelClass}>
-        {label}
-      </label>
-      {children({ id, name, "aria-invalid": Boolean(error), ...(error ? { "aria-describedby": `${id}-error` } : {}), className: `${inputClass} mt-1` })}
-      {error ? (
-        <p id={`${id}-error`} role="alert" className="mt-1 text-xs text-red-700 dark:text-red-400">
-          {error}
-        </p>
-      ) : null}
-    </div>
-  );
-}
 
 const text = (data: FormData, name: string) => String(data.get(name) ?? "").trim();
 

@@ -11,7 +11,8 @@ import { ListNavigation } from "../../../components/kit/list-navigation";
 import type { RawSearchParams } from "../../../components/kit/url-state";
 import type { RouterOutputs } from "../../../components/kit/api-types";
 import { BreaksTable } from "../../../components/recon/breaks-table";
-import { BREAK_PRESETS, BREAK_SORT_OPTIONS, BREAK_TYPE_LABEL, PAGE_SIZES, breaksHref, hasBreakFilters, matchingPreset, readBreakListView, toBreakListInput } from "../../../components/recon/break-params";
+import { SaveViewButton, SavedViewMenu } from "../../../components/recon/saved-views";
+import { BREAK_PRESETS, BREAK_SORT_OPTIONS, BREAK_TYPE_LABEL, PAGE_SIZES, breakListState, breaksHref, hasBreakFilters, matchingPreset, readBreakListView, toBreakListInput } from "../../../components/recon/break-params";
 
 export const metadata: Metadata = { title: "Breaks" };
 
@@ -25,15 +26,21 @@ export default async function BreaksPage({ searchParams }: { searchParams: Promi
   const parsed = toBreakListInput(view, userId);
   let error = parsed.error;
   let page: RouterOutputs["recon"]["breaks"]["list"] | null = null;
-  const [result, sources, summary] = await Promise.all([
+  const [result, sources, summary, savedViews] = await Promise.all([
     parsed.input ? caller.recon.breaks.list(parsed.input).then((p) => ({ p }), (e: unknown) => ({ e: callErrorMessage(e) })) : Promise.resolve(null),
     caller.recon.sources.list().catch(() => []),
     caller.recon.breaks.summary({}).catch(() => []),
+    caller.savedViews.list({ page: "breaks" }).then((v) => ({ v }), (e: unknown) => ({ e: callErrorMessage(e) })),
   ]);
   if (result && "p" in result) page = result.p;
   else if (result) error = result.e;
   const preset = matchingPreset(view);
   const { cursor, ...viewWithoutCursor } = view;
+  // The view shown, as a saved view stores it (canonical, without the cursor): it marks the current one.
+  const currentQuery = breakListState.query(viewWithoutCursor);
+  const ownViews = "v" in savedViews ? savedViews.v.filter((v) => v.isOwn) : [];
+  const sharedViews = "v" in savedViews ? savedViews.v.filter((v) => !v.isOwn) : [];
+  const savedViewHref = (query: string) => (query ? `/breaks?${query}` : "/breaks");
   const byBucket = Object.fromEntries(AGE_BUCKETS.map((b) => [b, summary.filter((s) => s.bucket === b).reduce((n, s) => n + s.count, 0)]));
   const canOperate = actor.permissions.has("recon:operate");
 
@@ -68,6 +75,28 @@ export default async function BreaksPage({ searchParams }: { searchParams: Promi
             {p.label}
           </ButtonLink>
         ))}
+      </nav>
+      <nav aria-label="Saved views" className="mb-3 flex flex-wrap items-center gap-2 text-sm">
+        <span className="text-xs font-medium text-zinc-500 dark:text-zinc-400">Your views:</span>
+        {ownViews.length === 0 && "v" in savedViews ? <span className="text-xs text-zinc-500 dark:text-zinc-400">none yet: set filters, then save the view.</span> : null}
+        {ownViews.map((v) => (
+          <span key={v.id} className="inline-flex items-center">
+            <ButtonLink href={savedViewHref(v.query)} title={v.isShared ? "Yours, shared with the team" : "Yours"} variant="ghost" isCurrent={v.query === currentQuery}>
+              {v.name}
+              {v.isShared ? <span className="ml-1 text-xs text-zinc-500 dark:text-zinc-400">(shared)</span> : null}
+            </ButtonLink>
+            <SavedViewMenu view={v} />
+          </span>
+        ))}
+        {sharedViews.length > 0 ? <span className="ml-2 text-xs font-medium text-zinc-500 dark:text-zinc-400">Shared with you:</span> : null}
+        {sharedViews.map((v) => (
+          <ButtonLink key={v.id} href={savedViewHref(v.query)} title={`Shared by ${v.ownerName}`} variant="ghost" isCurrent={v.query === currentQuery}>
+            {v.name}
+            <span className="ml-1 text-xs text-zinc-500 dark:text-zinc-400">({v.ownerName})</span>
+          </ButtonLink>
+        ))}
+        {"e" in savedViews ? <span className="text-xs text-red-700 dark:text-red-400">Could not list saved views: {savedViews.e}</span> : null}
+        {actor.kind === "user" ? <SaveViewButton query={currentQuery} isDefaultView={currentQuery === ""} /> : null}
       </nav>
       <ListNavigation>
         <FilterForm action="/breaks" label="Filter breaks" clearHref="/breaks" hasFilters={hasBreakFilters(view) || view.sort !== "oldest"} layout="grid grid-cols-2 gap-3 md:grid-cols-4 xl:grid-cols-6" hint={<>Amounts are exact in the chosen currency&apos;s decimals (12.50 EUR, 1200 JPY).</>} hintId="breaks-hint">
