@@ -165,7 +165,7 @@ export interface SaveViewInput {
  * CONFLICT naming `name` (the caller has a view of the list by that name, ignoring case);
  * LIMIT_REACHED (the caller has SAVED_VIEWS_PER_PAGE_MAX views of the list).
  */
-export async function saveView(db: Pick<DbHandles, "pool">, actor: Actor, input: SaveViewInput, opts: { requestId?: string | null; now?: Date } = {}): Promise<SavedView> {
+export async function saveView(db: Pick<DbHandles, "pool">, actor: Actor, input: SaveViewInput, opts: ChangeOptions = {}): Promise<SavedView> {
   const ownerId = ownerOf(actor);
   const page = pageOf(input.page);
   const name = normalizeViewName(input.name);
@@ -208,12 +208,31 @@ async function lockOwnView(c: pg.ClientBase, ownerId: string, viewId: string): P
   return (await readView(c, viewId, ownerId))!;
 }
 
+interface ChangeOptions {
+  requestId?: string | null;
+  now?: Date;
+}
+
+/** Audits a change of a view in the transaction that made it. */
+async function auditChange(c: pg.ClientBase, actor: Actor, action: string, before: SavedView, after: SavedView | null, opts: ChangeOptions, now: Date): Promise<void> {
+  await appendAudit(pgRunner(c), {
+    actor: auditActorOf(actor),
+    action,
+    targetType: "saved_view",
+    targetId: before.id,
+    before: audited(before),
+    ...(after ? { after: audited(after) } : {}),
+    requestId: opts.requestId ?? null,
+    at: now,
+  });
+}
+
 /**
  * Renames one of the caller's views, audited with before and after. Errors, in order: FORBIDDEN
  * (a service key); BAD_INPUT naming `name`; NOT_FOUND and FORBIDDEN as lockOwnView; CONFLICT
  * naming `name` (another of the caller's views of the list has it, ignoring case).
  */
-export async function renameSavedView(db: Pick<DbHandles, "pool">, actor: Actor, input: { viewId: string; name: string }, opts: { requestId?: string | null; now?: Date } = {}): Promise<SavedView> {
+export async function renameSavedView(db: Pick<DbHandles, "pool">, actor: Actor, input: { viewId: string; name: string }, opts: ChangeOptions = {}): Promise<SavedView> {
   const ownerId = ownerOf(actor);
   const name = normalizeViewName(input.name);
   const now = opts.now ?? new Date();
@@ -226,7 +245,7 @@ export async function renameSavedView(db: Pick<DbHandles, "pool">, actor: Actor,
     await assertNameFree(c, ownerId, before.page, name, before.id);
     await c.query(`UPDATE saved_views SET name = $2, updated_at = $3 WHERE id = $1`, [before.id, name, now]);
     const after = (await readView(c, before.id, ownerId))!;
-    await appendAudit(pgRunner(c), { actor: auditActorOf(actor), action: "saved_view.rename", targetType: "saved_view", targetId: before.id, before: audited(before), after: audited(after), requestId: opts.requestId ?? null, at: now });
+    await auditChange(c, actor, "saved_view.rename", before, after, opts, now);
     return after;
   });
 }
@@ -235,7 +254,7 @@ export async function renameSavedView(db: Pick<DbHandles, "pool">, actor: Actor,
  * Shares one of the caller's views with everyone who can read its list, or stops sharing it;
  * audited. Errors, in order: FORBIDDEN (a service key); NOT_FOUND and FORBIDDEN as lockOwnView.
  */
-export async function setSavedViewShared(db: Pick<DbHandles, "pool">, actor: Actor, input: { viewId: string; isShared: boolean }, opts: { requestId?: string | null; now?: Date } = {}): Promise<SavedView> {
+export async function setSavedViewShared(db: Pick<DbHandles, "pool">, actor: Actor, input: { viewId: string; isShared: boolean }, opts: ChangeOptions = {}): Promise<SavedView> {
   const ownerId = ownerOf(actor);
   const now = opts.now ?? new Date();
   return runTransaction(db.pool, async (c) => {
@@ -243,7 +262,7 @@ export async function setSavedViewShared(db: Pick<DbHandles, "pool">, actor: Act
     if (before.isShared === input.isShared) return before;
     await c.query(`UPDATE saved_views SET is_shared = $2, updated_at = $3 WHERE id = $1`, [before.id, input.isShared, now]);
     const after = (await readView(c, before.id, ownerId))!;
-    await appendAudit(pgRunner(c), { actor: auditActorOf(actor), action: "saved_view.share", targetType: "saved_view", targetId: before.id, before: audited(before), after: audited(after), requestId: opts.requestId ?? null, at: now });
+    await auditChange(c, actor, "saved_view.share", before, after, opts, now);
     return after;
   });
 }
@@ -252,13 +271,13 @@ export async function setSavedViewShared(db: Pick<DbHandles, "pool">, actor: Act
  * Deletes one of the caller's views, audited with what it was. Errors, in order: FORBIDDEN (a
  * service key); NOT_FOUND and FORBIDDEN as lockOwnView.
  */
-export async function deleteSavedView(db: Pick<DbHandles, "pool">, actor: Actor, input: { viewId: string }, opts: { requestId?: string | null; now?: Date } = {}): Promise<{ id: string }> {
+export async function deleteSavedView(db: Pick<DbHandles, "pool">, actor: Actor, input: { viewId: string }, opts: ChangeOptions = {}): Promise<{ id: string }> {
   const ownerId = ownerOf(actor);
   const now = opts.now ?? new Date();
   return runTransaction(db.pool, async (c) => {
     const before = await lockOwnView(c, ownerId, input.viewId);
     await c.query(`DELETE FROM saved_views WHERE id = $1`, [before.id]);
-    await appendAudit(pgRunner(c), { actor: auditActorOf(actor), action: "saved_view.delete", targetType: "saved_view", targetId: before.id, before: audited(before), requestId: opts.requestId ?? null, at: now });
+    await auditChange(c, actor, "saved_view.delete", before, null, opts, now);
     return { id: before.id };
   });
 }
