@@ -170,15 +170,13 @@ export function bookingOf(t: Pick<Transfer, "sourceAccountId" | "partner" | "amo
 export async function settlementLedgerPostings(client: pg.PoolClient, t: Transfer): Promise<PostingInput[] | null> {
   if (!isPriced(t)) return null;
   const SOURCE = "\u0000source";
-  const postings = bookingOf(t, SOURCE);
-  return Promise.all(
-    postings.map(async (p) => ({
-      accountId: p.account === SOURCE ? t.sourceAccountId : await accountIdByCode(client, p.account),
-      side: p.side,
-      amountMinor: p.amountMinor,
-      currency: p.currency,
-    })),
-  );
+  // One at a time: a cache miss queries the transaction's client, which runs one query at a time
+  // (pg queues concurrent ones today, deprecated: pg 9 will refuse them).
+  const out: PostingInput[] = [];
+  for (const p of bookingOf(t, SOURCE)) {
+    out.push({ accountId: p.account === SOURCE ? t.sourceAccountId : await accountIdByCode(client, p.account), side: p.side, amountMinor: p.amountMinor, currency: p.currency });
+  }
+  return out;
 }
 
 // --- Explanation ------------------------------------------------------------------------------
