@@ -132,6 +132,17 @@ async function hasFile(db: Pick<DbHandles, "pool">, sourceId: string, fileName: 
   return ((await db.pool.query(`SELECT 1 FROM recon_imports WHERE source_id = $1 AND file_name = $2 LIMIT 1`, [sourceId, fileName])).rowCount ?? 0) > 0;
 }
 
+/**
+ * When the file of `day` arrived: the next morning at 06:00 UTC, as a bank's end-of-day statement
+ * does (never after `now`). Each day's import and run are dated then, so the runs' history, the
+ * Reconciliation page's charts and the breaks' ages cover the demo week instead of the moment
+ * the demo was seeded.
+ */
+function arrivalOf(day: string, now: Date): Date {
+  const morning = new Date(Date.parse(`${day}T06:00:00Z`) + 86_400_000);
+  return morning < now ? morning : now;
+}
+
 /** Seeds the demo week's statements and settlement files, and the operator's first actions. */
 export async function seedDemoReconciliation(db: DbHandles, opts: { now?: Date } = {}): Promise<string> {
   const now = opts.now ?? new Date();
@@ -163,7 +174,7 @@ export async function seedDemoReconciliation(db: DbHandles, opts: { now?: Date }
       opening = st.closingMinor;
       // One day's EUR statement never arrives: a statement gap on purpose.
       if (day === gapDay && currency === "EUR") continue;
-      const out = await importAndReconcile(db, DEMO_ACTOR, { sourceId: source.id, fileName: `sandbox-${currency}-${day}.camt053.xml`, content: new TextEncoder().encode(st.xml) }, { now });
+      const out = await importAndReconcile(db, DEMO_ACTOR, { sourceId: source.id, fileName: `sandbox-${currency}-${day}.camt053.xml`, content: new TextEncoder().encode(st.xml) }, { now: arrivalOf(day, now) });
       if (out.status === "imported") {
         imported++;
         lines += out.lineCount;
@@ -183,7 +194,7 @@ export async function seedDemoReconciliation(db: DbHandles, opts: { now?: Date }
         .map((b) => ({ partnerRef: b.payment.paymentId, idempotencyKey: b.payment.idempotencyKey, reference: b.payment.reference, amountMinor: b.payment.amountMinor, currency: "EUR", status: b.payment.direction === "debit" ? "settled" : "returned", valueDate: day }));
       if (back === 5) fileLines.push({ partnerRef: `sbx_extra_${rail}_${day.replace(/-/g, "")}`, idempotencyKey: "", reference: "unidentified item", amountMinor: 4_321n, currency: "EUR", status: "settled", valueDate: day });
       if (fileLines.length === 0 || (await hasFile(db, source.id, `sandbox-${rail}-${day}.csv`))) continue;
-      const out = await importAndReconcile(db, DEMO_ACTOR, { sourceId: source.id, fileName: `sandbox-${rail}-${day}.csv`, content: new TextEncoder().encode(formatSettlementCsv(fileLines)) }, { now });
+      const out = await importAndReconcile(db, DEMO_ACTOR, { sourceId: source.id, fileName: `sandbox-${rail}-${day}.csv`, content: new TextEncoder().encode(formatSettlementCsv(fileLines)) }, { now: arrivalOf(day, now) });
       if (out.status === "imported") {
         imported++;
         lines += out.lineCount;
