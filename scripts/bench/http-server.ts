@@ -7,6 +7,9 @@
 // benchmark's --webs (scripts/bench/transfers.ts).
 //   node --import tsx scripts/bench/http-server.ts <database-url> <pool-max>
 // Prints "LISTENING <port>" once ready; exits on SIGTERM or when stdin closes.
+// Unlike the Next.js route, which streams the body into the handler, this server buffers each
+// request's whole body before the handler sees it, so the handler's body limit does not bound its
+// memory: it is for benchmarks on a trusted loopback, never for untrusted clients.
 import http from "node:http";
 import { createDbHandles } from "../../server/db/client";
 import { createTrpcHttpHandler } from "../../server/api/http-handler";

@@ -9,7 +9,10 @@
  *   it, so a service that forgot its key is told exactly that.
  * - Then the CSRF rule (server/api/csrf.ts): refused requests get 403/415.
  * - A body larger than TRPC_MAX_BODY_BYTES is refused with 413 without being read past the limit
- *   (declared by Content-Length or found while reading a chunked body).
+ *   (declared by Content-Length or found while reading a chunked body). A declared length within
+ *   the limit is trusted without counting: Node's HTTP parser, behind the Next.js route and
+ *   scripts/bench/http-server.ts, delivers exactly that many bytes. An in-process caller that builds
+ *   its own Request must not declare a Content-Length shorter than its body (undici does not check).
  * - A batch of more than TRPC_MAX_BATCH_SIZE calls is refused with 400 (the console's client
  *   batches at most as many).
  * - Every refusal here has the same shape as an error from a procedure (errorResponse), so a
