@@ -49,7 +49,15 @@ const stop = async () => {
 };
 process.on("SIGINT", () => void stop());
 process.on("SIGTERM", () => void stop());
-await starting;
+try {
+  await starting;
+} catch (err) {
+  // A start that fails (the job engine's schema, a metrics port in use) says why and exits 1,
+  // rather than dying on an unhandled rejection.
+  process.stderr.write(`[worker] error: the worker did not start: ${(err as Error).message}\n`);
+  await closeDb().catch(() => {});
+  process.exit(1);
+}
 if (config.DEMO_TRAFFIC && !isStopping) traffic = startDemoTraffic(db(), { signal: trafficStop.signal, sandboxUrl: sandboxBaseUrl(config) });
 // Under npm start: tell the launcher the worker runs (it announces the console after this), then
 // close the channel so that it holds nothing open.

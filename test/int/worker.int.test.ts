@@ -2,6 +2,10 @@
  * The worker: its maintenance jobs do their work against a real database, and the pg-boss worker
  * starts, schedules every job once (even with two workers) and stops cleanly.
  */
+import { execFile } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { createTestDb, type TestDb } from "../support/test-db";
@@ -71,4 +75,27 @@ describe("worker process", () => {
     await a.stop();
     await b.stop();
   });
+});
+
+describe("worker process (npm run start:worker)", () => {
+  it("says why it did not start and exits 1 when its start fails (its metrics port is taken)", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve()));
+    const busyPort = (blocker.address() as net.AddressInfo).port;
+    try {
+      const root = path.resolve(import.meta.dirname, "../..");
+      const out = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/worker.ts"], {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", TZ: "UTC", DATABASE_URL: db.url, WORKER_METRICS_PORT: String(busyPort), LOG_LEVEL: "error" } as unknown as NodeJS.ProcessEnv,
+        timeout: 120_000,
+      }).then(
+        () => ({ code: 0, stderr: "" }),
+        (e: { code?: number; stderr?: string }) => ({ code: e.code ?? null, stderr: e.stderr ?? "" }),
+      );
+      expect(out.code, out.stderr).toBe(1);
+      expect(out.stderr).toMatch(/\[worker\] error: the worker did not start: .*EADDRINUSE/);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  }, 150_000);
 });
