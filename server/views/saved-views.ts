@@ -91,8 +91,8 @@ function pageOf(page: string): SavedViewPage {
 
 /**
  * A view's name as stored: trimmed. Errors: BAD_INPUT naming `name` when it is empty, longer than
- * SAVED_VIEW_NAME_MAX characters, or holds a control character (a tab or line break included:
- * a name is one line) or an unpaired surrogate.
+ * SAVED_VIEW_NAME_MAX characters, or holds a control character or a line or paragraph separator
+ * (U+2028, U+2029; a tab or line break included: a name is one line) or an unpaired surrogate.
  */
 export function normalizeViewName(raw: string): string {
   const name = raw.trim();
@@ -102,7 +102,7 @@ export function normalizeViewName(raw: string): string {
   const bad = badTextReason(name);
   if (bad) throw fail(bad);
   // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  const control = /[\u0000-\u001F\u007F-\u009F]/.exec(name);
+  const control = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]/.exec(name);
   if (control) throw fail(`contains the control character U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`);
   return name;
 }
@@ -141,7 +141,7 @@ export async function listSavedViews(db: Pick<DbHandles, "pool">, actor: Actor, 
   const rows = await pgRunner(db.pool).query<SavedViewRow>(
     `(${VIEW_SELECT} WHERE v.page = $1 AND v.owner_id = $2::uuid ORDER BY lower(v.name) LIMIT $3)
      UNION ALL
-     (SELECT * FROM (${VIEW_SELECT} WHERE v.page = $1 AND v.is_shared AND v.owner_id IS DISTINCT FROM $2::uuid ORDER BY v.updated_at DESC LIMIT $4) shared)`,
+     (SELECT * FROM (${VIEW_SELECT} WHERE v.page = $1 AND v.is_shared AND u.is_active AND v.owner_id IS DISTINCT FROM $2::uuid ORDER BY v.updated_at DESC LIMIT $4) shared)`,
     [page, callerId, SAVED_VIEWS_PER_PAGE_MAX, SHARED_VIEWS_LIST_MAX],
   );
   const views = rows.map((r) => toView(r, callerId));

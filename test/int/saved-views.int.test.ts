@@ -110,6 +110,24 @@ describe("saved views", () => {
     expect((await callerAs(db, olive).savedViews.rename({ viewId: other.id, name: `${name} 2`.toUpperCase() })).name).toBe(`${name} 2`.toUpperCase());
   });
 
+  it("the table itself refuses what the name rule refuses, in any locale (C0, DEL, C1, line and paragraph separators)", async () => {
+    for (const bad of ["a\tb", "a\u007Fb", "a\u0085b", "a\u2028b", "a\u2029b"]) {
+      await expect(db.pool.query(`INSERT INTO saved_views (owner_id, page, name, query) VALUES ($1, 'breaks', $2, '')`, [olive.userId, bad])).rejects.toThrow(/saved_views_name_check/);
+    }
+    const ok = await db.pool.query<{ id: string }>(`INSERT INTO saved_views (owner_id, page, name, query) VALUES ($1, 'breaks', $2, '') RETURNING id`, [olive.userId, `Plain é ${randomUUID().slice(0, 6)}`]);
+    await db.pool.query(`DELETE FROM saved_views WHERE id = $1`, [ok.rows[0]!.id]);
+  });
+
+  it("lists no shared view of a deactivated person", async () => {
+    const gone = person(`gone-${randomUUID().slice(0, 6)}`, ["operator"]);
+    await registerPeople(db, gone);
+    const name = `Shared by the departed ${randomUUID().slice(0, 6)}`;
+    await callerAs(db, gone).savedViews.save({ ...breaks("type=duplicate"), name, isShared: true });
+    expect((await callerAs(db, vic).savedViews.list({ page: "breaks" })).map((v) => v.name)).toContain(name);
+    await db.pool.query(`UPDATE users SET is_active = false WHERE id = $1`, [gone.userId]);
+    expect((await callerAs(db, vic).savedViews.list({ page: "breaks" })).map((v) => v.name)).not.toContain(name);
+  });
+
   it("only one of concurrent saves under one name succeeds", async () => {
     const name = `Race ${randomUUID().slice(0, 6)}`;
     const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => callerAs(db, olive).savedViews.save({ ...breaks(`limit=${[25, 100, 200][i % 3]}`), name: i % 2 ? name : name.toLowerCase() })));
@@ -125,6 +143,8 @@ describe("saved views", () => {
     ["a name with a tab", { name: "two\tcolumns" }, "name"],
     ["a name with a line break", { name: "two\nlines" }, "name"],
     ["a name with NUL", { name: "nul\u0000" }, "name"],
+    ["a name with a line separator", { name: "two\u2028lines" }, "name"],
+    ["a name with a paragraph separator", { name: "two\u2029parts" }, "name"],
     ["a list without saved views", { page: "transfers" }, "page"],
     ["a query over 2000 characters", { query: `currency=EUR&${"x".repeat(2000)}` }, "query"],
     ["an unknown field", { owner: "someone-else" }, ""],
