@@ -98,7 +98,8 @@ export async function receiveWebhook(db: DbHandles, partners: Pick<PartnerRegist
     return { status: 200, body: { received: true, id: originalId, isDuplicate: false } };
   }
   // A redelivery: keep it, flagged, pointing at the original; it is never applied.
-  const dup = await db.pool.query<{ id: string }>(
+  const dup = await preparedQuery<{ id: string }>(
+    db.pool,
     `INSERT INTO webhook_events (id, partner, event_id, dedupe_event_id, is_duplicate, duplicate_of_id, event_type, idempotency_key, partner_ref,
        occurred_at, raw_body, headers, signature_result, signed_at, received_at, effect, effect_detail, processed_at)
      SELECT gen_random_uuid(), $1, $2, NULL, true, o.id, $3, $4, $5, $6, $7, $8::jsonb, 'valid', $9, clock_timestamp(), 'duplicate_event',

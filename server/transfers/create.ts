@@ -141,7 +141,9 @@ export async function createTransfer(
   try {
     if (!opts.now) await admissionGateFor(db).admit();
   } catch (refusal) {
-    const existing = await db.pool.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
+    // Prepared: under overload every refused create runs this lookup, and its plan cost more than
+    // its execution (116 against 20 µs per call in the statement profile at 600/s offered).
+    const existing = await preparedQuery<TransferRowRaw & { request_hash: string }>(db.pool, `SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
     if (existing.rows[0]) return replayOrConflict(existing.rows[0], requestHash, opts.idempotencyKey);
     throw refusal;
   }
@@ -250,7 +252,7 @@ async function quoteRefusal(client: pg.PoolClient, quoteId: string, now: Date): 
  */
 async function answerUnwritten(client: pg.PoolClient, p: PendingCreate, refusal: AppError | null): Promise<CreateTransferResult> {
   const { request, opts } = p;
-  const existing = await client.query<TransferRowRaw & { request_hash: string }>(`SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
+  const existing = await preparedQuery<TransferRowRaw & { request_hash: string }>(client, `SELECT ${TRANSFER_COLUMNS}, t.request_hash FROM transfers t WHERE t.idempotency_key = $1`, [opts.idempotencyKey]);
   if (existing.rows[0]) return replayOrConflict(existing.rows[0], p.requestHash, opts.idempotencyKey);
   const source = (await client.query<{ currency: string; code: string }>(`SELECT currency, code FROM ledger_accounts WHERE id = $1`, [request.sourceAccountId])).rows[0];
   if (!source) throw new AppError("NOT_FOUND", `source account ${request.sourceAccountId} does not exist`, { details: { accountId: request.sourceAccountId } });
