@@ -383,6 +383,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
       const s = await deliverDueWebhooks(sender, new Date(Math.max(now.getTime(), Date.now())));
       r.webhooksDelivered += s.delivered;
       r.webhooksFailed += s.failed + s.abandoned;
+      if (s.unrecorded > 0) log.warn({ unrecorded: s.unrecorded, err: s.recordError }, "webhook outcomes could not be written; those copies are sent again when their lease expires");
       if (s.claimed < CLAIM_BATCH) break;
     }
     return r;

@@ -15,6 +15,13 @@
  *   another process). Copies of one payment still go one after another.
  * - Bounded: MAX_DELIVERY_ATTEMPTS per copy (then "abandoned"), REQUEST_TIMEOUT_MS per attempt,
  *   backoff doubling from BACKOFF_BASE_MS up to BACKOFF_MAX_MS with jitter.
+ * - One claim at a time: a call returns only when every copy it claimed has been sent and its
+ *   outcome written (or given up on). An outcome whose write fails (a busy pool, a lost connection)
+ *   is written again, RECORD_ATTEMPTS times in all; a call that gave up on some says how many, and
+ *   those copies are sent again when their lease expires. Before, a failed write rejected the call
+ *   while its other copies were still being sent, so the next claim overlapped the last one, and
+ *   every copy whose outcome was lost was sent a second time: under overload, up to two thirds of
+ *   the settled payments got a duplicate (docs/performance.md, "Overload that lasts").
  */
 import type pg from "pg";
 import { signPayload } from "../core/signature";
@@ -27,6 +34,9 @@ export const CLAIM_BATCH = 200;
 export const SEND_CONCURRENCY = 64;
 /** Delivery outcomes written per statement. */
 export const RECORD_GROUP = 32;
+/** Writes of one group of outcomes before it is given up on (the copies are then sent again after their lease). */
+export const RECORD_ATTEMPTS = 4;
+const RECORD_RETRY_MS = 250;
 const LEASE_MS = REQUEST_TIMEOUT_MS * 4;
 
 export interface SenderConfig {
@@ -89,11 +99,15 @@ export interface SendResult {
   delivered: number;
   failed: number;
   abandoned: number;
+  /** Copies sent whose outcome could not be written; they are sent again once their lease expires. */
+  unrecorded: number;
+  /** Why the last write of an outcome failed, when unrecorded > 0. */
+  recordError: string | null;
 }
 
 /** Sends the webhooks that are due now. Returns what happened; the caller loops while claimed is full. */
 export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date()): Promise<SendResult> {
-  const result: SendResult = { claimed: 0, delivered: 0, failed: 0, abandoned: 0 };
+  const result: SendResult = { claimed: 0, delivered: 0, failed: 0, abandoned: 0, unrecorded: 0, recordError: null };
   if (!cfg.secret) return result;
   const claimed = (
     await cfg.pool.query<Claimed>(
@@ -128,28 +142,48 @@ export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date
     if (group.length === 0) return;
     const rows = group.map(({ d, outcome, at }) => {
       if (outcome.error === null) {
-        result.delivered++;
         return { id: d.id, status: "delivered", deliveredAt: at, nextAttemptAt: null, httpStatus: outcome.httpStatus, error: null };
       }
       if (d.attempts >= MAX_DELIVERY_ATTEMPTS) {
-        result.abandoned++;
         return { id: d.id, status: "abandoned", deliveredAt: null, nextAttemptAt: null, httpStatus: outcome.httpStatus, error: outcome.error };
       }
-      result.failed++;
       const retryAt = new Date(at.getTime() + backoffMs(d.attempts, Math.random()));
       return { id: d.id, status: "pending", deliveredAt: null, nextAttemptAt: retryAt, httpStatus: outcome.httpStatus, error: outcome.error.slice(0, 500) };
     });
-    await cfg.pool.query(
-      `UPDATE sandbox_webhook_deliveries d SET status = u.status, delivered_at = COALESCE(u.delivered_at, d.delivered_at),
-              next_attempt_at = COALESCE(u.next_attempt_at, d.next_attempt_at), last_http_status = u.http_status, last_error = u.error, locked_until = NULL
-         FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[]) AS u(id, status, delivered_at, next_attempt_at, http_status, error)
-        WHERE d.id = u.id`,
-      [rows.map((r) => r.id), rows.map((r) => r.status), rows.map((r) => r.deliveredAt), rows.map((r) => r.nextAttemptAt), rows.map((r) => r.httpStatus), rows.map((r) => r.error)],
-    );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await cfg.pool.query(
+          `UPDATE sandbox_webhook_deliveries d SET status = u.status, delivered_at = COALESCE(u.delivered_at, d.delivered_at),
+                  next_attempt_at = COALESCE(u.next_attempt_at, d.next_attempt_at), last_http_status = u.http_status, last_error = u.error, locked_until = NULL
+             FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[]) AS u(id, status, delivered_at, next_attempt_at, http_status, error)
+            WHERE d.id = u.id`,
+          [rows.map((r) => r.id), rows.map((r) => r.status), rows.map((r) => r.deliveredAt), rows.map((r) => r.nextAttemptAt), rows.map((r) => r.httpStatus), rows.map((r) => r.error)],
+        );
+        break;
+      } catch (e) {
+        if (attempt < RECORD_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, RECORD_RETRY_MS * attempt));
+          continue;
+        }
+        result.unrecorded += rows.length;
+        result.recordError = (e as Error).message;
+        return;
+      }
+    }
+    for (const r of rows) {
+      if (r.status === "delivered") result.delivered++;
+      else if (r.status === "abandoned") result.abandoned++;
+      else result.failed++;
+    }
   };
   const worker = async () => {
     for (let lane = queue.shift(); lane; lane = queue.shift()) {
-      for (const d of lane) done.push({ d, outcome: await sendOne(cfg, d), at: new Date() });
+      for (const d of lane) {
+        // Awaited before `done` is read: a group written meanwhile has replaced the array, and an
+        // outcome pushed into the old one would never be written (the copy sent again after its lease).
+        const outcome = await sendOne(cfg, d);
+        done.push({ d, outcome, at: new Date() });
+      }
       if (done.length >= RECORD_GROUP) await record();
     }
   };

@@ -7,7 +7,8 @@ import { createTestDb, type TestDb } from "../support/test-db";
 import type { SandboxHandle } from "../../server/sandbox/server";
 import { NO_FAULTS, faultRoll, rollHits } from "../../server/sandbox/rail-config";
 import { verifySignature } from "../../server/core/signature";
-import { MAX_DELIVERY_ATTEMPTS } from "../../server/sandbox/webhook-sender";
+import type pg from "pg";
+import { MAX_DELIVERY_ATTEMPTS, RECORD_ATTEMPTS, RECORD_GROUP, deliverDueWebhooks } from "../../server/sandbox/webhook-sender";
 import { TEST_SECRET, adapterFor, admin, eventually, keyStats, payment, setFaults, signal, startReceiver, startTestSandbox, type Receiver } from "./sandbox-test-helpers";
 
 let db: TestDb;
@@ -244,6 +245,56 @@ describe("webhook delivery", () => {
     }
   });
 
+  it("an outcome whose write fails is written again: each copy is sent once and none is left leased", async () => {
+    const failing = failingOutcomeWrites(db.pool, 2);
+    const flaky = await startTestSandbox(db, receiver.url, { pool: failing.pool });
+    try {
+      const ps = Array.from({ length: RECORD_GROUP + 8 }, () => payment());
+      for (const p of ps) await adapterFor(flaky).submit(p, signal());
+      await flaky.tick();
+      expect(failing.failures()).toBe(2);
+      await flaky.tick(later(10 * 60_000));
+      const keys = receiver.received.map((r) => (JSON.parse(r.body) as { data: { idempotency_key: string } }).data.idempotency_key);
+      expect(keys.sort()).toEqual(ps.map((p) => p.idempotencyKey).sort());
+      const rows = (await db.pool.query(`SELECT d.status, d.attempts, d.locked_until FROM sandbox_webhook_deliveries d JOIN sandbox_payments p ON p.id = d.payment_id WHERE p.idempotency_key = ANY($1)`, [ps.map((p) => p.idempotencyKey)])).rows;
+      expect(rows).toHaveLength(ps.length);
+      for (const row of rows) expect(row).toEqual({ status: "delivered", attempts: 1, locked_until: null });
+    } finally {
+      await flaky.close();
+    }
+  });
+
+  it("when outcomes cannot be written at all, a call waits for every copy it claimed, says so, and the copies are sent again only after their lease", async () => {
+    // A sandbox without a secret advances its books but sends nothing: its deliveries wait.
+    const silent = await startTestSandbox(db, receiver.url, { webhookSecret: null });
+    const slow = await startReceiver(async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      return new Response("{}", { status: 200 });
+    });
+    try {
+      const ps = Array.from({ length: RECORD_GROUP + 8 }, () => payment());
+      for (const p of ps) await adapterFor(silent).submit(p, signal());
+      await silent.tick();
+      const failing = failingOutcomeWrites(db.pool, Number.POSITIVE_INFINITY);
+      const now = new Date();
+      const first = await deliverDueWebhooks({ pool: failing.pool, targetUrls: [slow.url], secret: TEST_SECRET }, now);
+      expect(first).toMatchObject({ claimed: ps.length, delivered: 0, unrecorded: ps.length });
+      expect(first.recordError).toMatch(/outcome write refused by the test/);
+      expect(slow.received).toHaveLength(ps.length);
+      expect(failing.failures()).toBe(2 * RECORD_ATTEMPTS);
+      // Still leased: a call within the lease claims none of them.
+      const again = await deliverDueWebhooks({ pool: db.pool, targetUrls: [slow.url], secret: TEST_SECRET }, new Date(now.getTime() + 1_000));
+      expect(again.claimed).toBe(0);
+      // After the lease they are sent once more (at least once; the receiver deduplicates by event id).
+      const after = await deliverDueWebhooks({ pool: db.pool, targetUrls: [slow.url], secret: TEST_SECRET }, new Date(now.getTime() + 60_000));
+      expect(after).toMatchObject({ claimed: ps.length, delivered: ps.length, unrecorded: 0, recordError: null });
+      expect(slow.received).toHaveLength(2 * ps.length);
+    } finally {
+      await silent.close();
+      await slow.close();
+    }
+  });
+
   it("gives up after the attempt limit (abandoned), bounded", async () => {
     receiver.script.push(...Array.from({ length: MAX_DELIVERY_ATTEMPTS + 5 }, () => 500));
     const p = payment();
@@ -307,3 +358,24 @@ describe("background loops", () => {
     }
   });
 });
+
+/** The pool, except that its first `count` writes of webhook outcomes fail, as a busy pool's would. */
+function failingOutcomeWrites(pool: pg.Pool, count: number): { pool: pg.Pool; failures(): number } {
+  let failures = 0;
+  const query = (...args: unknown[]) => {
+    const text = typeof args[0] === "string" ? args[0] : "";
+    if (text.includes("last_http_status = u.http_status") && failures < count) {
+      failures++;
+      return Promise.reject(new Error("outcome write refused by the test"));
+    }
+    return (pool.query as (...a: unknown[]) => unknown)(...args);
+  };
+  const wrapped = new Proxy(pool, {
+    get(target, key) {
+      if (key === "query") return query;
+      const v = Reflect.get(target, key, target) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { pool: wrapped, failures: () => failures };
+}
