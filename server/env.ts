@@ -170,12 +170,22 @@ const envSchemaBase = z.object({
     SERVICE_KEY_CACHE_MS: intString(0, 60_000).default(1000),
     /** Admission control for new transfers (server/transfers/admission.ts). */
     TRANSFER_ADMISSION_ENABLED: booleanString.default(true),
-    /** New transfers are refused (OVERLOADED) while more than this many wait for submission... */
-    TRANSFER_ADMISSION_MAX_BACKLOG: intString(1, 10_000_000).default(2_000),
-    /** ...or while the oldest of them has waited longer than this (ms). */
+    /**
+     * New transfers are refused (OVERLOADED) while more than this many wait for submission... About
+     * two seconds of the pipeline's pace, so that admitted work keeps its latency under overload
+     * (beyond capacity, admitted transfers waited this bound's worth of work: a p99 of 5-10 s at
+     * 2,000; docs/performance.md), and well above what a worker restart leaves at normal traffic.
+     */
+    TRANSFER_ADMISSION_MAX_BACKLOG: intString(1, 10_000_000).default(1_000),
+    /** ...or while the oldest of them has waited longer than this (ms); long enough for a worker restart. */
     TRANSFER_ADMISSION_MAX_WAIT_MS: intString(100, 3_600_000).default(30_000),
     /** How often each process samples the backlog (ms). */
     TRANSFER_ADMISSION_SAMPLE_MS: intString(10, 60_000).default(250),
+    /**
+     * How often the worker vacuums the product's tables that autovacuum does not look after (a
+     * server with autovacuum = off; server/db/vacuum-fallback.ts); 0 turns it off.
+     */
+    DB_VACUUM_FALLBACK_INTERVAL_MS: intString(0, 3_600_000).default(15_000),
     /** Port the worker serves /metrics and /health on (0 disables). */
     WORKER_METRICS_PORT: intString(0, 65535).default(9465),
     /** Batches of transfer-advance jobs each worker process runs at once (each batch up to 32 jobs, submitted concurrently). */

@@ -19,6 +19,7 @@ import { MAINTENANCE_JOBS, type MaintenanceJob } from "./jobs";
 import { startOrchestration, type OrchestrationOptions } from "./orchestration";
 import { env } from "../env";
 import { createOutboxMetrics, relayConfigFromEnv, startOutboxRelay, type OutboxRelayHandle } from "../outbox/relay";
+import { createVacuumFallbackMetrics, startVacuumFallback, type VacuumFallbackHandle } from "../db/vacuum-fallback";
 
 const log = componentLogger("worker");
 
@@ -35,6 +36,8 @@ export interface WorkerOptions {
   orchestration?: false | Pick<OrchestrationOptions, "concurrency" | "processWebhooks" | "sweepIntervalMs" | "deps">;
   /** Run the outbox relay loop (server/outbox/relay.ts); default OUTBOX_RELAY_ENABLED. */
   outboxRelay?: boolean;
+  /** Vacuum what autovacuum does not, every this many ms (server/db/vacuum-fallback.ts); 0: off. Default DB_VACUUM_FALLBACK_INTERVAL_MS. */
+  vacuumFallbackIntervalMs?: number;
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
@@ -90,12 +93,22 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   if (opts.outboxRelay ?? env().OUTBOX_RELAY_ENABLED) {
     outboxRelay = startOutboxRelay(opts.db, relayConfigFromEnv(), { metrics: createOutboxMetrics(registry) });
   }
+  let vacuumFallback: VacuumFallbackHandle | undefined;
+  const vacuumIntervalMs = opts.vacuumFallbackIntervalMs ?? env().DB_VACUUM_FALLBACK_INTERVAL_MS;
+  if (vacuumIntervalMs > 0) {
+    vacuumFallback = startVacuumFallback(
+      opts.db.pool,
+      { schemas: ["public", BOSS_SCHEMA], minDeadRows: 2_000, deadShare: 0.1, maxTablesPerRound: 12, intervalMs: vacuumIntervalMs },
+      createVacuumFallbackMetrics(registry),
+    );
+  }
   log.info({ jobs: jobs.map((j) => j.name), metricsPort: opts.metricsPort }, "worker started");
 
   return {
     async stop() {
       isStopping = true;
       await outboxRelay?.stop();
+      await vacuumFallback?.stop();
       await orchestration?.stop();
       await boss.stop({ graceful: true, timeout: 20_000 });
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
