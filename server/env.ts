@@ -185,7 +185,9 @@ const envSchemaBase = z.object({
      * How often the worker vacuums the product's tables that autovacuum does not look after (a
      * server with autovacuum = off; server/db/vacuum-fallback.ts); 0 turns it off.
      */
-    DB_VACUUM_FALLBACK_INTERVAL_MS: intString(0, 3_600_000).default(15_000),
+    DB_VACUUM_FALLBACK_INTERVAL_MS: intString(0, 3_600_000)
+      .refine((v) => v === 0 || v >= 1_000, "must be 0 (off) or at least 1000")
+      .default(15_000),
     /** Port the worker serves /metrics and /health on (0 disables). */
     WORKER_METRICS_PORT: intString(0, 65535).default(9465),
     /** Batches of transfer-advance jobs each worker process runs at once (each batch up to 32 jobs, submitted concurrently). */

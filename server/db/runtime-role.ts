@@ -6,9 +6,10 @@
  *
  * Invariants kept:
  * - The runtime role gets SELECT, INSERT, UPDATE, DELETE on the product's tables and the use of
- *   their sequences (and MAINTAIN, for VACUUM, on PostgreSQL 17+), never TRUNCATE, REFERENCES or
- *   TRIGGER, and no UPDATE or DELETE at all on the append-only tables (audit log, journal
- *   entries, postings) nor any write on the migration history. Their triggers refuse such writes too; this is the second lock.
+ *   their sequences (and MAINTAIN, for VACUUM, on PostgreSQL 17+, except on the append-only tables
+ *   and the migration history), never TRUNCATE, REFERENCES or TRIGGER, and no UPDATE or DELETE at
+ *   all on the append-only tables (audit log, journal entries, postings) nor any write on the
+ *   migration history. Their triggers refuse such writes too; this is the second lock.
  * - The job queue's own schema (pgboss) belongs to the runtime role: pg-boss creates and drops its
  *   partitions at run time. It holds jobs, never money.
  * - Granting is idempotent and runs after every migration, so a table added later is covered.
@@ -69,10 +70,16 @@ export async function grantRuntimeRole(ownerUrl: string, role: string, opts: Run
     await c.query(`REVOKE UPDATE, DELETE ON ${APPEND_ONLY_TABLES.join(", ")} FROM "${role}"`);
     await c.query(`REVOKE INSERT, UPDATE, DELETE ON _prisma_migrations FROM "${role}"`);
     // PostgreSQL 17+: MAINTAIN lets the worker VACUUM and ANALYZE where the server's autovacuum is
-    // off (server/db/vacuum-fallback.ts). It changes no row and no rule: the rest it allows
-    // (CLUSTER, REINDEX, LOCK TABLE) rewrites or locks, as UPDATE's LOCK TABLE already could.
+    // off (server/db/vacuum-fallback.ts). It changes no row, trigger or option; what else it allows
+    // (CLUSTER, REINDEX, LOCK TABLE in any mode) rewrites or locks, which UPDATE's LOCK TABLE already
+    // allowed on the tables the runtime role updates. Not on the append-only tables and the
+    // migration history: insert-only, they gather no dead rows, and an exclusive lock there could
+    // stall the ledger.
     const version = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v);
-    if (version >= 170_000) await c.query(`GRANT MAINTAIN ON ALL TABLES IN SCHEMA public TO "${role}"`);
+    if (version >= 170_000) {
+      await c.query(`GRANT MAINTAIN ON ALL TABLES IN SCHEMA public TO "${role}"`);
+      await c.query(`REVOKE MAINTAIN ON ${APPEND_ONLY_TABLES.join(", ")}, _prisma_migrations FROM "${role}"`);
+    }
     await c.query(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO "${role}"`);
     await c.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO "${role}"`);
     // The job queue's schema is the runtime role's own (pg-boss manages its partitions at run time).

@@ -6,9 +6,9 @@
  * Why: every transfer leaves about four dead row versions in `transfers`, and more in the job
  * queue, holds, webhook events and partner requests. Without vacuuming, the indexes the workers
  * scan (the backlog, the job fetch) fill with dead entries and the pipeline slows down for as long
- * as the load lasts: on a server with autovacuum off, 600 transfers/s offered settled 428/s in the
- * first 10 s and 296/s two minutes later; with the tables vacuumed every 15-20 s it stayed at
- * 401-483/s (docs/performance.md, "Overload that lasts"). Turning autovacuum on is the fix; this
+ * as the load lasts: on a server with autovacuum off, 700 transfers/s offered settled 373-428/s in
+ * the first 40 s and 275-319/s in the last 30 s of a 130 s run; with the tables vacuumed every
+ * 15-20 s it held 401-483/s (docs/performance.md, "Its two causes, found and fixed"). Turning autovacuum on is the fix; this
  * loop keeps the product healthy until someone does, and says so in the log and in a metric.
  *
  * Invariants kept:
@@ -20,7 +20,10 @@
  *   least `minDeadRows` dead rows and at least `deadShare` of their live rows dead; at most
  *   `maxTablesPerRound` per round, the most dead first.
  * - One vacuuming worker at a time across processes (a session advisory lock; the others skip the
- *   round). VACUUM takes no lock that blocks reads or writes of the table.
+ *   round). A connection whose unlock failed is destroyed, never returned to the pool holding it.
+ * - VACUUM (ANALYZE, TRUNCATE false) blocks no read or write of the table (without TRUNCATE false
+ *   it would take a brief exclusive lock to cut empty pages off the end; the space is reused
+ *   instead), and runs without the pool's statement timeout, which would cancel it on a large table.
  * - A failed round is logged and retried on the next one; the loop never dies. stop() waits for
  *   the running round.
  */
@@ -66,6 +69,7 @@ interface Candidate {
  */
 export async function runVacuumRound(pool: pg.Pool, config: VacuumFallbackConfig): Promise<VacuumRound> {
   const client = await pool.connect();
+  let isBroken = false;
   try {
     const { rows } = await client.query<{ on: boolean }>(`SELECT current_setting('autovacuum') = 'on' AS on`);
     const isAutovacuumOn = rows[0]!.on;
@@ -78,7 +82,10 @@ export async function runVacuumRound(pool: pg.Pool, config: VacuumFallbackConfig
         `SELECT s.schemaname AS schema, s.relname AS name, s.n_dead_tup::text AS dead, ${mayVacuum} AS may
            FROM pg_stat_all_tables s JOIN pg_class c ON c.oid = s.relid
           WHERE s.schemaname = ANY($1::text[])
-            AND (NOT $2::boolean OR 'autovacuum_enabled=false' = ANY(COALESCE(c.reloptions, '{}')))
+            AND (NOT $2::boolean OR EXISTS (
+                  SELECT 1 FROM unnest(c.reloptions) o
+                   WHERE split_part(o, '=', 1) = 'autovacuum_enabled'
+                     AND lower(split_part(o, '=', 2)) IN ('f', 'fa', 'fal', 'fals', 'false', 'n', 'no', 'of', 'off', '0')))
             AND s.n_dead_tup >= $3 AND s.n_dead_tup >= $4::float8 * s.n_live_tup
           ORDER BY s.n_dead_tup DESC
           LIMIT $5`,
@@ -92,23 +99,36 @@ export async function runVacuumRound(pool: pg.Pool, config: VacuumFallbackConfig
     if (!lock[0]!.ok) return { isAutovacuumOn, vacuumed: [], notPermitted, isSkipped: true };
     const vacuumed: VacuumRound["vacuumed"] = [];
     try {
+      await client.query(`SET statement_timeout = 0`);
       for (const t of candidates) {
         const { rows: q } = await client.query<{ name: string }>(`SELECT format('%I.%I', $1::text, $2::text) AS name`, [t.schema, t.name]);
-        await client.query(`VACUUM (ANALYZE) ${q[0]!.name}`);
+        await client.query(`VACUUM (ANALYZE, TRUNCATE false) ${q[0]!.name}`);
         vacuumed.push({ table: `${t.schema}.${t.name}`, deadRows: Number(t.dead) });
       }
     } finally {
-      await client.query(`SELECT pg_advisory_unlock($1)`, [VACUUM_FALLBACK_LOCK_KEY]);
+      try {
+        await client.query(`RESET statement_timeout`);
+        await client.query(`SELECT pg_advisory_unlock($1)`, [VACUUM_FALLBACK_LOCK_KEY]);
+      } catch {
+        isBroken = true;
+      }
     }
     return { isAutovacuumOn, vacuumed, notPermitted, isSkipped: false };
   } finally {
-    client.release();
+    // A session that may still hold the lock (or the timeout off) is closed, not pooled.
+    client.release(isBroken);
   }
+}
+
+/** The server's `autovacuum` setting. */
+export async function isAutovacuumOn(pool: pg.Pool): Promise<boolean> {
+  return (await pool.query<{ on: boolean }>(`SELECT current_setting('autovacuum') = 'on' AS on`)).rows[0]!.on;
 }
 
 export interface VacuumFallbackMetrics {
   autovacuumOn: Gauge;
   vacuums: Counter<"table">;
+  rounds: Counter<"outcome">;
 }
 
 export function createVacuumFallbackMetrics(registry: Registry): VacuumFallbackMetrics {
@@ -119,11 +139,17 @@ export function createVacuumFallbackMetrics(registry: Registry): VacuumFallbackM
       registers: [registry],
     }),
     vacuums: new Counter({ name: "db_fallback_vacuums_total", help: "Tables vacuumed by the worker because autovacuum does not look after them", labelNames: ["table"], registers: [registry] }),
+    rounds: new Counter({
+      name: "db_fallback_vacuum_rounds_total",
+      help: "Rounds of the vacuum fallback by outcome: idle (nothing to do), vacuumed, skipped (another worker holds the lock), failed",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
   };
 }
 
 export interface VacuumFallbackHandle {
-  stop(): Promise<void>;
+  stop(waitMs?: number): Promise<void>;
 }
 
 /** Runs a round every `intervalMs` until stopped (the first one at once). */
@@ -135,8 +161,11 @@ export function startVacuumFallback(pool: pg.Pool, config: VacuumFallbackConfig 
   let lastNotPermitted = "";
   const round = async () => {
     try {
+      // The gauge first, so that an alert on it never reads the default 0 while a round runs.
+      metrics?.autovacuumOn.set((await isAutovacuumOn(pool)) ? 1 : 0);
       const r = await runVacuumRound(pool, config);
       metrics?.autovacuumOn.set(r.isAutovacuumOn ? 1 : 0);
+      metrics?.rounds.inc({ outcome: r.isSkipped ? "skipped" : r.vacuumed.length > 0 ? "vacuumed" : "idle" });
       if (wasOn !== r.isAutovacuumOn) {
         if (!r.isAutovacuumOn) log.warn("the database server runs with autovacuum = off: the worker vacuums the product's busiest tables itself; turn autovacuum on (docs/runbooks/database-vacuum.md)");
         else if (wasOn === false) log.info("the database server's autovacuum is on again");
@@ -150,6 +179,7 @@ export function startVacuumFallback(pool: pg.Pool, config: VacuumFallbackConfig 
       for (const v of r.vacuumed) metrics?.vacuums.inc({ table: v.table });
       if (r.vacuumed.length > 0) log.info({ vacuumed: r.vacuumed }, "vacuumed tables autovacuum does not look after");
     } catch (e) {
+      metrics?.rounds.inc({ outcome: "failed" });
       log.warn({ err: (e as Error).message }, "vacuum round failed; retrying on the next one");
     }
   };
@@ -162,10 +192,13 @@ export function startVacuumFallback(pool: pg.Pool, config: VacuumFallbackConfig 
   };
   schedule();
   return {
-    async stop() {
+    /** Waits for a running round up to `waitMs` (a long VACUUM is cut off when the pool closes). */
+    async stop(waitMs = 10_000) {
       isStopped = true;
       clearTimeout(timer);
-      await running;
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([running, new Promise<void>((r) => (waited = setTimeout(r, waitMs)))]);
+      clearTimeout(waited);
     },
   };
 }

@@ -384,6 +384,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
       r.webhooksDelivered += s.delivered;
       r.webhooksFailed += s.failed + s.abandoned;
       if (s.unrecorded > 0) log.warn({ unrecorded: s.unrecorded, err: s.recordError }, "webhook outcomes could not be written; those copies are sent again when their lease expires");
+      if (s.leaseLost > 0) log.warn({ leaseLost: s.leaseLost }, "webhook sends outlasted their lease and were claimed again; their outcomes were not written over the newer claim's");
       if (s.claimed < CLAIM_BATCH) break;
     }
     return r;

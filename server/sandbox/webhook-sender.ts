@@ -15,6 +15,8 @@
  *   another process). Copies of one payment still go one after another.
  * - Bounded: MAX_DELIVERY_ATTEMPTS per copy (then "abandoned"), REQUEST_TIMEOUT_MS per attempt,
  *   backoff doubling from BACKOFF_BASE_MS up to BACKOFF_MAX_MS with jitter.
+ * - An outcome is written only while its copy is still the claim's (same attempt count, still
+ *   pending): a send that outlasted its lease never overwrites the newer claim's outcome.
  * - One claim at a time: a call returns only when every copy it claimed has been sent and its
  *   outcome written (or given up on). An outcome whose write fails (a busy pool, a lost connection)
  *   is written again, RECORD_ATTEMPTS times in all; a call that gave up on some says how many, and
@@ -101,13 +103,15 @@ export interface SendResult {
   abandoned: number;
   /** Copies sent whose outcome could not be written; they are sent again once their lease expires. */
   unrecorded: number;
+  /** Outcomes not written because the copy's lease had expired and another claim had taken it. */
+  leaseLost: number;
   /** Why the last write of an outcome failed, when unrecorded > 0. */
   recordError: string | null;
 }
 
 /** Sends the webhooks that are due now. Returns what happened; the caller loops while claimed is full. */
 export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date()): Promise<SendResult> {
-  const result: SendResult = { claimed: 0, delivered: 0, failed: 0, abandoned: 0, unrecorded: 0, recordError: null };
+  const result: SendResult = { claimed: 0, delivered: 0, failed: 0, abandoned: 0, unrecorded: 0, leaseLost: 0, recordError: null };
   if (!cfg.secret) return result;
   const claimed = (
     await cfg.pool.query<Claimed>(
@@ -142,23 +146,26 @@ export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date
     if (group.length === 0) return;
     const rows = group.map(({ d, outcome, at }) => {
       if (outcome.error === null) {
-        return { id: d.id, status: "delivered", deliveredAt: at, nextAttemptAt: null, httpStatus: outcome.httpStatus, error: null };
+        return { id: d.id, attempts: d.attempts, status: "delivered", deliveredAt: at, nextAttemptAt: null, httpStatus: outcome.httpStatus, error: null };
       }
       if (d.attempts >= MAX_DELIVERY_ATTEMPTS) {
-        return { id: d.id, status: "abandoned", deliveredAt: null, nextAttemptAt: null, httpStatus: outcome.httpStatus, error: outcome.error };
+        return { id: d.id, attempts: d.attempts, status: "abandoned", deliveredAt: null, nextAttemptAt: null, httpStatus: outcome.httpStatus, error: outcome.error };
       }
       const retryAt = new Date(at.getTime() + backoffMs(d.attempts, Math.random()));
-      return { id: d.id, status: "pending", deliveredAt: null, nextAttemptAt: retryAt, httpStatus: outcome.httpStatus, error: outcome.error.slice(0, 500) };
+      return { id: d.id, attempts: d.attempts, status: "pending", deliveredAt: null, nextAttemptAt: retryAt, httpStatus: outcome.httpStatus, error: outcome.error.slice(0, 500) };
     });
     for (let attempt = 1; ; attempt++) {
       try {
-        await cfg.pool.query(
+        // Only while the copy is still this claim's (same attempt, still pending): an outcome written
+        // after the lease expired and another claim took the copy must not overwrite that claim's.
+        const written = await cfg.pool.query(
           `UPDATE sandbox_webhook_deliveries d SET status = u.status, delivered_at = COALESCE(u.delivered_at, d.delivered_at),
                   next_attempt_at = COALESCE(u.next_attempt_at, d.next_attempt_at), last_http_status = u.http_status, last_error = u.error, locked_until = NULL
-             FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[]) AS u(id, status, delivered_at, next_attempt_at, http_status, error)
-            WHERE d.id = u.id`,
-          [rows.map((r) => r.id), rows.map((r) => r.status), rows.map((r) => r.deliveredAt), rows.map((r) => r.nextAttemptAt), rows.map((r) => r.httpStatus), rows.map((r) => r.error)],
+             FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[], $7::int[]) AS u(id, status, delivered_at, next_attempt_at, http_status, error, attempts)
+            WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`,
+          [rows.map((r) => r.id), rows.map((r) => r.status), rows.map((r) => r.deliveredAt), rows.map((r) => r.nextAttemptAt), rows.map((r) => r.httpStatus), rows.map((r) => r.error), rows.map((r) => r.attempts)],
         );
+        result.leaseLost += rows.length - (written.rowCount ?? 0);
         break;
       } catch (e) {
         if (attempt < RECORD_ATTEMPTS) {

@@ -265,7 +265,8 @@ describe("webhook delivery", () => {
   });
 
   it("when outcomes cannot be written at all, a call waits for every copy it claimed, says so, and the copies are sent again only after their lease", async () => {
-    // A sandbox without a secret advances its books but sends nothing: its deliveries wait.
+    // A sandbox without a secret advances its books but sends nothing: its deliveries wait. The
+    // counts below are exact because beforeEach flushed every earlier test's deliveries.
     const silent = await startTestSandbox(db, receiver.url, { webhookSecret: null });
     const slow = await startReceiver(async () => {
       await new Promise((r) => setTimeout(r, 20));
@@ -292,6 +293,38 @@ describe("webhook delivery", () => {
     } finally {
       await silent.close();
       await slow.close();
+    }
+  });
+
+  it("a send that outlasts its lease does not write its outcome over the newer claim's", async () => {
+    const silent = await startTestSandbox(db, receiver.url, { webhookSecret: null });
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const stuck = await startReceiver(async () => {
+      await gate;
+      return new Response("{}", { status: 500 });
+    });
+    const fast = await startReceiver();
+    try {
+      const ps = Array.from({ length: 3 }, () => payment());
+      for (const p of ps) await adapterFor(silent).submit(p, signal());
+      await silent.tick();
+      const now = new Date();
+      // The first claim's sends hang; after its lease a second claim takes the copies and delivers them.
+      const first = deliverDueWebhooks({ pool: db.pool, targetUrls: [stuck.url], secret: TEST_SECRET }, now);
+      await eventually(() => stuck.received.length === ps.length);
+      const second = await deliverDueWebhooks({ pool: db.pool, targetUrls: [fast.url], secret: TEST_SECRET }, new Date(now.getTime() + 60_000));
+      expect(second).toMatchObject({ claimed: ps.length, delivered: ps.length, leaseLost: 0 });
+      release();
+      // The first claim's late 500s would have set the copies pending again (and sent them a third time).
+      expect(await first).toMatchObject({ claimed: ps.length, leaseLost: ps.length });
+      const rows = (await db.pool.query(`SELECT d.status, d.attempts FROM sandbox_webhook_deliveries d JOIN sandbox_payments p ON p.id = d.payment_id WHERE p.idempotency_key = ANY($1)`, [ps.map((p) => p.idempotencyKey)])).rows;
+      expect(rows).toEqual(ps.map(() => ({ status: "delivered", attempts: 2 })));
+    } finally {
+      release();
+      await silent.close();
+      await stuck.close();
+      await fast.close();
     }
   });
 
