@@ -27,7 +27,7 @@ import { checkReason } from "../core/reasons";
 import type { PartnerAdapter } from "../partners/types";
 import { forwardPath, isTerminal } from "./state-machine";
 import { applyTransition, lockTransfer, patchTransfer, type TransitionPatch } from "./transition";
-import { queryPartner, resolveUnknown } from "./orchestrator";
+import { notFoundFinalAt, queryPartner, resolveUnknown } from "./orchestrator";
 import { getRailPolicy } from "./rail-policies";
 import type { Transfer } from "./types";
 
@@ -246,7 +246,11 @@ export async function queryTransferAtPartner(
     if (replayed) return cur;
     const now = input.now ?? new Date();
     const isStale = cur.attempts !== first.attempts || cur.version !== first.version;
-    isApplied = status.kind === "ok" && !isStale;
+    // A "not found" too soon after a submission that may have executed is not believed (see
+    // notFoundFinalAt): the partner may still be processing it.
+    const finalAt = status.kind === "ok" && status.status === "not_found" && cur.state === "reserved" ? await notFoundFinalAt(client, id, policy) : null;
+    const isTooSoon = finalAt !== null && finalAt.getTime() > now.getTime();
+    isApplied = status.kind === "ok" && !isStale && !isTooSoon;
     await audit(
       client,
       toAuditActor(actor),
@@ -258,6 +262,7 @@ export async function queryTransferAtPartner(
         partnerStatus: status.kind === "ok" ? status.status : `unavailable: ${status.reason}`,
         isApplied,
         ...(isStale ? { notApplied: `the transfer changed while the partner was asked (attempts ${first.attempts} -> ${cur.attempts}, version ${first.version} -> ${cur.version})` } : {}),
+        ...(!isStale && isTooSoon ? { notApplied: `the partner's "not found" is not believed before ${finalAt!.toISOString()}: its last submission may still be in process` } : {}),
       },
       input.requestId,
       now,

@@ -14,6 +14,11 @@
  *   rail's limit, then fail the transfer (hold voided). Unknown outcomes (timeouts) are retried
  *   the same way; when the limit is reached the partner is asked for the status and, if it cannot
  *   say, the transfer waits for an operator (attention_reason) rather than guessing.
+ * - The partner's "not found" fails a transfer only once its latest submission that may have
+ *   executed (outcome unknown, or never recorded) started at least notFoundFinalAfterMs ago: a
+ *   partner may still be processing a request its caller gave up on, and a "not found" asked too
+ *   early would release the hold of a payment it executes a moment later. Until then the transfer
+ *   waits, and is then asked again rather than submitted again.
  */
 import type pg from "pg";
 import type { DbHandles } from "../db/client";
@@ -68,6 +73,46 @@ async function load(db: Pick<DbHandles, "pool">, transferId: string): Promise<Tr
 
 const cause = (name: string, extra: Partial<TransitionCause> = {}): TransitionCause => ({ cause: name, actor: WORKER_ACTOR, ...extra });
 
+/** How many of the rail's submit timeouts a partner may still take over a request its caller gave up on. */
+export const NOT_FOUND_FINAL_AFTER_TIMEOUTS = 15;
+
+/** How long after a submission that may have executed the partner's "not found" is believed. */
+export function notFoundFinalAfterMs(policy: Pick<RailPolicy, "submitTimeoutMs">): number {
+  return policy.submitTimeoutMs * NOT_FOUND_FINAL_AFTER_TIMEOUTS;
+}
+
+/**
+ * When the partner's "not found" may be believed for this transfer: notFoundFinalAfterMs after the
+ * start of its latest submission whose outcome is unknown or was never recorded; null when there is
+ * none (every submission was answered, so "not found" is final at once).
+ */
+export async function notFoundFinalAt(client: pg.PoolClient, transferId: string, policy: Pick<RailPolicy, "submitTimeoutMs">): Promise<Date | null> {
+  const res = await client.query<{ started_at: Date | null }>(
+    `SELECT max(started_at) AS started_at FROM partner_requests WHERE transfer_id = $1 AND kind = 'submit' AND (outcome IS NULL OR outcome = 'unknown')`,
+    [transferId],
+  );
+  const started = res.rows[0]!.started_at;
+  return started ? new Date(started.getTime() + notFoundFinalAfterMs(policy)) : null;
+}
+
+/**
+ * Applies the partner's answer about a transfer whose attempts may have executed (resolveUnknown),
+ * except a "not found" given too soon after such an attempt: the transfer then waits, and a job
+ * asks the partner again when the answer can be believed.
+ */
+async function resolveOrWait(db: Pick<DbHandles, "pool">, client: pg.PoolClient, cur: Transfer, policy: RailPolicy, status: StatusOutcome | null, attempts: number, at: Date): Promise<AdvanceOutcome> {
+  if (status?.kind === "ok" && status.status === "not_found") {
+    const finalAt = await notFoundFinalAt(client, cur.id, policy);
+    if (finalAt && finalAt.getTime() > at.getTime()) {
+      const why = `the partner has no record of the payment yet, but its last submission may still be in process; asking again at ${finalAt.toISOString()}`;
+      await patchTransfer(client, cur.id, { nextAttemptAt: finalAt, leaseUntil: null, lastError: why });
+      await enqueue(db, QUEUES.transferAdvance, { transferId: cur.id, traceparent: cur.traceParent }, { startAfter: finalAt, client });
+      return { action: "waiting", until: finalAt };
+    }
+  }
+  return resolveUnknown(client, cur, status, attempts, at);
+}
+
 /**
  * Takes one step for a transfer, whatever state it is in; safe to call any number of times.
  * Errors: DB_UNAVAILABLE (the job is retried by pg-boss); partner problems never throw.
@@ -113,10 +158,45 @@ export async function advanceTransfers(db: Pick<DbHandles, "pool">, transferIds:
     else if (t.nextAttemptAt && t.nextAttemptAt.getTime() > now().getTime()) {
       await enqueue(db, QUEUES.transferAdvance, { transferId: id, traceparent: t.traceParent }, { startAfter: t.nextAttemptAt });
       outcomes.set(id, { action: "waiting", until: t.nextAttemptAt });
-    } else due.push({ t, policy: await getRailPolicy(db, t.partner, t.rail) });
+    } else {
+      const policy = await getRailPolicy(db, t.partner, t.rail);
+      // Back after a "not found" that came too soon, or with its attempts spent (a worker died
+      // during the last one): the partner is asked, not sent the payment again. An operator's
+      // retry clears next_attempt_at and submits again, with the same key.
+      if (t.nextAttemptAt !== null && (t.attempts >= policy.maxSubmitAttempts || (await isWaitingOnNotFound(db, t.id)))) outcomes.set(id, await recheckAtPartner(db, t, policy, deps, now));
+      else due.push({ t, policy });
+    }
   }
   if (due.length > 0) for (const [id, o] of await submitMany(db, due, deps, now)) outcomes.set(id, o);
   return transferIds.map((id) => outcomes.get(id)!);
+}
+
+/** Whether the transfer's latest partner call was a status query answered "not found" (a deferral). */
+async function isWaitingOnNotFound(db: Pick<DbHandles, "pool">, transferId: string): Promise<boolean> {
+  const res = await db.pool.query<{ waiting: boolean }>(
+    `SELECT kind = 'query' AND outcome = 'status:not_found' AS waiting FROM partner_requests WHERE transfer_id = $1 ORDER BY id DESC LIMIT 1`,
+    [transferId],
+  );
+  return res.rows[0]?.waiting ?? false;
+}
+
+/**
+ * Asks the partner about a reserved transfer whose submit attempts are spent, under its lease, and
+ * applies the answer (resolveOrWait: a "not found" still too soon waits again).
+ */
+async function recheckAtPartner(db: Pick<DbHandles, "pool">, t: Transfer, policy: RailPolicy, deps: OrchestratorDeps, now: () => Date): Promise<AdvanceOutcome> {
+  const leased = await db.pool.query(
+    `UPDATE transfers SET lease_until = $2 WHERE id = $1 AND state = 'reserved' AND attention_reason IS NULL
+        AND (lease_until IS NULL OR lease_until < $3) AND (next_attempt_at IS NULL OR next_attempt_at <= $3)`,
+    [t.id, new Date(now().getTime() + policy.submitTimeoutMs + 10_000), now()],
+  );
+  if (leased.rowCount === 0) return { action: "busy" };
+  const status = await runInContext(contextOfTransfer(t, deps), () => queryPartner(db, t, deps.adapterFor(t.partner), policy, t.attempts));
+  return runKeyedTransaction(db.pool, async (client) => {
+    const cur = await lockTransfer(client, t.id);
+    if (cur.state !== "reserved") return { action: "none", state: cur.state };
+    return resolveOrWait(db, client, cur, policy, status, cur.attempts, now());
+  });
 }
 
 async function reserveOrFail(client: pg.PoolClient, t: Transfer, now: Date): Promise<Transfer> {
@@ -306,7 +386,7 @@ async function decideMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, su
       case "rejected":
         if (status) {
           // An earlier attempt may have executed: the partner's answer decides (see callPartner).
-          outcomes.set(t.id, await resolveUnknown(client, cur, status, claim.attempt, at));
+          outcomes.set(t.id, await resolveOrWait(db, client, cur, policy, status, claim.attempt, at));
           break;
         }
         requests.push({
@@ -330,7 +410,7 @@ async function decideMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, su
           requests.push({ transfer: cur, to: "failed", cause: cause("retries_exhausted", { detail: { attempts: claim.attempt } }), patch: { lastError: why } });
           outcomes.set(t.id, { action: "failed", reason: why });
         } else {
-          outcomes.set(t.id, await resolveUnknown(client, cur, status, claim.attempt, at));
+          outcomes.set(t.id, await resolveOrWait(db, client, cur, policy, status, claim.attempt, at));
         }
         break;
       }

@@ -8,7 +8,8 @@ import { fakePartner, partnerEvent } from "../support/fake-partner";
 import { openAccount, fund } from "../../server/ledger/testing";
 import { getBalances } from "../../server/ledger/balances";
 import { createTransfer } from "../../server/transfers/create";
-import { advanceTransfer } from "../../server/transfers/orchestrator";
+import { advanceTransfer, notFoundFinalAfterMs } from "../../server/transfers/orchestrator";
+import { getRailPolicy } from "../../server/transfers/rail-policies";
 import { applyPartnerEvent } from "../../server/transfers/partner-events";
 import { cancelTransfer, markTransferFailed, queryTransferAtPartner, retryTransfer } from "../../server/transfers/operations";
 import { listTransfers, getTransferDetail, summarizeStuck } from "../../server/transfers/queries";
@@ -156,7 +157,7 @@ describe("transfers", () => {
     expect(q).toMatchObject({ partnerStatus: "acknowledged", transfer: { state: "acknowledged", attentionReason: null } });
   });
 
-  it("an unknown outcome the partner never saw fails safely", async () => {
+  it("an unknown outcome the partner never saw fails safely, once the partner has had time to process it", async () => {
     const before = await available();
     const { transfer: t } = await newTransfer(150n);
     partner.script.push(...Array(6).fill("unknown"));
@@ -167,8 +168,42 @@ describe("transfers", () => {
       last = await advanceTransfer(db, t.id, deps);
       if (last.action !== "retry_scheduled") break;
     }
-    expect(last).toMatchObject({ action: "failed" });
+    // Right after the last timed-out attempt the partner may still be processing it: "not found"
+    // is not believed yet, and nothing is released.
+    const policy = await getRailPolicy(db, "sandbox", "instant");
+    expect(last).toMatchObject({ action: "waiting" });
+    const until = (last as { until: Date }).until;
+    const lastSubmit = (await db.pool.query<{ at: Date }>(`SELECT max(started_at) AS at FROM partner_requests WHERE transfer_id = $1 AND kind = 'submit'`, [t.id])).rows[0]!.at;
+    expect(until.getTime() - lastSubmit.getTime()).toBe(notFoundFinalAfterMs(policy));
+    expect(await available()).toBe(before - 150n);
+    // Before that time it waits; after it, the partner is asked again (not sent the payment again)
+    // and its "not found" fails the transfer and releases the hold.
+    expect(await advanceTransfer(db, t.id, { ...deps, now: () => new Date(until.getTime() - 1) })).toMatchObject({ action: "waiting", until });
+    expect(await advanceTransfer(db, t.id, { ...deps, now: () => new Date(until.getTime() + 1) })).toMatchObject({ action: "failed" });
     expect(await available()).toBe(before);
+    const d = await getTransferDetail(db, t.id, { includeAudit: true });
+    expect(d.partnerRequests.filter((r) => r.kind === "submit")).toHaveLength(6);
+    expect(d.partnerRequests.filter((r) => r.kind === "query")).toHaveLength(2);
+  });
+
+  it("a 'not found' asked too soon, then found: the late execution moves it forward and keeps the hold", async () => {
+    const before = await available();
+    const { transfer: t } = await newTransfer(160n);
+    partner.script.push(...Array(6).fill("unknown"));
+    partner.status = "not_found";
+    let last;
+    for (let i = 0; i < 10; i++) {
+      await db.pool.query(`UPDATE transfers SET next_attempt_at = NULL WHERE id = $1`, [t.id]);
+      last = await advanceTransfer(db, t.id, deps);
+      if (last.action !== "retry_scheduled") break;
+    }
+    expect(last).toMatchObject({ action: "waiting" });
+    // The partner finished processing the last attempt after all.
+    partner.status = "acknowledged";
+    const after = new Date((last as { until: Date }).until.getTime() + 1);
+    expect(await advanceTransfer(db, t.id, { ...deps, now: () => after })).toMatchObject({ action: "submitted", state: "acknowledged" });
+    expect(await available()).toBe(before - 160n);
+    partner.status = "not_found";
   });
 
   it("operators cancel before submission and retry; replays with the same key change nothing", async () => {

@@ -91,14 +91,25 @@ describe("an operator's partner query racing the worker", () => {
     expect(audit.rows[0].after).toMatchObject({ partnerStatus: "not_found", isApplied: false });
   });
 
-  it("an answer whose transfer did not change meanwhile is applied as before", async () => {
+  it("an answer whose transfer did not change meanwhile is applied as before, once 'not found' can be believed", async () => {
     const before = await available();
     const { transfer: t } = await newTransfer(1_300n);
     const worker = fakePartner();
     worker.script.push("unknown");
     await advanceTransfer(db, t.id, { adapterFor: () => worker });
-    const partner = gatedStatus({ kind: "ok", status: "not_found", partnerRef: null, raw: { status: "not_found" } });
-    const query = queryTransferAtPartner(db, operator, { transferId: t.id, reason: "check", idempotencyKey: randomUUID() }, () => partner.adapter);
+    const notFound = { kind: "ok" as const, status: "not_found" as const, partnerRef: null, raw: { status: "not_found" } };
+    // Right after the timed-out attempt the partner may still be processing it: not applied.
+    const soon = fakePartner();
+    soon.status = "not_found";
+    const early = await queryTransferAtPartner(db, operator, { transferId: t.id, reason: "check", idempotencyKey: randomUUID() }, () => soon);
+    expect(early).toMatchObject({ isApplied: false, partnerStatus: "not_found", transfer: { state: "reserved" } });
+    const audit = await db.pool.query(`SELECT after FROM audit_log WHERE action = 'transfer.query_partner' AND target_id = $1 ORDER BY id`, [t.id]);
+    expect(audit.rows[0].after.notApplied).toMatch(/not believed before/);
+    expect(await available()).toBe(before - 1_300n);
+    // Asked when the attempt is old enough, the same answer is applied.
+    const partner = gatedStatus(notFound);
+    const later = new Date(Date.now() + 10 * 60_000);
+    const query = queryTransferAtPartner(db, operator, { transferId: t.id, reason: "check", idempotencyKey: randomUUID(), now: later }, () => partner.adapter);
     await partner.asked;
     partner.open();
     const result = await query;
@@ -119,12 +130,25 @@ describe("a 4xx rejection after an attempt whose outcome was unknown", () => {
     partner.status = partnerSays;
     expect(await advanceTransfer(db, t.id, { adapterFor: () => partner })).toMatchObject({ action: "retry_scheduled" });
     await due(t.id);
-    await advanceTransfer(db, t.id, { adapterFor: () => partner });
+    const second = await advanceTransfer(db, t.id, { adapterFor: () => partner });
+    let queries = 1;
+    if (partnerSays === "not_found") {
+      // Too soon after the uncertain attempt to believe "not found": it waits, the hold intact.
+      expect(second).toMatchObject({ action: "waiting" });
+      expect(await available()).toBe(before - 900n);
+      // Once the uncertain attempt is old enough the partner is asked again (not sent the payment
+      // again), and its "not found" is final.
+      const later = new Date(Date.now() + 10 * 60_000);
+      expect(await advanceTransfer(db, t.id, { adapterFor: () => partner, now: () => later })).toMatchObject({ action: "failed" });
+      queries = 2;
+      const submits = await db.pool.query(`SELECT count(*)::int AS n FROM partner_requests WHERE transfer_id = $1 AND kind = 'submit'`, [t.id]);
+      expect(submits.rows[0].n).toBe(2);
+    }
     const row = await db.pool.query(`SELECT state FROM transfers WHERE id = $1`, [t.id]);
     expect(row.rows[0].state).toBe(expectedState);
     expect(await available()).toBe(isReleased ? before : before - 900n);
-    const queries = await db.pool.query(`SELECT count(*)::int AS n FROM partner_requests WHERE transfer_id = $1 AND kind = 'query'`, [t.id]);
-    expect(queries.rows[0].n).toBe(1);
+    const n = await db.pool.query(`SELECT count(*)::int AS n FROM partner_requests WHERE transfer_id = $1 AND kind = 'query'`, [t.id]);
+    expect(n.rows[0].n).toBe(queries);
   });
 
   it("the partner cannot say: an operator decides, nothing is released", async () => {
