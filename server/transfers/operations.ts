@@ -28,7 +28,7 @@ import type { PartnerAdapter } from "../partners/types";
 import { forwardPath, isTerminal } from "./state-machine";
 import { applyTransition, lockTransfer, patchTransfer, type TransitionPatch } from "./transition";
 import { notFoundFinalAt, queryPartner, resolveUnknown } from "./orchestrator";
-import { getRailPolicy } from "./rail-policies";
+import { getRailPolicy, type RailPolicy } from "./rail-policies";
 import type { Transfer } from "./types";
 
 export const MAX_BULK_RETRY = 100;
@@ -62,16 +62,24 @@ async function isReplay(client: pg.PoolClient, transferId: string, key: string):
  * Whether the partner may hold this payment: a submission was accepted, timed out, or never
  * finished recording (a crash mid-call). Only certain refusals and outages are safe to undo.
  */
-async function mayBeAtPartner(client: pg.PoolClient, t: Transfer, now: Date): Promise<boolean> {
+async function mayBeAtPartner(client: pg.PoolClient, t: Transfer, policy: RailPolicy, now: Date): Promise<boolean> {
   if (t.leaseUntil && t.leaseUntil.getTime() > now.getTime()) return true;
   const res = await client.query(
     `SELECT 1 FROM partner_requests WHERE transfer_id = $1 AND kind = 'submit' AND (outcome IS NULL OR outcome IN ('accepted', 'unknown')) LIMIT 1`,
     [t.id],
   );
   if (!res.rowCount) return false;
-  // A later status query that found nothing settles the question.
-  const q = await client.query(`SELECT outcome FROM partner_requests WHERE transfer_id = $1 AND kind = 'query' ORDER BY id DESC LIMIT 1`, [t.id]);
-  return q.rows[0]?.outcome !== "status:not_found";
+  // A later status query that found nothing settles the question, if it was asked late enough
+  // after the last submission that may have executed to be believed (notFoundFinalAt): one asked
+  // sooner (a stale operator query, the worker's own early one) may describe a request the
+  // partner is still processing.
+  const q = await client.query<{ outcome: string | null; started_at: Date }>(
+    `SELECT outcome, started_at FROM partner_requests WHERE transfer_id = $1 AND kind = 'query' ORDER BY id DESC LIMIT 1`,
+    [t.id],
+  );
+  if (q.rows[0]?.outcome !== "status:not_found") return true;
+  const finalAt = await notFoundFinalAt(client, t.id, policy);
+  return finalAt !== null && q.rows[0].started_at.getTime() < finalAt.getTime();
 }
 
 async function audit(client: pg.PoolClient, actor: AuditActor, action: string, t: Transfer, reason: string, after: Record<string, unknown>, requestId: string | null | undefined, at: Date) {
@@ -121,7 +129,7 @@ async function stopBeforeSubmission(
     if (t.state !== "created" && t.state !== "reserved") {
       throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${t.state}; ${stop.whenSubmitted}`, { details: { transferId: id, state: t.state } });
     }
-    if (await mayBeAtPartner(client, t, now)) {
+    if (await mayBeAtPartner(client, t, await getRailPolicy(db, t.partner, t.rail), now)) {
       throw new AppError("CONFLICT", `transfer ${id} may already be at ${t.partner}; query the partner for its status ${stop.queryFirst}`, { details: { transferId: id } });
     }
     return applyTransition(client, t, stop.to, { cause: stop.cause, actor: toAuditActor(actor), reason, detail: { idempotencyKey: key }, requestId: input.requestId }, now, stop.patch?.(reason) ?? {});

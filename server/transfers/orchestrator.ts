@@ -75,11 +75,20 @@ const cause = (name: string, extra: Partial<TransitionCause> = {}): TransitionCa
 
 /** How many of the rail's submit timeouts a partner may still take over a request its caller gave up on. */
 export const NOT_FOUND_FINAL_AFTER_TIMEOUTS = 15;
+/** ...and never less than this, however short an admin sets the rail's timeout. */
+export const NOT_FOUND_FINAL_AFTER_MIN_MS = 30_000;
 
 /** How long after a submission that may have executed the partner's "not found" is believed. */
 export function notFoundFinalAfterMs(policy: Pick<RailPolicy, "submitTimeoutMs">): number {
-  return policy.submitTimeoutMs * NOT_FOUND_FINAL_AFTER_TIMEOUTS;
+  return Math.max(policy.submitTimeoutMs * NOT_FOUND_FINAL_AFTER_TIMEOUTS, NOT_FOUND_FINAL_AFTER_MIN_MS);
 }
+
+/**
+ * How a transfer's last_error begins while it waits for a "not found" to become believable: the
+ * worker's own mark (an operator's query never writes last_error; any submission or retry
+ * overwrites it), which sends it to be asked again rather than submitted again.
+ */
+export const NOT_FOUND_WAIT_NOTE = "the partner has no record of the payment yet";
 
 /**
  * When the partner's "not found" may be believed for this transfer: notFoundFinalAfterMs after the
@@ -104,7 +113,7 @@ async function resolveOrWait(db: Pick<DbHandles, "pool">, client: pg.PoolClient,
   if (status?.kind === "ok" && status.status === "not_found") {
     const finalAt = await notFoundFinalAt(client, cur.id, policy);
     if (finalAt && finalAt.getTime() > at.getTime()) {
-      const why = `the partner has no record of the payment yet, but its last submission may still be in process; asking again at ${finalAt.toISOString()}`;
+      const why = `${NOT_FOUND_WAIT_NOTE}, but its last submission may still be in process; asking again at ${finalAt.toISOString()}`;
       await patchTransfer(client, cur.id, { nextAttemptAt: finalAt, leaseUntil: null, lastError: why });
       await enqueue(db, QUEUES.transferAdvance, { transferId: cur.id, traceparent: cur.traceParent }, { startAfter: finalAt, client });
       return { action: "waiting", until: finalAt };
@@ -163,21 +172,13 @@ export async function advanceTransfers(db: Pick<DbHandles, "pool">, transferIds:
       // Back after a "not found" that came too soon, or with its attempts spent (a worker died
       // during the last one): the partner is asked, not sent the payment again. An operator's
       // retry clears next_attempt_at and submits again, with the same key.
-      if (t.nextAttemptAt !== null && (t.attempts >= policy.maxSubmitAttempts || (await isWaitingOnNotFound(db, t.id)))) outcomes.set(id, await recheckAtPartner(db, t, policy, deps, now));
+      const isWaitingOnNotFound = t.lastError?.startsWith(NOT_FOUND_WAIT_NOTE) ?? false;
+      if (t.nextAttemptAt !== null && (t.attempts >= policy.maxSubmitAttempts || isWaitingOnNotFound)) outcomes.set(id, await recheckAtPartner(db, t, policy, deps, now));
       else due.push({ t, policy });
     }
   }
   if (due.length > 0) for (const [id, o] of await submitMany(db, due, deps, now)) outcomes.set(id, o);
   return transferIds.map((id) => outcomes.get(id)!);
-}
-
-/** Whether the transfer's latest partner call was a status query answered "not found" (a deferral). */
-async function isWaitingOnNotFound(db: Pick<DbHandles, "pool">, transferId: string): Promise<boolean> {
-  const res = await db.pool.query<{ waiting: boolean }>(
-    `SELECT kind = 'query' AND outcome = 'status:not_found' AS waiting FROM partner_requests WHERE transfer_id = $1 ORDER BY id DESC LIMIT 1`,
-    [transferId],
-  );
-  return res.rows[0]?.waiting ?? false;
 }
 
 /**

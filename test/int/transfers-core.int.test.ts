@@ -186,6 +186,48 @@ describe("transfers", () => {
     expect(d.partnerRequests.filter((r) => r.kind === "query")).toHaveLength(2);
   });
 
+  it("while a 'not found' is not yet believed, nobody can cancel or fail the transfer on it, and a partner that cannot answer leaves it to an operator", async () => {
+    const before = await available();
+    const { transfer: t } = await newTransfer(170n);
+    partner.script.push(...Array(6).fill("unknown"));
+    partner.status = "not_found";
+    try {
+      let last;
+      for (let i = 0; i < 10; i++) {
+        await db.pool.query(`UPDATE transfers SET next_attempt_at = NULL WHERE id = $1`, [t.id]);
+        last = await advanceTransfer(db, t.id, deps);
+        if (last.action !== "retry_scheduled") break;
+      }
+      expect(last).toMatchObject({ action: "waiting" });
+      // The latest partner call is a "not found" query, but too early to settle anything.
+      await expect(cancelTransfer(db, operator, { transferId: t.id, reason: "customer asked", idempotencyKey: randomUUID() })).rejects.toMatchObject({ code: "CONFLICT" });
+      await expect(markTransferFailed(db, operator, { transferId: t.id, reason: "looks dead", idempotencyKey: randomUUID() })).rejects.toMatchObject({ code: "CONFLICT" });
+      expect(await available()).toBe(before - 170n);
+      // When it is asked again the partner cannot say: an operator decides; nothing is released.
+      partner.status = "unavailable";
+      const after = new Date((last as { until: Date }).until.getTime() + 1);
+      expect(await advanceTransfer(db, t.id, { ...deps, now: () => after })).toMatchObject({ action: "needs_attention" });
+      expect(await available()).toBe(before - 170n);
+      const d = await getTransferDetail(db, t.id, { includeAudit: true });
+      expect(d.partnerRequests.filter((r) => r.kind === "submit")).toHaveLength(6);
+    } finally {
+      partner.status = "not_found";
+    }
+  });
+
+  it("an operator's early 'not found' during an ordinary backoff does not stop the worker's next submission", async () => {
+    const { transfer: t } = await newTransfer(180n);
+    partner.script.push("unknown");
+    expect(await advanceTransfer(db, t.id, deps)).toMatchObject({ action: "retry_scheduled", attempt: 1 });
+    const q = await queryTransferAtPartner(db, operator, { transferId: t.id, reason: "where is it", idempotencyKey: randomUUID() }, () => partner);
+    expect(q).toMatchObject({ partnerStatus: "not_found", isApplied: false });
+    await db.pool.query(`UPDATE transfers SET next_attempt_at = now() - interval '1 second' WHERE id = $1`, [t.id]);
+    // The partner's script is empty: the next submission is accepted.
+    expect(await advanceTransfer(db, t.id, deps)).toMatchObject({ action: "submitted" });
+    const d = await getTransferDetail(db, t.id, { includeAudit: true });
+    expect(d.partnerRequests.filter((r) => r.kind === "submit")).toHaveLength(2);
+  });
+
   it("a 'not found' asked too soon, then found: the late execution moves it forward and keeps the hold", async () => {
     const before = await available();
     const { transfer: t } = await newTransfer(160n);
@@ -201,9 +243,12 @@ describe("transfers", () => {
     // The partner finished processing the last attempt after all.
     partner.status = "acknowledged";
     const after = new Date((last as { until: Date }).until.getTime() + 1);
-    expect(await advanceTransfer(db, t.id, { ...deps, now: () => after })).toMatchObject({ action: "submitted", state: "acknowledged" });
-    expect(await available()).toBe(before - 160n);
-    partner.status = "not_found";
+    try {
+      expect(await advanceTransfer(db, t.id, { ...deps, now: () => after })).toMatchObject({ action: "submitted", state: "acknowledged" });
+      expect(await available()).toBe(before - 160n);
+    } finally {
+      partner.status = "not_found";
+    }
   });
 
   it("operators cancel before submission and retry; replays with the same key change nothing", async () => {
