@@ -8,7 +8,7 @@ import { fakePartner, partnerEvent } from "../support/fake-partner";
 import { openAccount, fund } from "../../server/ledger/testing";
 import { getBalances } from "../../server/ledger/balances";
 import { createTransfer } from "../../server/transfers/create";
-import { advanceTransfer, notFoundFinalAfterMs } from "../../server/transfers/orchestrator";
+import { advanceTransfer, notFoundFinalAfterMs, type AdvanceOutcome } from "../../server/transfers/orchestrator";
 import { getRailPolicy } from "../../server/transfers/rail-policies";
 import { applyPartnerEvent } from "../../server/transfers/partner-events";
 import { cancelTransfer, markTransferFailed, queryTransferAtPartner, retryTransfer } from "../../server/transfers/operations";
@@ -24,6 +24,17 @@ let bank: Account;
 let wallet: Account;
 const partner = fakePartner();
 const deps = { adapterFor: () => partner };
+
+/** Advances a transfer, making each scheduled retry due at once, until a step is not a retry (at most 10). */
+async function advanceThroughRetries(id: string): Promise<AdvanceOutcome> {
+  let last: AdvanceOutcome | undefined;
+  for (let i = 0; i < 10; i++) {
+    await db.pool.query(`UPDATE transfers SET next_attempt_at = NULL WHERE id = $1`, [id]);
+    last = await advanceTransfer(db, id, deps);
+    if (last.action !== "retry_scheduled") break;
+  }
+  return last!;
+}
 const operator = { type: "user" as const, id: "00000000-0000-4000-8000-0000000000aa", label: "operator@demo.local" };
 
 beforeAll(async () => {
@@ -122,12 +133,7 @@ describe("transfers", () => {
     const { transfer: t } = await newTransfer(250n);
     partner.script.push("unknown", ...Array(5).fill("retryable"));
     partner.status = "acknowledged";
-    let last;
-    for (let i = 0; i < 10; i++) {
-      await db.pool.query(`UPDATE transfers SET next_attempt_at = NULL WHERE id = $1`, [t.id]);
-      last = await advanceTransfer(db, t.id, deps);
-      if (last.action !== "retry_scheduled") break;
-    }
+    const last = await advanceThroughRetries(t.id);
     expect(last).toMatchObject({ action: "submitted", state: "acknowledged" });
     const d = await getTransferDetail(db, t.id, { includeAudit: true });
     expect(d.transfer.state).toBe("acknowledged");
@@ -140,12 +146,7 @@ describe("transfers", () => {
     const { transfer: t } = await newTransfer(200n);
     partner.script.push(...Array(6).fill("unknown"));
     partner.status = "unavailable";
-    let last;
-    for (let i = 0; i < 10; i++) {
-      await db.pool.query(`UPDATE transfers SET next_attempt_at = NULL WHERE id = $1`, [t.id]);
-      last = await advanceTransfer(db, t.id, deps);
-      if (last.action !== "retry_scheduled") break;
-    }
+    const last = await advanceThroughRetries(t.id);
     expect(last).toMatchObject({ action: "needs_attention" });
     expect((await summarizeStuck(db)).needsAttention).toBeGreaterThanOrEqual(1);
     // The partner may hold the money, so nobody can cancel or fail it on their own word.
@@ -162,12 +163,7 @@ describe("transfers", () => {
     const { transfer: t } = await newTransfer(150n);
     partner.script.push(...Array(6).fill("unknown"));
     partner.status = "not_found";
-    let last;
-    for (let i = 0; i < 10; i++) {
-      await db.pool.query(`UPDATE transfers SET next_attempt_at = NULL WHERE id = $1`, [t.id]);
-      last = await advanceTransfer(db, t.id, deps);
-      if (last.action !== "retry_scheduled") break;
-    }
+    const last = await advanceThroughRetries(t.id);
     // Right after the last timed-out attempt the partner may still be processing it: "not found"
     // is not believed yet, and nothing is released.
     const policy = await getRailPolicy(db, "sandbox", "instant");
@@ -192,12 +188,7 @@ describe("transfers", () => {
     partner.script.push(...Array(6).fill("unknown"));
     partner.status = "not_found";
     try {
-      let last;
-      for (let i = 0; i < 10; i++) {
-        await db.pool.query(`UPDATE transfers SET next_attempt_at = NULL WHERE id = $1`, [t.id]);
-        last = await advanceTransfer(db, t.id, deps);
-        if (last.action !== "retry_scheduled") break;
-      }
+      const last = await advanceThroughRetries(t.id);
       expect(last).toMatchObject({ action: "waiting" });
       // The latest partner call is a "not found" query, but too early to settle anything.
       await expect(cancelTransfer(db, operator, { transferId: t.id, reason: "customer asked", idempotencyKey: randomUUID() })).rejects.toMatchObject({ code: "CONFLICT" });
@@ -233,12 +224,7 @@ describe("transfers", () => {
     const { transfer: t } = await newTransfer(160n);
     partner.script.push(...Array(6).fill("unknown"));
     partner.status = "not_found";
-    let last;
-    for (let i = 0; i < 10; i++) {
-      await db.pool.query(`UPDATE transfers SET next_attempt_at = NULL WHERE id = $1`, [t.id]);
-      last = await advanceTransfer(db, t.id, deps);
-      if (last.action !== "retry_scheduled") break;
-    }
+    const last = await advanceThroughRetries(t.id);
     expect(last).toMatchObject({ action: "waiting" });
     // The partner finished processing the last attempt after all.
     partner.status = "acknowledged";
