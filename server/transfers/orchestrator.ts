@@ -182,8 +182,9 @@ export async function advanceTransfers(db: Pick<DbHandles, "pool">, transferIds:
 }
 
 /**
- * Asks the partner about a reserved transfer whose submit attempts are spent, under its lease, and
- * applies the answer (resolveOrWait: a "not found" still too soon waits again).
+ * Asks the partner about a reserved transfer that waits on an early "not found" or whose submit
+ * attempts are spent, under its lease, and applies the answer (resolveOrWait: a "not found" still
+ * too soon waits again). Sends no submission.
  */
 async function recheckAtPartner(db: Pick<DbHandles, "pool">, t: Transfer, policy: RailPolicy, deps: OrchestratorDeps, now: () => Date): Promise<AdvanceOutcome> {
   const leased = await db.pool.query(
