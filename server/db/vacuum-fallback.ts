@@ -161,8 +161,9 @@ export function startVacuumFallback(pool: pg.Pool, config: VacuumFallbackConfig 
   let lastNotPermitted = "";
   const round = async () => {
     try {
-      // The gauge first, so that an alert on it never reads the default 0 while a round runs.
-      metrics?.autovacuumOn.set((await isAutovacuumOn(pool)) ? 1 : 0);
+      // Before the first round the gauge is set on its own, so that an alert on it never reads
+      // prom-client's default 0 while that round runs; later rounds set it from what they read.
+      if (wasOn === undefined) metrics?.autovacuumOn.set((await isAutovacuumOn(pool)) ? 1 : 0);
       const r = await runVacuumRound(pool, config);
       metrics?.autovacuumOn.set(r.isAutovacuumOn ? 1 : 0);
       metrics?.rounds.inc({ outcome: r.isSkipped ? "skipped" : r.vacuumed.length > 0 ? "vacuumed" : "idle" });
