@@ -1,0 +1,97 @@
+/**
+ * Four of the transfers table's indexes are partial (migration 20261204000000): a transfer's row
+ * versions enter them only when a reader could ask for them. A partial index serves a query only
+ * when PostgreSQL can prove that the query's condition implies the index's predicate. Here each
+ * reader's statements, as it sends them, are explained with sequential scans priced out: a reader
+ * whose condition did not imply the predicate would have to scan the whole table, and its plan
+ * would show it.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDb, type TestDb } from "../support/test-db";
+import { sampleBacklog } from "../../server/transfers/admission";
+import { pollOverdueTransfers, sweepTransfers } from "../../server/transfers/sweeper";
+import { listTransfers, summarizeStuck } from "../../server/transfers/queries";
+import { listTransfersOfBreak, readRunTransferMatches } from "../../server/recon/transfer-links";
+import { prepareSender, stopSender } from "../../server/jobs/queues";
+
+let t: TestDb;
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  t = await createTestDb({ poolMax: 1 });
+  await prepareSender(t); // the job queue's schema, which the sweep reads
+  pool = new pg.Pool({ connectionString: t.url, max: 1, options: "-c enable_seqscan=off" });
+});
+afterAll(async () => {
+  await pool?.end();
+  await stopSender(t.pool);
+  await t?.drop();
+});
+
+interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  Plans?: PlanNode[];
+}
+
+/** How the statements `run` sends read table transfers: "Seq Scan" or an index's name, per plan node. */
+async function transfersReadsOf(run: (db: { pool: pg.Pool }) => Promise<unknown>): Promise<string[]> {
+  const sent: { text: string; values: unknown[] }[] = [];
+  const recording = new Proxy(pool, {
+    get(target, prop, receiver) {
+      if (prop !== "query") return Reflect.get(target, prop, receiver);
+      return (text: string, values?: unknown[]) => {
+        sent.push({ text, values: values ?? [] });
+        return target.query(text, values);
+      };
+    },
+  });
+  await run({ pool: recording });
+  const reads: string[] = [];
+  const walk = (n: PlanNode) => {
+    // A bitmap scan names its index on its child, which names no relation: the table's index names start with "transfers_".
+    if (n["Node Type"] === "Seq Scan" && n["Relation Name"] === "transfers") reads.push("Seq Scan");
+    if (n["Index Name"]?.startsWith("transfers_")) reads.push(n["Index Name"]);
+    for (const c of n.Plans ?? []) walk(c);
+  };
+  for (const s of sent.filter((q) => /\btransfers\b/.test(q.text))) {
+    const res = await pool.query<{ "QUERY PLAN": { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${s.text}`, s.values);
+    walk(res.rows[0]!["QUERY PLAN"][0]!.Plan);
+  }
+  return reads;
+}
+
+describe("partial indexes of transfers serve their readers", () => {
+  it("the worker's sweep, the overdue poll, admission's backlog and the stuck summary read transfers in flight by index", async () => {
+    for (const run of [
+      (db: { pool: pg.Pool }) => sweepTransfers(db),
+      (db: { pool: pg.Pool }) => pollOverdueTransfers(db, { adapterFor: () => { throw new Error("no transfer is overdue"); } }),
+      (db: { pool: pg.Pool }) => sampleBacklog(db.pool),
+      (db: { pool: pg.Pool }) => summarizeStuck(db),
+    ]) {
+      const reads = await transfersReadsOf(run);
+      expect(reads.length).toBeGreaterThan(0);
+      expect(reads).not.toContain("Seq Scan");
+    }
+  });
+
+  it("a search by partner reference reads the partner_ref index", async () => {
+    const reads = await transfersReadsOf((db) => listTransfers(db, { q: "PAY-123456" }));
+    expect(reads).toContain("transfers_partner_ref_idx");
+    expect(reads).not.toContain("Seq Scan");
+  });
+
+  it("reconciliation finds a posting's transfer through the entry indexes", async () => {
+    for (const run of [
+      (db: { pool: pg.Pool }) => listTransfersOfBreak(db.pool, { transferId: null, postingId: "1", matchIds: ["1", "2"] }),
+      (db: { pool: pg.Pool }) => readRunTransferMatches(db.pool, "00000000-0000-4000-8000-000000000000", 10),
+    ]) {
+      const reads = await transfersReadsOf(run);
+      expect(reads).toContain("transfers_settlement_entry_id_idx");
+      expect(reads).toContain("transfers_return_entry_id_idx");
+      expect(reads).not.toContain("Seq Scan");
+    }
+  });
+});
