@@ -53,8 +53,9 @@ import { listTransfers, type TransferFilters } from "../../server/transfers/quer
 import { stopSender } from "../../server/jobs/queues";
 import { freshBenchDatabase } from "../lib/bench-database";
 import { killHard, spawnSandbox, spawnWeb, spawnWorker, startWebhookEndpoint, stopWeb, type WebhookEndpoint, type WebProcess } from "../lib/transfer-world";
-import { cpuDelta, cpuSnapshot } from "../lib/cpu-usage";
+import { backendRolesByApplication, cpuDelta, cpuSnapshot } from "../lib/cpu-usage";
 import { printTopStatements, STATEMENT_PROFILE_SETTINGS, startStatementProfile } from "../lib/statement-profile";
+import { describeWriteVolume, writeSnapshot, writeVolume, type WriteVolume } from "../lib/write-volume";
 import { aggregateSteps, isRampDone, percentile, rampRates, readCurve, type CurveReading, type StepFigures, type StepWindow, type TransferTimes } from "../lib/capacity-curve";
 import { describeCurve, renderCapacityChart } from "../lib/capacity-chart";
 import { benchTransferInput, httpTransport, inProcessTransport, OpenLoopGenerator, type CreateTransport } from "../lib/transfer-load";
@@ -65,6 +66,13 @@ const root = path.resolve(import.meta.dirname, "../..");
 const resultsDir = path.join(root, "bench-results");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CPU_ROLES: [string, string][] = [["scripts/worker.ts", "worker"], ["scripts/sandbox.ts", "sandbox"], ["scripts/bench/http-server.ts", "web"]];
+/**
+ * The partner simulator's database work, named apart from the product's: its backends (pool
+ * "sandbox") count as "postgres:sandbox". With the sandbox process this is what a real partner
+ * would spend on its own machines, so the product's own cost per transfer is the rest.
+ */
+const BACKEND_ROLES = { sandbox: "postgres:sandbox" } as const;
+const PARTNER_ROLES = new Set(["sandbox", "postgres:sandbox"]);
 /** The worker's pool when nothing has to shrink it (server/env.ts DB_POOL_MAX's default). */
 const DEFAULT_WORKER_POOL = 20;
 const WALLETS = 200;
@@ -487,6 +495,7 @@ interface RunResult {
   chartFile: string | null;
   kill: KillChecks | null;
   cpuMsPerSettled: Record<string, number> | null;
+  writes: WriteVolume;
   ledgerOk: boolean;
   list: Awaited<ReturnType<typeof listBench>> | null;
 }
@@ -543,18 +552,29 @@ async function runOnce(flags: TransfersBenchFlags, workerCount: number, pools: P
     const killer = flags.killWorkerEveryMs > 0 ? startWorkerKiller(world, flags.killWorkerEveryMs) : null;
     // Stopped before the world closes even when the run fails, so it cannot start workers after.
     if (killer) cleanups.push(async () => void (await killer.stop()));
-    const cpuBefore = await cpuSnapshot(CPU_ROLES);
+    const backendRoles = () => backendRolesByApplication((sql, values) => world.db.pool.query(sql, values), BACKEND_ROLES);
+    const writesBefore = await writeSnapshot(world.db.pool);
+    const cpuBefore = await cpuSnapshot(CPU_ROLES, await backendRoles());
     let kills = 0;
     const onOfferEnd = async () => {
       kills = killer ? await killer.stop() : 0;
     };
     const fixed = flags.ramp ? null : await fixedRate(world, flags, gen, onOfferEnd);
     const rampResult = flags.ramp ? await ramp(world, flags, gen, onOfferEnd) : null;
-    const cpuAfter = await cpuSnapshot(CPU_ROLES);
+    const cpuAfter = await cpuSnapshot(CPU_ROLES, await backendRoles());
     const settledCount = fixed ? fixed.settled : (rampResult?.settledTotal ?? 0);
+    const writes = await writeVolume(world.db.pool, writesBefore, await writeSnapshot(world.db.pool), settledCount);
+    console.log(describeWriteVolume(writes, "settled transfer"));
     const cpu = cpuBefore && cpuAfter ? cpuDelta(cpuBefore, cpuAfter) : null;
     const cpuMsPerSettled = cpu ? Object.fromEntries(Object.entries(cpu).map(([role, s]) => [role, Number(((s * 1000) / Math.max(1, settledCount)).toFixed(2))])) : null;
-    if (cpuMsPerSettled) console.log(`    CPU per settled transfer (ms): ${Object.entries(cpuMsPerSettled).sort((a, b) => b[1] - a[1]).map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(", ")}`);
+    if (cpuMsPerSettled) {
+      console.log(`    CPU per settled transfer (ms): ${Object.entries(cpuMsPerSettled).sort((a, b) => b[1] - a[1]).map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(", ")}`);
+      const split = productPartnerSplit(cpuMsPerSettled);
+      console.log(
+        `    of which the simulated partner (sandbox process and its database backends) ${split.partnerMs.toFixed(2)} ms, the product and the rest ${split.productMs.toFixed(2)} ms: ` +
+          `${os.cpus().length} cores carry about ${split.productCapacity.toFixed(0)}/s of the product alone, ${split.endToEndCapacity.toFixed(0)}/s with the simulator beside it`,
+      );
+    }
     if (flags.profile) await printTopStatements(world.db.pool, settledCount, "settled transfer");
     if (fixed) printFixed(fixed, baselinePerSecond);
     let chartFile: string | null = null;
@@ -585,12 +605,29 @@ async function runOnce(flags: TransfersBenchFlags, workerCount: number, pools: P
       chartFile: chartFile ? path.relative(root, chartFile) : null,
       kill,
       cpuMsPerSettled,
+      writes,
       ledgerOk: ledger.isOk,
       list,
     };
   } finally {
     await runCleanups();
   }
+}
+
+/**
+ * CPU per settled transfer split between the simulated partner and everything else (the product's
+ * processes, its database backends, PostgreSQL's background work, the load generator), and what
+ * this machine's cores would carry of each at full use: an upper bound, not a measurement.
+ */
+function productPartnerSplit(cpuMsPerSettled: Record<string, number>): { partnerMs: number; productMs: number; productCapacity: number; endToEndCapacity: number } {
+  let partnerMs = 0;
+  let productMs = 0;
+  for (const [role, ms] of Object.entries(cpuMsPerSettled)) {
+    if (PARTNER_ROLES.has(role)) partnerMs += ms;
+    else productMs += ms;
+  }
+  const coreMs = os.cpus().length * 1000;
+  return { partnerMs, productMs, productCapacity: coreMs / Math.max(productMs, 1e-9), endToEndCapacity: coreMs / Math.max(productMs + partnerMs, 1e-9) };
 }
 
 // --- (2) the list. ------------------------------------------------------------------------------
@@ -732,7 +769,7 @@ async function main(): Promise<void> {
   const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, load: os.loadavg(), node: process.version };
   const body =
     kind === "transfers" && single
-      ? { flags, machine, database: single.database, pools, baselinePerSecond: single.baselinePerSecond, e2e: single.fixed, cpuMsPerSettled: single.cpuMsPerSettled, kill: single.kill, list: single.list, ledgerOk: single.ledgerOk, verdicts }
+      ? { flags, machine, database: single.database, pools, baselinePerSecond: single.baselinePerSecond, e2e: single.fixed, cpuMsPerSettled: single.cpuMsPerSettled, writes: single.writes, kill: single.kill, list: single.list, ledgerOk: single.ledgerOk, verdicts }
       : { flags, machine, pools, runs, verdicts };
   await writeFile(file, JSON.stringify(body, null, 2));
   console.log(`written ${path.relative(root, file)}`);
