@@ -26,6 +26,14 @@ export async function printTopStatements(pool: pg.Pool, units: number, unit: str
   const sessions = (await pool.query<{ sessions: string; commits: string }>(`SELECT sum(sessions)::text AS sessions, sum(xact_commit)::text AS commits FROM pg_stat_database`)).rows[0]!;
   const per = (x: number) => (x / Math.max(1, units)).toFixed(2);
   console.log(`    per ${unit}: ${per(Number(sum.calls))} statements, execution ${per(sum.exec)} ms, planning ${per(sum.plan)} ms; since start: ${sessions.sessions} sessions, ${sessions.commits} commits`);
+  // Round trips that carry no work of their own: transaction control and session settings.
+  const control = (
+    await pool.query<{ kind: string; calls: string }>(
+      `SELECT upper(split_part(ltrim(query), ' ', 1)) AS kind, sum(calls)::text AS calls FROM pg_stat_statements
+        WHERE query ~* '^\\s*(BEGIN|COMMIT|ROLLBACK|SET|SAVEPOINT|RELEASE|START)\\M' GROUP BY 1 ORDER BY 1`,
+    )
+  ).rows;
+  if (control.length > 0) console.log(`    of which transaction control and settings: ${control.map((c) => `${c.kind} ${per(Number(c.calls))}`).join(", ")}`);
   console.log(`    top statements by execution + planning time (µs per ${unit}: exec / plan):`);
   for (const r of rows) {
     const q = r.query.replace(/\s+/g, " ").slice(0, 100);
