@@ -14,7 +14,13 @@
  *   the next URL in turn, as a round-robin load balancer would send it (a retry may reach
  *   another process). Copies of one payment still go one after another.
  * - Bounded: MAX_DELIVERY_ATTEMPTS per copy (then "abandoned"), REQUEST_TIMEOUT_MS per attempt,
- *   backoff doubling from BACKOFF_BASE_MS up to BACKOFF_MAX_MS with jitter.
+ *   backoff doubling from BACKOFF_BASE_MS up to BACKOFF_MAX_MS with jitter, MAX_RESPONSE_BYTES of
+ *   the receiver's answer read.
+ * - Sent with server/core/http-client.ts (undici's request; the global fetch costs three times the
+ *   CPU), or an injected fetch in tests. An attempt counts by its status only once the answer has
+ *   been read within those limits: an answer cut off, too long or too slow is a failed attempt,
+ *   sent again (receivers deduplicate by event id). The injected fetch keeps the old rule (the
+ *   status counts even when the body could not be read).
  * - An outcome is written only while its copy is still the claim's (same attempt count, still
  *   pending): a send that outlasted its lease never overwrites the newer claim's outcome.
  * - One claim at a time: a call returns only when every copy it claimed has been sent and its
@@ -27,6 +33,7 @@
  */
 import type pg from "pg";
 import { signPayload } from "../core/signature";
+import { sendHttpRequest } from "../core/http-client";
 
 export const MAX_DELIVERY_ATTEMPTS = 10;
 export const REQUEST_TIMEOUT_MS = 5_000;
@@ -40,6 +47,8 @@ export const RECORD_GROUP = 32;
 export const RECORD_ATTEMPTS = 4;
 const RECORD_RETRY_MS = 250;
 const LEASE_MS = REQUEST_TIMEOUT_MS * 4;
+/** Most bytes read of a receiver's answer (ours answers a few bytes of JSON); only its status counts. */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
 
 export interface SenderConfig {
   pool: pg.Pool;
@@ -47,6 +56,7 @@ export interface SenderConfig {
   targetUrls: readonly string[];
   /** Null: nothing can be signed; deliveries stay pending (and the sandbox logs why). */
   secret: string | null;
+  /** Injected in tests; default server/core/http-client.ts. */
   fetch?: typeof fetch;
 }
 
@@ -73,21 +83,31 @@ export function nextTargetUrl(cfg: SenderConfig): string {
   return cfg.targetUrls[i]!;
 }
 
-async function sendOne(cfg: SenderConfig, d: Claimed): Promise<{ httpStatus: number | null; error: string | null }> {
-  const doFetch = cfg.fetch ?? fetch;
+type SendOutcome = { httpStatus: number | null; error: string | null };
+
+async function sendOne(cfg: SenderConfig, d: Claimed): Promise<SendOutcome> {
+  const url = nextTargetUrl(cfg);
+  const headers = {
+    "content-type": "application/json",
+    "user-agent": "sandbox-bank/1",
+    "x-event-id": d.event_id,
+    "x-signature": signPayload(cfg.secret!, d.body, new Date()),
+    "x-delivery-attempt": String(d.attempts),
+  };
+  if (cfg.fetch) return sendWithFetch(cfg.fetch, url, headers, d.body);
   try {
-    const res = await doFetch(nextTargetUrl(cfg), {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "user-agent": "sandbox-bank/1",
-        "x-event-id": d.event_id,
-        "x-signature": signPayload(cfg.secret!, d.body, new Date()),
-        "x-delivery-attempt": String(d.attempts),
-      },
-      body: d.body,
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
+    const res = await sendHttpRequest({ method: "POST", url, headers, body: d.body, timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: MAX_RESPONSE_BYTES });
+    return { httpStatus: res.status, error: res.status >= 200 && res.status < 300 ? null : `HTTP ${res.status}` };
+  } catch (e) {
+    // undici's network errors carry their code themselves (a DOMException's numeric code is not one).
+    const err = e as Error & { code?: unknown; cause?: { code?: string } };
+    return { httpStatus: null, error: (typeof err.code === "string" ? err.code : err.cause?.code) ?? err.name ?? "error" };
+  }
+}
+
+async function sendWithFetch(doFetch: typeof fetch, url: string, headers: Record<string, string>, body: string): Promise<SendOutcome> {
+  try {
+    const res = await doFetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     await res.arrayBuffer().catch(() => undefined);
     return { httpStatus: res.status, error: res.ok ? null : `HTTP ${res.status}` };
   } catch (e) {

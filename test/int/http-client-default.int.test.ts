@@ -1,14 +1,20 @@
-// The default HTTP path (server/core/http-client.ts, undici's request) of the sandbox adapter, for
-// real against local servers: what is sent, how each answer and each network failure is
-// classified (never sent vs may have executed), and the response body limit. The injected-fetch
-// path is covered by test/unit/partner-sandbox-adapter.test.ts.
+// The default HTTP path (server/core/http-client.ts, undici's request) of the sandbox adapter and
+// the sandbox's webhook sender, for real against local servers: what is sent, how each answer and
+// each network failure is classified (never sent vs may have executed), the response body limit,
+// and that deliveries record their outcome. The injected-fetch path is covered by
+// test/unit/partner-sandbox-adapter.test.ts.
 import http from "node:http";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
-import { describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createTestDb, type TestDb } from "../support/test-db";
 import { createSandboxAdapter, MAX_RESPONSE_BYTES } from "../../server/partners/sandbox-adapter";
 import { contextFromTraceParent, runInContext } from "../../server/observability/tracing";
-import { TEST_SECRET, eventually, payment, signal } from "./sandbox-test-helpers";
+import { deliverDueWebhooks } from "../../server/sandbox/webhook-sender";
+import type { SandboxHandle } from "../../server/sandbox/server";
+import { NO_FAULTS } from "../../server/sandbox/rail-config";
+import { verifySignature } from "../../server/core/signature";
+import { TEST_SECRET, adapterFor, eventually, payment, setFaults, signal, startReceiver, startTestSandbox, type Receiver } from "./sandbox-test-helpers";
 
 interface Seen {
   method: string;
@@ -233,5 +239,81 @@ describe("sandbox adapter without an injected fetch", () => {
     } finally {
       await partner.close();
     }
+  });
+});
+
+describe("webhook sender without an injected fetch", () => {
+  let db: TestDb;
+  let sandbox: SandboxHandle;
+  let unused: Receiver;
+
+  beforeAll(async () => {
+    db = await createTestDb();
+    unused = await startReceiver();
+    // Without a secret the sandbox sends nothing itself: the test calls the sender.
+    sandbox = await startTestSandbox(db, unused.url, { webhookSecret: null });
+    await setFaults(sandbox, "instant", { ...NO_FAULTS, settleDelayMsMin: 0, settleDelayMsMax: 0, ackDelayMs: 0, seed: null });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    await unused?.close();
+    await db?.drop();
+  });
+  // A copy left pending (retried after its backoff) would be claimed again by the next test.
+  afterEach(async () => {
+    await db.pool.query(`UPDATE sandbox_webhook_deliveries SET status = 'abandoned' WHERE status = 'pending'`);
+  });
+
+  /** A settled instant payment whose `settled` webhook is due; its idempotency key. */
+  async function dueWebhook(): Promise<string> {
+    const p = payment();
+    expect(await adapterFor(sandbox).submit(p, signal())).toMatchObject({ kind: "accepted" });
+    await sandbox.tick();
+    return p.idempotencyKey;
+  }
+  const deliveryOf = async (key: string) =>
+    (
+      await db.pool.query<{ status: string; attempts: number; last_http_status: number | null; last_error: string | null; delivered: boolean }>(
+        `SELECT d.status, d.attempts, d.last_http_status, d.last_error, d.delivered_at IS NOT NULL AS delivered
+           FROM sandbox_webhook_deliveries d JOIN sandbox_payments p ON p.id = d.payment_id WHERE p.idempotency_key = $1`,
+        [key],
+      )
+    ).rows;
+
+  it("delivers a signed webhook and records the receiver's status", async () => {
+    const receiver = await startReceiver();
+    try {
+      const key = await dueWebhook();
+      expect(await deliverDueWebhooks({ pool: db.pool, targetUrls: [receiver.url], secret: TEST_SECRET })).toMatchObject({ claimed: 1, delivered: 1, failed: 0 });
+      expect(receiver.received).toHaveLength(1);
+      const got = receiver.received[0]!;
+      expect(JSON.parse(got.body)).toMatchObject({ type: "payment.settled", data: { idempotency_key: key } });
+      expect(got.headers["x-event-id"]).toBe(JSON.parse(got.body).id);
+      expect(got.headers["x-delivery-attempt"]).toBe("1");
+      expect(verifySignature(got.headers["x-signature"] as string, got.body, [TEST_SECRET], new Date())).toEqual({ ok: true });
+      expect(await deliveryOf(key)).toEqual([{ status: "delivered", attempts: 1, last_http_status: 200, last_error: null, delivered: true }]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("records a refusing receiver's status and keeps the copy pending", async () => {
+    const receiver = await startReceiver();
+    try {
+      receiver.script.push(503);
+      const key = await dueWebhook();
+      expect(await deliverDueWebhooks({ pool: db.pool, targetUrls: [receiver.url], secret: TEST_SECRET })).toMatchObject({ claimed: 1, delivered: 0, failed: 1 });
+      expect(receiver.received).toHaveLength(1);
+      expect(await deliveryOf(key)).toEqual([{ status: "pending", attempts: 1, last_http_status: 503, last_error: "HTTP 503", delivered: false }]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("records a refused connection by its code", async () => {
+    const key = await dueWebhook();
+    const url = await closedPortUrl();
+    expect(await deliverDueWebhooks({ pool: db.pool, targetUrls: [`${url}/api/webhooks/sandbox`], secret: TEST_SECRET })).toMatchObject({ claimed: 1, delivered: 0, failed: 1 });
+    expect(await deliveryOf(key)).toEqual([{ status: "pending", attempts: 1, last_http_status: null, last_error: "ECONNREFUSED", delivered: false }]);
   });
 });
