@@ -23,11 +23,12 @@ import { Agent, request } from "undici";
 import { BodyTooLargeError } from "./http-body";
 
 /**
- * One pool for the process, with undici's defaults, which are also those of the global dispatcher
- * behind fetch: idle connections kept 4 s (less when the server announces a shorter keep-alive),
- * 10 s to connect.
+ * One pool for the process: idle connections kept 4 s (less when the server announces a shorter
+ * keep-alive), 10 s to connect, as fetch's. HTTP/1.1 only, as fetch in Node 24 speaks: undici 8
+ * would otherwise offer HTTP/2 to an https partner, whose failure modes (GOAWAY, stream resets)
+ * the classification of failed calls has not been tested against.
  */
-const dispatcher = new Agent();
+const dispatcher = new Agent({ allowH2: false });
 
 export interface HttpRequest {
   method: "GET" | "POST";

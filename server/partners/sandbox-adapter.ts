@@ -123,15 +123,27 @@ function errorCodeOf(raw: unknown): string | null {
   return e.success ? `${e.data.error.code}: ${e.data.error.message}` : null;
 }
 
-/** Network failures where the request certainly never reached the partner. */
-const NEVER_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT", "EHOSTUNREACH", "ENETUNREACH"]);
+/**
+ * Network failures where the request certainly never reached the partner: refused, unreachable or
+ * unresolvable while connecting (the system call that failed was the connect or the name lookup),
+ * or no connection within undici's connect time limit. The same codes from a socket already in use
+ * (a keep-alive connection, after the request was written) prove nothing and are "unknown".
+ */
+const NEVER_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+const CONNECT_PHASE_SYSCALLS = new Set(["connect", "getaddrinfo"]);
 
-function causeCode(e: unknown): string | null {
+/** The first network error code in an error's cause chain (fetch wraps it; undici's request does not), with its failed system call. */
+function networkCauseOf(e: unknown): { code: string; syscall: string | null } | null {
   for (let cur: unknown = e, depth = 0; cur && depth < 4; cur = (cur as { cause?: unknown }).cause, depth++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === "string") return code;
+    const { code, syscall } = cur as { code?: unknown; syscall?: unknown };
+    if (typeof code === "string") return { code, syscall: typeof syscall === "string" ? syscall : null };
   }
   return null;
+}
+
+function isNeverSent(cause: { code: string; syscall: string | null }): boolean {
+  if (cause.code === "UND_ERR_CONNECT_TIMEOUT") return true;
+  return NEVER_SENT_CODES.has(cause.code) && cause.syscall !== null && CONNECT_PHASE_SYSCALLS.has(cause.syscall);
 }
 
 type FetchFailure = { kind: "never_sent" | "unknown"; reason: string };
@@ -146,10 +158,13 @@ function classifyRequestError(e: unknown, timeoutMs: number, isTimedOut: boolean
   const name = (e as { name?: string } | null)?.name;
   if (isTimedOut || name === "TimeoutError") return { kind: "unknown", reason: `no answer within ${timeoutMs} ms` };
   if (name === "AbortError") return { kind: "unknown", reason: "aborted by the caller while the request was in flight" };
-  const code = causeCode(e);
-  if (code && NEVER_SENT_CODES.has(code)) return { kind: "never_sent", reason: `connection failed (${code})` };
-  return { kind: "unknown", reason: `connection lost (${code ?? (e as Error).message})` };
+  const cause = networkCauseOf(e);
+  if (cause && isNeverSent(cause)) return { kind: "never_sent", reason: `connection failed (${cause.code})` };
+  return { kind: "unknown", reason: `connection lost (${cause?.code ?? (e as Error).message})` };
 }
+
+/** The caller gave up while the request was under way: whatever the error says, it may have arrived. */
+const CALLER_ABORTED: FetchFailure = { kind: "unknown", reason: "aborted by the caller while the request was in flight" };
 
 function toPartnerStatus(s: z.infer<typeof paymentSchema>["status"]): PartnerStatus {
   return s;
@@ -172,7 +187,7 @@ async function callWithFetch(doFetch: typeof fetch, url: string, init: CallInit,
     const text = (await readBoundedBody(res.body, maxBytes, "response body")).toString("utf8");
     return { ok: true, status: res.status, text };
   } catch (e) {
-    return { ok: false, failure: classifyRequestError(e, timeoutMs, timeout.aborted) };
+    return { ok: false, failure: signal.aborted ? CALLER_ABORTED : classifyRequestError(e, timeoutMs, timeout.aborted) };
   }
 }
 
@@ -189,7 +204,7 @@ export function createSandboxAdapter(cfg: SandboxAdapterConfig): PartnerAdapter 
       return { ok: true, status: res.status, text: res.text };
     } catch (e) {
       // sendHttpRequest turns its passed time limit into a TimeoutError, which the name check catches.
-      return { ok: false, failure: classifyRequestError(e, timeoutMs, false) };
+      return { ok: false, failure: signal.aborted ? CALLER_ABORTED : classifyRequestError(e, timeoutMs, false) };
     }
   }
 

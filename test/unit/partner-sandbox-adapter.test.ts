@@ -35,7 +35,9 @@ const respond = (status: number, body: unknown): FetchFn => async () => new Resp
 const fail = (err: unknown): FetchFn => async () => {
   throw err;
 };
-const netError = (code: string) => Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error(code), { code }) });
+/** A network error as fetch reports it: a TypeError whose cause has the code and the system call that failed. */
+const netError = (code: string, syscall = code === "ENOTFOUND" ? "getaddrinfo" : "connect") =>
+  Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error(code), { code, syscall }) });
 const signal = () => new AbortController().signal;
 
 describe("submit", () => {
@@ -78,6 +80,11 @@ describe("submit", () => {
     ["connection refused", fail(netError("ECONNREFUSED")), "retryable", { httpStatus: null }],
     ["DNS failure", fail(netError("ENOTFOUND")), "retryable", { httpStatus: null }],
     ["connection reset mid-request", fail(netError("ECONNRESET")), "unknown", {}],
+    ["refused on a socket already in use", fail(netError("ECONNREFUSED", "read")), "unknown", {}],
+    ["host unreachable after the request was written", fail(netError("EHOSTUNREACH", "write")), "unknown", {}],
+    ["host unreachable while connecting", fail(netError("EHOSTUNREACH")), "retryable", { httpStatus: null }],
+    ["a refused code with no system call", fail(Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("x"), { code: "ECONNREFUSED" }) })), "unknown", {}],
+    ["no connection within undici's connect limit", fail(netError("UND_ERR_CONNECT_TIMEOUT", "")), "retryable", { httpStatus: null }],
     ["socket closed by the server", fail(netError("UND_ERR_SOCKET")), "unknown", {}],
     ["our time limit", fail(new DOMException("timed out", "TimeoutError")), "unknown", { reason: "no answer within 2000 ms" }],
     ["caller abort in flight", fail(new DOMException("aborted", "AbortError")), "unknown", {}],
@@ -85,6 +92,15 @@ describe("submit", () => {
     const outcome = await adapterWith(fetchImpl).submit(payment, signal());
     expect(outcome.kind).toBe(kind);
     expect(outcome).toMatchObject(extra);
+  });
+
+  it("a caller who gave up mid-call gets unknown, even when the error that ended the call looks like a refused connection", async () => {
+    const ctl = new AbortController();
+    const outcome = await adapterWith(async () => {
+      ctl.abort();
+      throw netError("ECONNREFUSED");
+    }).submit(payment, ctl.signal);
+    expect(outcome).toMatchObject({ kind: "unknown", reason: "aborted by the caller while the request was in flight" });
   });
 
   it("does not send when the caller has already aborted, and says so (retryable: nothing left)", async () => {
