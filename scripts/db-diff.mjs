@@ -69,7 +69,9 @@ export function diffArgs(from, to) {
   return args;
 }
 
-const isMain = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename);
+const isMain = import.meta.main;
+/** An index name as a literal inside a regular expression. */
+const literal = (name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 const cli = path.join(root, "node_modules/prisma6/build/index.js");
 const env = {
@@ -100,11 +102,11 @@ if (isMain) {
   let sql = withPredicates(prisma6Diff(values.from, values.to), toPartials);
   // An index whose predicate alone changed (or that became, or stopped being, partial) looks
   // unchanged to Prisma 6: drop it and create it again from the full schema's statement.
-  const changed = [...new Set([...toPartials.keys(), ...fromPartials.keys()])].filter((n) => toPartials.get(n) !== fromPartials.get(n) && !new RegExp(`INDEX "${n}"`).test(sql));
+  const changed = [...new Set([...toPartials.keys(), ...fromPartials.keys()])].filter((n) => toPartials.get(n) !== fromPartials.get(n) && !new RegExp(`INDEX "${literal(n)}"`).test(sql));
   if (changed.length > 0) {
     const full = withPredicates(prisma6Diff("empty", values.to), toPartials);
     for (const name of changed) {
-      const create = new RegExp(`^CREATE (?:UNIQUE )?INDEX "${name}" ON [^;]*;$`, "m").exec(full)?.[0];
+      const create = new RegExp(`^CREATE (?:UNIQUE )?INDEX "${literal(name)}" ON [^;]*;$`, "m").exec(full)?.[0];
       sql += `\n-- ${toPartials.has(name) ? "predicate changed" : "no longer partial"}\nDROP INDEX "${name}";\n${create ?? `-- (index ${name} is gone from the schema)`}\n`;
     }
   }

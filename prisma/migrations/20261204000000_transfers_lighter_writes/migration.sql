@@ -4,11 +4,16 @@
 -- - transfers_partner_partner_ref_idx goes: no query reads (partner, partner_ref); lookups by
 --   partner reference use transfers_partner_ref_idx.
 -- - Four indexes become partial, each keeping exactly the rows its readers ask for (a predicate
---   every one of their queries implies; checked with EXPLAIN for generic plans too):
+--   every one of their queries implies; test/int/transfers-index-plans.int.test.ts explains each
+--   reader, with its values and as a generic plan):
 --   partner_ref and the two entry ids are only ever looked up by value (most versions have none);
 --   (state, state_changed_at) is read by the sweeps, the overdue polls and admission's backlog,
 --   all about transfers in flight, so a transfer's final versions leave it.
--- On a large existing table, run these as CREATE INDEX CONCURRENTLY outside a transaction first.
+-- Applied as written, the table is locked while the four indexes are built again (seconds on the
+-- demo, longer on a large table). To avoid that on a large production table, first build each
+-- partial index under a new name with CREATE INDEX CONCURRENTLY, drop the old one CONCURRENTLY,
+-- rename the new one, then let this migration run (its DROP/CREATE then only rebuilds small
+-- partial indexes) or record it as applied.
 -- DropIndex
 DROP INDEX "transfers_partner_partner_ref_idx";
 
