@@ -203,6 +203,19 @@ describe("sandbox adapter without an injected fetch", () => {
     }
   });
 
+  it("an answer whose headers came but whose body stalls: unknown once the time limit has passed", async () => {
+    const partner = await startPartner((_req, res) => {
+      res.writeHead(201, { "content-type": "application/json", "content-length": "4096" });
+      res.write('{"id":"pay_1","status":'); // and nothing more
+    });
+    try {
+      expect(await adapterAt(partner.url).submit(payment(), signal())).toEqual({ kind: "unknown", reason: `no answer within ${TIMEOUT_MS} ms`, raw: null });
+      expect(partner.seen).toHaveLength(1);
+    } finally {
+      await partner.close();
+    }
+  });
+
   it("a connection closed by the partner after the request: unknown (it may have executed)", async () => {
     const mute = await startMute("close_on_request");
     try {
