@@ -18,9 +18,8 @@
  * - Redirects are not followed and bodies are not decompressed (nothing asks for compression): the
  *   caller sees the status and bytes the server sent.
  */
-import type { Readable } from "node:stream";
 import { Agent, request } from "undici";
-import { BodyTooLargeError } from "./http-body";
+import { readBoundedBody } from "./http-body";
 
 /**
  * One pool for the process: idle connections kept 4 s (less when the server announces a shorter
@@ -76,7 +75,7 @@ export async function sendHttpRequest(req: HttpRequest): Promise<HttpAnswer> {
       signal: controller.signal,
       dispatcher,
     });
-    const bytes = await readBoundedReadable(res.body, req.maxBodyBytes, req.what);
+    const bytes = await readBoundedBody(res.body, req.maxBodyBytes, req.what);
     return { status: res.statusCode, text: bytes.toString("utf8") };
   } catch (e) {
     throw timeoutError ?? e;
@@ -84,19 +83,4 @@ export async function sendHttpRequest(req: HttpRequest): Promise<HttpAnswer> {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
   }
-}
-
-/** The bytes of a Node stream, refusing with BodyTooLargeError (and destroying it) once they pass `maxBytes`. */
-async function readBoundedReadable(body: Readable, maxBytes: number, what?: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > maxBytes) {
-      body.destroy();
-      throw new BodyTooLargeError(maxBytes, what);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
