@@ -12,6 +12,7 @@ import type pg from "pg";
 import { PgBoss, type SendOptions } from "pg-boss";
 import type { DbHandles } from "../db/client";
 import { preparedQuery } from "../db/prepared";
+import { coalescedSignal } from "../core/coalesced-signal";
 import { componentLogger } from "../observability/logger";
 
 const log = componentLogger("jobs");
@@ -151,29 +152,10 @@ export function signalQueue(db: Pick<DbHandles, "pool">, queue: QueueName): void
   if (!byQueue) signals.set(db.pool, (byQueue = new Map()));
   let signal = byQueue.get(queue);
   if (!signal) {
-    let timer: NodeJS.Timeout | null = null;
-    let isSending = false;
-    let isWanted = false;
-    const send = async () => {
-      timer = null;
-      isSending = true;
-      try {
-        await enqueue(db, queue, {});
-      } catch (e) {
-        log.warn({ queue, err: (e as Error).message }, "could not signal the queue; the periodic sweep will pick the work up");
-      } finally {
-        isSending = false;
-        if (isWanted) {
-          isWanted = false;
-          schedule();
-        }
-      }
-    };
-    const schedule = () => {
-      if (isSending) isWanted = true;
-      else timer ??= setTimeout(() => void send(), SIGNAL_DELAY_MS);
-    };
-    byQueue.set(queue, (signal = schedule));
+    signal = coalescedSignal(() => enqueue(db, queue, {}), SIGNAL_DELAY_MS, (e) =>
+      log.warn({ queue, err: e.message }, "could not signal the queue; the periodic sweep will pick the work up"),
+    );
+    byQueue.set(queue, signal);
   }
   signal();
 }

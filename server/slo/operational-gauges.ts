@@ -12,7 +12,8 @@ import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { ACTIVE_STATES } from "../transfers/state-machine";
 import { stuckSql } from "../transfers/queries";
-import { BOSS_SCHEMA } from "../jobs/queues";
+import { BOSS_SCHEMA, QUEUES } from "../jobs/queues";
+import { sampleBacklog, type BacklogSample } from "../transfers/admission";
 import { readStoredSloStates } from "./evaluate";
 import { alertRank } from "./math";
 import { readMatchRateSeries, readReconSummary } from "./recon-indicators";
@@ -60,6 +61,23 @@ async function lastCheck(client: pg.PoolClient, queue: string, okField: string, 
   return { isOk: row.ok === "true", ageSeconds: Math.max(0, (now.getTime() - row.completed_on.getTime()) / 1000) };
 }
 
+/**
+ * Every queue's depth and oldest age; transfer-advance's counts the transfers waiting for
+ * submission (present even before the job engine's schema exists) with any jobs an earlier
+ * version enqueued.
+ */
+function withSubmissionBacklog(rows: { name: string; depth: string; oldest: Date | null }[], submission: BacklogSample, now: Date): OperationalGauges["queues"] {
+  const ageOf = (oldest: Date | null) => (oldest ? Math.max(0, (now.getTime() - oldest.getTime()) / 1000) : 0);
+  const queues = rows.filter((q) => q.name !== QUEUES.transferAdvance).map((q) => ({ queue: q.name, depth: Number(q.depth), oldestAgeSeconds: ageOf(q.oldest) }));
+  const jobs = rows.find((q) => q.name === QUEUES.transferAdvance);
+  queues.push({
+    queue: QUEUES.transferAdvance,
+    depth: Number(jobs?.depth ?? 0) + submission.backlog,
+    oldestAgeSeconds: Math.max(ageOf(jobs?.oldest ?? null), submission.oldestWaitMs / 1000),
+  });
+  return queues.sort((a, b) => a.queue.localeCompare(b.queue));
+}
+
 /** Reads every gauge in one read-only transaction. Errors: whatever the database reports. */
 export async function readOperationalGauges(db: Pick<DbHandles, "pool">, now: Date): Promise<OperationalGauges> {
   const client = await db.pool.connect();
@@ -70,19 +88,27 @@ export async function readOperationalGauges(db: Pick<DbHandles, "pool">, now: Da
       [ACTIVE_STATES],
     );
     const stuck = await client.query<{ state: string; n: string }>(`SELECT t.state::text AS state, count(*)::text AS n FROM transfers t WHERE ${stuckSql("$1")} GROUP BY t.state`, [now]);
-    // Every queue, with 0 when nothing waits, so its series never vanish.
-    const queues = await client.query<{ name: string; depth: string; oldest: Date | null }>(
-      `SELECT q.name, count(j.id)::text AS depth, min(j.created_on) AS oldest
-         FROM ${BOSS_SCHEMA}.queue q
-         LEFT JOIN ${BOSS_SCHEMA}.job j ON j.name = q.name AND j.state IN ('created', 'retry') AND j.start_after <= $1
-        GROUP BY q.name ORDER BY q.name`,
-      [now],
-    );
+    // Every queue, with 0 when nothing waits, so its series never vanish. The job engine's schema
+    // exists once any process has started it (the worker, a webhook's wake-up); until then there
+    // are no jobs, and its integrity checks have not run.
+    const hasJobs = (await client.query<{ ok: boolean }>(`SELECT to_regclass('${BOSS_SCHEMA}.job') IS NOT NULL AS ok`)).rows[0]!.ok;
+    const queues = hasJobs
+      ? await client.query<{ name: string; depth: string; oldest: Date | null }>(
+          `SELECT q.name, count(j.id)::text AS depth, min(j.created_on) AS oldest
+             FROM ${BOSS_SCHEMA}.queue q
+             LEFT JOIN ${BOSS_SCHEMA}.job j ON j.name = q.name AND j.state IN ('created', 'retry') AND j.start_after <= $1
+            GROUP BY q.name ORDER BY q.name`,
+          [now],
+        )
+      : { rows: [] };
+    // Transfers wait for submission in the transfers table itself (server/transfers/submission-queue.ts):
+    // they are the transfer-advance queue's depth, with any jobs an earlier version enqueued.
+    const submission = await sampleBacklog(client, now);
     const webhooks = await client.query<{ n: string; oldest: Date | null }>(
       `SELECT count(*)::text AS n, min(received_at) AS oldest FROM webhook_events WHERE processed_at IS NULL AND NOT is_duplicate`,
     );
-    const ledgerIntegrity = await lastCheck(client, "ledger-verify", "isOk", now);
-    const auditChain = await lastCheck(client, "audit-verify", "isIntact", now);
+    const ledgerIntegrity = hasJobs ? await lastCheck(client, "ledger-verify", "isOk", now) : null;
+    const auditChain = hasJobs ? await lastCheck(client, "audit-verify", "isIntact", now) : null;
     // The worker evaluates every objective once a minute (job slo-evaluate); a scrape reads that.
     const slos = (await readStoredSloStates(client)).map((s) => ({ key: s.key, sli: s.sli ?? 1, budgetRemaining: s.budgetRemaining, burnRates: s.burnRates, alertLevel: alertRank(s.level) }));
     const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
@@ -94,7 +120,7 @@ export async function readOperationalGauges(db: Pick<DbHandles, "pool">, now: Da
     return {
       transfersActive: byState(active.rows, ACTIVE_STATES),
       transfersStuck: byState(stuck.rows, ACTIVE_STATES),
-      queues: queues.rows.map((q) => ({ queue: q.name, depth: Number(q.depth), oldestAgeSeconds: q.oldest ? Math.max(0, (now.getTime() - q.oldest.getTime()) / 1000) : 0 })),
+      queues: withSubmissionBacklog(queues.rows, submission, now),
       webhookLagSeconds: w.oldest ? Math.max(0, (now.getTime() - w.oldest.getTime()) / 1000) : 0,
       webhookPending: Number(w.n),
       ledgerIntegrity,

@@ -1,13 +1,14 @@
 /**
- * Creating a transfer: validate, reserve the money and enqueue the submission, atomically.
+ * Creating a transfer: validate, reserve the money and queue the submission, atomically.
  *
  * Invariants kept:
  * - A transfer is created at most once per idempotency key: the same key and request return the
  *   original transfer; a different request is IDEMPOTENCY_CONFLICT (unique key + request hash).
  * - Creation and reservation commit together: a transfer that exists has its hold, or was never
  *   written (INSUFFICIENT_FUNDS and the like are returned to the caller and nothing is stored).
- * - The orchestration job is enqueued in the same transaction, so a committed transfer always has
- *   a job driving it (and the sweeper re-creates one if a worker lost it).
+ * - A committed transfer is reserved, and a reserved transfer is its own place in the submission
+ *   queue (./submission-queue.ts): no job needs to commit with it, and none can be lost. The
+ *   workers are woken after the commit (a hint; they also poll).
  * - A transfer is priced when it is created (server/transfers/pricing.ts): the fee by the schedule
  *   version in force then, a cross-currency transfer by the quote it names, which is marked used
  *   in the same transaction. Its hold reserves amount + fee. A refused price writes nothing.
@@ -28,7 +29,6 @@ import { hashRequest, storedIdempotencyKey } from "../core/idempotency";
 import { assertCleanText, findBadText } from "../core/text";
 import { assertUuid } from "../core/validate";
 import { isCurrencyCode } from "../money";
-import { enqueue, enqueueMany, prepareSender, QUEUES } from "../jobs/queues";
 import { applyTransition, applyTransitions } from "./transition";
 import { ensurePartnerAccount } from "./accounts";
 import { priceTransfer, type TransferPrice } from "./pricing";
@@ -36,6 +36,7 @@ import { claimQuoteInTransaction, getQuote, quoteUseRefusal } from "../pricing/q
 import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, type TransferRowRaw } from "./types";
 import { getRailPolicy } from "./rail-policies";
 import { admissionGateFor } from "./admission";
+import { signalSubmissionDue } from "./submission-queue";
 import { preparedQuery } from "../db/prepared";
 import { traceParentOf } from "../observability/tracing";
 
@@ -88,7 +89,8 @@ export function validateCreateTransfer(input: CreateTransferInput): void {
 }
 
 /**
- * Creates a transfer, places its hold and enqueues its submission in one transaction.
+ * Creates a transfer and places its hold in one transaction; the committed transfer is reserved,
+ * which queues its submission (./submission-queue.ts).
  *
  * Errors, in order: BAD_INPUT / UNKNOWN_CURRENCY / INVALID_AMOUNT (shape; BAD_INPUT for another
  * target currency without a quote); FORBIDDEN (a service key whose debit limits do not cover the
@@ -148,7 +150,6 @@ export async function createTransfer(
     throw refusal;
   }
   await ensurePartnerAccount(db, input.partner, input.currency);
-  await prepareSender(db);
   // The creation time is the pricing time: the version in force then prices the transfer.
   const createdAt = opts.now ?? new Date();
   const priced = await priceTransfer(
@@ -167,7 +168,9 @@ export async function createTransfer(
   // A caller-fixed clock (tests, imports) is kept exactly by creating alone; so are a transfer on a
   // quote (its claim) and one whose price was refused (the key and account are checked first).
   const isGroupable = env().LEDGER_GROUP_COMMIT && !opts.now && pending.price !== null && pending.price.quoteId === null;
-  return isGroupable ? submitCreate(db, pending) : createAlone(db, pending);
+  const result = await (isGroupable ? submitCreate(db, pending) : createAlone(db, pending));
+  if (!result.isReplay) signalSubmissionDue(db);
+  return result;
 }
 
 /** A validated create request, ready to write. */
@@ -226,9 +229,8 @@ function createAlone(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<Cre
     const created = rowToTransfer(inserted.rows[0]);
     if (price.quoteId !== null) await claimQuoteInTransaction(client, price.quoteId, price.quoteUse!, id, now);
     if (who.type !== "system") await auditCreate(client, p, id, now);
-    // The job first: the hold's balance rows stay locked from the reserve to the commit, so the
-    // reserve is the last statement before it.
-    await enqueue(db, QUEUES.transferAdvance, { transferId: id, traceparent: p.traceParent }, { client });
+    // The hold's balance rows stay locked from the reserve to the commit, so the reserve is the
+    // last statement before it.
     const reserved = await applyTransition(client, created, "reserved", { cause: "reserve", actor: TRANSFERS_ACTOR, requestId: opts.requestId }, now);
     return { transfer: reserved, isReplay: false };
   });
@@ -283,9 +285,8 @@ async function auditCreate(client: pg.PoolClient, p: PendingCreate, id: string, 
 // --- Grouped creation --------------------------------------------------------------------------
 //
 // Concurrent creates share one transaction (the micro-batcher and the settings of the ledger's
-// group commit): one statement writes every transfer with its first event, one pg-boss insert
-// enqueues every job, and the reserves go through applyTransitions as one ledger batch, each hold
-// under its transfer's own key. Each caller still gets exactly what a create alone would give:
+// group commit): one statement writes every transfer with its first event, and the reserves go
+// through applyTransitions as one ledger batch, each hold under its transfer's own key. Each caller still gets exactly what a create alone would give:
 // - a request the group's insert does not write (its key exists: replay or conflict; its source
 //   account is unknown or in another currency) is answered by a create alone after the group;
 // - if anything in the group fails (a hold refused for funds, a frozen account), the group rolls
@@ -342,7 +343,7 @@ async function runCreateGroup(db: Pick<DbHandles, "pool">, group: WaitingCreate[
   if (group.length === 1) return alone(group[0]!);
   let written: Map<string, Transfer>;
   try {
-    written = await runKeyedTransaction(db.pool, (client) => createMany(db, client, group.map((w) => w.p)));
+    written = await runKeyedTransaction(db.pool, (client) => createMany(client, group.map((w) => w.p)));
   } catch (e) {
     const app = toAppError(e);
     if (app?.code === "DB_UNAVAILABLE") {
@@ -363,8 +364,8 @@ async function runCreateGroup(db: Pick<DbHandles, "pool">, group: WaitingCreate[
   );
 }
 
-/** Writes, enqueues and reserves every create whose key is new and whose source account matches; by idempotency key. */
-async function createMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, ps: readonly PendingCreate[]): Promise<Map<string, Transfer>> {
+/** Writes and reserves every create whose key is new and whose source account matches; by idempotency key. */
+async function createMany(client: pg.PoolClient, ps: readonly PendingCreate[]): Promise<Map<string, Transfer>> {
   const now = new Date();
   // Each transfer was priced when it was requested: that is its creation time.
   const at = ps.map((p) => p.createdAt.toISOString());
@@ -405,7 +406,6 @@ async function createMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, ps
     const p = byId.get(t.id)!;
     if (p.who.type !== "system") await auditCreate(client, p, t.id, now);
   }
-  await enqueueMany(db, QUEUES.transferAdvance, created.map((t) => ({ transferId: t.id, traceparent: t.traceParent })), { client });
   const reserved = await applyTransitions(
     client,
     created.map((t) => ({ transfer: t, to: "reserved" as const, cause: { cause: "reserve", actor: TRANSFERS_ACTOR, requestId: byId.get(t.id)!.opts.requestId } })),

@@ -20,13 +20,13 @@ import { appendAudit, type AuditActor } from "../audit/audit-log";
 import { toAuditActor, type Actor } from "../core/actor";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
-import { enqueue, prepareSender, QUEUES } from "../jobs/queues";
 import { assertUuid } from "../core/validate";
 import { assertIdempotencyKey, storedIdempotencyKey } from "../core/idempotency";
 import { checkReason } from "../core/reasons";
 import type { PartnerAdapter } from "../partners/types";
 import { forwardPath, isTerminal } from "./state-machine";
 import { applyTransition, lockTransfer, patchTransfer, type TransitionPatch } from "./transition";
+import { signalSubmissionDue } from "./submission-queue";
 import { notFoundFinalAt, queryPartner, resolveUnknown } from "./orchestrator";
 import { getRailPolicy, type RailPolicy } from "./rail-policies";
 import type { Transfer } from "./types";
@@ -173,7 +173,6 @@ export async function forceTransferOutcomeInTransaction(
  */
 export async function retryTransfer(db: Pick<DbHandles, "pool">, actor: Actor | AuditActor, input: OperationInput): Promise<Transfer> {
   const { id, reason, key } = checkInput(actor, input);
-  await prepareSender(db);
   const t = await runTransaction(db.pool, async (client) => {
     const cur = await lockTransfer(client, id);
     if (await isReplay(client, id, key)) return cur;
@@ -183,10 +182,10 @@ export async function retryTransfer(db: Pick<DbHandles, "pool">, actor: Actor | 
       throw new AppError("ILLEGAL_TRANSITION", `transfer ${id} is ${cur.state}; ${hint}`, { details: { transferId: id, state: cur.state } });
     }
     await audit(client, toAuditActor(actor), "transfer.retry", cur, reason, { idempotencyKey: key, attentionCleared: cur.attentionReason }, input.requestId, now);
-    const next = await patchTransfer(client, id, { nextAttemptAt: null, attentionReason: null });
-    await enqueue(db, QUEUES.transferAdvance, { transferId: id, retry: key, traceparent: cur.traceParent }, { client });
-    return next;
+    // Due at once: a worker claims it from the submission queue (./submission-queue.ts).
+    return patchTransfer(client, id, { nextAttemptAt: null, attentionReason: null });
   });
+  signalSubmissionDue(db);
   return t;
 }
 

@@ -1,7 +1,10 @@
 /**
  * Drives transfers forward in the worker: reserve, submit to the partner, retry with backoff,
- * resolve unknown outcomes by asking the partner. Runs as the handler of the transfer-advance
- * queue (pg-boss); any number of workers may run it at once.
+ * resolve unknown outcomes by asking the partner. The worker's submission loop
+ * (server/worker/submission-loop.ts) claims due transfers straight from the transfers table
+ * (./submission-queue.ts) and hands them to submitClaimed; advanceTransfers takes any transfer one
+ * step (the loop's rarer cases, jobs an earlier version enqueued, tests). Any number of workers may
+ * run at once.
  *
  * Invariants kept:
  * - Partner calls carry the transfer's idempotency key, so a repeated submission (a crash between
@@ -24,7 +27,6 @@ import type pg from "pg";
 import type { DbHandles } from "../db/client";
 import { runKeyedTransaction } from "../db/transaction";
 import { isAppError } from "../errors/app-error";
-import { enqueue, prepareSender, QUEUES } from "../jobs/queues";
 import { componentLogger } from "../observability/logger";
 import { contextFromTraceParent, runInContext, SpanKind, withSpan, type Context } from "../observability/tracing";
 import type { PartnerAdapter, StatusOutcome, SubmitOutcome } from "../partners/types";
@@ -106,16 +108,16 @@ export async function notFoundFinalAt(client: pg.PoolClient, transferId: string,
 
 /**
  * Applies the partner's answer about a transfer whose attempts may have executed (resolveUnknown),
- * except a "not found" given too soon after such an attempt: the transfer then waits, and a job
- * asks the partner again when the answer can be believed.
+ * except a "not found" given too soon after such an attempt: the transfer then waits (its
+ * next_attempt_at), and a worker asks the partner again once the answer can be believed
+ * (submission-queue.ts, findOtherDueTransfers).
  */
-async function resolveOrWait(db: Pick<DbHandles, "pool">, client: pg.PoolClient, cur: Transfer, policy: RailPolicy, status: StatusOutcome | null, attempts: number, at: Date): Promise<AdvanceOutcome> {
+async function resolveOrWait(client: pg.PoolClient, cur: Transfer, policy: RailPolicy, status: StatusOutcome | null, attempts: number, at: Date): Promise<AdvanceOutcome> {
   if (status?.kind === "ok" && status.status === "not_found") {
     const finalAt = await notFoundFinalAt(client, cur.id, policy);
     if (finalAt && finalAt.getTime() > at.getTime()) {
       const why = `${NOT_FOUND_WAIT_NOTE}, but its last submission may still be in process; asking again at ${finalAt.toISOString()}`;
       await patchTransfer(client, cur.id, { nextAttemptAt: finalAt, leaseUntil: null, lastError: why });
-      await enqueue(db, QUEUES.transferAdvance, { transferId: cur.id, traceparent: cur.traceParent }, { startAfter: finalAt, client });
       return { action: "waiting", until: finalAt };
     }
   }
@@ -124,7 +126,7 @@ async function resolveOrWait(db: Pick<DbHandles, "pool">, client: pg.PoolClient,
 
 /**
  * Takes one step for a transfer, whatever state it is in; safe to call any number of times.
- * Errors: DB_UNAVAILABLE (the job is retried by pg-boss); partner problems never throw.
+ * Errors: DB_UNAVAILABLE (the caller tries again: a lease it took runs out); partner problems never throw.
  */
 export async function advanceTransfer(db: Pick<DbHandles, "pool">, transferId: string, deps: OrchestratorDeps): Promise<AdvanceOutcome> {
   return (await advanceTransfers(db, [transferId], deps))[0]!;
@@ -137,11 +139,10 @@ export async function advanceTransfer(db: Pick<DbHandles, "pool">, transferId: s
  * outcome per id, in order (the same id twice gets the same outcome). Safe to call any number of
  * times; a batch whose decision cannot commit is decided again transfer by transfer, so one
  * transfer's problem never holds the others back.
- * Errors: DB_UNAVAILABLE (the job is retried by pg-boss); partner problems never throw.
+ * Errors: DB_UNAVAILABLE (the caller tries again: a lease it took runs out); partner problems never throw.
  */
 export async function advanceTransfers(db: Pick<DbHandles, "pool">, transferIds: readonly string[], deps: OrchestratorDeps): Promise<AdvanceOutcome[]> {
   const now = deps.now ?? (() => new Date());
-  await prepareSender(db);
   const ids = [...new Set(transferIds)];
   const found = await loadMany(db, ids);
   const outcomes = new Map<string, AdvanceOutcome>();
@@ -164,10 +165,9 @@ export async function advanceTransfers(db: Pick<DbHandles, "pool">, transferIds:
     }
     if (t.state !== "reserved") outcomes.set(id, { action: "none", state: t.state });
     else if (t.attentionReason) outcomes.set(id, { action: "needs_attention", reason: t.attentionReason });
-    else if (t.nextAttemptAt && t.nextAttemptAt.getTime() > now().getTime()) {
-      await enqueue(db, QUEUES.transferAdvance, { transferId: id, traceparent: t.traceParent }, { startAfter: t.nextAttemptAt });
-      outcomes.set(id, { action: "waiting", until: t.nextAttemptAt });
-    } else {
+    // A worker claims it when it is due (submission-queue.ts): its row is its place in the queue.
+    else if (t.nextAttemptAt && t.nextAttemptAt.getTime() > now().getTime()) outcomes.set(id, { action: "waiting", until: t.nextAttemptAt });
+    else {
       const policy = await getRailPolicy(db, t.partner, t.rail);
       // Back after a "not found" that came too soon, or with its attempts spent (a worker died
       // during the last one): the partner is asked, not sent the payment again. An operator's
@@ -197,7 +197,7 @@ async function recheckAtPartner(db: Pick<DbHandles, "pool">, t: Transfer, policy
   return runKeyedTransaction(db.pool, async (client) => {
     const cur = await lockTransfer(client, t.id);
     if (cur.state !== "reserved") return { action: "none", state: cur.state };
-    return resolveOrWait(db, client, cur, policy, status, cur.attempts, now());
+    return resolveOrWait(client, cur, policy, status, cur.attempts, now());
   });
 }
 
@@ -212,7 +212,8 @@ async function reserveOrFail(client: pg.PoolClient, t: Transfer, now: Date): Pro
   }
 }
 
-interface Claim {
+/** A claimed submission: the attempt it counts, and its partner_requests row (recorded before the call). */
+export interface Claim {
   attempt: number;
   requestId: string;
 }
@@ -329,15 +330,33 @@ async function submitMany(
 ): Promise<Map<string, AdvanceOutcome>> {
   const claims = await claimMany(db, due, now());
   const outcomes = new Map<string, AdvanceOutcome>(due.filter((d) => !claims.has(d.t.id)).map((d) => [d.t.id, { action: "busy" }]));
-  const submissions = await Promise.all(due.filter((d) => claims.has(d.t.id)).map((d) => callPartner(db, d.t, d.policy, claims.get(d.t.id)!, deps)));
+  const claimed = due.filter((d) => claims.has(d.t.id)).map((d) => ({ ...d, claim: claims.get(d.t.id)! }));
+  for (const [id, o] of await submitClaimed(db, claimed, deps, now)) outcomes.set(id, o);
+  return outcomes;
+}
+
+/**
+ * Submits claimed transfers (their leases held and submissions recorded) to their partners
+ * concurrently and records every answer with the transitions it leads to in one transaction; a
+ * batch whose decision cannot commit is decided again transfer by transfer. Returns one outcome
+ * per transfer. Errors: DB_UNAVAILABLE (the leases run out and the transfers are claimed again).
+ */
+export async function submitClaimed(
+  db: Pick<DbHandles, "pool">,
+  claimed: readonly { t: Transfer; policy: RailPolicy; claim: Claim }[],
+  deps: OrchestratorDeps,
+  now: () => Date,
+): Promise<Map<string, AdvanceOutcome>> {
+  const outcomes = new Map<string, AdvanceOutcome>();
+  const submissions = await Promise.all(claimed.map((d) => callPartner(db, d.t, d.policy, d.claim, deps)));
   if (submissions.length === 0) return outcomes;
   try {
-    for (const [id, o] of await runKeyedTransaction(db.pool, (client) => decideMany(db, client, submissions, now()))) outcomes.set(id, o);
+    for (const [id, o] of await runKeyedTransaction(db.pool, (client) => decideMany(client, submissions, now()))) outcomes.set(id, o);
   } catch (e) {
     if (submissions.length === 1) throw e;
     log.info({ err: (e as Error).message, transfers: submissions.length }, "recording a batch of partner answers failed; recording them one by one");
     for (const s of submissions) {
-      for (const [id, o] of await runKeyedTransaction(db.pool, (client) => decideMany(db, client, [s], now()))) outcomes.set(id, o);
+      for (const [id, o] of await runKeyedTransaction(db.pool, (client) => decideMany(client, [s], now()))) outcomes.set(id, o);
     }
   }
   return outcomes;
@@ -348,7 +367,7 @@ async function submitMany(
  * records commit with the decisions they led to. Transitions of all transfers are written
  * together (applyTransitions); retries and unknown outcomes are handled per transfer.
  */
-async function decideMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, submissions: readonly Submission[], at: Date): Promise<Map<string, AdvanceOutcome>> {
+async function decideMany(client: pg.PoolClient, submissions: readonly Submission[], at: Date): Promise<Map<string, AdvanceOutcome>> {
   await preparedQuery(
     client,
     `UPDATE partner_requests p SET response = u.response::jsonb, outcome = u.outcome, http_status = u.http_status, error = u.error, finished_at = now(), duration_ms = u.duration_ms
@@ -388,7 +407,7 @@ async function decideMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, su
       case "rejected":
         if (status) {
           // An earlier attempt may have executed: the partner's answer decides (see callPartner).
-          outcomes.set(t.id, await resolveOrWait(db, client, cur, policy, status, claim.attempt, at));
+          outcomes.set(t.id, await resolveOrWait(client, cur, policy, status, claim.attempt, at));
           break;
         }
         requests.push({
@@ -404,15 +423,15 @@ async function decideMany(db: Pick<DbHandles, "pool">, client: pg.PoolClient, su
         const reason = `${outcome.kind === "unknown" ? "outcome unknown" : "partner unavailable"} on attempt ${claim.attempt}: ${outcome.reason}`;
         if (!isLast) {
           const retryAt = new Date(at.getTime() + backoffMs(policy, claim.attempt));
+          // Claimed again by a worker once retryAt passes (submission-queue.ts).
           await patchTransfer(client, t.id, { nextAttemptAt: retryAt, leaseUntil: null, lastError: reason });
-          await enqueue(db, QUEUES.transferAdvance, { transferId: t.id, traceparent: t.traceParent }, { startAfter: retryAt, client });
           outcomes.set(t.id, { action: "retry_scheduled", at: retryAt, attempt: claim.attempt });
         } else if (outcome.kind === "retryable" && !status) {
           const why = `partner ${t.partner} unavailable after ${claim.attempt} attempts: ${outcome.reason}`;
           requests.push({ transfer: cur, to: "failed", cause: cause("retries_exhausted", { detail: { attempts: claim.attempt } }), patch: { lastError: why } });
           outcomes.set(t.id, { action: "failed", reason: why });
         } else {
-          outcomes.set(t.id, await resolveOrWait(db, client, cur, policy, status, claim.attempt, at));
+          outcomes.set(t.id, await resolveOrWait(client, cur, policy, status, claim.attempt, at));
         }
         break;
       }

@@ -1,10 +1,10 @@
 /**
- * The safety net under orchestration: finds transfers whose driving job was lost (a worker killed
- * between committing a change and enqueueing, a job that exhausted its retries) and enqueues them
- * again. Handlers are idempotent, so a spurious extra job costs one read.
+ * The safety net for transfers already at the partner: asks about those over their state's time
+ * budget, whose webhooks may have been lost. (Transfers before submission need no sweep: a due
+ * transfer is its own place in the submission queue, ./submission-queue.ts, and a crashed
+ * worker's claim runs out with its lease.)
  */
 import type { DbHandles } from "../db/client";
-import { BOSS_SCHEMA, enqueueMany, QUEUES } from "../jobs/queues";
 import { componentLogger } from "../observability/logger";
 import { pollPartnerStatus, type OrchestratorDeps } from "./orchestrator";
 import { stuckSql } from "./queries";
@@ -14,33 +14,6 @@ const log = componentLogger("transfers");
 export const POLL_LIMIT = 20;
 /** How long after a status query the same transfer is not asked again. */
 export const POLL_INTERVAL_SECONDS = 60;
-
-export const SWEEP_GRACE_MS = 20_000;
-export const SWEEP_LIMIT = 500;
-
-/**
- * Re-enqueues created and reserved transfers that nothing has touched within the grace period and
- * that have no job waiting or running. Without that last condition a backlog longer than the grace
- * period (an overload, a slow partner) had every waiting transfer enqueued again every sweep, up to
- * SWEEP_LIMIT at a time: duplicate jobs the workers then fetched and discarded while the real ones
- * waited behind them, the retransmission storm of a congestion collapse.
- */
-export async function sweepTransfers(db: Pick<DbHandles, "pool">, now = new Date()): Promise<{ enqueued: number }> {
-  const cutoff = new Date(now.getTime() - SWEEP_GRACE_MS);
-  const res = await db.pool.query<{ id: string }>(
-    `SELECT t.id FROM transfers t
-      WHERE t.state IN ('created', 'reserved') AND t.attention_reason IS NULL
-        AND (t.lease_until IS NULL OR t.lease_until < $1)
-        AND COALESCE(t.next_attempt_at, t.state_changed_at) < $2
-        AND t.id::text NOT IN (
-          SELECT j.data->>'transferId' FROM ${BOSS_SCHEMA}.job j
-           WHERE j.name = $4 AND j.state IN ('created', 'retry', 'active') AND j.data->>'transferId' IS NOT NULL)
-      ORDER BY t.state_changed_at LIMIT $3`,
-    [now, cutoff, SWEEP_LIMIT, QUEUES.transferAdvance],
-  );
-  if (res.rows.length > 0) await enqueueMany(db, QUEUES.transferAdvance, res.rows.map((r) => ({ transferId: r.id, swept: true })));
-  return { enqueued: res.rows.length };
-}
 
 /**
  * Asks the partner about submitted and acknowledged transfers that are over their budget (their

@@ -1,11 +1,14 @@
 /**
- * Transfer orchestration inside the worker: the transfer-advance and webhook-apply queues on
- * pg-boss, and a sweeper loop that re-enqueues work a crash may have orphaned.
+ * Transfer orchestration inside the worker: the submission loop (./submission-loop.ts: due
+ * transfers claimed straight from the transfers table), the webhook-apply queue on pg-boss, and a
+ * periodic sweep (overdue transfers asked at their partner, stored webhooks a lost wake-up missed,
+ * the stuck gauges). The transfer-advance queue on pg-boss is still served, for jobs an earlier
+ * version enqueued (a rolling upgrade); nothing enqueues it any more.
  *
  * Invariants kept:
  * - Handlers are idempotent (pg-boss delivers at least once); a batch's failures are retried
  *   by pg-boss as a whole, which is safe for the same reason.
- * - Stopping waits for running handlers (pg-boss graceful stop) and ends the sweeper loop.
+ * - Stopping lets the submission loop finish its batches and ends the sweep loop.
  */
 import type { PgBoss } from "pg-boss";
 import { Counter, Gauge, type Registry } from "prom-client";
@@ -13,14 +16,15 @@ import type { DbHandles } from "../db/client";
 import { createQueues, QUEUES } from "../jobs/queues";
 import { componentLogger } from "../observability/logger";
 import { advanceTransfers, type OrchestratorDeps } from "../transfers/orchestrator";
-import { pollOverdueTransfers, sweepTransfers } from "../transfers/sweeper";
+import { pollOverdueTransfers } from "../transfers/sweeper";
+import { startSubmissionLoop } from "./submission-loop";
 import { summarizeStuck } from "../transfers/queries";
 import { admissionGateFor } from "../transfers/admission";
 import { processPendingWebhooks } from "../transfers/webhook-processing";
 import { partners } from "../composition";
 import { contextFromTraceParent, contextWithSpan, markSpanFailed, SpanKind, startSpan, type Span } from "../observability/tracing";
 
-/** What a transfer-advance job carries: the transfer, and the trace its work continues. */
+/** What a transfer-advance job (enqueued by an earlier version) carries: the transfer, and the trace its work continues. */
 export interface TransferAdvanceJob {
   transferId: string;
   /** W3C traceparent of the work that enqueued the job (the creating call, a retry). */
@@ -34,12 +38,16 @@ export async function processStoredWebhooks(db: DbHandles, limit: number): Promi
 
 const log = componentLogger("orchestration");
 
-/** Jobs a worker takes at once per handler: claimed together, submitted concurrently, recorded in one transaction. */
+/** Transfers a slot claims at once: submitted concurrently, recorded in one transaction. */
 export const TRANSFER_BATCH_SIZE = 32;
+/** How long an idle submission slot waits without a wake-up before it looks again (retries come due this way). */
+export const SUBMISSION_IDLE_POLL_MS = 250;
 
 export interface OrchestrationOptions {
   boss: PgBoss;
   db: DbHandles;
+  /** Where the submission loop's wake-up listener connects; null: it polls only. */
+  databaseUrl: string | null;
   registry: Registry;
   concurrency: number;
   /** Applies stored webhooks; returns how many it claimed (default: processStoredWebhooks). */
@@ -82,13 +90,21 @@ export async function startOrchestration(opts: OrchestrationOptions): Promise<{ 
   });
   await createQueues(boss);
 
+  const submissions = startSubmissionLoop({
+    db,
+    databaseUrl: opts.databaseUrl,
+    deps,
+    concurrency: opts.concurrency,
+    batchSize: TRANSFER_BATCH_SIZE,
+    idlePollMs: SUBMISSION_IDLE_POLL_MS,
+    steps,
+  });
+
+  // Jobs an earlier version enqueued (one per transfer) are still applied, so that a rolling
+  // upgrade strands nothing; advanceTransfers takes any transfer one step, safely.
   await boss.work<TransferAdvanceJob>(
     QUEUES.transferAdvance,
-    // burstWhenBatchFull: fetch again at once while fetches come back full. Without it each batch
-    // waited for a NOTIFY (a new job) or the 5 s backstop before its next fetch, so a backlog with
-    // no new creates (admission closed, or the load over) drained at localConcurrency × 32 per 5 s:
-    // about 51/s, the congestion collapse of issue 17.
-    { batchSize: TRANSFER_BATCH_SIZE, localConcurrency: opts.concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5, burstWhenBatchFull: true },
+    { batchSize: TRANSFER_BATCH_SIZE, localConcurrency: 1, pollingIntervalSeconds: 5, notifyPollingIntervalSeconds: 5, burstWhenBatchFull: true },
     async (jobs) => {
       // Each job continues its transfer's trace (the traceparent in its payload): one span per
       // job, under which that transfer's partner call and decisions are recorded.
@@ -138,8 +154,6 @@ export async function startOrchestration(opts: OrchestrationOptions): Promise<{ 
   const interval = opts.sweepIntervalMs ?? 5_000;
   const sweep = async () => {
     try {
-      const swept = await sweepTransfers(db);
-      if (swept.enqueued > 0) log.info(swept, "re-enqueued orphaned transfers");
       const polled = await pollOverdueTransfers(db, deps);
       if (polled.moved > 0) log.info(polled, "moved overdue transfers on the partner's status");
       await processWebhooks(db, 500);
@@ -157,6 +171,7 @@ export async function startOrchestration(opts: OrchestrationOptions): Promise<{ 
     async stop() {
       isStopped = true;
       if (timer) clearTimeout(timer);
+      await submissions.stop();
     },
   };
 }

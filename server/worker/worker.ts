@@ -67,7 +67,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
     });
   }
 
-  const orchestration = opts.orchestration === false ? null : await startOrchestration({ boss, db: opts.db, registry, concurrency: env().WORKER_TRANSFER_CONCURRENCY, ...(opts.orchestration ?? {}) });
+  const orchestration = opts.orchestration === false ? null : await startOrchestration({ boss, db: opts.db, databaseUrl: opts.databaseUrl, registry, concurrency: env().WORKER_TRANSFER_CONCURRENCY, ...(opts.orchestration ?? {}) });
 
   let server: http.Server | undefined;
   if (opts.metricsPort > 0) {

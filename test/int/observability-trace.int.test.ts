@@ -13,7 +13,7 @@ import { resetEnvForTests } from "../../server/env";
 import { createCaller } from "../../server/api/root";
 import { serviceActor } from "../../server/core/actor";
 import { openAccount, fund } from "../../server/ledger/testing";
-import { BOSS_SCHEMA, stopSender } from "../../server/jobs/queues";
+import { stopSender } from "../../server/jobs/queues";
 import { partners } from "../../server/composition";
 import { createSandboxAdapter } from "../../server/partners/sandbox-adapter";
 import { createWebhookHandler } from "../../server/partners/webhook-http";
@@ -63,7 +63,7 @@ afterAll(async () => {
 const named = (spans: ReadableSpan[], name: string) => spans.filter((s) => s.name === name);
 
 describe("a transfer's trace", () => {
-  it("API call, job, partner call, database statements and webhook share one trace", { timeout: 60_000 }, async () => {
+  it("API call, submission, partner call, database statements and webhook share one trace", { timeout: 60_000 }, async () => {
     const recordingFetch: typeof fetch = (input, init) => {
       partnerHeaders.push(new Headers(init?.headers));
       return fetch(input, init);
@@ -85,11 +85,9 @@ describe("a transfer's trace", () => {
     expect(api).toHaveLength(1);
     const traceId = api[0]!.spanContext().traceId;
 
-    // The transfer keeps the creating call's trace; its job carries it in the payload.
+    // The transfer keeps the creating call's trace: the worker that claims it continues that trace.
     const row = (await db.pool.query<{ trace_parent: string }>(`SELECT trace_parent FROM transfers WHERE id = $1`, [transfer.id])).rows[0]!;
     expect(row.trace_parent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
-    const job = (await db.pool.query<{ data: { traceparent: string } }>(`SELECT data FROM ${BOSS_SCHEMA}.job WHERE name = 'transfer-advance' AND data->>'transferId' = $1`, [transfer.id])).rows[0]!;
-    expect(job.data.traceparent).toBe(row.trace_parent);
 
     worker = await startWorker({
       databaseUrl: db.url,
@@ -103,12 +101,14 @@ describe("a transfer's trace", () => {
     await eventually(() => named(exporter.getFinishedSpans(), "webhook.apply").some((s) => s.spanContext().traceId === traceId), 10_000);
 
     const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
-    const jobSpan = named(spans, "job transfer-advance");
-    expect(jobSpan.length).toBeGreaterThanOrEqual(1);
+    const claimSpan = named(spans, "transfer.submission");
+    expect(claimSpan).toHaveLength(1);
+    expect(claimSpan[0]!.attributes["transfer.id"]).toBe(transfer.id);
+    expect(claimSpan[0]!.attributes["transfer.step"]).toBe("submitted");
     const submit = named(spans, "partner.submit");
     expect(submit).toHaveLength(1);
-    // The partner call is the job's child, and the partner got the trace in its headers.
-    expect(submit[0]!.parentSpanContext?.spanId).toBe(jobSpan[0]!.spanContext().spanId);
+    // The partner call is the claim's child, and the partner got the trace in its headers.
+    expect(submit[0]!.parentSpanContext?.spanId).toBe(claimSpan[0]!.spanContext().spanId);
     const sent = partnerHeaders.find((h) => h.get("idempotency-key") !== null)!;
     expect(sent.get("x-correlation-id")).toBe(traceId);
     expect(sent.get("traceparent")).toMatch(new RegExp(`^00-${traceId}-`));

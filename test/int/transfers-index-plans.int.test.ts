@@ -10,22 +10,20 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../support/test-db";
 import { sampleBacklog } from "../../server/transfers/admission";
-import { pollOverdueTransfers, sweepTransfers } from "../../server/transfers/sweeper";
+import { pollOverdueTransfers } from "../../server/transfers/sweeper";
+import { claimDueSubmissions, findOtherDueTransfers } from "../../server/transfers/submission-queue";
 import { listTransfers, summarizeStuck } from "../../server/transfers/queries";
 import { listTransfersOfBreak, readRunTransferMatches } from "../../server/recon/transfer-links";
-import { prepareSender, stopSender } from "../../server/jobs/queues";
 
 let t: TestDb;
 let pool: pg.Pool;
 
 beforeAll(async () => {
   t = await createTestDb({ poolMax: 1 });
-  await prepareSender(t); // the job queue's schema, which the sweep reads
   pool = new pg.Pool({ connectionString: t.url, max: 1, options: "-c enable_seqscan=off" });
 });
 afterAll(async () => {
   await pool?.end();
-  await stopSender(t.pool);
   await t?.drop();
 });
 
@@ -46,9 +44,10 @@ async function transfersReadsOf(run: (db: { pool: pg.Pool }) => Promise<unknown>
   const recording = new Proxy(pool, {
     get(target, prop, receiver) {
       if (prop !== "query") return Reflect.get(target, prop, receiver);
-      return (text: string, values?: unknown[]) => {
-        sent.push({ text, values: values ?? [] });
-        return target.query(text, values);
+      // A prepared statement is sent as a config object ({ name, text, values }).
+      return (q: string | pg.QueryConfig, values?: unknown[]) => {
+        sent.push(typeof q === "string" ? { text: q, values: values ?? [] } : { text: q.text, values: q.values ?? [] });
+        return target.query(q as string, values);
       };
     },
   });
@@ -83,9 +82,10 @@ async function transfersReadsOf(run: (db: { pool: pg.Pool }) => Promise<unknown>
 }
 
 describe("partial indexes of transfers serve their readers", () => {
-  it("the worker's sweep, the overdue poll, admission's backlog and the stuck summary read transfers in flight by index", async () => {
+  it("the worker's claims, the overdue poll, admission's backlog and the stuck summary read transfers in flight by index", async () => {
     for (const run of [
-      (db: { pool: pg.Pool }) => sweepTransfers(db),
+      (db: { pool: pg.Pool }) => claimDueSubmissions(db, 32, new Date()),
+      (db: { pool: pg.Pool }) => findOtherDueTransfers(db, 32, new Date()),
       (db: { pool: pg.Pool }) => pollOverdueTransfers(db, { adapterFor: () => { throw new Error("no transfer is overdue"); } }),
       (db: { pool: pg.Pool }) => sampleBacklog(db.pool),
       (db: { pool: pg.Pool }) => summarizeStuck(db),

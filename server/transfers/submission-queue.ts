@@ -1,0 +1,112 @@
+/**
+ * The submission queue is the transfers table itself: a reserved transfer that is due (no backoff
+ * pending, no operator wait, no live lease) is waiting for a worker. Workers claim such rows with
+ * FOR UPDATE SKIP LOCKED and a lease, in one statement that also counts the attempt and records
+ * the submission (partner_requests) before the call is made. No job row is written per transfer:
+ * the row that must be updated anyway carries the queue's state, and a crashed worker's claim
+ * simply runs out with its lease.
+ *
+ * Invariants kept:
+ * - A claim is exactly what the orchestrator's per-transfer claim was (orchestrator.ts, claimMany):
+ *   lease for the rail's submit time limit plus 10 s, attempts + 1, the submission recorded first.
+ *   Concurrent claimers never take the same row (SKIP LOCKED, then the lease).
+ * - Transfers the plain claim must not submit (still created; attempts spent; waiting on an early
+ *   "not found") are found by findOtherDueTransfers and taken through advanceTransfers, which asks
+ *   the partner instead of sending the payment again.
+ * - A wake-up (signalSubmissionDue) is only a hint: workers also poll, so a lost one costs latency,
+ *   never a transfer.
+ */
+import type pg from "pg";
+import type { DbHandles } from "../db/client";
+import { preparedQuery } from "../db/prepared";
+import { coalescedSignal } from "../core/coalesced-signal";
+import { componentLogger } from "../observability/logger";
+import { NOT_FOUND_WAIT_NOTE, type Claim } from "./orchestrator";
+import { rowToTransfer, TRANSFER_COLUMNS, type Transfer, type TransferRowRaw } from "./types";
+
+const log = componentLogger("transfers");
+
+/** The NOTIFY channel on which new due work wakes idle workers. */
+export const SUBMISSION_CHANNEL = "transfer_submission_due";
+
+/** A transfer claimed for submission: its row after the claim, and the recorded submission. */
+export interface ClaimedSubmission {
+  t: Transfer;
+  claim: Claim;
+}
+
+/**
+ * Claims up to `limit` transfers due for a plain submission, oldest state change first, and records
+ * each submission before it is made. Uses the partial index transfers_state_state_changed_at_idx.
+ * Errors: whatever the database reports (the caller's loop backs off).
+ */
+export async function claimDueSubmissions(db: Pick<DbHandles, "pool">, limit: number, now: Date): Promise<ClaimedSubmission[]> {
+  const res = await preparedQuery<TransferRowRaw & { claim_attempt: number; request_id: string }>(
+    db.pool,
+    `WITH picked AS (
+       SELECT t.id, rp.submit_timeout_ms
+         FROM transfers t JOIN rail_policies rp ON rp.partner = t.partner AND rp.rail = t.rail
+        WHERE t.state = 'reserved' AND t.attention_reason IS NULL
+          AND (t.lease_until IS NULL OR t.lease_until < $1)
+          AND (t.next_attempt_at IS NULL
+               OR (t.next_attempt_at <= $1 AND t.attempts < rp.max_submit_attempts AND left(COALESCE(t.last_error, ''), $3) <> $4))
+        ORDER BY t.state_changed_at
+        LIMIT $2
+        FOR UPDATE OF t SKIP LOCKED),
+     c AS (
+       UPDATE transfers t SET lease_until = $1::timestamptz + make_interval(secs => (picked.submit_timeout_ms + 10000) / 1000.0), attempts = t.attempts + 1
+         FROM picked WHERE t.id = picked.id
+       RETURNING ${TRANSFER_COLUMNS}),
+     r AS (
+       INSERT INTO partner_requests (transfer_id, partner, kind, attempt, request, started_at)
+       SELECT c.id, c.partner, 'submit', c.attempts,
+              jsonb_build_object('rail', c.rail, 'amountMinor', COALESCE(c.converted_minor, c.amount_minor), 'currency', COALESCE(c.converted_currency, c.currency),
+                                 'counterpartyName', c.counterparty_name, 'counterpartyAccount', c.counterparty_account, 'reference', c.reference,
+                                 'idempotencyKey', c.idempotency_key),
+              $1
+         FROM c
+       RETURNING transfer_id, attempt, id)
+     SELECT c.*, r.attempt AS claim_attempt, r.id::text AS request_id FROM c JOIN r ON r.transfer_id = c.id ORDER BY c.state_changed_at`,
+    [now, limit, NOT_FOUND_WAIT_NOTE.length, NOT_FOUND_WAIT_NOTE],
+  );
+  return res.rows.map((r) => ({ t: rowToTransfer(r), claim: { attempt: r.claim_attempt, requestId: r.request_id } }));
+}
+
+/**
+ * Transfers due for work that is not a plain submission: still created (their reserve did not
+ * commit with their creation), or reserved and due again with their attempts spent or after an
+ * early "not found" (the partner is asked, not sent the payment again). Rare; at most `limit`.
+ */
+export async function findOtherDueTransfers(db: Pick<DbHandles, "pool">, limit: number, now: Date): Promise<string[]> {
+  const res = await db.pool.query<{ id: string }>(
+    `SELECT t.id FROM transfers t JOIN rail_policies rp ON rp.partner = t.partner AND rp.rail = t.rail
+      WHERE t.state IN ('created', 'reserved') AND t.attention_reason IS NULL
+        AND (t.lease_until IS NULL OR t.lease_until < $1)
+        AND (t.state = 'created'
+             OR (t.next_attempt_at <= $1 AND (t.attempts >= rp.max_submit_attempts OR left(COALESCE(t.last_error, ''), $3) = $4)))
+      ORDER BY t.state_changed_at LIMIT $2`,
+    [now, limit, NOT_FOUND_WAIT_NOTE.length, NOT_FOUND_WAIT_NOTE],
+  );
+  return res.rows.map((r) => r.id);
+}
+
+const signals = new WeakMap<pg.Pool, () => void>();
+
+/** How long a wake-up waits to gather others from the same process. */
+export const SUBMISSION_SIGNAL_DELAY_MS = 2;
+
+/**
+ * Tells idle workers that transfers became due (after the commit that made them so): calls within
+ * SUBMISSION_SIGNAL_DELAY_MS of each other, or while one is being sent, become one NOTIFY. Never
+ * throws and never waits: a lost wake-up is covered by the workers' polling.
+ */
+export function signalSubmissionDue(db: Pick<DbHandles, "pool">): void {
+  let signal = signals.get(db.pool);
+  if (!signal) {
+    signal = coalescedSignal(() => db.pool.query(`SELECT pg_notify($1, '')`, [SUBMISSION_CHANNEL]), SUBMISSION_SIGNAL_DELAY_MS, (e) =>
+      log.warn({ err: e.message }, "could not wake the workers; they will find the transfers when they next poll"),
+    );
+    signals.set(db.pool, signal);
+  }
+  signal();
+}
