@@ -191,7 +191,7 @@ const envSchemaBase = z.object({
     /** Port the worker serves /metrics and /health on (0 disables). */
     WORKER_METRICS_PORT: intString(0, 65535).default(9465),
     /** Batches of transfer-advance jobs each worker process runs at once (each batch up to 32 jobs, submitted concurrently). */
-    WORKER_TRANSFER_CONCURRENCY: intString(1, 64).default(2),
+    WORKER_TRANSFER_CONCURRENCY: intString(1, 64).default(4),
     /** Partner sandbox (server/sandbox): the port its process listens on (127.0.0.1). */
     SANDBOX_PORT: port.default(4010),
     /** Where the sandbox adapter reaches the sandbox; default http://127.0.0.1:SANDBOX_PORT. */

@@ -109,7 +109,7 @@ export function parseTransfersBenchFlags(argv: readonly string[]): TransfersBenc
     baselineSeconds: num("baseline-seconds", 8, { max: 600 }),
     listRows: num("list-rows", 1_000_000, { max: 100_000_000, isInteger: true }),
     workers: num("workers", 1, { min: 1, max: MAX_PROCESSES, isInteger: true }),
-    concurrency: num("concurrency", 2, { min: 1, max: 64, isInteger: true }),
+    concurrency: num("concurrency", 4, { min: 1, max: 64, isInteger: true }),
     profile: num("profile", 0, { max: 1, isInteger: true }),
     priced: num("priced", 0, { max: 1, isInteger: true }),
     webs: num("webs", 0, { max: MAX_PROCESSES, isInteger: true }),

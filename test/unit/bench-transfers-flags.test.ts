@@ -6,7 +6,7 @@ import { fitPools, isPlainRun, parseDurationMs, parseTransfersBenchFlags } from 
 describe("parseTransfersBenchFlags", () => {
   it("defaults to today's fixed-rate run in one process", () => {
     const f = parseTransfersBenchFlags([]);
-    expect(f).toMatchObject({ rate: 330, duration: 20, listRows: 1_000_000, workers: 1, concurrency: 2, webs: 0, maxInFlight: 48, retryRefused: 0, ramp: null, scaleOut: [], killWorkerEveryMs: 0, drainSeconds: 120 });
+    expect(f).toMatchObject({ rate: 330, duration: 20, listRows: 1_000_000, workers: 1, concurrency: 4, webs: 0, maxInFlight: 48, retryRefused: 0, ramp: null, scaleOut: [], killWorkerEveryMs: 0, drainSeconds: 120 });
     expect(isPlainRun(f)).toBe(true);
   });
 
