@@ -179,6 +179,12 @@ const envSchemaBase = z.object({
     TRANSFER_ADMISSION_MAX_BACKLOG: intString(1, 10_000_000).default(1_000),
     /** ...or while the oldest of them has waited longer than this (ms); long enough for a worker restart. */
     TRANSFER_ADMISSION_MAX_WAIT_MS: intString(100, 3_600_000).default(30_000),
+    /**
+     * ...or while even the quickest create this process finished in a sample interval took longer
+     * than this (ms): creates standing in a queue before they are written (the database is
+     * saturated), whose wait the backlog cannot see.
+     */
+    TRANSFER_ADMISSION_MAX_CREATE_MS: intString(10, 600_000).default(500),
     /** How often each process samples the backlog (ms). */
     TRANSFER_ADMISSION_SAMPLE_MS: intString(10, 60_000).default(250),
     /**

@@ -11,8 +11,12 @@
  *   backoff pending) and not leased by a worker. A partner outage, whose transfers wait in
  *   backoff, does not close admission for everyone.
  * - The decision is pure (decideAdmission): closed when the backlog exceeds TRANSFER_ADMISSION_
- *   MAX_BACKLOG or its oldest transfer has waited longer than TRANSFER_ADMISSION_MAX_WAIT_MS;
- *   reopened only below 80% of both (hysteresis, so it does not flap at the bound).
+ *   MAX_BACKLOG or its oldest transfer has waited longer than TRANSFER_ADMISSION_MAX_WAIT_MS, or
+ *   when this process's own creates stand in a queue: the quickest of at least
+ *   MIN_CREATES_FOR_QUEUE creates finished in the last sample interval took longer than
+ *   TRANSFER_ADMISSION_MAX_CREATE_MS (a standing queue, as CoDel measures it, not a burst or one
+ *   slow start: one quick create shows there is none); reopened only below 80% of every bound
+ *   (hysteresis, so it does not flap at the bound).
  * - Checking is O(1): each process samples the backlog at most every TRANSFER_ADMISSION_SAMPLE_MS
  *   (one indexed count over the backlog), in the background; a check never waits for a sample
  *   except the very first.
@@ -29,6 +33,8 @@ export interface AdmissionSettings {
   isEnabled: boolean;
   maxBacklog: number;
   maxWaitMs: number;
+  /** Creates whose quickest in a sample interval takes longer than this (ms) close admission. */
+  maxCreateMs: number;
   sampleMs: number;
 }
 
@@ -37,6 +43,8 @@ export interface BacklogSample {
   backlog: number;
   /** How long the oldest of them has waited for a worker (ms), 0 when none. */
   oldestWaitMs: number;
+  /** The quickest create this process admitted and finished in the last interval (ms); 0 when too few finished to tell. */
+  createMs: number;
   sampledAt: Date;
 }
 
@@ -45,30 +53,36 @@ export interface AdmissionState extends BacklogSample {
   /** Why admission is closed, in words for the console and the error; null when open. */
   reason: string | null;
   /** Which bound closed it; null when open. */
-  closedBy: "backlog" | "wait" | null;
+  closedBy: "backlog" | "wait" | "creates" | null;
   /** What a refused caller should wait before trying again. */
   retryAfterSeconds: number;
   settings: Omit<AdmissionSettings, "sampleMs">;
 }
+
+/** Fewer creates finished in a sample interval say nothing about a queue (a cold start, a lull). */
+export const MIN_CREATES_FOR_QUEUE = 8;
 
 /** Below this share of both bounds a closed gate opens again. */
 const REOPEN_SHARE = 0.8;
 
 /** The pure decision: open or closed, and why, given the last state and a new sample. */
 export function decideAdmission(sample: BacklogSample, settings: AdmissionSettings, wasOpen: boolean): AdmissionState {
-  const base = { ...sample, settings: { isEnabled: settings.isEnabled, maxBacklog: settings.maxBacklog, maxWaitMs: settings.maxWaitMs } };
-  const retryAfterSeconds = Math.max(1, Math.min(30, Math.ceil(sample.oldestWaitMs / 1000)));
+  const base = { ...sample, settings: { isEnabled: settings.isEnabled, maxBacklog: settings.maxBacklog, maxWaitMs: settings.maxWaitMs, maxCreateMs: settings.maxCreateMs } };
+  const retryAfterSeconds = Math.max(1, Math.min(30, Math.ceil(Math.max(sample.oldestWaitMs, sample.createMs) / 1000)));
   if (!settings.isEnabled) return { ...base, isOpen: true, reason: null, closedBy: null, retryAfterSeconds };
-  const isOver = sample.backlog > settings.maxBacklog || sample.oldestWaitMs > settings.maxWaitMs;
-  const isWellUnder = sample.backlog < settings.maxBacklog * REOPEN_SHARE && sample.oldestWaitMs < settings.maxWaitMs * REOPEN_SHARE;
-  const isOpen = wasOpen ? !isOver : isWellUnder;
-  if (isOpen) return { ...base, isOpen, reason: null, closedBy: null, retryAfterSeconds };
-  const closedBy = sample.backlog > settings.maxBacklog * (wasOpen ? 1 : REOPEN_SHARE) ? "backlog" : "wait";
+  // While closed, a bound counts as passed until its value is back under 80% of it.
+  const isOver = (value: number, bound: number) => (wasOpen ? value > bound : value >= bound * REOPEN_SHARE);
+  const closedBy =
+    isOver(sample.backlog, settings.maxBacklog) ? "backlog"
+    : isOver(sample.oldestWaitMs, settings.maxWaitMs) ? "wait"
+    : isOver(sample.createMs, settings.maxCreateMs) ? "creates"
+    : null;
+  if (closedBy === null) return { ...base, isOpen: true, reason: null, closedBy: null, retryAfterSeconds };
   const reason =
-    closedBy === "backlog"
-      ? `${sample.backlog} transfers are waiting for submission (limit ${settings.maxBacklog})`
-      : `the oldest transfer waiting for submission has waited ${(sample.oldestWaitMs / 1000).toFixed(1)} s (limit ${(settings.maxWaitMs / 1000).toFixed(1)} s)`;
-  return { ...base, isOpen, reason, closedBy, retryAfterSeconds };
+    closedBy === "backlog" ? `${sample.backlog} transfers are waiting for submission (limit ${settings.maxBacklog})`
+    : closedBy === "wait" ? `the oldest transfer waiting for submission has waited ${(sample.oldestWaitMs / 1000).toFixed(1)} s (limit ${(settings.maxWaitMs / 1000).toFixed(1)} s)`
+    : `new transfers queue before they are written: even the quickest took ${sample.createMs} ms (limit ${settings.maxCreateMs} ms)`;
+  return { ...base, isOpen: false, reason, closedBy, retryAfterSeconds };
 }
 
 /** Counts the backlog (index transfers_state_state_changed_at_idx; the backlog is bounded by this gate). */
@@ -80,12 +94,18 @@ export async function sampleBacklog(db: pg.Pool | pg.ClientBase, now = new Date(
     [now],
   );
   const row = res.rows[0]!;
-  return { backlog: Number(row.n), oldestWaitMs: row.oldest ? Math.max(0, now.getTime() - row.oldest.getTime()) : 0, sampledAt: now };
+  return { backlog: Number(row.n), oldestWaitMs: row.oldest ? Math.max(0, now.getTime() - row.oldest.getTime()) : 0, createMs: 0, sampledAt: now };
 }
 
 export function admissionSettings(): AdmissionSettings {
   const e = env();
-  return { isEnabled: e.TRANSFER_ADMISSION_ENABLED, maxBacklog: e.TRANSFER_ADMISSION_MAX_BACKLOG, maxWaitMs: e.TRANSFER_ADMISSION_MAX_WAIT_MS, sampleMs: e.TRANSFER_ADMISSION_SAMPLE_MS };
+  return {
+    isEnabled: e.TRANSFER_ADMISSION_ENABLED,
+    maxBacklog: e.TRANSFER_ADMISSION_MAX_BACKLOG,
+    maxWaitMs: e.TRANSFER_ADMISSION_MAX_WAIT_MS,
+    maxCreateMs: e.TRANSFER_ADMISSION_MAX_CREATE_MS,
+    sampleMs: e.TRANSFER_ADMISSION_SAMPLE_MS,
+  };
 }
 
 /** One process's view of admission for one database, refreshed in the background. */
@@ -93,7 +113,9 @@ export class AdmissionGate {
   private current: AdmissionState | null = null;
   private refreshing: Promise<void> | null = null;
   /** Creates refused since the process started, by reason kind (for the metrics). */
-  readonly refused = { backlog: 0, wait: 0 };
+  readonly refused = { backlog: 0, wait: 0, creates: 0 };
+  /** The creates finished since the last sample: how many, and the quickest (ms). */
+  private creates = { n: 0, quickestMs: Infinity };
 
   constructor(
     private readonly pool: pg.Pool,
@@ -109,6 +131,12 @@ export class AdmissionGate {
     return this.current!;
   }
 
+  /** Records how long an admitted create took, from its admission to its answer. */
+  observeCreate(ms: number): void {
+    this.creates.n++;
+    this.creates.quickestMs = Math.min(this.creates.quickestMs, Math.max(0, Math.round(ms)));
+  }
+
   /** Refuses a new transfer while admission is closed. Errors: OVERLOADED (retryable). */
   async admit(): Promise<void> {
     if (!this.settings.isEnabled) return;
@@ -117,21 +145,27 @@ export class AdmissionGate {
     this.refused[s.closedBy ?? "backlog"]++;
     throw new AppError("OVERLOADED", `new transfers are not admitted for now: ${s.reason}; retry after ${s.retryAfterSeconds} s`, {
       isRetryable: true,
-      details: { reason: s.reason, backlog: s.backlog, oldestWaitMs: s.oldestWaitMs, retryAfterSeconds: s.retryAfterSeconds },
+      details: { reason: s.reason, backlog: s.backlog, oldestWaitMs: s.oldestWaitMs, createMs: s.createMs, retryAfterSeconds: s.retryAfterSeconds },
     });
   }
 
   private refresh(): Promise<void> {
-    this.refreshing ??= sampleBacklog(this.pool, this.clock())
+    if (this.refreshing) return this.refreshing;
+    // The creates of this interval; too few finished says no queue stands in front of them.
+    const createMs = this.creates.n >= MIN_CREATES_FOR_QUEUE ? this.creates.quickestMs : 0;
+    this.creates = { n: 0, quickestMs: Infinity };
+    this.refreshing = sampleBacklog(this.pool, this.clock())
       .then((sample) => {
         const wasOpen = this.current?.isOpen ?? true;
-        this.current = decideAdmission(sample, this.settings, wasOpen);
-        if (wasOpen !== this.current.isOpen) log.warn({ isOpen: this.current.isOpen, reason: this.current.reason, backlog: sample.backlog, oldestWaitMs: sample.oldestWaitMs }, this.current.isOpen ? "transfer admission reopened" : "transfer admission closed");
+        this.current = decideAdmission({ ...sample, createMs }, this.settings, wasOpen);
+        if (wasOpen !== this.current.isOpen) {
+          log.warn({ isOpen: this.current.isOpen, reason: this.current.reason, backlog: sample.backlog, oldestWaitMs: sample.oldestWaitMs, createMs }, this.current.isOpen ? "transfer admission reopened" : "transfer admission closed");
+        }
       })
       .catch((e: unknown) => {
         // Keep the last decision; a database outage fails the create itself anyway.
         log.warn({ err: (e as Error).message }, "sampling the transfer backlog failed");
-        if (!this.current) this.current = decideAdmission({ backlog: 0, oldestWaitMs: 0, sampledAt: this.clock() }, this.settings, true);
+        if (!this.current) this.current = decideAdmission({ backlog: 0, oldestWaitMs: 0, createMs: 0, sampledAt: this.clock() }, this.settings, true);
       })
       .finally(() => {
         this.refreshing = null;

@@ -254,7 +254,8 @@ async function claimMany(db: Pick<DbHandles, "pool">, due: readonly { t: Transfe
   return new Map(res.rows.map((r) => [r.transfer_id, { attempt: r.attempt, requestId: r.request_id }]));
 }
 
-interface Submission {
+/** A partner's answer to one claimed submission, waiting to be recorded. */
+export interface Submission {
   t: Transfer;
   policy: RailPolicy;
   claim: Claim;
@@ -337,18 +338,43 @@ async function submitMany(
 
 /**
  * Submits claimed transfers (their leases held and submissions recorded) to their partners
- * concurrently and records every answer with the transitions it leads to in one transaction; a
- * batch whose decision cannot commit is decided again transfer by transfer. Returns one outcome
- * per transfer. Errors: DB_UNAVAILABLE (the leases run out and the transfers are claimed again).
+ * concurrently, then records every answer (recordSubmissions). Returns one outcome per transfer.
+ * Errors: DB_UNAVAILABLE (the leases run out and the transfers are claimed again).
  */
 export async function submitClaimed(
   db: Pick<DbHandles, "pool">,
-  claimed: readonly { t: Transfer; policy: RailPolicy; claim: Claim }[],
+  claimed: readonly ClaimedTransfer[],
   deps: OrchestratorDeps,
   now: () => Date,
 ): Promise<Map<string, AdvanceOutcome>> {
+  const submissions = await Promise.all(claimed.map((d) => submitOne(db, d, deps)));
+  return recordSubmissions(db, submissions, now);
+}
+
+/** A transfer claimed for submission, with its rail's policy. */
+export interface ClaimedTransfer {
+  t: Transfer;
+  policy: RailPolicy;
+  claim: Claim;
+}
+
+/**
+ * Calls the partner for one claimed transfer (and asks its status when the answer leaves the
+ * payment uncertain on the last attempt), in the transfer's trace. Never throws for a partner
+ * problem: the outcome says what happened. Record it with recordSubmissions.
+ */
+export function submitOne(db: Pick<DbHandles, "pool">, d: ClaimedTransfer, deps: OrchestratorDeps): Promise<Submission> {
+  return callPartner(db, d.t, d.policy, d.claim, deps);
+}
+
+/**
+ * Records partner answers and the transitions they lead to in one transaction; a group whose
+ * decision cannot commit is decided again transfer by transfer, so one transfer's problem never
+ * holds the others back. Returns one outcome per transfer.
+ * Errors: DB_UNAVAILABLE (the leases run out and the transfers are claimed again).
+ */
+export async function recordSubmissions(db: Pick<DbHandles, "pool">, submissions: readonly Submission[], now: () => Date): Promise<Map<string, AdvanceOutcome>> {
   const outcomes = new Map<string, AdvanceOutcome>();
-  const submissions = await Promise.all(claimed.map((d) => callPartner(db, d.t, d.policy, d.claim, deps)));
   if (submissions.length === 0) return outcomes;
   try {
     for (const [id, o] of await runKeyedTransaction(db.pool, (client) => decideMany(client, submissions, now()))) outcomes.set(id, o);

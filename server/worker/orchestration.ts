@@ -38,9 +38,9 @@ export async function processStoredWebhooks(db: DbHandles, limit: number): Promi
 
 const log = componentLogger("orchestration");
 
-/** Transfers a slot claims at once: submitted concurrently, recorded in one transaction. */
+/** Transfers one claim takes at most, and partner answers one transaction records at most. */
 export const TRANSFER_BATCH_SIZE = 32;
-/** How long an idle submission slot waits without a wake-up before it looks again (retries come due this way). */
+/** How long the idle submission claimer waits without a wake-up before it looks again (retries come due this way). */
 export const SUBMISSION_IDLE_POLL_MS = 250;
 
 export interface OrchestrationOptions {
@@ -94,7 +94,7 @@ export async function startOrchestration(opts: OrchestrationOptions): Promise<{ 
     db,
     databaseUrl: opts.databaseUrl,
     deps,
-    concurrency: opts.concurrency,
+    maxInFlight: opts.concurrency * TRANSFER_BATCH_SIZE,
     batchSize: TRANSFER_BATCH_SIZE,
     idlePollMs: SUBMISSION_IDLE_POLL_MS,
     steps,

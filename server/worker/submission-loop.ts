@@ -1,22 +1,26 @@
 /**
- * The worker's submission loop: `concurrency` slots, each claiming a batch of due transfers from
- * the transfers table (server/transfers/submission-queue.ts), submitting them concurrently and
- * recording the answers in one transaction, then claiming again at once. A slot that finds nothing
- * waits for a wake-up (LISTEN on SUBMISSION_CHANNEL, sent after creates and operator retries
- * commit) or its poll interval, which also brings retries whose backoff has run out.
+ * The worker's submission loop: a window of at most `maxInFlight` partner calls. A claimer takes
+ * due transfers from the transfers table (server/transfers/submission-queue.ts) whenever the window
+ * has room, and starts each one's partner call at once; answers are recorded as they come back, in
+ * groups (one transaction per group, like the ledger's group commit), so no transfer waits for the
+ * slowest call of a batch and the partner sees a steady stream rather than bursts. With nothing due
+ * the claimer waits for a wake-up (LISTEN on SUBMISSION_CHANNEL, sent after creates and operator
+ * retries commit) or its poll interval, which also brings retries whose backoff has run out.
  *
  * Invariants kept:
- * - Nothing here decides a transfer: claims and decisions are the orchestrator's, and a slot that
- *   dies or errors between claim and decision leaves leases that run out (the transfer is claimed
- *   again, its partner call carrying the same idempotency key).
- * - Stopping lets every slot finish the batch it holds, then closes the listener.
+ * - Nothing here decides a transfer: claims and decisions are the orchestrator's. A call or a
+ *   record that fails leaves its leases, which run out; the transfer is then claimed again and its
+ *   partner call carries the same idempotency key.
+ * - Stopping ends claiming, waits for the calls in flight and records their answers, then closes
+ *   the listener.
  */
 import pg from "pg";
 import type { Counter } from "prom-client";
 import type { DbHandles } from "../db/client";
+import { MicroBatcher } from "../db/micro-batcher";
 import { componentLogger } from "../observability/logger";
 import { contextFromTraceParent, contextWithSpan, markSpanFailed, SpanKind, startSpan, type Span } from "../observability/tracing";
-import { advanceTransfers, submitClaimed, type AdvanceOutcome, type OrchestratorDeps } from "../transfers/orchestrator";
+import { advanceTransfers, recordSubmissions, submitOne, type AdvanceOutcome, type OrchestratorDeps, type Submission } from "../transfers/orchestrator";
 import { getRailPolicy } from "../transfers/rail-policies";
 import { claimDueSubmissions, findOtherDueTransfers, SUBMISSION_CHANNEL, type ClaimedSubmission } from "../transfers/submission-queue";
 
@@ -27,11 +31,11 @@ export interface SubmissionLoopOptions {
   /** Where the wake-up listener connects (its own connection, outside the pool); null: poll only. */
   databaseUrl: string | null;
   deps: OrchestratorDeps;
-  /** Slots claiming and submitting at once in this process. */
-  concurrency: number;
-  /** Transfers one claim takes at most. */
+  /** Partner calls in flight at most (claimed and not yet recorded). */
+  maxInFlight: number;
+  /** Transfers one claim takes at most, and answers one record transaction takes at most. */
   batchSize: number;
-  /** How long an idle slot waits without a wake-up before it looks again. */
+  /** How long the claimer waits without a wake-up before it looks again. */
   idlePollMs: number;
   /** How often, at most, the rarer due work (still created, attempts spent, an early "not found") is looked for. */
   otherWorkEveryMs?: number;
@@ -40,97 +44,129 @@ export interface SubmissionLoopOptions {
 }
 
 export interface SubmissionLoopHandle {
-  /** Wakes idle slots now (tests; the listener calls it on every notification). */
+  /** Wakes the claimer now (the listener calls it on every notification). */
   wake(): void;
   stop(): Promise<void>;
 }
 
-/** Starts the loop; it runs until stop(). Never throws from a slot: errors are logged and the slot backs off. */
+/** An answer waiting to be recorded, with the span its transfer's work runs under. */
+interface Answer {
+  s: Submission;
+  span: Span | null;
+}
+
+/** Starts the loop; it runs until stop(). Never throws: errors are logged and the claimer backs off. */
 export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoopHandle {
   const { db, deps } = opts;
   const now = deps.now ?? (() => new Date());
   const otherWorkEveryMs = opts.otherWorkEveryMs ?? 1_000;
+  // With less room than this the claimer waits for answers: a claim is a statement, however few
+  // rows it takes. A quarter of the window at most, so that a few slow calls never stop claiming.
+  const minClaim = Math.max(1, Math.min(Math.floor(opts.batchSize / 2), Math.floor(opts.maxInFlight / 4)));
   let isStopped = false;
+  let inFlight = 0;
   let otherWorkCheckedAt = 0;
-  const sleepers = new Set<() => void>();
-  const wake = () => {
-    for (const w of [...sleepers]) w();
-  };
+  let waiter: (() => void) | null = null;
+  const wake = () => waiter?.();
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), ms);
       const done = () => {
         clearTimeout(timer);
-        sleepers.delete(done);
+        waiter = null;
         resolve();
       };
-      const timer = setTimeout(done, ms);
-      sleepers.add(done);
+      waiter = done;
     });
   const count = (outcomes: Iterable<AdvanceOutcome>) => {
     for (const o of outcomes) opts.steps?.inc({ action: o.action });
   };
-
-  /** One claim and its submissions; returns how many transfers were claimed. */
-  const runBatch = async (): Promise<number> => {
-    const claimed = await claimDueSubmissions(db, opts.batchSize, now());
-    if (claimed.length > 0) await submitTraced(claimed);
-    // The rarer due work, looked for at most every otherWorkEveryMs by any slot of this process.
-    if (claimed.length < opts.batchSize && Date.now() - otherWorkCheckedAt >= otherWorkEveryMs) {
-      otherWorkCheckedAt = Date.now();
-      const ids = await findOtherDueTransfers(db, opts.batchSize, now());
-      if (ids.length > 0) count(await advanceTransfers(db, ids, deps));
-    }
-    return claimed.length;
+  const settled = (n: number) => {
+    const hadRoom = opts.maxInFlight - inFlight >= minClaim;
+    inFlight -= n;
+    if (!hadRoom && opts.maxInFlight - inFlight >= minClaim) wake();
+    if (inFlight === 0) drained?.();
   };
+  let drained: (() => void) | null = null;
 
-  /** Submits a claimed batch, each transfer's work under a consumer span of the trace that created it. */
-  const submitTraced = async (claimed: readonly ClaimedSubmission[]) => {
-    const spans = new Map<string, Span>();
-    for (const { t } of claimed) {
-      if (!t.traceParent) continue;
-      spans.set(
-        t.id,
-        startSpan("transfer.submission", {
+  const recorder = new MicroBatcher<Answer>(
+    { windowMs: 2, maxItems: opts.batchSize, maxInFlight: 2, minSplit: Math.min(8, opts.batchSize) },
+    (a) => a.s.t.id,
+    async (group) => {
+      try {
+        const outcomes = await recordSubmissions(db, group.map((a) => a.s), now);
+        count(outcomes.values());
+        for (const a of group) a.span?.setAttribute("transfer.step", outcomes.get(a.s.t.id)?.action ?? "none");
+      } catch (e) {
+        // Their leases run out and they are claimed again (the calls carry the same keys).
+        opts.steps?.inc({ action: "error" }, group.length);
+        for (const a of group) if (a.span) markSpanFailed(a.span, e);
+        log.error({ err: (e as Error).message, transfers: group.length }, "recording partner answers failed; the transfers are claimed again when their leases run out");
+      } finally {
+        for (const a of group) a.span?.end();
+        settled(group.length);
+      }
+    },
+  );
+
+  /** Starts one claimed transfer's partner call; its answer goes to the recorder. */
+  const start = (c: ClaimedSubmission) => {
+    const span = c.t.traceParent
+      ? startSpan("transfer.submission", {
           kind: SpanKind.CONSUMER,
-          parent: contextFromTraceParent(t.traceParent),
-          attributes: { "messaging.system": "postgresql", "messaging.destination.name": "transfers", "transfer.id": t.id, "partner.attempt": t.attempts },
-        }),
-      );
-    }
-    try {
-      const withPolicy = await Promise.all(claimed.map(async (c) => ({ ...c, policy: await getRailPolicy(db, c.t.partner, c.t.rail) })));
-      const contextOf = (id: string) => {
-        const span = spans.get(id);
-        return span ? contextWithSpan(span) : undefined;
-      };
-      const outcomes = await submitClaimed(db, withPolicy, { ...deps, contextOf }, now);
-      count(outcomes.values());
-      for (const [id, o] of outcomes) spans.get(id)?.setAttribute("transfer.step", o.action);
-    } catch (e) {
-      opts.steps?.inc({ action: "error" }, claimed.length);
-      for (const span of spans.values()) markSpanFailed(span, e);
-      throw e;
-    } finally {
-      for (const span of spans.values()) span.end();
-    }
+          parent: contextFromTraceParent(c.t.traceParent),
+          attributes: { "messaging.system": "postgresql", "messaging.destination.name": "transfers", "transfer.id": c.t.id, "partner.attempt": c.claim.attempt },
+        })
+      : null;
+    const contextOf = (id: string) => (span && id === c.t.id ? contextWithSpan(span) : undefined);
+    void (async () => {
+      try {
+        const policy = await getRailPolicy(db, c.t.partner, c.t.rail);
+        const s = await submitOne(db, { ...c, policy }, { ...deps, contextOf });
+        // A transfer is claimed by one worker at a time, so its id is never already waiting.
+        if (!recorder.add({ s, span })) throw new Error(`transfer ${c.t.id} already has an answer waiting`);
+      } catch (e) {
+        opts.steps?.inc({ action: "error" });
+        if (span) {
+          markSpanFailed(span, e);
+          span.end();
+        }
+        log.error({ transferId: c.t.id, err: (e as Error).message }, "submission failed before its answer could be recorded; claimed again when its lease runs out");
+        settled(1);
+      }
+    })();
   };
 
-  const slot = async (n: number) => {
+  const claimer = async () => {
     let failures = 0;
     while (!isStopped) {
+      const room = opts.maxInFlight - inFlight;
+      if (room < minClaim) {
+        await sleep(opts.idlePollMs);
+        continue;
+      }
       try {
-        const claimed = await runBatch();
+        const want = Math.min(opts.batchSize, room);
+        const claimed = await claimDueSubmissions(db, want, now());
+        inFlight += claimed.length;
+        for (const c of claimed) start(c);
+        // The rarer due work, looked for at most every otherWorkEveryMs.
+        if (claimed.length < want && Date.now() - otherWorkCheckedAt >= otherWorkEveryMs) {
+          otherWorkCheckedAt = Date.now();
+          const ids = await findOtherDueTransfers(db, opts.batchSize, now());
+          if (ids.length > 0) count(await advanceTransfers(db, ids, deps));
+        }
         failures = 0;
-        if (claimed < opts.batchSize && !isStopped) await sleep(claimed === 0 ? opts.idlePollMs : 0);
+        // Everything due was taken: wait for more to become due.
+        if (claimed.length < want && !isStopped) await sleep(opts.idlePollMs);
       } catch (e) {
         failures++;
-        // The leases of a batch that failed run out; its transfers are claimed again then.
-        log.error({ slot: n, err: (e as Error).message }, "submission batch failed; claiming again after a pause");
+        log.error({ err: (e as Error).message }, "claiming due transfers failed; trying again after a pause");
         if (!isStopped) await sleep(Math.min(5_000, 250 * 2 ** Math.min(4, failures - 1)));
       }
     }
   };
-  const slots = Array.from({ length: opts.concurrency }, (_, i) => slot(i));
+  const claiming = claimer();
   const listener = opts.databaseUrl ? startListener(opts.databaseUrl, wake, () => isStopped) : null;
 
   return {
@@ -138,7 +174,8 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
     async stop() {
       isStopped = true;
       wake();
-      await Promise.all(slots);
+      await claiming;
+      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
       await listener?.stop();
     },
   };

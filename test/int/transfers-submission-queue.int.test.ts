@@ -154,9 +154,9 @@ describe("claiming due submissions", () => {
 
 describe("the worker's submission loop", () => {
   it("wakes on a create's notification, not only on its poll, and submits every due transfer", async () => {
-    const loop = startSubmissionLoop({ db, databaseUrl: db.url, deps: { adapterFor: () => partner }, concurrency: 2, batchSize: 4, idlePollMs: 60_000 });
+    const loop = startSubmissionLoop({ db, databaseUrl: db.url, deps: { adapterFor: () => partner }, maxInFlight: 8, batchSize: 4, idlePollMs: 60_000 });
     try {
-      // Let both slots find the queue empty and go to sleep for their minute.
+      // Let the claimer find the queue empty and go to sleep for its minute.
       await new Promise((r) => setTimeout(r, 500));
       const ts: Awaited<ReturnType<typeof newTransfer>>[] = [];
       for (let i = 0; i < 10; i++) ts.push(await newTransfer(`loop ${i}`));
@@ -166,6 +166,44 @@ describe("the worker's submission loop", () => {
       }, 10_000);
       expect(partner.submits.filter((k) => ts.some((t) => t.idempotencyKey === k))).toHaveLength(10);
     } finally {
+      await loop.stop();
+    }
+  });
+
+  it("records each answer as it comes back: a slow partner call holds back no other transfer, and the window bounds the calls in flight", async () => {
+    const slow = await newTransfer("slow call");
+    const others: Awaited<ReturnType<typeof newTransfer>>[] = [];
+    for (let i = 0; i < 6; i++) others.push(await newTransfer(`fast ${i}`));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let inFlight = 0;
+    let maxSeen = 0;
+    const adapter = {
+      ...partner,
+      async submit(p: Parameters<typeof partner.submit>[0], signal: AbortSignal) {
+        inFlight++;
+        maxSeen = Math.max(maxSeen, inFlight);
+        try {
+          if (p.idempotencyKey === slow.idempotencyKey) await released;
+          else await new Promise((r) => setTimeout(r, 20));
+          return await partner.submit(p, signal);
+        } finally {
+          inFlight--;
+        }
+      },
+    };
+    const loop = startSubmissionLoop({ db, databaseUrl: null, deps: { adapterFor: () => adapter }, maxInFlight: 3, batchSize: 8, idlePollMs: 20 });
+    try {
+      await eventually(async () => {
+        for (const t of others) if ((await rowOf(t.id)).state !== "submitted") return false;
+        return true;
+      }, 10_000);
+      expect((await rowOf(slow.id)).state).toBe("reserved");
+      expect(maxSeen).toBe(3);
+      release();
+      await eventually(async () => (await rowOf(slow.id)).state === "submitted", 10_000);
+    } finally {
+      release();
       await loop.stop();
     }
   });
@@ -181,7 +219,7 @@ describe("the worker's submission loop", () => {
       },
     };
     let clock = Date.now();
-    const loop = startSubmissionLoop({ db, databaseUrl: null, deps: { ...deps, now: () => new Date(clock) }, concurrency: 1, batchSize: 4, idlePollMs: 20 });
+    const loop = startSubmissionLoop({ db, databaseUrl: null, deps: { ...deps, now: () => new Date(clock) }, maxInFlight: 4, batchSize: 4, idlePollMs: 20 });
     try {
       await eventually(async () => (await rowOf(t.id)).attempts === 1, 5_000);
       await new Promise((r) => setTimeout(r, 300));
