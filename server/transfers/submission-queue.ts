@@ -93,7 +93,7 @@ export async function findOtherDueTransfers(db: Pick<DbHandles, "pool">, limit: 
 const signals = new WeakMap<pg.Pool, () => void>();
 
 /** How long a wake-up waits to gather others from the same process. */
-export const SUBMISSION_SIGNAL_DELAY_MS = 2;
+export const SUBMISSION_SIGNAL_DELAY_MS = 10;
 
 /**
  * Tells idle workers that transfers became due (after the commit that made them so): calls within

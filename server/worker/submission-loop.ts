@@ -39,9 +39,16 @@ export interface SubmissionLoopOptions {
   idlePollMs: number;
   /** How often, at most, the rarer due work (still created, attempts spent, an early "not found") is looked for. */
   otherWorkEveryMs?: number;
+  /** After a claim that took everything due, how long the claimer waits before it may claim again (ms). */
+  gatherMs?: number;
   /** Counts every step taken, by action (transfer_steps_total). */
   steps?: Counter<"action">;
 }
+
+/** Default gatherMs: at most this much added latency, against a claim statement per transfer under load. */
+export const CLAIM_GATHER_MS = 10;
+/** How long the first answer of a record group waits for others (ms). */
+export const RECORD_WINDOW_MS = 2;
 
 export interface SubmissionLoopHandle {
   /** Wakes the claimer now (the listener calls it on every notification). */
@@ -60,6 +67,7 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
   const { db, deps } = opts;
   const now = deps.now ?? (() => new Date());
   const otherWorkEveryMs = opts.otherWorkEveryMs ?? 1_000;
+  const gatherMs = opts.gatherMs ?? CLAIM_GATHER_MS;
   // With less room than this the claimer waits for answers: a claim is a statement, however few
   // rows it takes. A quarter of the window at most, so that a few slow calls never stop claiming.
   const minClaim = Math.max(1, Math.min(Math.floor(opts.batchSize / 2), Math.floor(opts.maxInFlight / 4)));
@@ -67,7 +75,12 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
   let inFlight = 0;
   let otherWorkCheckedAt = 0;
   let waiter: (() => void) | null = null;
-  const wake = () => waiter?.();
+  // A wake-up while the claimer is not asleep (gathering, claiming) is kept for its next sleep.
+  let isWakeWanted = false;
+  const wake = () => {
+    if (waiter) waiter();
+    else isWakeWanted = true;
+  };
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(() => done(), ms);
@@ -76,7 +89,10 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
         waiter = null;
         resolve();
       };
-      waiter = done;
+      if (isWakeWanted) {
+        isWakeWanted = false;
+        done();
+      } else waiter = done;
     });
   const count = (outcomes: Iterable<AdvanceOutcome>) => {
     for (const o of outcomes) opts.steps?.inc({ action: o.action });
@@ -89,8 +105,10 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
   };
   let drained: (() => void) | null = null;
 
+  // One record transaction at a time: answers that return while it runs form the next group, so
+  // groups grow with the load (as the ledger's group commit) and stay small when it is light.
   const recorder = new MicroBatcher<Answer>(
-    { windowMs: 2, maxItems: opts.batchSize, maxInFlight: 2, minSplit: Math.min(8, opts.batchSize) },
+    { windowMs: RECORD_WINDOW_MS, maxItems: opts.batchSize, maxInFlight: 1, minSplit: 1 },
     (a) => a.s.t.id,
     async (group) => {
       try {
@@ -157,8 +175,12 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
           if (ids.length > 0) count(await advanceTransfers(db, ids, deps));
         }
         failures = 0;
-        // Everything due was taken: wait for more to become due.
-        if (claimed.length < want && !isStopped) await sleep(opts.idlePollMs);
+        // Everything due was taken: gather for a moment (a claim per wake-up would cost a
+        // statement per transfer under load), then wait for more to become due.
+        if (claimed.length < want && !isStopped) {
+          await new Promise((r) => setTimeout(r, gatherMs));
+          await sleep(opts.idlePollMs);
+        }
       } catch (e) {
         failures++;
         log.error({ err: (e as Error).message }, "claiming due transfers failed; trying again after a pause");
