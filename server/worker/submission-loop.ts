@@ -48,7 +48,7 @@ export interface SubmissionLoopOptions {
 /** Default gatherMs: at most this much added latency, against a claim statement per transfer under load. */
 export const CLAIM_GATHER_MS = 10;
 /** How long the first answer of a record group waits for others (ms). */
-export const RECORD_WINDOW_MS = 2;
+export const RECORD_WINDOW_MS = 10;
 
 export interface SubmissionLoopHandle {
   /** Wakes the claimer now (the listener calls it on every notification). */
