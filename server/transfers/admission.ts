@@ -12,11 +12,13 @@
  *   backoff, does not close admission for everyone.
  * - The decision is pure (decideAdmission): closed when the backlog exceeds TRANSFER_ADMISSION_
  *   MAX_BACKLOG or its oldest transfer has waited longer than TRANSFER_ADMISSION_MAX_WAIT_MS, or
- *   when this process's own creates stand in a queue: the quickest of at least
- *   MIN_CREATES_FOR_QUEUE creates finished in the last sample interval took longer than
- *   TRANSFER_ADMISSION_MAX_CREATE_MS (a standing queue, as CoDel measures it, not a burst or one
- *   slow start: one quick create shows there is none); reopened only below 80% of every bound
- *   (hysteresis, so it does not flap at the bound).
+ *   when this process's own creates stand in a queue before the database: the quickest of at least
+ *   MIN_CREATES_FOR_QUEUE creates that started their transaction since the last sample waited
+ *   longer than TRANSFER_ADMISSION_MAX_CREATE_MS for it (a standing queue, as CoDel measures it,
+ *   not a burst or one slow start; lock waits inside the transaction, one hot account's, do not
+ *   count); reopened only below 80% of every bound (hysteresis, so it does not flap at the bound).
+ *   Refused creates are not measured, so under sustained overload the gate reopens after a sample
+ *   to probe and closes again while the queue stands.
  * - Checking is O(1): each process samples the backlog at most every TRANSFER_ADMISSION_SAMPLE_MS
  *   (one indexed count over the backlog), in the background; a check never waits for a sample
  *   except the very first.
@@ -43,7 +45,7 @@ export interface BacklogSample {
   backlog: number;
   /** How long the oldest of them has waited for a worker (ms), 0 when none. */
   oldestWaitMs: number;
-  /** The quickest create this process admitted and finished in the last interval (ms); 0 when too few finished to tell. */
+  /** The shortest wait before its transaction of the creates this process started since the last sample (ms); 0 when too few started to tell. */
   createMs: number;
   sampledAt: Date;
 }
@@ -58,6 +60,9 @@ export interface AdmissionState extends BacklogSample {
   retryAfterSeconds: number;
   settings: Omit<AdmissionSettings, "sampleMs">;
 }
+
+/** How often, at most, a change of the gate is logged. */
+const LOG_EVERY_MS = 10_000;
 
 /** Fewer creates finished in a sample interval say nothing about a queue (a cold start, a lull). */
 export const MIN_CREATES_FOR_QUEUE = 8;
@@ -81,7 +86,7 @@ export function decideAdmission(sample: BacklogSample, settings: AdmissionSettin
   const reason =
     closedBy === "backlog" ? `${sample.backlog} transfers are waiting for submission (limit ${settings.maxBacklog})`
     : closedBy === "wait" ? `the oldest transfer waiting for submission has waited ${(sample.oldestWaitMs / 1000).toFixed(1)} s (limit ${(settings.maxWaitMs / 1000).toFixed(1)} s)`
-    : `new transfers queue before they are written: even the quickest took ${sample.createMs} ms (limit ${settings.maxCreateMs} ms)`;
+    : `new transfers queue for the database before they are written: even the quickest waited ${sample.createMs} ms (limit ${settings.maxCreateMs} ms)`;
   return { ...base, isOpen: false, reason, closedBy, retryAfterSeconds };
 }
 
@@ -114,7 +119,7 @@ export class AdmissionGate {
   private refreshing: Promise<void> | null = null;
   /** Creates refused since the process started, by reason kind (for the metrics). */
   readonly refused = { backlog: 0, wait: 0, creates: 0 };
-  /** The creates finished since the last sample: how many, and the quickest (ms). */
+  /** The creates started since the last sample: how many, and the shortest wait (ms). */
   private creates = { n: 0, quickestMs: Infinity };
 
   constructor(
@@ -131,7 +136,25 @@ export class AdmissionGate {
     return this.current!;
   }
 
-  /** Records how long an admitted create took, from its admission to its answer. */
+  /** Gate changes not yet logged, and when the last was (changes are logged at most every LOG_EVERY_MS). */
+  private changes = { unlogged: 0, loggedAt: -Infinity };
+
+  /**
+   * Logs a change of the gate; under sustained overload the gate opens to probe and closes again
+   * every few samples, so changes are logged at most every LOG_EVERY_MS, with how many there were.
+   */
+  private logChange(s: AdmissionState): void {
+    this.changes.unlogged++;
+    const at = this.clock().getTime();
+    if (at - this.changes.loggedAt < LOG_EVERY_MS) return;
+    log.warn(
+      { isOpen: s.isOpen, reason: s.reason, backlog: s.backlog, oldestWaitMs: s.oldestWaitMs, createMs: s.createMs, changes: this.changes.unlogged },
+      s.isOpen ? "transfer admission reopened" : "transfer admission closed",
+    );
+    this.changes = { unlogged: 0, loggedAt: at };
+  }
+
+  /** Records how long an admitted create waited before its transaction started. */
   observeCreate(ms: number): void {
     this.creates.n++;
     this.creates.quickestMs = Math.min(this.creates.quickestMs, Math.max(0, Math.round(ms)));
@@ -151,16 +174,14 @@ export class AdmissionGate {
 
   private refresh(): Promise<void> {
     if (this.refreshing) return this.refreshing;
-    // The creates of this interval; too few finished says no queue stands in front of them.
+    // The creates of this interval; too few started says no queue stands in front of them.
     const createMs = this.creates.n >= MIN_CREATES_FOR_QUEUE ? this.creates.quickestMs : 0;
     this.creates = { n: 0, quickestMs: Infinity };
     this.refreshing = sampleBacklog(this.pool, this.clock())
       .then((sample) => {
         const wasOpen = this.current?.isOpen ?? true;
         this.current = decideAdmission({ ...sample, createMs }, this.settings, wasOpen);
-        if (wasOpen !== this.current.isOpen) {
-          log.warn({ isOpen: this.current.isOpen, reason: this.current.reason, backlog: sample.backlog, oldestWaitMs: sample.oldestWaitMs, createMs }, this.current.isOpen ? "transfer admission reopened" : "transfer admission closed");
-        }
+        if (wasOpen !== this.current.isOpen) this.logChange(this.current);
       })
       .catch((e: unknown) => {
         // Keep the last decision; a database outage fails the create itself anyway.

@@ -150,13 +150,11 @@ export async function createTransfer(
     if (existing.rows[0]) return replayOrConflict(existing.rows[0], requestHash, opts.idempotencyKey);
     throw refusal;
   }
-  // How long an admitted create takes is admission's view of the queue in front of the database.
+  // How long an admitted create waits until its transaction starts is admission's view of the
+  // queue in front of the database (lock waits inside the transaction are not queueing for it).
   const admittedAt = performance.now();
-  try {
-    return await createAdmitted(db, input, opts, { request, requestHash, who, toCurrency, quoteId });
-  } finally {
-    if (!opts.now) gate.observeCreate(performance.now() - admittedAt);
-  }
+  const onStarted = opts.now ? null : () => gate.observeCreate(performance.now() - admittedAt);
+  return createAdmitted(db, input, opts, { request, requestHash, who, toCurrency, quoteId, onStarted });
 }
 
 /** The create after admission: price, write and reserve (grouped or alone), then wake the workers. */
@@ -164,9 +162,9 @@ async function createAdmitted(
   db: Pick<DbHandles, "pool">,
   input: CreateTransferInput,
   opts: CreateOptions,
-  r: { request: PendingCreate["request"]; requestHash: string; who: AuditActor; toCurrency: string; quoteId: string | null },
+  r: { request: PendingCreate["request"]; requestHash: string; who: AuditActor; toCurrency: string; quoteId: string | null; onStarted: (() => void) | null },
 ): Promise<CreateTransferResult> {
-  const { request, requestHash, who, toCurrency, quoteId } = r;
+  const { request, requestHash, who, toCurrency, quoteId, onStarted } = r;
   await ensurePartnerAccount(db, input.partner, input.currency);
   // The creation time is the pricing time: the version in force then prices the transfer.
   const createdAt = opts.now ?? new Date();
@@ -179,7 +177,7 @@ async function createAdmitted(
   // calls, webhooks). Taken now, because a grouped create runs in another caller's context.
   const traceParent = traceParentOf();
   const pending: PendingCreate = {
-    request, currency: input.currency, rail: input.rail, partner: input.partner, requestHash, who, opts, createdAt, traceParent,
+    request, currency: input.currency, rail: input.rail, partner: input.partner, requestHash, who, opts, createdAt, traceParent, onStarted,
     price: "price" in priced ? priced.price : null,
     refusal: "error" in priced ? priced.error : null,
   };
@@ -207,6 +205,8 @@ interface PendingCreate {
   /** Why it could not be priced; raised only after the key and the source account are checked. */
   refusal: AppError | null;
   traceParent: string | null;
+  /** Called when the create's transaction has started (admission measures the wait before it). */
+  onStarted: (() => void) | null;
 }
 
 type CreateOptions = { idempotencyKey: string; requestId?: string | null; now?: Date };
@@ -216,6 +216,7 @@ type CreateOptions = { idempotencyKey: string; requestId?: string | null; now?: 
 function createAlone(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<CreateTransferResult> {
   const { request, opts, who, requestHash } = p;
   return runKeyedTransaction(db.pool, async (client) => {
+    p.onStarted?.();
     if (!p.price) return answerUnwritten(client, p, p.refusal);
     const price = p.price;
     const now = opts.now ?? new Date();
@@ -384,6 +385,7 @@ async function runCreateGroup(db: Pick<DbHandles, "pool">, group: WaitingCreate[
 
 /** Writes and reserves every create whose key is new and whose source account matches; by idempotency key. */
 async function createMany(client: pg.PoolClient, ps: readonly PendingCreate[]): Promise<Map<string, Transfer>> {
+  for (const p of ps) p.onStarted?.();
   const now = new Date();
   // Each transfer was priced when it was requested: that is its creation time.
   const at = ps.map((p) => p.createdAt.toISOString());

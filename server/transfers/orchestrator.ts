@@ -370,7 +370,8 @@ export function submitOne(db: Pick<DbHandles, "pool">, d: ClaimedTransfer, deps:
 /**
  * Records partner answers and the transitions they lead to in one transaction; a group whose
  * decision cannot commit is decided again transfer by transfer, so one transfer's problem never
- * holds the others back. Returns one outcome per transfer.
+ * holds the others back. Returns an outcome per transfer recorded (one that could not be is left
+ * to its lease).
  * Errors: DB_UNAVAILABLE (the leases run out and the transfers are claimed again).
  */
 export async function recordSubmissions(db: Pick<DbHandles, "pool">, submissions: readonly Submission[], now: () => Date): Promise<Map<string, AdvanceOutcome>> {
@@ -381,9 +382,17 @@ export async function recordSubmissions(db: Pick<DbHandles, "pool">, submissions
   } catch (e) {
     if (submissions.length === 1) throw e;
     log.info({ err: (e as Error).message, transfers: submissions.length }, "recording a batch of partner answers failed; recording them one by one");
+    let failed: unknown = null;
     for (const s of submissions) {
-      for (const [id, o] of await runKeyedTransaction(db.pool, (client) => decideMany(client, [s], now()))) outcomes.set(id, o);
+      try {
+        for (const [id, o] of await runKeyedTransaction(db.pool, (client) => decideMany(client, [s], now()))) outcomes.set(id, o);
+      } catch (one) {
+        // The others are still recorded; this one keeps its lease and is claimed again when it runs out.
+        failed ??= one;
+        log.warn({ transferId: s.t.id, err: (one as Error).message }, "recording a partner answer failed");
+      }
     }
+    if (outcomes.size === 0 && failed) throw failed;
   }
   return outcomes;
 }
@@ -447,7 +456,11 @@ async function decideMany(client: pg.PoolClient, submissions: readonly Submissio
       case "retryable":
       case "unknown": {
         const reason = `${outcome.kind === "unknown" ? "outcome unknown" : "partner unavailable"} on attempt ${claim.attempt}: ${outcome.reason}`;
-        if (!isLast) {
+        if (cur.attempts !== claim.attempt) {
+          // This answer came back after its lease ran out and another claim took the transfer:
+          // that attempt (same key) decides; this one is recorded above and changes nothing.
+          outcomes.set(t.id, { action: "busy" });
+        } else if (!isLast) {
           const retryAt = new Date(at.getTime() + backoffMs(policy, claim.attempt));
           // Claimed again by a worker once retryAt passes (submission-queue.ts).
           await patchTransfer(client, t.id, { nextAttemptAt: retryAt, leaseUntil: null, lastError: reason });

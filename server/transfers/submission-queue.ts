@@ -7,8 +7,9 @@
  * simply runs out with its lease.
  *
  * Invariants kept:
- * - A claim is exactly what the orchestrator's per-transfer claim was (orchestrator.ts, claimMany):
- *   lease for the rail's submit time limit plus 10 s, attempts + 1, the submission recorded first.
+ * - A claim is what the orchestrator's per-transfer claim is (orchestrator.ts, claimMany), with a
+ *   lease long enough for a submission and a status query (twice the rail's submit time limit, plus
+ *   10 s for recording): attempts + 1, the submission recorded first.
  *   Concurrent claimers never take the same row (SKIP LOCKED, then the lease).
  * - Transfers the plain claim must not submit (still created; attempts spent; waiting on an early
  *   "not found") are found by findOtherDueTransfers and taken through advanceTransfers, which asks
@@ -54,13 +55,13 @@ export async function claimDueSubmissions(db: Pick<DbHandles, "pool">, limit: nu
         LIMIT $2
         FOR UPDATE OF t SKIP LOCKED),
      c AS (
-       UPDATE transfers t SET lease_until = $1::timestamptz + make_interval(secs => (picked.submit_timeout_ms + 10000) / 1000.0), attempts = t.attempts + 1
+       UPDATE transfers t SET lease_until = $1::timestamptz + make_interval(secs => (2 * picked.submit_timeout_ms + 10000) / 1000.0), attempts = t.attempts + 1
          FROM picked WHERE t.id = picked.id
        RETURNING ${TRANSFER_COLUMNS}),
      r AS (
        INSERT INTO partner_requests (transfer_id, partner, kind, attempt, request, started_at)
        SELECT c.id, c.partner, 'submit', c.attempts,
-              jsonb_build_object('rail', c.rail, 'amountMinor', COALESCE(c.converted_minor, c.amount_minor), 'currency', COALESCE(c.converted_currency, c.currency),
+              jsonb_build_object('rail', c.rail, 'amountMinor', COALESCE(c.converted_minor, c.amount_minor)::text, 'currency', COALESCE(c.converted_currency, c.currency),
                                  'counterpartyName', c.counterparty_name, 'counterpartyAccount', c.counterparty_account, 'reference', c.reference,
                                  'idempotencyKey', c.idempotency_key),
               $1

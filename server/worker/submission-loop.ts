@@ -73,7 +73,6 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
   const minClaim = Math.max(1, Math.min(Math.floor(opts.batchSize / 2), Math.floor(opts.maxInFlight / 4)));
   let isStopped = false;
   let inFlight = 0;
-  let otherWorkCheckedAt = 0;
   let waiter: (() => void) | null = null;
   // A wake-up while the claimer is not asleep (gathering, claiming) is kept for its next sleep.
   let isWakeWanted = false;
@@ -107,25 +106,22 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
 
   // One record transaction at a time: answers that return while it runs form the next group, so
   // groups grow with the load (as the ledger's group commit) and stay small when it is light.
-  const recorder = new MicroBatcher<Answer>(
-    { windowMs: RECORD_WINDOW_MS, maxItems: opts.batchSize, maxInFlight: 1, minSplit: 1 },
-    (a) => a.s.t.id,
-    async (group) => {
-      try {
-        const outcomes = await recordSubmissions(db, group.map((a) => a.s), now);
-        count(outcomes.values());
-        for (const a of group) a.span?.setAttribute("transfer.step", outcomes.get(a.s.t.id)?.action ?? "none");
-      } catch (e) {
-        // Their leases run out and they are claimed again (the calls carry the same keys).
-        opts.steps?.inc({ action: "error" }, group.length);
-        for (const a of group) if (a.span) markSpanFailed(a.span, e);
-        log.error({ err: (e as Error).message, transfers: group.length }, "recording partner answers failed; the transfers are claimed again when their leases run out");
-      } finally {
-        for (const a of group) a.span?.end();
-        settled(group.length);
-      }
-    },
-  );
+  const recordGroup = async (group: Answer[]) => {
+    try {
+      const outcomes = await recordSubmissions(db, group.map((a) => a.s), now);
+      count(outcomes.values());
+      for (const a of group) a.span?.setAttribute("transfer.step", outcomes.get(a.s.t.id)?.action ?? "none");
+    } catch (e) {
+      // Their leases run out and they are claimed again (the calls carry the same keys).
+      opts.steps?.inc({ action: "error" }, group.length);
+      for (const a of group) if (a.span) markSpanFailed(a.span, e);
+      log.error({ err: (e as Error).message, transfers: group.length }, "recording partner answers failed; the transfers are claimed again when their leases run out");
+    } finally {
+      for (const a of group) a.span?.end();
+      settled(group.length);
+    }
+  };
+  const recorder = new MicroBatcher<Answer>({ windowMs: RECORD_WINDOW_MS, maxItems: opts.batchSize, maxInFlight: 1, minSplit: 1 }, (a) => a.s.t.id, recordGroup);
 
   /** Starts one claimed transfer's partner call; its answer goes to the recorder. */
   const start = (c: ClaimedSubmission) => {
@@ -141,8 +137,9 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
       try {
         const policy = await getRailPolicy(db, c.t.partner, c.t.rail);
         const s = await submitOne(db, { ...c, policy }, { ...deps, contextOf });
-        // A transfer is claimed by one worker at a time, so its id is never already waiting.
-        if (!recorder.add({ s, span })) throw new Error(`transfer ${c.t.id} already has an answer waiting`);
+        // Its earlier answer may still wait to be recorded (its lease ran out and this worker claimed
+        // it again): this one is recorded alone, never dropped.
+        if (!recorder.add({ s, span })) await recordGroup([{ s, span }]);
       } catch (e) {
         opts.steps?.inc({ action: "error" });
         if (span) {
@@ -168,12 +165,6 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
         const claimed = await claimDueSubmissions(db, want, now());
         inFlight += claimed.length;
         for (const c of claimed) start(c);
-        // The rarer due work, looked for at most every otherWorkEveryMs.
-        if (claimed.length < want && Date.now() - otherWorkCheckedAt >= otherWorkEveryMs) {
-          otherWorkCheckedAt = Date.now();
-          const ids = await findOtherDueTransfers(db, opts.batchSize, now());
-          if (ids.length > 0) count(await advanceTransfers(db, ids, deps));
-        }
         failures = 0;
         // Everything due was taken: gather for a moment (a claim per wake-up would cost a
         // statement per transfer under load), then wait for more to become due.
@@ -188,7 +179,32 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
       }
     }
   };
+  // The rarer due work (still created, attempts spent, an early "not found"), on its own: its
+  // status queries may take a rail's time limit each, and must hold back neither the claims nor
+  // itself under load.
+  const otherWork = async () => {
+    while (!isStopped) {
+      try {
+        const ids = await findOtherDueTransfers(db, opts.batchSize, now());
+        if (ids.length > 0) count(await advanceTransfers(db, ids, deps));
+      } catch (e) {
+        log.error({ err: (e as Error).message }, "advancing transfers due for a status query failed; trying again");
+      }
+      if (!isStopped) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => endOtherWait(), otherWorkEveryMs);
+          endOtherWait = () => {
+            clearTimeout(timer);
+            endOtherWait = () => {};
+            resolve();
+          };
+        });
+      }
+    }
+  };
+  let endOtherWait = () => {};
   const claiming = claimer();
+  const othering = otherWork();
   const listener = opts.databaseUrl ? startListener(opts.databaseUrl, wake, () => isStopped) : null;
 
   return {
@@ -196,7 +212,8 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
     async stop() {
       isStopped = true;
       wake();
-      await claiming;
+      endOtherWait();
+      await Promise.all([claiming, othering]);
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
       await listener?.stop();
     },
@@ -210,7 +227,7 @@ function startListener(databaseUrl: string, onNotify: () => void, isStopped: () 
   const connect = async () => {
     retry = null;
     if (isStopped()) return;
-    const c = new pg.Client({ connectionString: databaseUrl, application_name: "worker:submission-listener" });
+    const c = new pg.Client({ connectionString: databaseUrl, application_name: "worker:submission-listener", connectionTimeoutMillis: 5_000, keepAlive: true });
     client = c;
     const reconnect = () => {
       if (client !== c) return;

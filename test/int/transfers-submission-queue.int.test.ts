@@ -61,7 +61,7 @@ describe("claiming due submissions", () => {
     expect(claimed[0]!.claim.attempt).toBe(1);
     expect(claimed[0]!.t.attempts).toBe(1);
     const policy = (await db.pool.query<{ submit_timeout_ms: number }>(`SELECT submit_timeout_ms FROM rail_policies WHERE partner = 'sandbox' AND rail = 'instant'`)).rows[0]!;
-    expect(claimed[0]!.t.leaseUntil!.getTime()).toBe(now.getTime() + policy.submit_timeout_ms + 10_000);
+    expect(claimed[0]!.t.leaseUntil!.getTime()).toBe(now.getTime() + 2 * policy.submit_timeout_ms + 10_000);
     // The submission is recorded before the call, as the partner will receive it.
     const recorded = await db.pool.query<{ id: string; kind: string; attempt: number; request: Record<string, unknown>; outcome: string | null }>(
       `SELECT id::text, kind, attempt, request, outcome FROM partner_requests WHERE transfer_id = $1`,

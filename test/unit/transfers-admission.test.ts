@@ -15,16 +15,16 @@ describe("decideAdmission", () => {
     ["closed, well under both", false, 79, 3_999, true, null],
     ["closed, backlog low but waits still long", false, 10, 4_500, false, "wait"],
     ["closed, exactly at 80% of the backlog bound", false, 80, 0, false, "backlog"],
-    ["open, the quickest create took the bound", true, 0, 0, true, null, 500],
-    ["open, even the quickest create took longer than the bound", true, 0, 0, false, "creates", 501],
+    ["open, the quickest create waited the bound", true, 0, 0, true, null, 500],
+    ["open, even the quickest create waited longer than the bound", true, 0, 0, false, "creates", 501],
     ["closed, creates quicker but not by 20%", false, 0, 0, false, "creates", 450],
     ["closed, creates well under the bound", false, 0, 0, true, null, 399],
-    ["open, no create finished in the interval", true, 0, 0, true, null, 0],
+    ["open, too few creates started in the interval to tell", true, 0, 0, true, null, 0],
   ] as const)("%s", (_label, wasOpen, backlog, wait, isOpen, closedBy, createMs = 0) => {
     const s = decideAdmission(sample(backlog, wait, createMs), settings, wasOpen);
     expect([s.isOpen, s.closedBy]).toEqual([isOpen, closedBy]);
     expect(s.reason === null).toBe(isOpen);
-    if (closedBy === "creates") expect(s.reason).toMatch(new RegExp(`quickest took ${createMs} ms \\(limit 500 ms\\)`));
+    if (closedBy === "creates") expect(s.reason).toMatch(new RegExp(`quickest waited ${createMs} ms \\(limit 500 ms\\)`));
   });
 
   it("says how long to wait, from 1 to 30 seconds", () => {
