@@ -7,6 +7,7 @@
 // stayed settled, to the minor unit. Also the explanation of a transfer's price and the database
 // rules on the priced columns.
 import { randomUUID } from "node:crypto";
+import type pg from "pg";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { approveProposal, proposeAdjustment } from "../../server/approvals/proposals";
@@ -23,6 +24,7 @@ import { createQuote } from "../../server/pricing/quotes";
 import { setCustomerSegment, setSpread } from "../../server/pricing/settings";
 import { createTransfer, type CreateTransferInput } from "../../server/transfers/create";
 import { advanceTransfer } from "../../server/transfers/orchestrator";
+import { claimDueSubmissions } from "../../server/transfers/submission-queue";
 import { applyPartnerEvent } from "../../server/transfers/partner-events";
 import { explainTransferPrice } from "../../server/transfers/pricing";
 import { getTransferDetail } from "../../server/transfers/queries";
@@ -234,6 +236,27 @@ describe("a transfer priced when it is created", () => {
 });
 
 describe("a cross-currency transfer executes on a quote", () => {
+  it("is submitted as the partner pays it: the worker's claim records the converted amount in the target currency", async () => {
+    const q = await quote(vip, 10_000n, "USD", "cust-a");
+    const { transfer: t } = await createTransfer(db, SYSTEM_ACTOR, input(vip, 10_000n, { toCurrency: "USD", quoteId: q.id }), { idempotencyKey: randomUUID(), now: new Date(T.getTime() + 1_000) });
+    // Claimed in a transaction rolled back after; then submitted as the file's other transfers are.
+    const client = await db.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const claimed = await claimDueSubmissions({ pool: client as unknown as pg.Pool }, 1_000, new Date());
+      expect(claimed.map((c) => c.t.id)).toContain(t.id);
+      const recorded = await client.query<{ request: Record<string, unknown> }>(`SELECT request FROM partner_requests WHERE transfer_id = $1`, [t.id]);
+      expect(recorded.rows.map((r) => r.request)).toEqual([
+        { rail: "instant", amountMinor: q.convertedMinor!.toString(), currency: "USD", counterpartyName: "Jane Doe", counterpartyAccount: "DE89 3704 0044 0532 0130 00", reference: "priced", idempotencyKey: t.idempotencyKey },
+      ]);
+    } finally {
+      await client.query("ROLLBACK");
+      client.release();
+    }
+    expect(await advanceTransfer(db, t.id, deps)).toMatchObject({ state: "submitted" });
+    expect(partner.payments.at(-1)).toMatchObject({ amountMinor: q.convertedMinor, currency: "USD" });
+  });
+
   it("converts at the quote's customer rate and books fee, conversion and spread in one entry", async () => {
     // 1,000.00 EUR at 1.1252 (ECB, 2025-05-09): 1,125.20 USD at the mid rate; vip spread 25 bps
     // gives 1,122.387 -> 1,122.39 USD to the counterparty (half-even) and 2.81 USD earned.
