@@ -180,9 +180,9 @@ const envSchemaBase = z.object({
     /** ...or while the oldest of them has waited longer than this (ms); long enough for a worker restart. */
     TRANSFER_ADMISSION_MAX_WAIT_MS: intString(100, 3_600_000).default(30_000),
     /**
-     * ...or while even the quickest create this process finished in a sample interval took longer
-     * than this (ms): creates standing in a queue before they are written (the database is
-     * saturated), whose wait the backlog cannot see.
+     * ...or while even the quickest of a sample's creates in this process waited longer than this
+     * (ms) before its transaction began: creates queueing for a saturated database, a wait the
+     * backlog cannot see.
      */
     TRANSFER_ADMISSION_MAX_CREATE_MS: intString(10, 600_000).default(500),
     /** How often each process samples the backlog (ms). */
@@ -196,7 +196,7 @@ const envSchemaBase = z.object({
       .default(15_000),
     /** Port the worker serves /metrics and /health on (0 disables). */
     WORKER_METRICS_PORT: intString(0, 65535).default(9465),
-    /** Batches of transfer-advance jobs each worker process runs at once (each batch up to 32 jobs, submitted concurrently). */
+    /** Partner calls each worker process keeps in flight, in units of 32 (server/worker/submission-loop.ts). */
     WORKER_TRANSFER_CONCURRENCY: intString(1, 64).default(4),
     /** Partner sandbox (server/sandbox): the port its process listens on (127.0.0.1). */
     SANDBOX_PORT: port.default(4010),

@@ -35,7 +35,7 @@ export interface AdmissionSettings {
   isEnabled: boolean;
   maxBacklog: number;
   maxWaitMs: number;
-  /** Creates whose quickest in a sample interval takes longer than this (ms) close admission. */
+  /** Creates whose quickest in a sample interval waited longer than this (ms) before its transaction close admission. */
   maxCreateMs: number;
   sampleMs: number;
 }
@@ -64,7 +64,7 @@ export interface AdmissionState extends BacklogSample {
 /** How often, at most, a change of the gate is logged. */
 const LOG_EVERY_MS = 10_000;
 
-/** Fewer creates finished in a sample interval say nothing about a queue (a cold start, a lull). */
+/** Fewer creates started in a sample interval say nothing about a queue (a cold start, a lull). */
 export const MIN_CREATES_FOR_QUEUE = 8;
 
 /** Below this share of both bounds a closed gate opens again. */
@@ -121,6 +121,8 @@ export class AdmissionGate {
   readonly refused = { backlog: 0, wait: 0, creates: 0 };
   /** The creates started since the last sample: how many, and the shortest wait (ms). */
   private creates = { n: 0, quickestMs: Infinity };
+  /** Gate changes not yet logged, and when the last was (changes are logged at most every LOG_EVERY_MS). */
+  private changes = { unlogged: 0, loggedAt: -Infinity };
 
   constructor(
     private readonly pool: pg.Pool,
@@ -135,9 +137,6 @@ export class AdmissionGate {
     else if (now.getTime() - this.current.sampledAt.getTime() >= this.settings.sampleMs) void this.refresh();
     return this.current!;
   }
-
-  /** Gate changes not yet logged, and when the last was (changes are logged at most every LOG_EVERY_MS). */
-  private changes = { unlogged: 0, loggedAt: -Infinity };
 
   /**
    * Logs a change of the gate; under sustained overload the gate opens to probe and closes again

@@ -154,17 +154,6 @@ export async function createTransfer(
   // queue in front of the database (lock waits inside the transaction are not queueing for it).
   const admittedAt = performance.now();
   const onStarted = opts.now ? null : () => gate.observeCreate(performance.now() - admittedAt);
-  return createAdmitted(db, input, opts, { request, requestHash, who, toCurrency, quoteId, onStarted });
-}
-
-/** The create after admission: price, write and reserve (grouped or alone), then wake the workers. */
-async function createAdmitted(
-  db: Pick<DbHandles, "pool">,
-  input: CreateTransferInput,
-  opts: CreateOptions,
-  r: { request: PendingCreate["request"]; requestHash: string; who: AuditActor; toCurrency: string; quoteId: string | null; onStarted: (() => void) | null },
-): Promise<CreateTransferResult> {
-  const { request, requestHash, who, toCurrency, quoteId, onStarted } = r;
   await ensurePartnerAccount(db, input.partner, input.currency);
   // The creation time is the pricing time: the version in force then prices the transfer.
   const createdAt = opts.now ?? new Date();
@@ -305,7 +294,8 @@ async function auditCreate(client: pg.PoolClient, p: PendingCreate, id: string, 
 //
 // Concurrent creates share one transaction (the micro-batcher and the settings of the ledger's
 // group commit): one statement writes every transfer with its first event, and the reserves go
-// through applyTransitions as one ledger batch, each hold under its transfer's own key. Each caller still gets exactly what a create alone would give:
+// through applyTransitions as one ledger batch, each hold under its transfer's own key. Each
+// caller still gets exactly what a create alone would give:
 // - a request the group's insert does not write (its key exists: replay or conflict; its source
 //   account is unknown or in another currency) is answered by a create alone after the group;
 // - if anything in the group fails (a hold refused for funds, a frozen account), the group rolls

@@ -2,7 +2,8 @@
  * Drives transfers forward in the worker: reserve, submit to the partner, retry with backoff,
  * resolve unknown outcomes by asking the partner. The worker's submission loop
  * (server/worker/submission-loop.ts) claims due transfers straight from the transfers table
- * (./submission-queue.ts) and hands them to submitClaimed; advanceTransfers takes any transfer one
+ * (./submission-queue.ts), calls the partner for each (submitOne) and records the answers
+ * (recordSubmissions); advanceTransfers takes any transfer one
  * step (the loop's rarer cases, jobs an earlier version enqueued, tests). Any number of workers may
  * run at once.
  *
@@ -212,6 +213,15 @@ async function reserveOrFail(client: pg.PoolClient, t: Transfer, now: Date): Pro
   }
 }
 
+/**
+ * How long a claim for submission holds a transfer: a submission and, when its answer leaves the
+ * payment uncertain, a status query (each up to the rail's time limit), plus 10 s to record the
+ * answer. claimDueSubmissions (./submission-queue.ts) computes the same in SQL.
+ */
+export function submissionLeaseMs(policy: Pick<RailPolicy, "submitTimeoutMs">): number {
+  return 2 * policy.submitTimeoutMs + 10_000;
+}
+
 /** A claimed submission: the attempt it counts, and its partner_requests row (recorded before the call). */
 export interface Claim {
   attempt: number;
@@ -246,7 +256,7 @@ async function claimMany(db: Pick<DbHandles, "pool">, due: readonly { t: Transfe
      RETURNING transfer_id::text AS transfer_id, attempt, id::text AS request_id`,
     [
       due.map((d) => d.t.id),
-      due.map((d) => new Date(now.getTime() + d.policy.submitTimeoutMs + 10_000)),
+      due.map((d) => new Date(now.getTime() + submissionLeaseMs(d.policy))),
       due.map((d) => JSON.stringify(request(d.t))),
       now,
     ],
@@ -332,23 +342,9 @@ async function submitMany(
   const claims = await claimMany(db, due, now());
   const outcomes = new Map<string, AdvanceOutcome>(due.filter((d) => !claims.has(d.t.id)).map((d) => [d.t.id, { action: "busy" }]));
   const claimed = due.filter((d) => claims.has(d.t.id)).map((d) => ({ ...d, claim: claims.get(d.t.id)! }));
-  for (const [id, o] of await submitClaimed(db, claimed, deps, now)) outcomes.set(id, o);
-  return outcomes;
-}
-
-/**
- * Submits claimed transfers (their leases held and submissions recorded) to their partners
- * concurrently, then records every answer (recordSubmissions). Returns one outcome per transfer.
- * Errors: DB_UNAVAILABLE (the leases run out and the transfers are claimed again).
- */
-export async function submitClaimed(
-  db: Pick<DbHandles, "pool">,
-  claimed: readonly ClaimedTransfer[],
-  deps: OrchestratorDeps,
-  now: () => Date,
-): Promise<Map<string, AdvanceOutcome>> {
   const submissions = await Promise.all(claimed.map((d) => submitOne(db, d, deps)));
-  return recordSubmissions(db, submissions, now);
+  for (const [id, o] of await recordSubmissions(db, submissions, now)) outcomes.set(id, o);
+  return outcomes;
 }
 
 /** A transfer claimed for submission, with its rail's policy. */

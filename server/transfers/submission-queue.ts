@@ -7,9 +7,8 @@
  * simply runs out with its lease.
  *
  * Invariants kept:
- * - A claim is what the orchestrator's per-transfer claim is (orchestrator.ts, claimMany), with a
- *   lease long enough for a submission and a status query (twice the rail's submit time limit, plus
- *   10 s for recording): attempts + 1, the submission recorded first.
+ * - A claim is what the orchestrator's per-transfer claim is (orchestrator.ts, claimMany): the
+ *   lease of submissionLeaseMs (computed here in SQL), attempts + 1, the submission recorded first.
  *   Concurrent claimers never take the same row (SKIP LOCKED, then the lease).
  * - Transfers the plain claim must not submit (still created; attempts spent; waiting on an early
  *   "not found") are found by findOtherDueTransfers and taken through advanceTransfers, which asks

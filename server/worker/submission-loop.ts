@@ -73,26 +73,9 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
   const minClaim = Math.max(1, Math.min(Math.floor(opts.batchSize / 2), Math.floor(opts.maxInFlight / 4)));
   let isStopped = false;
   let inFlight = 0;
-  let waiter: (() => void) | null = null;
-  // A wake-up while the claimer is not asleep (gathering, claiming) is kept for its next sleep.
-  let isWakeWanted = false;
-  const wake = () => {
-    if (waiter) waiter();
-    else isWakeWanted = true;
-  };
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(() => done(), ms);
-      const done = () => {
-        clearTimeout(timer);
-        waiter = null;
-        resolve();
-      };
-      if (isWakeWanted) {
-        isWakeWanted = false;
-        done();
-      } else waiter = done;
-    });
+  const claimerSleep = wakeableSleep();
+  const wake = claimerSleep.wake;
+  const sleep = claimerSleep.sleep;
   const count = (outcomes: Iterable<AdvanceOutcome>) => {
     for (const o of outcomes) opts.steps?.inc({ action: o.action });
   };
@@ -190,19 +173,10 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
       } catch (e) {
         log.error({ err: (e as Error).message }, "advancing transfers due for a status query failed; trying again");
       }
-      if (!isStopped) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => endOtherWait(), otherWorkEveryMs);
-          endOtherWait = () => {
-            clearTimeout(timer);
-            endOtherWait = () => {};
-            resolve();
-          };
-        });
-      }
+      if (!isStopped) await otherSleep.sleep(otherWorkEveryMs);
     }
   };
-  let endOtherWait = () => {};
+  const otherSleep = wakeableSleep();
   const claiming = claimer();
   const othering = otherWork();
   const listener = opts.databaseUrl ? startListener(opts.databaseUrl, wake, () => isStopped) : null;
@@ -212,11 +186,36 @@ export function startSubmissionLoop(opts: SubmissionLoopOptions): SubmissionLoop
     async stop() {
       isStopped = true;
       wake();
-      endOtherWait();
+      otherSleep.wake();
       await Promise.all([claiming, othering]);
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
       await listener?.stop();
     },
+  };
+}
+
+/** A sleep that wake() ends early; a wake while nobody sleeps ends the next sleep at once. */
+function wakeableSleep(): { sleep(ms: number): Promise<void>; wake(): void } {
+  let waiter: (() => void) | null = null;
+  let isWakeWanted = false;
+  return {
+    wake() {
+      if (waiter) waiter();
+      else isWakeWanted = true;
+    },
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => done(), ms);
+        const done = () => {
+          clearTimeout(timer);
+          waiter = null;
+          resolve();
+        };
+        if (isWakeWanted) {
+          isWakeWanted = false;
+          done();
+        } else waiter = done;
+      }),
   };
 }
 
