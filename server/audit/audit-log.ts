@@ -174,3 +174,19 @@ export async function appendAudit(sql: SqlRunner, input: AuditInput): Promise<{ 
   if (!row) throw new Error("audit_append returned no row");
   return row;
 }
+
+/**
+ * Appends several records inside the caller's transaction in one round trip (audit_append_many:
+ * one lane, chained in the order given). As with appendAudit, the lane head stays locked until the
+ * transaction ends.
+ */
+export async function appendAuditMany(sql: SqlRunner, inputs: readonly AuditInput[]): Promise<void> {
+  if (inputs.length === 0) return;
+  if (inputs.length === 1) {
+    await appendAudit(sql, inputs[0]!);
+    return;
+  }
+  const { values: params, add } = sqlParams();
+  const rows = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${auditAppendManyCall(inputs, add)}`, params);
+  if (rows[0]?.n !== inputs.length) throw new Error(`audit_append_many wrote ${rows[0]?.n ?? 0} of ${inputs.length} records`);
+}

@@ -6,6 +6,9 @@
  *   original transfer; a different request is IDEMPOTENCY_CONFLICT (unique key + request hash).
  * - Creation and reservation commit together: a transfer that exists has its hold, or was never
  *   written (INSUFFICIENT_FUNDS and the like are returned to the caller and nothing is stored).
+ *   The row is written already reserved, with both first events (created, reserved), and its hold
+ *   is placed after it in the same transaction (./transition.ts, placeReservationHolds): one row
+ *   write per create instead of an insert and an update.
  * - A committed transfer is reserved, and a reserved transfer is its own place in the submission
  *   queue (./submission-queue.ts): no job needs to commit with it, and none can be lost. The
  *   workers are woken after the commit (a hint; they also poll).
@@ -21,7 +24,7 @@ import { runKeyedTransaction } from "../db/transaction";
 import { MicroBatcher } from "../db/micro-batcher";
 import { env } from "../env";
 import { toAppError } from "../errors/db-errors";
-import { appendAudit, type AuditActor } from "../audit/audit-log";
+import { appendAudit, appendAuditMany, type AuditActor, type AuditInput } from "../audit/audit-log";
 import { toAuditActor, TRANSFERS_ACTOR, type Actor } from "../core/actor";
 import { pgRunner } from "../db/sql";
 import { AppError } from "../errors/app-error";
@@ -29,11 +32,11 @@ import { hashRequest, storedIdempotencyKey } from "../core/idempotency";
 import { assertCleanText, findBadText } from "../core/text";
 import { assertUuid } from "../core/validate";
 import { isCurrencyCode } from "../money";
-import { applyTransition, applyTransitions } from "./transition";
+import { placeReservationHolds } from "./transition";
 import { ensurePartnerAccount } from "./accounts";
 import { priceTransfer, type TransferPrice } from "./pricing";
 import { claimQuoteInTransaction, getQuote, quoteUseRefusal } from "../pricing/quotes";
-import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, type TransferRowRaw } from "./types";
+import { RAILS, rowToTransfer, TRANSFER_COLUMNS, transferPayload, type RailId, type Transfer, type TransferPayloadFields, type TransferRowRaw } from "./types";
 import { getRailPolicy } from "./rail-policies";
 import { admissionGateFor } from "./admission";
 import { signalSubmissionDue } from "./submission-queue";
@@ -203,45 +206,90 @@ type CreateOptions = { idempotencyKey: string; requestId?: string | null; now?: 
 
 /** One create in its own transaction, with every check in the documented order. */
 function createAlone(db: Pick<DbHandles, "pool">, p: PendingCreate): Promise<CreateTransferResult> {
-  const { request, opts, who, requestHash } = p;
+  const { opts } = p;
   return runKeyedTransaction(db.pool, async (client) => {
     p.onStarted?.();
     if (!p.price) return answerUnwritten(client, p, p.refusal);
     const price = p.price;
     const now = opts.now ?? new Date();
-    const id = randomUUID();
     // The usual case in one statement: the source account exists in this currency and the key is
-    // new, so the transfer and its first event are written. Otherwise nothing is written and the
+    // new, so the transfer is written, already reserved. Otherwise nothing is written and the
     // checks below say why, in the documented order.
-    const inserted = await preparedQuery<TransferRowRaw>(
-      client,
-      `WITH ins AS (
-         INSERT INTO transfers AS t (id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor,
-                currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by,
-                fee_minor, fee_schedule_version_id, fee_rule_id, quote_id, converted_currency, converted_minor, spread_minor, trace_parent)
-         SELECT $1, $2, $3, a.id, $5, $6, $7, $8, $9, $10, $11, $12, 'created', $13, $13, $14, $17, $18, $19, $20, $21, $22, $23, $24
-           FROM ledger_accounts a WHERE a.id = $4 AND a.currency = $8
-         ON CONFLICT DO NOTHING
-         RETURNING ${TRANSFER_COLUMNS}),
-       ev AS (
-         INSERT INTO transfer_events (transfer_id, from_state, to_state, cause, actor_type, actor_id, actor_label, created_at)
-         SELECT ins.id, NULL, 'created', 'create', $15, $16, $14, $13 FROM ins)
-       SELECT * FROM ins`,
-      [id, opts.idempotencyKey, requestHash, request.sourceAccountId, request.counterpartyName, request.counterpartyAccount, request.amountMinor,
-        p.currency, p.rail, p.partner, request.reference, JSON.stringify(request.metadata), p.createdAt, who.label, who.type, who.id,
-        ...pricedColumns(price), p.traceParent],
-    );
+    const [created] = await insertReserved(client, [p], now);
     // Not written: the key exists, the source account does not match, or (the only other unique
     // column) the quote already priced another transfer.
-    if (!inserted.rows[0]) return answerUnwritten(client, p, price.quoteId !== null ? await quoteRefusal(client, price.quoteId, now) : null);
-    const created = rowToTransfer(inserted.rows[0]);
-    if (price.quoteId !== null) await claimQuoteInTransaction(client, price.quoteId, price.quoteUse!, id, now);
-    if (who.type !== "system") await auditCreate(client, p, id, now);
+    if (!created) return answerUnwritten(client, p, price.quoteId !== null ? await quoteRefusal(client, price.quoteId, now) : null);
+    if (price.quoteId !== null) await claimQuoteInTransaction(client, price.quoteId, price.quoteUse!, created.id, now);
+    if (p.who.type !== "system") await appendAudit(pgRunner(client), createAuditInput(p, created.id, now));
     // The hold's balance rows stay locked from the reserve to the commit, so the reserve is the
     // last statement before it.
-    const reserved = await applyTransition(client, created, "reserved", { cause: "reserve", actor: TRANSFERS_ACTOR, requestId: opts.requestId }, now);
-    return { transfer: reserved, isReplay: false };
+    await placeReservationHolds(client, [{ transfer: created, requestId: opts.requestId }], now);
+    return { transfer: created, isReplay: false };
   });
+}
+
+/**
+ * Writes new transfers already reserved, in one statement: each row with its hold's id, its first
+ * two events (created, by the caller; reserved, by the transfers system, as the transition would
+ * write them: ./transition.ts) and the `transfer.reserved` outbox message. A request whose key
+ * exists, whose source account is unknown or in another currency, or whose quote priced another
+ * transfer is not written. The caller places the holds (placeReservationHolds) in the same
+ * transaction, so a row never commits without its hold. Returns the written transfers.
+ */
+async function insertReserved(client: pg.PoolClient, ps: readonly PendingCreate[], now: Date): Promise<Transfer[]> {
+  const ids = ps.map(() => randomUUID());
+  const holdIds = ps.map(() => randomUUID());
+  const col = <T>(f: (p: PendingCreate, i: number) => T) => ps.map(f);
+  const priced = ps.map((p) => pricedColumns(p.price!));
+  const payload = (p: PendingCreate, i: number) => {
+    const price = p.price!;
+    const reserved: TransferPayloadFields = {
+      id: ids[i]!, idempotencyKey: p.opts.idempotencyKey, state: "reserved", amountMinor: BigInt(p.request.amountMinor), currency: p.currency, rail: p.rail,
+      partner: p.partner, reference: p.request.reference, sourceAccountId: p.request.sourceAccountId, partnerRef: null, stateChangedAt: now,
+      feeMinor: price.feeMinor, conversion: price.conversion,
+    };
+    return JSON.stringify({ ...transferPayload(reserved), fromState: "created", cause: "reserve" });
+  };
+  const inserted = await preparedQuery<TransferRowRaw>(
+    client,
+    `WITH v AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[],
+                            $11::text[], $12::jsonb[], $13::timestamptz[], $14::text[], $15::text[], $16::text[], $17::bigint[], $18::uuid[], $19::text[],
+                            $20::uuid[], $21::text[], $22::bigint[], $23::bigint[], $24::text[], $25::uuid[], $26::text[])
+         WITH ORDINALITY AS v(id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor, currency, rail, partner,
+              reference, metadata, at, created_by, actor_type, actor_id, fee_minor, fee_schedule_version_id, fee_rule_id,
+              quote_id, converted_currency, converted_minor, spread_minor, trace_parent, hold_id, payload, n)),
+     ins AS (
+       INSERT INTO transfers AS t (id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor,
+              currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by, hold_id, version,
+              fee_minor, fee_schedule_version_id, fee_rule_id, quote_id, converted_currency, converted_minor, spread_minor, trace_parent)
+       SELECT v.id, v.idempotency_key, v.request_hash, a.id, v.counterparty_name, v.counterparty_account, v.amount_minor, v.currency, v.rail, v.partner,
+              v.reference, v.metadata, 'reserved', $27, v.at, v.created_by, v.hold_id, 1,
+              v.fee_minor, v.fee_schedule_version_id, v.fee_rule_id, v.quote_id, v.converted_currency, v.converted_minor, v.spread_minor, v.trace_parent
+         FROM v JOIN ledger_accounts a ON a.id = v.source_account_id AND a.currency = v.currency
+       ON CONFLICT DO NOTHING
+       RETURNING ${TRANSFER_COLUMNS}),
+     ev AS (
+       INSERT INTO transfer_events (transfer_id, from_state, to_state, cause, actor_type, actor_id, actor_label, created_at)
+       SELECT ins.id, e.from_state, e.to_state, e.cause, e.actor_type, e.actor_id, e.actor_label, e.at
+         FROM ins JOIN v ON v.id = ins.id
+        CROSS JOIN LATERAL (VALUES (1, NULL::transfer_state, 'created'::transfer_state, 'create', v.actor_type, v.actor_id, v.created_by, v.at),
+                                   (2, 'created'::transfer_state, 'reserved'::transfer_state, 'reserve', $28, $29, $30, $27::timestamptz))
+             AS e(k, from_state, to_state, cause, actor_type, actor_id, actor_label, at)
+        ORDER BY v.n, e.k),
+     msg AS (
+       INSERT INTO outbox_events (topic, aggregate_id, payload, created_at)
+       SELECT 'transfer.reserved', ins.id::text, v.payload::jsonb, $27 FROM ins JOIN v ON v.id = ins.id ORDER BY v.n)
+     SELECT * FROM ins`,
+    [
+      ids, col((p) => p.opts.idempotencyKey), col((p) => p.requestHash), col((p) => p.request.sourceAccountId), col((p) => p.request.counterpartyName),
+      col((p) => p.request.counterpartyAccount), col((p) => p.request.amountMinor), col((p) => p.currency), col((p) => p.rail), col((p) => p.partner),
+      col((p) => p.request.reference), col((p) => JSON.stringify(p.request.metadata)), col((p) => p.createdAt), col((p) => p.who.label), col((p) => p.who.type),
+      col((p) => p.who.id), ...priced[0]!.map((_, k) => priced.map((row) => row[k]!)), col((p) => p.traceParent), holdIds, col(payload),
+      now, TRANSFERS_ACTOR.type, TRANSFERS_ACTOR.id, TRANSFERS_ACTOR.label,
+    ],
+  );
+  return inserted.rows.map(rowToTransfer);
 }
 
 /** The priced columns' values, in the order the inserts list them. */
@@ -274,8 +322,9 @@ async function answerUnwritten(client: pg.PoolClient, p: PendingCreate, refusal:
   throw refusal;
 }
 
-async function auditCreate(client: pg.PoolClient, p: PendingCreate, id: string, now: Date): Promise<void> {
-  await appendAudit(pgRunner(client), {
+/** The audit record of a create by a person or a service. */
+function createAuditInput(p: PendingCreate, id: string, now: Date): AuditInput {
+  return {
     actor: p.who,
     action: "transfer.create",
     targetType: "transfer",
@@ -287,15 +336,15 @@ async function auditCreate(client: pg.PoolClient, p: PendingCreate, id: string, 
     },
     requestId: p.opts.requestId ?? null,
     at: now,
-  });
+  };
 }
 
 // --- Grouped creation --------------------------------------------------------------------------
 //
 // Concurrent creates share one transaction (the micro-batcher and the settings of the ledger's
-// group commit): one statement writes every transfer with its first event, and the reserves go
-// through applyTransitions as one ledger batch, each hold under its transfer's own key. Each
-// caller still gets exactly what a create alone would give:
+// group commit): one statement writes every transfer already reserved (insertReserved), one more
+// appends their audit records, and the holds go to the ledger as one batch, each under its
+// transfer's own key. Each caller still gets exactly what a create alone would give:
 // - a request the group's insert does not write (its key exists: replay or conflict; its source
 //   account is unknown or in another currency) is answered by a create alone after the group;
 // - if anything in the group fails (a hold refused for funds, a frozen account), the group rolls
@@ -377,51 +426,13 @@ async function runCreateGroup(db: Pick<DbHandles, "pool">, group: WaitingCreate[
 async function createMany(client: pg.PoolClient, ps: readonly PendingCreate[]): Promise<Map<string, Transfer>> {
   for (const p of ps) p.onStarted?.();
   const now = new Date();
-  // Each transfer was priced when it was requested: that is its creation time.
-  const at = ps.map((p) => p.createdAt.toISOString());
-  const ids = ps.map(() => randomUUID());
-  const col = <T>(f: (p: PendingCreate, i: number) => T) => ps.map(f);
-  const inserted = await preparedQuery<TransferRowRaw>(
-    client,
-    `WITH v AS (
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[],
-                            $11::text[], $12::jsonb[], $13::timestamptz[], $14::text[], $15::text[], $16::text[], $17::bigint[], $18::uuid[], $19::text[], $20::text[])
-         AS v(id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor, currency, rail, partner,
-              reference, metadata, at, created_by, actor_type, actor_id, fee_minor, fee_schedule_version_id, fee_rule_id, trace_parent)),
-     ins AS (
-       INSERT INTO transfers AS t (id, idempotency_key, request_hash, source_account_id, counterparty_name, counterparty_account, amount_minor,
-              currency, rail, partner, reference, metadata, state, state_changed_at, created_at, created_by, fee_minor, fee_schedule_version_id, fee_rule_id, trace_parent)
-       SELECT v.id, v.idempotency_key, v.request_hash, a.id, v.counterparty_name, v.counterparty_account, v.amount_minor, v.currency, v.rail, v.partner,
-              v.reference, v.metadata, 'created', v.at, v.at, v.created_by, v.fee_minor, v.fee_schedule_version_id, v.fee_rule_id, v.trace_parent
-         FROM v JOIN ledger_accounts a ON a.id = v.source_account_id AND a.currency = v.currency
-       ON CONFLICT (idempotency_key) DO NOTHING
-       RETURNING ${TRANSFER_COLUMNS}),
-     ev AS (
-       INSERT INTO transfer_events (transfer_id, from_state, to_state, cause, actor_type, actor_id, actor_label, created_at)
-       SELECT ins.id, NULL, 'created', 'create', v.actor_type, v.actor_id, v.created_by, v.at FROM ins JOIN v ON v.id = ins.id)
-     SELECT * FROM ins`,
-    [
-      ids, col((p) => p.opts.idempotencyKey), col((p) => p.requestHash), col((p) => p.request.sourceAccountId), col((p) => p.request.counterpartyName),
-      col((p) => p.request.counterpartyAccount), col((p) => p.request.amountMinor), col((p) => p.currency), col((p) => p.rail), col((p) => p.partner),
-      col((p) => p.request.reference), col((p) => JSON.stringify(p.request.metadata)), at, col((p) => p.who.label), col((p) => p.who.type), col((p) => p.who.id),
-      // Grouped creates are never on a quote (they run alone), so only the fee columns vary.
-      col((p) => p.price!.feeMinor.toString()), col((p) => p.price!.feeScheduleVersionId), col((p) => p.price!.feeRuleId),
-      col((p) => p.traceParent),
-    ],
-  );
-  const created = inserted.rows.map(rowToTransfer);
+  const created = await insertReserved(client, ps, now);
   if (created.length === 0) return new Map();
-  const byId = new Map<string, PendingCreate>(ps.map((p, i) => [ids[i]!, p]));
-  for (const t of created) {
-    const p = byId.get(t.id)!;
-    if (p.who.type !== "system") await auditCreate(client, p, t.id, now);
-  }
-  const reserved = await applyTransitions(
-    client,
-    created.map((t) => ({ transfer: t, to: "reserved" as const, cause: { cause: "reserve", actor: TRANSFERS_ACTOR, requestId: byId.get(t.id)!.opts.requestId } })),
-    now,
-  );
-  return new Map(created.map((t) => [t.idempotencyKey, reserved.get(t.id)!]));
+  const byKey = new Map<string, PendingCreate>(ps.map((p) => [p.opts.idempotencyKey, p]));
+  const audited = created.filter((t) => byKey.get(t.idempotencyKey)!.who.type !== "system");
+  await appendAuditMany(pgRunner(client), audited.map((t) => createAuditInput(byKey.get(t.idempotencyKey)!, t.id, now)));
+  await placeReservationHolds(client, created.map((t) => ({ transfer: t, requestId: byKey.get(t.idempotencyKey)!.opts.requestId })), now);
+  return new Map(created.map((t) => [t.idempotencyKey, t]));
 }
 
 function replayOrConflict(row: TransferRowRaw & { request_hash: string }, requestHash: string, key: string): CreateTransferResult {

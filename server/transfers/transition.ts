@@ -2,7 +2,10 @@
  * The one place a transfer changes state. Each transition runs inside one database transaction
  * (the caller's, from runTransaction) that locks the transfer row, checks the edge, applies the
  * state's ledger effect through the ledger's write path, records the event and an outbox message,
- * and audits human and service actions.
+ * and audits human and service actions. One exception, for the hot path: a new transfer's first
+ * edge (created → reserved) is written by its creating statement (./create.ts: the row already
+ * reserved, both events, the reserved message), and its ledger effect, the hold, is placed here by
+ * placeReservationHolds in the same transaction.
  *
  * Invariants kept:
  * - A transition happens only along EDGES (server/transfers/state-machine.ts); the database trigger
@@ -158,6 +161,24 @@ export async function applyTransitions(client: pg.PoolClient, requests: readonly
   for (const step of steps) current.set(step.after.id, step.after);
   await writeTransitions(client, steps);
   return current;
+}
+
+/**
+ * The ledger effect of created → reserved for new transfers their creating statement wrote
+ * already reserved (./create.ts), the hold id on the row: each hold placed under its key
+ * `transfer:<id>:reserve`, all of them as one ledger command, exactly as applyTransitions would.
+ * Call it last in the transaction (the holds' balance rows stay locked until the commit).
+ *
+ * Errors: the ledger's (INSUFFICIENT_FUNDS, ACCOUNT_FROZEN, ...; BATCH_ITEM_FAILED naming the item
+ * for several); the caller's transaction must then be rolled back, and the rows go with it.
+ */
+export async function placeReservationHolds(client: pg.PoolClient, created: readonly { transfer: Transfer; requestId?: string | null }[], now: Date): Promise<void> {
+  const ledger = new LedgerEffects(client, now);
+  for (const { transfer: t, requestId } of created) {
+    if (t.state !== "reserved" || !t.holdId || t.version !== 1) throw new Error(`transfer ${t.id} was not written as a new reservation (${t.state}, version ${t.version})`);
+    await ledger.effectOf(t, "reserved", { cause: "reserve", actor: TRANSFERS_ACTOR, requestId }, new Set());
+  }
+  await ledger.flush();
 }
 
 const LATER = "later:";

@@ -142,8 +142,14 @@ export function payoutOf(t: Pick<Transfer, "amountMinor" | "currency" | "convers
   return t.conversion ? { amountMinor: t.conversion.convertedMinor, currency: t.conversion.currency } : { amountMinor: t.amountMinor, currency: t.currency };
 }
 
+/** The fields of a transfer its outbox / webhook view shows. */
+export type TransferPayloadFields = Pick<
+  Transfer,
+  "id" | "idempotencyKey" | "state" | "amountMinor" | "currency" | "rail" | "partner" | "reference" | "sourceAccountId" | "partnerRef" | "stateChangedAt" | "feeMinor" | "conversion"
+>;
+
 /** The outbox / webhook view of a transfer: wire-safe (amount as a string). */
-export function transferPayload(t: Transfer): Record<string, unknown> {
+export function transferPayload(t: TransferPayloadFields): Record<string, unknown> {
   return {
     id: t.id,
     idempotencyKey: t.idempotencyKey,

@@ -11,7 +11,9 @@ import { getBalances } from "../../server/ledger/balances";
 import { verifyLedger } from "../../server/ledger/verify";
 import { createGroupStatsOf, createTransfer, type CreateTransferInput } from "../../server/transfers/create";
 import { stopSender } from "../../server/jobs/queues";
-import { SYSTEM_ACTOR } from "../../server/core/actor";
+import { serviceActor, SYSTEM_ACTOR } from "../../server/core/actor";
+import { verifyAuditChain } from "../../server/audit/verify";
+import { transferPayload } from "../../server/transfers/types";
 import type { Account } from "../../server/ledger/accounts";
 
 let db: TestDb;
@@ -90,6 +92,37 @@ describe("grouped transfer creation", () => {
       // Placed under the transfer's own key, as a create alone places it.
       expect(w!.holdKeys).toEqual([`transfer:${w!.id}:reserve`]);
     }
+    expect((await verifyLedger(db)).isOk).toBe(true);
+  });
+
+  it("writes a new transfer already reserved: version 1, both first events in order, the reserved message as a transition writes it, one audit record per service create", async () => {
+    const service = serviceActor({ id: randomUUID(), name: "group-test", scopes: ["transfers:create"] });
+    const requests = Array.from({ length: 12 }, (_, i) => ({ input: input(wallets[i % wallets.length]!.id, BigInt(200 + i)), key: randomUUID() }));
+    const createGroupStats = createGroupStatsOf(db);
+    const groupsBefore = createGroupStats.groups;
+    const results = await Promise.all(requests.map((r) => createTransfer(db, service, r.input, { idempotencyKey: r.key })));
+    expect(createGroupStats.groups).toBeGreaterThan(groupsBefore);
+    for (const { transfer: t, isReplay } of results) {
+      expect(isReplay).toBe(false);
+      expect(t).toMatchObject({ state: "reserved", version: 1, attempts: 0, nextAttemptAt: null, leaseUntil: null });
+      const events = await db.pool.query<{ id: string; from_state: string | null; to_state: string; cause: string; actor_type: string; actor_label: string; created_at: Date }>(
+        `SELECT id::text, from_state, to_state, cause, actor_type, actor_label, created_at FROM transfer_events WHERE transfer_id = $1 ORDER BY id`,
+        [t.id],
+      );
+      expect(events.rows.map(({ from_state, to_state, cause, actor_type, actor_label }) => ({ from_state, to_state, cause, actor_type, actor_label }))).toEqual([
+        { from_state: null, to_state: "created", cause: "create", actor_type: "service", actor_label: "service:group-test" },
+        { from_state: "created", to_state: "reserved", cause: "reserve", actor_type: "system", actor_label: "transfers" },
+      ]);
+      expect(events.rows[0]!.created_at.getTime()).toBe(t.createdAt.getTime());
+      expect(events.rows[1]!.created_at.getTime()).toBe(t.stateChangedAt.getTime());
+      const messages = await db.pool.query<{ topic: string; payload: unknown }>(`SELECT topic, payload FROM outbox_events WHERE aggregate_id = $1 AND topic LIKE 'transfer.%'`, [t.id]);
+      expect(messages.rows).toEqual([{ topic: "transfer.reserved", payload: { ...transferPayload(t), fromState: "created", cause: "reserve" } }]);
+      const audits = await db.pool.query<{ action: string; actor_type: string }>(`SELECT action, actor_type FROM audit_log WHERE target_type = 'transfer' AND target_id = $1`, [t.id]);
+      expect(audits.rows).toEqual([{ action: "transfer.create", actor_type: "service" }]);
+      const hold = await db.pool.query<{ status: string; amount_minor: string; idempotency_key: string }>(`SELECT status, amount_minor::text, idempotency_key FROM holds WHERE id = $1`, [t.holdId]);
+      expect(hold.rows).toEqual([{ status: "pending", amount_minor: t.amountMinor.toString(), idempotency_key: `transfer:${t.id}:reserve` }]);
+    }
+    expect((await verifyAuditChain(db.pool)).isIntact).toBe(true);
     expect((await verifyLedger(db)).isOk).toBe(true);
   });
 
