@@ -288,7 +288,51 @@ async function stageTimes(db: DbHandles) {
     )
   ).rows[0]!;
   console.log(`    partner submit calls: ${calls.n}, p50 ${Math.round(calls.p50)} ms, p95 ${Math.round(calls.p95)} ms; webhooks: ${webhooks.n}, received-to-applied p50 ${Math.round(webhooks.p50)} ms, p95 ${Math.round(webhooks.p95)} ms`);
+  await printLegs(db);
   return stages.map((x) => ({ stage: x.stage, p50Ms: Math.round(x.p50), p95Ms: Math.round(x.p95) }));
+}
+
+/** The legs of a settled transfer's way, in order, with the clock readings that bound each. */
+const LEGS = [
+  ["create", "created to reserved (the create's transaction)"],
+  ["claim", "reserved to claimed (the wait for a worker)"],
+  ["call", "claimed to submitted (the partner call and its record)"],
+  ["partner", "partner accepted to partner settled (the partner's own time)"],
+  ["delivery", "partner settled to webhook stored (its sender, then our receipt)"],
+  ["apply", "webhook stored to settled (our application)"],
+] as const;
+
+/**
+ * Where the time goes: each leg's median over all settled transfers, and its mean over the slowest
+ * 1 % (those at or above the p99 of create-to-settled), so that a tail is traced to its leg. The
+ * partner's legs use the sandbox's own clock readings (same database clock).
+ */
+async function printLegs(db: DbHandles): Promise<void> {
+  const ms = (interval: string) => `(EXTRACT(EPOCH FROM ${interval}) * 1000)::float8`;
+  const rows = (
+    await db.pool.query<Record<(typeof LEGS)[number][0] | "total", number>>(
+      `WITH t AS (
+         SELECT t.id, t.idempotency_key, t.created_at,
+                (SELECT e.created_at FROM transfer_events e WHERE e.transfer_id = t.id AND e.to_state = 'reserved' LIMIT 1) AS reserved_at,
+                (SELECT e.created_at FROM transfer_events e WHERE e.transfer_id = t.id AND e.to_state = 'submitted' LIMIT 1) AS submitted_at,
+                (SELECT e.created_at FROM transfer_events e WHERE e.transfer_id = t.id AND e.to_state = 'settled' LIMIT 1) AS settled_at,
+                (SELECT max(r.started_at) FROM partner_requests r WHERE r.transfer_id = t.id AND r.kind = 'submit') AS claimed_at
+           FROM transfers t WHERE t.state = 'settled')
+       SELECT ${ms("t.reserved_at - t.created_at")} AS create, ${ms("t.claimed_at - t.reserved_at")} AS claim, ${ms("t.submitted_at - t.claimed_at")} AS call,
+              ${ms("p.settled_at - p.created_at")} AS partner, ${ms("w.received_at - p.settled_at")} AS delivery, ${ms("t.settled_at - w.received_at")} AS apply,
+              ${ms("t.settled_at - t.created_at")} AS total
+         FROM t JOIN sandbox_payments p ON p.idempotency_key = t.idempotency_key
+         JOIN webhook_events w ON w.idempotency_key = t.idempotency_key AND w.event_type = 'settled' AND NOT w.is_duplicate`,
+    )
+  ).rows;
+  if (rows.length === 0) return;
+  const p99 = percentile(rows.map((r) => r.total).sort((a, b) => a - b), 99);
+  const slow = rows.filter((r) => r.total >= p99);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  console.log(`    where the time goes (ms; median of all ${rows.length} / mean of the slowest ${slow.length}, at or above p99 ${Math.round(p99)} ms):`);
+  for (const [key, label] of LEGS) {
+    console.log(`      ${label}: ${Math.round(percentile(rows.map((r) => r[key]).sort((a, b) => a - b), 50))} / ${Math.round(mean(slow.map((r) => r[key])))}`);
+  }
 }
 
 // --- (1) at a fixed rate. -----------------------------------------------------------------------

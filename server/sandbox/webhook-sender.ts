@@ -9,7 +9,10 @@
  * - Each attempt signs the stored body afresh (new timestamp) with the scheme in
  *   server/core/signature.ts and carries the event id in x-event-id.
  * - Copies of one payment are sent one after another in the order they became due; different
- *   payments in parallel, at most SEND_CONCURRENCY at a time.
+ *   payments in parallel, at most SEND_CONCURRENCY at a time. A call claims again while its window
+ *   runs low, leaving out payments with a copy still in the call, so a slow answer holds back only
+ *   its own payment (before, the next claim waited for the slowest copy of the last: under load a
+ *   settled payment's webhook waited seconds behind others; docs/performance.md).
  * - With several target URLs (one per web process, no load balancer in front), each attempt goes to
  *   the next URL in turn, as a round-robin load balancer would send it (a retry may reach
  *   another process). Copies of one payment still go one after another.
@@ -23,7 +26,7 @@
  *   status counts even when the body could not be read).
  * - An outcome is written only while its copy is still the claim's (same attempt count, still
  *   pending): a send that outlasted its lease never overwrites the newer claim's outcome.
- * - One claim at a time: a call returns only when every copy it claimed has been sent and its
+ * - One call at a time: a call returns only when every copy it claimed has been sent and its
  *   outcome written (or given up on). An outcome whose write fails (a busy pool, a lost connection)
  *   is written again, RECORD_ATTEMPTS times in all; a call that gave up on some says how many, and
  *   those copies are sent again when their lease expires. Before, a failed write rejected the call
@@ -41,6 +44,10 @@ export const BACKOFF_BASE_MS = 500;
 export const BACKOFF_MAX_MS = 60_000;
 export const CLAIM_BATCH = 200;
 export const SEND_CONCURRENCY = 64;
+/** With fewer copies than this waiting to be sent, one call claims more. */
+export const REFILL_BELOW = SEND_CONCURRENCY;
+/** Claims one call makes at most before it returns (its caller then calls again). */
+export const MAX_CLAIMS_PER_CALL = 20;
 /** Delivery outcomes written per statement. */
 export const RECORD_GROUP = 32;
 /** Writes of one group of outcomes before it is given up on (the copies are then sent again after their lease). */
@@ -129,33 +136,63 @@ export interface SendResult {
   recordError: string | null;
 }
 
-/** Sends the webhooks that are due now. Returns what happened; the caller loops while claimed is full. */
+/**
+ * Sends the webhooks that are due now, as a window of at most SEND_CONCURRENCY sends: when fewer
+ * than REFILL_BELOW copies are waiting to be sent, more are claimed (those of payments with a copy
+ * still in this call are left for later, so each payment's copies stay in order), until nothing
+ * more is due or CLAIM_BATCH × MAX_CLAIMS_PER_CALL copies were claimed. A slow receiver thus holds
+ * back only its own payment's copies, not the next claim. Returns what happened; the caller loops
+ * while claimed is full.
+ */
 export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date()): Promise<SendResult> {
   const result: SendResult = { claimed: 0, delivered: 0, failed: 0, abandoned: 0, unrecorded: 0, leaseLost: 0, recordError: null };
   if (!cfg.secret) return result;
-  const claimed = (
-    await cfg.pool.query<Claimed>(
-      `WITH c AS (
-         SELECT id FROM sandbox_webhook_deliveries
-          WHERE status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)
-          ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-       UPDATE sandbox_webhook_deliveries d SET locked_until = $3, attempts = d.attempts + 1 FROM c WHERE d.id = c.id
-       RETURNING d.id::text AS id, d.event_id, d.payment_id, d.body, d.attempts, d.copy, d.next_attempt_at`,
-      [now, CLAIM_BATCH, new Date(now.getTime() + LEASE_MS)],
-    )
-  ).rows as (Claimed & { next_attempt_at: Date })[];
-  result.claimed = claimed.length;
-  if (claimed.length === 0) return result;
+  const startedAt = Date.now();
+  // The clock the claims read: `now`, moved on by the time this call has taken.
+  const clock = () => new Date(now.getTime() + (Date.now() - startedAt));
+  /** Payments with a copy claimed by this call and not yet sent: their later copies wait. */
+  const busy = new Set<string>();
+  const claim = async (limit: number): Promise<Claimed[]> => {
+    const at = clock();
+    const rows = (
+      await cfg.pool.query<Claimed & { next_attempt_at: Date }>(
+        `WITH c AS (
+           SELECT id FROM sandbox_webhook_deliveries
+            WHERE status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1) AND payment_id <> ALL($4::text[])
+            ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+         UPDATE sandbox_webhook_deliveries d SET locked_until = $3, attempts = d.attempts + 1 FROM c WHERE d.id = c.id
+         RETURNING d.id::text AS id, d.event_id, d.payment_id, d.body, d.attempts, d.copy, d.next_attempt_at`,
+        [at, limit, new Date(at.getTime() + LEASE_MS), [...busy]],
+      )
+    ).rows;
+    result.claimed += rows.length;
+    // One lane per payment, in due order; lanes run in parallel.
+    rows.sort((a, b) => a.next_attempt_at.getTime() - b.next_attempt_at.getTime() || Number(BigInt(a.id) - BigInt(b.id)));
+    const lanes = new Map<string, Claimed[]>();
+    for (const d of rows) {
+      const lane = lanes.get(d.payment_id) ?? [];
+      lane.push(d);
+      lanes.set(d.payment_id, lane);
+      busy.add(d.payment_id);
+    }
+    queue.push(...lanes.values());
+    return rows;
+  };
+  const queue: Claimed[][] = [];
+  if ((await claim(CLAIM_BATCH)).length === 0) return result;
+  let claims = 1;
+  let isExhausted = false;
+  let refilling: Promise<unknown> | null = null;
+  /** Claims more while the window runs low, one claim at a time, until nothing more is due. */
+  const refill = async () => {
+    if (isExhausted || claims >= MAX_CLAIMS_PER_CALL) return;
+    refilling ??= (async () => {
+      claims++;
+      if ((await claim(CLAIM_BATCH)).length === 0) isExhausted = true;
+    })().finally(() => (refilling = null));
+    await refilling;
+  };
 
-  // One lane per payment, in due order; lanes run in parallel.
-  claimed.sort((a, b) => a.next_attempt_at.getTime() - b.next_attempt_at.getTime() || Number(BigInt(a.id) - BigInt(b.id)));
-  const lanes = new Map<string, Claimed[]>();
-  for (const d of claimed) {
-    const lane = lanes.get(d.payment_id) ?? [];
-    lane.push(d);
-    lanes.set(d.payment_id, lane);
-  }
-  const queue = [...lanes.values()];
   // Outcomes are recorded in groups (one statement per RECORD_GROUP copies, and the rest at the
   // end), not one statement per copy; a group is written as soon as it is full, so a slow target
   // cannot hold finished copies past their lease.
@@ -204,17 +241,21 @@ export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date
     }
   };
   const worker = async () => {
-    for (let lane = queue.shift(); lane; lane = queue.shift()) {
+    for (;;) {
+      if (queue.length < REFILL_BELOW) await refill();
+      const lane = queue.shift();
+      if (!lane) return;
       for (const d of lane) {
         // Awaited before `done` is read: a group written meanwhile has replaced the array, and an
         // outcome pushed into the old one would never be written (the copy sent again after its lease).
         const outcome = await sendOne(cfg, d);
         done.push({ d, outcome, at: new Date() });
       }
+      busy.delete(lane[0]!.payment_id);
       if (done.length >= RECORD_GROUP) await record();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, queue.length) }, worker));
+  await Promise.all(Array.from({ length: SEND_CONCURRENCY }, worker));
   await record();
   return result;
 }

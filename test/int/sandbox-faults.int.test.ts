@@ -8,7 +8,7 @@ import type { SandboxHandle } from "../../server/sandbox/server";
 import { NO_FAULTS, faultRoll, rollHits } from "../../server/sandbox/rail-config";
 import { verifySignature } from "../../server/core/signature";
 import type pg from "pg";
-import { MAX_DELIVERY_ATTEMPTS, RECORD_ATTEMPTS, RECORD_GROUP, deliverDueWebhooks } from "../../server/sandbox/webhook-sender";
+import { CLAIM_BATCH, MAX_DELIVERY_ATTEMPTS, RECORD_ATTEMPTS, RECORD_GROUP, deliverDueWebhooks } from "../../server/sandbox/webhook-sender";
 import { TEST_SECRET, adapterFor, admin, eventually, keyStats, payment, setFaults, signal, startReceiver, startTestSandbox, type Receiver } from "./sandbox-test-helpers";
 
 let db: TestDb;
@@ -293,6 +293,37 @@ describe("webhook delivery", () => {
     } finally {
       await silent.close();
       await slow.close();
+    }
+  });
+
+  it("a slow receiver holds back only its own payment's copy: one call claims and sends what became due behind it", async () => {
+    const silent = await startTestSandbox(db, receiver.url, { webhookSecret: null });
+    let slowAnsweredAt = Number.POSITIVE_INFINITY;
+    let isFirst = true;
+    const slowFirst = await startReceiver(async () => {
+      if (isFirst) {
+        isFirst = false;
+        await new Promise((r) => setTimeout(r, 1_500));
+        slowAnsweredAt = Date.now();
+      }
+      return new Response("{}", { status: 200 });
+    });
+    try {
+      const ps = Array.from({ length: CLAIM_BATCH + 40 }, () => payment());
+      for (const p of ps) await adapterFor(silent).submit(p, signal());
+      await silent.tick();
+      const sent = await deliverDueWebhooks({ pool: db.pool, targetUrls: [slowFirst.url], secret: TEST_SECRET });
+      // More than one claim's worth in one call, every copy delivered once.
+      expect(sent).toMatchObject({ claimed: ps.length, delivered: ps.length, failed: 0, unrecorded: 0 });
+      expect(slowFirst.received).toHaveLength(ps.length);
+      // Everything but the slow copy reached the receiver while it was still answering.
+      expect(slowFirst.received.filter((r) => r.at < slowAnsweredAt)).toHaveLength(ps.length);
+      const rows = (await db.pool.query(`SELECT d.status, d.attempts FROM sandbox_webhook_deliveries d JOIN sandbox_payments p ON p.id = d.payment_id WHERE p.idempotency_key = ANY($1)`, [ps.map((p) => p.idempotencyKey)])).rows;
+      expect(rows).toHaveLength(ps.length);
+      for (const row of rows) expect(row).toEqual({ status: "delivered", attempts: 1 });
+    } finally {
+      await silent.close();
+      await slowFirst.close();
     }
   });
 
