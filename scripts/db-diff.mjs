@@ -105,9 +105,13 @@ if (isMain) {
   const changed = [...new Set([...toPartials.keys(), ...fromPartials.keys()])].filter((n) => toPartials.get(n) !== fromPartials.get(n) && !new RegExp(`INDEX "${literal(n)}"`).test(sql));
   if (changed.length > 0) {
     const full = withPredicates(prisma6Diff("empty", values.to), toPartials);
+    // Prisma 6 also leaves out a new partial index on the columns of an index the table already
+    // has (without their predicates the two look alike): that one is only created.
+    const before = values.from === "empty" ? "" : prisma6Diff("empty", values.from);
     for (const name of changed) {
       const create = new RegExp(`^CREATE (?:UNIQUE )?INDEX "${literal(name)}" ON [^;]*;$`, "m").exec(full)?.[0];
-      sql += `\n-- ${toPartials.has(name) ? "predicate changed" : "no longer partial"}\nDROP INDEX "${name}";\n${create ?? `-- (index ${name} is gone from the schema)`}\n`;
+      if (!new RegExp(`INDEX "${literal(name)}"`).test(before)) sql += `\n-- CreateIndex (partial)\n${create}\n`;
+      else sql += `\n-- ${toPartials.has(name) ? "predicate changed" : "no longer partial"}\nDROP INDEX "${name}";\n${create ?? `-- (index ${name} is gone from the schema)`}\n`;
     }
   }
   process.stdout.write(sql);

@@ -90,12 +90,25 @@ export function decideAdmission(sample: BacklogSample, settings: AdmissionSettin
   return { ...base, isOpen: false, reason, closedBy, retryAfterSeconds };
 }
 
-/** Counts the backlog (index transfers_state_state_changed_at_idx; the backlog is bounded by this gate). */
+/**
+ * Counts the backlog and finds its oldest wait, in three parts that each read only what waits: the
+ * created transfers (by state), the reserved ones ready for a first submission
+ * (transfers_submission_ready_idx) and the retries whose backoff has run out
+ * (transfers_submission_retry_idx). Transfers still in backoff are never visited, however many a
+ * partner's outage leaves: a sample costs what the backlog holds, which this gate keeps small.
+ */
 export async function sampleBacklog(db: pg.Pool | pg.ClientBase, now = new Date()): Promise<BacklogSample> {
   const res = await db.query<{ n: string; oldest: Date | null }>(
-    `SELECT count(*)::text AS n, min(COALESCE(next_attempt_at, state_changed_at)) AS oldest FROM transfers
-      WHERE state IN ('created', 'reserved') AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
-        AND (lease_until IS NULL OR lease_until < $1) AND attention_reason IS NULL`,
+    `SELECT count(*)::text AS n, min(waiting_since) AS oldest FROM (
+       SELECT COALESCE(next_attempt_at, state_changed_at) AS waiting_since FROM transfers
+        WHERE state = 'created' AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+          AND (lease_until IS NULL OR lease_until < $1) AND attention_reason IS NULL
+       UNION ALL
+       SELECT state_changed_at FROM transfers
+        WHERE state = 'reserved' AND attention_reason IS NULL AND next_attempt_at IS NULL AND (lease_until IS NULL OR lease_until < $1)
+       UNION ALL
+       SELECT next_attempt_at FROM transfers
+        WHERE state = 'reserved' AND attention_reason IS NULL AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)) backlog`,
     [now],
   );
   const row = res.rows[0]!;

@@ -37,22 +37,46 @@ export interface ClaimedSubmission {
 
 /**
  * Claims up to `limit` transfers due for a plain submission, oldest state change first, and records
- * each submission before it is made. Uses the partial index transfers_state_state_changed_at_idx.
+ * each submission before it is made.
+ *
+ * A due transfer is either ready (never put in backoff, or retried by an operator: next_attempt_at
+ * is null) or a retry whose backoff has run out, and each kind has its own partial index, so that
+ * the transfers still in backoff (thousands during a partner's outage) are never read:
+ * - ready: transfers_submission_ready_idx in state-change order, read only as far as the claim goes;
+ * - retries: transfers_submission_retry_idx up to `now`, so only the due ones, sorted here. The sort
+ *   key is an expression on purpose: ordered by the bare column, a generic plan may walk
+ *   transfers_state_state_changed_at_idx instead, through every reserved transfer in backoff.
+ * PostgreSQL locks no rows of a UNION as a whole, so each part takes and locks its own oldest
+ * `limit` and the oldest `limit` of both are claimed: the rows, and the order, of one walk over all
+ * due transfers. While both kinds wait, the rows of a part that lose to the other stay locked until
+ * the statement ends; a concurrent claimer skips them as it skips any row being claimed.
  * Errors: whatever the database reports (the caller's loop backs off).
  */
 export async function claimDueSubmissions(db: Pick<DbHandles, "pool">, limit: number, now: Date): Promise<ClaimedSubmission[]> {
   const res = await preparedQuery<TransferRowRaw & { claim_attempt: number; request_id: string }>(
     db.pool,
     `WITH picked AS (
-       SELECT t.id, rp.submit_timeout_ms
-         FROM transfers t JOIN rail_policies rp ON rp.partner = t.partner AND rp.rail = t.rail
-        WHERE t.state = 'reserved' AND t.attention_reason IS NULL
-          AND (t.lease_until IS NULL OR t.lease_until < $1)
-          AND (t.next_attempt_at IS NULL
-               OR (t.next_attempt_at <= $1 AND t.attempts < rp.max_submit_attempts AND left(COALESCE(t.last_error, ''), $3) <> $4))
-        ORDER BY t.state_changed_at
-        LIMIT $2
-        FOR UPDATE OF t SKIP LOCKED),
+       SELECT due.id, due.submit_timeout_ms FROM (
+         SELECT * FROM (
+           SELECT t.id, t.state_changed_at, rp.submit_timeout_ms
+             FROM transfers t JOIN rail_policies rp ON rp.partner = t.partner AND rp.rail = t.rail
+            WHERE t.state = 'reserved' AND t.attention_reason IS NULL AND t.next_attempt_at IS NULL
+              AND (t.lease_until IS NULL OR t.lease_until < $1)
+            ORDER BY t.state_changed_at
+            LIMIT $2
+            FOR UPDATE OF t SKIP LOCKED) ready
+         UNION ALL
+         SELECT * FROM (
+           SELECT t.id, t.state_changed_at, rp.submit_timeout_ms
+             FROM transfers t JOIN rail_policies rp ON rp.partner = t.partner AND rp.rail = t.rail
+            WHERE t.state = 'reserved' AND t.attention_reason IS NULL AND t.next_attempt_at <= $1
+              AND (t.lease_until IS NULL OR t.lease_until < $1)
+              AND t.attempts < rp.max_submit_attempts AND left(COALESCE(t.last_error, ''), $3) <> $4
+            ORDER BY t.state_changed_at + interval '0'
+            LIMIT $2
+            FOR UPDATE OF t SKIP LOCKED) retry) due
+        ORDER BY due.state_changed_at
+        LIMIT $2),
      c AS (
        UPDATE transfers t SET lease_until = $1::timestamptz + make_interval(secs => (2 * picked.submit_timeout_ms + 10000) / 1000.0), attempts = t.attempts + 1
          FROM picked WHERE t.id = picked.id
@@ -75,16 +99,21 @@ export async function claimDueSubmissions(db: Pick<DbHandles, "pool">, limit: nu
 /**
  * Transfers due for work that is not a plain submission: still created (their reserve did not
  * commit with their creation), or reserved and due again with their attempts spent or after an
- * early "not found" (the partner is asked, not sent the payment again). Rare; at most `limit`.
+ * early "not found" (the partner is asked, not sent the payment again). Rare; at most `limit`,
+ * oldest state change first. The created ones are read by state, the reserved ones among the due
+ * retries only (transfers_submission_retry_idx), never those in backoff.
  */
 export async function findOtherDueTransfers(db: Pick<DbHandles, "pool">, limit: number, now: Date): Promise<string[]> {
   const res = await db.pool.query<{ id: string }>(
-    `SELECT t.id FROM transfers t JOIN rail_policies rp ON rp.partner = t.partner AND rp.rail = t.rail
-      WHERE t.state IN ('created', 'reserved') AND t.attention_reason IS NULL
-        AND (t.lease_until IS NULL OR t.lease_until < $1)
-        AND (t.state = 'created'
-             OR (t.next_attempt_at <= $1 AND (t.attempts >= rp.max_submit_attempts OR left(COALESCE(t.last_error, ''), $3) = $4)))
-      ORDER BY t.state_changed_at LIMIT $2`,
+    `SELECT due.id FROM (
+       SELECT t.id, t.state_changed_at FROM transfers t JOIN rail_policies rp ON rp.partner = t.partner AND rp.rail = t.rail
+        WHERE t.state = 'created' AND t.attention_reason IS NULL AND (t.lease_until IS NULL OR t.lease_until < $1)
+       UNION ALL
+       SELECT t.id, t.state_changed_at FROM transfers t JOIN rail_policies rp ON rp.partner = t.partner AND rp.rail = t.rail
+        WHERE t.state = 'reserved' AND t.attention_reason IS NULL AND t.next_attempt_at <= $1
+          AND (t.lease_until IS NULL OR t.lease_until < $1)
+          AND (t.attempts >= rp.max_submit_attempts OR left(COALESCE(t.last_error, ''), $3) = $4)) due
+      ORDER BY due.state_changed_at LIMIT $2`,
     [now, limit, NOT_FOUND_WAIT_NOTE.length, NOT_FOUND_WAIT_NOTE],
   );
   return res.rows.map((r) => r.id);

@@ -127,6 +127,24 @@ describe("claiming due submissions", () => {
     expect((await claimDueSubmissions(db, 10, later)).map((c) => c.t.id)).toEqual([waiting.id]);
   });
 
+  it("takes ready transfers and due retries together, oldest state change first, and none still in backoff", async () => {
+    // Claimed through two indexes (ready, due retries): the order must still be one order.
+    const [oldWaiting, a, b, c, d] = [await newTransfer("wait"), await newTransfer("a"), await newTransfer("b"), await newTransfer("c"), await newTransfer("d")];
+    const now = new Date();
+    const past = new Date(now.getTime() - 1_000);
+    for (const [t, minutesAgo] of [[oldWaiting, 10], [a, 5], [b, 4], [c, 3], [d, 2]] as const) {
+      await db.pool.query(`UPDATE transfers SET state_changed_at = $2 WHERE id = $1`, [t.id, new Date(now.getTime() - minutesAgo * 60_000)]);
+    }
+    await db.pool.query(`UPDATE transfers SET next_attempt_at = $2, attempts = 1 WHERE id = $1`, [oldWaiting.id, new Date(now.getTime() + 60_000)]);
+    for (const t of [b, d]) await db.pool.query(`UPDATE transfers SET next_attempt_at = $2, attempts = 1, last_error = 'partner unavailable' WHERE id = $1`, [t.id, past]);
+
+    expect((await claimDueSubmissions(db, 2, now)).map((x) => x.t.id)).toEqual([a.id, b.id]);
+    expect((await claimDueSubmissions(db, 10, now)).map((x) => [x.t.id, x.claim.attempt])).toEqual([
+      [c.id, 1],
+      [d.id, 2],
+    ]);
+  });
+
   it("an operator's retry makes a waiting transfer due at once", async () => {
     const t = await newTransfer();
     await db.pool.query(`UPDATE transfers SET next_attempt_at = now() + interval '1 hour', attempts = 1, last_error = 'partner unavailable' WHERE id = $1`, [t.id]);
