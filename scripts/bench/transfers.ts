@@ -322,7 +322,8 @@ async function printLegs(db: DbHandles): Promise<void> {
               ${ms("p.settled_at - p.created_at")} AS partner, ${ms("w.received_at - p.settled_at")} AS delivery, ${ms("t.settled_at - w.received_at")} AS apply,
               ${ms("t.settled_at - t.created_at")} AS total
          FROM t JOIN sandbox_payments p ON p.idempotency_key = t.idempotency_key
-         JOIN webhook_events w ON w.idempotency_key = t.idempotency_key AND w.event_type = 'settled' AND NOT w.is_duplicate`,
+         JOIN webhook_events w ON w.idempotency_key = t.idempotency_key AND w.event_type = 'settled' AND NOT w.is_duplicate
+        WHERE t.reserved_at IS NOT NULL AND t.claimed_at IS NOT NULL AND t.submitted_at IS NOT NULL AND t.settled_at IS NOT NULL AND p.settled_at IS NOT NULL`,
     )
   ).rows;
   if (rows.length === 0) return;

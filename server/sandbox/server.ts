@@ -58,7 +58,7 @@ import {
 } from "./bank";
 import { faultRoll, rollHits } from "./rail-config";
 import { dailyStatement, readStatementFaults, writeStatementFaults } from "./statements";
-import { CLAIM_BATCH, deliverDueWebhooks, type SenderConfig } from "./webhook-sender";
+import { deliverDueWebhooks, type SenderConfig } from "./webhook-sender";
 
 const log = componentLogger("sandbox");
 
@@ -384,8 +384,9 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
       r.webhooksDelivered += s.delivered;
       r.webhooksFailed += s.failed + s.abandoned;
       if (s.unrecorded > 0) log.warn({ unrecorded: s.unrecorded, err: s.recordError }, "webhook outcomes could not be written; those copies are sent again when their lease expires");
+      if (s.claimError) log.warn({ err: s.claimError }, "claiming more webhooks failed; what was claimed was sent, the rest waits for the next call");
       if (s.leaseLost > 0) log.warn({ leaseLost: s.leaseLost }, "webhook sends outlasted their lease and were claimed again; their outcomes were not written over the newer claim's");
-      if (s.claimed < CLAIM_BATCH) break;
+      if (!s.hasMore) break;
     }
     return r;
   }

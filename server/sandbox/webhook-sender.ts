@@ -10,9 +10,10 @@
  *   server/core/signature.ts and carries the event id in x-event-id.
  * - Copies of one payment are sent one after another in the order they became due; different
  *   payments in parallel, at most SEND_CONCURRENCY at a time. A call claims again while its window
- *   runs low, leaving out payments with a copy still in the call, so a slow answer holds back only
- *   its own payment (before, the next claim waited for the slowest copy of the last: under load a
- *   settled payment's webhook waited seconds behind others; docs/performance.md).
+ *   runs low, leaving out payments with a copy of the call not yet recorded, so a slow answer holds
+ *   back only its own payment (before, the next claim waited for the slowest copy of the last:
+ *   under load a settled payment's webhook waited seconds behind others; docs/performance.md).
+ *   A call claims for REFILL_FOR_MS at most, far within a copy's lease.
  * - With several target URLs (one per web process, no load balancer in front), each attempt goes to
  *   the next URL in turn, as a round-robin load balancer would send it (a retry may reach
  *   another process). Copies of one payment still go one after another.
@@ -48,6 +49,8 @@ export const SEND_CONCURRENCY = 64;
 export const REFILL_BELOW = SEND_CONCURRENCY;
 /** Claims one call makes at most before it returns (its caller then calls again). */
 export const MAX_CLAIMS_PER_CALL = 20;
+/** How long one call keeps claiming: far within the lease, so no copy of the call outlives it. */
+export const REFILL_FOR_MS = 5_000;
 /** Delivery outcomes written per statement. */
 export const RECORD_GROUP = 32;
 /** Writes of one group of outcomes before it is given up on (the copies are then sent again after their lease). */
@@ -134,25 +137,32 @@ export interface SendResult {
   leaseLost: number;
   /** Why the last write of an outcome failed, when unrecorded > 0. */
   recordError: string | null;
+  /** Why a claim after the first failed (the call then sent and recorded what it had). */
+  claimError: string | null;
+  /** The call stopped claiming at its bounds, not because nothing more was due: call again. */
+  hasMore: boolean;
 }
 
 /**
- * Sends the webhooks that are due now, as a window of at most SEND_CONCURRENCY sends: when fewer
- * than REFILL_BELOW copies are waiting to be sent, more are claimed (those of payments with a copy
- * still in this call are left for later, so each payment's copies stay in order), until nothing
- * more is due or CLAIM_BATCH × MAX_CLAIMS_PER_CALL copies were claimed. A slow receiver thus holds
- * back only its own payment's copies, not the next claim. Returns what happened; the caller loops
- * while claimed is full.
+ * Sends the webhooks that are due now, as a window of at most SEND_CONCURRENCY sends: while fewer
+ * than REFILL_BELOW copies wait to be sent, more are claimed (leaving out payments with a copy of
+ * this call not yet recorded, so each payment's copies stay in order), until a claim finds less
+ * than it asked for, MAX_CLAIMS_PER_CALL claims were made or REFILL_FOR_MS has passed. A slow
+ * receiver thus holds back only its own payment's copies, not the next claim. A failed first claim
+ * rejects (nothing was sent); a failed later claim only ends the refilling (claimError), and the
+ * copies already claimed are sent and recorded. Returns what happened; the caller calls again
+ * while hasMore.
  */
 export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date()): Promise<SendResult> {
-  const result: SendResult = { claimed: 0, delivered: 0, failed: 0, abandoned: 0, unrecorded: 0, leaseLost: 0, recordError: null };
+  const result: SendResult = { claimed: 0, delivered: 0, failed: 0, abandoned: 0, unrecorded: 0, leaseLost: 0, recordError: null, claimError: null, hasMore: false };
   if (!cfg.secret) return result;
   const startedAt = Date.now();
-  // The clock the claims read: `now`, moved on by the time this call has taken.
+  // The clock the claims and retries read: `now`, moved on by the time this call has taken.
   const clock = () => new Date(now.getTime() + (Date.now() - startedAt));
-  /** Payments with a copy claimed by this call and not yet sent: their later copies wait. */
-  const busy = new Set<string>();
-  const claim = async (limit: number): Promise<Claimed[]> => {
+  /** Copies claimed by this call and not yet recorded, by payment: a payment listed here is not claimed again. */
+  const unrecorded = new Map<string, number>();
+  const queue: Claimed[][] = [];
+  const claim = async (limit: number): Promise<number> => {
     const at = clock();
     const rows = (
       await cfg.pool.query<Claimed & { next_attempt_at: Date }>(
@@ -162,7 +172,7 @@ export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date
             ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
          UPDATE sandbox_webhook_deliveries d SET locked_until = $3, attempts = d.attempts + 1 FROM c WHERE d.id = c.id
          RETURNING d.id::text AS id, d.event_id, d.payment_id, d.body, d.attempts, d.copy, d.next_attempt_at`,
-        [at, limit, new Date(at.getTime() + LEASE_MS), [...busy]],
+        [at, limit, new Date(at.getTime() + LEASE_MS), [...unrecorded.keys()]],
       )
     ).rows;
     result.claimed += rows.length;
@@ -173,22 +183,28 @@ export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date
       const lane = lanes.get(d.payment_id) ?? [];
       lane.push(d);
       lanes.set(d.payment_id, lane);
-      busy.add(d.payment_id);
+      unrecorded.set(d.payment_id, (unrecorded.get(d.payment_id) ?? 0) + 1);
     }
     queue.push(...lanes.values());
-    return rows;
+    return rows.length;
   };
-  const queue: Claimed[][] = [];
-  if ((await claim(CLAIM_BATCH)).length === 0) return result;
   let claims = 1;
-  let isExhausted = false;
-  let refilling: Promise<unknown> | null = null;
-  /** Claims more while the window runs low, one claim at a time, until nothing more is due. */
+  let isExhausted = (await claim(CLAIM_BATCH)) < CLAIM_BATCH;
+  if (result.claimed === 0) return result;
+  const mayRefill = () => !isExhausted && claims < MAX_CLAIMS_PER_CALL && Date.now() - startedAt < REFILL_FOR_MS;
+  let refilling: Promise<void> | null = null;
+  /** Claims more while the window runs low, one claim at a time; at most two windows' worth wait. */
   const refill = async () => {
-    if (isExhausted || claims >= MAX_CLAIMS_PER_CALL) return;
+    if (!mayRefill()) return;
     refilling ??= (async () => {
       claims++;
-      if ((await claim(CLAIM_BATCH)).length === 0) isExhausted = true;
+      const want = Math.min(CLAIM_BATCH, 2 * SEND_CONCURRENCY - queue.length);
+      try {
+        if ((await claim(want)) < want) isExhausted = true;
+      } catch (e) {
+        isExhausted = true;
+        result.claimError = (e as Error).message;
+      }
     })().finally(() => (refilling = null));
     await refilling;
   };
@@ -208,7 +224,7 @@ export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date
       if (d.attempts >= MAX_DELIVERY_ATTEMPTS) {
         return { id: d.id, attempts: d.attempts, status: "abandoned", deliveredAt: null, nextAttemptAt: null, httpStatus: outcome.httpStatus, error: outcome.error };
       }
-      const retryAt = new Date(at.getTime() + backoffMs(d.attempts, Math.random()));
+      const retryAt = new Date(clock().getTime() + backoffMs(d.attempts, Math.random()));
       return { id: d.id, attempts: d.attempts, status: "pending", deliveredAt: null, nextAttemptAt: retryAt, httpStatus: outcome.httpStatus, error: outcome.error.slice(0, 500) };
     });
     for (let attempt = 1; ; attempt++) {
@@ -229,6 +245,7 @@ export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date
           await new Promise((r) => setTimeout(r, RECORD_RETRY_MS * attempt));
           continue;
         }
+        // Their payments stay out of this call's claims: the copies are sent again after their lease.
         result.unrecorded += rows.length;
         result.recordError = (e as Error).message;
         return;
@@ -239,23 +256,32 @@ export async function deliverDueWebhooks(cfg: SenderConfig, now: Date = new Date
       else if (r.status === "abandoned") result.abandoned++;
       else result.failed++;
     }
+    for (const { d } of group) {
+      const left = unrecorded.get(d.payment_id)! - 1;
+      if (left === 0) unrecorded.delete(d.payment_id);
+      else unrecorded.set(d.payment_id, left);
+    }
   };
   const worker = async () => {
     for (;;) {
       if (queue.length < REFILL_BELOW) await refill();
       const lane = queue.shift();
-      if (!lane) return;
+      if (!lane) {
+        // Another worker took what the last claim brought: claim again, unless this call is done claiming.
+        if (mayRefill()) continue;
+        return;
+      }
       for (const d of lane) {
         // Awaited before `done` is read: a group written meanwhile has replaced the array, and an
         // outcome pushed into the old one would never be written (the copy sent again after its lease).
         const outcome = await sendOne(cfg, d);
         done.push({ d, outcome, at: new Date() });
       }
-      busy.delete(lane[0]!.payment_id);
       if (done.length >= RECORD_GROUP) await record();
     }
   };
   await Promise.all(Array.from({ length: SEND_CONCURRENCY }, worker));
   await record();
+  result.hasMore = !isExhausted;
   return result;
 }

@@ -32,11 +32,11 @@ import { hashRequest, storedIdempotencyKey } from "../core/idempotency";
 import { assertCleanText, findBadText } from "../core/text";
 import { assertUuid } from "../core/validate";
 import { isCurrencyCode } from "../money";
-import { placeReservationHolds } from "./transition";
+import { placeReservationHolds, transitionMessage } from "./transition";
 import { ensurePartnerAccount } from "./accounts";
 import { priceTransfer, type TransferPrice } from "./pricing";
 import { claimQuoteInTransaction, getQuote, quoteUseRefusal } from "../pricing/quotes";
-import { RAILS, rowToTransfer, TRANSFER_COLUMNS, transferPayload, type RailId, type Transfer, type TransferPayloadFields, type TransferRowRaw } from "./types";
+import { RAILS, rowToTransfer, TRANSFER_COLUMNS, type RailId, type Transfer, type TransferPayloadFields, type TransferRowRaw } from "./types";
 import { getRailPolicy } from "./rail-policies";
 import { admissionGateFor } from "./admission";
 import { signalSubmissionDue } from "./submission-queue";
@@ -248,7 +248,7 @@ async function insertReserved(client: pg.PoolClient, ps: readonly PendingCreate[
       partner: p.partner, reference: p.request.reference, sourceAccountId: p.request.sourceAccountId, partnerRef: null, stateChangedAt: now,
       feeMinor: price.feeMinor, conversion: price.conversion,
     };
-    return JSON.stringify({ ...transferPayload(reserved), fromState: "created", cause: "reserve" });
+    return transitionMessage(reserved, "created", "reserve");
   };
   const inserted = await preparedQuery<TransferRowRaw>(
     client,
@@ -314,12 +314,14 @@ async function answerUnwritten(client: pg.PoolClient, p: PendingCreate, refusal:
   if (existing.rows[0]) return replayOrConflict(existing.rows[0], p.requestHash, opts.idempotencyKey);
   const source = (await client.query<{ currency: string; code: string }>(`SELECT currency, code FROM ledger_accounts WHERE id = $1`, [request.sourceAccountId])).rows[0];
   if (!source) throw new AppError("NOT_FOUND", `source account ${request.sourceAccountId} does not exist`, { details: { accountId: request.sourceAccountId } });
-  if (source.currency.trim() !== p.currency || !refusal) {
+  if (source.currency.trim() !== p.currency) {
     throw new AppError("CURRENCY_MISMATCH", `transfer in ${p.currency} from account ${source.code} which holds ${source.currency.trim()}`, {
       details: { accountId: request.sourceAccountId, accountCurrency: source.currency.trim(), currency: p.currency },
     });
   }
-  throw refusal;
+  // Key, account and quote allowed the insert: only a conflict on some other unique index could
+  // have stopped it, and no such index exists; say so instead of blaming the caller.
+  throw refusal ?? new Error(`transfer ${opts.idempotencyKey} was not written although its key, source account and quote allow it`);
 }
 
 /** The audit record of a create by a person or a service. */

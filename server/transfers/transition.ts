@@ -30,7 +30,7 @@ import type { LedgerItem } from "../ledger/types";
 import { accountIdByCode, partnerAccountCode } from "./accounts";
 import { holdAmountOf, holdCreditAccountCode, settlementLedgerPostings } from "./pricing";
 import { canTransition, isTerminal, type TransferState } from "./state-machine";
-import { rowToTransfer, TRANSFER_COLUMNS, transferPayload, type Transfer, type TransferRowRaw } from "./types";
+import { rowToTransfer, TRANSFER_COLUMNS, transferPayload, type Transfer, type TransferPayloadFields, type TransferRowRaw } from "./types";
 import { sqlParams } from "../core/sql-params";
 
 /** How long a transfer's hold lives: far beyond any rail's settlement time. */
@@ -179,6 +179,14 @@ export async function placeReservationHolds(client: pg.PoolClient, created: read
     await ledger.effectOf(t, "reserved", { cause: "reserve", actor: TRANSFERS_ACTOR, requestId }, new Set());
   }
   await ledger.flush();
+}
+
+/**
+ * The `transfer.<state>` outbox message of a transition (its payload, as JSON): the one shape for
+ * both writers of a transition, writeTransitions and a create's insert (./create.ts).
+ */
+export function transitionMessage(after: TransferPayloadFields, fromState: TransferState, cause: string): string {
+  return JSON.stringify({ ...transferPayload(after), fromState, cause });
 }
 
 const LATER = "later:";
@@ -349,7 +357,7 @@ async function writeTransitions(client: pg.PoolClient, steps: readonly Transitio
         col((s) => s.cause.actor.label),
         col((s) => s.cause.partnerMessageId ?? null),
         col((s) => detailOf(s.cause)),
-        col((s) => JSON.stringify({ ...transferPayload(s.after), fromState: s.before.state, cause: s.cause.cause })),
+        col((s) => transitionMessage(s.after, s.before.state, s.cause.cause)),
       ],
     );
     if (res.rows[0]!.n !== round.length) {

@@ -327,6 +327,77 @@ describe("webhook delivery", () => {
     }
   });
 
+  it("a payment's later copy, due behind a claim's worth of others, waits for its earlier copy's answer", async () => {
+    const silent = await startTestSandbox(db, receiver.url, { webhookSecret: null });
+    const arrivals: { key: string; at: number }[] = [];
+    let slowAnsweredAt = Number.POSITIVE_INFINITY;
+    let slowKey = "";
+    const target = await startReceiver(async (req) => {
+      const key = (JSON.parse(await req.text()) as { data: { idempotency_key: string } }).data.idempotency_key;
+      arrivals.push({ key, at: Date.now() });
+      if (key === slowKey && arrivals.filter((a) => a.key === key).length === 1) {
+        await new Promise((r) => setTimeout(r, 1_500));
+        slowAnsweredAt = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 5));
+      return new Response("{}", { status: 200 });
+    });
+    try {
+      const ps = Array.from({ length: CLAIM_BATCH + 100 }, () => payment());
+      for (const p of ps) await adapterFor(silent).submit(p, signal());
+      await silent.tick();
+      slowKey = ps[0]!.idempotencyKey;
+      const paymentOf = async (key: string) => (await db.pool.query<{ id: string }>(`SELECT id::text FROM sandbox_payments WHERE idempotency_key = $1`, [key])).rows[0]!.id;
+      const slowPayment = await paymentOf(slowKey);
+      const now = new Date();
+      // Its first copy is due first, everything else after it, and its second copy last: the first
+      // claim takes the first copy, a refill reaches the second while the first is still unanswered.
+      await db.pool.query(`UPDATE sandbox_webhook_deliveries SET next_attempt_at = $2 WHERE payment_id = ANY($1) AND status = 'pending'`, [await Promise.all(ps.slice(1).map((p) => paymentOf(p.idempotencyKey))), new Date(now.getTime() - 5_000)]);
+      await db.pool.query(`UPDATE sandbox_webhook_deliveries SET next_attempt_at = $2 WHERE payment_id = $1`, [slowPayment, new Date(now.getTime() - 10_000)]);
+      await db.pool.query(
+        `INSERT INTO sandbox_webhook_deliveries (event_id, copy, payment_id, event_type, body, next_attempt_at)
+         SELECT event_id, copy + 1, payment_id, event_type, body, $2 FROM sandbox_webhook_deliveries WHERE payment_id = $1`,
+        [slowPayment, new Date(now.getTime() - 1_000)],
+      );
+      const first = await deliverDueWebhooks({ pool: db.pool, targetUrls: [target.url], secret: TEST_SECRET }, now);
+      expect(first.claimed).toBeGreaterThan(CLAIM_BATCH);
+      if (first.hasMore || first.claimed < ps.length + 1) await deliverDueWebhooks({ pool: db.pool, targetUrls: [target.url], secret: TEST_SECRET }, new Date(now.getTime() + 2_000));
+      const slow = arrivals.filter((a) => a.key === slowKey);
+      expect(slow).toHaveLength(2);
+      expect(slow[1]!.at).toBeGreaterThanOrEqual(slowAnsweredAt);
+      expect(arrivals).toHaveLength(ps.length + 1);
+    } finally {
+      await silent.close();
+      await target.close();
+    }
+  });
+
+  it("a later claim that fails ends the call's claiming; what it claimed is still sent and recorded, the rest waits for the next call", async () => {
+    const silent = await startTestSandbox(db, receiver.url, { webhookSecret: null });
+    const target = await startReceiver(async () => {
+      await new Promise((r) => setTimeout(r, 10));
+      return new Response("{}", { status: 200 });
+    });
+    try {
+      const ps = Array.from({ length: CLAIM_BATCH + 40 }, () => payment());
+      for (const p of ps) await adapterFor(silent).submit(p, signal());
+      await silent.tick();
+      const failing = failingQueries(db.pool, "SET locked_until = $3", Number.POSITIVE_INFINITY, 1);
+      const first = await deliverDueWebhooks({ pool: failing.pool, targetUrls: [target.url], secret: TEST_SECRET });
+      expect(first).toMatchObject({ claimed: CLAIM_BATCH, delivered: CLAIM_BATCH, unrecorded: 0, hasMore: false });
+      expect(first.claimError).toMatch(/refused by the test/);
+      expect(target.received).toHaveLength(CLAIM_BATCH);
+      const second = await deliverDueWebhooks({ pool: db.pool, targetUrls: [target.url], secret: TEST_SECRET });
+      expect(second).toMatchObject({ claimed: 40, delivered: 40, claimError: null });
+      const rows = (await db.pool.query(`SELECT d.status, d.attempts, d.locked_until FROM sandbox_webhook_deliveries d JOIN sandbox_payments p ON p.id = d.payment_id WHERE p.idempotency_key = ANY($1)`, [ps.map((p) => p.idempotencyKey)])).rows;
+      expect(rows).toHaveLength(ps.length);
+      for (const row of rows) expect(row).toEqual({ status: "delivered", attempts: 1, locked_until: null });
+    } finally {
+      await silent.close();
+      await target.close();
+    }
+  });
+
   it("a send that outlasts its lease does not write its outcome over the newer claim's", async () => {
     const silent = await startTestSandbox(db, receiver.url, { webhookSecret: null });
     let release = () => {};
@@ -425,12 +496,18 @@ describe("background loops", () => {
 
 /** The pool, except that its first `count` writes of webhook outcomes fail, as a busy pool's would. */
 function failingOutcomeWrites(pool: pg.Pool, count: number): { pool: pg.Pool; failures(): number } {
+  return failingQueries(pool, "last_http_status = u.http_status", count);
+}
+
+/** A pool whose statements containing `text` fail, `count` times, after the first `spared` of them succeed. */
+function failingQueries(pool: pg.Pool, text: string, count: number, spared = 0): { pool: pg.Pool; failures(): number } {
   let failures = 0;
+  let seen = 0;
   const query = (...args: unknown[]) => {
-    const text = typeof args[0] === "string" ? args[0] : "";
-    if (text.includes("last_http_status = u.http_status") && failures < count) {
+    const sql = typeof args[0] === "string" ? args[0] : "";
+    if (sql.includes(text) && seen++ >= spared && failures < count) {
       failures++;
-      return Promise.reject(new Error("outcome write refused by the test"));
+      return Promise.reject(new Error(text.startsWith("last_http") ? "outcome write refused by the test" : "statement refused by the test"));
     }
     return (pool.query as (...a: unknown[]) => unknown)(...args);
   };
