@@ -9,6 +9,8 @@
  *   200. Deduplication is by (partner, event id): the first arrival is the original, every
  *   redelivery is kept as its own row flagged is_duplicate and pointing at the original, and is
  *   never applied (UNIQUE(partner, dedupe_event_id) in the database decides races).
+ * - Originals arriving together are stored by one statement and one commit (storeOriginal, the
+ *   ledger's group commit settings); each is still answered only after its own row committed.
  * - Application is asynchronous and belongs to the transfers domain
  *   (server/transfers/webhook-processing.ts); this module only receives.
  */
@@ -16,6 +18,9 @@ import type { DbHandles } from "../db/client";
 import { recordSecurityEvent } from "../auth/security-events";
 import { componentLogger } from "../observability/logger";
 import { preparedQuery } from "../db/prepared";
+import { MicroBatcher } from "../db/micro-batcher";
+import { env } from "../env";
+import { toAppError } from "../errors/db-errors";
 import { isKnownPartner, type PartnerRegistry } from "./registry";
 import { EVENT_ID_HEADER, MAX_EVENT_ID_LENGTH } from "./sandbox-adapter";
 import { SIGNATURE_HEADER, parseSignatureHeader } from "../core/signature";
@@ -52,6 +57,97 @@ function evidenceHeaders(headers: Headers): Record<string, string> {
   return out;
 }
 
+/** A verified event, ready to store. */
+interface IncomingEvent {
+  partner: string;
+  eventId: string;
+  type: string;
+  idempotencyKey: string;
+  partnerRef: string | null;
+  occurredAt: Date;
+  rawBody: string;
+  /** The evidence headers, as JSON. */
+  headers: string;
+  signedAt: Date;
+}
+
+interface WaitingEvent {
+  e: IncomingEvent;
+  resolve: (originalId: string | null) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Stores an event as the original of its (partner, event id); returns its id, or null when an
+ * original exists (a redelivery). With LEDGER_GROUP_COMMIT on, events arriving together share one
+ * statement and one commit (the ledger's group commit settings): each caller still answers only
+ * after its own row is committed, the same event id never shares a group (the second waits for the
+ * first and finds it), and a group that fails for anything but an unreachable database is stored
+ * again one event at a time, so one bad event cannot fail another's delivery.
+ */
+function storeOriginal(db: Pick<DbHandles, "pool">, e: IncomingEvent): Promise<string | null> {
+  if (!env().LEDGER_GROUP_COMMIT) return insertOriginals(db, [e]).then((ids) => ids[0]!);
+  const batcher = receiverFor(db);
+  return new Promise<string | null>((resolve, reject) => {
+    if (!batcher.add({ e, resolve, reject })) insertOriginals(db, [e]).then((ids) => resolve(ids[0]!), reject);
+  });
+}
+
+const receivers = new WeakMap<DbHandles["pool"], MicroBatcher<WaitingEvent>>();
+
+/** What deduplicates an event: its partner and its id. */
+const eventKey = (partner: string, eventId: string) => `${partner}\u0000${eventId}`;
+
+function receiverFor(db: Pick<DbHandles, "pool">): MicroBatcher<WaitingEvent> {
+  let batcher = receivers.get(db.pool);
+  if (!batcher) {
+    const c = env();
+    batcher = new MicroBatcher<WaitingEvent>(
+      { windowMs: c.LEDGER_GROUP_COMMIT_WINDOW_MS, maxItems: Math.min(64, c.LEDGER_GROUP_COMMIT_MAX), maxInFlight: c.LEDGER_GROUP_COMMIT_IN_FLIGHT, minSplit: 8 },
+      (w) => eventKey(w.e.partner, w.e.eventId),
+      async (group) => {
+        try {
+          const ids = await insertOriginals(db, group.map((w) => w.e));
+          group.forEach((w, i) => w.resolve(ids[i]!));
+        } catch (err) {
+          if (toAppError(err)?.code === "DB_UNAVAILABLE" || group.length === 1) {
+            for (const w of group) w.reject(err);
+            return;
+          }
+          await Promise.all(group.map((w) => insertOriginals(db, [w.e]).then((ids) => w.resolve(ids[0]!), w.reject)));
+        }
+      },
+    );
+    receivers.set(db.pool, batcher);
+  }
+  return batcher;
+}
+
+/**
+ * Inserts events as originals in one statement, in the order given (received_at is the database's
+ * clock at each row, so the order holds within a statement); returns each one's id, or null where
+ * an original of its (partner, event id) already existed.
+ */
+async function insertOriginals(db: Pick<DbHandles, "pool">, es: readonly IncomingEvent[]): Promise<(string | null)[]> {
+  const col = <T>(f: (e: IncomingEvent) => T) => es.map(f);
+  const res = await preparedQuery<{ id: string; partner: string; event_id: string }>(
+    db.pool,
+    `INSERT INTO webhook_events (id, partner, event_id, dedupe_event_id, is_duplicate, event_type, idempotency_key, partner_ref, occurred_at,
+       raw_body, headers, signature_result, signed_at, received_at)
+     SELECT gen_random_uuid(), v.partner, v.event_id, v.event_id, false, v.event_type, v.idempotency_key, v.partner_ref, v.occurred_at,
+            v.raw_body, v.headers, 'valid', v.signed_at, clock_timestamp()
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::jsonb[], $9::timestamptz[])
+            WITH ORDINALITY AS v(partner, event_id, event_type, idempotency_key, partner_ref, occurred_at, raw_body, headers, signed_at, n)
+      ORDER BY v.n
+     ON CONFLICT (partner, dedupe_event_id) DO NOTHING
+     RETURNING id::text AS id, partner, event_id`,
+    [col((e) => e.partner), col((e) => e.eventId), col((e) => e.type), col((e) => e.idempotencyKey), col((e) => e.partnerRef), col((e) => e.occurredAt),
+      col((e) => e.rawBody), col((e) => e.headers), col((e) => e.signedAt)],
+  );
+  const byKey = new Map(res.rows.map((r) => [eventKey(r.partner, r.event_id), r.id]));
+  return es.map((e) => byKey.get(eventKey(e.partner, e.eventId)) ?? null);
+}
+
 /**
  * Receives one webhook: verify, store, deduplicate. Answers, in check order: 404 unknown partner;
  * 413 body over MAX_WEBHOOK_BODY_BYTES; 401 signature missing/malformed/stale/mismatch; 400 event
@@ -76,17 +172,12 @@ export async function receiveWebhook(db: DbHandles, partners: Pick<PartnerRegist
   const signedAt = new Date(Number(parseSignatureHeader(headers.get(SIGNATURE_HEADER)!.trim())!.timestamp) * 1000);
   // received_at is the database's clock at insert (microseconds), so arrival order is kept even
   // within one millisecond; `now` is the clock the signature was checked against.
-  const params = [partner, event.eventId, event.type, event.idempotencyKey, event.partnerRef, event.occurredAt, rawBody, JSON.stringify(evidenceHeaders(headers)), signedAt];
-  const original = await preparedQuery<{ id: string }>(
-    db.pool,
-    `INSERT INTO webhook_events (id, partner, event_id, dedupe_event_id, is_duplicate, event_type, idempotency_key, partner_ref, occurred_at,
-       raw_body, headers, signature_result, signed_at, received_at)
-     VALUES (gen_random_uuid(), $1, $2, $2, false, $3, $4, $5, $6, $7, $8::jsonb, 'valid', $9, clock_timestamp())
-     ON CONFLICT (partner, dedupe_event_id) DO NOTHING
-     RETURNING id::text AS id`,
-    params,
-  );
-  const originalId = original.rows[0]?.id;
+  const incoming: IncomingEvent = {
+    partner, eventId: event.eventId, type: event.type, idempotencyKey: event.idempotencyKey, partnerRef: event.partnerRef, occurredAt: event.occurredAt,
+    rawBody, headers: JSON.stringify(evidenceHeaders(headers)), signedAt,
+  };
+  const params = [partner, event.eventId, event.type, event.idempotencyKey, event.partnerRef, event.occurredAt, rawBody, incoming.headers, signedAt];
+  const originalId = await storeOriginal(db, incoming);
   if (originalId) {
     if (opts.notifyWebhookReceived) {
       try {

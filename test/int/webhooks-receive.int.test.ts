@@ -213,6 +213,33 @@ describe("duplicates and order", () => {
     expect(await drain()).toEqual({ applied: 1 });
   });
 
+  it("a burst of different events is stored in shared statements, each answered with its own original; their redeliveries are duplicates", async () => {
+    const ts = await Promise.all(Array.from({ length: 12 }, () => submittedTransfer()));
+    const bodies = ts.map((t) => eventBody(t.idempotencyKey, "settled"));
+    const eventIds = bodies.map((b) => (JSON.parse(b) as { id: string }).id);
+    // The pool's connections are held meanwhile, so the events queue as they would under load.
+    const held = await Promise.all(Array.from({ length: db.pool.options.max }, () => db.pool.connect()));
+    const sending = Promise.all(bodies.map((b) => send(b)));
+    await new Promise((r) => setTimeout(r, 100));
+    for (const c of held) c.release();
+    const originals = await sending;
+    const copies = await Promise.all(bodies.map((b) => send(b)));
+    for (const [i, eventId] of eventIds.entries()) {
+      const rows = (await db.pool.query<{ id: string; is_duplicate: boolean; duplicate_of_id: string | null }>(`SELECT id::text, is_duplicate, duplicate_of_id::text FROM webhook_events WHERE event_id = $1`, [eventId])).rows;
+      const original = rows.find((r) => !r.is_duplicate)!;
+      expect(originals[i]).toMatchObject({ status: 200, json: { id: original.id, isDuplicate: false } });
+      expect(copies[i]).toMatchObject({ status: 200, json: { isDuplicate: true } });
+      expect(rows.find((r) => r.id === copies[i]!.json.id)).toMatchObject({ is_duplicate: true, duplicate_of_id: original.id });
+      expect(rows).toHaveLength(2);
+    }
+    // Fewer transactions than originals (rows one statement inserted share its xmin; read before
+    // the application rewrites the rows): they were grouped.
+    const txs = await db.pool.query<{ n: number }>(`SELECT count(DISTINCT xmin::text)::int AS n FROM webhook_events WHERE event_id = ANY($1) AND NOT is_duplicate`, [eventIds]);
+    expect(txs.rows[0]!.n).toBeLessThan(bodies.length);
+    expect(await drain()).toEqual({ applied: bodies.length });
+    for (const t of ts) expect(await stateOf(t.id)).toBe("settled");
+  });
+
   it("out of order: settled before acknowledged settles; the late acknowledgement is recorded and ignored", async () => {
     const t = await submittedTransfer();
     const settled = await send(eventBody(t.idempotencyKey, "settled"));
