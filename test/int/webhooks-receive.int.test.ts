@@ -240,6 +240,43 @@ describe("duplicates and order", () => {
     for (const t of ts) expect(await stateOf(t.id)).toBe("settled");
   });
 
+  it("a group whose insert fails is stored again one event at a time: every delivery still gets its own original", async () => {
+    const ts = await Promise.all(Array.from({ length: 6 }, () => submittedTransfer()));
+    const bodies = ts.map((t) => eventBody(t.idempotencyKey, "settled"));
+    const eventIds = bodies.map((b) => (JSON.parse(b) as { id: string }).id);
+    // A pool whose first grouped insert (more than one event) fails with an error that is not the database being unreachable.
+    let failedGroups = 0;
+    const failing = new Proxy(db.pool, {
+      get(target, key) {
+        if (key === "query") {
+          return (...args: unknown[]) => {
+            const q = args[0] as { text?: string; values?: unknown[][] };
+            if (failedGroups === 0 && q.text?.includes("INSERT INTO webhook_events") && (q.values?.[0]?.length ?? 0) > 1) {
+              failedGroups++;
+              return Promise.reject(new Error("group insert refused by the test"));
+            }
+            return (target.query as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const failingHandler = createWebhookHandler({ getDb: () => ({ ...db, pool: failing }), partners });
+    const held = await Promise.all(Array.from({ length: db.pool.options.max }, () => db.pool.connect()));
+    const sending = Promise.all(bodies.map((b) => failingHandler(request(b), "sandbox")));
+    await new Promise((r) => setTimeout(r, 100));
+    for (const c of held) c.release();
+    const answers = await Promise.all((await sending).map(async (r) => ({ status: r.status, json: (await r.json()) as { id?: string; isDuplicate?: boolean } })));
+    expect(failedGroups).toBe(1);
+    for (const [i, eventId] of eventIds.entries()) {
+      const rows = (await db.pool.query<{ id: string; is_duplicate: boolean }>(`SELECT id::text, is_duplicate FROM webhook_events WHERE event_id = $1`, [eventId])).rows;
+      expect(rows).toEqual([{ id: answers[i]!.json.id, is_duplicate: false }]);
+      expect(answers[i]).toMatchObject({ status: 200, json: { isDuplicate: false } });
+    }
+    expect(await drain()).toEqual({ applied: bodies.length });
+  });
+
   it("out of order: settled before acknowledged settles; the late acknowledgement is recorded and ignored", async () => {
     const t = await submittedTransfer();
     const settled = await send(eventBody(t.idempotencyKey, "settled"));
