@@ -63,7 +63,7 @@ interface IncomingEvent {
   eventId: string;
   type: string;
   idempotencyKey: string;
-  partnerRef: string | null;
+  partnerRef: string;
   occurredAt: Date;
   rawBody: string;
   /** The evidence headers, as JSON. */
@@ -81,46 +81,67 @@ interface WaitingEvent {
  * Stores an event as the original of its (partner, event id); returns its id, or null when an
  * original exists (a redelivery). With LEDGER_GROUP_COMMIT on, events arriving together share one
  * statement and one commit (the ledger's group commit settings): each caller still answers only
- * after its own row is committed, the same event id never shares a group (the second waits for the
- * first and finds it), and a group that fails for anything but an unreachable database is stored
- * again one event at a time, so one bad event cannot fail another's delivery.
+ * after its own row is committed. A copy of an event still being stored waits for that first copy
+ * and is then stored alone, so the first arrival stays the original. A group that fails because the
+ * database is unreachable, overloaded or too slow fails every caller (the partner sends again);
+ * any other failure stores the group again one event at a time, so one bad event cannot fail
+ * another's delivery.
  */
 function storeOriginal(db: Pick<DbHandles, "pool">, e: IncomingEvent): Promise<string | null> {
-  if (!env().LEDGER_GROUP_COMMIT) return insertOriginals(db, [e]).then((ids) => ids[0]!);
-  const batcher = receiverFor(db);
-  return new Promise<string | null>((resolve, reject) => {
-    if (!batcher.add({ e, resolve, reject })) insertOriginals(db, [e]).then((ids) => resolve(ids[0]!), reject);
+  if (!env().LEDGER_GROUP_COMMIT) return insertOriginals(db, [e]).then((ids) => ids[0] ?? null);
+  const r = receiverFor(db);
+  const key = eventKey(e.partner, e.eventId);
+  const earlier = r.storing.get(key);
+  if (earlier) return earlier.catch(() => null).then(() => insertOriginals(db, [e]).then((ids) => ids[0] ?? null));
+  const stored = new Promise<string | null>((resolve, reject) => {
+    if (!r.batcher.add({ e, resolve, reject })) insertOriginals(db, [e]).then((ids) => resolve(ids[0] ?? null), reject);
   });
+  r.storing.set(key, stored);
+  const forget = () => {
+    if (r.storing.get(key) === stored) r.storing.delete(key);
+  };
+  stored.then(forget, forget);
+  return stored;
 }
 
-const receivers = new WeakMap<DbHandles["pool"], MicroBatcher<WaitingEvent>>();
+interface Receiver {
+  batcher: MicroBatcher<WaitingEvent>;
+  /** Events being stored now, by partner and event id. */
+  storing: Map<string, Promise<string | null>>;
+}
+
+const receivers = new WeakMap<DbHandles["pool"], Receiver>();
 
 /** What deduplicates an event: its partner and its id. */
 const eventKey = (partner: string, eventId: string) => `${partner}\u0000${eventId}`;
 
-function receiverFor(db: Pick<DbHandles, "pool">): MicroBatcher<WaitingEvent> {
-  let batcher = receivers.get(db.pool);
-  if (!batcher) {
+/** Failures after which storing the events one at a time would only fail again: the database is unreachable, overloaded or too slow. */
+const isDatabaseBusy = (err: unknown) => toAppError(err)?.code === "DB_UNAVAILABLE" || ["57014", "53300", "53400"].includes(String((err as { code?: unknown }).code));
+
+function receiverFor(db: Pick<DbHandles, "pool">): Receiver {
+  let r = receivers.get(db.pool);
+  if (!r) {
     const c = env();
-    batcher = new MicroBatcher<WaitingEvent>(
+    const batcher = new MicroBatcher<WaitingEvent>(
       { windowMs: c.LEDGER_GROUP_COMMIT_WINDOW_MS, maxItems: Math.min(64, c.LEDGER_GROUP_COMMIT_MAX), maxInFlight: c.LEDGER_GROUP_COMMIT_IN_FLIGHT, minSplit: 8 },
       (w) => eventKey(w.e.partner, w.e.eventId),
       async (group) => {
         try {
           const ids = await insertOriginals(db, group.map((w) => w.e));
-          group.forEach((w, i) => w.resolve(ids[i]!));
+          group.forEach((w, i) => w.resolve(ids[i] ?? null));
         } catch (err) {
-          if (toAppError(err)?.code === "DB_UNAVAILABLE" || group.length === 1) {
+          if (isDatabaseBusy(err) || group.length === 1) {
             for (const w of group) w.reject(err);
             return;
           }
-          await Promise.all(group.map((w) => insertOriginals(db, [w.e]).then((ids) => w.resolve(ids[0]!), w.reject)));
+          log.warn({ err: (err as Error).message, events: group.length }, "storing a group of webhooks failed; storing them one at a time");
+          for (const w of group) await insertOriginals(db, [w.e]).then((ids) => w.resolve(ids[0] ?? null), w.reject);
         }
       },
     );
-    receivers.set(db.pool, batcher);
+    receivers.set(db.pool, (r = { batcher, storing: new Map() }));
   }
-  return batcher;
+  return r;
 }
 
 /**

@@ -219,10 +219,14 @@ describe("duplicates and order", () => {
     const eventIds = bodies.map((b) => (JSON.parse(b) as { id: string }).id);
     // The pool's connections are held meanwhile, so the events queue as they would under load.
     const held = await Promise.all(Array.from({ length: db.pool.options.max }, () => db.pool.connect()));
-    const sending = Promise.all(bodies.map((b) => send(b)));
+    // The first event's redelivery arrives in the same burst: it waits for the first copy and is its duplicate.
+    const sending = Promise.all([...bodies, bodies[0]!].map((b) => send(b)));
     await new Promise((r) => setTimeout(r, 100));
     for (const c of held) c.release();
-    const originals = await sending;
+    const answered = await sending;
+    const originals = answered.slice(0, bodies.length);
+    const early = answered[bodies.length]!;
+    expect(early).toMatchObject({ status: 200, json: { isDuplicate: true } });
     const copies = await Promise.all(bodies.map((b) => send(b)));
     for (const [i, eventId] of eventIds.entries()) {
       const rows = (await db.pool.query<{ id: string; is_duplicate: boolean; duplicate_of_id: string | null }>(`SELECT id::text, is_duplicate, duplicate_of_id::text FROM webhook_events WHERE event_id = $1`, [eventId])).rows;
@@ -230,7 +234,8 @@ describe("duplicates and order", () => {
       expect(originals[i]).toMatchObject({ status: 200, json: { id: original.id, isDuplicate: false } });
       expect(copies[i]).toMatchObject({ status: 200, json: { isDuplicate: true } });
       expect(rows.find((r) => r.id === copies[i]!.json.id)).toMatchObject({ is_duplicate: true, duplicate_of_id: original.id });
-      expect(rows).toHaveLength(2);
+      expect(rows).toHaveLength(i === 0 ? 3 : 2);
+      if (i === 0) expect(rows.find((r) => r.id === early.json.id)).toMatchObject({ is_duplicate: true, duplicate_of_id: original.id });
     }
     // Fewer transactions than originals (rows one statement inserted share its xmin; read before
     // the application rewrites the rows): they were grouped.
@@ -240,12 +245,14 @@ describe("duplicates and order", () => {
     for (const t of ts) expect(await stateOf(t.id)).toBe("settled");
   });
 
-  it("a group whose insert fails is stored again one event at a time: every delivery still gets its own original", async () => {
+  it("a group whose insert fails is stored again one event at a time: one bad event fails only its own delivery", async () => {
     const ts = await Promise.all(Array.from({ length: 6 }, () => submittedTransfer()));
     const bodies = ts.map((t) => eventBody(t.idempotencyKey, "settled"));
     const eventIds = bodies.map((b) => (JSON.parse(b) as { id: string }).id);
-    // A pool whose first grouped insert (more than one event) fails with an error that is not the database being unreachable.
+    // A pool whose first grouped insert (more than one event) fails with an error that is not the
+    // database being unreachable, and whose insert of the third event alone fails too.
     let failedGroups = 0;
+    let failedAlone = 0;
     const failing = new Proxy(db.pool, {
       get(target, key) {
         if (key === "query") {
@@ -254,6 +261,10 @@ describe("duplicates and order", () => {
             if (failedGroups === 0 && q.text?.includes("INSERT INTO webhook_events") && (q.values?.[0]?.length ?? 0) > 1) {
               failedGroups++;
               return Promise.reject(new Error("group insert refused by the test"));
+            }
+            if (q.text?.includes("INSERT INTO webhook_events") && q.values?.[0]?.length === 1 && q.values[1]?.[0] === eventIds[2]) {
+              failedAlone++;
+              return Promise.reject(new Error("this event's insert refused by the test"));
             }
             return (target.query as (...a: unknown[]) => unknown).apply(target, args);
           };
@@ -264,17 +275,27 @@ describe("duplicates and order", () => {
     });
     const failingHandler = createWebhookHandler({ getDb: () => ({ ...db, pool: failing }), partners });
     const held = await Promise.all(Array.from({ length: db.pool.options.max }, () => db.pool.connect()));
-    const sending = Promise.all(bodies.map((b) => failingHandler(request(b), "sandbox")));
+    const sending = Promise.allSettled(bodies.map((b) => failingHandler(request(b), "sandbox")));
     await new Promise((r) => setTimeout(r, 100));
     for (const c of held) c.release();
-    const answers = await Promise.all((await sending).map(async (r) => ({ status: r.status, json: (await r.json()) as { id?: string; isDuplicate?: boolean } })));
+    const settled = await sending;
     expect(failedGroups).toBe(1);
+    expect(failedAlone).toBe(1);
     for (const [i, eventId] of eventIds.entries()) {
       const rows = (await db.pool.query<{ id: string; is_duplicate: boolean }>(`SELECT id::text, is_duplicate FROM webhook_events WHERE event_id = $1`, [eventId])).rows;
-      expect(rows).toEqual([{ id: answers[i]!.json.id, is_duplicate: false }]);
-      expect(answers[i]).toMatchObject({ status: 200, json: { isDuplicate: false } });
+      const answer = settled[i]!;
+      if (i === 2) {
+        // Not stored, not answered 200: the partner sends it again.
+        expect(answer).toMatchObject({ status: "rejected", reason: { message: "this event's insert refused by the test" } });
+        expect(rows).toEqual([]);
+        continue;
+      }
+      if (answer.status !== "fulfilled") throw new Error(`delivery ${i} failed: ${String(answer.reason)}`);
+      const json = (await answer.value.json()) as { id?: string; isDuplicate?: boolean };
+      expect(answer.value.status).toBe(200);
+      expect(rows).toEqual([{ id: json.id, is_duplicate: false }]);
     }
-    expect(await drain()).toEqual({ applied: bodies.length });
+    expect(await drain()).toEqual({ applied: bodies.length - 1 });
   });
 
   it("out of order: settled before acknowledged settles; the late acknowledgement is recorded and ignored", async () => {
