@@ -191,8 +191,9 @@ export async function receiveWebhook(db: DbHandles, partners: Pick<PartnerRegist
   }
 
   const signedAt = new Date(Number(parseSignatureHeader(headers.get(SIGNATURE_HEADER)!.trim())!.timestamp) * 1000);
-  // received_at is the database's clock at insert (microseconds), so arrival order is kept even
-  // within one millisecond; `now` is the clock the signature was checked against.
+  // received_at is the database's clock at insert (microseconds), so the order of inserts is kept
+  // even within one millisecond (and a group's order within its statement); `now` is the clock the
+  // signature was checked against.
   const incoming: IncomingEvent = {
     partner, eventId: event.eventId, type: event.type, idempotencyKey: event.idempotencyKey, partnerRef: event.partnerRef, occurredAt: event.occurredAt,
     rawBody, headers: JSON.stringify(evidenceHeaders(headers)), signedAt,

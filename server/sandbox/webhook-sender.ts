@@ -13,7 +13,8 @@
  *   runs low, leaving out payments with a copy of the call not yet recorded, so a slow answer holds
  *   back only its own payment (before, the next claim waited for the slowest copy of the last:
  *   under load a settled payment's webhook waited seconds behind others; docs/performance.md).
- *   A call claims for REFILL_FOR_MS at most, far within a copy's lease.
+ *   A call claims for REFILL_FOR_MS at most, a quarter of a copy's lease (a lane claimed late can
+ *   still outlast it; its outcome is then not written over the newer claim's: leaseLost).
  * - With several target URLs (one per web process, no load balancer in front), each attempt goes to
  *   the next URL in turn, as a round-robin load balancer would send it (a retry may reach
  *   another process). Copies of one payment still go one after another.
@@ -49,7 +50,7 @@ export const SEND_CONCURRENCY = 64;
 export const REFILL_BELOW = SEND_CONCURRENCY;
 /** Claims one call makes at most before it returns (its caller then calls again). */
 export const MAX_CLAIMS_PER_CALL = 20;
-/** How long one call keeps claiming: far within the lease, so no copy of the call outlives it. */
+/** How long one call keeps claiming (a quarter of LEASE_MS). */
 export const REFILL_FOR_MS = 5_000;
 /** Delivery outcomes written per statement. */
 export const RECORD_GROUP = 32;
